@@ -1,0 +1,107 @@
+//! `/v1/agents`: people and organisations that publish or say things.
+
+pub mod model;
+pub mod store;
+
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use crate::auth::{ReadAccess, WriteAccess};
+use crate::db::Db;
+use crate::error::ApiError;
+use crate::http::{self, MergePatch, Page, Precondition, Valid};
+use model::{Agent, AgentPatch, AgentQuery, NewAgent};
+
+pub fn configure(config: &mut ServiceConfig) {
+    config
+        .service(list_agents)
+        .service(create_agent)
+        .service(get_agent)
+        .service(update_agent)
+        .service(delete_agent);
+}
+
+/// List agents
+///
+/// Newest first, in pages of `limit` (keyset cursors: a deep page costs what
+/// the first one does).
+#[utoipa::path(
+    tag = "agents", operation_id = "listAgents", params(AgentQuery),
+    responses((status = 200, description = "A page of agents", body = Page<Agent>))
+)]
+#[get("/agents")]
+async fn list_agents(
+    _: ReadAccess,
+    req: HttpRequest,
+    db: web::Data<Db>,
+    query: web::Query<AgentQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let limit = http::page_limit(query.limit)?;
+    let page = db.run(move |conn| store::list(conn, query, limit)).await?;
+    Ok(http::page(&req, page))
+}
+
+/// Create an agent
+#[utoipa::path(
+    tag = "agents", operation_id = "createAgent", request_body = NewAgent,
+    responses((status = 201, description = "The agent was created", body = Agent,
+        headers(("Location" = String, description = "The agent's URL"), ("ETag" = String, description = "Its version"))))
+)]
+#[post("/agents")]
+async fn create_agent(_: WriteAccess, db: web::Data<Db>, body: Valid<NewAgent>) -> Result<HttpResponse, ApiError> {
+    let agent = db.write(move |conn| store::create(conn, body.0)).await?;
+    Ok(http::created(format!("/v1/agents/{}", agent.id), agent.version, &agent))
+}
+
+/// Get an agent
+#[utoipa::path(
+    tag = "agents", operation_id = "getAgent", params(("id" = Uuid, Path, description = "The agent's id")),
+    responses((status = 200, description = "The agent", body = Agent,
+        headers(("ETag" = String, description = "The agent's version"))))
+)]
+#[get("/agents/{id}")]
+async fn get_agent(_: ReadAccess, req: HttpRequest, db: web::Data<Db>, id: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    let id = id.to_string();
+    let agent = db.run(move |conn| store::get(conn, &id)).await?;
+    Ok(http::resource(&req, agent.version, &agent))
+}
+
+/// Change an agent
+///
+/// A JSON Merge Patch (RFC 7396); needs `If-Match` with the current ETag.
+#[utoipa::path(
+    tag = "agents", operation_id = "updateAgent", params(("id" = Uuid, Path, description = "The agent's id")),
+    request_body(content = AgentPatch, content_type = "application/merge-patch+json"),
+    responses((status = 200, description = "The changed agent", body = Agent,
+        headers(("ETag" = String, description = "Its new version"))))
+)]
+#[patch("/agents/{id}")]
+async fn update_agent(
+    _: WriteAccess,
+    req: HttpRequest,
+    db: web::Data<Db>,
+    id: web::Path<Uuid>,
+    patch: MergePatch,
+) -> Result<HttpResponse, ApiError> {
+    let precondition = Precondition::required(&req)?;
+    let id = id.to_string();
+    let agent = db.write(move |conn| store::update(conn, &id, precondition, &patch)).await?;
+    Ok(http::resource(&req, agent.version, &agent))
+}
+
+/// Delete an agent
+///
+/// Refused with 409 while sources, attributions or other agents refer to it.
+#[utoipa::path(
+    tag = "agents", operation_id = "deleteAgent", params(("id" = Uuid, Path, description = "The agent's id")),
+    responses((status = 204, description = "The agent was deleted"))
+)]
+#[delete("/agents/{id}")]
+async fn delete_agent(_: WriteAccess, req: HttpRequest, db: web::Data<Db>, id: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    let precondition = Precondition::required(&req)?;
+    let id = id.to_string();
+    db.write(move |conn| store::delete(conn, &id, precondition)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,160 @@
+//! API keys: random bearer tokens stored only as SHA-256 hashes, each with a
+//! scope (`read` < `write` < `admin`), checked by the extractors below.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use diesel::prelude::*;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::db::schema::api_keys;
+use crate::db::{Db, DbConnection};
+use crate::error::ApiError;
+use crate::validate::text_enum;
+
+text_enum! {
+    /// What a key may do; each scope includes the ones below it.
+    #[derive(PartialOrd, Ord, clap::ValueEnum)]
+    Scope {
+        /// Read everything (useful when reads require a key).
+        Read = "read",
+        /// Create, change and delete resources.
+        Write = "write",
+        /// Everything, including bulk import.
+        Admin = "admin",
+    }
+}
+
+/// Settings the extractors read from the app data.
+#[derive(Debug, Clone, Copy)]
+pub struct AuthPolicy {
+    /// When true, reads need a key of scope `read` too.
+    pub require_key_for_reads: bool,
+}
+
+/// A key as created: the token is shown once and never stored.
+pub struct CreatedKey {
+    pub id: String,
+    pub token: String,
+}
+
+const PREFIX: &str = "ct";
+
+fn sha256_hex(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// Makes a key: `ct_<id>_<secret>`, where the id finds the row and the
+/// 256-bit secret is compared, hashed, in constant time.
+pub fn create_key(conn: &mut DbConnection, name: &str, scope: Scope) -> Result<CreatedKey, ApiError> {
+    let mut id_bytes = [0u8; 9];
+    let mut secret_bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut id_bytes);
+    rand::rng().fill_bytes(&mut secret_bytes);
+    let id = URL_SAFE_NO_PAD.encode(id_bytes).replace(['-', '_'], "x");
+    let secret = URL_SAFE_NO_PAD.encode(secret_bytes);
+    diesel::insert_into(api_keys::table)
+        .values((
+            api_keys::id.eq(&id),
+            api_keys::name.eq(name),
+            api_keys::scope.eq(scope.as_str()),
+            api_keys::secret_sha256.eq(sha256_hex(&secret)),
+            api_keys::created_at.eq(crate::db::now()),
+        ))
+        .execute(conn)?;
+    Ok(CreatedKey { token: format!("{PREFIX}_{id}_{secret}"), id })
+}
+
+/// The scope of a presented token, or 401.
+fn verify(conn: &mut DbConnection, token: &str) -> Result<Scope, ApiError> {
+    let invalid = || ApiError::unauthorized("The API key is not valid.");
+    let mut parts = token.splitn(3, '_');
+    let (Some(PREFIX), Some(id), Some(secret)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(invalid());
+    };
+    let row: Option<(String, String)> = api_keys::table
+        .filter(api_keys::id.eq(id))
+        .select((api_keys::scope, api_keys::secret_sha256))
+        .first(conn)
+        .optional()?;
+    let Some((scope, stored)) = row else { return Err(invalid()) };
+    let presented = sha256_hex(secret);
+    if bool::from(presented.as_bytes().ct_eq(stored.as_bytes())) {
+        Scope::from_db(&scope)
+    } else {
+        Err(invalid())
+    }
+}
+
+fn bearer(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else { return Ok(None) };
+    let value = value.to_str().map_err(|_| ApiError::unauthorized("The Authorization header is not readable."))?;
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => Ok(Some(token.trim().to_string())),
+        _ => Err(ApiError::unauthorized("Use `Authorization: Bearer <key>`.")),
+    }
+}
+
+async fn authorize(req: HttpRequest, needed: Scope) -> Result<Option<Scope>, ApiError> {
+    let policy = req.app_data::<web::Data<AuthPolicy>>().map(|p| **p.clone());
+    let token = bearer(&req)?;
+    if needed == Scope::Read && token.is_none() && !policy.is_some_and(|p| p.require_key_for_reads) {
+        return Ok(None);
+    }
+    let Some(token) = token else {
+        return Err(ApiError::unauthorized("This request needs `Authorization: Bearer <key>`."));
+    };
+    let db = req.app_data::<web::Data<Db>>().ok_or_else(|| ApiError::internal("no database in app data"))?.clone();
+    let scope = db.run(move |conn| verify(conn, &token)).await?;
+    if scope < needed {
+        return Err(ApiError::forbidden(format!(
+            "This key has scope `{}`; this request needs `{}`.",
+            scope.as_str(),
+            needed.as_str()
+        )));
+    }
+    Ok(Some(scope))
+}
+
+macro_rules! access_extractor {
+    ($(#[$meta:meta])* $name:ident, $scope:expr) => {
+        $(#[$meta])*
+        pub struct $name;
+
+        impl FromRequest for $name {
+            type Error = actix_web::Error;
+            type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+            fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+                let req = req.clone();
+                Box::pin(async move {
+                    authorize(req, $scope).await?;
+                    Ok($name)
+                })
+            }
+        }
+    };
+}
+
+access_extractor!(
+    /// Passes reads: open, unless the server requires a key for them.
+    ReadAccess,
+    Scope::Read
+);
+access_extractor!(
+    /// Passes a key of scope `write` or more.
+    WriteAccess,
+    Scope::Write
+);
+access_extractor!(
+    /// Passes a key of scope `admin`.
+    AdminAccess,
+    Scope::Admin
+);

@@ -1,0 +1,107 @@
+//! `/v1/claims`: checkable statements, and the claim card.
+
+pub mod model;
+pub mod store;
+
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use crate::auth::{ReadAccess, WriteAccess};
+use crate::db::Db;
+use crate::error::ApiError;
+use crate::http::{self, MergePatch, Page, Precondition, Valid};
+use model::{Claim, ClaimCard, ClaimPatch, ClaimQuery, NewClaim};
+
+pub fn configure(config: &mut ServiceConfig) {
+    config
+        .service(list_claims)
+        .service(create_claim)
+        .service(get_claim)
+        .service(update_claim)
+        .service(delete_claim);
+}
+
+/// List claims
+///
+/// Filters combine with AND. Newest first unless `sort` says otherwise, in
+/// pages of `limit` (keyset cursors: a deep page costs what the first one does).
+#[utoipa::path(
+    tag = "claims", operation_id = "listClaims", params(ClaimQuery),
+    responses((status = 200, description = "A page of claims", body = Page<Claim>))
+)]
+#[get("/claims")]
+async fn list_claims(
+    _: ReadAccess,
+    req: HttpRequest,
+    db: web::Data<Db>,
+    query: web::Query<ClaimQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let limit = http::page_limit(query.limit)?;
+    let page = db.run(move |conn| store::list(conn, query, limit)).await?;
+    Ok(http::page(&req, page))
+}
+
+/// Create an claim
+#[utoipa::path(
+    tag = "claims", operation_id = "createClaim", request_body = NewClaim,
+    responses((status = 201, description = "The claim was created", body = Claim,
+        headers(("Location" = String, description = "The claim's URL"), ("ETag" = String, description = "Its version"))))
+)]
+#[post("/claims")]
+async fn create_claim(_: WriteAccess, db: web::Data<Db>, body: Valid<NewClaim>) -> Result<HttpResponse, ApiError> {
+    let claim = db.write(move |conn| store::create(conn, body.0)).await?;
+    Ok(http::created(format!("/v1/claims/{}", claim.id), claim.version, &claim))
+}
+
+/// Get an claim
+#[utoipa::path(
+    tag = "claims", operation_id = "getClaim", params(("id" = Uuid, Path, description = "The claim's id")),
+    responses((status = 200, description = "The claim", body = Claim,
+        headers(("ETag" = String, description = "The claim's version"))))
+)]
+#[get("/claims/{id}")]
+async fn get_claim(_: ReadAccess, req: HttpRequest, db: web::Data<Db>, id: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    let id = id.to_string();
+    let card = db.run(move |conn| store::card(conn, &id)).await?;
+    Ok(http::resource(&req, card.claim.version, &card))
+}
+
+/// Change an claim
+///
+/// A JSON Merge Patch (RFC 7396); needs `If-Match` with the current ETag.
+#[utoipa::path(
+    tag = "claims", operation_id = "updateClaim", params(("id" = Uuid, Path, description = "The claim's id")),
+    request_body(content = ClaimPatch, content_type = "application/merge-patch+json"),
+    responses((status = 200, description = "The changed claim", body = Claim,
+        headers(("ETag" = String, description = "Its new version"))))
+)]
+#[patch("/claims/{id}")]
+async fn update_claim(
+    _: WriteAccess,
+    req: HttpRequest,
+    db: web::Data<Db>,
+    id: web::Path<Uuid>,
+    patch: MergePatch,
+) -> Result<HttpResponse, ApiError> {
+    let precondition = Precondition::required(&req)?;
+    let id = id.to_string();
+    let claim = db.write(move |conn| store::update(conn, &id, precondition, &patch)).await?;
+    Ok(http::resource(&req, claim.version, &claim))
+}
+
+/// Delete an claim
+///
+/// Refused with 409 while attributions refer to it.
+#[utoipa::path(
+    tag = "claims", operation_id = "deleteClaim", params(("id" = Uuid, Path, description = "The claim's id")),
+    responses((status = 204, description = "The claim was deleted"))
+)]
+#[delete("/claims/{id}")]
+async fn delete_claim(_: WriteAccess, req: HttpRequest, db: web::Data<Db>, id: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    let precondition = Precondition::required(&req)?;
+    let id = id.to_string();
+    db.write(move |conn| store::delete(conn, &id, precondition)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,307 @@
+//! Claims as the API shows and accepts them.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::attributions::model::Attribution;
+use crate::http::Body;
+use crate::sources::model::SourceKind;
+use crate::agents::model::AgentKind;
+use crate::validate::{Check, PartialDate, text_enum};
+
+text_enum! {
+    /// What sort of statement the claim is.
+    ClaimKind {
+        Statement = "statement",
+        Quantity = "quantity",
+        Event = "event",
+        Quote = "quote",
+        Prediction = "prediction",
+        Opinion = "opinion",
+    }
+}
+
+text_enum! {
+    /// The newsroom's working verdict.
+    ClaimStatus {
+        Unreviewed = "unreviewed",
+        Supported = "supported",
+        Disputed = "disputed",
+        Refuted = "refuted",
+        Unverifiable = "unverifiable",
+        Retracted = "retracted",
+    }
+}
+
+text_enum! {
+    /// How the figure relates to `value`: "exceeded 17,700" is `gt`,
+    /// "as many as 50" is `lte`, "between 10 and 20" is `between` with `upper`.
+    Comparator {
+        Eq = "eq",
+        Approx = "approx",
+        Gt = "gt",
+        Gte = "gte",
+        Lt = "lt",
+        Lte = "lte",
+        Between = "between",
+    }
+}
+
+/// A figure the claim states.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"value": 17700, "unit": "deaths", "comparator": "gt"}))]
+pub struct Quantity {
+    pub value: f64,
+    /// The upper bound, for `between` only.
+    #[serde(default)]
+    pub upper: Option<f64>,
+    /// What is counted or measured: `deaths`, `USD`, `officers`. 1 to 100 characters.
+    #[schema(min_length = 1, max_length = 100)]
+    pub unit: String,
+    pub comparator: Comparator,
+}
+
+/// One checkable statement, worded neutrally.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a7e0-7c1e-7000-8000-000000000003",
+    "text": "The death toll from Mali's insurgency since 2012 has exceeded 17,700.",
+    "kind": "quantity", "subject": "Deaths in Mali's insurgency since 2012",
+    "quantity": {"value": 17700, "upper": null, "unit": "deaths", "comparator": "gt"},
+    "period_start": "2012", "period_end": null, "place": "Mali", "tags": ["insurgency", "death-toll"],
+    "status": "unreviewed", "language": "en",
+    "created_at": "2025-11-18T09:30:00Z", "updated_at": "2025-11-18T09:30:00Z", "version": 1
+}))]
+pub struct Claim {
+    pub id: Uuid,
+    pub text: String,
+    pub kind: ClaimKind,
+    /// What the claim is about.
+    pub subject: Option<String>,
+    pub quantity: Option<Quantity>,
+    /// Start of the time the claim is about ("since 2012" → `"2012"`).
+    pub period_start: Option<PartialDate>,
+    /// End of the time the claim is about.
+    pub period_end: Option<PartialDate>,
+    pub place: Option<String>,
+    pub tags: Vec<String>,
+    pub status: ClaimStatus,
+    pub language: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// 1 on create, +1 on every change, including changes to its
+    /// attributions (they are part of the claim card); the ETag.
+    pub version: i32,
+}
+
+/// The writable fields of a claim, as sent to create one.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "text": "Barrick Mining will pay Mali $430 million to settle a dispute over a gold mine.",
+    "kind": "quantity", "quantity": {"value": 430000000, "unit": "USD", "comparator": "eq"},
+    "place": "Mali", "tags": ["mining", "barrick"]
+}))]
+pub struct NewClaim {
+    /// Optional client-chosen id (for imports); the server makes a UUID v7 otherwise.
+    #[serde(default, skip_serializing)]
+    pub id: Option<Uuid>,
+    /// 1 to 5000 characters.
+    #[schema(min_length = 1, max_length = 5000)]
+    pub text: String,
+    /// Default `statement`.
+    #[serde(default = "default_kind")]
+    pub kind: ClaimKind,
+    #[serde(default)]
+    #[schema(min_length = 1, max_length = 500)]
+    pub subject: Option<String>,
+    #[serde(default)]
+    pub quantity: Option<Quantity>,
+    #[serde(default)]
+    pub period_start: Option<PartialDate>,
+    #[serde(default)]
+    pub period_end: Option<PartialDate>,
+    #[serde(default)]
+    #[schema(min_length = 1, max_length = 300)]
+    pub place: Option<String>,
+    /// At most 50 tags of 1 to 100 characters; duplicates are dropped.
+    #[serde(default)]
+    #[schema(max_items = 50)]
+    pub tags: Vec<String>,
+    /// Default `unreviewed`.
+    #[serde(default = "default_status")]
+    pub status: ClaimStatus,
+    #[serde(default)]
+    #[schema(pattern = "^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$", example = "en")]
+    pub language: Option<String>,
+}
+
+fn default_kind() -> ClaimKind {
+    ClaimKind::Statement
+}
+
+fn default_status() -> ClaimStatus {
+    ClaimStatus::Unreviewed
+}
+
+impl Body for NewClaim {
+    const REQUIRED: &'static [&'static str] = &["text"];
+
+    fn check(&self, check: &mut Check) {
+        check.text("text", &self.text, 1, 5000);
+        check.opt_text("subject", self.subject.as_deref(), 500);
+        check.opt_text("place", self.place.as_deref(), 300);
+        check.language("language", self.language.as_deref());
+        if let Some(q) = &self.quantity {
+            check.text("quantity.unit", &q.unit, 1, 100);
+            if !q.value.is_finite() {
+                check.fail("quantity.value", "must be a finite number");
+            }
+            match (q.comparator, q.upper) {
+                (Comparator::Between, None) => check.fail("quantity.upper", "is required when comparator is `between`"),
+                (Comparator::Between, Some(upper)) if !(upper >= q.value) || !upper.is_finite() => {
+                    check.fail("quantity.upper", "must be a finite number not below `value`")
+                }
+                (Comparator::Between, Some(_)) => {}
+                (_, Some(_)) => check.fail("quantity.upper", "is only for comparator `between`"),
+                (_, None) => {}
+            }
+        }
+        if let (Some(start), Some(end)) = (&self.period_start, &self.period_end)
+            && start.earliest() > end.latest()
+        {
+            check.fail("period_end", "must not be before period_start");
+        }
+        if self.tags.len() > 50 {
+            check.fail("tags", "at most 50 tags");
+        }
+        for (i, tag) in self.tags.iter().enumerate() {
+            check.text(&format!("tags[{i}]"), tag, 1, 100);
+        }
+    }
+}
+
+/// A JSON Merge Patch of a claim: absent fields stay, `null` clears an
+/// optional field; `tags` and `quantity` are replaced whole.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"status": "supported"}))]
+pub struct ClaimPatch {
+    #[schema(nullable = false, min_length = 1, max_length = 5000)]
+    pub text: Option<String>,
+    #[schema(nullable = false)]
+    pub kind: Option<ClaimKind>,
+    #[schema(min_length = 1, max_length = 500)]
+    pub subject: Option<String>,
+    pub quantity: Option<Quantity>,
+    pub period_start: Option<PartialDate>,
+    pub period_end: Option<PartialDate>,
+    #[schema(min_length = 1, max_length = 300)]
+    pub place: Option<String>,
+    #[schema(nullable = false, max_items = 50)]
+    pub tags: Option<Vec<String>>,
+    #[schema(nullable = false)]
+    pub status: Option<ClaimStatus>,
+    #[schema(pattern = "^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")]
+    pub language: Option<String>,
+}
+
+/// A source as a claim card shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SourceSummary {
+    pub id: Uuid,
+    pub kind: SourceKind,
+    pub title: String,
+    pub url: Option<String>,
+    pub published_on: Option<PartialDate>,
+    /// The publisher, when known.
+    pub publisher: Option<AgentSummary>,
+}
+
+/// An agent as a claim card shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AgentSummary {
+    pub id: Uuid,
+    pub kind: AgentKind,
+    pub name: String,
+    pub description: Option<String>,
+    pub anonymous: bool,
+}
+
+/// One attribution of a claim card, with who and where.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CardAttribution {
+    #[serde(flatten)]
+    pub attribution: Attribution,
+    /// The source that states the claim.
+    pub source: SourceSummary,
+    /// Who says it inside the source.
+    pub speaker: Option<AgentSummary>,
+    /// The source this one says it took the claim from.
+    pub cited_source: Option<SourceSummary>,
+}
+
+/// A claim with every attribution, its source and speaker: everything a
+/// claim card shows, in one response.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ClaimCard {
+    #[serde(flatten)]
+    pub claim: Claim,
+    pub attributions: Vec<CardAttribution>,
+}
+
+/// Sort orders of `GET /v1/claims`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
+pub enum ClaimSort {
+    /// Newest first (the default).
+    #[default]
+    #[serde(rename = "-created_at")]
+    NewestFirst,
+    /// Oldest first.
+    #[serde(rename = "created_at")]
+    OldestFirst,
+}
+
+/// Filters of `GET /v1/claims`, combined with AND.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ClaimQuery {
+    /// Words to find in the claim's text, subject or its attributions' quotes.
+    #[param(max_length = 2000)]
+    pub q: Option<String>,
+    pub kind: Option<ClaimKind>,
+    pub status: Option<ClaimStatus>,
+    /// Claims carrying this tag.
+    pub tag: Option<String>,
+    /// Claims that this source states.
+    pub source_id: Option<Uuid>,
+    /// Claims stated in sources of this publisher.
+    pub publisher_id: Option<Uuid>,
+    /// Claims this agent says.
+    pub speaker_id: Option<Uuid>,
+    /// Claims about this place (exact match).
+    pub place: Option<String>,
+    /// Claims whose period overlaps the time from this date.
+    #[param(value_type = Option<String>, example = "2020")]
+    pub period_from: Option<PartialDate>,
+    /// Claims whose period overlaps the time up to this date.
+    #[param(value_type = Option<String>, example = "2025-12")]
+    pub period_to: Option<PartialDate>,
+    /// Claims with a quantity in this unit.
+    pub unit: Option<String>,
+    /// Claims with a quantity value of at least this.
+    pub value_min: Option<f64>,
+    /// Claims with a quantity value of at most this.
+    pub value_max: Option<f64>,
+    /// Order of the list.
+    pub sort: Option<ClaimSort>,
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}

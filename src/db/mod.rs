@@ -1,0 +1,210 @@
+//! Storage: one connection type over SQLite and PostgreSQL, the pool, the
+//! embedded migrations and the one helper that runs blocking database work.
+
+pub mod refs;
+pub mod schema;
+
+use std::time::Duration;
+
+use actix_web::web;
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::sqlite::SqliteConnection;
+use diesel::Connection;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::error::ApiError;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// A connection to either backend. Query code is written once against this
+/// type; backend-specific SQL matches on the variant.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Sqlite(SqliteConnection),
+    Pg(PgConnection),
+}
+
+/// Which database a URL names: `postgres://` and `postgresql://` are
+/// PostgreSQL, anything else is a SQLite file path (SQLite would accept any
+/// string, so the scheme decides, not `establish`'s trial order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn of_url(url: &str) -> Backend {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+}
+
+/// Opens one connection of the backend the URL names.
+pub fn establish(url: &str) -> diesel::ConnectionResult<DbConnection> {
+    match Backend::of_url(url) {
+        Backend::Postgres => PgConnection::establish(url).map(DbConnection::Pg),
+        Backend::Sqlite => {
+            let mut conn = SqliteConnection::establish(url)?;
+            configure_sqlite(&mut conn).map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+            Ok(DbConnection::Sqlite(conn))
+        }
+    }
+}
+
+/// Per-connection SQLite settings. `busy_timeout` comes first so that the
+/// statements after it already wait for a lock instead of failing at once.
+fn configure_sqlite(conn: &mut SqliteConnection) -> diesel::QueryResult<()> {
+    conn.batch_execute("PRAGMA busy_timeout = 10000;")?;
+    conn.batch_execute("PRAGMA foreign_keys = ON;")?;
+    conn.batch_execute("PRAGMA synchronous = NORMAL;")?;
+    Ok(())
+}
+
+/// r2d2 manager that opens connections with [`establish`], so that every
+/// pooled SQLite connection gets its pragmas.
+#[derive(Debug)]
+struct Customizer;
+
+impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for Customizer {
+    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
+        if let DbConnection::Sqlite(conn) = conn {
+            configure_sqlite(conn).map_err(diesel::r2d2::Error::QueryError)?;
+        }
+        Ok(())
+    }
+}
+
+pub type DbPool = Pool<ConnectionManager<DbConnection>>;
+pub type PooledDb = PooledConnection<ConnectionManager<DbConnection>>;
+
+/// Shared handle to the database, cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    pool: DbPool,
+    backend: Backend,
+}
+
+impl Db {
+    /// Migrates the database and builds the pool. WAL is a property of the
+    /// SQLite file, so it is set once here rather than per connection.
+    pub fn connect(url: &str, pool_size: u32) -> anyhow::Result<Db> {
+        let backend = Backend::of_url(url);
+        let mut conn = establish(url)?;
+        if let DbConnection::Sqlite(conn) = &mut conn {
+            conn.batch_execute("PRAGMA journal_mode = WAL;")?;
+        }
+        migrate(&mut conn)?;
+        drop(conn);
+        let manager = ConnectionManager::<DbConnection>::new(url);
+        let pool = Pool::builder()
+            .max_size(pool_size)
+            .connection_timeout(Duration::from_secs(10))
+            .connection_customizer(Box::new(Customizer))
+            .build(manager)?;
+        Ok(Db { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Checks out a connection for synchronous callers (the CLI).
+    pub fn get(&self) -> Result<PooledDb, ApiError> {
+        self.pool.get().map_err(ApiError::unavailable)
+    }
+
+    /// Runs `f` with a pooled connection on the blocking thread pool: the
+    /// checkout and the queries happen there together, so no connection is
+    /// ever held across an `.await`.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        web::block(move || {
+            let mut conn = pool.get().map_err(ApiError::unavailable)?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(ApiError::internal)?
+    }
+
+    /// Like [`Db::run`], inside a write transaction.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    {
+        self.run(move |conn| write_transaction(conn, f)).await
+    }
+}
+
+/// Runs the pending migrations of the connection's backend.
+pub fn migrate(conn: &mut DbConnection) -> anyhow::Result<()> {
+    let migrations = match conn {
+        DbConnection::Sqlite(_) => SQLITE_MIGRATIONS,
+        DbConnection::Pg(_) => POSTGRES_MIGRATIONS,
+    };
+    conn.run_pending_migrations(migrations)
+        .map_err(|e| anyhow::anyhow!("migrating the database failed: {e}"))?;
+    Ok(())
+}
+
+/// Runs `f` in a transaction meant for writing. On SQLite it begins with
+/// `BEGIN IMMEDIATE`, taking the write lock up front: a deferred transaction
+/// that later upgrades to a write fails with SQLITE_BUSY instead of waiting.
+pub fn write_transaction<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+{
+    match conn {
+        DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        DbConnection::Pg(c) => AnsiTransactionManager::begin_transaction(c)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            <DbConnection as Connection>::TransactionManager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(error) => {
+            <DbConnection as Connection>::TransactionManager::rollback_transaction(conn)?;
+            Err(error)
+        }
+    }
+}
+
+/// The current time as stored: UTC, truncated to microseconds so that it
+/// reads back the same from both backends.
+pub fn now() -> chrono::NaiveDateTime {
+    let now = chrono::Utc::now().naive_utc();
+    chrono::DurationRound::duration_trunc(now, chrono::TimeDelta::microseconds(1)).unwrap_or(now)
+}
+
+/// A stored time as the API shows it.
+pub fn utc(at: chrono::NaiveDateTime) -> chrono::DateTime<chrono::Utc> {
+    at.and_utc()
+}
+
+/// Reads a stored id; stored ids were written as UUIDs.
+pub fn uuid(id: &str) -> Result<uuid::Uuid, ApiError> {
+    uuid::Uuid::parse_str(id).map_err(|_| ApiError::internal(format!("malformed id `{id}` in the database")))
+}
+
+/// Reads an optional stored id.
+pub fn opt_uuid(id: Option<&str>) -> Result<Option<uuid::Uuid>, ApiError> {
+    id.map(uuid).transpose()
+}
+
+/// A fresh server-made id: UUID v7, so ids sort by creation time.
+pub fn new_id() -> uuid::Uuid {
+    uuid::Uuid::now_v7()
+}

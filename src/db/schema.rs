@@ -1,0 +1,104 @@
+//! The diesel schema, shared by the SQLite and PostgreSQL backends: only the
+//! column types both support through `derive(MultiConnection)` appear here.
+
+diesel::table! {
+    agents (id) {
+        id -> Text,
+        kind -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        anonymous -> Bool,
+        affiliation_id -> Nullable<Text>,
+        url -> Nullable<Text>,
+        wikidata_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    sources (id) {
+        id -> Text,
+        kind -> Text,
+        title -> Text,
+        url -> Nullable<Text>,
+        publisher_id -> Nullable<Text>,
+        byline -> Nullable<Text>,
+        published_on -> Nullable<Text>,
+        language -> Nullable<Text>,
+        content -> Nullable<Text>,
+        content_sha256 -> Nullable<Text>,
+        archived_url -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    claims (id) {
+        id -> Text,
+        text -> Text,
+        kind -> Text,
+        subject -> Nullable<Text>,
+        quantity_value -> Nullable<Double>,
+        quantity_upper -> Nullable<Double>,
+        quantity_unit -> Nullable<Text>,
+        quantity_comparator -> Nullable<Text>,
+        period_start -> Nullable<Text>,
+        period_end -> Nullable<Text>,
+        place -> Nullable<Text>,
+        status -> Text,
+        language -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    claim_tags (claim_id, tag) {
+        claim_id -> Text,
+        tag -> Text,
+    }
+}
+
+diesel::table! {
+    attributions (id) {
+        id -> Text,
+        claim_id -> Text,
+        source_id -> Text,
+        speaker_id -> Nullable<Text>,
+        mode -> Text,
+        stance -> Text,
+        cited_source_id -> Nullable<Text>,
+        quote_exact -> Nullable<Text>,
+        quote_prefix -> Nullable<Text>,
+        quote_suffix -> Nullable<Text>,
+        quote_status -> Nullable<Text>,
+        quote_start -> Nullable<Integer>,
+        quote_end -> Nullable<Integer>,
+        locator -> Nullable<Text>,
+        stated_on -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> Text,
+        name -> Text,
+        scope -> Text,
+        secret_sha256 -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(claim_tags -> claims (claim_id));
+diesel::joinable!(attributions -> claims (claim_id));
+diesel::joinable!(sources -> agents (publisher_id));
+
+diesel::allow_tables_to_appear_in_same_query!(agents, sources, claims, claim_tags, attributions, api_keys);

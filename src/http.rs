@@ -1,0 +1,251 @@
+//! HTTP plumbing shared by the resource modules: request bodies that report
+//! every bad field, JSON Merge Patch, ETags and preconditions, and pages with
+//! keyset cursors and `Link` headers.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header::{self, HeaderMap};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, FieldError};
+use crate::validate::Check;
+
+/// A request body type: its required fields and its field rules.
+pub trait Body: DeserializeOwned + Sized {
+    /// Fields that must be present (named in the 422 when missing).
+    const REQUIRED: &'static [&'static str];
+
+    /// Rules beyond the types: lengths, URLs, cross-field constraints.
+    fn check(&self, check: &mut Check);
+}
+
+/// Reads a JSON object into `T`. When it does not fit, every offending field
+/// is listed: each member is tried on its own, because serde stops at the
+/// first error.
+pub fn parse_body<T: Body>(value: Value) -> Result<T, ApiError> {
+    let Value::Object(members) = value else {
+        return Err(ApiError::invalid_field("", "the body must be a JSON object"));
+    };
+    let first_error = match serde_path_to_error::deserialize::<_, T>(Value::Object(members.clone())) {
+        Ok(body) => {
+            let mut check = Check::new();
+            body.check(&mut check);
+            check.finish()?;
+            return Ok(body);
+        }
+        Err(e) => e,
+    };
+    let mut errors: Vec<FieldError> = T::REQUIRED
+        .iter()
+        .filter(|field| !members.contains_key(**field))
+        .map(|field| FieldError::new(*field, "is required"))
+        .collect();
+    for (name, member) in &members {
+        let alone = Value::Object(Map::from_iter([(name.clone(), member.clone())]));
+        if let Err(e) = serde_path_to_error::deserialize::<_, T>(alone) {
+            let message = e.inner().to_string();
+            if !message.starts_with("missing field") {
+                errors.push(field_error(&e, name, message));
+            }
+        }
+    }
+    if errors.is_empty() {
+        let message = first_error.inner().to_string();
+        errors.push(field_error(&first_error, "", message));
+    }
+    Err(ApiError::unprocessable(errors))
+}
+
+fn field_error(e: &serde_path_to_error::Error<serde_json::Error>, fallback: &str, message: String) -> FieldError {
+    let path = e.path().to_string();
+    let field = if path.is_empty() || path == "." { fallback.to_string() } else { path };
+    FieldError::new(field, message)
+}
+
+/// A request body checked field by field (see [`parse_body`]).
+pub struct Valid<T>(pub T);
+
+impl<T: Body + 'static> FromRequest for Valid<T> {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let json = web::Json::<Value>::from_request(req, payload);
+        Box::pin(async move {
+            let web::Json(value) = json.await?;
+            Ok(Valid(parse_body::<T>(value)?))
+        })
+    }
+}
+
+/// A JSON Merge Patch (RFC 7396) document: a JSON object.
+pub struct MergePatch(pub Value);
+
+impl FromRequest for MergePatch {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let json = web::Json::<Value>::from_request(req, payload);
+        Box::pin(async move {
+            let web::Json(value) = json.await?;
+            if !value.is_object() {
+                return Err(ApiError::invalid_field("", "a merge patch must be a JSON object").into());
+            }
+            Ok(MergePatch(value))
+        })
+    }
+}
+
+impl MergePatch {
+    /// Applies the patch to the writable fields of the current resource and
+    /// checks the result as if it were sent whole. `id` cannot change.
+    pub fn apply<T: Body + Serialize>(&self, current: &T, id: &str) -> Result<T, ApiError> {
+        if let Some(new_id) = self.0.get("id")
+            && new_id.as_str() != Some(id)
+        {
+            return Err(ApiError::invalid_field("id", "is read-only"));
+        }
+        let mut document = serde_json::to_value(current).map_err(ApiError::internal)?;
+        json_patch::merge(&mut document, &self.0);
+        parse_body(document)
+    }
+}
+
+/// The strong ETag of a resource version.
+pub fn etag(version: i32) -> String {
+    format!("\"{version}\"")
+}
+
+fn tag_version(tag: &str) -> Option<i32> {
+    let tag = tag.trim();
+    let tag = tag.strip_prefix("W/").unwrap_or(tag);
+    tag.strip_prefix('"')?.strip_suffix('"')?.parse().ok()
+}
+
+/// What an `If-Match` header demands.
+#[derive(Debug, Clone, Copy)]
+pub enum Precondition {
+    /// `If-Match: *`: the resource must exist.
+    Any,
+    /// One of these versions.
+    Version(i32),
+}
+
+impl Precondition {
+    /// `PATCH` and `DELETE` need `If-Match`: 428 without it.
+    pub fn required(req: &HttpRequest) -> Result<Precondition, ApiError> {
+        let Some(value) = req.headers().get(header::IF_MATCH) else {
+            return Err(ApiError::precondition_required());
+        };
+        let value = value.to_str().map_err(|_| ApiError::bad_request("The If-Match header is not readable."))?;
+        if value.trim() == "*" {
+            return Ok(Precondition::Any);
+        }
+        // A list of tags matches when any of them does; we keep the first
+        // readable one, as clients send exactly one ETag in practice.
+        value
+            .split(',')
+            .find_map(tag_version)
+            .map(Precondition::Version)
+            .ok_or_else(|| ApiError::bad_request("If-Match must hold an ETag such as \"3\" or *."))
+    }
+
+    /// 412 unless the current version satisfies the precondition.
+    pub fn check(self, current: i32) -> Result<(), ApiError> {
+        match self {
+            Precondition::Version(v) if v != current => Err(ApiError::precondition_failed(current)),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn none_match(headers: &HeaderMap, version: i32) -> bool {
+    headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim() == "*" || v.split(',').any(|t| tag_version(t) == Some(version)))
+}
+
+/// A single resource with its ETag; `304 Not Modified` when the client's
+/// `If-None-Match` already names this version.
+pub fn resource<T: Serialize>(req: &HttpRequest, version: i32, body: &T) -> HttpResponse {
+    if none_match(req.headers(), version) {
+        return HttpResponse::NotModified().insert_header((header::ETAG, etag(version))).finish();
+    }
+    HttpResponse::Ok().insert_header((header::ETAG, etag(version))).json(body)
+}
+
+/// A resource just created: `201` with `Location` and `ETag`.
+pub fn created<T: Serialize>(location: String, version: i32, body: &T) -> HttpResponse {
+    HttpResponse::Created()
+        .insert_header((header::LOCATION, location))
+        .insert_header((header::ETAG, etag(version)))
+        .json(body)
+}
+
+/// A page of a list.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Page<T> {
+    /// The items of this page, in the list's order.
+    pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Page size: 1..=200, default 50.
+pub fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
+    match limit {
+        None => Ok(50),
+        Some(n @ 1..=200) => Ok(n),
+        Some(_) => Err(ApiError::bad_parameter("limit", "must be between 1 and 200")),
+    }
+}
+
+/// Encodes a keyset position as an opaque cursor.
+pub fn encode_cursor<K: Serialize>(key: &K) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(key).unwrap_or_default())
+}
+
+/// Decodes a cursor made by [`encode_cursor`]; anything else is a 400.
+pub fn decode_cursor<K: DeserializeOwned>(cursor: &str) -> Result<K, ApiError> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .ok_or_else(|| ApiError::bad_parameter("cursor", "is not a cursor this list handed out"))
+}
+
+/// Answers a page with a `Link: <…>; rel="next"` header when there is more.
+pub fn page<T: Serialize>(req: &HttpRequest, page: Page<T>) -> HttpResponse {
+    let mut response = HttpResponse::Ok();
+    if let Some(cursor) = &page.next_cursor {
+        let mut query: Vec<(String, String)> = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+            .map(|q| q.into_inner())
+            .unwrap_or_default();
+        query.retain(|(name, _)| name != "cursor");
+        query.push(("cursor".to_string(), cursor.clone()));
+        let query = serde_urlencoded::to_string(&query).unwrap_or_default();
+        response.insert_header((header::LINK, format!("<{}?{}>; rel=\"next\"", req.path(), query)));
+    }
+    response.json(page)
+}
+
+/// Splits a fetched `limit + 1` rows into the page and the next cursor.
+pub fn paginate<R, T>(mut rows: Vec<R>, limit: i64, key: impl Fn(&R) -> T) -> (Vec<R>, Option<String>)
+where
+    T: Serialize,
+{
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next = if more { rows.last().map(|last| encode_cursor(&key(last))) } else { None };
+    (rows, next)
+}

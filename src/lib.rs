@@ -1,0 +1,22 @@
+//! claimtrail: factual claims linked to the sources that state them, and the
+//! trail back to where each claim comes from.
+
+pub mod agents;
+pub mod attributions;
+pub mod auth;
+pub mod claims;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod health;
+pub mod http;
+pub mod openapi;
+pub mod quotes;
+pub mod seed;
+pub mod sources;
+pub mod startup;
+pub mod validate;
+
+pub use config::Settings;
+pub use startup::Application;

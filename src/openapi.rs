@@ -1,0 +1,149 @@
+//! The OpenAPI document: collected from the handlers by utoipa-actix-web,
+//! completed here with the API's description, security and the problem
+//! responses every operation can give.
+
+use utoipa::openapi::path::{HttpMethod, Operation};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, OpenApi as OpenApiDoc, Ref, ResponseBuilder};
+use utoipa::{Modify, OpenApi};
+
+use crate::error::Problem;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "claimtrail",
+        description = "Stores individual factual claims, each linked to the sources that state them, \
+and answers where a claim comes from: who said it, in which document, quoting whom.\n\n\
+Reads are open unless the server requires a key; every write needs `Authorization: Bearer <key>` \
+(keys are made with `claimtrail keys create`). Single resources carry `ETag: \"<version>\"`; \
+`PATCH` and `DELETE` need `If-Match`. Errors are RFC 9457 `application/problem+json`.",
+        license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0")
+    ),
+    tags(
+        (name = "agents", description = "People and organisations that publish or say things"),
+        (name = "sources", description = "Documents and statements in which claims appear"),
+        (name = "claims", description = "Checkable statements, worded neutrally"),
+        (name = "attributions", description = "One source stating (or denying) one claim: the edges of provenance"),
+        (name = "operations", description = "Liveness and readiness")
+    ),
+    components(schemas(Problem)),
+    modifiers(&Completion)
+)]
+pub struct ApiDoc;
+
+/// Adds the security scheme and, per operation, the problem responses its
+/// method can give, so that handlers only declare their successes.
+struct Completion;
+
+impl Modify for Completion {
+    fn modify(&self, openapi: &mut OpenApiDoc) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    }
+}
+
+fn problem(description: &str) -> utoipa::openapi::Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/problem+json",
+            ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
+        )
+        .build()
+}
+
+fn add_problems(path: &str, method: &HttpMethod, operation: &mut Operation) {
+    let has_id = path.contains('{');
+    let is_v1 = path.starts_with("/v1/");
+    let mut add = |status: &str, description: &str| {
+        operation.responses.responses.entry(status.to_string()).or_insert_with(|| problem(description).into());
+    };
+    if is_v1 {
+        add("400", "Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor");
+        add("401", "No valid API key (writes always need one; reads when the server requires it)");
+    }
+    match method {
+        HttpMethod::Get if is_v1 => {
+            if has_id {
+                add("404", "No such resource");
+            }
+        }
+        HttpMethod::Post => {
+            add("403", "The key's scope is too low");
+            add("409", "A resource with that id already exists");
+            add("413", "The body is too large");
+            add("415", "The body is not JSON");
+            add("422", "Invalid fields, all listed in `errors`");
+        }
+        HttpMethod::Patch => {
+            add("403", "The key's scope is too low");
+            add("404", "No such resource");
+            add("412", "If-Match names an older version");
+            add("413", "The body is too large");
+            add("415", "The body is not JSON");
+            add("422", "Invalid fields, all listed in `errors`");
+            add("428", "If-Match is missing");
+        }
+        HttpMethod::Delete => {
+            add("403", "The key's scope is too low");
+            add("404", "No such resource");
+            add("409", "Other resources still refer to it");
+            add("412", "If-Match names an older version");
+            add("428", "If-Match is missing");
+        }
+        _ => {}
+    }
+    add("500", "An unexpected failure on the server");
+    add("503", "The database is not available");
+    if is_v1 {
+        let bearer = SecurityRequirement::new("bearer", Vec::<String>::new());
+        let security = match method {
+            // Reads are open by default: no key, or a bearer key.
+            HttpMethod::Get => vec![SecurityRequirement::default(), bearer],
+            _ => vec![bearer],
+        };
+        operation.security = Some(security);
+    }
+}
+
+/// The document with every operation's problem responses filled in.
+pub fn complete(mut openapi: OpenApiDoc) -> OpenApiDoc {
+    for (path, item) in openapi.paths.paths.iter_mut() {
+        let operations = [
+            (HttpMethod::Get, &mut item.get),
+            (HttpMethod::Post, &mut item.post),
+            (HttpMethod::Patch, &mut item.patch),
+            (HttpMethod::Delete, &mut item.delete),
+        ];
+        for (method, operation) in operations {
+            if let Some(operation) = operation {
+                add_problems(path, &method, operation);
+            }
+        }
+    }
+    openapi
+}
+
+/// The methods each documented path answers, used to tell 405 from 404.
+pub fn allowed_methods(openapi: &OpenApiDoc) -> Vec<(actix_web::dev::ResourceDef, String)> {
+    openapi
+        .paths
+        .paths
+        .iter()
+        .map(|(path, item)| {
+            let mut methods = Vec::new();
+            for (name, present) in [
+                ("GET", item.get.is_some()),
+                ("POST", item.post.is_some()),
+                ("PATCH", item.patch.is_some()),
+                ("DELETE", item.delete.is_some()),
+            ] {
+                if present {
+                    methods.push(name);
+                }
+            }
+            (actix_web::dev::ResourceDef::new(path.as_str()), methods.join(", "))
+        })
+        .collect()
+}

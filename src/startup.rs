@@ -1,0 +1,154 @@
+//! Builds the HTTP application: routes, middleware, extractor settings.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_cors::Cors;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ResourceDef, Server, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::{Next, from_fn};
+use actix_web::{App, Error, HttpMessage, HttpRequest, HttpResponse, HttpServer, web};
+use tracing_actix_web::{RequestId, TracingLogger};
+use utoipa::OpenApi;
+use utoipa_actix_web::{AppExt, UtoipaApp, scope};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::AuthPolicy;
+use crate::config::Settings;
+use crate::db::Db;
+use crate::error::{ApiError, extractors};
+use crate::openapi::ApiDoc;
+use crate::{agents, attributions, claims, health, openapi, sources};
+
+/// Registers every documented route. Only `.service(..)` registrations of
+/// macro handlers are collected into the OpenAPI document.
+fn routes<T>(app: UtoipaApp<T>) -> UtoipaApp<T>
+where
+    T: ServiceFactory<ServiceRequest, Config = (), Error = Error, InitError = ()>,
+{
+    app.service(
+        scope("/v1")
+            .configure(agents::configure)
+            .configure(sources::configure)
+            .configure(claims::configure)
+            .configure(attributions::configure),
+    )
+    .configure(health::configure)
+}
+
+/// The generated OpenAPI document, as served at `/openapi.json`.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    let (_, document) = routes(App::new().into_utoipa_app().openapi(ApiDoc::openapi())).split_for_parts();
+    openapi::complete(document)
+}
+
+/// The running server and the port it listens on.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Connects and migrates the database, binds the listener (port 0 picks
+    /// a free one) and builds the server; it runs once awaited.
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let database_url = settings.database_url.clone();
+        let pool_size = settings.pool_size;
+        let db = web::block(move || Db::connect(&database_url, pool_size)).await??;
+        if !settings.no_seed {
+            let seeder = db.clone();
+            let loaded = web::block(move || crate::seed::load_if_empty(&seeder)).await??;
+            if let Some(report) = loaded {
+                tracing::info!(%report, "loaded the seed data into the empty database");
+            }
+        }
+        let listener = TcpListener::bind(&settings.bind)?;
+        let port = listener.local_addr()?.port();
+        let server = serve(listener, db, settings)?;
+        Ok(Application { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGTERM (graceful) or SIGINT.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn serve(listener: TcpListener, db: Db, settings: Settings) -> anyhow::Result<Server> {
+    let document = openapi_document();
+    let known_paths = Arc::new(openapi::allowed_methods(&document));
+    let db = web::Data::new(db);
+    let policy = web::Data::new(AuthPolicy { require_key_for_reads: settings.require_key_for_reads });
+    let max_body = settings.max_body_bytes;
+    let origins = settings.cors_origins.clone();
+    let mut server = HttpServer::new(move || {
+        let known_paths = known_paths.clone();
+        let app = routes(App::new().into_utoipa_app())
+            .into_app()
+            .app_data(db.clone())
+            .app_data(policy.clone())
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(max_body)
+                    .content_type(|mime| mime.subtype() == "json" || mime.suffix().is_some_and(|s| s == "json"))
+                    .content_type_required(true)
+                    .error_handler(extractors::json_error),
+            )
+            .app_data(web::QueryConfig::default().error_handler(extractors::query_error))
+            .app_data(web::PathConfig::default().error_handler(extractors::path_error))
+            .service(web::redirect("/docs", "/docs/"))
+            .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", document.clone()))
+            .default_service(web::to(move |req: HttpRequest| {
+                let known_paths = known_paths.clone();
+                async move { unrouted(&req, &known_paths) }
+            }));
+        app.wrap(cors(&origins)).wrap(from_fn(request_id_header)).wrap(TracingLogger::default())
+    })
+    .listen(listener)?
+    .shutdown_timeout(30);
+    if let Some(workers) = settings.workers {
+        server = server.workers(workers);
+    }
+    Ok(server.run())
+}
+
+/// 405 with `Allow` when the path exists for other methods, else 404.
+fn unrouted(req: &HttpRequest, known_paths: &[(ResourceDef, String)]) -> Result<HttpResponse, ApiError> {
+    match known_paths.iter().find(|(def, _)| def.is_match(req.path())) {
+        Some((_, allowed)) => Err(ApiError::method_not_allowed(allowed)),
+        None => Err(ApiError::no_route(req.path())),
+    }
+}
+
+fn cors(origins: &[String]) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods(["GET", "POST", "PATCH", "DELETE"])
+        .allowed_headers(["authorization", "content-type", "if-match", "if-none-match"])
+        .expose_headers(["etag", "location", "link", "x-request-id"])
+        .max_age(3600);
+    for origin in origins {
+        cors = if origin == "*" { cors.allow_any_origin() } else { cors.allowed_origin(origin) };
+    }
+    cors
+}
+
+/// Echoes the request id that the tracing middleware gave the request, so a
+/// client can quote it and an operator find the request's log lines.
+async fn request_id_header(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let id = req.extensions().get::<RequestId>().copied();
+    let mut response = next.call(req).await?;
+    if let Some(id) = id
+        && let Ok(value) = HeaderValue::from_str(&id.to_string())
+    {
+        response.headers_mut().insert(HeaderName::from_static("x-request-id"), value);
+    }
+    Ok(response)
+}

@@ -1,0 +1,214 @@
+//! Field rules shared by every resource. A [`Check`] collects every broken
+//! rule of a request so that one 422 names all offending fields.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, FieldError};
+
+/// Accumulates field errors.
+#[derive(Default)]
+pub struct Check {
+    errors: Vec<FieldError>,
+}
+
+impl Check {
+    pub fn new() -> Check {
+        Check::default()
+    }
+
+    pub fn fail(&mut self, field: &str, message: impl Into<String>) {
+        self.errors.push(FieldError::new(field, message));
+    }
+
+    /// A required string: `min..=max` characters, not blank, no NUL.
+    pub fn text(&mut self, field: &str, value: &str, min: usize, max: usize) {
+        let chars = value.chars().count();
+        if chars < min || chars > max {
+            self.fail(field, format!("must be {min} to {max} characters"));
+        } else if min > 0 && value.trim().is_empty() {
+            self.fail(field, "must not be blank");
+        } else if value.contains('\0') {
+            self.fail(field, "must not contain NUL characters");
+        }
+    }
+
+    /// An optional string: when present, 1..=max characters.
+    pub fn opt_text(&mut self, field: &str, value: Option<&str>, max: usize) {
+        if let Some(value) = value {
+            self.text(field, value, 1, max);
+        }
+    }
+
+    /// An optional absolute `http`/`https` URL.
+    pub fn url(&mut self, field: &str, value: Option<&str>) {
+        let Some(value) = value else { return };
+        let lower = value.to_ascii_lowercase();
+        let rest = lower.strip_prefix("https://").or_else(|| lower.strip_prefix("http://"));
+        let host_ok = rest.is_some_and(|r| !r.is_empty() && !r.starts_with('/'));
+        if !host_ok || value.chars().any(|c| c.is_whitespace() || c.is_control()) || value.len() > 2048 {
+            self.fail(field, "must be an absolute http or https URL of at most 2048 characters");
+        }
+    }
+
+    /// An optional BCP 47 language tag such as `en`, `fr` or `pt-BR`.
+    pub fn language(&mut self, field: &str, value: Option<&str>) {
+        let Some(value) = value else { return };
+        let mut parts = value.split('-');
+        let primary_ok = parts.next().is_some_and(|p| (2..=3).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphabetic()));
+        let rest_ok = parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()));
+        if !primary_ok || !rest_ok {
+            self.fail(field, "must be a BCP 47 language tag such as `en` or `pt-BR`");
+        }
+    }
+
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.errors.is_empty() { Ok(()) } else { Err(ApiError::unprocessable(self.errors)) }
+    }
+
+    pub fn into_errors(self) -> Vec<FieldError> {
+        self.errors
+    }
+}
+
+/// An ISO 8601 date of reduced precision: `"2025"`, `"2025-11"` or
+/// `"2025-11-18"`; the precision is what the source tells.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, ToSchema)]
+#[schema(value_type = String, pattern = r"^[0-9]{4}(-(0[1-9]|1[0-2])(-(0[1-9]|1[0-9]|2[0-8]))?)?$", example = "2025-11")]
+pub struct PartialDate(String);
+
+/// Why a string is not a partial date.
+#[derive(Debug)]
+pub struct InvalidPartialDate(String);
+
+impl fmt::Display for InvalidPartialDate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{}` is not a date of the form YYYY, YYYY-MM or YYYY-MM-DD", self.0)
+    }
+}
+
+impl PartialDate {
+    pub fn parse(value: &str) -> Result<PartialDate, InvalidPartialDate> {
+        let invalid = || InvalidPartialDate(value.chars().take(40).collect());
+        let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+        let parts: Vec<&str> = value.split('-').collect();
+        let valid = match parts.as_slice() {
+            [y] => digits(y, 4),
+            [y, m] => digits(y, 4) && digits(m, 2) && matches!(m.parse::<u32>(), Ok(1..=12)),
+            [_, _, _] => chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d").is_ok() && value.len() == 10,
+            _ => false,
+        };
+        if valid { Ok(PartialDate(value.to_string())) } else { Err(invalid()) }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The first day the date can mean, as `YYYY-MM-DD` (for overlap tests).
+    pub fn earliest(&self) -> String {
+        match self.0.len() {
+            4 => format!("{}-01-01", self.0),
+            7 => format!("{}-01", self.0),
+            _ => self.0.clone(),
+        }
+    }
+
+    /// The last day the date can mean, as `YYYY-MM-DD` (a bound, not always
+    /// a real day: `2025-02-31` still sorts after every day of February).
+    pub fn latest(&self) -> String {
+        match self.0.len() {
+            4 => format!("{}-12-31", self.0),
+            7 => format!("{}-31", self.0),
+            _ => self.0.clone(),
+        }
+    }
+
+    /// Reads a stored value back; stored values were validated on the way in.
+    pub fn from_db(value: Option<String>) -> Option<PartialDate> {
+        value.map(PartialDate)
+    }
+}
+
+impl Serialize for PartialDate {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for PartialDate {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<PartialDate, D::Error> {
+        let value = String::deserialize(deserializer)?;
+        PartialDate::parse(&value).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Declares a string enum stored as text: serde names, `as_str` for the
+/// database and `parse` to read it back.
+macro_rules! text_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        pub enum $name {
+            $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            /// Reads a stored value; an unknown one means the database was
+            /// written by something else, which is an internal error.
+            pub fn from_db(value: &str) -> Result<$name, $crate::error::ApiError> {
+                match value {
+                    $($text => Ok($name::$variant),)+
+                    other => Err($crate::error::ApiError::internal(format!(
+                        "unknown {} `{}` in the database", stringify!($name), other
+                    ))),
+                }
+            }
+
+            pub fn parse(value: &str) -> Option<$name> {
+                match value { $($text => Some($name::$variant),)+ _ => None }
+            }
+        }
+    };
+}
+pub(crate) use text_enum;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partial_dates_of_every_precision_parse_and_bad_ones_do_not() {
+        for good in ["2025", "2025-11", "2025-11-18", "2024-02-29"] {
+            assert!(PartialDate::parse(good).is_ok(), "{good}");
+        }
+        for bad in ["2025-13", "2025-00", "2025-02-30", "25", "2025-1", "2025-11-18T00:00", "", "abcd", "2023-02-29"] {
+            assert!(PartialDate::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn partial_dates_expand_to_their_first_and_last_days() {
+        let d = PartialDate::parse("2025").unwrap();
+        assert_eq!((d.earliest(), d.latest()), ("2025-01-01".to_string(), "2025-12-31".to_string()));
+        let m = PartialDate::parse("2025-02").unwrap();
+        assert_eq!((m.earliest(), m.latest()), ("2025-02-01".to_string(), "2025-02-31".to_string()));
+    }
+
+    #[test]
+    fn urls_must_be_http_or_https() {
+        let mut check = Check::new();
+        check.url("a", Some("javascript:alert(1)"));
+        check.url("b", Some("https://example.org/x"));
+        check.url("c", Some("ftp://example.org"));
+        check.url("d", Some("http://"));
+        let fields: Vec<_> = check.into_errors().into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["a", "c", "d"]);
+    }
+}

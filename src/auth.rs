@@ -86,11 +86,7 @@ fn verify(conn: &mut DbConnection, token: &str) -> Result<Scope, ApiError> {
         .optional()?;
     let Some((scope, stored)) = row else { return Err(invalid()) };
     let presented = sha256_hex(secret);
-    if bool::from(presented.as_bytes().ct_eq(stored.as_bytes())) {
-        Scope::from_db(&scope)
-    } else {
-        Err(invalid())
-    }
+    if bool::from(presented.as_bytes().ct_eq(stored.as_bytes())) { Scope::from_db(&scope) } else { Err(invalid()) }
 }
 
 fn bearer(req: &HttpRequest) -> Result<Option<String>, ApiError> {

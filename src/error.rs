@@ -134,8 +134,7 @@ impl ApiError {
     }
 
     pub fn unauthorized(detail: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
-            .with_header(header::WWW_AUTHENTICATE, "Bearer")
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", detail).with_header(header::WWW_AUTHENTICATE, "Bearer")
     }
 
     pub fn forbidden(detail: impl Into<String>) -> ApiError {
@@ -254,7 +253,9 @@ pub mod extractors {
             JsonPayloadError::ContentType => ApiError::unsupported_media_type(
                 "Send the body as application/json (or application/merge-patch+json for PATCH).",
             ),
-            JsonPayloadError::Deserialize(e) if e.is_data() => ApiError::bad_request(format!("The body is not valid: {e}")),
+            JsonPayloadError::Deserialize(e) if e.is_data() => {
+                ApiError::bad_request(format!("The body is not valid: {e}"))
+            }
             JsonPayloadError::Deserialize(e) => ApiError::bad_request(format!("The body is not valid JSON: {e}")),
             other => ApiError::bad_request(format!("The body could not be read: {other}")),
         }

@@ -54,9 +54,10 @@ pub fn verify_quote(quote: &Quote, content: Option<&str>) -> Verification {
     };
     let prefix = quote.prefix.as_deref().unwrap_or("");
     let suffix = quote.suffix.as_deref().unwrap_or("");
-    let found = content.match_indices(quote.exact.as_str()).map(|(at, _)| at).find(|&at| {
-        content[..at].ends_with(prefix) && content[at + quote.exact.len()..].starts_with(suffix)
-    });
+    let found = content
+        .match_indices(quote.exact.as_str())
+        .map(|(at, _)| at)
+        .find(|&at| content[..at].ends_with(prefix) && content[at + quote.exact.len()..].starts_with(suffix));
     match found {
         Some(byte_start) => {
             let start = content[..byte_start].chars().count();

@@ -57,7 +57,8 @@ impl Check {
     pub fn language(&mut self, field: &str, value: Option<&str>) {
         let Some(value) = value else { return };
         let mut parts = value.split('-');
-        let primary_ok = parts.next().is_some_and(|p| (2..=3).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphabetic()));
+        let primary_ok =
+            parts.next().is_some_and(|p| (2..=3).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphabetic()));
         let rest_ok = parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()));
         if !primary_ok || !rest_ok {
             self.fail(field, "must be a BCP 47 language tag such as `en` or `pt-BR`");

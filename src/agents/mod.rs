@@ -14,12 +14,7 @@ use crate::http::{self, MergePatch, Page, Precondition, Valid};
 use model::{Agent, AgentPatch, AgentQuery, NewAgent};
 
 pub fn configure(config: &mut ServiceConfig) {
-    config
-        .service(list_agents)
-        .service(create_agent)
-        .service(get_agent)
-        .service(update_agent)
-        .service(delete_agent);
+    config.service(list_agents).service(create_agent).service(get_agent).service(update_agent).service(delete_agent);
 }
 
 /// List agents
@@ -62,7 +57,12 @@ async fn create_agent(_: WriteAccess, db: web::Data<Db>, body: Valid<NewAgent>) 
         headers(("ETag" = String, description = "The agent's version"))))
 )]
 #[get("/agents/{id}")]
-async fn get_agent(_: ReadAccess, req: HttpRequest, db: web::Data<Db>, id: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+async fn get_agent(
+    _: ReadAccess,
+    req: HttpRequest,
+    db: web::Data<Db>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
     let id = id.to_string();
     let agent = db.run(move |conn| store::get(conn, &id)).await?;
     Ok(http::resource(&req, agent.version, &agent))
@@ -99,7 +99,12 @@ async fn update_agent(
     responses((status = 204, description = "The agent was deleted"))
 )]
 #[delete("/agents/{id}")]
-async fn delete_agent(_: WriteAccess, req: HttpRequest, db: web::Data<Db>, id: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+async fn delete_agent(
+    _: WriteAccess,
+    req: HttpRequest,
+    db: web::Data<Db>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
     let precondition = Precondition::required(&req)?;
     let id = id.to_string();
     db.write(move |conn| store::delete(conn, &id, precondition)).await?;

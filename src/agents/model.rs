@@ -93,9 +93,9 @@ impl Body for NewAgent {
 }
 
 fn is_wikidata_id(value: &str) -> bool {
-    value.strip_prefix('Q').is_some_and(|n| {
-        (1..=12).contains(&n.len()) && !n.starts_with('0') && n.bytes().all(|b| b.is_ascii_digit())
-    })
+    value
+        .strip_prefix('Q')
+        .is_some_and(|n| (1..=12).contains(&n.len()) && !n.starts_with('0') && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// A JSON Merge Patch of an agent: absent fields stay, `null` clears an

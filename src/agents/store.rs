@@ -74,7 +74,8 @@ impl AgentRow {
 }
 
 fn check_references(conn: &mut DbConnection, body: &NewAgent) -> Result<(), ApiError> {
-    let missing = refs::missing(conn, &[("affiliation_id", Target::Agent, body.affiliation_id.map(|u| u.to_string()))])?;
+    let missing =
+        refs::missing(conn, &[("affiliation_id", Target::Agent, body.affiliation_id.map(|u| u.to_string()))])?;
     if missing.is_empty() { Ok(()) } else { Err(ApiError::unprocessable(missing)) }
 }
 
@@ -120,7 +121,12 @@ pub fn list(conn: &mut DbConnection, query: AgentQuery, limit: i64) -> Result<Pa
     Ok(Page { items, next_cursor })
 }
 
-pub fn update(conn: &mut DbConnection, id: &str, precondition: Precondition, patch: &MergePatch) -> Result<Agent, ApiError> {
+pub fn update(
+    conn: &mut DbConnection,
+    id: &str,
+    precondition: Precondition,
+    patch: &MergePatch,
+) -> Result<Agent, ApiError> {
     let current = find(conn, id)?;
     precondition.check(current.version)?;
     let body = patch.apply(&current.writable()?, id)?;

@@ -52,7 +52,11 @@ async fn list_attributions(
         headers(("Location" = String, description = "The attribution's URL"), ("ETag" = String, description = "Its version"))))
 )]
 #[post("/attributions")]
-async fn create_attribution(_: WriteAccess, db: web::Data<Db>, body: Valid<NewAttribution>) -> Result<HttpResponse, ApiError> {
+async fn create_attribution(
+    _: WriteAccess,
+    db: web::Data<Db>,
+    body: Valid<NewAttribution>,
+) -> Result<HttpResponse, ApiError> {
     let attribution = db.write(move |conn| store::create(conn, body.0)).await?;
     Ok(http::created(format!("/v1/attributions/{}", attribution.id), attribution.version, &attribution))
 }
@@ -64,7 +68,12 @@ async fn create_attribution(_: WriteAccess, db: web::Data<Db>, body: Valid<NewAt
         headers(("ETag" = String, description = "The attribution's version"))))
 )]
 #[get("/attributions/{id}")]
-async fn get_attribution(_: ReadAccess, req: HttpRequest, db: web::Data<Db>, id: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+async fn get_attribution(
+    _: ReadAccess,
+    req: HttpRequest,
+    db: web::Data<Db>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
     let id = id.to_string();
     let attribution = db.run(move |conn| store::get(conn, &id)).await?;
     Ok(http::resource(&req, attribution.version, &attribution))
@@ -99,7 +108,12 @@ async fn update_attribution(
     responses((status = 204, description = "The attribution was deleted"))
 )]
 #[delete("/attributions/{id}")]
-async fn delete_attribution(_: WriteAccess, req: HttpRequest, db: web::Data<Db>, id: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+async fn delete_attribution(
+    _: WriteAccess,
+    req: HttpRequest,
+    db: web::Data<Db>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
     let precondition = Precondition::required(&req)?;
     let id = id.to_string();
     db.write(move |conn| store::delete(conn, &id, precondition)).await?;

@@ -37,7 +37,13 @@ pub struct AttributionRow {
 }
 
 impl AttributionRow {
-    fn new(id: String, body: NewAttribution, verification: Option<Verification>, at: NaiveDateTime, version: i32) -> AttributionRow {
+    fn new(
+        id: String,
+        body: NewAttribution,
+        verification: Option<Verification>,
+        at: NaiveDateTime,
+        version: i32,
+    ) -> AttributionRow {
         let (exact, prefix, suffix) = match body.quote {
             Some(q) => (Some(q.exact), q.prefix, q.suffix),
             None => (None, None, None),
@@ -190,7 +196,12 @@ pub fn of_claims(conn: &mut DbConnection, claim_ids: &[String]) -> Result<Vec<At
         .load(conn)?)
 }
 
-pub fn update(conn: &mut DbConnection, id: &str, precondition: Precondition, patch: &MergePatch) -> Result<Attribution, ApiError> {
+pub fn update(
+    conn: &mut DbConnection,
+    id: &str,
+    precondition: Precondition,
+    patch: &MergePatch,
+) -> Result<Attribution, ApiError> {
     let current = find(conn, id)?;
     precondition.check(current.version)?;
     let body = patch.apply(&current.writable()?, id)?;
@@ -198,10 +209,11 @@ pub fn update(conn: &mut DbConnection, id: &str, precondition: Precondition, pat
     let verification = verification(conn, &body)?;
     let row = AttributionRow::new(id.to_string(), body, verification, db::now(), current.version + 1);
     let row = AttributionRow { created_at: current.created_at, ..row };
-    let changed =
-        diesel::update(attributions::table.filter(attributions::id.eq(id)).filter(attributions::version.eq(current.version)))
-            .set(&row)
-            .execute(conn)?;
+    let changed = diesel::update(
+        attributions::table.filter(attributions::id.eq(id)).filter(attributions::version.eq(current.version)),
+    )
+    .set(&row)
+    .execute(conn)?;
     if changed == 0 {
         return Err(ApiError::precondition_failed(current.version));
     }
@@ -219,7 +231,11 @@ pub fn delete(conn: &mut DbConnection, id: &str, precondition: Precondition) -> 
 
 /// After a source's content changed: verifies every quote of its
 /// attributions again, and bumps the version of those whose result changed.
-pub fn reverify_quotes_of_source(conn: &mut DbConnection, source_id: &str, content: Option<&str>) -> Result<(), ApiError> {
+pub fn reverify_quotes_of_source(
+    conn: &mut DbConnection,
+    source_id: &str,
+    content: Option<&str>,
+) -> Result<(), ApiError> {
     let rows: Vec<AttributionRow> = attributions::table
         .filter(attributions::source_id.eq(source_id))
         .filter(attributions::quote_exact.is_not_null())

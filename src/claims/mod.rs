@@ -14,12 +14,7 @@ use crate::http::{self, MergePatch, Page, Precondition, Valid};
 use model::{Claim, ClaimCard, ClaimPatch, ClaimQuery, NewClaim};
 
 pub fn configure(config: &mut ServiceConfig) {
-    config
-        .service(list_claims)
-        .service(create_claim)
-        .service(get_claim)
-        .service(update_claim)
-        .service(delete_claim);
+    config.service(list_claims).service(create_claim).service(get_claim).service(update_claim).service(delete_claim);
 }
 
 /// List claims
@@ -43,7 +38,7 @@ async fn list_claims(
     Ok(http::page(&req, page))
 }
 
-/// Create an claim
+/// Create a claim
 #[utoipa::path(
     tag = "claims", operation_id = "createClaim", request_body = NewClaim,
     responses((status = 201, description = "The claim was created", body = Claim,
@@ -55,20 +50,28 @@ async fn create_claim(_: WriteAccess, db: web::Data<Db>, body: Valid<NewClaim>) 
     Ok(http::created(format!("/v1/claims/{}", claim.id), claim.version, &claim))
 }
 
-/// Get an claim
+/// Get a claim card
+///
+/// The claim with every attribution, each with its source, speaker and
+/// cited source summaries: one request draws a claim card.
 #[utoipa::path(
     tag = "claims", operation_id = "getClaim", params(("id" = Uuid, Path, description = "The claim's id")),
-    responses((status = 200, description = "The claim", body = Claim,
+    responses((status = 200, description = "The claim card", body = ClaimCard,
         headers(("ETag" = String, description = "The claim's version"))))
 )]
 #[get("/claims/{id}")]
-async fn get_claim(_: ReadAccess, req: HttpRequest, db: web::Data<Db>, id: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+async fn get_claim(
+    _: ReadAccess,
+    req: HttpRequest,
+    db: web::Data<Db>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
     let id = id.to_string();
     let card = db.run(move |conn| store::card(conn, &id)).await?;
     Ok(http::resource(&req, card.claim.version, &card))
 }
 
-/// Change an claim
+/// Change a claim
 ///
 /// A JSON Merge Patch (RFC 7396); needs `If-Match` with the current ETag.
 #[utoipa::path(
@@ -91,7 +94,7 @@ async fn update_claim(
     Ok(http::resource(&req, claim.version, &claim))
 }
 
-/// Delete an claim
+/// Delete a claim
 ///
 /// Refused with 409 while attributions refer to it.
 #[utoipa::path(
@@ -99,7 +102,12 @@ async fn update_claim(
     responses((status = 204, description = "The claim was deleted"))
 )]
 #[delete("/claims/{id}")]
-async fn delete_claim(_: WriteAccess, req: HttpRequest, db: web::Data<Db>, id: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+async fn delete_claim(
+    _: WriteAccess,
+    req: HttpRequest,
+    db: web::Data<Db>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
     let precondition = Precondition::required(&req)?;
     let id = id.to_string();
     db.write(move |conn| store::delete(conn, &id, precondition)).await?;

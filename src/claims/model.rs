@@ -5,10 +5,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::agents::model::AgentKind;
 use crate::attributions::model::Attribution;
 use crate::http::Body;
 use crate::sources::model::SourceKind;
-use crate::agents::model::AgentKind;
 use crate::validate::{Check, PartialDate, text_enum};
 
 text_enum! {

@@ -43,7 +43,13 @@ pub struct ClaimRow {
 }
 
 impl ClaimRow {
-    fn new(id: String, body: &NewClaim, created_at: NaiveDateTime, updated_at: NaiveDateTime, version: i32) -> ClaimRow {
+    fn new(
+        id: String,
+        body: &NewClaim,
+        created_at: NaiveDateTime,
+        updated_at: NaiveDateTime,
+        version: i32,
+    ) -> ClaimRow {
         let q = body.quantity.as_ref();
         ClaimRow {
             id,
@@ -66,11 +72,17 @@ impl ClaimRow {
     }
 
     fn quantity(&self) -> Result<Option<Quantity>, ApiError> {
-        let (Some(value), Some(unit), Some(comparator)) = (self.quantity_value, &self.quantity_unit, &self.quantity_comparator)
+        let (Some(value), Some(unit), Some(comparator)) =
+            (self.quantity_value, &self.quantity_unit, &self.quantity_comparator)
         else {
             return Ok(None);
         };
-        Ok(Some(Quantity { value, upper: self.quantity_upper, unit: unit.clone(), comparator: Comparator::from_db(comparator)? }))
+        Ok(Some(Quantity {
+            value,
+            upper: self.quantity_upper,
+            unit: unit.clone(),
+            comparator: Comparator::from_db(comparator)?,
+        }))
     }
 
     pub fn into_api(self, tags: Vec<String>) -> Result<Claim, ApiError> {
@@ -219,7 +231,8 @@ pub fn card_attributions(conn: &mut DbConnection, rows: Vec<AttributionRow>) -> 
         }))
     };
     let source_summary = |id: &String| -> Result<SourceSummary, ApiError> {
-        let source = sources.get(id).ok_or_else(|| ApiError::internal(format!("attribution names missing source {id}")))?;
+        let source =
+            sources.get(id).ok_or_else(|| ApiError::internal(format!("attribution names missing source {id}")))?;
         Ok(SourceSummary {
             id: db::uuid(&source.id)?,
             kind: SourceKind::from_db(&source.kind)?,
@@ -282,23 +295,25 @@ pub fn list(conn: &mut DbConnection, query: ClaimQuery, limit: i64) -> Result<Pa
         select = select.filter(claims::status.eq(status.as_str()));
     }
     if let Some(tag) = &query.tag {
-        select = select.filter(claims::id.eq_any(claim_tags::table.filter(claim_tags::tag.eq(tag.clone())).select(claim_tags::claim_id)));
+        select = select.filter(
+            claims::id.eq_any(claim_tags::table.filter(claim_tags::tag.eq(tag.clone())).select(claim_tags::claim_id)),
+        );
     }
     if let Some(source) = query.source_id {
-        select = select.filter(
-            claims::id.eq_any(attributions::table.filter(attributions::source_id.eq(source.to_string())).select(attributions::claim_id)),
-        );
+        select = select.filter(claims::id.eq_any(
+            attributions::table.filter(attributions::source_id.eq(source.to_string())).select(attributions::claim_id),
+        ));
     }
     if let Some(speaker) = query.speaker_id {
-        select = select.filter(
-            claims::id.eq_any(attributions::table.filter(attributions::speaker_id.eq(speaker.to_string())).select(attributions::claim_id)),
-        );
+        select = select.filter(claims::id.eq_any(
+            attributions::table.filter(attributions::speaker_id.eq(speaker.to_string())).select(attributions::claim_id),
+        ));
     }
     if let Some(publisher) = query.publisher_id {
         let published = sources::table.filter(sources::publisher_id.eq(publisher.to_string())).select(sources::id);
-        select = select.filter(
-            claims::id.eq_any(attributions::table.filter(attributions::source_id.eq_any(published)).select(attributions::claim_id)),
-        );
+        select = select.filter(claims::id.eq_any(
+            attributions::table.filter(attributions::source_id.eq_any(published)).select(attributions::claim_id),
+        ));
     }
     if let Some(place) = &query.place {
         select = select.filter(claims::place.eq(place.clone()));
@@ -351,7 +366,12 @@ pub fn list(conn: &mut DbConnection, query: ClaimQuery, limit: i64) -> Result<Pa
     Ok(Page { items: with_tags(conn, rows)?, next_cursor })
 }
 
-pub fn update(conn: &mut DbConnection, id: &str, precondition: Precondition, patch: &MergePatch) -> Result<Claim, ApiError> {
+pub fn update(
+    conn: &mut DbConnection,
+    id: &str,
+    precondition: Precondition,
+    patch: &MergePatch,
+) -> Result<Claim, ApiError> {
     let current = find(conn, id)?;
     precondition.check(current.version)?;
     let tags = tags_of(conn, std::slice::from_ref(&current.id))?.remove(&current.id).unwrap_or_default();

@@ -7,11 +7,11 @@ pub mod schema;
 use std::time::Duration;
 
 use actix_web::web;
+use diesel::Connection;
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::pg::PgConnection;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
 use diesel::sqlite::SqliteConnection;
-use diesel::Connection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::error::ApiError;
@@ -153,8 +153,7 @@ pub fn migrate(conn: &mut DbConnection) -> anyhow::Result<()> {
         DbConnection::Sqlite(_) => SQLITE_MIGRATIONS,
         DbConnection::Pg(_) => POSTGRES_MIGRATIONS,
     };
-    conn.run_pending_migrations(migrations)
-        .map_err(|e| anyhow::anyhow!("migrating the database failed: {e}"))?;
+    conn.run_pending_migrations(migrations).map_err(|e| anyhow::anyhow!("migrating the database failed: {e}"))?;
     Ok(())
 }
 

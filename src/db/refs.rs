@@ -37,7 +37,10 @@ pub fn exists(conn: &mut DbConnection, target: Target, id: &str) -> QueryResult<
 }
 
 /// One error per reference whose target does not exist.
-pub fn missing(conn: &mut DbConnection, references: &[(&str, Target, Option<String>)]) -> Result<Vec<FieldError>, ApiError> {
+pub fn missing(
+    conn: &mut DbConnection,
+    references: &[(&str, Target, Option<String>)],
+) -> Result<Vec<FieldError>, ApiError> {
     let mut errors = Vec::new();
     for (field, target, id) in references {
         if let Some(id) = id
@@ -53,8 +56,14 @@ pub fn missing(conn: &mut DbConnection, references: &[(&str, Target, Option<Stri
 pub fn ensure_unreferenced(conn: &mut DbConnection, target: Target, id: &str) -> Result<(), ApiError> {
     let counts: Vec<(&str, i64)> = match target {
         Target::Agent => vec![
-            ("agents (affiliation_id)", agents::table.filter(agents::affiliation_id.eq(id)).select(count_star()).first(conn)?),
-            ("sources (publisher_id)", sources::table.filter(sources::publisher_id.eq(id)).select(count_star()).first(conn)?),
+            (
+                "agents (affiliation_id)",
+                agents::table.filter(agents::affiliation_id.eq(id)).select(count_star()).first(conn)?,
+            ),
+            (
+                "sources (publisher_id)",
+                sources::table.filter(sources::publisher_id.eq(id)).select(count_star()).first(conn)?,
+            ),
             (
                 "attributions (speaker_id)",
                 attributions::table.filter(attributions::speaker_id.eq(id)).select(count_star()).first(conn)?,
@@ -75,7 +84,8 @@ pub fn ensure_unreferenced(conn: &mut DbConnection, target: Target, id: &str) ->
             attributions::table.filter(attributions::claim_id.eq(id)).select(count_star()).first(conn)?,
         )],
     };
-    let referrers: Vec<String> = counts.into_iter().filter(|(_, n)| *n > 0).map(|(what, n)| format!("{n} {what}")).collect();
+    let referrers: Vec<String> =
+        counts.into_iter().filter(|(_, n)| *n > 0).map(|(what, n)| format!("{n} {what}")).collect();
     if referrers.is_empty() {
         Ok(())
     } else {

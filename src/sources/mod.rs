@@ -11,7 +11,7 @@ use crate::auth::{ReadAccess, WriteAccess};
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::http::{self, MergePatch, Page, Precondition, Valid};
-use model::{Source, SourcePatch, SourceQuery, NewSource};
+use model::{NewSource, Source, SourcePatch, SourceQuery};
 
 pub fn configure(config: &mut ServiceConfig) {
     config
@@ -64,7 +64,12 @@ async fn create_source(_: WriteAccess, db: web::Data<Db>, body: Valid<NewSource>
         headers(("ETag" = String, description = "The source's version"))))
 )]
 #[get("/sources/{id}")]
-async fn get_source(_: ReadAccess, req: HttpRequest, db: web::Data<Db>, id: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+async fn get_source(
+    _: ReadAccess,
+    req: HttpRequest,
+    db: web::Data<Db>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
     let id = id.to_string();
     let source = db.run(move |conn| store::get(conn, &id)).await?;
     Ok(http::resource(&req, source.version, &source))
@@ -101,7 +106,12 @@ async fn update_source(
     responses((status = 204, description = "The source was deleted"))
 )]
 #[delete("/sources/{id}")]
-async fn delete_source(_: WriteAccess, req: HttpRequest, db: web::Data<Db>, id: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+async fn delete_source(
+    _: WriteAccess,
+    req: HttpRequest,
+    db: web::Data<Db>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
     let precondition = Precondition::required(&req)?;
     let id = id.to_string();
     db.write(move |conn| store::delete(conn, &id, precondition)).await?;

@@ -54,7 +54,13 @@ struct SourceWrite {
 }
 
 impl SourceWrite {
-    fn new(id: String, body: NewSource, created_at: NaiveDateTime, updated_at: NaiveDateTime, version: i32) -> SourceWrite {
+    fn new(
+        id: String,
+        body: NewSource,
+        created_at: NaiveDateTime,
+        updated_at: NaiveDateTime,
+        version: i32,
+    ) -> SourceWrite {
         SourceWrite {
             id,
             kind: body.kind.as_str().to_string(),
@@ -183,16 +189,22 @@ pub fn by_ids(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<SourceRow>,
     Ok(sources::table.filter(sources::id.eq_any(ids)).select(SourceRow::as_select()).load(conn)?)
 }
 
-pub fn update(conn: &mut DbConnection, id: &str, precondition: Precondition, patch: &MergePatch) -> Result<Source, ApiError> {
+pub fn update(
+    conn: &mut DbConnection,
+    id: &str,
+    precondition: Precondition,
+    patch: &MergePatch,
+) -> Result<Source, ApiError> {
     let (current, content) = find(conn, id)?;
     precondition.check(current.version)?;
     let body = patch.apply(&current.writable(content.clone())?, id)?;
     check_references(conn, &body)?;
     let content_changed = body.content != content;
     let row = SourceWrite::new(id.to_string(), body, current.created_at, db::now(), current.version + 1);
-    let changed = diesel::update(sources::table.filter(sources::id.eq(id)).filter(sources::version.eq(current.version)))
-        .set(&row)
-        .execute(conn)?;
+    let changed =
+        diesel::update(sources::table.filter(sources::id.eq(id)).filter(sources::version.eq(current.version)))
+            .set(&row)
+            .execute(conn)?;
     if changed == 0 {
         return Err(ApiError::precondition_failed(current.version));
     }

@@ -1,0 +1,6 @@
+//! The HTTP API's tests: one binary, each test on its own server and
+//! database, on both backends.
+
+mod helpers;
+
+mod agents;

@@ -91,7 +91,7 @@ impl ApiError {
         let mut e = ApiError::new(
             StatusCode::BAD_REQUEST,
             "invalid-parameter",
-            format!("Query parameter `{}` {}.", error.field, error.message),
+            format!("Query parameter `{}`: {}.", error.field, error.message),
         );
         e.errors.push(error);
         e
@@ -237,10 +237,9 @@ impl From<DieselError> for ApiError {
     }
 }
 
-/// Extractor failures (bad JSON, wrong content type, bad query string, bad
-/// path) answered as problems rather than actix's plain-text defaults.
+/// Extractor failures (bad JSON, wrong content type, bad path) answered as problems rather than actix's plain-text defaults.
 pub mod extractors {
-    use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+    use actix_web::error::{JsonPayloadError, PathError};
     use actix_web::{Error, HttpRequest};
 
     use super::ApiError;
@@ -260,13 +259,6 @@ pub mod extractors {
             other => ApiError::bad_request(format!("The body could not be read: {other}")),
         }
         .into()
-    }
-
-    pub fn query_error(error: QueryPayloadError, _req: &HttpRequest) -> Error {
-        let QueryPayloadError::Deserialize(e) = error else {
-            return ApiError::bad_request("The query string could not be read.").into();
-        };
-        ApiError::bad_request(format!("Invalid query string: {e}.")).into()
     }
 
     pub fn path_error(_error: PathError, req: &HttpRequest) -> Error {

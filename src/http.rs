@@ -249,3 +249,31 @@ where
     let next = if more { rows.last().map(|last| encode_cursor(&key(last))) } else { None };
     (rows, next)
 }
+
+/// Query parameters; a bad one is a 400 that names it.
+pub struct Params<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest for Params<T> {
+    type Error = actix_web::Error;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let pairs = form_urlencoded::parse(req.query_string().as_bytes());
+        let result =
+            serde_path_to_error::deserialize(serde_urlencoded::Deserializer::new(pairs)).map(Params).map_err(|e| {
+                let message = e.inner().to_string();
+                let path = e.path().to_string();
+                // serde names an unknown parameter only inside its message.
+                let unknown = message.strip_prefix("unknown field `").and_then(|rest| rest.split('`').next());
+                let field = match unknown {
+                    Some(name) => name.to_string(),
+                    None if path != "." => path,
+                    None => String::new(),
+                };
+                let message =
+                    if unknown.is_some() { "is not a parameter of this resource".to_string() } else { message };
+                ApiError::bad_parameter(field, message).into()
+            });
+        std::future::ready(result)
+    }
+}

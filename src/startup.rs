@@ -99,7 +99,6 @@ fn serve(listener: TcpListener, db: Db, settings: Settings) -> anyhow::Result<Se
                     .content_type_required(true)
                     .error_handler(extractors::json_error),
             )
-            .app_data(web::QueryConfig::default().error_handler(extractors::query_error))
             .app_data(web::PathConfig::default().error_handler(extractors::path_error))
             .service(web::redirect("/docs", "/docs/"))
             .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", document.clone()))

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::auth::{ReadAccess, WriteAccess};
 use crate::db::Db;
 use crate::error::ApiError;
-use crate::http::{self, MergePatch, Page, Precondition, Valid};
+use crate::http::{self, MergePatch, Page, Params, Precondition, Valid};
 use model::{Claim, ClaimCard, ClaimPatch, ClaimQuery, NewClaim};
 
 pub fn configure(config: &mut ServiceConfig) {
@@ -30,9 +30,8 @@ async fn list_claims(
     _: ReadAccess,
     req: HttpRequest,
     db: web::Data<Db>,
-    query: web::Query<ClaimQuery>,
+    Params(query): Params<ClaimQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.into_inner();
     let limit = http::page_limit(query.limit)?;
     let page = db.run(move |conn| store::list(conn, query, limit)).await?;
     Ok(http::page(&req, page))

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::auth::{ReadAccess, WriteAccess};
 use crate::db::Db;
 use crate::error::ApiError;
-use crate::http::{self, MergePatch, Page, Precondition, Valid};
+use crate::http::{self, MergePatch, Page, Params, Precondition, Valid};
 use model::{NewSource, Source, SourcePatch, SourceQuery};
 
 pub fn configure(config: &mut ServiceConfig) {
@@ -35,9 +35,8 @@ async fn list_sources(
     _: ReadAccess,
     req: HttpRequest,
     db: web::Data<Db>,
-    query: web::Query<SourceQuery>,
+    Params(query): Params<SourceQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.into_inner();
     let limit = http::page_limit(query.limit)?;
     let page = db.run(move |conn| store::list(conn, query, limit)).await?;
     Ok(http::page(&req, page))

@@ -1,4 +1,4 @@
-//! The command line: `claimtrail [serve|migrate|openapi|seed|keys create]`.
+//! The command line: `claimtrail [serve|migrate|openapi|seed|generate|keys create]`.
 
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
@@ -28,6 +28,16 @@ pub enum Command {
     Openapi,
     /// Load `seeds/` into the database (idempotent).
     Seed,
+    /// Fill the database with synthetic agents, sources and claims, for
+    /// benchmarks (`--claims 1000000` takes minutes on SQLite).
+    Generate {
+        /// How many claims to make.
+        #[arg(long)]
+        claims: usize,
+        /// Seed of the random generator: the same seed makes the same data.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Manage API keys.
     Keys {
         #[command(subcommand)]
@@ -80,6 +90,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Seed => {
             let db = Db::connect(&settings.database_url, 2)?;
             let report = crate::seed::load(&db)?;
+            println!("{report}");
+            Ok(())
+        }
+        Command::Generate { claims, seed } => {
+            let db = Db::connect(&settings.database_url, 1)?;
+            let report = crate::generate::generate(&db, claims, seed)?;
             println!("{report}");
             Ok(())
         }

@@ -1,4 +1,4 @@
-//! The command line: `claimtrail [serve|migrate|openapi|seed|generate|keys create]`.
+//! The command line: `claimtrail [serve|migrate|openapi|seed|generate|explain|keys create]`.
 
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
@@ -37,6 +37,12 @@ pub enum Command {
         /// Seed of the random generator: the same seed makes the same data.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+    },
+    /// Print the query plan of a claim list, e.g.
+    /// `claimtrail explain 'q=fuel&publisher_id=…&sort=relevance'`.
+    Explain {
+        /// The query string of `GET /v1/claims`, without the `?`.
+        query: String,
     },
     /// Manage API keys.
     Keys {
@@ -97,6 +103,15 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let db = Db::connect(&settings.database_url, 1)?;
             let report = crate::generate::generate(&db, claims, seed)?;
             println!("{report}");
+            Ok(())
+        }
+        Command::Explain { query } => {
+            let db = Db::connect(&settings.database_url, 1)?;
+            let query: crate::claims::model::ClaimQuery = serde_urlencoded::from_str(&query)?;
+            let mut conn = db.get()?;
+            for line in crate::claims::listing::explain(&mut conn, query)? {
+                println!("{line}");
+            }
             Ok(())
         }
         Command::Keys { command: KeysCommand::Create { name, scope } } => {

@@ -773,11 +773,11 @@ const COMMON_WORDS: &str = "the of and to in a security officials said forces ar
     convoy blockade border gold mine junta coup elections minister president prices markets schools \
     trucks drivers water food farmers herders cattle river bridge airport capital troops base \
     mercenaries soldiers police checkpoint ambush drone strike witnesses residents sources report \
-    data agency ministry statement interview analysts experts observers officials rights groups \
+    data agency ministry statement interview analysts experts observers spokesman rights \
     abuses executions arrests detained released negotiations talks ceasefire agreement sanctions \
     embassy diplomats envoy mission peacekeepers withdrawal deployment recruitment training supply \
     shortage queues stations electricity power outages internet network radio journalists media \
-    censorship protest demonstration strike union students teachers hospital clinic doctors vaccine \
+    censorship protest demonstration walkout union students teachers hospital clinic doctors vaccine \
     cholera malaria famine drought floods harvest rainy season migration refugees camp registered \
     estimated figures toll casualties wounded missing kidnapped hostages ransom smuggling trafficking \
     weapons explosives mines roadside device patrol operation offensive counteroffensive siege \

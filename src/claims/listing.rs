@@ -163,8 +163,26 @@ enum Position {
     /// `start` is null for claims without a period, which come last.
     #[serde(rename = "p")]
     Period { start: Option<String>, id: String },
+    /// The rank travels as its bit pattern: a decimal rendering might not
+    /// read back as the very same float, and the page would repeat a claim.
     #[serde(rename = "r")]
-    Relevance { rank: f64, id: String },
+    Relevance {
+        #[serde(with = "float_bits")]
+        rank: f64,
+        id: String,
+    },
+}
+
+mod float_bits {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &f64, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u64(value.to_bits())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+        u64::deserialize(deserializer).map(f64::from_bits)
+    }
 }
 
 /// What a cursor holds.
@@ -350,9 +368,9 @@ impl Request {
                 .push(")");
             }
             (Backend::Postgres, Some(search), _) => {
-                sql.push("claims, to_tsquery('simple', unaccent(")
-                    .bind(Bind::Text(search.to_tsquery()))
-                    .push(")) AS search_query WHERE claims.search_document @@ search_query");
+                sql.push("claims, ");
+                write_tsquery(&mut sql, search);
+                sql.push(" AS search_query WHERE claims.search_document @@ search_query");
             }
             (_, None, _) => {
                 sql.push("claims WHERE TRUE");
@@ -495,6 +513,32 @@ impl Filter {
     }
 }
 
+/// The `tsquery` of a search on PostgreSQL, assembled in SQL: each word
+/// goes through `claim_search_words` (unaccent, punctuation to spaces), the
+/// normalisation the documents went through, and `quote_literal`, so it
+/// is one quoted lexeme (or a phrase, if normalising split it); phrases
+/// join words with `<->`, a prefix ends in `:*`, items join with `&`.
+fn write_tsquery(sql: &mut Sql, search: &SearchQuery) {
+    sql.push("to_tsquery('simple', ");
+    for (i, item) in search.items.iter().enumerate() {
+        if i > 0 {
+            sql.push(" || ' & ' || ");
+        }
+        sql.push("'(' || ");
+        for (j, word) in item.words.iter().enumerate() {
+            if j > 0 {
+                sql.push(" || ' <-> ' || ");
+            }
+            sql.push("quote_literal(claim_search_words(").bind(Bind::Text(word.clone())).push("))");
+            if item.prefix && j + 1 == item.words.len() {
+                sql.push(" || ':*'");
+            }
+        }
+        sql.push(" || ')'");
+    }
+    sql.push(")");
+}
+
 /// A search the engine refused is the user's query, not our failure: the
 /// translation in [`crate::search`] should make this unreachable, and this
 /// keeps it a 400 if it is not.
@@ -565,12 +609,11 @@ fn snippets(
         Backend::Postgres => {
             sql.push(
                 "SELECT claims.id AS claim_id, ts_headline('simple', \
-                 concat_ws(' … ', claims.text, claims.subject, claim_quotes(claims.id)), \
-                 to_tsquery('simple', unaccent(",
-            )
-            .bind(Bind::Text(search.to_tsquery()))
-            .push(
-                ")), 'StartSel=\u{E000}, StopSel=\u{E001}, MaxWords=24, MinWords=12, ShortWord=0, \
+                 concat_ws(' … ', claims.text, claims.subject, claim_quotes(claims.id)), ",
+            );
+            write_tsquery(&mut sql, search);
+            sql.push(
+                ", 'StartSel=\u{E000}, StopSel=\u{E001}, MaxWords=24, MinWords=12, ShortWord=0, \
                  MaxFragments=1, FragmentDelimiter=\" … \"') AS snippet FROM claims WHERE claims.id IN (",
             );
         }

@@ -4,4 +4,6 @@
 mod helpers;
 
 mod agents;
+mod claims_list;
 mod openapi;
+mod search;

@@ -24,13 +24,15 @@
 //! near a page boundary may show twice or be skipped). Paging by any other
 //! order is exact on both backends.
 //!
-//! **Search plans on SQLite.** SQLite's planner cannot tell how many claims
-//! a search matches, so this module asks: it counts the matches up to
-//! [`SEARCH_DRIVEN_MAX_HITS`]. Few matches are read from the full-text index
-//! and sorted (cheap whatever the sort); many matches are found by walking
-//! the sort's index and probing the full-text index claim by claim, which
-//! stops as soon as the page is full. Relevance always reads every match,
-//! as each one's rank is needed.
+//! **Plans on SQLite.** SQLite's planner cannot tell how many claims a
+//! search matches, nor how many a publisher has, so this module asks: it
+//! counts each membership condition (the search, a tag, a source, a
+//! speaker, a publisher) up to [`DRIVER_MAX_ROWS`]. The smallest set under
+//! that supplies the candidates, which are checked against the other
+//! conditions and sorted (cheap whatever the sort). When every set is
+//! larger, the page is read in order off the sort's index, each claim
+//! checked by probes that seek its own rows, stopping as soon as the page
+//! is full. Relevance reads every candidate, as each one's rank is needed.
 
 use chrono::NaiveDateTime;
 use diesel::QueryableByName;
@@ -47,9 +49,11 @@ use crate::http::Page;
 use crate::search::SearchQuery;
 use crate::validate::PartialDate;
 
-/// Above this many matches, a search on SQLite walks the sort's index
-/// instead of reading every match (see the module documentation).
-pub const SEARCH_DRIVEN_MAX_HITS: i64 = 5000;
+/// On SQLite, a membership condition (the search, a tag, a source, a
+/// speaker, a publisher) with fewer claims than this supplies a page's
+/// candidates; beyond it, reading the sort's index in order is cheaper
+/// (see [`Request::plan`]).
+pub const DRIVER_MAX_ROWS: i64 = 5000;
 
 /// Lists claims: validates the query (a bad parameter is a 400 naming it),
 /// then reads one page.
@@ -283,24 +287,43 @@ impl Request {
         encode_cursor(&CursorData { f: self.fingerprint.clone(), position })
     }
 
-    /// How to find the matches of a search (SQLite only; PostgreSQL's
-    /// planner knows the selectivity of a tsquery from its statistics).
+    /// Where the rows of a page come from, on SQLite. Each membership
+    /// condition (the search, a tag, a source, a speaker, a publisher) is
+    /// counted up to [`DRIVER_MAX_ROWS`]; the smallest one under it supplies
+    /// the candidates, which are then checked and sorted. When every one is
+    /// larger, the page is read in order off the sort's index, checking the
+    /// conditions claim by claim until the page is full. PostgreSQL's
+    /// planner makes this choice itself, from its statistics.
     fn plan(&self, conn: &mut DbConnection, backend: Backend) -> Result<Plan, ApiError> {
-        let Some(search) = &self.search else { return Ok(Plan::Plain) };
         if backend == Backend::Postgres {
-            return Ok(Plan::Plain);
+            return Ok(Plan::Ordered);
         }
-        if self.sort == ClaimSort::Relevance {
-            return Ok(Plan::SearchDriven);
+        let mut best: Option<(i64, Plan)> = None;
+        if let Some(search) = &self.search {
+            let mut sql = Sql::new(backend);
+            sql.push("SELECT count(*) AS n FROM (SELECT 1 FROM claims_fts WHERE claims_fts MATCH ")
+                .bind(Bind::Text(search.to_fts5()))
+                .push(" LIMIT ")
+                .bind(Bind::BigInt(DRIVER_MAX_ROWS))
+                .push(")");
+            best = Some((count(conn, &sql)?, Plan::Search));
         }
-        let mut sql = Sql::new(backend);
-        sql.push("SELECT count(*) AS n FROM (SELECT 1 FROM claims_fts WHERE claims_fts MATCH ")
-            .bind(Bind::Text(search.to_fts5()))
-            .push(" LIMIT ")
-            .bind(Bind::BigInt(SEARCH_DRIVEN_MAX_HITS))
-            .push(")");
-        let hits = sql.load::<Count>(conn).map_err(search_error)?.first().map_or(0, |c| c.n);
-        Ok(if hits < SEARCH_DRIVEN_MAX_HITS { Plan::SearchDriven } else { Plan::OrderDriven })
+        for (i, filter) in self.filters.iter().enumerate().filter(|(_, f)| f.is_membership()) {
+            let mut sql = Sql::new(backend);
+            sql.push("SELECT count(*) AS n FROM (");
+            filter.write_members(&mut sql);
+            sql.push(" LIMIT ").bind(Bind::BigInt(DRIVER_MAX_ROWS)).push(")");
+            let n = count(conn, &sql)?;
+            if best.is_none_or(|(least, _)| n < least) {
+                best = Some((n, Plan::Member(i)));
+            }
+        }
+        Ok(match best {
+            Some((n, plan)) if n < DRIVER_MAX_ROWS => plan,
+            // Relevance needs the rank of every match anyway.
+            _ if self.sort == ClaimSort::Relevance => Plan::Search,
+            _ => Plan::Ordered,
+        })
     }
 
     /// The queries a page may need, in order.
@@ -335,13 +358,29 @@ impl Request {
 
     fn page_sql(&self, backend: Backend, plan: Plan, phase: Phase, limit: i64) -> Sql {
         let mut sql = Sql::new(backend);
-        let search = self.search.as_ref();
+        let relevance = self.sort == ClaimSort::Relevance;
+        // On SQLite, relevance over candidates that did not come from the
+        // full-text index ranks each candidate with a probe, in a subquery
+        // whose `rank` the outer query filters and sorts on.
+        let ranked_subquery = backend == Backend::Sqlite && relevance && plan != Plan::Search;
+        if ranked_subquery {
+            sql.push("SELECT * FROM (");
+        }
         sql.push("SELECT ").push(CLAIM_COLUMNS);
-        match (backend, search, plan) {
-            (Backend::Sqlite, Some(_), Plan::SearchDriven) if self.sort == ClaimSort::Relevance => {
+        match (backend, &self.search) {
+            (Backend::Sqlite, Some(_)) if relevance && plan == Plan::Search => {
                 sql.push(", claims_fts.rank AS rank");
             }
-            (Backend::Postgres, Some(_), _) if self.sort == ClaimSort::Relevance => {
+            (Backend::Sqlite, Some(search)) if relevance => {
+                sql.push(
+                    ", (SELECT claims_fts.rank FROM claim_documents JOIN claims_fts \
+                     ON claims_fts.rowid = claim_documents.doc \
+                     WHERE claim_documents.claim_id = claims.id AND claims_fts MATCH ",
+                )
+                .bind(Bind::Text(search.to_fts5()))
+                .push(") AS rank");
+            }
+            (Backend::Postgres, Some(_)) if relevance => {
                 sql.push(", CAST(").push(PG_RANK).push(" AS double precision) AS rank");
             }
             _ => {
@@ -349,8 +388,8 @@ impl Request {
             }
         }
         sql.push(" FROM ");
-        match (backend, search, plan) {
-            (Backend::Sqlite, Some(search), Plan::SearchDriven) => {
+        match (backend, &self.search, plan) {
+            (Backend::Sqlite, Some(search), Plan::Search) => {
                 // CROSS JOIN fixes the join order: matches first.
                 sql.push(
                     "claims_fts CROSS JOIN claim_documents ON claim_documents.doc = claims_fts.rowid \
@@ -358,44 +397,65 @@ impl Request {
                 )
                 .bind(Bind::Text(search.to_fts5()));
             }
-            (Backend::Sqlite, Some(search), _) => {
-                sql.push(
-                    "claims WHERE EXISTS (SELECT 1 FROM claim_documents JOIN claims_fts \
-                     ON claims_fts.rowid = claim_documents.doc \
-                     WHERE claim_documents.claim_id = claims.id AND claims_fts MATCH ",
-                )
-                .bind(Bind::Text(search.to_fts5()))
-                .push(")");
+            (Backend::Sqlite, _, Plan::Member(i)) => {
+                sql.push("(");
+                self.filters[i].write_members(&mut sql);
+                sql.push(") AS candidates CROSS JOIN claims ON claims.id = candidates.claim_id WHERE TRUE");
             }
             (Backend::Postgres, Some(search), _) => {
                 sql.push("claims, ");
                 write_tsquery(&mut sql, search);
                 sql.push(" AS search_query WHERE claims.search_document @@ search_query");
             }
-            (_, None, _) => {
+            _ => {
                 sql.push("claims WHERE TRUE");
             }
         }
-        for filter in &self.filters {
-            sql.push(" AND ");
-            filter.write(&mut sql);
+        if let (Backend::Sqlite, Some(search)) = (backend, &self.search)
+            && plan != Plan::Search
+            && !relevance
+        {
+            sql.push(
+                " AND EXISTS (SELECT 1 FROM claim_documents JOIN claims_fts \
+                 ON claims_fts.rowid = claim_documents.doc \
+                 WHERE claim_documents.claim_id = claims.id AND claims_fts MATCH ",
+            )
+            .bind(Bind::Text(search.to_fts5()))
+            .push(")");
+        }
+        for (i, filter) in self.filters.iter().enumerate() {
+            match backend {
+                Backend::Sqlite if plan == Plan::Member(i) => {}
+                Backend::Sqlite if filter.is_membership() => {
+                    sql.push(" AND ");
+                    filter.write_probe(&mut sql);
+                }
+                _ => {
+                    sql.push(" AND ");
+                    filter.write(&mut sql);
+                }
+            }
         }
         let (cmp, dir) = if self.descending() { ("<", "DESC") } else { (">", "ASC") };
         match phase {
-            Phase::All if self.sort == ClaimSort::Relevance => {
-                if let Some(Position::Relevance { rank, id }) = &self.after {
-                    let rank_expr = match backend {
-                        Backend::Sqlite => "claims_fts.rank",
-                        Backend::Postgres => PG_RANK,
-                    };
-                    sql.push(" AND (").push(rank_expr).push(", claims.id) > (");
+            Phase::All if relevance => {
+                let (rank, id_column) = match backend {
+                    Backend::Sqlite if ranked_subquery => {
+                        sql.push(") AS ranked WHERE rank IS NOT NULL");
+                        ("rank", "id")
+                    }
+                    Backend::Sqlite => ("claims_fts.rank", "claims.id"),
+                    Backend::Postgres => (PG_RANK, "claims.id"),
+                };
+                if let Some(Position::Relevance { rank: after, id }) = &self.after {
+                    sql.push(" AND (").push(rank).push(", ").push(id_column).push(") > (");
                     match backend {
-                        Backend::Sqlite => sql.bind(Bind::Double(*rank)),
-                        Backend::Postgres => sql.push("CAST(").bind(Bind::Double(*rank)).push(" AS real)"),
+                        Backend::Sqlite => sql.bind(Bind::Double(*after)),
+                        Backend::Postgres => sql.push("CAST(").bind(Bind::Double(*after)).push(" AS real)"),
                     };
                     sql.push(", ").bind(Bind::Text(id.clone())).push(")");
                 }
-                sql.push(" ORDER BY rank ASC, claims.id ASC");
+                sql.push(" ORDER BY rank ASC, ").push(id_column).push(" ASC");
             }
             Phase::All => {
                 if let Some(Position::Created { at, id }) = &self.after {
@@ -435,15 +495,21 @@ impl Request {
     }
 }
 
-/// How a search finds its matches on SQLite (see the module documentation).
+/// Where the rows of a page come from (see [`Request::plan`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Plan {
-    /// No search, or PostgreSQL.
-    Plain,
-    /// Read every match from the full-text index, then sort.
-    SearchDriven,
-    /// Walk the sort's index, probing the full-text index per claim.
-    OrderDriven,
+    /// Walk the sort's index (or a column filter's), checking every other
+    /// condition per claim; stops when the page is full.
+    Ordered,
+    /// Read every match of the search from the full-text index, then sort.
+    Search,
+    /// Read the claims of this membership filter (an index into
+    /// `Request::filters`), then sort.
+    Member(usize),
+}
+
+fn count(conn: &mut DbConnection, sql: &Sql) -> Result<i64, ApiError> {
+    Ok(sql.load::<Count>(conn).map_err(search_error)?.first().map_or(0, |c| c.n))
 }
 
 /// One query of a page.
@@ -466,6 +532,55 @@ const CLAIM_COLUMNS: &str = "claims.id, claims.text, claims.kind, claims.subject
     claims.version";
 
 impl Filter {
+    /// Whether the filter is "claims in this set" (of a tag, a source, a
+    /// speaker, a publisher), which can supply a page's candidates.
+    fn is_membership(&self) -> bool {
+        matches!(self, Filter::Tag(_) | Filter::Source(_) | Filter::Speaker(_) | Filter::Publisher(_))
+    }
+
+    /// A membership filter's set, as `SELECT DISTINCT claim_id …`.
+    fn write_members(&self, sql: &mut Sql) {
+        let (select, value) = match self {
+            Filter::Tag(v) => ("SELECT claim_id FROM claim_tags WHERE tag = ", v),
+            Filter::Source(v) => ("SELECT DISTINCT claim_id FROM attributions WHERE source_id = ", v),
+            Filter::Speaker(v) => ("SELECT DISTINCT claim_id FROM attributions WHERE speaker_id = ", v),
+            Filter::Publisher(v) => (
+                "SELECT DISTINCT attributions.claim_id AS claim_id FROM sources \
+                 JOIN attributions ON attributions.source_id = sources.id WHERE sources.publisher_id = ",
+                v,
+            ),
+            _ => return,
+        };
+        sql.push(select).bind(Bind::Text(value.clone()));
+    }
+
+    /// A membership filter checked for one claim (`claims.id`) by seeking
+    /// the claim's own rows.
+    fn write_probe(&self, sql: &mut Sql) {
+        let (probe, value) = match self {
+            Filter::Tag(v) => {
+                ("EXISTS (SELECT 1 FROM claim_tags WHERE claim_tags.claim_id = claims.id AND claim_tags.tag = ", v)
+            }
+            Filter::Source(v) => (
+                "EXISTS (SELECT 1 FROM attributions WHERE attributions.claim_id = claims.id \
+                 AND attributions.source_id = ",
+                v,
+            ),
+            Filter::Speaker(v) => (
+                "EXISTS (SELECT 1 FROM attributions WHERE attributions.claim_id = claims.id \
+                 AND attributions.speaker_id = ",
+                v,
+            ),
+            Filter::Publisher(v) => (
+                "EXISTS (SELECT 1 FROM attributions JOIN sources ON sources.id = attributions.source_id \
+                 WHERE attributions.claim_id = claims.id AND sources.publisher_id = ",
+                v,
+            ),
+            _ => return self.write(sql),
+        };
+        sql.push(probe).bind(Bind::Text(value.clone())).push(")");
+    }
+
     fn write(&self, sql: &mut Sql) {
         let text = |s: &String| Bind::Text(s.clone());
         let collate_c = match sql.backend {

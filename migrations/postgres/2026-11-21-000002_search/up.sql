@@ -109,7 +109,11 @@ CREATE INDEX claims_by_unit ON claims (quantity_unit, quantity_value);
 CREATE INDEX claims_by_value ON claims (quantity_value);
 
 -- The source, speaker and publisher filters read claim ids straight from
--- these indexes (covering), without visiting the attribution rows.
+-- these indexes (covering), without visiting the attribution rows: by
+-- source or speaker when they pick the claims, by claim when they check a
+-- claim picked otherwise.
+DROP INDEX attributions_by_claim;
+CREATE INDEX attributions_by_claim ON attributions (claim_id, source_id, speaker_id);
 DROP INDEX attributions_by_source;
 CREATE INDEX attributions_by_source ON attributions (source_id, claim_id);
 DROP INDEX attributions_by_speaker;

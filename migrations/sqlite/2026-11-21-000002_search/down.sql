@@ -4,6 +4,8 @@ DROP INDEX attributions_by_speaker;
 CREATE INDEX attributions_by_speaker ON attributions (speaker_id);
 DROP INDEX attributions_by_source;
 CREATE INDEX attributions_by_source ON attributions (source_id);
+DROP INDEX attributions_by_claim;
+CREATE INDEX attributions_by_claim ON attributions (claim_id);
 DROP INDEX claims_by_value;
 DROP INDEX claims_by_unit;
 DROP INDEX claims_by_place;

@@ -32,7 +32,10 @@
 //! conditions and sorted (cheap whatever the sort). When every set is
 //! larger, the page is read in order off the sort's index, each claim
 //! checked by probes that seek its own rows, stopping as soon as the page
-//! is full. Relevance reads every candidate, as each one's rank is needed.
+//! is full. Relevance reads every match of the search, as each one's rank
+//! is needed; a small membership set is then read once and checked in
+//! memory. Ranking costs what the matches cost: a word in a tenth of a
+//! million claims takes tens of milliseconds to rank.
 
 use chrono::NaiveDateTime;
 use diesel::QueryableByName;
@@ -54,6 +57,10 @@ use crate::validate::PartialDate;
 /// candidates; beyond it, reading the sort's index in order is cheaper
 /// (see [`Request::plan`]).
 pub const DRIVER_MAX_ROWS: i64 = 5000;
+
+/// How far a search is counted when sorting by relevance, to decide which
+/// membership sets are smaller than its matches.
+const RELEVANCE_COUNT_CAP: i64 = 200_000;
 
 /// Lists claims: validates the query (a bad parameter is a 400 naming it),
 /// then reads one page.
@@ -292,38 +299,65 @@ impl Request {
     /// counted up to [`DRIVER_MAX_ROWS`]; the smallest one under it supplies
     /// the candidates, which are then checked and sorted. When every one is
     /// larger, the page is read in order off the sort's index, checking the
-    /// conditions claim by claim until the page is full. PostgreSQL's
-    /// planner makes this choice itself, from its statistics.
+    /// conditions claim by claim until the page is full.
+    ///
+    /// Relevance needs the rank of every match, and FTS5 ranks well only in
+    /// one pass over the matches (a rank asked for one claim at a time
+    /// recounts the word's documents each time), so the full-text index
+    /// always supplies the rows; a membership set smaller than the matches
+    /// is read once and checked against each match in memory.
+    ///
+    /// PostgreSQL's planner makes these choices itself, from its statistics.
     fn plan(&self, conn: &mut DbConnection, backend: Backend) -> Result<Plan, ApiError> {
         if backend == Backend::Postgres {
             return Ok(Plan::Ordered);
         }
+        let members = self.filters.iter().enumerate().filter(|(_, f)| f.is_membership()).map(|(i, _)| i);
+        if let (Some(search), ClaimSort::Relevance) = (&self.search, self.sort) {
+            let hits = self.count_search(conn, search, RELEVANCE_COUNT_CAP)?;
+            let mut in_memory = 0u32;
+            for i in members {
+                if self.count_members(conn, i, hits)? < hits {
+                    in_memory |= 1 << i;
+                }
+            }
+            return Ok(Plan::Search { in_memory });
+        }
         let mut best: Option<(i64, Plan)> = None;
         if let Some(search) = &self.search {
-            let mut sql = Sql::new(backend);
-            sql.push("SELECT count(*) AS n FROM (SELECT 1 FROM claims_fts WHERE claims_fts MATCH ")
-                .bind(Bind::Text(search.to_fts5()))
-                .push(" LIMIT ")
-                .bind(Bind::BigInt(DRIVER_MAX_ROWS))
-                .push(")");
-            best = Some((count(conn, &sql)?, Plan::Search));
+            best = Some((self.count_search(conn, search, DRIVER_MAX_ROWS)?, Plan::Search { in_memory: 0 }));
         }
-        for (i, filter) in self.filters.iter().enumerate().filter(|(_, f)| f.is_membership()) {
-            let mut sql = Sql::new(backend);
-            sql.push("SELECT count(*) AS n FROM (");
-            filter.write_members(&mut sql);
-            sql.push(" LIMIT ").bind(Bind::BigInt(DRIVER_MAX_ROWS)).push(")");
-            let n = count(conn, &sql)?;
+        for i in members {
+            let n = self.count_members(conn, i, DRIVER_MAX_ROWS)?;
             if best.is_none_or(|(least, _)| n < least) {
                 best = Some((n, Plan::Member(i)));
             }
         }
         Ok(match best {
             Some((n, plan)) if n < DRIVER_MAX_ROWS => plan,
-            // Relevance needs the rank of every match anyway.
-            _ if self.sort == ClaimSort::Relevance => Plan::Search,
             _ => Plan::Ordered,
         })
+    }
+
+    /// How many claims the search matches, counting up to `cap`.
+    fn count_search(&self, conn: &mut DbConnection, search: &SearchQuery, cap: i64) -> Result<i64, ApiError> {
+        let mut sql = Sql::new(Backend::Sqlite);
+        sql.push("SELECT count(*) AS n FROM (SELECT 1 FROM claims_fts WHERE claims_fts MATCH ")
+            .bind(Bind::Text(search.to_fts5()))
+            .push(" LIMIT ")
+            .bind(Bind::BigInt(cap))
+            .push(")");
+        count(conn, &sql)
+    }
+
+    /// About how many claims a membership filter selects (its rows, which
+    /// may name a claim twice), counting up to `cap`.
+    fn count_members(&self, conn: &mut DbConnection, filter: usize, cap: i64) -> Result<i64, ApiError> {
+        let mut sql = Sql::new(Backend::Sqlite);
+        sql.push("SELECT count(*) AS n FROM (");
+        self.filters[filter].write_members(&mut sql, false);
+        sql.push(" LIMIT ").bind(Bind::BigInt(cap)).push(")");
+        count(conn, &sql)
     }
 
     /// The queries a page may need, in order.
@@ -359,26 +393,10 @@ impl Request {
     fn page_sql(&self, backend: Backend, plan: Plan, phase: Phase, limit: i64) -> Sql {
         let mut sql = Sql::new(backend);
         let relevance = self.sort == ClaimSort::Relevance;
-        // On SQLite, relevance over candidates that did not come from the
-        // full-text index ranks each candidate with a probe, in a subquery
-        // whose `rank` the outer query filters and sorts on.
-        let ranked_subquery = backend == Backend::Sqlite && relevance && plan != Plan::Search;
-        if ranked_subquery {
-            sql.push("SELECT * FROM (");
-        }
         sql.push("SELECT ").push(CLAIM_COLUMNS);
         match (backend, &self.search) {
-            (Backend::Sqlite, Some(_)) if relevance && plan == Plan::Search => {
+            (Backend::Sqlite, Some(_)) if relevance => {
                 sql.push(", claims_fts.rank AS rank");
-            }
-            (Backend::Sqlite, Some(search)) if relevance => {
-                sql.push(
-                    ", (SELECT claims_fts.rank FROM claim_documents JOIN claims_fts \
-                     ON claims_fts.rowid = claim_documents.doc \
-                     WHERE claim_documents.claim_id = claims.id AND claims_fts MATCH ",
-                )
-                .bind(Bind::Text(search.to_fts5()))
-                .push(") AS rank");
             }
             (Backend::Postgres, Some(_)) if relevance => {
                 sql.push(", CAST(").push(PG_RANK).push(" AS double precision) AS rank");
@@ -389,7 +407,7 @@ impl Request {
         }
         sql.push(" FROM ");
         match (backend, &self.search, plan) {
-            (Backend::Sqlite, Some(search), Plan::Search) => {
+            (Backend::Sqlite, Some(search), Plan::Search { .. }) => {
                 // CROSS JOIN fixes the join order: matches first.
                 sql.push(
                     "claims_fts CROSS JOIN claim_documents ON claim_documents.doc = claims_fts.rowid \
@@ -399,7 +417,7 @@ impl Request {
             }
             (Backend::Sqlite, _, Plan::Member(i)) => {
                 sql.push("(");
-                self.filters[i].write_members(&mut sql);
+                self.filters[i].write_members(&mut sql, true);
                 sql.push(") AS candidates CROSS JOIN claims ON claims.id = candidates.claim_id WHERE TRUE");
             }
             (Backend::Postgres, Some(search), _) => {
@@ -411,10 +429,35 @@ impl Request {
                 sql.push("claims WHERE TRUE");
             }
         }
-        if let (Backend::Sqlite, Some(search)) = (backend, &self.search)
-            && plan != Plan::Search
-            && !relevance
-        {
+        // Conditions on the claim's own columns first: they are the cheap
+        // ones to check on a claim that is read anyway.
+        for filter in self.filters.iter().filter(|f| !f.is_membership()) {
+            sql.push(" AND ");
+            filter.write(&mut sql);
+        }
+        for (i, filter) in self.filters.iter().enumerate().filter(|(_, f)| f.is_membership()) {
+            match (backend, plan) {
+                (Backend::Postgres, _) => {
+                    sql.push(" AND ");
+                    filter.write(&mut sql);
+                }
+                (Backend::Sqlite, Plan::Member(driver)) if driver == i => {}
+                (Backend::Sqlite, Plan::Search { in_memory }) if in_memory & (1 << i) != 0 => {
+                    // `+` keeps the rowid test out of FTS5, which would run
+                    // the search again for every document of the set.
+                    sql.push(
+                        " AND +claims_fts.rowid IN (SELECT claim_documents.doc FROM (",
+                    );
+                    filter.write_members(&mut sql, false);
+                    sql.push(") AS members CROSS JOIN claim_documents ON claim_documents.claim_id = members.claim_id)");
+                }
+                (Backend::Sqlite, _) => {
+                    sql.push(" AND ");
+                    filter.write_probe(&mut sql);
+                }
+            }
+        }
+        if let (Backend::Sqlite, Some(search), Plan::Ordered | Plan::Member(_)) = (backend, &self.search, plan) {
             sql.push(
                 " AND EXISTS (SELECT 1 FROM claim_documents JOIN claims_fts \
                  ON claims_fts.rowid = claim_documents.doc \
@@ -423,39 +466,22 @@ impl Request {
             .bind(Bind::Text(search.to_fts5()))
             .push(")");
         }
-        for (i, filter) in self.filters.iter().enumerate() {
-            match backend {
-                Backend::Sqlite if plan == Plan::Member(i) => {}
-                Backend::Sqlite if filter.is_membership() => {
-                    sql.push(" AND ");
-                    filter.write_probe(&mut sql);
-                }
-                _ => {
-                    sql.push(" AND ");
-                    filter.write(&mut sql);
-                }
-            }
-        }
         let (cmp, dir) = if self.descending() { ("<", "DESC") } else { (">", "ASC") };
         match phase {
-            Phase::All if relevance => {
-                let (rank, id_column) = match backend {
-                    Backend::Sqlite if ranked_subquery => {
-                        sql.push(") AS ranked WHERE rank IS NOT NULL");
-                        ("rank", "id")
-                    }
-                    Backend::Sqlite => ("claims_fts.rank", "claims.id"),
-                    Backend::Postgres => (PG_RANK, "claims.id"),
+            Phase::All if self.sort == ClaimSort::Relevance => {
+                let rank = match backend {
+                    Backend::Sqlite => "claims_fts.rank",
+                    Backend::Postgres => PG_RANK,
                 };
                 if let Some(Position::Relevance { rank: after, id }) = &self.after {
-                    sql.push(" AND (").push(rank).push(", ").push(id_column).push(") > (");
+                    sql.push(" AND (").push(rank).push(", claims.id) > (");
                     match backend {
                         Backend::Sqlite => sql.bind(Bind::Double(*after)),
                         Backend::Postgres => sql.push("CAST(").bind(Bind::Double(*after)).push(" AS real)"),
                     };
                     sql.push(", ").bind(Bind::Text(id.clone())).push(")");
                 }
-                sql.push(" ORDER BY rank ASC, ").push(id_column).push(" ASC");
+                sql.push(" ORDER BY rank ASC, claims.id ASC");
             }
             Phase::All => {
                 if let Some(Position::Created { at, id }) = &self.after {
@@ -501,8 +527,10 @@ enum Plan {
     /// Walk the sort's index (or a column filter's), checking every other
     /// condition per claim; stops when the page is full.
     Ordered,
-    /// Read every match of the search from the full-text index, then sort.
-    Search,
+    /// Read every match of the search from the full-text index, then sort;
+    /// the membership filters flagged in `in_memory` (bits of indexes into
+    /// `Request::filters`) are read once as sets of documents.
+    Search { in_memory: u32 },
     /// Read the claims of this membership filter (an index into
     /// `Request::filters`), then sort.
     Member(usize),
@@ -538,20 +566,24 @@ impl Filter {
         matches!(self, Filter::Tag(_) | Filter::Source(_) | Filter::Speaker(_) | Filter::Publisher(_))
     }
 
-    /// A membership filter's set, as `SELECT DISTINCT claim_id …`.
-    fn write_members(&self, sql: &mut Sql) {
-        let (select, value) = match self {
-            Filter::Tag(v) => ("SELECT claim_id FROM claim_tags WHERE tag = ", v),
-            Filter::Source(v) => ("SELECT DISTINCT claim_id FROM attributions WHERE source_id = ", v),
-            Filter::Speaker(v) => ("SELECT DISTINCT claim_id FROM attributions WHERE speaker_id = ", v),
+    /// A membership filter's set, as `SELECT [DISTINCT] claim_id …`.
+    fn write_members(&self, sql: &mut Sql, distinct: bool) {
+        let (from, value) = match self {
+            Filter::Tag(v) => ("claim_tags.claim_id AS claim_id FROM claim_tags WHERE claim_tags.tag = ", v),
+            Filter::Source(v) => {
+                ("attributions.claim_id AS claim_id FROM attributions WHERE attributions.source_id = ", v)
+            }
+            Filter::Speaker(v) => {
+                ("attributions.claim_id AS claim_id FROM attributions WHERE attributions.speaker_id = ", v)
+            }
             Filter::Publisher(v) => (
-                "SELECT DISTINCT attributions.claim_id AS claim_id FROM sources \
-                 JOIN attributions ON attributions.source_id = sources.id WHERE sources.publisher_id = ",
+                "attributions.claim_id AS claim_id FROM sources \
+                 CROSS JOIN attributions ON attributions.source_id = sources.id WHERE sources.publisher_id = ",
                 v,
             ),
             _ => return,
         };
-        sql.push(select).bind(Bind::Text(value.clone()));
+        sql.push(if distinct { "SELECT DISTINCT " } else { "SELECT " }).push(from).bind(Bind::Text(value.clone()));
     }
 
     /// A membership filter checked for one claim (`claims.id`) by seeking

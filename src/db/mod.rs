@@ -64,6 +64,11 @@ fn configure_sqlite(conn: &mut SqliteConnection) -> diesel::QueryResult<()> {
     conn.batch_execute("PRAGMA busy_timeout = 10000;")?;
     conn.batch_execute("PRAGMA foreign_keys = ON;")?;
     conn.batch_execute("PRAGMA synchronous = NORMAL;")?;
+    // Reads through a memory map instead of a read() per page: at a million
+    // claims, index seeks are several times faster. SQLite caps the size
+    // (2 GiB by default); the pages are the OS's file cache, shared by all
+    // connections.
+    conn.batch_execute("PRAGMA mmap_size = 2147418112;")?;
     Ok(())
 }
 

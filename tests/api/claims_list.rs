@@ -193,6 +193,13 @@ fn overlaps(m: &Made, from: Option<&str>, to: Option<&str>) -> bool {
     starts_in_time && ends_in_time
 }
 
+/// Whether the claim's text or subject has the word (any case).
+fn mentions(m: &Made, word: &str) -> bool {
+    ["text", "subject"].iter().filter_map(|field| text(m, field)).any(|t| {
+        t.to_lowercase().split(|c: char| !c.is_alphanumeric()).any(|w| w == word)
+    })
+}
+
 fn value(m: &Made) -> Option<f64> {
     m.claim["quantity"]["value"].as_f64()
 }
@@ -261,6 +268,23 @@ on_both_backends! {
                 f.ids(|m| m.stated.iter().any(|s| Fixture::publisher_of(s.0) == 1) && overlaps(m, Some("2020"), Some("2025"))),
             ),
             ("unit=deaths&value_min=5000".into(), f.ids(|m| m.claim["quantity"]["unit"] == "deaths" && value(m).is_some_and(|v| v >= 5000.0))),
+            // Searches whose candidates come from a tag, or from the search
+            // with the tag checked in memory (relevance), or per claim.
+            ("q=fuel&tag=jnim".into(), f.ids(|m| mentions(m, "fuel") && has_tag(m, "jnim"))),
+            ("q=fuel&tag=jnim&sort=relevance".into(), f.ids(|m| mentions(m, "fuel") && has_tag(m, "jnim"))),
+            (
+                format!("q=fuel&publisher_id={}&sort=relevance", f.publishers[1]),
+                f.ids(|m| mentions(m, "fuel") && m.stated.iter().any(|s| Fixture::publisher_of(s.0) == 1)),
+            ),
+            (
+                format!("q=fuel&publisher_id={}&tag=fuel&period_from=2025&sort=relevance", f.publishers[0]),
+                f.ids(|m| {
+                    mentions(m, "fuel")
+                        && has_tag(m, "fuel")
+                        && m.stated.iter().any(|s| Fixture::publisher_of(s.0) == 0)
+                        && overlaps(m, Some("2025"), None)
+                }),
+            ),
         ];
         for (query, expected) in cases {
             assert!(!expected.is_empty(), "the fixture has no claim for {query}");

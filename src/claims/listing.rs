@@ -25,17 +25,19 @@
 //! order is exact on both backends.
 //!
 //! **Plans on SQLite.** SQLite's planner cannot tell how many claims a
-//! search matches, nor how many a publisher has, so this module asks: it
-//! counts each membership condition (the search, a tag, a source, a
-//! speaker, a publisher) up to [`DRIVER_MAX_ROWS`]. The smallest set under
-//! that supplies the candidates, which are checked against the other
-//! conditions and sorted (cheap whatever the sort). When every set is
-//! larger, the page is read in order off the sort's index, each claim
-//! checked by probes that seek its own rows, stopping as soon as the page
-//! is full. Relevance reads every match of the search, as each one's rank
-//! is needed; a small membership set is then read once and checked in
-//! memory. Ranking costs what the matches cost: a word in a tenth of a
-//! million claims takes tens of milliseconds to rank.
+//! search matches, nor how many a publisher has, so this module asks, by
+//! counting up to [`DRIVER_MAX_ROWS`]. With a search, the tag, source,
+//! speaker and publisher filters are terms of the full-text query itself
+//! (the index holds them as facets), so FTS5 intersects posting lists
+//! instead of the tables being checked match by match. Few matches are read
+//! from the index and sorted (cheap whatever the sort); many are found by
+//! walking the sort's index and probing the full-text index claim by claim,
+//! stopping as soon as the page is full. Relevance reads every match, as
+//! each one's rank is needed: ranking costs what the matches cost (a word
+//! in a tenth of a million claims, unfiltered, takes a few hundred
+//! milliseconds). Without a search, the smallest membership set under the
+//! bound supplies the candidates, or the sort's index is walked with
+//! per-claim probes.
 
 use chrono::NaiveDateTime;
 use diesel::QueryableByName;
@@ -57,10 +59,6 @@ use crate::validate::PartialDate;
 /// candidates; beyond it, reading the sort's index in order is cheaper
 /// (see [`Request::plan`]).
 pub const DRIVER_MAX_ROWS: i64 = 5000;
-
-/// How far a search is counted when sorting by relevance, to decide which
-/// membership sets are smaller than its matches.
-const RELEVANCE_COUNT_CAP: i64 = 200_000;
 
 /// Lists claims: validates the query (a bad parameter is a 400 naming it),
 /// then reads one page.
@@ -294,40 +292,39 @@ impl Request {
         encode_cursor(&CursorData { f: self.fingerprint.clone(), position })
     }
 
-    /// Where the rows of a page come from, on SQLite. Each membership
-    /// condition (the search, a tag, a source, a speaker, a publisher) is
-    /// counted up to [`DRIVER_MAX_ROWS`]; the smallest one under it supplies
-    /// the candidates, which are then checked and sorted. When every one is
-    /// larger, the page is read in order off the sort's index, checking the
-    /// conditions claim by claim until the page is full.
+    /// Where the rows of a page come from, on SQLite.
     ///
-    /// Relevance needs the rank of every match, and FTS5 ranks well only in
-    /// one pass over the matches (a rank asked for one claim at a time
-    /// recounts the word's documents each time), so the full-text index
-    /// always supplies the rows; a membership set smaller than the matches
-    /// is read once and checked against each match in memory.
+    /// With a search, the membership filters are part of the full-text
+    /// query (as facet terms), so the one question is how many claims it
+    /// matches: counted up to [`DRIVER_MAX_ROWS`], few matches are read from
+    /// the index and sorted; more are found by walking the sort's index and
+    /// probing the full-text index claim by claim, until the page is full.
+    /// Relevance always reads every match, as each one's rank is needed.
+    ///
+    /// Without a search, each membership filter is counted the same way and
+    /// the smallest one under the bound supplies the candidates; when every
+    /// one is larger, the page is read off the sort's index with per-claim
+    /// probes.
     ///
     /// PostgreSQL's planner makes these choices itself, from its statistics.
     fn plan(&self, conn: &mut DbConnection, backend: Backend) -> Result<Plan, ApiError> {
         if backend == Backend::Postgres {
             return Ok(Plan::Ordered);
         }
-        let members = self.filters.iter().enumerate().filter(|(_, f)| f.is_membership()).map(|(i, _)| i);
-        if let (Some(search), ClaimSort::Relevance) = (&self.search, self.sort) {
-            let hits = self.count_search(conn, search, RELEVANCE_COUNT_CAP)?;
-            let mut in_memory = 0u32;
-            for i in members {
-                if self.count_members(conn, i, hits)? < hits {
-                    in_memory |= 1 << i;
-                }
+        if self.search.is_some() {
+            if self.sort == ClaimSort::Relevance {
+                return Ok(Plan::Search);
             }
-            return Ok(Plan::Search { in_memory });
+            let mut sql = Sql::new(backend);
+            sql.push("SELECT count(*) AS n FROM (SELECT 1 FROM claims_fts WHERE claims_fts MATCH ")
+                .bind(Bind::Text(self.fts5_expression()))
+                .push(" LIMIT ")
+                .bind(Bind::BigInt(DRIVER_MAX_ROWS))
+                .push(")");
+            return Ok(if count(conn, &sql)? < DRIVER_MAX_ROWS { Plan::Search } else { Plan::Ordered });
         }
         let mut best: Option<(i64, Plan)> = None;
-        if let Some(search) = &self.search {
-            best = Some((self.count_search(conn, search, DRIVER_MAX_ROWS)?, Plan::Search { in_memory: 0 }));
-        }
-        for i in members {
+        for (i, _) in self.filters.iter().enumerate().filter(|(_, f)| f.is_membership()) {
             let n = self.count_members(conn, i, DRIVER_MAX_ROWS)?;
             if best.is_none_or(|(least, _)| n < least) {
                 best = Some((n, Plan::Member(i)));
@@ -339,15 +336,14 @@ impl Request {
         })
     }
 
-    /// How many claims the search matches, counting up to `cap`.
-    fn count_search(&self, conn: &mut DbConnection, search: &SearchQuery, cap: i64) -> Result<i64, ApiError> {
-        let mut sql = Sql::new(Backend::Sqlite);
-        sql.push("SELECT count(*) AS n FROM (SELECT 1 FROM claims_fts WHERE claims_fts MATCH ")
-            .bind(Bind::Text(search.to_fts5()))
-            .push(" LIMIT ")
-            .bind(Bind::BigInt(cap))
-            .push(")");
-        count(conn, &sql)
+    /// The FTS5 query of a search on SQLite: what the user typed, over the
+    /// text, subject and quotes, and a facet term per membership filter.
+    fn fts5_expression(&self) -> String {
+        let mut expression = self.search.as_ref().map(words_expression).unwrap_or_default();
+        for token in self.filters.iter().filter_map(Filter::facet) {
+            expression.push_str(&format!(" AND facets : \"{token}\""));
+        }
+        expression
     }
 
     /// About how many claims a membership filter selects (its rows, which
@@ -407,15 +403,24 @@ impl Request {
         }
         sql.push(" FROM ");
         match (backend, &self.search, plan) {
-            (Backend::Sqlite, Some(search), Plan::Search { .. }) => {
+            (Backend::Sqlite, Some(_), Plan::Search) => {
                 // CROSS JOIN fixes the join order: matches first.
                 sql.push(
                     "claims_fts CROSS JOIN claim_documents ON claim_documents.doc = claims_fts.rowid \
                      CROSS JOIN claims ON claims.id = claim_documents.claim_id WHERE claims_fts MATCH ",
                 )
-                .bind(Bind::Text(search.to_fts5()));
+                .bind(Bind::Text(self.fts5_expression()));
             }
-            (Backend::Sqlite, _, Plan::Member(i)) => {
+            (Backend::Sqlite, Some(_), _) => {
+                sql.push(
+                    "claims WHERE EXISTS (SELECT 1 FROM claim_documents JOIN claims_fts \
+                     ON claims_fts.rowid = claim_documents.doc \
+                     WHERE claim_documents.claim_id = claims.id AND claims_fts MATCH ",
+                )
+                .bind(Bind::Text(self.fts5_expression()))
+                .push(")");
+            }
+            (Backend::Sqlite, None, Plan::Member(i)) => {
                 sql.push("(");
                 self.filters[i].write_members(&mut sql, true);
                 sql.push(") AS candidates CROSS JOIN claims ON claims.id = candidates.claim_id WHERE TRUE");
@@ -436,35 +441,18 @@ impl Request {
             filter.write(&mut sql);
         }
         for (i, filter) in self.filters.iter().enumerate().filter(|(_, f)| f.is_membership()) {
-            match (backend, plan) {
-                (Backend::Postgres, _) => {
+            match backend {
+                Backend::Postgres => {
                     sql.push(" AND ");
                     filter.write(&mut sql);
                 }
-                (Backend::Sqlite, Plan::Member(driver)) if driver == i => {}
-                (Backend::Sqlite, Plan::Search { in_memory }) if in_memory & (1 << i) != 0 => {
-                    // `+` keeps the rowid test out of FTS5, which would run
-                    // the search again for every document of the set.
-                    sql.push(
-                        " AND +claims_fts.rowid IN (SELECT claim_documents.doc FROM (",
-                    );
-                    filter.write_members(&mut sql, false);
-                    sql.push(") AS members CROSS JOIN claim_documents ON claim_documents.claim_id = members.claim_id)");
-                }
-                (Backend::Sqlite, _) => {
+                // Part of the full-text query, or the candidates themselves.
+                Backend::Sqlite if self.search.is_some() || plan == Plan::Member(i) => {}
+                Backend::Sqlite => {
                     sql.push(" AND ");
                     filter.write_probe(&mut sql);
                 }
             }
-        }
-        if let (Backend::Sqlite, Some(search), Plan::Ordered | Plan::Member(_)) = (backend, &self.search, plan) {
-            sql.push(
-                " AND EXISTS (SELECT 1 FROM claim_documents JOIN claims_fts \
-                 ON claims_fts.rowid = claim_documents.doc \
-                 WHERE claim_documents.claim_id = claims.id AND claims_fts MATCH ",
-            )
-            .bind(Bind::Text(search.to_fts5()))
-            .push(")");
         }
         let (cmp, dir) = if self.descending() { ("<", "DESC") } else { (">", "ASC") };
         match phase {
@@ -527,10 +515,8 @@ enum Plan {
     /// Walk the sort's index (or a column filter's), checking every other
     /// condition per claim; stops when the page is full.
     Ordered,
-    /// Read every match of the search from the full-text index, then sort;
-    /// the membership filters flagged in `in_memory` (bits of indexes into
-    /// `Request::filters`) are read once as sets of documents.
-    Search { in_memory: u32 },
+    /// Read every match of the search from the full-text index, then sort.
+    Search,
     /// Read the claims of this membership filter (an index into
     /// `Request::filters`), then sort.
     Member(usize),
@@ -564,6 +550,19 @@ impl Filter {
     /// speaker, a publisher), which can supply a page's candidates.
     fn is_membership(&self) -> bool {
         matches!(self, Filter::Tag(_) | Filter::Source(_) | Filter::Speaker(_) | Filter::Publisher(_))
+    }
+
+    /// A membership filter's term in the `facets` field of the full-text
+    /// index (see the SQLite search migration).
+    fn facet(&self) -> Option<String> {
+        let compact = |id: &String| id.replace('-', "");
+        match self {
+            Filter::Tag(tag) => Some(format!("t{}", hex::encode(tag.as_bytes()))),
+            Filter::Source(id) => Some(format!("s{}", compact(id))),
+            Filter::Speaker(id) => Some(format!("k{}", compact(id))),
+            Filter::Publisher(id) => Some(format!("p{}", compact(id))),
+            _ => None,
+        }
     }
 
     /// A membership filter's set, as `SELECT [DISTINCT] claim_id …`.
@@ -660,6 +659,11 @@ impl Filter {
     }
 }
 
+/// What the user typed, as an FTS5 query over the fields that hold words.
+fn words_expression(search: &SearchQuery) -> String {
+    format!("{{text subject quotes}} : ({})", search.to_fts5())
+}
+
 /// The `tsquery` of a search on PostgreSQL, assembled in SQL: each word
 /// goes through `claim_search_words` (unaccent, punctuation to spaces), the
 /// normalisation the documents went through, and `quote_literal`, so it
@@ -750,7 +754,7 @@ fn snippets(
                  FROM claims_fts JOIN claim_documents ON claim_documents.doc = claims_fts.rowid \
                  WHERE claims_fts MATCH ",
             )
-            .bind(Bind::Text(search.to_fts5()))
+            .bind(Bind::Text(words_expression(search)))
             .push(" AND claims_fts.rowid IN (SELECT doc FROM claim_documents WHERE claim_id IN (");
         }
         Backend::Postgres => {

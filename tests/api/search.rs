@@ -124,6 +124,53 @@ on_both_backends! {
         assert!(search(&app, "tankers").await.is_empty());
     }
 
+    async fn searches_with_filters_follow_writes_to_tags_attributions_and_publishers(app: TestApp) {
+        let guardian = id(&app.create_agent("The Guardian").await);
+        let france24 = id(&app.create_agent("France 24").await);
+        let speaker = id(&app.create("/v1/agents", json!({"kind": "person", "name": "Ulf Laessing"})).await);
+        let source = app.create("/v1/sources", json!({"kind": "article", "title": "Report", "publisher_id": guardian})).await;
+        let source_id = id(&source);
+        let other_source = id(&app.create("/v1/sources", json!({"kind": "article", "title": "Other"})).await);
+        let claim = app.create("/v1/claims", json!({"text": "Fuel convoys were attacked.", "tags": ["fuel"]})).await;
+        let claim_id = id(&claim);
+        app.create_claim("Fuel prices rose.").await;
+        let found = |query: String| {
+            let app = &app;
+            async move { ids_of(app, &format!("/v1/claims?q=fuel&{query}")).await }
+        };
+        for sort in ["-created_at", "relevance"] {
+            assert_eq!(found(format!("tag=fuel&sort={sort}")).await, set(&[&claim_id]));
+            assert!(found(format!("publisher_id={guardian}&sort={sort}")).await.is_empty());
+        }
+
+        let attribution = app.create_attribution(json!({"claim_id": claim_id, "source_id": source_id, "mode": "direct", "speaker_id": speaker})).await;
+        assert_eq!(found(format!("publisher_id={guardian}")).await, set(&[&claim_id]));
+        assert_eq!(found(format!("source_id={source_id}&speaker_id={speaker}&sort=relevance")).await, set(&[&claim_id]));
+
+        // The source changes hands.
+        let response = app.patch(&format!("/v1/sources/{source_id}"), 1, &json!({"publisher_id": france24})).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(found(format!("publisher_id={guardian}")).await.is_empty());
+        assert_eq!(found(format!("publisher_id={france24}&sort=relevance")).await, set(&[&claim_id]));
+
+        // The attribution moves to another source and loses its speaker.
+        let response = app.patch(&format!("/v1/attributions/{}", id(&attribution)), 1, &json!({"source_id": other_source, "speaker_id": null})).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(found(format!("publisher_id={france24}")).await.is_empty());
+        assert!(found(format!("speaker_id={speaker}")).await.is_empty());
+        assert_eq!(found(format!("source_id={other_source}")).await, set(&[&claim_id]));
+
+        // Tags change.
+        let version = app.get(&format!("/v1/claims/{claim_id}")).await.json::<Value>().await.unwrap()["version"].as_i64().unwrap();
+        let response = app.patch(&format!("/v1/claims/{claim_id}"), version, &json!({"tags": ["convoys", "jnim"]})).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(found("tag=fuel".into()).await.is_empty());
+        assert_eq!(found("tag=jnim".into()).await, set(&[&claim_id]));
+
+        assert_eq!(app.delete(&format!("/v1/attributions/{}", id(&attribution)), 2).await.status(), StatusCode::NO_CONTENT);
+        assert!(found(format!("source_id={other_source}")).await.is_empty());
+    }
+
     async fn whatever_is_typed_the_answer_is_a_200_or_a_400_naming_q(app: TestApp) {
         let source = id(&app.create_source("Report", None).await);
         let claim = id(&app.create_claim("JNIM's \"fuel blockade\" (al-Qaida) hit 17.7% of trucks — see https://example.org/x?y=1 🙂").await);

@@ -57,9 +57,9 @@ fn main() -> anyhow::Result<()> {
     }
     let claims = env_usize("CLAIMS", 10_000);
     let requests = env_usize("BENCH_REQUESTS", 500);
-    let path = std::env::var("BENCH_DB").map(PathBuf::from).unwrap_or_else(|_| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("target/bench/claims-{claims}.db"))
-    });
+    let path = std::env::var("BENCH_DB")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("target/bench/claims-{claims}.db")));
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
@@ -76,11 +76,11 @@ fn main() -> anyhow::Result<()> {
     }
 
     // What the queries ask for, taken from the data.
-    let claim_ids: Vec<String> =
-        diesel::sql_query("SELECT id FROM claims ORDER BY random() LIMIT 1000").load::<Id>(&mut *conn)?
-            .into_iter()
-            .map(|r| r.id)
-            .collect();
+    let claim_ids: Vec<String> = diesel::sql_query("SELECT id FROM claims ORDER BY random() LIMIT 1000")
+        .load::<Id>(&mut *conn)?
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
     // A publisher of middling size: the 20th by number of sources.
     let publisher = diesel::sql_query(
         "SELECT publisher_id AS id FROM sources WHERE publisher_id IS NOT NULL \
@@ -96,8 +96,10 @@ fn main() -> anyhow::Result<()> {
     };
     let common = vocabulary_word(6);
     let rare = vocabulary_word(40_000);
-    let common_hits = count(&mut conn, &format!("SELECT count(*) AS n FROM claims_fts WHERE claims_fts MATCH '\"{common}\"'"))?;
-    let rare_hits = count(&mut conn, &format!("SELECT count(*) AS n FROM claims_fts WHERE claims_fts MATCH '\"{rare}\"'"))?;
+    let common_hits =
+        count(&mut conn, &format!("SELECT count(*) AS n FROM claims_fts WHERE claims_fts MATCH '\"{common}\"'"))?;
+    let rare_hits =
+        count(&mut conn, &format!("SELECT count(*) AS n FROM claims_fts WHERE claims_fts MATCH '\"{rare}\"'"))?;
     let publisher_claims = count(
         &mut conn,
         &format!(

@@ -25,9 +25,9 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
+use diesel::RunQueryDsl;
 use diesel::connection::SimpleConnection;
 use diesel::sql_types::Text;
-use diesel::RunQueryDsl;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
@@ -240,11 +240,8 @@ fn insert<T: Serialize>(conn: &mut DbConnection, table: Table, rows: &[T]) -> an
     match conn {
         DbConnection::Sqlite(c) => {
             let values: Vec<String> = table.columns().iter().map(|c| format!("value ->> '{c}'")).collect();
-            let sql = format!(
-                "INSERT INTO {} ({columns}) SELECT {} FROM json_each(?)",
-                table.name(),
-                values.join(", ")
-            );
+            let sql =
+                format!("INSERT INTO {} ({columns}) SELECT {} FROM json_each(?)", table.name(), values.join(", "));
             diesel::sql_query(sql).bind::<Text, _>(json).execute(c)?;
         }
         DbConnection::Pg(c) => {
@@ -529,9 +526,7 @@ impl World {
                 title: capitalize(&topic),
                 url: Some(format!("https://news.example/{}/{}", i, topic.replace(' ', "-").to_lowercase())),
                 publisher_id: rng.random_bool(0.95).then_some(publisher),
-                byline: rng
-                    .random_bool(0.5)
-                    .then(|| format!("{} {}", pick(rng, FIRST_NAMES), pick(rng, LAST_NAMES))),
+                byline: rng.random_bool(0.5).then(|| format!("{} {}", pick(rng, FIRST_NAMES), pick(rng, LAST_NAMES))),
                 published_on: Some(partial_date(rng, 2012, 2025)),
                 language: Some(if rng.random_bool(0.8) { "en" } else { "fr" }),
                 content: None,
@@ -543,11 +538,8 @@ impl World {
             });
             source_ids.push(id);
         }
-        let tags: Vec<String> = TAGS
-            .iter()
-            .map(|t| t.to_string())
-            .chain((0..400).map(|i| format!("{}-{}", pick(rng, TAGS), i)))
-            .collect();
+        let tags: Vec<String> =
+            TAGS.iter().map(|t| t.to_string()).chain((0..400).map(|i| format!("{}-{}", pick(rng, TAGS), i))).collect();
         World {
             agents,
             sources: source_rows,
@@ -581,10 +573,8 @@ impl World {
 
     fn claim(&self, rng: &mut StdRng, created: NaiveDateTime, batch: &mut Batch) {
         let id = id_at(rng, created);
-        let kind = weighted(
-            rng,
-            &[("statement", 40), ("quantity", 20), ("event", 20), ("prediction", 8), ("opinion", 12)],
-        );
+        let kind =
+            weighted(rng, &[("statement", 40), ("quantity", 20), ("event", 20), ("prediction", 8), ("opinion", 12)]);
         let place = rng.random_bool(0.85).then(|| PLACES[self.place_pick.sample(rng)]);
         let where_ = place.unwrap_or("the Sahel");
         let mut quantity = (None, None, None, None);
@@ -601,7 +591,9 @@ impl World {
                 quantity = (Some(value), upper, Some(unit), Some(comparator));
                 format!("{} counted {} {} in {}", pick(rng, ACTORS), value, unit, where_)
             }
-            "prediction" => format!("{} will {} {} in {}", pick(rng, ACTORS), pick(rng, FUTURE_VERBS), pick(rng, OBJECTS), where_),
+            "prediction" => {
+                format!("{} will {} {} in {}", pick(rng, ACTORS), pick(rng, FUTURE_VERBS), pick(rng, OBJECTS), where_)
+            }
             _ => format!("{} {} {} in {}", pick(rng, ACTORS), pick(rng, VERBS), pick(rng, OBJECTS), where_),
         };
         let (period_start, period_end) = if rng.random_bool(0.75) {
@@ -621,8 +613,7 @@ impl World {
         text.push_str(&words.join(" "));
         text.push('.');
         let text = capitalize(&text);
-        let subject =
-            rng.random_bool(0.5).then(|| capitalize(&format!("{} {} {}", pick(rng, OBJECTS), "in", where_)));
+        let subject = rng.random_bool(0.5).then(|| capitalize(&format!("{} {} {}", pick(rng, OBJECTS), "in", where_)));
         let at = stamp(created);
         batch.claims.push(ClaimRow {
             id: id.clone(),
@@ -837,13 +828,47 @@ const ROLES: &[&str] = &[
 ];
 
 const FIRST_NAMES: &[&str] = &[
-    "Aminata", "Moussa", "Fatoumata", "Ibrahim", "Mariam", "Oumar", "Awa", "Boubacar", "Kadidia", "Seydou", "Ulf",
-    "Claire", "Jean", "Sophie", "Ahmed", "Hawa", "Assimi", "Abdoulaye", "Salif", "Nana",
+    "Aminata",
+    "Moussa",
+    "Fatoumata",
+    "Ibrahim",
+    "Mariam",
+    "Oumar",
+    "Awa",
+    "Boubacar",
+    "Kadidia",
+    "Seydou",
+    "Ulf",
+    "Claire",
+    "Jean",
+    "Sophie",
+    "Ahmed",
+    "Hawa",
+    "Assimi",
+    "Abdoulaye",
+    "Salif",
+    "Nana",
 ];
 
 const LAST_NAMES: &[&str] = &[
-    "Traoré", "Keïta", "Coulibaly", "Diallo", "Maïga", "Touré", "Cissé", "Sangaré", "Konaté", "Diarra", "Laessing",
-    "Dupont", "Martin", "Ag Ghaly", "Goïta", "Sidibé", "Bagayoko", "Dembélé",
+    "Traoré",
+    "Keïta",
+    "Coulibaly",
+    "Diallo",
+    "Maïga",
+    "Touré",
+    "Cissé",
+    "Sangaré",
+    "Konaté",
+    "Diarra",
+    "Laessing",
+    "Dupont",
+    "Martin",
+    "Ag Ghaly",
+    "Goïta",
+    "Sidibé",
+    "Bagayoko",
+    "Dembélé",
 ];
 
 const ACTORS: &[&str] = &[

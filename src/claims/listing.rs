@@ -621,7 +621,9 @@ impl Filter {
         match self {
             Filter::Kind(v) => sql.push("claims.kind = ").bind(text(v)),
             Filter::Status(v) => sql.push("claims.status = ").bind(text(v)),
-            Filter::Tag(v) => sql.push("claims.id IN (SELECT claim_id FROM claim_tags WHERE tag = ").bind(text(v)).push(")"),
+            Filter::Tag(v) => {
+                sql.push("claims.id IN (SELECT claim_id FROM claim_tags WHERE tag = ").bind(text(v)).push(")")
+            }
             Filter::Source(v) => {
                 sql.push("claims.id IN (SELECT claim_id FROM attributions WHERE source_id = ").bind(text(v)).push(")")
             }

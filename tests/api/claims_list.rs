@@ -195,9 +195,10 @@ fn overlaps(m: &Made, from: Option<&str>, to: Option<&str>) -> bool {
 
 /// Whether the claim's text or subject has the word (any case).
 fn mentions(m: &Made, word: &str) -> bool {
-    ["text", "subject"].iter().filter_map(|field| text(m, field)).any(|t| {
-        t.to_lowercase().split(|c: char| !c.is_alphanumeric()).any(|w| w == word)
-    })
+    ["text", "subject"]
+        .iter()
+        .filter_map(|field| text(m, field))
+        .any(|t| t.to_lowercase().split(|c: char| !c.is_alphanumeric()).any(|w| w == word))
 }
 
 fn value(m: &Made) -> Option<f64> {
@@ -530,7 +531,8 @@ async fn the_common_list_queries_never_scan_a_whole_table_on_sqlite() {
         for line in &plan {
             for table in ["claims", "attributions", "claim_tags", "claim_documents"] {
                 let scan = format!("SCAN {table}");
-                let full_scan = line.trim() == scan || (line.starts_with(&format!("{scan} ")) && !line.contains(" USING "));
+                let full_scan =
+                    line.trim() == scan || (line.starts_with(&format!("{scan} ")) && !line.contains(" USING "));
                 assert!(!full_scan, "{name}: `{line}` reads all of {table}; plan: {plan:#?}");
             }
         }

@@ -13,12 +13,9 @@ DROP INDEX claims_by_status;
 DROP INDEX claims_by_kind;
 DROP INDEX claims_by_period_start;
 
-DROP TRIGGER sources_search_au;
 DROP TRIGGER attributions_search_ad;
 DROP TRIGGER attributions_search_au;
 DROP TRIGGER attributions_search_ai;
-DROP TRIGGER claim_tags_search_ad;
-DROP TRIGGER claim_tags_search_ai;
 DROP TRIGGER claims_search_ad;
 DROP TRIGGER claims_search_au;
 DROP TRIGGER claims_search_ai;

@@ -1,4 +1,8 @@
-//! The command line: `claimtrail [serve|migrate|openapi|seed|keys create]`.
+//! The command line: `claimtrail [serve|migrate|openapi|seed|keys create|export|import]`.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
@@ -28,6 +32,24 @@ pub enum Command {
     Openapi,
     /// Load `seeds/` into the database (idempotent).
     Seed,
+    /// Write the whole database as NDJSON (to stdout unless `--output`), for
+    /// `claimtrail import` on another server or backend. API keys are not
+    /// exported.
+    Export {
+        /// Write to this file instead of stdout.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Load an NDJSON export into the database in one transaction: all or
+    /// nothing. Ids, versions and timestamps are kept; an id already stored
+    /// is an error.
+    Import {
+        /// The file to read; `-` reads stdin.
+        file: PathBuf,
+        /// Check every line and report the bad ones, writing nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Manage API keys.
     Keys {
         #[command(subcommand)]
@@ -81,6 +103,45 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let db = Db::connect(&settings.database_url, 2)?;
             let report = crate::seed::load(&db)?;
             println!("{report}");
+            Ok(())
+        }
+        Command::Export { output } => {
+            let db = Db::connect(&settings.database_url, 1)?;
+            let mut conn = db.get()?;
+            let counts = match &output {
+                Some(path) => {
+                    let mut out = BufWriter::new(File::create(path)?);
+                    crate::transfer::export(&mut conn, &mut out)?
+                }
+                None => crate::transfer::export(&mut conn, &mut BufWriter::new(std::io::stdout().lock()))?,
+            };
+            eprintln!("Exported {counts}.");
+            Ok(())
+        }
+        Command::Import { file, dry_run } => {
+            let input: Box<dyn BufRead> = if file.as_os_str() == "-" {
+                Box::new(std::io::stdin().lock())
+            } else {
+                Box::new(BufReader::new(File::open(&file)?))
+            };
+            let db = Db::connect(&settings.database_url, 1)?;
+            let mut conn = db.get()?;
+            let report = crate::transfer::import(&mut conn, input, dry_run)?;
+            let mut stderr = std::io::stderr().lock();
+            for error in &report.errors {
+                writeln!(stderr, "line {}: {}", error.line, error.message)?;
+            }
+            if report.errors_not_listed > 0 {
+                writeln!(stderr, "... and {} more bad lines", report.errors_not_listed)?;
+            }
+            if !report.errors.is_empty() {
+                anyhow::bail!("{} problems in {}; nothing was imported", report.error_count(), file.display());
+            }
+            if dry_run {
+                println!("Dry run: every line is good; an import would write {}.", report.imported);
+            } else {
+                println!("Imported {}.", report.imported);
+            }
             Ok(())
         }
         Command::Keys { command: KeysCommand::Create { name, scope } } => {

@@ -73,6 +73,18 @@ impl ApiError {
         self
     }
 
+    /// The same problem, told with another `detail`.
+    pub fn with_detail(mut self, detail: impl Into<String>) -> ApiError {
+        self.detail = detail.into();
+        self
+    }
+
+    /// The same problem, listing what is wrong in `errors`.
+    pub fn with_errors(mut self, errors: Vec<FieldError>) -> ApiError {
+        self.errors = errors;
+        self
+    }
+
     pub fn status(&self) -> StatusCode {
         self.status
     }

@@ -16,6 +16,7 @@ pub mod quotes;
 pub mod seed;
 pub mod sources;
 pub mod startup;
+pub mod transfer;
 pub mod validate;
 
 pub use config::Settings;

@@ -27,7 +27,7 @@ pub struct AgentRow {
 }
 
 impl AgentRow {
-    fn new(id: String, body: NewAgent, at: NaiveDateTime, version: i32) -> AgentRow {
+    pub(crate) fn new(id: String, body: NewAgent, at: NaiveDateTime, version: i32) -> AgentRow {
         AgentRow {
             id,
             kind: body.kind.as_str().to_string(),

@@ -37,7 +37,7 @@ pub struct AttributionRow {
 }
 
 impl AttributionRow {
-    fn new(
+    pub(crate) fn new(
         id: String,
         body: NewAttribution,
         verification: Option<Verification>,

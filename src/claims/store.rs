@@ -43,7 +43,7 @@ pub struct ClaimRow {
 }
 
 impl ClaimRow {
-    fn new(
+    pub(crate) fn new(
         id: String,
         body: &NewClaim,
         created_at: NaiveDateTime,
@@ -122,7 +122,7 @@ impl ClaimRow {
 }
 
 /// Tags in the order given, without repeats.
-fn distinct_tags(tags: &[String]) -> Vec<String> {
+pub(crate) fn distinct_tags(tags: &[String]) -> Vec<String> {
     let mut seen = BTreeSet::new();
     tags.iter().filter(|t| seen.insert(t.as_str())).cloned().collect()
 }

@@ -36,7 +36,7 @@ pub struct SourceRow {
 /// Every column, as written.
 #[derive(Debug, Insertable, AsChangeset)]
 #[diesel(table_name = sources, treat_none_as_null = true)]
-struct SourceWrite {
+pub(crate) struct SourceWrite {
     id: String,
     kind: String,
     title: String,
@@ -54,7 +54,7 @@ struct SourceWrite {
 }
 
 impl SourceWrite {
-    fn new(
+    pub(crate) fn new(
         id: String,
         body: NewSource,
         created_at: NaiveDateTime,

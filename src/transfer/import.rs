@@ -521,7 +521,11 @@ impl<'c> Importer<'c> {
                         .set(agents::affiliation_id.eq(target))
                         .execute(self.conn)?;
                 } else {
-                    let error = self.missing("affiliation_id", "agent", target);
+                    let error = match self.rejected.get(target) {
+                        Some(at) => format!("agent {target} is on line {at}, which was not imported"),
+                        None => format!("no agent with id {target} in the file or in the database"),
+                    };
+                    let error = FieldError::new("affiliation_id", error);
                     self.imported.agents -= 1;
                     self.reject(*line, id, vec![error]);
                 }

@@ -4,4 +4,6 @@
 mod helpers;
 
 mod agents;
+mod instances;
 mod openapi;
+mod transfer;

@@ -111,10 +111,8 @@ fn export_agents(conn: &mut DbConnection, out: &mut impl Write) -> anyhow::Resul
     let mut count = 0;
     let mut after: (i32, String) = (-1, String::new());
     loop {
-        let page: Vec<RankedAgent> = diesel::sql_query(&sql)
-            .bind::<Integer, _>(after.0)
-            .bind::<Text, _>(&after.1)
-            .load(conn)?;
+        let page: Vec<RankedAgent> =
+            diesel::sql_query(&sql).bind::<Integer, _>(after.0).bind::<Text, _>(&after.1).load(conn)?;
         let Some(last) = page.last() else { return Ok(count) };
         after = (last.depth, last.id.clone());
         let ids: Vec<&String> = page.iter().map(|a| &a.id).collect();

@@ -68,9 +68,13 @@ pub struct Header {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Counts {
+    /// Agent records.
     pub agents: u64,
+    /// Source records.
     pub sources: u64,
+    /// Claim records.
     pub claims: u64,
+    /// Attribution records.
     pub attributions: u64,
 }
 

@@ -80,7 +80,8 @@ impl ImportReport {
         }
         let bad = self.error_count();
         let written = if self.dry_run { "an import would write nothing" } else { "nothing was imported" };
-        let listed = self.errors.iter().map(|e| FieldError::new(format!("line {}", e.line), e.message.clone())).collect();
+        let listed =
+            self.errors.iter().map(|e| FieldError::new(format!("line {}", e.line), e.message.clone())).collect();
         let error = if self.errors.iter().all(|e| e.conflict) {
             ApiError::conflict(format!("{bad} records have ids that already exist; {written}."))
         } else {
@@ -353,7 +354,8 @@ impl<'c> Importer<'c> {
             RecordType::Agent => self.parse(data, |map, now| {
                 let (id, stamp, errors) = common(map, now);
                 let body = parse_body::<NewAgent>(Value::Object(map.clone()));
-                finish(id, stamp, body, errors).map(|(id, body, stamp)| Record::Agent(AgentRecord { line, id, body, stamp }))
+                finish(id, stamp, body, errors)
+                    .map(|(id, body, stamp)| Record::Agent(AgentRecord { line, id, body, stamp }))
             }),
             RecordType::Source => self.parse(data, |map, now| {
                 let mut errors = Vec::new();
@@ -376,7 +378,8 @@ impl<'c> Importer<'c> {
             RecordType::Claim => self.parse(data, |map, now| {
                 let (id, stamp, errors) = common(map, now);
                 let body = parse_body::<NewClaim>(Value::Object(map.clone()));
-                finish(id, stamp, body, errors).map(|(id, body, stamp)| Record::Claim(ClaimRecord { line, id, body, stamp }))
+                finish(id, stamp, body, errors)
+                    .map(|(id, body, stamp)| Record::Claim(ClaimRecord { line, id, body, stamp }))
             }),
             RecordType::Attribution => self.parse(data, |map, now| {
                 let mut errors = Vec::new();
@@ -462,7 +465,9 @@ impl<'c> Importer<'c> {
     fn existing(&mut self, target: RecordType, ids: Vec<String>) -> Result<HashSet<String>, ApiError> {
         let found: Vec<String> = match target {
             RecordType::Agent => agents::table.filter(agents::id.eq_any(&ids)).select(agents::id).load(self.conn)?,
-            RecordType::Source => sources::table.filter(sources::id.eq_any(&ids)).select(sources::id).load(self.conn)?,
+            RecordType::Source => {
+                sources::table.filter(sources::id.eq_any(&ids)).select(sources::id).load(self.conn)?
+            }
             RecordType::Claim => claims::table.filter(claims::id.eq_any(&ids)).select(claims::id).load(self.conn)?,
             RecordType::Attribution => {
                 attributions::table.filter(attributions::id.eq_any(&ids)).select(attributions::id).load(self.conn)?
@@ -635,8 +640,7 @@ impl<'c> Importer<'c> {
             }
         }
         for (source_id, indices) in by_source {
-            let content: Option<String> =
-                sources::table.find(&source_id).select(sources::content).first(self.conn)?;
+            let content: Option<String> = sources::table.find(&source_id).select(sources::content).first(self.conn)?;
             for i in indices {
                 verifications[i] = good[i].body.quote.as_ref().map(|q| verify_quote(q, content.as_deref()));
             }
@@ -669,7 +673,11 @@ fn check_verification(record: &AttributionRecord, verification: Option<Verificat
         let name = |s: Option<QuoteStatus>| s.map_or("null", QuoteStatus::as_str);
         errors.push(FieldError::new(
             "quote_status",
-            format!("is {} in the file, but checking the quote against the source gives {}", name(stated), name(computed_status)),
+            format!(
+                "is {} in the file, but checking the quote against the source gives {}",
+                name(stated),
+                name(computed_status)
+            ),
         ));
     }
     for (field, stated, computed) in [
@@ -712,8 +720,7 @@ fn envelope(text: &str) -> Result<(RecordType, Value), String> {
 }
 
 fn check_header(data: Value) -> Result<(), String> {
-    let header: Header =
-        serde_json::from_value(data).map_err(|e| format!("data: not a header of this format: {e}"))?;
+    let header: Header = serde_json::from_value(data).map_err(|e| format!("data: not a header of this format: {e}"))?;
     if header.format != FORMAT {
         return Err(format!("data.format: is `{}`; this program reads `{FORMAT}` files", header.format));
     }

@@ -92,8 +92,7 @@ fn make_key(database_url: &str, scope: &str) -> String {
 }
 
 async fn post(client: &Client, base: &str, key: &str, path: &str, body: &Value) -> (StatusCode, Value) {
-    let response =
-        client.post(format!("{base}{path}")).bearer_auth(key).json(body).send().await.expect("POST answers");
+    let response = client.post(format!("{base}{path}")).bearer_auth(key).json(body).send().await.expect("POST answers");
     let status = response.status();
     (status, response.json().await.unwrap_or(Value::Null))
 }
@@ -114,8 +113,14 @@ async fn many_instances_share_one_database(backend: Backend) {
     let servers = Arc::new([first.address.clone(), second.address.clone()]);
     let client = Client::builder().timeout(Duration::from_secs(60)).build().expect("a client");
 
-    let (status, source) = post(&client, &servers[0], &key, "/v1/sources",
-        &json!({"kind": "article", "title": "Shared", "content": "the shared text"})).await;
+    let (status, source) = post(
+        &client,
+        &servers[0],
+        &key,
+        "/v1/sources",
+        &json!({"kind": "article", "title": "Shared", "content": "the shared text"}),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{source}");
     let (status, speaker) =
         post(&client, &servers[1], &key, "/v1/agents", &json!({"kind": "person", "name": "Speaker"})).await;
@@ -131,14 +136,16 @@ async fn many_instances_share_one_database(backend: Backend) {
             for round in 0..ROUNDS {
                 let claim_by = (writer + round) % 2;
                 let text = format!("writer {writer} round {round}");
-                let (status, claim) = post(&client, &servers[claim_by], &key, "/v1/claims", &json!({"text": text})).await;
+                let (status, claim) =
+                    post(&client, &servers[claim_by], &key, "/v1/claims", &json!({"text": text})).await;
                 if status != StatusCode::CREATED {
                     refused.push(format!("claim: {status} {claim}"));
                     continue;
                 }
                 let body = json!({"claim_id": claim["id"], "source_id": source_id, "speaker_id": speaker_id,
                     "mode": "quote", "quote": {"exact": "shared"}});
-                let (status, attribution) = post(&client, &servers[1 - claim_by], &key, "/v1/attributions", &body).await;
+                let (status, attribution) =
+                    post(&client, &servers[1 - claim_by], &key, "/v1/attributions", &body).await;
                 if status != StatusCode::CREATED {
                     refused.push(format!("attribution: {status} {attribution}"));
                     continue;
@@ -155,8 +162,14 @@ async fn many_instances_share_one_database(backend: Backend) {
         written.extend(w);
         refused.extend(r);
     }
-    assert!(refused.is_empty(), "{} writes refused, e.g. {:?}\n{}\n{}", refused.len(), refused.first(),
-        first.log_tail(), second.log_tail());
+    assert!(
+        refused.is_empty(),
+        "{} writes refused, e.g. {:?}\n{}\n{}",
+        refused.len(),
+        refused.first(),
+        first.log_tail(),
+        second.log_tail()
+    );
     assert_eq!(written.len() * 2, WRITERS * ROUNDS * 2);
 
     // Every acknowledged write reads back through the instance that did not
@@ -168,7 +181,8 @@ async fn many_instances_share_one_database(backend: Backend) {
         readers.spawn(async move {
             for w in written.iter().skip(reader).step_by(WRITERS) {
                 let id = w.claim["id"].as_str().expect("an id");
-                let response = client.get(format!("{}/v1/claims/{id}", servers[1 - w.claim_by])).send().await.expect("GET");
+                let response =
+                    client.get(format!("{}/v1/claims/{id}", servers[1 - w.claim_by])).send().await.expect("GET");
                 assert_eq!(response.status(), StatusCode::OK, "claim {id} is missing");
                 let card: Value = response.json().await.expect("a claim card");
                 assert_eq!(card["text"], w.claim["text"]);
@@ -224,18 +238,24 @@ async fn many_instances_share_one_database(backend: Backend) {
         while let Some(result) = racers.join_next().await {
             outcomes.push(result.expect("a racer task"));
         }
-        let winners: Vec<&(usize, StatusCode, Value)> = outcomes.iter().filter(|(_, s, _)| *s == StatusCode::OK).collect();
+        let winners: Vec<&(usize, StatusCode, Value)> =
+            outcomes.iter().filter(|(_, s, _)| *s == StatusCode::OK).collect();
         let losers = outcomes.iter().filter(|(_, s, _)| *s == StatusCode::PRECONDITION_FAILED).count();
-        assert_eq!((winners.len(), losers), (1, RACERS - 1), "round {round}: {:?}",
-            outcomes.iter().map(|(r, s, _)| (r, s.as_u16())).collect::<Vec<_>>());
+        assert_eq!(
+            (winners.len(), losers),
+            (1, RACERS - 1),
+            "round {round}: {:?}",
+            outcomes.iter().map(|(r, s, _)| (r, s.as_u16())).collect::<Vec<_>>()
+        );
         let (winner, _, changed) = winners[0];
         assert_eq!(changed["version"], version + 1);
         for server in servers.iter() {
-            let card: Value = client.get(format!("{server}/v1/claims/{id}")).send().await.expect("GET").json().await.expect("a card");
+            let card: Value =
+                client.get(format!("{server}/v1/claims/{id}")).send().await.expect("GET").json().await.expect("a card");
             assert_eq!(card["place"], format!("round {round} racer {winner}"), "as {server} sees it");
             assert_eq!(card["version"], version + 1);
         }
-        version += 1;
+        version = changed["version"].as_i64().expect("the new version");
     }
     drop((first, second));
 }

@@ -249,7 +249,10 @@ async fn a_database_moves_from_sqlite_to_postgresql_and_back_byte_for_byte() {
     std::fs::write(&first_file, &first).expect("the export is written");
     let imported = cli(&["--database-url", &pg_url, "import", first_file.to_str().expect("a path")]);
     let summary = String::from_utf8_lossy(&imported.stdout);
-    assert!(summary.contains(&format!("Imported 6 agents, 3 sources, {CLAIMS} claims, {CLAIMS} attributions")), "{summary}");
+    assert!(
+        summary.contains(&format!("Imported 6 agents, 3 sources, {CLAIMS} claims, {CLAIMS} attributions")),
+        "{summary}"
+    );
     let second_file = pg_dir.path().join("second.ndjson");
     cli(&["--database-url", &pg_url, "export", "--output", second_file.to_str().expect("a path")]);
     let second = std::fs::read(&second_file).expect("the export was written");
@@ -281,11 +284,16 @@ async fn a_database_moves_from_sqlite_to_postgresql_and_back_byte_for_byte() {
 async fn small_export(app: &TestApp) -> (Vec<u8>, Value) {
     let outlet = app.create_agent("Le Monde").await;
     let source = app
-        .create("/v1/sources", json!({"kind": "article", "title": "T", "publisher_id": outlet["id"], "content": "il a dit « oui »"}))
+        .create(
+            "/v1/sources",
+            json!({"kind": "article", "title": "T", "publisher_id": outlet["id"], "content": "il a dit « oui »"}),
+        )
         .await;
     let claim = app.create("/v1/claims", json!({"text": "Il a dit oui.", "tags": ["b", "a"]})).await;
-    app.create_attribution(json!({"claim_id": claim["id"], "source_id": source["id"], "mode": "quote", "quote": {"exact": "oui"}}))
-        .await;
+    app.create_attribution(
+        json!({"claim_id": claim["id"], "source_id": source["id"], "mode": "quote", "quote": {"exact": "oui"}}),
+    )
+    .await;
     (export_of(&app.db), outlet)
 }
 
@@ -435,7 +443,9 @@ on_both_backends! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_import_body_over_the_configured_limit_is_a_413() {
     let app = spawn_app_with(Backend::Sqlite, |s| s.max_import_bytes = 64).await;
-    let file = ndjson(&[json!({"type": "agent", "data": {"id": "0193a7e0-7c1e-7000-8000-000000000001", "kind": "person", "name": "A long enough name"}})]);
+    let file = ndjson(&[
+        json!({"type": "agent", "data": {"id": "0193a7e0-7c1e-7000-8000-000000000001", "kind": "person", "name": "A long enough name"}}),
+    ]);
     problem(post_import(&app, "", file).await, 413).await;
 }
 
@@ -443,8 +453,10 @@ async fn an_import_body_over_the_configured_limit_is_a_413() {
 fn the_import_command_lists_bad_lines_and_fails_and_a_dry_run_writes_nothing() {
     let (url, dir) = fresh_database(Backend::Sqlite);
     let file = dir.path().join("in.ndjson");
-    let agent = json!({"type": "agent", "data": {"id": "0193a7e0-7c1e-7000-8000-000000000001", "kind": "person", "name": "A"}});
-    std::fs::write(&file, ndjson(&[agent.clone(), json!({"type": "agent", "data": {"kind": "person", "name": "B"}})])).unwrap();
+    let agent =
+        json!({"type": "agent", "data": {"id": "0193a7e0-7c1e-7000-8000-000000000001", "kind": "person", "name": "A"}});
+    std::fs::write(&file, ndjson(&[agent.clone(), json!({"type": "agent", "data": {"kind": "person", "name": "B"}})]))
+        .unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_claimtrail"))
         .args(["--database-url", &url, "import", file.to_str().unwrap()])
         .output()
@@ -455,7 +467,9 @@ fn the_import_command_lists_bad_lines_and_fails_and_a_dry_run_writes_nothing() {
 
     std::fs::write(&file, ndjson(&[agent])).unwrap();
     let output = cli(&["--database-url", &url, "import", "--dry-run", file.to_str().unwrap()]);
-    assert!(String::from_utf8_lossy(&output.stdout).contains("Dry run: every line is good; an import would write 1 agents"));
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("Dry run: every line is good; an import would write 1 agents")
+    );
     let export = cli(&["--database-url", &url, "export"]);
     assert!(!String::from_utf8_lossy(&export.stdout).contains("\"type\":\"agent\""), "the dry run wrote");
 }

@@ -26,8 +26,14 @@ pub enum Command {
     Migrate,
     /// Print the OpenAPI document.
     Openapi,
-    /// Load `seeds/` into the database (idempotent).
-    Seed,
+    /// Load the seed data into the database (idempotent: records already
+    /// there are left as they are).
+    Seed {
+        /// Load from this directory (laid out like `seeds/`) instead of the
+        /// copy compiled into the binary.
+        #[arg(long)]
+        dir: Option<std::path::PathBuf>,
+    },
     /// Manage API keys.
     Keys {
         #[command(subcommand)]
@@ -77,9 +83,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", openapi_document().to_pretty_json()?);
             Ok(())
         }
-        Command::Seed => {
+        Command::Seed { dir } => {
             let db = Db::connect(&settings.database_url, 2)?;
-            let report = crate::seed::load(&db)?;
+            let report = match dir {
+                Some(dir) => crate::seed::load_dir(&db, &dir)?,
+                None => crate::seed::load(&db)?,
+            };
             println!("{report}");
             Ok(())
         }

@@ -5,3 +5,4 @@ mod helpers;
 
 mod agents;
 mod openapi;
+mod seeds;

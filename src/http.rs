@@ -258,7 +258,12 @@ impl<T: DeserializeOwned> FromRequest for Params<T> {
     type Future = std::future::Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let pairs = form_urlencoded::parse(req.query_string().as_bytes());
+        // An empty cursor (`?cursor=`) asks for the first page, as clients
+        // that always send the parameter do.
+        let present = form_urlencoded::parse(req.query_string().as_bytes())
+            .filter(|(name, value)| !(name == "cursor" && value.is_empty()));
+        let query = form_urlencoded::Serializer::new(String::new()).extend_pairs(present).finish();
+        let pairs = form_urlencoded::parse(query.as_bytes());
         let result =
             serde_path_to_error::deserialize(serde_urlencoded::Deserializer::new(pairs)).map(Params).map_err(|e| {
                 let message = e.inner().to_string();

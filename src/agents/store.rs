@@ -128,8 +128,9 @@ pub fn update(
     patch: &MergePatch,
 ) -> Result<Agent, ApiError> {
     let current = find(conn, id)?;
-    precondition.check(current.version)?;
     let body = patch.apply(&current.writable()?, id)?;
+    // The body is checked first: an invalid patch is a 422 whatever the version.
+    precondition.check(current.version)?;
     if body.affiliation_id.is_some_and(|a| a.to_string() == id) {
         return Err(ApiError::invalid_field("affiliation_id", "an agent cannot be its own affiliation"));
     }

@@ -203,8 +203,9 @@ pub fn update(
     patch: &MergePatch,
 ) -> Result<Attribution, ApiError> {
     let current = find(conn, id)?;
-    precondition.check(current.version)?;
     let body = patch.apply(&current.writable()?, id)?;
+    // The body is checked first: an invalid patch is a 422 whatever the version.
+    precondition.check(current.version)?;
     check_references(conn, &body)?;
     let verification = verification(conn, &body)?;
     let row = AttributionRow::new(id.to_string(), body, verification, db::now(), current.version + 1);

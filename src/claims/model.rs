@@ -298,6 +298,7 @@ pub struct ClaimQuery {
     /// Claims with a quantity value of at most this.
     pub value_max: Option<f64>,
     /// Order of the list.
+    #[param(inline)]
     pub sort: Option<ClaimSort>,
     /// Page size, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200)]

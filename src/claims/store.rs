@@ -373,9 +373,10 @@ pub fn update(
     patch: &MergePatch,
 ) -> Result<Claim, ApiError> {
     let current = find(conn, id)?;
-    precondition.check(current.version)?;
     let tags = tags_of(conn, std::slice::from_ref(&current.id))?.remove(&current.id).unwrap_or_default();
     let body = patch.apply(&current.writable(tags)?, id)?;
+    // The body is checked first: an invalid patch is a 422 whatever the version.
+    precondition.check(current.version)?;
     let row = ClaimRow::new(id.to_string(), &body, current.created_at, db::now(), current.version + 1);
     let changed = diesel::update(claims::table.filter(claims::id.eq(id)).filter(claims::version.eq(current.version)))
         .set(&row)

@@ -196,8 +196,9 @@ pub fn update(
     patch: &MergePatch,
 ) -> Result<Source, ApiError> {
     let (current, content) = find(conn, id)?;
-    precondition.check(current.version)?;
     let body = patch.apply(&current.writable(content.clone())?, id)?;
+    // The body is checked first: an invalid patch is a 422 whatever the version.
+    precondition.check(current.version)?;
     check_references(conn, &body)?;
     let content_changed = body.content != content;
     let row = SourceWrite::new(id.to_string(), body, current.created_at, db::now(), current.version + 1);

@@ -262,6 +262,10 @@ impl<T: DeserializeOwned> FromRequest for Params<T> {
         // that always send the parameter do.
         let present = form_urlencoded::parse(req.query_string().as_bytes())
             .filter(|(name, value)| !(name == "cursor" && value.is_empty()));
+        // PostgreSQL cannot store or compare text holding NUL.
+        if let Some((name, _)) = present.clone().find(|(_, value)| value.contains('\0')) {
+            return std::future::ready(Err(ApiError::bad_parameter(name, "must not contain NUL characters").into()));
+        }
         let query = form_urlencoded::Serializer::new(String::new()).extend_pairs(present).finish();
         let pairs = form_urlencoded::parse(query.as_bytes());
         let result =

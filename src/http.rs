@@ -48,14 +48,23 @@ pub fn parse_body<T: Body>(value: Value) -> Result<T, ApiError> {
         .filter(|field| !members.contains_key(**field))
         .map(|field| FieldError::new(*field, "is required"))
         .collect();
+    let mut readable = members.clone();
     for (name, member) in &members {
         let alone = Value::Object(Map::from_iter([(name.clone(), member.clone())]));
         if let Err(e) = serde_path_to_error::deserialize::<_, T>(alone) {
             let message = e.inner().to_string();
             if !message.starts_with("missing field") {
                 errors.push(field_error(&e, name, message));
+                readable.remove(name);
             }
         }
+    }
+    // The field rules need a whole body: they run on the members that did
+    // parse when those make one, so that one 422 still names every field.
+    if let Ok(body) = serde_json::from_value::<T>(Value::Object(readable)) {
+        let mut check = Check::new();
+        body.check(&mut check);
+        errors.extend(check.into_errors());
     }
     if errors.is_empty() {
         let message = first_error.inner().to_string();

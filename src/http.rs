@@ -229,8 +229,20 @@ pub fn decode_cursor<K: DeserializeOwned>(cursor: &str) -> Result<K, ApiError> {
     URL_SAFE_NO_PAD
         .decode(cursor)
         .ok()
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
+        // Cursors we hand out never hold NUL, which PostgreSQL refuses in text.
+        .filter(|key| !holds_nul(key))
+        .and_then(|key| serde_json::from_value(key).ok())
         .ok_or_else(|| ApiError::bad_parameter("cursor", "is not a cursor this list handed out"))
+}
+
+fn holds_nul(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(holds_nul),
+        Value::Object(members) => members.values().any(holds_nul),
+        _ => false,
+    }
 }
 
 /// Answers a page with a `Link: <…>; rel="next"` header when there is more.
@@ -268,6 +280,11 @@ impl<T: DeserializeOwned> FromRequest for Params<T> {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let pairs = form_urlencoded::parse(req.query_string().as_bytes());
+        // PostgreSQL refuses NUL in text: no parameter may carry one to a query.
+        if let Some((name, _)) = pairs.into_iter().find(|(_, value)| value.contains('\0')) {
+            let error = ApiError::bad_parameter(name, "must not contain NUL characters");
+            return std::future::ready(Err(error.into()));
+        }
         let result =
             serde_path_to_error::deserialize(serde_urlencoded::Deserializer::new(pairs)).map(Params).map_err(|e| {
                 let message = e.inner().to_string();

@@ -64,11 +64,7 @@ fn add_problems(path: &str, method: &HttpMethod, operation: &mut Operation) {
         add("401", "No valid API key (writes always need one; reads when the server requires it)");
     }
     match method {
-        HttpMethod::Get if is_v1 => {
-            if has_id {
-                add("404", "No such resource");
-            }
-        }
+        HttpMethod::Get if is_v1 && has_id => add("404", "No such resource"),
         HttpMethod::Post => {
             add("403", "The key's scope is too low");
             add("409", "A resource with that id already exists");

@@ -4,4 +4,11 @@
 mod helpers;
 
 mod agents;
+mod attributions;
+mod auth;
+mod claims;
+mod concurrency;
+mod contract;
+mod hostile;
 mod openapi;
+mod sources;

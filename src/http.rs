@@ -48,14 +48,23 @@ pub fn parse_body<T: Body>(value: Value) -> Result<T, ApiError> {
         .filter(|field| !members.contains_key(**field))
         .map(|field| FieldError::new(*field, "is required"))
         .collect();
+    let mut readable = members.clone();
     for (name, member) in &members {
         let alone = Value::Object(Map::from_iter([(name.clone(), member.clone())]));
         if let Err(e) = serde_path_to_error::deserialize::<_, T>(alone) {
             let message = e.inner().to_string();
             if !message.starts_with("missing field") {
                 errors.push(field_error(&e, name, message));
+                readable.remove(name);
             }
         }
+    }
+    // The field rules need a whole body: they run on the members that did
+    // parse when those make one, so that one 422 still names every field.
+    if let Ok(body) = serde_json::from_value::<T>(Value::Object(readable)) {
+        let mut check = Check::new();
+        body.check(&mut check);
+        errors.extend(check.into_errors());
     }
     if errors.is_empty() {
         let message = first_error.inner().to_string();
@@ -220,8 +229,20 @@ pub fn decode_cursor<K: DeserializeOwned>(cursor: &str) -> Result<K, ApiError> {
     URL_SAFE_NO_PAD
         .decode(cursor)
         .ok()
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
+        // Cursors we hand out never hold NUL, which PostgreSQL refuses in text.
+        .filter(|key| !holds_nul(key))
+        .and_then(|key| serde_json::from_value(key).ok())
         .ok_or_else(|| ApiError::bad_parameter("cursor", "is not a cursor this list handed out"))
+}
+
+fn holds_nul(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(holds_nul),
+        Value::Object(members) => members.values().any(holds_nul),
+        _ => false,
+    }
 }
 
 /// Answers a page with a `Link: <…>; rel="next"` header when there is more.

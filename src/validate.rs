@@ -214,6 +214,7 @@ mod tests {
         for v in [Sample::SocialPost, Sample::NotFound] {
             assert_eq!(serde_json::to_value(v).unwrap(), v.as_str());
             assert_eq!(Sample::parse(v.as_str()), Some(v));
+            assert_eq!(Sample::from_db(v.as_str()).ok(), Some(v));
         }
     }
 

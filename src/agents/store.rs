@@ -141,7 +141,9 @@ pub fn update(
         .set(&row)
         .execute(conn)?;
     if changed == 0 {
-        return Err(ApiError::precondition_failed(current.version));
+        // A concurrent writer got there first (PostgreSQL let us read the
+        // row before it committed): name the version it left, or 404.
+        return Err(ApiError::precondition_failed(find(conn, id)?.version));
     }
     row.into_api()
 }
@@ -150,6 +152,10 @@ pub fn delete(conn: &mut DbConnection, id: &str, precondition: Precondition) -> 
     let current = find(conn, id)?;
     precondition.check(current.version)?;
     refs::ensure_unreferenced(conn, Target::Agent, id)?;
-    diesel::delete(agents::table.filter(agents::id.eq(id))).execute(conn)?;
+    let deleted = diesel::delete(agents::table.filter(agents::id.eq(id)).filter(agents::version.eq(current.version)))
+        .execute(conn)?;
+    if deleted == 0 {
+        return Err(ApiError::precondition_failed(find(conn, id)?.version));
+    }
     Ok(())
 }

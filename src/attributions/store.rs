@@ -216,7 +216,9 @@ pub fn update(
     .set(&row)
     .execute(conn)?;
     if changed == 0 {
-        return Err(ApiError::precondition_failed(current.version));
+        // A concurrent writer got there first (PostgreSQL let us read the
+        // row before it committed): name the version it left, or 404.
+        return Err(ApiError::precondition_failed(find(conn, id)?.version));
     }
     claims::store::touch(conn, &[current.claim_id.clone(), row.claim_id.clone()])?;
     row.into_api()
@@ -225,7 +227,13 @@ pub fn update(
 pub fn delete(conn: &mut DbConnection, id: &str, precondition: Precondition) -> Result<(), ApiError> {
     let current = find(conn, id)?;
     precondition.check(current.version)?;
-    diesel::delete(attributions::table.filter(attributions::id.eq(id))).execute(conn)?;
+    let deleted = diesel::delete(
+        attributions::table.filter(attributions::id.eq(id)).filter(attributions::version.eq(current.version)),
+    )
+    .execute(conn)?;
+    if deleted == 0 {
+        return Err(ApiError::precondition_failed(find(conn, id)?.version));
+    }
     claims::store::touch(conn, &[current.claim_id])?;
     Ok(())
 }

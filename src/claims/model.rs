@@ -127,7 +127,8 @@ pub struct NewClaim {
     #[serde(default)]
     #[schema(min_length = 1, max_length = 300)]
     pub place: Option<String>,
-    /// At most 50 tags of 1 to 100 characters; duplicates are dropped.
+    /// At most 50 tags of 1 to 100 characters; duplicates are dropped and
+    /// the rest kept in sorted order.
     #[serde(default)]
     #[schema(max_items = 50)]
     pub tags: Vec<String>,
@@ -185,7 +186,9 @@ impl Body for NewClaim {
 }
 
 /// A JSON Merge Patch of a claim: absent fields stay, `null` clears an
-/// optional field; `tags` and `quantity` are replaced whole.
+/// optional field; `tags` is replaced whole, while `quantity` merges member
+/// by member (RFC 7396): `{"quantity": {"comparator": "approx"}}` keeps the
+/// value and unit.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"status": "supported"}))]

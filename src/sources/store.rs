@@ -207,7 +207,9 @@ pub fn update(
             .set(&row)
             .execute(conn)?;
     if changed == 0 {
-        return Err(ApiError::precondition_failed(current.version));
+        // A concurrent writer got there first (PostgreSQL let us read the
+        // row before it committed): name the version it left, or 404.
+        return Err(ApiError::precondition_failed(find(conn, id)?.0.version));
     }
     if content_changed {
         attributions::store::reverify_quotes_of_source(conn, id, row.content.as_deref())?;
@@ -219,6 +221,11 @@ pub fn delete(conn: &mut DbConnection, id: &str, precondition: Precondition) -> 
     let (current, _) = find(conn, id)?;
     precondition.check(current.version)?;
     refs::ensure_unreferenced(conn, Target::Source, id)?;
-    diesel::delete(sources::table.filter(sources::id.eq(id))).execute(conn)?;
+    let deleted =
+        diesel::delete(sources::table.filter(sources::id.eq(id)).filter(sources::version.eq(current.version)))
+            .execute(conn)?;
+    if deleted == 0 {
+        return Err(ApiError::precondition_failed(find(conn, id)?.0.version));
+    }
     Ok(())
 }

@@ -4,5 +4,12 @@
 mod helpers;
 
 mod agents;
+mod attributions;
+mod auth;
+mod claims;
+mod concurrency;
+mod contract;
+mod hostile;
 mod openapi;
 mod seeds;
+mod sources;

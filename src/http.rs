@@ -141,12 +141,13 @@ fn tag_version(tag: &str) -> Option<i32> {
 }
 
 /// What an `If-Match` header demands.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum Precondition {
     /// `If-Match: *`: the resource must exist.
     Any,
-    /// One of these versions.
-    Version(i32),
+    /// One of these versions. `If-Match` compares strongly (RFC 9110), so
+    /// weak tags (`W/"3"`) are not among them and never match.
+    Versions(Vec<i32>),
 }
 
 impl Precondition {
@@ -159,19 +160,20 @@ impl Precondition {
         if value.trim() == "*" {
             return Ok(Precondition::Any);
         }
-        // A list of tags matches when any of them does; we keep the first
-        // readable one, as clients send exactly one ETag in practice.
-        value
-            .split(',')
-            .find_map(tag_version)
-            .map(Precondition::Version)
-            .ok_or_else(|| ApiError::bad_request("If-Match must hold an ETag such as \"3\" or *."))
+        let tags: Vec<&str> = value.split(',').map(str::trim).collect();
+        if !tags.iter().all(|tag| tag_version(tag).is_some()) {
+            return Err(ApiError::bad_request("If-Match must hold ETags such as \"3\", or *."));
+        }
+        let strong = tags.iter().filter(|tag| !tag.starts_with("W/")).filter_map(|tag| tag_version(tag)).collect();
+        Ok(Precondition::Versions(strong))
     }
 
     /// 412 unless the current version satisfies the precondition.
-    pub fn check(self, current: i32) -> Result<(), ApiError> {
+    pub fn check(&self, current: i32) -> Result<(), ApiError> {
         match self {
-            Precondition::Version(v) if v != current => Err(ApiError::precondition_failed(current)),
+            Precondition::Versions(versions) if !versions.contains(&current) => {
+                Err(ApiError::precondition_failed(current))
+            }
             _ => Ok(()),
         }
     }

@@ -160,4 +160,23 @@ on_both_backends! {
         let agent = app.create_agent("Reuters").await;
         contract::wrong_methods(&app, "/v1/agents", id(&agent)).await;
     }
+
+    async fn if_match_takes_any_tag_of_a_list_but_never_a_weak_one(app: TestApp) {
+        let agent = app.create_agent("Africanews").await;
+        let path = format!("/v1/agents/{}", id(&agent));
+        let send = |tags: &'static str| {
+            app.request(reqwest::Method::PATCH, &path)
+                .header("content-type", "application/merge-patch+json")
+                .header("if-match", tags)
+                .body(json!({"description": "pan-African news channel"}).to_string())
+                .send()
+        };
+        problem(send("W/\"1\"").await.unwrap(), 412).await;
+        problem(send("not-a-tag").await.unwrap(), 400).await;
+        let response = send("\"7\", \"1\"").await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["etag"], "\"2\"");
+        let changed = read_json(app.get(&path).await, StatusCode::OK).await;
+        assert_eq!(changed["description"], "pan-African news channel");
+    }
 }

@@ -131,9 +131,22 @@ fn check_references(conn: &mut DbConnection, body: &NewAttribution) -> Result<()
 /// Checks the body's quote against its source's content.
 fn verification(conn: &mut DbConnection, body: &NewAttribution) -> Result<Option<Verification>, ApiError> {
     let Some(quote) = &body.quote else { return Ok(None) };
-    let content: Option<String> =
-        sources::table.find(body.source_id.to_string()).select(sources::content).first(conn)?;
+    let content = source_content_locked(conn, &body.source_id.to_string())?;
     Ok(Some(verify_quote(quote, content.as_deref())))
+}
+
+/// The source's content, read so that it cannot change before this
+/// transaction ends: otherwise a concurrent change of the content could
+/// re-verify the other attributions without seeing this one, which would
+/// keep a status computed against the old text. SQLite needs no lock
+/// because its write transactions run one at a time; PostgreSQL takes a
+/// share lock on the source row.
+fn source_content_locked(conn: &mut DbConnection, source_id: &str) -> Result<Option<String>, ApiError> {
+    let query = sources::table.find(source_id).select(sources::content);
+    Ok(match conn {
+        DbConnection::Sqlite(c) => query.first(c)?,
+        DbConnection::Pg(c) => query.for_share().first(c)?,
+    })
 }
 
 fn find(conn: &mut DbConnection, id: &str) -> Result<AttributionRow, ApiError> {

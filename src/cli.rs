@@ -30,8 +30,14 @@ pub enum Command {
     Migrate,
     /// Print the OpenAPI document.
     Openapi,
-    /// Load `seeds/` into the database (idempotent).
-    Seed,
+    /// Load the seed data into the database (idempotent: records already
+    /// there are left as they are).
+    Seed {
+        /// Load from this directory (laid out like `seeds/`) instead of the
+        /// copy compiled into the binary.
+        #[arg(long)]
+        dir: Option<std::path::PathBuf>,
+    },
     /// Write the whole database as NDJSON (to stdout unless `--output`), for
     /// `claimtrail import` on another server or backend. API keys are not
     /// exported.
@@ -72,7 +78,13 @@ pub enum KeysCommand {
 
 fn init_logging(settings: &Settings) {
     let filter = EnvFilter::try_new(&settings.log).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // The request middleware opens one span per request, holding its id,
+    // method, route and status; closing it writes the request's log line,
+    // and every event inside it carries its fields.
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .with_writer(std::io::stderr);
     let _ = match settings.log_format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder.try_init(),
@@ -99,9 +111,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", openapi_document().to_pretty_json()?);
             Ok(())
         }
-        Command::Seed => {
+        Command::Seed { dir } => {
             let db = Db::connect(&settings.database_url, 2)?;
-            let report = crate::seed::load(&db)?;
+            let report = match dir {
+                Some(dir) => crate::seed::load_dir(&db, &dir)?,
+                None => crate::seed::load(&db)?,
+            };
             println!("{report}");
             Ok(())
         }

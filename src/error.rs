@@ -52,7 +52,7 @@ impl FieldError {
 }
 
 /// Every failure a handler can return.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ApiError {
     status: StatusCode,
     slug: &'static str,

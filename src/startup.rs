@@ -109,7 +109,10 @@ fn serve(listener: TcpListener, db: Db, settings: Settings) -> anyhow::Result<Se
                 let known_paths = known_paths.clone();
                 async move { unrouted(&req, &known_paths) }
             }));
-        app.wrap(cors(&origins)).wrap(from_fn(request_id_header)).wrap(TracingLogger::default())
+        app.wrap(from_fn(crate::auth::authenticate))
+            .wrap(cors(&origins))
+            .wrap(from_fn(request_id_header))
+            .wrap(TracingLogger::default())
     })
     .listen(listener)?
     .shutdown_timeout(30);

@@ -151,9 +151,12 @@ impl<'de> Deserialize<'de> for PartialDate {
 macro_rules! text_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
+        // The stored text is the variant's snake_case name: serde and the
+        // OpenAPI schema both derive it from `rename_all`.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        #[serde(rename_all = "snake_case")]
         pub enum $name {
-            $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
+            $($(#[$vmeta])* $variant),+
         }
 
         impl $name {
@@ -200,6 +203,19 @@ mod tests {
         assert_eq!((d.earliest(), d.latest()), ("2025-01-01".to_string(), "2025-12-31".to_string()));
         let m = PartialDate::parse("2025-02").unwrap();
         assert_eq!((m.earliest(), m.latest()), ("2025-02-01".to_string(), "2025-02-31".to_string()));
+    }
+
+    text_enum! {
+        Sample { SocialPost = "social_post", NotFound = "not_found" }
+    }
+
+    #[test]
+    fn text_enums_serialize_as_their_stored_text() {
+        for v in [Sample::SocialPost, Sample::NotFound] {
+            assert_eq!(serde_json::to_value(v).unwrap(), v.as_str());
+            assert_eq!(Sample::parse(v.as_str()), Some(v));
+            assert_eq!(Sample::from_db(v.as_str()).ok(), Some(v));
+        }
     }
 
     #[test]

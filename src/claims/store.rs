@@ -121,10 +121,10 @@ impl ClaimRow {
     }
 }
 
-/// Tags in the order given, without repeats.
+/// Tags without repeats, sorted: the order [`tags_of`] reads them back in,
+/// so that a write answers what a later read shows.
 pub(crate) fn distinct_tags(tags: &[String]) -> Vec<String> {
-    let mut seen = BTreeSet::new();
-    tags.iter().filter(|t| seen.insert(t.as_str())).cloned().collect()
+    tags.iter().collect::<BTreeSet<_>>().into_iter().cloned().collect()
 }
 
 fn replace_tags(conn: &mut DbConnection, claim_id: &str, tags: &[String]) -> Result<(), ApiError> {
@@ -373,15 +373,18 @@ pub fn update(
     patch: &MergePatch,
 ) -> Result<Claim, ApiError> {
     let current = find(conn, id)?;
-    precondition.check(current.version)?;
     let tags = tags_of(conn, std::slice::from_ref(&current.id))?.remove(&current.id).unwrap_or_default();
     let body = patch.apply(&current.writable(tags)?, id)?;
+    // The body is checked first: an invalid patch is a 422 whatever the version.
+    precondition.check(current.version)?;
     let row = ClaimRow::new(id.to_string(), &body, current.created_at, db::now(), current.version + 1);
     let changed = diesel::update(claims::table.filter(claims::id.eq(id)).filter(claims::version.eq(current.version)))
         .set(&row)
         .execute(conn)?;
     if changed == 0 {
-        return Err(ApiError::precondition_failed(current.version));
+        // A concurrent writer got there first (PostgreSQL let us read the
+        // row before it committed): name the version it left, or 404.
+        return Err(ApiError::precondition_failed(find(conn, id)?.version));
     }
     let tags = distinct_tags(&body.tags);
     replace_tags(conn, id, &tags)?;
@@ -393,7 +396,11 @@ pub fn delete(conn: &mut DbConnection, id: &str, precondition: Precondition) -> 
     precondition.check(current.version)?;
     refs::ensure_unreferenced(conn, Target::Claim, id)?;
     diesel::delete(claim_tags::table.filter(claim_tags::claim_id.eq(id))).execute(conn)?;
-    diesel::delete(claims::table.filter(claims::id.eq(id))).execute(conn)?;
+    let deleted = diesel::delete(claims::table.filter(claims::id.eq(id)).filter(claims::version.eq(current.version)))
+        .execute(conn)?;
+    if deleted == 0 {
+        return Err(ApiError::precondition_failed(find(conn, id)?.version));
+    }
     Ok(())
 }
 

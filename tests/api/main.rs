@@ -4,6 +4,14 @@
 mod helpers;
 
 mod agents;
+mod attributions;
+mod auth;
+mod claims;
+mod concurrency;
+mod contract;
+mod hostile;
 mod instances;
 mod openapi;
+mod seeds;
+mod sources;
 mod transfer;

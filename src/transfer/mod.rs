@@ -1,7 +1,7 @@
 //! Moving a whole database between servers and backends: `claimtrail export`
-//! writes every agent, source, claim and attribution as NDJSON, and
-//! `claimtrail import` (or `POST /v1/import`) loads such a file, ids,
-//! versions and timestamps unchanged.
+//! (or `GET /v1/export`) writes every agent, source, claim and attribution as
+//! NDJSON, and `claimtrail import` (or `POST /v1/import`) loads such a file,
+//! ids, versions and timestamps unchanged.
 //!
 //! The format, one JSON object per line:
 //!
@@ -23,9 +23,16 @@ pub mod export;
 pub mod format;
 pub mod import;
 
+use std::io::Write;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use actix_web::body::{BodySize, MessageBody};
 use actix_web::http::header;
-use actix_web::{HttpMessage, HttpRequest, HttpResponse, post, web};
+use actix_web::web::Bytes;
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, get, post, web};
 use serde::Deserialize;
+use tokio::sync::mpsc;
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -51,7 +58,87 @@ impl Default for ImportLimit {
 }
 
 pub fn configure(config: &mut ServiceConfig) {
-    config.service(import_records);
+    config.service(export_records).service(import_records);
+}
+
+/// Export everything
+///
+/// Streams the whole database as NDJSON, exactly as `claimtrail export`
+/// writes it: a `header` line, agents (an affiliation before its members),
+/// sources with their content, claims with their tags, attributions, and an
+/// `end` line with the counts, all from one snapshot. A response that stops
+/// before its `end` line was cut short by a failure; `POST /v1/import`
+/// refuses such a file. API keys are not exported. Needs an `admin` key.
+#[utoipa::path(
+    tag = "transfer", operation_id = "exportRecords",
+    responses((status = 200, description = "Every record, one JSON object per line",
+        content_type = "application/x-ndjson", body = String))
+)]
+#[get("/export")]
+async fn export_records(_: AdminAccess, db: web::Data<Db>) -> Result<HttpResponse, ApiError> {
+    // Checked out before answering, so that a database that is down is a
+    // 503 rather than an empty 200.
+    let pool = db.clone();
+    let mut conn = web::block(move || pool.get()).await.map_err(ApiError::internal)??;
+    let (sender, receiver) = mpsc::channel(8);
+    actix_web::rt::task::spawn_blocking(move || {
+        let mut out = ChunkSender { sender, chunk: Vec::with_capacity(CHUNK) };
+        if let Err(error) = export(&mut conn, &mut out) {
+            // The client sees the body end without its `end` line.
+            tracing::warn!(%error, "the export stopped");
+            let _ = out.sender.blocking_send(Err(std::io::Error::other("the export stopped")));
+        }
+    });
+    Ok(HttpResponse::Ok().content_type(NDJSON).body(ExportBody(receiver)))
+}
+
+/// Bytes sent to the client at a time.
+const CHUNK: usize = 64 * 1024;
+
+/// Hands the export's bytes, a chunk at a time, from the blocking thread
+/// that writes them to the response; a full channel holds the writer back,
+/// so a slow client never makes the export pile up in memory.
+struct ChunkSender {
+    sender: mpsc::Sender<std::io::Result<Bytes>>,
+    chunk: Vec<u8>,
+}
+
+impl ChunkSender {
+    fn send(&mut self) -> std::io::Result<()> {
+        let chunk = std::mem::replace(&mut self.chunk, Vec::with_capacity(CHUNK));
+        self.sender
+            .blocking_send(Ok(Bytes::from(chunk)))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away"))
+    }
+}
+
+impl Write for ChunkSender {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.chunk.extend_from_slice(bytes);
+        if self.chunk.len() >= CHUNK {
+            self.send()?;
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.chunk.is_empty() { Ok(()) } else { self.send() }
+    }
+}
+
+/// The response body of an export: the chunks as they come.
+struct ExportBody(mpsc::Receiver<std::io::Result<Bytes>>);
+
+impl MessageBody for ExportBody {
+    type Error = std::io::Error;
+
+    fn size(&self) -> BodySize {
+        BodySize::Stream
+    }
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, Self::Error>>> {
+        self.get_mut().0.poll_recv(cx)
+    }
 }
 
 /// Options of `POST /v1/import`.

@@ -406,6 +406,20 @@ on_both_backends! {
         assert!(target.list_all("/v1/agents").await.is_empty());
     }
 
+    async fn the_export_endpoint_streams_what_the_command_writes_to_admin_keys_only(app: TestApp) {
+        // Content larger than a chunk of the stream.
+        app.create("/v1/sources", json!({"kind": "report", "title": "Long", "content": "é ✓ ".repeat(40_000)})).await;
+        let (file, _) = small_export(&app).await;
+        assert!(file.len() > 3 * 64 * 1024, "the export fits in one chunk");
+        let response = app.anonymous(Method::GET, "/v1/export").bearer_auth(&app.admin_key).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["content-type"], "application/x-ndjson");
+        let streamed = response.bytes().await.unwrap();
+        assert_same_export(&streamed, &file, "GET /v1/export");
+        problem(app.anonymous(Method::GET, "/v1/export").send().await.unwrap(), 401).await;
+        problem(app.request(Method::GET, "/v1/export").send().await.unwrap(), 403).await;
+    }
+
     async fn import_needs_an_admin_key_and_an_ndjson_body(app: TestApp) {
         let file = ndjson(&[json!({"type": "agent", "data": {"id": "0193a7e0-7c1e-7000-8000-000000000001", "kind": "person", "name": "A"}})]);
         let response = app.anonymous(Method::POST, "/v1/import").header("content-type", "application/x-ndjson").body(file.clone()).send().await.unwrap();

@@ -56,8 +56,10 @@ impl ClaimRow {
             text: body.text.clone(),
             kind: body.kind.as_str().to_string(),
             subject: body.subject.clone(),
-            quantity_value: q.map(|q| q.value),
-            quantity_upper: q.and_then(|q| q.upper),
+            // `+ 0.0` turns -0.0 into 0.0: SQLite drops the sign and
+            // PostgreSQL keeps it, and a value must read back the same from both.
+            quantity_value: q.map(|q| q.value + 0.0),
+            quantity_upper: q.and_then(|q| q.upper).map(|upper| upper + 0.0),
             quantity_unit: q.map(|q| q.unit.clone()),
             quantity_comparator: q.map(|q| q.comparator.as_str().to_string()),
             period_start: body.period_start.as_ref().map(|d| d.as_str().to_string()),

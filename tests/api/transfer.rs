@@ -420,6 +420,17 @@ on_both_backends! {
         problem(app.request(Method::GET, "/v1/export").send().await.unwrap(), 403).await;
     }
 
+    async fn a_quantity_of_minus_zero_is_stored_as_zero_on_both_backends(app: TestApp) {
+        let body = json!({"text": "Nothing changed.", "quantity": {"value": -0.0, "unit": "%", "comparator": "eq"}});
+        let response = app.post("/v1/claims", &body).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let claim: Value = response.json().await.unwrap();
+        let export = String::from_utf8(export_of(&app.db)).unwrap();
+        assert!(export.contains(r#""quantity":{"value":0.0,"#), "{export}");
+        let fetched: Value = app.get(&format!("/v1/claims/{}", claim["id"].as_str().unwrap())).await.json().await.unwrap();
+        assert_eq!(fetched["quantity"]["value"].to_string(), "0.0");
+    }
+
     async fn import_needs_an_admin_key_and_an_ndjson_body(app: TestApp) {
         let file = ndjson(&[json!({"type": "agent", "data": {"id": "0193a7e0-7c1e-7000-8000-000000000001", "kind": "person", "name": "A"}})]);
         let response = app.anonymous(Method::POST, "/v1/import").header("content-type", "application/x-ndjson").body(file.clone()).send().await.unwrap();

@@ -25,6 +25,7 @@ Reads are open unless the server requires a key; every write needs `Authorizatio
         (name = "sources", description = "Documents and statements in which claims appear"),
         (name = "claims", description = "Checkable statements, worded neutrally"),
         (name = "attributions", description = "One source stating (or denying) one claim: the edges of provenance"),
+        (name = "provenance", description = "Where a claim comes from, and the claims a source or an agent is behind"),
         (name = "operations", description = "Liveness and readiness")
     ),
     components(schemas(Problem)),
@@ -64,11 +65,7 @@ fn add_problems(path: &str, method: &HttpMethod, operation: &mut Operation) {
         add("401", "No valid API key (writes always need one; reads when the server requires it)");
     }
     match method {
-        HttpMethod::Get if is_v1 => {
-            if has_id {
-                add("404", "No such resource");
-            }
-        }
+        HttpMethod::Get if is_v1 && has_id => add("404", "No such resource"),
         HttpMethod::Post => {
             add("403", "The key's scope is too low");
             add("409", "A resource with that id already exists");

@@ -154,7 +154,7 @@ pub fn create(conn: &mut DbConnection, body: NewAttribution) -> Result<Attributi
     let verification = verification(conn, &body)?;
     let row = AttributionRow::new(id, body, verification, db::now(), 1);
     diesel::insert_into(attributions::table).values(&row).execute(conn)?;
-    claims::store::touch(conn, &[row.claim_id.clone()])?;
+    claims::store::touch(conn, std::slice::from_ref(&row.claim_id))?;
     row.into_api()
 }
 

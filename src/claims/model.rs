@@ -162,7 +162,7 @@ impl Body for NewClaim {
             }
             match (q.comparator, q.upper) {
                 (Comparator::Between, None) => check.fail("quantity.upper", "is required when comparator is `between`"),
-                (Comparator::Between, Some(upper)) if !(upper >= q.value) || !upper.is_finite() => {
+                (Comparator::Between, Some(upper)) if upper < q.value || !upper.is_finite() => {
                     check.fail("quantity.upper", "must be a finite number not below `value`")
                 }
                 (Comparator::Between, Some(_)) => {}

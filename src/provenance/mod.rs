@@ -69,7 +69,9 @@ pub fn configure(config: &mut ServiceConfig) {
 /// `text/vnd.graphviz`) or `svg` (a picture, `image/svg+xml`). Without
 /// `format`, the `Accept` header chooses (`application/json` with a
 /// `profile` naming PROV also gets PROV-JSON); a header that accepts none of
-/// these is a 406.
+/// these is a 406. Pictures are drawn for graphs of at most 80 nodes (a
+/// larger one is a 422 naming `format`: read it as DOT or JSON, or lower
+/// `max_depth`).
 ///
 /// The answer takes five queries whatever the size of the graph.
 #[utoipa::path(
@@ -83,6 +85,8 @@ pub fn configure(config: &mut ServiceConfig) {
             (String = "image/svg+xml"),
         ), headers(("Vary" = String, description = "`Accept`: the format follows it when `format` is absent"))),
         (status = 406, description = "The Accept header accepts none of the formats", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 422, description = "An SVG was asked for a graph of more than 80 nodes", body = Problem,
             content_type = "application/problem+json"),
     )
 )]

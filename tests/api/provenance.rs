@@ -390,6 +390,23 @@ on_both_backends! {
         assert!(text.contains("0 independent origins"));
     }
 
+    async fn a_graph_too_large_to_draw_is_a_422_for_svg_and_still_served_as_dot(app: TestApp) {
+        let claim = claim(&app, "Repeated everywhere").await;
+        let report = source(&app, "The report").await;
+        attribute(&app, &claim, &report, json!({})).await;
+        for i in 0..claimtrail::provenance::svg::MAX_NODES {
+            let outlet = source(&app, &format!("Outlet {i}")).await;
+            cite(&app, &claim, &outlet, &report).await;
+        }
+        let path = format!("/v1/claims/{claim}/provenance");
+        let body = problem(app.get(&format!("{path}?format=svg")).await, 422).await;
+        assert_eq!(error_fields(&body), ["format"]);
+        let dot = app.get(&format!("{path}?format=dot")).await;
+        assert_eq!(dot.status(), StatusCode::OK);
+        let svg = app.get(&format!("{path}?format=svg&max_depth=0")).await;
+        assert_eq!(svg.status(), StatusCode::OK, "with fewer nodes the picture is drawn");
+    }
+
     async fn the_dot_output_contains_every_node(app: TestApp) {
         let claim = mali_trail(&app).await;
         let graph = provenance(&app, &claim, "").await;

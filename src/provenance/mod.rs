@@ -137,6 +137,10 @@ fn negotiate(req: &HttpRequest) -> Result<Format, ApiError> {
         return Ok(Format::Json);
     }
     let ranges: Vec<MediaRange> = values.iter().flat_map(|v| v.split(',')).filter_map(MediaRange::parse).collect();
+    // A header with no readable media range says nothing: answer the default.
+    if ranges.is_empty() {
+        return Ok(Format::Json);
+    }
     let quality = |format: Format| {
         ranges
             .iter()

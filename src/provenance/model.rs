@@ -145,10 +145,11 @@ pub struct Provenance {
     pub nodes: Vec<Node>,
     /// Every step, each from one attribution.
     pub edges: Vec<Edge>,
-    /// Where the supporting trails end: sources that assert the claim on
-    /// their own authority (or quote no named speaker), speakers, and cited
-    /// sources with nothing on record (see `unresolved`). Steps with stance
-    /// `denies` or `questions` lead to no origin.
+    /// Where the trails end, each judged at the attribution that ends it:
+    /// a source that names neither a cited source nor a speaker (it asserts
+    /// the claim on its own authority), a speaker, or a cited source with
+    /// nothing on record (see `unresolved`). Only attributions with stance
+    /// `affirms` make origins.
     pub origins: Vec<Uuid>,
     /// How many distinct origins: ten outlets repeating one report are one.
     pub independent_origins: usize,

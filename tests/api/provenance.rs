@@ -438,6 +438,7 @@ on_both_backends! {
             ("application/json; profile=\"http://www.w3.org/ns/prov#\"", "application/prov+json"),
             ("application/json", "application/json"),
             ("*/*", "application/json"),
+            ("nonsense", "application/json"),
             ("text/html, image/*;q=0.9, */*;q=0.1", "image/svg+xml"),
             ("application/json;q=0.2, text/vnd.graphviz", "text/vnd.graphviz; charset=utf-8"),
         ];

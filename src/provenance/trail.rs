@@ -4,7 +4,7 @@
 //! the walk itself runs here, in memory: the number of queries does not grow
 //! with the depth or the size of the graph.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use uuid::Uuid;
 
@@ -49,7 +49,22 @@ pub struct Trail<'a> {
     origins: Vec<Key>,
     unresolved: Vec<usize>,
     denials: Vec<Key>,
-    truncated: Vec<usize>,
+    truncated: Vec<Key>,
+}
+
+/// Keys in the order first added, each once.
+#[derive(Default)]
+struct Distinct {
+    keys: Vec<Key>,
+    seen: HashSet<Key>,
+}
+
+impl Distinct {
+    fn add(&mut self, key: Key) {
+        if self.seen.insert(key) {
+            self.keys.push(key);
+        }
+    }
 }
 
 /// Interns ids as small indices, in order of first appearance.
@@ -94,10 +109,9 @@ impl<'a> Trail<'a> {
         }
 
         // The trail starts at the sources no one else on record cites for the
-        // claim. Sources that only cite one another in a closed loop, which no
-        // source outside the loop cites, all start it too: the loop's
-        // components have no way in, so each of its members is as near the
-        // reader as any other.
+        // claim. A loop of sources citing one another that no source outside
+        // it cites has no way in: each of its members starts the trail, being
+        // as near the reader as any other.
         let component = strongly_connected_components(&cites);
         let mut entered = vec![false; n];
         for (v, targets) in cites.iter().enumerate() {
@@ -130,14 +144,9 @@ impl<'a> Trail<'a> {
         }
 
         let mut steps = Vec::new();
-        let mut truncated = Vec::new();
-        let mut denials = Vec::new();
-        let mut origins = Vec::new();
-        let add = |list: &mut Vec<Key>, key: Key| {
-            if !list.contains(&key) {
-                list.push(key);
-            }
-        };
+        let mut truncated = Distinct::default();
+        let mut denials = Distinct::default();
+        let mut origins = Distinct::default();
         for (i, row) in rows.iter().enumerate() {
             let s = row_source[i];
             if depth[s].is_none() {
@@ -159,9 +168,7 @@ impl<'a> Trail<'a> {
                     speaker_in = Some(c);
                 }
                 Some(_) => {
-                    if !truncated.contains(&s) {
-                        truncated.push(s);
-                    }
+                    truncated.add(Key::Source(s));
                     end = None;
                     speaker_in = None;
                 }
@@ -177,10 +184,10 @@ impl<'a> Trail<'a> {
             match stances[i].1 {
                 Stance::Affirms => {
                     if let Some(end) = end {
-                        add(&mut origins, end);
+                        origins.add(end);
                     }
                 }
-                Stance::Denies => add(&mut denials, denier),
+                Stance::Denies => denials.add(denier),
                 Stance::Questions => {}
             }
         }
@@ -194,10 +201,10 @@ impl<'a> Trail<'a> {
             agents: agents.ids,
             depth,
             steps,
-            origins,
+            origins: origins.keys,
             unresolved,
-            denials,
-            truncated,
+            denials: denials.keys,
+            truncated: truncated.keys,
         })
     }
 
@@ -277,7 +284,7 @@ impl<'a> Trail<'a> {
             origins,
             unresolved: in_order(self.unresolved.into_iter().map(Key::Source).collect())?,
             denials: in_order(self.denials)?,
-            truncated: in_order(self.truncated.into_iter().map(Key::Source).collect())?,
+            truncated: in_order(self.truncated)?,
             max_depth_reached,
             nodes: source_nodes
                 .into_iter()
@@ -360,8 +367,6 @@ mod tests {
 
     #[test]
     fn a_long_chain_does_not_overflow_the_stack() {
-        use std::collections::HashSet;
-
         let n = 200_000;
         let successors: Vec<Vec<usize>> = (0..n).map(|i| if i + 1 < n { vec![i + 1] } else { vec![] }).collect();
         let components = strongly_connected_components(&successors);

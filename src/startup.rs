@@ -19,7 +19,7 @@ use crate::config::Settings;
 use crate::db::Db;
 use crate::error::{ApiError, extractors};
 use crate::openapi::ApiDoc;
-use crate::{agents, attributions, claims, health, openapi, sources};
+use crate::{agents, attributions, claims, health, openapi, provenance, sources};
 
 /// Registers every documented route. Only `.service(..)` registrations of
 /// macro handlers are collected into the OpenAPI document.
@@ -32,7 +32,8 @@ where
             .configure(agents::configure)
             .configure(sources::configure)
             .configure(claims::configure)
-            .configure(attributions::configure),
+            .configure(attributions::configure)
+            .configure(provenance::configure),
     )
     .configure(health::configure)
 }

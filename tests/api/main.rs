@@ -1,6 +1,7 @@
 //! The HTTP API's tests: one binary, each test on its own server and
 //! database, on both backends.
 
+#[allow(dead_code, reason = "each test module uses a different part of the helpers")]
 mod helpers;
 
 mod agents;
@@ -11,5 +12,6 @@ mod concurrency;
 mod contract;
 mod hostile;
 mod openapi;
+mod provenance;
 mod seeds;
 mod sources;

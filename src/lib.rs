@@ -12,6 +12,7 @@ pub mod error;
 pub mod health;
 pub mod http;
 pub mod openapi;
+pub mod provenance;
 pub mod quotes;
 pub mod seed;
 pub mod sources;

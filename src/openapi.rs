@@ -27,7 +27,8 @@ Reads are open unless the server requires a key; every write needs `Authorizatio
         (name = "sources", description = "Documents and statements in which claims appear"),
         (name = "claims", description = "Checkable statements, worded neutrally"),
         (name = "attributions", description = "One source stating (or denying) one claim: the edges of provenance"),
-        (name = "transfer", description = "Moving a whole database: bulk import of an NDJSON export"),
+        (name = "provenance", description = "Where a claim comes from, and the claims a source or an agent is behind"),
+        (name = "transfer", description = "Moving a whole database: NDJSON export and bulk import"),
         (name = "operations", description = "Liveness and readiness")
     ),
     components(schemas(Problem)),

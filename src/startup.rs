@@ -19,7 +19,7 @@ use crate::config::Settings;
 use crate::db::Db;
 use crate::error::{ApiError, extractors};
 use crate::openapi::ApiDoc;
-use crate::{agents, attributions, claims, health, openapi, sources, transfer};
+use crate::{agents, attributions, claims, health, openapi, provenance, sources, transfer};
 
 /// Registers every documented route. Only `.service(..)` registrations of
 /// macro handlers are collected into the OpenAPI document.
@@ -33,6 +33,7 @@ where
             .configure(sources::configure)
             .configure(claims::configure)
             .configure(attributions::configure)
+            .configure(provenance::configure)
             .configure(transfer::configure),
     )
     .configure(health::configure)

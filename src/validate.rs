@@ -149,14 +149,14 @@ impl<'de> Deserialize<'de> for PartialDate {
 /// Declares a string enum stored as text: serde names, `as_str` for the
 /// database and `parse` to read it back.
 macro_rules! text_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:tt),+ $(,)? }) => {
         $(#[$meta])*
-        // The stored text is the variant's snake_case name: serde and the
-        // OpenAPI schema both derive it from `rename_all`.
+        // `$text` is matched as a token tree, not a `literal` fragment:
+        // utoipa reads `rename` from the tokens, and a `literal` fragment
+        // reaches it wrapped in an invisible group that it skips.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-        #[serde(rename_all = "snake_case")]
         pub enum $name {
-            $($(#[$vmeta])* $variant),+
+            $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
         }
 
         impl $name {
@@ -206,12 +206,12 @@ mod tests {
     }
 
     text_enum! {
-        Sample { SocialPost = "social_post", NotFound = "not_found" }
+        Sample { SocialPost = "social_post", NotFound = "not_found", ProvJson = "prov-json" }
     }
 
     #[test]
     fn text_enums_serialize_as_their_stored_text() {
-        for v in [Sample::SocialPost, Sample::NotFound] {
+        for v in [Sample::SocialPost, Sample::NotFound, Sample::ProvJson] {
             assert_eq!(serde_json::to_value(v).unwrap(), v.as_str());
             assert_eq!(Sample::parse(v.as_str()), Some(v));
             assert_eq!(Sample::from_db(v.as_str()).ok(), Some(v));

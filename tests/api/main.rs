@@ -1,6 +1,7 @@
 //! The HTTP API's tests: one binary, each test on its own server and
 //! database, on both backends.
 
+#[allow(dead_code, reason = "each test module uses a different part of the helpers")]
 mod helpers;
 
 mod agents;
@@ -12,6 +13,7 @@ mod contract;
 mod hostile;
 mod instances;
 mod openapi;
+mod provenance;
 mod seeds;
 mod sources;
 mod transfer;

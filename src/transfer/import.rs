@@ -333,7 +333,7 @@ impl<'c> Importer<'c> {
         }
         let header_allowed = std::mem::replace(&mut self.header_allowed, false);
         self.seen.add(kind);
-        let record = match kind {
+        let parse: RecordParser = match kind {
             RecordType::Header => {
                 if !header_allowed {
                     self.fail(line, "a `header` line must be the first line");
@@ -351,77 +351,24 @@ impl<'c> Importer<'c> {
                 }
                 return Ok(());
             }
-            RecordType::Agent => self.parse(data, |map, now| {
-                let (id, stamp, errors) = common(map, now);
-                let body = parse_body::<NewAgent>(Value::Object(map.clone()));
-                finish(id, stamp, body, errors)
-                    .map(|(id, body, stamp)| Record::Agent(AgentRecord { line, id, body, stamp }))
-            }),
-            RecordType::Source => self.parse(data, |map, now| {
-                let mut errors = Vec::new();
-                let stated_digest: Stated<String> = take(map, "content_sha256", &mut errors);
-                let (id, stamp, common_errors) = common(map, now);
-                errors.extend(common_errors);
-                let body = parse_body::<NewSource>(Value::Object(map.clone()));
-                if let (Ok(source), Some(stated)) = (&body, &stated_digest) {
-                    let digest = source.content.as_deref().map(|c| hex::encode(Sha256::digest(c.as_bytes())));
-                    if *stated != digest {
-                        errors.push(FieldError::new(
-                            "content_sha256",
-                            "is not the SHA-256 of `content` (null when there is no content)",
-                        ));
-                    }
-                }
-                finish(id, stamp, body, errors)
-                    .map(|(id, body, stamp)| Record::Source(SourceRecord { line, id, body, stamp }))
-            }),
-            RecordType::Claim => self.parse(data, |map, now| {
-                let (id, stamp, errors) = common(map, now);
-                let body = parse_body::<NewClaim>(Value::Object(map.clone()));
-                finish(id, stamp, body, errors)
-                    .map(|(id, body, stamp)| Record::Claim(ClaimRecord { line, id, body, stamp }))
-            }),
-            RecordType::Attribution => self.parse(data, |map, now| {
-                let mut errors = Vec::new();
-                let quote_status = take(map, "quote_status", &mut errors);
-                let quote_start = take(map, "quote_start", &mut errors);
-                let quote_end = take(map, "quote_end", &mut errors);
-                let (id, stamp, common_errors) = common(map, now);
-                errors.extend(common_errors);
-                let body = parse_body::<NewAttribution>(Value::Object(map.clone()));
-                finish(id, stamp, body, errors).map(|(id, body, stamp)| {
-                    Record::Attribution(AttributionRecord {
-                        line,
-                        id,
-                        body,
-                        stamp,
-                        quote_status,
-                        quote_start,
-                        quote_end,
-                    })
-                })
-            }),
+            RecordType::Agent => agent_record,
+            RecordType::Source => source_record,
+            RecordType::Claim => claim_record,
+            RecordType::Attribution => attribution_record,
         };
+        let Value::Object(map) = data else {
+            self.fail(line, "data: must be a JSON object");
+            return Ok(());
+        };
+        let id = map.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+        let record = parse(line, map, self.now);
         match record {
             Ok(record) => self.push(record, text.len()),
-            Err((id, errors)) => {
+            Err(errors) => {
                 self.reject(line, &id, errors);
                 Ok(())
             }
         }
-    }
-
-    /// Runs a record parser on the `data` object.
-    fn parse(
-        &self,
-        data: Value,
-        parser: impl FnOnce(&mut Map<String, Value>, NaiveDateTime) -> Result<Record, Vec<FieldError>>,
-    ) -> Result<Record, (String, Vec<FieldError>)> {
-        let Value::Object(mut map) = data else {
-            return Err((String::new(), vec![FieldError::new("data", "must be a JSON object")]));
-        };
-        let id = map.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
-        parser(&mut map, self.now).map_err(|errors| (id, errors))
     }
 
     fn push(&mut self, record: Record, bytes: usize) -> Result<(), ApiError> {
@@ -660,6 +607,53 @@ impl<'c> Importer<'c> {
         }
         Ok(())
     }
+}
+
+/// Reads the `data` of one kind of record: its own checks and its create
+/// body's, every failure listed.
+type RecordParser = fn(u64, Map<String, Value>, NaiveDateTime) -> Result<Record, Vec<FieldError>>;
+
+fn agent_record(line: u64, mut map: Map<String, Value>, now: NaiveDateTime) -> Result<Record, Vec<FieldError>> {
+    let (id, stamp, errors) = common(&mut map, now);
+    let body = parse_body::<NewAgent>(Value::Object(map));
+    finish(id, stamp, body, errors).map(|(id, body, stamp)| Record::Agent(AgentRecord { line, id, body, stamp }))
+}
+
+fn source_record(line: u64, mut map: Map<String, Value>, now: NaiveDateTime) -> Result<Record, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let stated_digest: Stated<String> = take(&mut map, "content_sha256", &mut errors);
+    let (id, stamp, common_errors) = common(&mut map, now);
+    errors.extend(common_errors);
+    let body = parse_body::<NewSource>(Value::Object(map));
+    if let (Ok(source), Some(stated)) = (&body, &stated_digest) {
+        let digest = source.content.as_deref().map(|c| hex::encode(Sha256::digest(c.as_bytes())));
+        if *stated != digest {
+            errors.push(FieldError::new(
+                "content_sha256",
+                "is not the SHA-256 of `content` (null when there is no content)",
+            ));
+        }
+    }
+    finish(id, stamp, body, errors).map(|(id, body, stamp)| Record::Source(SourceRecord { line, id, body, stamp }))
+}
+
+fn claim_record(line: u64, mut map: Map<String, Value>, now: NaiveDateTime) -> Result<Record, Vec<FieldError>> {
+    let (id, stamp, errors) = common(&mut map, now);
+    let body = parse_body::<NewClaim>(Value::Object(map));
+    finish(id, stamp, body, errors).map(|(id, body, stamp)| Record::Claim(ClaimRecord { line, id, body, stamp }))
+}
+
+fn attribution_record(line: u64, mut map: Map<String, Value>, now: NaiveDateTime) -> Result<Record, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let quote_status = take(&mut map, "quote_status", &mut errors);
+    let quote_start = take(&mut map, "quote_start", &mut errors);
+    let quote_end = take(&mut map, "quote_end", &mut errors);
+    let (id, stamp, common_errors) = common(&mut map, now);
+    errors.extend(common_errors);
+    let body = parse_body::<NewAttribution>(Value::Object(map));
+    finish(id, stamp, body, errors).map(|(id, body, stamp)| {
+        Record::Attribution(AttributionRecord { line, id, body, stamp, quote_status, quote_start, quote_end })
+    })
 }
 
 /// The stated quote verification must be what verifying the quote against

@@ -1,4 +1,4 @@
-//! The command line: `claimtrail [serve|migrate|openapi|seed|keys create|export|import]`.
+//! The command line: `claimtrail [serve|migrate|openapi|seed|generate|explain|keys create|export|import]`.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
@@ -55,6 +55,22 @@ pub enum Command {
         /// Check every line and report the bad ones, writing nothing.
         #[arg(long)]
         dry_run: bool,
+    },
+    /// Fill the database with synthetic agents, sources and claims, for
+    /// benchmarks (`--claims 1000000` takes minutes on SQLite).
+    Generate {
+        /// How many claims to make.
+        #[arg(long)]
+        claims: usize,
+        /// Seed of the random generator: the same seed makes the same data.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Print the query plan of a claim list, e.g.
+    /// `claimtrail explain 'q=fuel&publisher_id=…&sort=relevance'`.
+    Explain {
+        /// The query string of `GET /v1/claims`, without the `?`.
+        query: String,
     },
     /// Manage API keys.
     Keys {
@@ -156,6 +172,21 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("Dry run: every line is good; an import would write {}.", report.imported);
             } else {
                 println!("Imported {}.", report.imported);
+            }
+            Ok(())
+        }
+        Command::Generate { claims, seed } => {
+            let db = Db::connect(&settings.database_url, 1)?;
+            let report = crate::generate::generate(&db, claims, seed)?;
+            println!("{report}");
+            Ok(())
+        }
+        Command::Explain { query } => {
+            let db = Db::connect(&settings.database_url, 1)?;
+            let query: crate::claims::model::ClaimQuery = serde_urlencoded::from_str(&query)?;
+            let mut conn = db.get()?;
+            for line in crate::claims::listing::explain(&mut conn, query)? {
+                println!("{line}");
             }
             Ok(())
         }

@@ -1,5 +1,6 @@
 //! `/v1/claims`: checkable statements, and the claim card.
 
+pub mod listing;
 pub mod model;
 pub mod store;
 
@@ -11,19 +12,24 @@ use crate::auth::{ReadAccess, WriteAccess};
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::http::{self, MergePatch, Page, Params, Precondition, Valid};
-use model::{Claim, ClaimCard, ClaimPatch, ClaimQuery, NewClaim};
+use model::{Claim, ClaimCard, ClaimListItem, ClaimPatch, ClaimQuery, NewClaim};
 
 pub fn configure(config: &mut ServiceConfig) {
     config.service(list_claims).service(create_claim).service(get_claim).service(update_claim).service(delete_claim);
 }
 
-/// List claims
+/// List and search claims
 ///
-/// Filters combine with AND. Newest first unless `sort` says otherwise, in
-/// pages of `limit` (keyset cursors: a deep page costs what the first one does).
+/// Filters combine with AND; `q` searches the claims' text, subject and
+/// quotes. Newest first unless `sort` says otherwise, in pages of `limit`
+/// (keyset cursors: a deep page costs what the first one does, and claims
+/// created while paging do not shift the pages; by `relevance` on SQLite,
+/// paging is best-effort while claims change, as every write moves the
+/// BM25 ranks a little).
 #[utoipa::path(
     tag = "claims", operation_id = "listClaims", params(ClaimQuery),
-    responses((status = 200, description = "A page of claims", body = Page<Claim>))
+    responses((status = 200, description = "A page of claims", body = Page<ClaimListItem>,
+        headers(("Link" = String, description = "`<…>; rel=\"next\"`: the next page, when there is one"))))
 )]
 #[get("/claims")]
 async fn list_claims(
@@ -33,7 +39,7 @@ async fn list_claims(
     Params(query): Params<ClaimQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = http::page_limit(query.limit)?;
-    let page = db.run(move |conn| store::list(conn, query, limit)).await?;
+    let page = db.run(move |conn| listing::list(conn, query, limit)).await?;
     Ok(http::page(&req, page))
 }
 

@@ -256,7 +256,8 @@ pub struct ClaimCard {
     pub attributions: Vec<CardAttribution>,
 }
 
-/// Sort orders of `GET /v1/claims`.
+/// Sort orders of `GET /v1/claims`. Every order ends with the claim id, so
+/// that claims with equal keys still have a fixed order between pages.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
 pub enum ClaimSort {
     /// Newest first (the default).
@@ -266,6 +267,32 @@ pub enum ClaimSort {
     /// Oldest first.
     #[serde(rename = "created_at")]
     OldestFirst,
+    /// By the start of the period the claim is about, earliest first.
+    /// Partial dates sort as text (`"2012"` before `"2012-01"` before
+    /// `"2012-01-05"` before `"2013"`); claims without a period come last.
+    #[serde(rename = "period_start")]
+    PeriodStart,
+    /// By the start of the period, latest first; claims without a period
+    /// still come last.
+    #[serde(rename = "-period_start")]
+    PeriodStartDesc,
+    /// Best match for `q` first (BM25 on SQLite, `ts_rank` on PostgreSQL);
+    /// only with `q`.
+    #[serde(rename = "relevance")]
+    Relevance,
+}
+
+impl ClaimSort {
+    /// The name clients send, as it appears in `sort`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClaimSort::NewestFirst => "-created_at",
+            ClaimSort::OldestFirst => "created_at",
+            ClaimSort::PeriodStart => "period_start",
+            ClaimSort::PeriodStartDesc => "-period_start",
+            ClaimSort::Relevance => "relevance",
+        }
+    }
 }
 
 /// Filters of `GET /v1/claims`, combined with AND.
@@ -273,8 +300,16 @@ pub enum ClaimSort {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ClaimQuery {
-    /// Words to find in the claim's text, subject or its attributions' quotes.
-    #[param(max_length = 2000)]
+    /// Full-text search over the claim's text, its subject and the quotes
+    /// of its attributions. Words must all occur (any order, any case,
+    /// accents ignored: `menaka` finds "Ménaka"); `"fuel blockade"` is a
+    /// phrase; `jihad*` matches words starting with `jihad` (at least 2
+    /// letters before `*`); words joined by punctuation (`al-Qaida`) are a
+    /// phrase of their parts. Anything else is not syntax: `-`, `OR`,
+    /// `NOT`, brackets and other punctuation only separate words. At most
+    /// 2000 characters and 64 words; a `q` without any letter or digit is
+    /// a 400. Blank means no search.
+    #[param(max_length = 2000, example = "\"fuel blockade\" Bamako")]
     pub q: Option<String>,
     pub kind: Option<ClaimKind>,
     pub status: Option<ClaimStatus>,
@@ -288,10 +323,12 @@ pub struct ClaimQuery {
     pub speaker_id: Option<Uuid>,
     /// Claims about this place (exact match).
     pub place: Option<String>,
-    /// Claims whose period overlaps the time from this date.
+    /// Claims whose period overlaps the time from this date on (a period
+    /// without an end is open; claims without any period never match).
     #[param(value_type = Option<String>, example = "2020")]
     pub period_from: Option<PartialDate>,
-    /// Claims whose period overlaps the time up to this date.
+    /// Claims whose period overlaps the time up to this date (a period
+    /// without a start is open).
     #[param(value_type = Option<String>, example = "2025-12")]
     pub period_to: Option<PartialDate>,
     /// Claims with a quantity in this unit.
@@ -300,12 +337,31 @@ pub struct ClaimQuery {
     pub value_min: Option<f64>,
     /// Claims with a quantity value of at most this.
     pub value_max: Option<f64>,
-    /// Order of the list.
+    /// Order of the list: `-created_at` (default), `created_at`,
+    /// `period_start`, `-period_start`, or `relevance` (only with `q`).
     #[param(inline)]
     pub sort: Option<ClaimSort>,
+    /// With `q`: add to each claim a `snippet` of the best-matching passage,
+    /// matches wrapped in `<mark>`…`</mark>`. Ignored without `q`.
+    pub snippet: Option<bool>,
     /// Page size, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
-    /// The `next_cursor` of the previous page.
+    /// The `next_cursor` of the previous page, with the same filters and
+    /// sort. Cursors are keyset positions: later pages are as fast as the
+    /// first, and claims created while paging never shift the pages.
     pub cursor: Option<String>,
+}
+
+/// A claim in a list, with its search snippet when one was asked for.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ClaimListItem {
+    #[serde(flatten)]
+    pub claim: Claim,
+    /// The passage that best matches `q` (from the text, subject or a
+    /// quote), HTML-escaped, with each match wrapped in `<mark>`…`</mark>`;
+    /// only when `snippet=true` and `q` are given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, example = "JNIM is <mark>blockading</mark> <mark>fuel</mark> supplies in Mali…")]
+    pub snippet: Option<String>,
 }

@@ -5,23 +5,24 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::listing;
 use super::model::{
-    AgentSummary, CardAttribution, Claim, ClaimCard, ClaimKind, ClaimQuery, ClaimSort, ClaimStatus, Comparator,
-    NewClaim, Quantity, SourceSummary,
+    AgentSummary, CardAttribution, Claim, ClaimCard, ClaimKind, ClaimQuery, ClaimStatus, Comparator, NewClaim,
+    Quantity, SourceSummary,
 };
 use crate::agents::model::AgentKind;
 use crate::agents::store::AgentRow;
 use crate::attributions::store::{self as attribution_store, AttributionRow};
 use crate::db::refs::{self, Target};
-use crate::db::schema::{agents, attributions, claim_tags, claims, sources};
+use crate::db::schema::{agents, claim_tags, claims};
 use crate::db::{self, DbConnection};
 use crate::error::ApiError;
-use crate::http::{MergePatch, Page, Precondition, decode_cursor, paginate};
+use crate::http::{MergePatch, Page, Precondition};
 use crate::sources::model::SourceKind;
 use crate::sources::store::{self as source_store, SourceRow};
 use crate::validate::PartialDate;
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = claims, treat_none_as_null = true)]
 pub struct ClaimRow {
     pub id: String,
@@ -254,118 +255,11 @@ pub fn card_attributions(conn: &mut DbConnection, rows: Vec<AttributionRow>) -> 
         .collect()
 }
 
-/// Escapes `%`, `_` and `\` for a LIKE pattern with `\` as escape.
-fn like_pattern(words: &str) -> String {
-    let mut pattern = String::from("%");
-    for c in words.chars().flat_map(char::to_lowercase) {
-        if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
-}
-
-diesel::define_sql_function! {
-    /// SQL `lower`, on both backends.
-    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
-}
-
+/// A page of claims: the filters, search, sort and cursor of `query` (see
+/// [`listing`](super::listing), which also gives each item its snippet).
 pub fn list(conn: &mut DbConnection, query: ClaimQuery, limit: i64) -> Result<Page<Claim>, ApiError> {
-    let mut select = claims::table.select(ClaimRow::as_select()).into_boxed();
-    if let Some(q) = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        if q.chars().count() > 2000 || q.contains('\0') {
-            return Err(ApiError::bad_parameter("q", "must be at most 2000 characters, without NUL"));
-        }
-        let pattern = like_pattern(q);
-        let in_quotes = attributions::table
-            .filter(lower(attributions::quote_exact.assume_not_null()).like(pattern.clone()).escape('\\'))
-            .select(attributions::claim_id);
-        select = select.filter(
-            lower(claims::text)
-                .like(pattern.clone())
-                .escape('\\')
-                .or(lower(claims::subject.assume_not_null()).like(pattern).escape('\\'))
-                .or(claims::id.eq_any(in_quotes)),
-        );
-    }
-    if let Some(kind) = query.kind {
-        select = select.filter(claims::kind.eq(kind.as_str()));
-    }
-    if let Some(status) = query.status {
-        select = select.filter(claims::status.eq(status.as_str()));
-    }
-    if let Some(tag) = &query.tag {
-        select = select.filter(
-            claims::id.eq_any(claim_tags::table.filter(claim_tags::tag.eq(tag.clone())).select(claim_tags::claim_id)),
-        );
-    }
-    if let Some(source) = query.source_id {
-        select = select.filter(claims::id.eq_any(
-            attributions::table.filter(attributions::source_id.eq(source.to_string())).select(attributions::claim_id),
-        ));
-    }
-    if let Some(speaker) = query.speaker_id {
-        select = select.filter(claims::id.eq_any(
-            attributions::table.filter(attributions::speaker_id.eq(speaker.to_string())).select(attributions::claim_id),
-        ));
-    }
-    if let Some(publisher) = query.publisher_id {
-        let published = sources::table.filter(sources::publisher_id.eq(publisher.to_string())).select(sources::id);
-        select = select.filter(claims::id.eq_any(
-            attributions::table.filter(attributions::source_id.eq_any(published)).select(attributions::claim_id),
-        ));
-    }
-    if let Some(place) = &query.place {
-        select = select.filter(claims::place.eq(place.clone()));
-    }
-    if let Some(unit) = &query.unit {
-        select = select.filter(claims::quantity_unit.eq(unit.clone()));
-    }
-    if let Some(min) = query.value_min {
-        select = select.filter(claims::quantity_value.ge(min));
-    }
-    if let Some(max) = query.value_max {
-        select = select.filter(claims::quantity_value.le(max));
-    }
-    if let (Some(from), Some(to)) = (&query.period_from, &query.period_to)
-        && from.earliest() > to.latest()
-    {
-        return Err(ApiError::bad_parameter("period_to", "must not be before period_from"));
-    }
-    if query.period_from.is_some() || query.period_to.is_some() {
-        // A claim's period runs from the first day of period_start to the
-        // last day of period_end; a missing end is open. Partial dates
-        // compare as text: "2012" sorts before every day of 2012, and
-        // "2020~" after every day of 2020.
-        select = select.filter(claims::period_start.is_not_null().or(claims::period_end.is_not_null()));
-        if let Some(to) = &query.period_to {
-            select = select.filter(claims::period_start.is_null().or(claims::period_start.le(to.latest())));
-        }
-        if let Some(from) = &query.period_from {
-            select = select.filter(claims::period_end.is_null().or(claims::period_end.concat("~").ge(from.earliest())));
-        }
-    }
-    let sort = query.sort.unwrap_or_default();
-    if let Some(cursor) = &query.cursor {
-        let (at, id): (NaiveDateTime, String) = decode_cursor(cursor)?;
-        select = match sort {
-            ClaimSort::NewestFirst => {
-                select.filter(claims::created_at.lt(at).or(claims::created_at.eq(at).and(claims::id.lt(id))))
-            }
-            ClaimSort::OldestFirst => {
-                select.filter(claims::created_at.gt(at).or(claims::created_at.eq(at).and(claims::id.gt(id))))
-            }
-        };
-    }
-    select = match sort {
-        ClaimSort::NewestFirst => select.order((claims::created_at.desc(), claims::id.desc())),
-        ClaimSort::OldestFirst => select.order((claims::created_at.asc(), claims::id.asc())),
-    };
-    let rows = select.limit(limit + 1).load(conn)?;
-    let (rows, next_cursor) = paginate(rows, limit, |r: &ClaimRow| (r.created_at, r.id.clone()));
-    Ok(Page { items: with_tags(conn, rows)?, next_cursor })
+    let page = listing::list(conn, query, limit)?;
+    Ok(Page { items: page.items.into_iter().map(|item| item.claim).collect(), next_cursor: page.next_cursor })
 }
 
 pub fn update(

@@ -1,0 +1,26 @@
+DROP INDEX sources_by_publisher;
+CREATE INDEX sources_by_publisher ON sources (publisher_id);
+DROP INDEX attributions_by_speaker;
+CREATE INDEX attributions_by_speaker ON attributions (speaker_id);
+DROP INDEX attributions_by_source;
+CREATE INDEX attributions_by_source ON attributions (source_id);
+DROP INDEX attributions_by_claim;
+CREATE INDEX attributions_by_claim ON attributions (claim_id);
+DROP INDEX claims_by_value;
+DROP INDEX claims_by_unit;
+DROP INDEX claims_by_place;
+DROP INDEX claims_by_status;
+DROP INDEX claims_by_kind;
+DROP INDEX claims_by_period_start;
+
+DROP TRIGGER attributions_search_delete ON attributions;
+DROP TRIGGER attributions_search_update ON attributions;
+DROP TRIGGER attributions_search_insert ON attributions;
+DROP FUNCTION attributions_search_refresh();
+DROP TRIGGER claims_search_document ON claims;
+DROP FUNCTION claims_search_document_refresh();
+DROP INDEX claims_by_search_document;
+ALTER TABLE claims DROP COLUMN search_document;
+DROP FUNCTION claim_quotes(text);
+DROP FUNCTION claim_search_document(text, text, text);
+DROP FUNCTION claim_search_words(text);

@@ -1,0 +1,26 @@
+DROP INDEX sources_by_publisher;
+CREATE INDEX sources_by_publisher ON sources (publisher_id);
+DROP INDEX attributions_by_speaker;
+CREATE INDEX attributions_by_speaker ON attributions (speaker_id);
+DROP INDEX attributions_by_source;
+CREATE INDEX attributions_by_source ON attributions (source_id);
+DROP INDEX attributions_by_claim;
+CREATE INDEX attributions_by_claim ON attributions (claim_id);
+DROP INDEX claims_by_value;
+DROP INDEX claims_by_unit;
+DROP INDEX claims_by_place;
+DROP INDEX claims_by_status;
+DROP INDEX claims_by_kind;
+DROP INDEX claims_by_period_start;
+
+DROP TRIGGER attributions_search_ad;
+DROP TRIGGER attributions_search_au;
+DROP TRIGGER attributions_search_ai;
+DROP TRIGGER claims_search_ad;
+DROP TRIGGER claims_search_au;
+DROP TRIGGER claims_search_ai;
+DROP TRIGGER claim_documents_au;
+DROP TRIGGER claim_documents_ad;
+DROP TRIGGER claim_documents_ai;
+DROP TABLE claims_fts;
+DROP TABLE claim_documents;

@@ -4,9 +4,11 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_web::dev::Payload;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use diesel::prelude::*;
@@ -98,17 +100,45 @@ fn bearer(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     }
 }
 
+/// The scope of the request's bearer token; `None` without one.
+async fn identify(req: &HttpRequest) -> Result<Option<Scope>, ApiError> {
+    let Some(token) = bearer(req)? else { return Ok(None) };
+    let db = req.app_data::<web::Data<Db>>().ok_or_else(|| ApiError::internal("no database in app data"))?.clone();
+    db.run(move |conn| verify(conn, &token)).await.map(Some)
+}
+
+/// What [`authenticate`] found out about a request's key.
+#[derive(Clone)]
+struct Identified(Result<Option<Scope>, ApiError>);
+
+/// Middleware that checks the bearer token before any extractor runs.
+/// actix polls a handler's extractors together and answers the first error
+/// among those ready; an access check that still waited on the database
+/// would lose to a bad body or path, and a caller without the right key
+/// would learn what is wrong with its request instead of getting 401/403.
+/// With the key checked here, the access extractors decide at once.
+pub async fn authenticate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let identified = identify(req.request()).await;
+    req.extensions_mut().insert(Identified(identified));
+    next.call(req).await
+}
+
 async fn authorize(req: HttpRequest, needed: Scope) -> Result<Option<Scope>, ApiError> {
+    let identified = req.extensions().get::<Identified>().cloned();
+    let scope = match identified {
+        Some(Identified(scope)) => scope?,
+        None => identify(&req).await?,
+    };
     let policy = req.app_data::<web::Data<AuthPolicy>>().map(|p| **p.clone());
-    let token = bearer(&req)?;
-    if needed == Scope::Read && token.is_none() && !policy.is_some_and(|p| p.require_key_for_reads) {
+    if needed == Scope::Read && scope.is_none() && !policy.is_some_and(|p| p.require_key_for_reads) {
         return Ok(None);
     }
-    let Some(token) = token else {
+    let Some(scope) = scope else {
         return Err(ApiError::unauthorized("This request needs `Authorization: Bearer <key>`."));
     };
-    let db = req.app_data::<web::Data<Db>>().ok_or_else(|| ApiError::internal("no database in app data"))?.clone();
-    let scope = db.run(move |conn| verify(conn, &token)).await?;
     if scope < needed {
         return Err(ApiError::forbidden(format!(
             "This key has scope `{}`; this request needs `{}`.",

@@ -1,4 +1,8 @@
-//! The command line: `claimtrail [serve|migrate|openapi|seed|generate|explain|keys create]`.
+//! The command line: `claimtrail [serve|migrate|openapi|seed|generate|explain|keys create|export|import]`.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
@@ -26,8 +30,32 @@ pub enum Command {
     Migrate,
     /// Print the OpenAPI document.
     Openapi,
-    /// Load `seeds/` into the database (idempotent).
-    Seed,
+    /// Load the seed data into the database (idempotent: records already
+    /// there are left as they are).
+    Seed {
+        /// Load from this directory (laid out like `seeds/`) instead of the
+        /// copy compiled into the binary.
+        #[arg(long)]
+        dir: Option<std::path::PathBuf>,
+    },
+    /// Write the whole database as NDJSON (to stdout unless `--output`), for
+    /// `claimtrail import` on another server or backend. API keys are not
+    /// exported.
+    Export {
+        /// Write to this file instead of stdout.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Load an NDJSON export into the database in one transaction: all or
+    /// nothing. Ids, versions and timestamps are kept; an id already stored
+    /// is an error.
+    Import {
+        /// The file to read; `-` reads stdin.
+        file: PathBuf,
+        /// Check every line and report the bad ones, writing nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Fill the database with synthetic agents, sources and claims, for
     /// benchmarks (`--claims 1000000` takes minutes on SQLite).
     Generate {
@@ -66,7 +94,13 @@ pub enum KeysCommand {
 
 fn init_logging(settings: &Settings) {
     let filter = EnvFilter::try_new(&settings.log).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // The request middleware opens one span per request, holding its id,
+    // method, route and status; closing it writes the request's log line,
+    // and every event inside it carries its fields.
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .with_writer(std::io::stderr);
     let _ = match settings.log_format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder.try_init(),
@@ -93,10 +127,52 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", openapi_document().to_pretty_json()?);
             Ok(())
         }
-        Command::Seed => {
+        Command::Seed { dir } => {
             let db = Db::connect(&settings.database_url, 2)?;
-            let report = crate::seed::load(&db)?;
+            let report = match dir {
+                Some(dir) => crate::seed::load_dir(&db, &dir)?,
+                None => crate::seed::load(&db)?,
+            };
             println!("{report}");
+            Ok(())
+        }
+        Command::Export { output } => {
+            let db = Db::connect(&settings.database_url, 1)?;
+            let mut conn = db.get()?;
+            let counts = match &output {
+                Some(path) => {
+                    let mut out = BufWriter::new(File::create(path)?);
+                    crate::transfer::export(&mut conn, &mut out)?
+                }
+                None => crate::transfer::export(&mut conn, &mut BufWriter::new(std::io::stdout().lock()))?,
+            };
+            eprintln!("Exported {counts}.");
+            Ok(())
+        }
+        Command::Import { file, dry_run } => {
+            let input: Box<dyn BufRead> = if file.as_os_str() == "-" {
+                Box::new(std::io::stdin().lock())
+            } else {
+                Box::new(BufReader::new(File::open(&file)?))
+            };
+            let db = Db::connect(&settings.database_url, 1)?;
+            let mut conn = db.get()?;
+            let report = crate::transfer::import(&mut conn, input, dry_run)?;
+            let mut stderr = std::io::stderr().lock();
+            for error in &report.errors {
+                writeln!(stderr, "line {}: {}", error.line, error.message)?;
+            }
+            if report.errors_not_listed > 0 {
+                writeln!(stderr, "... and {} more bad lines", report.errors_not_listed)?;
+            }
+            if !report.errors.is_empty() {
+                anyhow::bail!("{} problems in {}; nothing was imported", report.error_count(), file.display());
+            }
+            if dry_run {
+                println!("Dry run: every line is good; an import would write {}.", report.imported);
+            } else {
+                println!("Imported {}.", report.imported);
+            }
             Ok(())
         }
         Command::Generate { claims, seed } => {

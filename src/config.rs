@@ -34,6 +34,10 @@ pub struct Settings {
     #[arg(long, env = "CLAIMTRAIL_MAX_BODY_BYTES", default_value_t = 2 * 1024 * 1024, global = true)]
     pub max_body_bytes: usize,
 
+    /// Largest accepted import body (`POST /v1/import`), in bytes.
+    #[arg(long, env = "CLAIMTRAIL_MAX_IMPORT_BYTES", default_value_t = 256 * 1024 * 1024, global = true)]
+    pub max_import_bytes: usize,
+
     /// Do not load the seed data into an empty database at start.
     #[arg(long, env = "CLAIMTRAIL_NO_SEED", global = true)]
     pub no_seed: bool,
@@ -67,6 +71,7 @@ impl Settings {
             require_key_for_reads: false,
             cors_origins: Vec::new(),
             max_body_bytes: 2 * 1024 * 1024,
+            max_import_bytes: 256 * 1024 * 1024,
             no_seed: true,
             log: "warn".to_string(),
             log_format: LogFormat::Text,

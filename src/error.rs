@@ -52,7 +52,7 @@ impl FieldError {
 }
 
 /// Every failure a handler can return.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ApiError {
     status: StatusCode,
     slug: &'static str,
@@ -70,6 +70,18 @@ impl ApiError {
         if let Ok(value) = HeaderValue::from_str(value) {
             self.headers.push((name, value));
         }
+        self
+    }
+
+    /// The same problem, told with another `detail`.
+    pub fn with_detail(mut self, detail: impl Into<String>) -> ApiError {
+        self.detail = detail.into();
+        self
+    }
+
+    /// The same problem, listing what is wrong in `errors`.
+    pub fn with_errors(mut self, errors: Vec<FieldError>) -> ApiError {
+        self.errors = errors;
         self
     }
 

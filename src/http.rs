@@ -48,14 +48,23 @@ pub fn parse_body<T: Body>(value: Value) -> Result<T, ApiError> {
         .filter(|field| !members.contains_key(**field))
         .map(|field| FieldError::new(*field, "is required"))
         .collect();
+    let mut readable = members.clone();
     for (name, member) in &members {
         let alone = Value::Object(Map::from_iter([(name.clone(), member.clone())]));
         if let Err(e) = serde_path_to_error::deserialize::<_, T>(alone) {
             let message = e.inner().to_string();
             if !message.starts_with("missing field") {
                 errors.push(field_error(&e, name, message));
+                readable.remove(name);
             }
         }
+    }
+    // The field rules need a whole body: they run on the members that did
+    // parse when those make one, so that one 422 still names every field.
+    if let Ok(body) = serde_json::from_value::<T>(Value::Object(readable)) {
+        let mut check = Check::new();
+        body.check(&mut check);
+        errors.extend(check.into_errors());
     }
     if errors.is_empty() {
         let message = first_error.inner().to_string();
@@ -132,12 +141,13 @@ fn tag_version(tag: &str) -> Option<i32> {
 }
 
 /// What an `If-Match` header demands.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum Precondition {
     /// `If-Match: *`: the resource must exist.
     Any,
-    /// One of these versions.
-    Version(i32),
+    /// One of these versions. `If-Match` compares strongly (RFC 9110), so
+    /// weak tags (`W/"3"`) are not among them and never match.
+    Versions(Vec<i32>),
 }
 
 impl Precondition {
@@ -150,19 +160,20 @@ impl Precondition {
         if value.trim() == "*" {
             return Ok(Precondition::Any);
         }
-        // A list of tags matches when any of them does; we keep the first
-        // readable one, as clients send exactly one ETag in practice.
-        value
-            .split(',')
-            .find_map(tag_version)
-            .map(Precondition::Version)
-            .ok_or_else(|| ApiError::bad_request("If-Match must hold an ETag such as \"3\" or *."))
+        let tags: Vec<&str> = value.split(',').map(str::trim).collect();
+        if !tags.iter().all(|tag| tag_version(tag).is_some()) {
+            return Err(ApiError::bad_request("If-Match must hold ETags such as \"3\", or *."));
+        }
+        let strong = tags.iter().filter(|tag| !tag.starts_with("W/")).filter_map(|tag| tag_version(tag)).collect();
+        Ok(Precondition::Versions(strong))
     }
 
     /// 412 unless the current version satisfies the precondition.
-    pub fn check(self, current: i32) -> Result<(), ApiError> {
+    pub fn check(&self, current: i32) -> Result<(), ApiError> {
         match self {
-            Precondition::Version(v) if v != current => Err(ApiError::precondition_failed(current)),
+            Precondition::Versions(versions) if !versions.contains(&current) => {
+                Err(ApiError::precondition_failed(current))
+            }
             _ => Ok(()),
         }
     }
@@ -220,8 +231,20 @@ pub fn decode_cursor<K: DeserializeOwned>(cursor: &str) -> Result<K, ApiError> {
     URL_SAFE_NO_PAD
         .decode(cursor)
         .ok()
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
+        // Cursors we hand out never hold NUL, which PostgreSQL refuses in text.
+        .filter(|key| !holds_nul(key))
+        .and_then(|key| serde_json::from_value(key).ok())
         .ok_or_else(|| ApiError::bad_parameter("cursor", "is not a cursor this list handed out"))
+}
+
+fn holds_nul(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(holds_nul),
+        Value::Object(members) => members.values().any(holds_nul),
+        _ => false,
+    }
 }
 
 /// Answers a page with a `Link: <…>; rel="next"` header when there is more.
@@ -258,7 +281,16 @@ impl<T: DeserializeOwned> FromRequest for Params<T> {
     type Future = std::future::Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let pairs = form_urlencoded::parse(req.query_string().as_bytes());
+        // An empty cursor (`?cursor=`) asks for the first page, as clients
+        // that always send the parameter do.
+        let present = form_urlencoded::parse(req.query_string().as_bytes())
+            .filter(|(name, value)| !(name == "cursor" && value.is_empty()));
+        // PostgreSQL cannot store or compare text holding NUL.
+        if let Some((name, _)) = present.clone().find(|(_, value)| value.contains('\0')) {
+            return std::future::ready(Err(ApiError::bad_parameter(name, "must not contain NUL characters").into()));
+        }
+        let query = form_urlencoded::Serializer::new(String::new()).extend_pairs(present).finish();
+        let pairs = form_urlencoded::parse(query.as_bytes());
         let result =
             serde_path_to_error::deserialize(serde_urlencoded::Deserializer::new(pairs)).map(Params).map_err(|e| {
                 let message = e.inner().to_string();

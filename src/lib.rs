@@ -13,11 +13,13 @@ pub mod generate;
 pub mod health;
 pub mod http;
 pub mod openapi;
+pub mod provenance;
 pub mod quotes;
 pub mod search;
 pub mod seed;
 pub mod sources;
 pub mod startup;
+pub mod transfer;
 pub mod validate;
 
 pub use config::Settings;

@@ -2,9 +2,11 @@
 //! completed here with the API's description, security and the problem
 //! responses every operation can give.
 
-use utoipa::openapi::path::{HttpMethod, Operation};
+use utoipa::openapi::link::LinkBuilder;
+use utoipa::openapi::path::{HttpMethod, Operation, Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, OpenApi as OpenApiDoc, Ref, ResponseBuilder};
+use utoipa::openapi::{ContentBuilder, OpenApi as OpenApiDoc, Ref, RefOr, Required, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::Problem;
@@ -25,6 +27,8 @@ Reads are open unless the server requires a key; every write needs `Authorizatio
         (name = "sources", description = "Documents and statements in which claims appear"),
         (name = "claims", description = "Checkable statements, worded neutrally"),
         (name = "attributions", description = "One source stating (or denying) one claim: the edges of provenance"),
+        (name = "provenance", description = "Where a claim comes from, and the claims a source or an agent is behind"),
+        (name = "transfer", description = "Moving a whole database: NDJSON export and bulk import"),
         (name = "operations", description = "Liveness and readiness")
     ),
     components(schemas(Problem)),
@@ -64,11 +68,7 @@ fn add_problems(path: &str, method: &HttpMethod, operation: &mut Operation) {
         add("401", "No valid API key (writes always need one; reads when the server requires it)");
     }
     match method {
-        HttpMethod::Get if is_v1 => {
-            if has_id {
-                add("404", "No such resource");
-            }
-        }
+        HttpMethod::Get if is_v1 && has_id => add("404", "No such resource"),
         HttpMethod::Post => {
             add("403", "The key's scope is too low");
             add("409", "A resource with that id already exists");
@@ -107,8 +107,60 @@ fn add_problems(path: &str, method: &HttpMethod, operation: &mut Operation) {
     }
 }
 
-/// The document with every operation's problem responses filled in.
+/// The `If-Match` header that `PATCH` and `DELETE` need.
+fn if_match() -> Parameter {
+    ParameterBuilder::new()
+        .name("If-Match")
+        .parameter_in(ParameterIn::Header)
+        .required(Required::True)
+        .description(Some("The resource's current ETag, e.g. `\"3\"` (or `*` for any version)."))
+        .schema(Some(ObjectBuilder::new().schema_type(Type::String).pattern(Some(r#"^(\*|(W/)?"[1-9][0-9]{0,8}")$"#))))
+        .build()
+}
+
+/// Links from each create operation to the operations on what it created,
+/// so clients (and stateful API testers) can follow `id` and `ETag`.
+fn add_links(openapi: &mut OpenApiDoc) {
+    let item_operations: Vec<(String, Vec<(&'static str, String)>)> = openapi
+        .paths
+        .paths
+        .iter()
+        .filter_map(|(path, item)| {
+            let collection = path.strip_suffix("/{id}")?;
+            let mut ops = Vec::new();
+            for (kind, op) in [("get", &item.get), ("update", &item.patch), ("delete", &item.delete)] {
+                if let Some(id) = op.as_ref().and_then(|o| o.operation_id.clone()) {
+                    ops.push((kind, id));
+                }
+            }
+            Some((collection.to_string(), ops))
+        })
+        .collect();
+    for (collection, ops) in item_operations {
+        let Some(created) = openapi
+            .paths
+            .paths
+            .get_mut(&collection)
+            .and_then(|item| item.post.as_mut())
+            .and_then(|post| post.responses.responses.get_mut("201"))
+        else {
+            continue;
+        };
+        let RefOr::T(response) = created else { continue };
+        for (kind, operation_id) in ops {
+            let mut link = LinkBuilder::new().operation_id(&operation_id).parameter("id", "$response.body#/id");
+            if kind != "get" {
+                link = link.parameter("header.If-Match", "$response.header.ETag");
+            }
+            response.links.insert(operation_id, link.build().into());
+        }
+    }
+}
+
+/// The document with every operation's problem responses, preconditions
+/// and links filled in.
 pub fn complete(mut openapi: OpenApiDoc) -> OpenApiDoc {
+    add_links(&mut openapi);
     for (path, item) in openapi.paths.paths.iter_mut() {
         let operations = [
             (HttpMethod::Get, &mut item.get),
@@ -119,6 +171,9 @@ pub fn complete(mut openapi: OpenApiDoc) -> OpenApiDoc {
         for (method, operation) in operations {
             if let Some(operation) = operation {
                 add_problems(path, &method, operation);
+                if matches!(method, HttpMethod::Patch | HttpMethod::Delete) {
+                    operation.parameters.get_or_insert_with(Vec::new).push(if_match().into());
+                }
             }
         }
     }

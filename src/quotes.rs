@@ -54,11 +54,11 @@ pub fn verify_quote(quote: &Quote, content: Option<&str>) -> Verification {
     };
     let prefix = quote.prefix.as_deref().unwrap_or("");
     let suffix = quote.suffix.as_deref().unwrap_or("");
-    let found = content
-        .match_indices(quote.exact.as_str())
-        .map(|(at, _)| at)
-        .find(|&at| content[..at].ends_with(prefix) && content[at + quote.exact.len()..].starts_with(suffix));
-    match found {
+    // The selector matches exactly where prefix, exact and suffix occur in a
+    // row, so one search for them together finds it, in linear time, even
+    // where occurrences of `exact` overlap (which `match_indices` skips).
+    let selector = format!("{prefix}{}{suffix}", quote.exact);
+    match content.find(&selector).map(|at| at + prefix.len()) {
         Some(byte_start) => {
             let start = content[..byte_start].chars().count();
             let end = start + quote.exact.chars().count();
@@ -93,6 +93,12 @@ mod tests {
         assert_eq!((v.start, v.end), (Some(14), Some(18)));
         let v = verify_quote(&quote("coup", Some("four "), None), Some(content));
         assert_eq!(v.status, QuoteStatus::NotFound);
+    }
+
+    #[test]
+    fn a_quote_is_found_where_its_occurrences_overlap() {
+        let v = verify_quote(&quote("coup, coup", Some("coup, "), None), Some("coup, coup, coup"));
+        assert_eq!((v.status, v.start, v.end), (QuoteStatus::Verified, Some(6), Some(16)));
     }
 
     #[test]

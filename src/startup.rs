@@ -19,7 +19,7 @@ use crate::config::Settings;
 use crate::db::Db;
 use crate::error::{ApiError, extractors};
 use crate::openapi::ApiDoc;
-use crate::{agents, attributions, claims, health, openapi, sources};
+use crate::{agents, attributions, claims, health, openapi, provenance, sources, transfer};
 
 /// Registers every documented route. Only `.service(..)` registrations of
 /// macro handlers are collected into the OpenAPI document.
@@ -32,7 +32,9 @@ where
             .configure(agents::configure)
             .configure(sources::configure)
             .configure(claims::configure)
-            .configure(attributions::configure),
+            .configure(attributions::configure)
+            .configure(provenance::configure)
+            .configure(transfer::configure),
     )
     .configure(health::configure)
 }
@@ -85,6 +87,7 @@ fn serve(listener: TcpListener, db: Db, settings: Settings) -> anyhow::Result<Se
     let db = web::Data::new(db);
     let policy = web::Data::new(AuthPolicy { require_key_for_reads: settings.require_key_for_reads });
     let max_body = settings.max_body_bytes;
+    let import_limit = web::Data::new(transfer::ImportLimit(settings.max_import_bytes));
     let origins = settings.cors_origins.clone();
     let mut server = HttpServer::new(move || {
         let known_paths = known_paths.clone();
@@ -92,6 +95,7 @@ fn serve(listener: TcpListener, db: Db, settings: Settings) -> anyhow::Result<Se
             .into_app()
             .app_data(db.clone())
             .app_data(policy.clone())
+            .app_data(import_limit.clone())
             .app_data(
                 web::JsonConfig::default()
                     .limit(max_body)
@@ -106,7 +110,10 @@ fn serve(listener: TcpListener, db: Db, settings: Settings) -> anyhow::Result<Se
                 let known_paths = known_paths.clone();
                 async move { unrouted(&req, &known_paths) }
             }));
-        app.wrap(cors(&origins)).wrap(from_fn(request_id_header)).wrap(TracingLogger::default())
+        app.wrap(from_fn(crate::auth::authenticate))
+            .wrap(cors(&origins))
+            .wrap(from_fn(request_id_header))
+            .wrap(TracingLogger::default())
     })
     .listen(listener)?
     .shutdown_timeout(30);

@@ -149,8 +149,11 @@ impl<'de> Deserialize<'de> for PartialDate {
 /// Declares a string enum stored as text: serde names, `as_str` for the
 /// database and `parse` to read it back.
 macro_rules! text_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:tt),+ $(,)? }) => {
         $(#[$meta])*
+        // `$text` is matched as a token tree, not a `literal` fragment:
+        // utoipa reads `rename` from the tokens, and a `literal` fragment
+        // reaches it wrapped in an invisible group that it skips.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
         pub enum $name {
             $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
@@ -200,6 +203,19 @@ mod tests {
         assert_eq!((d.earliest(), d.latest()), ("2025-01-01".to_string(), "2025-12-31".to_string()));
         let m = PartialDate::parse("2025-02").unwrap();
         assert_eq!((m.earliest(), m.latest()), ("2025-02-01".to_string(), "2025-02-31".to_string()));
+    }
+
+    text_enum! {
+        Sample { SocialPost = "social_post", NotFound = "not_found", ProvJson = "prov-json" }
+    }
+
+    #[test]
+    fn text_enums_serialize_as_their_stored_text() {
+        for v in [Sample::SocialPost, Sample::NotFound, Sample::ProvJson] {
+            assert_eq!(serde_json::to_value(v).unwrap(), v.as_str());
+            assert_eq!(Sample::parse(v.as_str()), Some(v));
+            assert_eq!(Sample::from_db(v.as_str()).ok(), Some(v));
+        }
     }
 
     #[test]

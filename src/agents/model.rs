@@ -66,7 +66,7 @@ pub struct NewAgent {
     pub affiliation_id: Option<Uuid>,
     /// An http or https URL.
     #[serde(default)]
-    #[schema(max_length = 2048)]
+    #[schema(pattern = r"^[hH][tT][tT][pP][sS]?://[^/\s][^\s]*$", max_length = 2048)]
     pub url: Option<String>,
     /// A Wikidata item id such as `Q187052`.
     #[serde(default)]
@@ -113,7 +113,7 @@ pub struct AgentPatch {
     #[schema(nullable = false)]
     pub anonymous: Option<bool>,
     pub affiliation_id: Option<Uuid>,
-    #[schema(max_length = 2048)]
+    #[schema(pattern = r"^[hH][tT][tT][pP][sS]?://[^/\s][^\s]*$", max_length = 2048)]
     pub url: Option<String>,
     #[schema(pattern = "^Q[1-9][0-9]{0,11}$")]
     pub wikidata_id: Option<String>,

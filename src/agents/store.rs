@@ -27,7 +27,7 @@ pub struct AgentRow {
 }
 
 impl AgentRow {
-    fn new(id: String, body: NewAgent, at: NaiveDateTime, version: i32) -> AgentRow {
+    pub(crate) fn new(id: String, body: NewAgent, at: NaiveDateTime, version: i32) -> AgentRow {
         AgentRow {
             id,
             kind: body.kind.as_str().to_string(),
@@ -128,8 +128,9 @@ pub fn update(
     patch: &MergePatch,
 ) -> Result<Agent, ApiError> {
     let current = find(conn, id)?;
-    precondition.check(current.version)?;
     let body = patch.apply(&current.writable()?, id)?;
+    // The body is checked first: an invalid patch is a 422 whatever the version.
+    precondition.check(current.version)?;
     if body.affiliation_id.is_some_and(|a| a.to_string() == id) {
         return Err(ApiError::invalid_field("affiliation_id", "an agent cannot be its own affiliation"));
     }
@@ -140,7 +141,9 @@ pub fn update(
         .set(&row)
         .execute(conn)?;
     if changed == 0 {
-        return Err(ApiError::precondition_failed(current.version));
+        // A concurrent writer got there first (PostgreSQL let us read the
+        // row before it committed): name the version it left, or 404.
+        return Err(ApiError::precondition_failed(find(conn, id)?.version));
     }
     row.into_api()
 }
@@ -149,6 +152,10 @@ pub fn delete(conn: &mut DbConnection, id: &str, precondition: Precondition) -> 
     let current = find(conn, id)?;
     precondition.check(current.version)?;
     refs::ensure_unreferenced(conn, Target::Agent, id)?;
-    diesel::delete(agents::table.filter(agents::id.eq(id))).execute(conn)?;
+    let deleted = diesel::delete(agents::table.filter(agents::id.eq(id)).filter(agents::version.eq(current.version)))
+        .execute(conn)?;
+    if deleted == 0 {
+        return Err(ApiError::precondition_failed(find(conn, id)?.version));
+    }
     Ok(())
 }

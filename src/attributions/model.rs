@@ -126,7 +126,8 @@ impl Body for NewAttribution {
 }
 
 /// A JSON Merge Patch of an attribution: absent fields stay, `null` clears
-/// an optional field; `quote` is replaced whole and verified again.
+/// an optional field; `quote` merges member by member (RFC 7396) and is
+/// verified again.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"stance": "questions"}))]

@@ -37,7 +37,7 @@ pub struct AttributionRow {
 }
 
 impl AttributionRow {
-    fn new(
+    pub(crate) fn new(
         id: String,
         body: NewAttribution,
         verification: Option<Verification>,
@@ -131,9 +131,22 @@ fn check_references(conn: &mut DbConnection, body: &NewAttribution) -> Result<()
 /// Checks the body's quote against its source's content.
 fn verification(conn: &mut DbConnection, body: &NewAttribution) -> Result<Option<Verification>, ApiError> {
     let Some(quote) = &body.quote else { return Ok(None) };
-    let content: Option<String> =
-        sources::table.find(body.source_id.to_string()).select(sources::content).first(conn)?;
+    let content = source_content_locked(conn, &body.source_id.to_string())?;
     Ok(Some(verify_quote(quote, content.as_deref())))
+}
+
+/// The source's content, read so that it cannot change before this
+/// transaction ends: otherwise a concurrent change of the content could
+/// re-verify the other attributions without seeing this one, which would
+/// keep a status computed against the old text. SQLite needs no lock
+/// because its write transactions run one at a time; PostgreSQL takes a
+/// share lock on the source row.
+fn source_content_locked(conn: &mut DbConnection, source_id: &str) -> Result<Option<String>, ApiError> {
+    let query = sources::table.find(source_id).select(sources::content);
+    Ok(match conn {
+        DbConnection::Sqlite(c) => query.first(c)?,
+        DbConnection::Pg(c) => query.for_share().first(c)?,
+    })
 }
 
 fn find(conn: &mut DbConnection, id: &str) -> Result<AttributionRow, ApiError> {
@@ -154,7 +167,7 @@ pub fn create(conn: &mut DbConnection, body: NewAttribution) -> Result<Attributi
     let verification = verification(conn, &body)?;
     let row = AttributionRow::new(id, body, verification, db::now(), 1);
     diesel::insert_into(attributions::table).values(&row).execute(conn)?;
-    claims::store::touch(conn, &[row.claim_id.clone()])?;
+    claims::store::touch(conn, std::slice::from_ref(&row.claim_id))?;
     row.into_api()
 }
 
@@ -203,8 +216,9 @@ pub fn update(
     patch: &MergePatch,
 ) -> Result<Attribution, ApiError> {
     let current = find(conn, id)?;
-    precondition.check(current.version)?;
     let body = patch.apply(&current.writable()?, id)?;
+    // The body is checked first: an invalid patch is a 422 whatever the version.
+    precondition.check(current.version)?;
     check_references(conn, &body)?;
     let verification = verification(conn, &body)?;
     let row = AttributionRow::new(id.to_string(), body, verification, db::now(), current.version + 1);
@@ -215,7 +229,9 @@ pub fn update(
     .set(&row)
     .execute(conn)?;
     if changed == 0 {
-        return Err(ApiError::precondition_failed(current.version));
+        // A concurrent writer got there first (PostgreSQL let us read the
+        // row before it committed): name the version it left, or 404.
+        return Err(ApiError::precondition_failed(find(conn, id)?.version));
     }
     claims::store::touch(conn, &[current.claim_id.clone(), row.claim_id.clone()])?;
     row.into_api()
@@ -224,7 +240,13 @@ pub fn update(
 pub fn delete(conn: &mut DbConnection, id: &str, precondition: Precondition) -> Result<(), ApiError> {
     let current = find(conn, id)?;
     precondition.check(current.version)?;
-    diesel::delete(attributions::table.filter(attributions::id.eq(id))).execute(conn)?;
+    let deleted = diesel::delete(
+        attributions::table.filter(attributions::id.eq(id)).filter(attributions::version.eq(current.version)),
+    )
+    .execute(conn)?;
+    if deleted == 0 {
+        return Err(ApiError::precondition_failed(find(conn, id)?.version));
+    }
     claims::store::touch(conn, &[current.claim_id])?;
     Ok(())
 }

@@ -127,7 +127,8 @@ pub struct NewClaim {
     #[serde(default)]
     #[schema(min_length = 1, max_length = 300)]
     pub place: Option<String>,
-    /// At most 50 tags of 1 to 100 characters; duplicates are dropped.
+    /// At most 50 tags of 1 to 100 characters; duplicates are dropped and
+    /// the rest kept in sorted order.
     #[serde(default)]
     #[schema(max_items = 50)]
     pub tags: Vec<String>,
@@ -162,7 +163,7 @@ impl Body for NewClaim {
             }
             match (q.comparator, q.upper) {
                 (Comparator::Between, None) => check.fail("quantity.upper", "is required when comparator is `between`"),
-                (Comparator::Between, Some(upper)) if !(upper >= q.value) || !upper.is_finite() => {
+                (Comparator::Between, Some(upper)) if !upper.is_finite() || upper < q.value => {
                     check.fail("quantity.upper", "must be a finite number not below `value`")
                 }
                 (Comparator::Between, Some(_)) => {}
@@ -185,7 +186,9 @@ impl Body for NewClaim {
 }
 
 /// A JSON Merge Patch of a claim: absent fields stay, `null` clears an
-/// optional field; `tags` and `quantity` are replaced whole.
+/// optional field; `tags` is replaced whole, while `quantity` merges member
+/// by member (RFC 7396): `{"quantity": {"comparator": "approx"}}` keeps the
+/// value and unit.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"status": "supported"}))]
@@ -336,6 +339,7 @@ pub struct ClaimQuery {
     pub value_max: Option<f64>,
     /// Order of the list: `-created_at` (default), `created_at`,
     /// `period_start`, `-period_start`, or `relevance` (only with `q`).
+    #[param(inline)]
     pub sort: Option<ClaimSort>,
     /// With `q`: add to each claim a `snippet` of the best-matching passage,
     /// matches wrapped in `<mark>`…`</mark>`. Ignored without `q`.

@@ -44,7 +44,7 @@ pub struct ClaimRow {
 }
 
 impl ClaimRow {
-    fn new(
+    pub(crate) fn new(
         id: String,
         body: &NewClaim,
         created_at: NaiveDateTime,
@@ -57,8 +57,10 @@ impl ClaimRow {
             text: body.text.clone(),
             kind: body.kind.as_str().to_string(),
             subject: body.subject.clone(),
-            quantity_value: q.map(|q| q.value),
-            quantity_upper: q.and_then(|q| q.upper),
+            // `+ 0.0` turns -0.0 into 0.0: SQLite drops the sign and
+            // PostgreSQL keeps it, and a value must read back the same from both.
+            quantity_value: q.map(|q| q.value + 0.0),
+            quantity_upper: q.and_then(|q| q.upper).map(|upper| upper + 0.0),
             quantity_unit: q.map(|q| q.unit.clone()),
             quantity_comparator: q.map(|q| q.comparator.as_str().to_string()),
             period_start: body.period_start.as_ref().map(|d| d.as_str().to_string()),
@@ -122,10 +124,10 @@ impl ClaimRow {
     }
 }
 
-/// Tags in the order given, without repeats.
-fn distinct_tags(tags: &[String]) -> Vec<String> {
-    let mut seen = BTreeSet::new();
-    tags.iter().filter(|t| seen.insert(t.as_str())).cloned().collect()
+/// Tags without repeats, sorted: the order [`tags_of`] reads them back in,
+/// so that a write answers what a later read shows.
+pub(crate) fn distinct_tags(tags: &[String]) -> Vec<String> {
+    tags.iter().collect::<BTreeSet<_>>().into_iter().cloned().collect()
 }
 
 fn replace_tags(conn: &mut DbConnection, claim_id: &str, tags: &[String]) -> Result<(), ApiError> {
@@ -267,15 +269,18 @@ pub fn update(
     patch: &MergePatch,
 ) -> Result<Claim, ApiError> {
     let current = find(conn, id)?;
-    precondition.check(current.version)?;
     let tags = tags_of(conn, std::slice::from_ref(&current.id))?.remove(&current.id).unwrap_or_default();
     let body = patch.apply(&current.writable(tags)?, id)?;
+    // The body is checked first: an invalid patch is a 422 whatever the version.
+    precondition.check(current.version)?;
     let row = ClaimRow::new(id.to_string(), &body, current.created_at, db::now(), current.version + 1);
     let changed = diesel::update(claims::table.filter(claims::id.eq(id)).filter(claims::version.eq(current.version)))
         .set(&row)
         .execute(conn)?;
     if changed == 0 {
-        return Err(ApiError::precondition_failed(current.version));
+        // A concurrent writer got there first (PostgreSQL let us read the
+        // row before it committed): name the version it left, or 404.
+        return Err(ApiError::precondition_failed(find(conn, id)?.version));
     }
     let tags = distinct_tags(&body.tags);
     replace_tags(conn, id, &tags)?;
@@ -287,7 +292,11 @@ pub fn delete(conn: &mut DbConnection, id: &str, precondition: Precondition) -> 
     precondition.check(current.version)?;
     refs::ensure_unreferenced(conn, Target::Claim, id)?;
     diesel::delete(claim_tags::table.filter(claim_tags::claim_id.eq(id))).execute(conn)?;
-    diesel::delete(claims::table.filter(claims::id.eq(id))).execute(conn)?;
+    let deleted = diesel::delete(claims::table.filter(claims::id.eq(id)).filter(claims::version.eq(current.version)))
+        .execute(conn)?;
+    if deleted == 0 {
+        return Err(ApiError::precondition_failed(find(conn, id)?.version));
+    }
     Ok(())
 }
 

@@ -75,7 +75,7 @@ pub struct NewSource {
     pub title: String,
     /// An http or https URL.
     #[serde(default)]
-    #[schema(max_length = 2048)]
+    #[schema(pattern = r"^[hH][tT][tT][pP][sS]?://[^/\s][^\s]*$", max_length = 2048)]
     pub url: Option<String>,
     /// Id of an existing agent.
     #[serde(default)]
@@ -94,7 +94,7 @@ pub struct NewSource {
     #[schema(min_length = 1, max_length = 1000000)]
     pub content: Option<String>,
     #[serde(default)]
-    #[schema(max_length = 2048)]
+    #[schema(pattern = r"^[hH][tT][tT][pP][sS]?://[^/\s][^\s]*$", max_length = 2048)]
     pub archived_url: Option<String>,
 }
 
@@ -122,7 +122,7 @@ pub struct SourcePatch {
     pub kind: Option<SourceKind>,
     #[schema(nullable = false, min_length = 1, max_length = 1000)]
     pub title: Option<String>,
-    #[schema(max_length = 2048)]
+    #[schema(pattern = r"^[hH][tT][tT][pP][sS]?://[^/\s][^\s]*$", max_length = 2048)]
     pub url: Option<String>,
     pub publisher_id: Option<Uuid>,
     #[schema(min_length = 1, max_length = 1000)]
@@ -132,7 +132,7 @@ pub struct SourcePatch {
     pub language: Option<String>,
     #[schema(min_length = 1, max_length = 1000000)]
     pub content: Option<String>,
-    #[schema(max_length = 2048)]
+    #[schema(pattern = r"^[hH][tT][tT][pP][sS]?://[^/\s][^\s]*$", max_length = 2048)]
     pub archived_url: Option<String>,
 }
 

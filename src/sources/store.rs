@@ -36,7 +36,7 @@ pub struct SourceRow {
 /// Every column, as written.
 #[derive(Debug, Insertable, AsChangeset)]
 #[diesel(table_name = sources, treat_none_as_null = true)]
-struct SourceWrite {
+pub(crate) struct SourceWrite {
     id: String,
     kind: String,
     title: String,
@@ -54,7 +54,7 @@ struct SourceWrite {
 }
 
 impl SourceWrite {
-    fn new(
+    pub(crate) fn new(
         id: String,
         body: NewSource,
         created_at: NaiveDateTime,
@@ -196,8 +196,9 @@ pub fn update(
     patch: &MergePatch,
 ) -> Result<Source, ApiError> {
     let (current, content) = find(conn, id)?;
-    precondition.check(current.version)?;
     let body = patch.apply(&current.writable(content.clone())?, id)?;
+    // The body is checked first: an invalid patch is a 422 whatever the version.
+    precondition.check(current.version)?;
     check_references(conn, &body)?;
     let content_changed = body.content != content;
     let row = SourceWrite::new(id.to_string(), body, current.created_at, db::now(), current.version + 1);
@@ -206,7 +207,9 @@ pub fn update(
             .set(&row)
             .execute(conn)?;
     if changed == 0 {
-        return Err(ApiError::precondition_failed(current.version));
+        // A concurrent writer got there first (PostgreSQL let us read the
+        // row before it committed): name the version it left, or 404.
+        return Err(ApiError::precondition_failed(find(conn, id)?.0.version));
     }
     if content_changed {
         attributions::store::reverify_quotes_of_source(conn, id, row.content.as_deref())?;
@@ -218,6 +221,11 @@ pub fn delete(conn: &mut DbConnection, id: &str, precondition: Precondition) -> 
     let (current, _) = find(conn, id)?;
     precondition.check(current.version)?;
     refs::ensure_unreferenced(conn, Target::Source, id)?;
-    diesel::delete(sources::table.filter(sources::id.eq(id))).execute(conn)?;
+    let deleted =
+        diesel::delete(sources::table.filter(sources::id.eq(id)).filter(sources::version.eq(current.version)))
+            .execute(conn)?;
+    if deleted == 0 {
+        return Err(ApiError::precondition_failed(find(conn, id)?.0.version));
+    }
     Ok(())
 }

@@ -10,6 +10,9 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, error_fields, problem};
 use crate::on_both_backends;
 
+/// A claim body, and its attributions as (source index, speaker index).
+type ClaimSpec = (Value, Vec<(usize, Option<usize>)>);
+
 /// A claim of the fixture, with where it is stated.
 pub struct Made {
     pub id: String,
@@ -56,7 +59,7 @@ pub async fn make_fixture(app: &TestApp) -> Fixture {
         let agent = app.create("/v1/agents", json!({"kind": "person", "name": name})).await;
         speakers.push(agent["id"].as_str().unwrap().to_string());
     }
-    let specs: Vec<(Value, Vec<(usize, Option<usize>)>)> = vec![
+    let specs: Vec<ClaimSpec> = vec![
         (
             json!({"text": "JNIM fighters attacked fuel convoys near Kayes.", "kind": "event", "status": "supported",
                    "place": "Kayes, Mali", "tags": ["fuel", "jnim"], "period_start": "2025-03"}),

@@ -1,9 +1,21 @@
 //! The HTTP API's tests: one binary, each test on its own server and
 //! database, on both backends.
 
+#[allow(dead_code, reason = "each test module uses a different part of the helpers")]
 mod helpers;
 
 mod agents;
+mod attributions;
+mod auth;
+mod claims;
 mod claims_list;
+mod concurrency;
+mod contract;
+mod hostile;
+mod instances;
 mod openapi;
+mod provenance;
 mod search;
+mod seeds;
+mod sources;
+mod transfer;

@@ -231,7 +231,7 @@ on_both_backends! {
             ("🙂".into(), 400),
             ("🙂 fuel 🙂".into(), 200),
             ("\u{0}".into(), 400),
-            ("fuel\u{0}blockade".into(), 200),
+            ("fuel\u{0}blockade".into(), 400),
             ("\u{200b}fuel\u{feff}".into(), 200),
             ("e\u{301}".into(), 200),
             ("%".into(), 400),
@@ -255,7 +255,7 @@ on_both_backends! {
                 assert_eq!(error_fields(&body), ["q"], "q={short:?}");
             }
         }
-        for q in ["\"fuel blockade", "fuel AND blockade", "al-Qaida", "17.7%", "Jama’at", "fuel\u{0}blockade", "+fuel", "-fuel", "(fuel"] {
+        for q in ["\"fuel blockade", "fuel AND blockade", "al-Qaida", "17.7%", "Jama’at", "+fuel", "-fuel", "(fuel"] {
             assert!(!search(&app, q).await.is_empty(), "{q:?} should find the claim");
         }
     }

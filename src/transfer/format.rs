@@ -1,0 +1,101 @@
+//! The NDJSON transfer format: one `{"type": ..., "data": ...}` record per
+//! line, framed by a `header` line and an `end` line.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// The `format` a header names.
+pub const FORMAT: &str = "claimtrail";
+
+/// The version of the format this build writes and reads.
+pub const VERSION: u32 = 1;
+
+/// The kinds of line a transfer file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordType {
+    Header,
+    Agent,
+    Source,
+    Claim,
+    Attribution,
+    End,
+}
+
+impl RecordType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordType::Header => "header",
+            RecordType::Agent => "agent",
+            RecordType::Source => "source",
+            RecordType::Claim => "claim",
+            RecordType::Attribution => "attribution",
+            RecordType::End => "end",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<RecordType> {
+        [
+            RecordType::Header,
+            RecordType::Agent,
+            RecordType::Source,
+            RecordType::Claim,
+            RecordType::Attribution,
+            RecordType::End,
+        ]
+        .into_iter()
+        .find(|t| t.as_str() == value)
+    }
+}
+
+/// One line as written.
+#[derive(Serialize)]
+pub struct Line<'a, T> {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub data: &'a T,
+}
+
+/// The first line: what the file is.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Header {
+    pub format: String,
+    pub version: u32,
+}
+
+/// How many records of each kind; the `end` line of a file, and what an
+/// import wrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Counts {
+    /// Agent records.
+    pub agents: u64,
+    /// Source records.
+    pub sources: u64,
+    /// Claim records.
+    pub claims: u64,
+    /// Attribution records.
+    pub attributions: u64,
+}
+
+impl Counts {
+    pub fn add(&mut self, kind: RecordType) {
+        match kind {
+            RecordType::Agent => self.agents += 1,
+            RecordType::Source => self.sources += 1,
+            RecordType::Claim => self.claims += 1,
+            RecordType::Attribution => self.attributions += 1,
+            RecordType::Header | RecordType::End => {}
+        }
+    }
+}
+
+impl std::fmt::Display for Counts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} agents, {} sources, {} claims, {} attributions",
+            self.agents, self.sources, self.claims, self.attributions
+        )
+    }
+}

@@ -159,7 +159,7 @@ pub struct AttributionQuery {
     /// Attributions that cite this source.
     pub cited_source_id: Option<Uuid>,
     /// Page size, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
+    #[param(minimum = 1, maximum = 200, example = 20)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

@@ -345,7 +345,7 @@ pub struct ClaimQuery {
     /// matches wrapped in `<mark>`…`</mark>`. Ignored without `q`.
     pub snippet: Option<bool>,
     /// Page size, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
+    #[param(minimum = 1, maximum = 200, example = 20)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page, with the same filters and
     /// sort. Cursors are keyset positions: later pages are as fast as the

@@ -76,7 +76,7 @@ pub fn configure(config: &mut ServiceConfig) {
 /// The answer takes five queries whatever the size of the graph.
 #[utoipa::path(
     tag = "provenance", operation_id = "getClaimProvenance",
-    params(("id" = Uuid, Path, description = "The claim's id"), ProvenanceQuery),
+    params(("id" = Uuid, Path, description = "The claim's id", example = "0193a7e0-7c1e-7000-8000-000000000001"), ProvenanceQuery),
     responses(
         (status = 200, description = "The provenance graph, in the requested format", content(
             (Provenance = "application/json"),
@@ -218,7 +218,7 @@ impl MediaRange {
 /// and stance), newest first, in pages of `limit`.
 #[utoipa::path(
     tag = "provenance", operation_id = "listClaimsOfSource",
-    params(("id" = Uuid, Path, description = "The source's id"), ClaimsOfQuery),
+    params(("id" = Uuid, Path, description = "The source's id", example = "0193a7e0-7c1e-7000-8000-000000000001"), ClaimsOfQuery),
     responses((status = 200, description = "A page of claims", body = Page<Claim>))
 )]
 #[get("/sources/{id}/claims")]
@@ -241,7 +241,7 @@ async fn list_claims_of_source(
 /// source it publishes states; newest first, in pages of `limit`.
 #[utoipa::path(
     tag = "provenance", operation_id = "listClaimsOfAgent",
-    params(("id" = Uuid, Path, description = "The agent's id"), ClaimsOfQuery),
+    params(("id" = Uuid, Path, description = "The agent's id", example = "0193a7e0-7c1e-7000-8000-000000000001"), ClaimsOfQuery),
     responses((status = 200, description = "A page of claims", body = Page<Claim>))
 )]
 #[get("/agents/{id}/claims")]

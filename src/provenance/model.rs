@@ -68,7 +68,7 @@ pub struct ProvenanceQuery {
 #[into_params(parameter_in = Query)]
 pub struct ClaimsOfQuery {
     /// Page size, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
+    #[param(minimum = 1, maximum = 200, example = 20)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

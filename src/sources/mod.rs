@@ -58,7 +58,7 @@ async fn create_source(_: WriteAccess, db: web::Data<Db>, body: Valid<NewSource>
 ///
 /// With its archived `content`, when it has one.
 #[utoipa::path(
-    tag = "sources", operation_id = "getSource", params(("id" = Uuid, Path, description = "The source's id")),
+    tag = "sources", operation_id = "getSource", params(("id" = Uuid, Path, description = "The source's id", example = "0193a7e0-7c1e-7000-8000-000000000001")),
     responses((status = 200, description = "The source", body = Source,
         headers(("ETag" = String, description = "The source's version"))))
 )]
@@ -78,7 +78,7 @@ async fn get_source(
 ///
 /// A JSON Merge Patch (RFC 7396); needs `If-Match` with the current ETag.
 #[utoipa::path(
-    tag = "sources", operation_id = "updateSource", params(("id" = Uuid, Path, description = "The source's id")),
+    tag = "sources", operation_id = "updateSource", params(("id" = Uuid, Path, description = "The source's id", example = "0193a7e0-7c1e-7000-8000-000000000001")),
     request_body(content = SourcePatch, content_type = "application/merge-patch+json"),
     responses((status = 200, description = "The changed source", body = Source,
         headers(("ETag" = String, description = "Its new version"))))
@@ -101,7 +101,7 @@ async fn update_source(
 ///
 /// Refused with 409 while attributions state or cite it.
 #[utoipa::path(
-    tag = "sources", operation_id = "deleteSource", params(("id" = Uuid, Path, description = "The source's id")),
+    tag = "sources", operation_id = "deleteSource", params(("id" = Uuid, Path, description = "The source's id", example = "0193a7e0-7c1e-7000-8000-000000000001")),
     responses((status = 204, description = "The source was deleted"))
 )]
 #[delete("/sources/{id}")]

@@ -94,12 +94,17 @@ fn main() -> anyhow::Result<()> {
     let count = |conn: &mut DbConnection, sql: &str| -> anyhow::Result<i64> {
         Ok(diesel::sql_query(sql).load::<Count>(conn)?[0].n)
     };
+    // Word ranks of the generator's Zipf vocabulary: a common word (in about
+    // one claim in eight), a middling one and a rare one.
     let common = vocabulary_word(6);
+    let middling = vocabulary_word(250);
     let rare = vocabulary_word(40_000);
-    let common_hits =
-        count(&mut conn, &format!("SELECT count(*) AS n FROM claims_fts WHERE claims_fts MATCH '\"{common}\"'"))?;
-    let rare_hits =
-        count(&mut conn, &format!("SELECT count(*) AS n FROM claims_fts WHERE claims_fts MATCH '\"{rare}\"'"))?;
+    let hits = |conn: &mut DbConnection, word: &str| {
+        count(conn, &format!("SELECT count(*) AS n FROM claims_fts WHERE claims_fts MATCH '\"{word}\"'"))
+    };
+    let common_hits = hits(&mut conn, &common)?;
+    let middling_hits = hits(&mut conn, &middling)?;
+    let rare_hits = hits(&mut conn, &rare)?;
     let publisher_claims = count(
         &mut conn,
         &format!(
@@ -170,8 +175,8 @@ fn main() -> anyhow::Result<()> {
                 vec![format!("/v1/claims?publisher_id={publisher}&{period}&q={common}&sort=relevance")],
             ),
             (
-                format!("publisher + period + q={rare}, relevance"),
-                vec![format!("/v1/claims?publisher_id={publisher}&{period}&q={rare}&sort=relevance")],
+                format!("publisher + period + q={middling} ({middling_hits} claims), relevance"),
+                vec![format!("/v1/claims?publisher_id={publisher}&{period}&q={middling}&sort=relevance")],
             ),
             (
                 format!("q={common}, relevance, snippets (all {common_hits} ranked)"),
@@ -210,7 +215,10 @@ fn main() -> anyhow::Result<()> {
     let (rows, walk, walked) = result?;
 
     println!();
-    println!("claimtrail claim list, SQLite, {claims} claims, {requests} requests per row, one client");
+    println!(
+        "claimtrail claim list, SQLite, {claims} claims, {requests} requests per row, one client{}",
+        if pinning() { " (server on core 0, client on core 1)" } else { "" }
+    );
     println!("{:<56} {:>9} {:>9} {:>6}", "query", "p50 ms", "p99 ms", "items");
     println!("{}", "-".repeat(83));
     for row in &rows {
@@ -247,9 +255,24 @@ fn free_port() -> std::io::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
+/// Whether server and client can run on cores of their own (`taskset`, two
+/// or more cores): the server on core 0, this client on core 1.
+fn pinning() -> bool {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    cores >= 2 && Command::new("taskset").arg("-V").stdout(Stdio::null()).status().is_ok_and(|s| s.success())
+}
+
 fn start_server(url: &str, port: u16) -> anyhow::Result<Child> {
     let binary = env!("CARGO_BIN_EXE_claimtrail");
-    let mut command = Command::new(binary);
+    let mut command = if pinning() {
+        let _ =
+            Command::new("taskset").args(["-pc", "1", &std::process::id().to_string()]).stdout(Stdio::null()).status();
+        let mut pinned = Command::new("taskset");
+        pinned.args(["-c", "0", binary]);
+        pinned
+    } else {
+        Command::new(binary)
+    };
     command
         .args(["--database-url", url, "--bind", &format!("127.0.0.1:{port}"), "--no-seed", "--log", "warn", "serve"])
         .stdout(Stdio::null())

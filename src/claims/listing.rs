@@ -4,7 +4,8 @@
 //! the claims with a period and then those without), written here for both
 //! backends. Everything backend-specific about searching claims lives in
 //! this module: the FTS5 tables on SQLite, the tsvector column on
-//! PostgreSQL (see the `2026-11-21-000002_search` migrations).
+//! PostgreSQL (see the `2026-11-21-000002_search` migrations, and
+//! `2026-11-21-000003_search_facets` on SQLite).
 //!
 //! **Cursors** are keyset positions: the sort key of the last claim of a
 //! page and its id, which breaks ties. A page reads "the next `limit` claims
@@ -34,8 +35,8 @@
 //! walking the sort's index and probing the full-text index claim by claim,
 //! stopping as soon as the page is full. Relevance reads every match, as
 //! each one's rank is needed: ranking costs what the matches cost (a word
-//! in a tenth of a million claims, unfiltered, takes a few hundred
-//! milliseconds). Without a search, the smallest membership set under the
+//! in one claim in eight, unfiltered, takes about 250 ms at a million
+//! claims; with a publisher and a period, about 20 ms). Without a search, the smallest membership set under the
 //! bound supplies the candidates, or the sort's index is walked with
 //! per-claim probes.
 

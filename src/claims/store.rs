@@ -5,10 +5,9 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::listing;
 use super::model::{
-    AgentSummary, CardAttribution, Claim, ClaimCard, ClaimKind, ClaimQuery, ClaimStatus, Comparator, NewClaim,
-    Quantity, SourceSummary,
+    AgentSummary, CardAttribution, Claim, ClaimCard, ClaimKind, ClaimStatus, Comparator, NewClaim, Quantity,
+    SourceSummary,
 };
 use crate::agents::model::AgentKind;
 use crate::agents::store::AgentRow;
@@ -17,7 +16,7 @@ use crate::db::refs::{self, Target};
 use crate::db::schema::{agents, claim_tags, claims};
 use crate::db::{self, DbConnection};
 use crate::error::ApiError;
-use crate::http::{MergePatch, Page, Precondition};
+use crate::http::{MergePatch, Precondition};
 use crate::sources::model::SourceKind;
 use crate::sources::store::{self as source_store, SourceRow};
 use crate::validate::PartialDate;
@@ -253,13 +252,6 @@ pub fn card_attributions(conn: &mut DbConnection, rows: Vec<AttributionRow>) -> 
             Ok(CardAttribution { attribution: row.into_api()?, source, speaker, cited_source })
         })
         .collect()
-}
-
-/// A page of claims: the filters, search, sort and cursor of `query` (see
-/// [`listing`](super::listing), which also gives each item its snippet).
-pub fn list(conn: &mut DbConnection, query: ClaimQuery, limit: i64) -> Result<Page<Claim>, ApiError> {
-    let page = listing::list(conn, query, limit)?;
-    Ok(Page { items: page.items.into_iter().map(|item| item.claim).collect(), next_cursor: page.next_cursor })
 }
 
 pub fn update(

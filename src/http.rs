@@ -123,9 +123,26 @@ impl MergePatch {
         {
             return Err(ApiError::invalid_field("id", "is read-only"));
         }
+        self.check_members::<T>()?;
         let mut document = serde_json::to_value(current).map_err(ApiError::internal)?;
         json_patch::merge(&mut document, &self.0);
         parse_body(document)
+    }
+
+    /// Refuses members that are not fields of the resource. The merged
+    /// document catches most of them, but not `"name": null`: merging it
+    /// removes a member that was never there.
+    fn check_members<T: Body>(&self) -> Result<(), ApiError> {
+        let Value::Object(members) = &self.0 else { return Ok(()) };
+        let errors: Vec<FieldError> = members
+            .iter()
+            .filter_map(|(name, member)| {
+                let alone = Value::Object(Map::from_iter([(name.clone(), member.clone())]));
+                let message = serde_json::from_value::<T>(alone).err()?.to_string();
+                message.starts_with("unknown field").then(|| FieldError::new(name.clone(), message))
+            })
+            .collect();
+        if errors.is_empty() { Ok(()) } else { Err(ApiError::unprocessable(errors)) }
     }
 }
 

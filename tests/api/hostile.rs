@@ -423,6 +423,14 @@ fn table(guardian: &Value, article: &Value, data: &Value, claim: &Value, citing:
             412,
         ),
         raw(
+            "PATCH with a stale If-Match and an unknown member",
+            Method::PATCH,
+            &source_path,
+            vec![JSON, ("if-match", b"\"10\"")],
+            br#"{"": null}"#.to_vec(),
+            422,
+        ),
+        raw(
             "If-Match that is no ETag",
             Method::PATCH,
             &agent_path,
@@ -451,6 +459,8 @@ fn table(guardian: &Value, article: &Value, data: &Value, claim: &Value, citing:
         patch("a merge patch setting version", &agent_path, json!({"version": 99}), 422),
         patch("a merge patch changing id", &agent_path, json!({"id": unknown}), 422),
         patch("a merge patch clearing a required field", &agent_path, json!({"name": null}), 422),
+        patch("a merge patch removing a field that does not exist", &source_path, json!({"": null}), 422),
+        patch("a merge patch removing an unknown claim field", &claim_path, json!({"verdict": null}), 422),
         patch("a merge patch setting content_sha256", &source_path, json!({"content_sha256": "00"}), 422),
         patch("a merge patch with content of NUL", &source_path, json!({"content": "\u{0}"}), 422),
         patch(

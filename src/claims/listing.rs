@@ -98,6 +98,13 @@ pub fn explain(conn: &mut DbConnection, query: ClaimQuery) -> Result<Vec<String>
     let backend = backend_of(conn);
     let plan = request.plan(conn, backend)?;
     let mut lines = Vec::new();
+    if backend == Backend::Sqlite && request.sort == ClaimSort::Relevance {
+        for mut sql in [request.ranked_sql(), request.ranked_claims_sql(&[])] {
+            sql.text.insert_str(0, "EXPLAIN QUERY PLAN ");
+            lines.extend(sql.load::<SqlitePlanLine>(conn)?.into_iter().map(|l| l.detail));
+        }
+        return Ok(lines);
+    }
     for phase in request.phases() {
         let mut sql = request.page_sql(backend, plan, phase, request.limit + 1);
         let prefix = match backend {
@@ -175,11 +182,15 @@ enum Position {
     Period { start: Option<String>, id: String },
     /// The rank travels as its bit pattern: a decimal rendering might not
     /// read back as the very same float, and the page would repeat a claim.
+    /// `doc` is the claim's row in the SQLite search index, which breaks
+    /// ties there (see [`Request::fetch_by_rank`]); PostgreSQL uses `id`.
     #[serde(rename = "r")]
     Relevance {
         #[serde(with = "float_bits")]
         rank: f64,
         id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        doc: Option<i64>,
     },
 }
 
@@ -288,7 +299,7 @@ impl Request {
             ClaimSort::PeriodStart | ClaimSort::PeriodStartDesc => {
                 Position::Period { start: last.claim.period_start.clone(), id }
             }
-            ClaimSort::Relevance => Position::Relevance { rank: last.rank.unwrap_or(0.0), id },
+            ClaimSort::Relevance => Position::Relevance { rank: last.rank.unwrap_or(0.0), id, doc: last.doc },
         };
         encode_cursor(&CursorData { f: self.fingerprint.clone(), position })
     }
@@ -370,6 +381,9 @@ impl Request {
 
     /// Up to `limit + 1` rows from the position on.
     fn fetch(&self, conn: &mut DbConnection, backend: Backend, plan: Plan) -> Result<Vec<ListedRow>, ApiError> {
+        if backend == Backend::Sqlite && self.sort == ClaimSort::Relevance {
+            return self.fetch_by_rank(conn);
+        }
         let want = self.limit + 1;
         let mut rows: Vec<ListedRow> = Vec::new();
         for phase in self.phases() {
@@ -383,6 +397,77 @@ impl Request {
         Ok(rows)
     }
 
+    /// Relevance on SQLite, in two steps. Every match's BM25 rank comes
+    /// from the full-text index alone (the facet terms apply the tag,
+    /// source, speaker and publisher filters there), sorted by rank and
+    /// then by the match's row in the index. Only then are claims read, in
+    /// that order, in batches that grow fourfold, each checked against the
+    /// filters on the claim's own columns, until the page is full: a page
+    /// reads about as many claims as it shows, not one per match.
+    fn fetch_by_rank(&self, conn: &mut DbConnection) -> Result<Vec<ListedRow>, ApiError> {
+        let ranked = self.ranked_sql().load::<Ranked>(conn).map_err(search_error)?;
+        let want = (self.limit + 1) as usize;
+        let mut rows: Vec<ListedRow> = Vec::with_capacity(want);
+        let mut rest = &ranked[..];
+        let mut batch = 2 * want;
+        while rows.len() < want && !rest.is_empty() {
+            let (head, tail) = rest.split_at(batch.min(rest.len()));
+            let docs: Vec<i64> = head.iter().map(|r| r.doc).collect();
+            let mut found: std::collections::HashMap<i64, ListedRow> = self
+                .ranked_claims_sql(&docs)
+                .load::<ListedRow>(conn)?
+                .into_iter()
+                .filter_map(|row| Some((row.doc?, row)))
+                .collect();
+            for match_ in head {
+                if let Some(mut row) = found.remove(&match_.doc) {
+                    row.rank = Some(match_.rank);
+                    rows.push(row);
+                }
+            }
+            rest = tail;
+            batch *= 4;
+        }
+        rows.truncate(want);
+        Ok(rows)
+    }
+
+    /// Every match of the search on SQLite after the cursor, best first.
+    fn ranked_sql(&self) -> Sql {
+        let mut sql = Sql::new(Backend::Sqlite);
+        sql.push("SELECT claims_fts.rowid AS doc, claims_fts.rank AS rank FROM claims_fts WHERE claims_fts MATCH ")
+            .bind(Bind::Text(self.fts5_expression()));
+        if let Some(Position::Relevance { rank, doc, .. }) = &self.after {
+            sql.push(" AND (claims_fts.rank, claims_fts.rowid) > (")
+                .bind(Bind::Double(*rank))
+                .push(", ")
+                .bind(Bind::BigInt(doc.unwrap_or(i64::MIN)))
+                .push(")");
+        }
+        sql.push(" ORDER BY claims_fts.rank, claims_fts.rowid");
+        sql
+    }
+
+    /// The claims of these search-index rows that pass the filters on the
+    /// claim's own columns (the others are part of the full-text query).
+    fn ranked_claims_sql(&self, docs: &[i64]) -> Sql {
+        let mut sql = Sql::new(Backend::Sqlite);
+        sql.push("SELECT ")
+            .push(CLAIM_COLUMNS)
+            .push(
+                ", CAST(NULL AS double precision) AS rank, claim_documents.doc AS doc \
+                 FROM claim_documents CROSS JOIN claims ON claims.id = claim_documents.claim_id \
+                 WHERE claim_documents.doc IN (SELECT value FROM json_each(",
+            )
+            .bind(Bind::Text(format!("[{}]", docs.iter().map(i64::to_string).collect::<Vec<_>>().join(","))))
+            .push("))");
+        for filter in self.filters.iter().filter(|f| !f.is_membership()) {
+            sql.push(" AND ");
+            filter.write(&mut sql);
+        }
+        sql
+    }
+
     fn descending(&self) -> bool {
         matches!(self.sort, ClaimSort::NewestFirst | ClaimSort::PeriodStartDesc)
     }
@@ -391,17 +476,13 @@ impl Request {
         let mut sql = Sql::new(backend);
         let relevance = self.sort == ClaimSort::Relevance;
         sql.push("SELECT ").push(CLAIM_COLUMNS);
-        match (backend, &self.search) {
-            (Backend::Sqlite, Some(_)) if relevance => {
-                sql.push(", claims_fts.rank AS rank");
-            }
-            (Backend::Postgres, Some(_)) if relevance => {
-                sql.push(", CAST(").push(PG_RANK).push(" AS double precision) AS rank");
-            }
-            _ => {
-                sql.push(", CAST(NULL AS double precision) AS rank");
-            }
+        // Relevance on SQLite is read by `fetch_by_rank` instead.
+        if relevance && backend == Backend::Postgres {
+            sql.push(", CAST(").push(PG_RANK).push(" AS double precision) AS rank");
+        } else {
+            sql.push(", CAST(NULL AS double precision) AS rank");
         }
+        sql.push(", CAST(NULL AS bigint) AS doc");
         sql.push(" FROM ");
         match (backend, &self.search, plan) {
             (Backend::Sqlite, Some(_), Plan::Search) => {
@@ -458,17 +539,9 @@ impl Request {
         let (cmp, dir) = if self.descending() { ("<", "DESC") } else { (">", "ASC") };
         match phase {
             Phase::All if self.sort == ClaimSort::Relevance => {
-                let rank = match backend {
-                    Backend::Sqlite => "claims_fts.rank",
-                    Backend::Postgres => PG_RANK,
-                };
-                if let Some(Position::Relevance { rank: after, id }) = &self.after {
-                    sql.push(" AND (").push(rank).push(", claims.id) > (");
-                    match backend {
-                        Backend::Sqlite => sql.bind(Bind::Double(*after)),
-                        Backend::Postgres => sql.push("CAST(").bind(Bind::Double(*after)).push(" AS real)"),
-                    };
-                    sql.push(", ").bind(Bind::Text(id.clone())).push(")");
+                if let Some(Position::Relevance { rank: after, id, .. }) = &self.after {
+                    sql.push(" AND (").push(PG_RANK).push(", claims.id) > (CAST(");
+                    sql.bind(Bind::Double(*after)).push(" AS real), ").bind(Bind::Text(id.clone())).push(")");
                 }
                 sql.push(" ORDER BY rank ASC, claims.id ASC");
             }
@@ -717,6 +790,18 @@ struct ListedRow {
     claim: ClaimRow,
     #[diesel(sql_type = Nullable<Double>)]
     rank: Option<f64>,
+    /// The row in SQLite's search index, when ranking by relevance there.
+    #[diesel(sql_type = Nullable<BigInt>)]
+    doc: Option<i64>,
+}
+
+/// A match of a search on SQLite and its BM25 rank.
+#[derive(QueryableByName)]
+struct Ranked {
+    #[diesel(sql_type = BigInt)]
+    doc: i64,
+    #[diesel(sql_type = Double)]
+    rank: f64,
 }
 
 #[derive(QueryableByName)]
@@ -933,7 +1018,7 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_reject_any_edit() {
-        let position = Position::Relevance { rank: -1.234_567_890_123_456_7, id: "x".to_string() };
+        let position = Position::Relevance { rank: -1.234_567_890_123_456_7, id: "x".to_string(), doc: Some(7) };
         let token = cursor(position.clone());
         assert_eq!(decode_cursor(&token, "abc", ClaimSort::Relevance).ok(), Some(position));
         for i in 0..token.len() {

@@ -248,6 +248,14 @@ on_both_backends! {
             assert!(expected.len() < f.claims.len(), "every claim matches {query}");
             let listed = ids_of(&app, &format!("/v1/claims?{query}")).await;
             assert_eq!(listed, expected, "GET /v1/claims?{query}");
+            if query.contains("sort=relevance") {
+                // Pages of one claim walk the same order as one big page
+                // (on SQLite, claims are read in batches after ranking).
+                let path = format!("/v1/claims?{query}");
+                let (one_by_one, _) = pages(&app, &path, 1).await;
+                let (at_once, _) = pages(&app, &path, 200).await;
+                assert_eq!(one_by_one, at_once, "GET {path}, a claim per page");
+            }
         }
     }
 
@@ -294,6 +302,14 @@ on_both_backends! {
             assert!(!expected.is_empty(), "the fixture has no claim for {query}");
             let listed = ids_of(&app, &format!("/v1/claims?{query}")).await;
             assert_eq!(listed, expected, "GET /v1/claims?{query}");
+            if query.contains("sort=relevance") {
+                // Pages of one claim walk the same order as one big page
+                // (on SQLite, claims are read in batches after ranking).
+                let path = format!("/v1/claims?{query}");
+                let (one_by_one, _) = pages(&app, &path, 1).await;
+                let (at_once, _) = pages(&app, &path, 200).await;
+                assert_eq!(one_by_one, at_once, "GET {path}, a claim per page");
+            }
         }
         let none = ids_of(&app, "/v1/claims?kind=opinion&tag=fuel").await;
         assert!(none.is_empty());

@@ -83,7 +83,12 @@ impl Application {
 
 fn serve(listener: TcpListener, db: Db, settings: Settings) -> anyhow::Result<Server> {
     let document = openapi_document();
-    let known_paths = Arc::new(openapi::allowed_methods(&document));
+    let mut known_paths = openapi::allowed_methods(&document);
+    // Served beside the document rather than described in it.
+    for path in ["/openapi.json", "/docs/{_:.*}"] {
+        known_paths.push((ResourceDef::new(path), "GET".to_string()));
+    }
+    let known_paths = Arc::new(known_paths);
     let db = web::Data::new(db);
     let policy = web::Data::new(AuthPolicy { require_key_for_reads: settings.require_key_for_reads });
     let max_body = settings.max_body_bytes;

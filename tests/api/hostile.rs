@@ -562,10 +562,12 @@ on_both_backends! {
             let body = problem(app.get(path).await, 404).await;
             assert!(body["detail"].as_str().unwrap().contains("Nothing is served"), "{path}: {body}");
         }
-        for method in [Method::POST, Method::DELETE] {
-            let response = app.request(method.clone(), "/healthz").send().await.unwrap();
-            assert_eq!(contract::header(&response, "allow"), "GET", "{method} /healthz");
-            problem(response, 405).await;
+        for path in ["/healthz", "/openapi.json", "/docs/", "/docs/index.html"] {
+            for method in [Method::POST, Method::DELETE] {
+                let response = app.request(method.clone(), path).send().await.unwrap();
+                assert_eq!(contract::header(&response, "allow"), "GET", "{method} {path}");
+                problem(response, 405).await;
+            }
         }
     }
 }

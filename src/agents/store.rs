@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::model::{Agent, AgentKind, AgentQuery, NewAgent};
+use crate::claims;
 use crate::db::refs::{self, Target};
 use crate::db::schema::agents;
 use crate::db::{self, DbConnection};
@@ -128,7 +129,8 @@ pub fn update(
     patch: &MergePatch,
 ) -> Result<Agent, ApiError> {
     let current = find(conn, id)?;
-    let body = patch.apply(&current.writable()?, id)?;
+    let before = current.writable()?;
+    let body = patch.apply(&before, id)?;
     // The body is checked first: an invalid patch is a 422 whatever the version.
     precondition.check(current.version)?;
     if body.affiliation_id.is_some_and(|a| a.to_string() == id) {
@@ -145,7 +147,16 @@ pub fn update(
         // row before it committed): name the version it left, or 404.
         return Err(ApiError::precondition_failed(find(conn, id)?.version));
     }
-    row.into_api()
+    // What claim cards show of an agent (`AgentSummary`).
+    let agent = row.into_api()?;
+    if agent.kind != before.kind
+        || agent.name != before.name
+        || agent.description != before.description
+        || agent.anonymous != before.anonymous
+    {
+        claims::store::touch_showing_agent(conn, id)?;
+    }
+    Ok(agent)
 }
 
 pub fn delete(conn: &mut DbConnection, id: &str, precondition: Precondition) -> Result<(), ApiError> {

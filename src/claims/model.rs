@@ -92,8 +92,10 @@ pub struct Claim {
     pub language: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    /// 1 on create, +1 on every change, including changes to its
-    /// attributions (they are part of the claim card); the ETag.
+    /// 1 on create, +1 on every change of its claim card: the claim, its
+    /// attributions, and what the card shows of their sources, speakers
+    /// and publishers (a renamed publisher changes the version of every
+    /// claim whose card names it). The ETag.
     pub version: i32,
 }
 

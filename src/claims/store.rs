@@ -13,7 +13,7 @@ use crate::agents::model::AgentKind;
 use crate::agents::store::AgentRow;
 use crate::attributions::store::{self as attribution_store, AttributionRow};
 use crate::db::refs::{self, Target};
-use crate::db::schema::{agents, claim_tags, claims};
+use crate::db::schema::{agents, attributions, claim_tags, claims, sources};
 use crate::db::{self, DbConnection};
 use crate::error::ApiError;
 use crate::http::{MergePatch, Precondition};
@@ -289,6 +289,34 @@ pub fn delete(conn: &mut DbConnection, id: &str, precondition: Precondition) -> 
     if deleted == 0 {
         return Err(ApiError::precondition_failed(find(conn, id)?.version));
     }
+    Ok(())
+}
+
+/// Marks as changed the claims whose cards show this source, as the source
+/// of an attribution or as the source it cites: its summary there changed.
+pub fn touch_showing_source(conn: &mut DbConnection, source_id: &str) -> Result<(), ApiError> {
+    let showing = attributions::table
+        .select(attributions::claim_id)
+        .filter(attributions::source_id.eq(source_id).or(attributions::cited_source_id.eq(source_id)));
+    diesel::update(claims::table.filter(claims::id.eq_any(showing)))
+        .set((claims::version.eq(claims::version + 1), claims::updated_at.eq(db::now())))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Marks as changed the claims whose cards show this agent: as a speaker,
+/// or as the publisher of a source an attribution states or cites.
+pub fn touch_showing_agent(conn: &mut DbConnection, agent_id: &str) -> Result<(), ApiError> {
+    let published = || sources::table.select(sources::id.nullable()).filter(sources::publisher_id.eq(agent_id));
+    let showing = attributions::table.select(attributions::claim_id).filter(
+        attributions::speaker_id
+            .eq(agent_id)
+            .or(attributions::source_id.nullable().eq_any(published()))
+            .or(attributions::cited_source_id.eq_any(published())),
+    );
+    diesel::update(claims::table.filter(claims::id.eq_any(showing)))
+        .set((claims::version.eq(claims::version + 1), claims::updated_at.eq(db::now())))
+        .execute(conn)?;
     Ok(())
 }
 

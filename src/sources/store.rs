@@ -5,13 +5,13 @@ use diesel::prelude::*;
 use sha2::{Digest, Sha256};
 
 use super::model::{NewSource, Source, SourceKind, SourceQuery};
-use crate::attributions;
 use crate::db::refs::{self, Target};
 use crate::db::schema::sources;
 use crate::db::{self, DbConnection};
 use crate::error::ApiError;
 use crate::http::{MergePatch, Page, Precondition, decode_cursor, paginate};
 use crate::validate::PartialDate;
+use crate::{attributions, claims};
 
 /// A source without its content, which can be large and which lists and
 /// summaries never show.
@@ -196,11 +196,18 @@ pub fn update(
     patch: &MergePatch,
 ) -> Result<Source, ApiError> {
     let (current, content) = find(conn, id)?;
-    let body = patch.apply(&current.writable(content.clone())?, id)?;
+    let before = current.writable(content.clone())?;
+    let body = patch.apply(&before, id)?;
     // The body is checked first: an invalid patch is a 422 whatever the version.
     precondition.check(current.version)?;
     check_references(conn, &body)?;
     let content_changed = body.content != content;
+    // What claim cards show of a source (`SourceSummary`).
+    let summary_changed = body.kind != before.kind
+        || body.title != before.title
+        || body.url != before.url
+        || body.published_on != before.published_on
+        || body.publisher_id != before.publisher_id;
     let row = SourceWrite::new(id.to_string(), body, current.created_at, db::now(), current.version + 1);
     let changed =
         diesel::update(sources::table.filter(sources::id.eq(id)).filter(sources::version.eq(current.version)))
@@ -213,6 +220,9 @@ pub fn update(
     }
     if content_changed {
         attributions::store::reverify_quotes_of_source(conn, id, row.content.as_deref())?;
+    }
+    if summary_changed {
+        claims::store::touch_showing_source(conn, id)?;
     }
     row.into_api()
 }

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use diesel::Connection;
 use diesel::connection::InstrumentationEvent;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::contract::{self, id, read_json};
@@ -232,6 +232,49 @@ on_both_backends! {
         assert_eq!(app.delete(&path, 3).await.status(), StatusCode::NO_CONTENT);
         assert_eq!(card_version(&app, &other).await, 3);
         assert_eq!(card_version(&app, &claim).await, 4);
+    }
+
+    async fn a_claim_card_changes_version_when_a_source_or_agent_it_shows_changes_what_it_shows(app: TestApp) {
+        let publisher = app.create_agent("Africanews").await;
+        let speaker = app.create("/v1/agents", json!({"kind": "person", "name": "A minister"})).await;
+        let cited_publisher = app.create_agent("Business Insider Africa").await;
+        let article = app.create("/v1/sources", json!({"kind": "article", "title": "Mali on edge", "publisher_id": publisher["id"]})).await;
+        let cited = app.create("/v1/sources", json!({"kind": "article", "title": "Barrick pays", "publisher_id": cited_publisher["id"]})).await;
+        let quoted = app.create_claim("quoted").await;
+        app.create_attribution(json!({"claim_id": quoted["id"], "source_id": article["id"], "speaker_id": speaker["id"], "mode": "quote"})).await;
+        let citing = app.create_claim("citing").await;
+        app.create_attribution(json!({"claim_id": citing["id"], "source_id": article["id"], "mode": "citation", "cited_source_id": cited["id"]})).await;
+        let bystander = app.create_claim("unrelated").await;
+        let versions = || async { (card_version(&app, &quoted).await, card_version(&app, &citing).await, card_version(&app, &bystander).await) };
+        assert_eq!(versions().await, (2, 2, 1));
+
+        // A change the cards do not show (the source's language) leaves them.
+        let article_path = format!("/v1/sources/{}", id(&article));
+        assert_eq!(app.patch(&article_path, 1, &json!({"language": "en"})).await.status(), StatusCode::OK);
+        assert_eq!(versions().await, (2, 2, 1));
+        // The stated source's title is on both cards.
+        assert_eq!(app.patch(&article_path, 2, &json!({"title": "Mali is on edge"})).await.status(), StatusCode::OK);
+        assert_eq!(versions().await, (3, 3, 1));
+        // The cited source is on the citing card only, so is its publisher.
+        let cited_path = format!("/v1/sources/{}", id(&cited));
+        assert_eq!(app.patch(&cited_path, 1, &json!({"url": "https://example.org/barrick"})).await.status(), StatusCode::OK);
+        assert_eq!(versions().await, (3, 4, 1));
+        let cited_publisher_path = format!("/v1/agents/{}", id(&cited_publisher));
+        assert_eq!(app.patch(&cited_publisher_path, 1, &json!({"name": "Business Insider"})).await.status(), StatusCode::OK);
+        assert_eq!(versions().await, (3, 5, 1));
+        // The speaker is on the quoting card; the publisher on both.
+        let speaker_path = format!("/v1/agents/{}", id(&speaker));
+        assert_eq!(app.patch(&speaker_path, 1, &json!({"anonymous": true})).await.status(), StatusCode::OK);
+        assert_eq!(versions().await, (4, 5, 1));
+        let publisher_path = format!("/v1/agents/{}", id(&publisher));
+        assert_eq!(app.patch(&publisher_path, 1, &json!({"description": "Pan-African news channel"})).await.status(), StatusCode::OK);
+        assert_eq!(versions().await, (5, 6, 1));
+
+        // So a cached card is not answered 304 once its summaries changed.
+        let response = app.anonymous(Method::GET, &claim_path(&quoted)).header("if-none-match", "\"4\"").send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let card: Value = response.json().await.unwrap();
+        assert_eq!(card["attributions"][0]["source"]["publisher"]["description"], "Pan-African news channel");
     }
 
     async fn patch_claim_merges_needs_if_match_and_null_clears_an_optional_field(app: TestApp) {

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::db::refs::{self, Target};
 use crate::db::schema::{agents, attributions, claims};
-use crate::db::{Db, DbConnection, write_transaction};
+use crate::db::{Db, DbConnection, setup_transaction};
 use crate::error::ApiError;
 use crate::http::{Body, parse_body};
 use crate::{agents as agent_resource, attributions as attribution_resource, claims as claim_resource, sources};
@@ -81,23 +81,17 @@ impl fmt::Display for SeedReport {
 
 /// Loads the seed data when the database holds no agents and no claims.
 pub fn load_if_empty(db: &Db) -> anyhow::Result<Option<SeedReport>> {
-    let mut conn = db.get()?;
-    let agents: i64 = agents::table.select(count_star()).first(&mut *conn)?;
-    let claims: i64 = claims::table.select(count_star()).first(&mut *conn)?;
-    if agents > 0 || claims > 0 {
-        return Ok(None);
-    }
-    Ok(Some(load_from(&mut conn, &Files::Embedded)?))
+    load_from(&mut *db.get()?, &Files::Embedded, true)
 }
 
 /// Loads the compiled-in seed data; loading twice changes nothing.
 pub fn load(db: &Db) -> anyhow::Result<SeedReport> {
-    load_from(&mut *db.get()?, &Files::Embedded)
+    Ok(load_from(&mut *db.get()?, &Files::Embedded, false)?.unwrap_or_default())
 }
 
 /// Loads seed files from a directory laid out like `seeds/`.
 pub fn load_dir(db: &Db, dir: &Path) -> anyhow::Result<SeedReport> {
-    load_from(&mut *db.get()?, &Files::Dir(dir.to_path_buf()))
+    Ok(load_from(&mut *db.get()?, &Files::Dir(dir.to_path_buf()), false)?.unwrap_or_default())
 }
 
 /// One seed record as the API's create body, in load order.
@@ -137,16 +131,27 @@ fn records_from(files: &Files) -> anyhow::Result<Vec<SeedRecord>> {
     Ok(out)
 }
 
-fn load_from(conn: &mut DbConnection, files: &Files) -> anyhow::Result<SeedReport> {
+/// Loads every record in one transaction, taken as setup work so that
+/// instances starting together on an empty database seed it once. With
+/// `only_if_empty`, a database holding any agent or claim is left alone
+/// (`None`).
+fn load_from(conn: &mut DbConnection, files: &Files, only_if_empty: bool) -> anyhow::Result<Option<SeedReport>> {
     let records = records_from(files)?;
-    let report = write_transaction(conn, |conn| -> anyhow::Result<SeedReport> {
+    let report = setup_transaction(conn, |conn| -> anyhow::Result<Option<SeedReport>> {
+        if only_if_empty {
+            let agents: i64 = agents::table.select(count_star()).first(conn)?;
+            let claims: i64 = claims::table.select(count_star()).first(conn)?;
+            if agents > 0 || claims > 0 {
+                return Ok(None);
+            }
+        }
         let mut report = SeedReport::default();
         for record in records {
             let i = FILES.iter().position(|(_, kind)| *kind == record.kind).unwrap_or(0);
             let created = insert(conn, record.kind, record.body).map_err(|e| describe(record.kind, &record.key, e))?;
             if created { report.created[i] += 1 } else { report.present[i] += 1 }
         }
-        Ok(report)
+        Ok(Some(report))
     })?;
     Ok(report)
 }

@@ -158,8 +158,29 @@ pub fn migrate(conn: &mut DbConnection) -> anyhow::Result<()> {
         DbConnection::Sqlite(_) => SQLITE_MIGRATIONS,
         DbConnection::Pg(_) => POSTGRES_MIGRATIONS,
     };
-    conn.run_pending_migrations(migrations).map_err(|e| anyhow::anyhow!("migrating the database failed: {e}"))?;
-    Ok(())
+    // Instances starting together on a new database take turns: the first
+    // migrates, the others then find nothing pending.
+    setup_transaction(conn, |conn| {
+        conn.run_pending_migrations(migrations).map(|_| ()).map_err(|e| anyhow::anyhow!("{e}"))
+    })
+    .map_err(|e| anyhow::anyhow!("migrating the database failed: {e}"))
+}
+
+/// Runs `f` in a write transaction that no other instance's setup work
+/// (migrating, seeding) runs beside: on SQLite `BEGIN IMMEDIATE` already
+/// excludes every other writer; on PostgreSQL a transaction-scoped
+/// advisory lock does.
+pub fn setup_transaction<T, F>(conn: &mut DbConnection, f: F) -> anyhow::Result<T>
+where
+    F: FnOnce(&mut DbConnection) -> anyhow::Result<T>,
+{
+    write_transaction(conn, |conn| {
+        if let DbConnection::Pg(pg) = conn {
+            // Any constant will do, as long as every instance uses this one.
+            pg.batch_execute("SELECT pg_advisory_xact_lock(7406311529438015232)")?;
+        }
+        f(conn)
+    })
 }
 
 /// Runs `f` in a transaction meant for writing. On SQLite it begins with

@@ -269,3 +269,38 @@ async fn two_server_processes_on_one_postgresql_database_lose_no_write_and_catch
 async fn two_server_processes_on_one_sqlite_file_lose_no_write_and_catch_every_conflict() {
     many_instances_share_one_database(Backend::Sqlite).await;
 }
+
+/// Instances that start together on a new database: each one migrates and
+/// seeds an empty database on start, and they must take turns at it, or the
+/// second fails on tables or rows the first has just made.
+fn instances_starting_together_migrate_and_seed_once(backend: Backend) {
+    let (url, _dir) = fresh_database(backend);
+    let starts: Vec<_> = (0..4)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || -> anyhow::Result<bool> {
+                let db = claimtrail::db::Db::connect(&url, 1)?;
+                Ok(claimtrail::seed::load_if_empty(&db)?.is_some())
+            })
+        })
+        .collect();
+    let seeded: Vec<bool> = starts
+        .into_iter()
+        .map(|start| start.join().expect("a start does not panic").expect("every instance starts"))
+        .collect();
+    assert_eq!(seeded.iter().filter(|s| **s).count(), 1, "exactly one instance seeds: {seeded:?}");
+    let db = claimtrail::db::Db::connect(&url, 1).expect("the database opens");
+    let again = claimtrail::seed::load(&db).expect("the seeds load again");
+    assert_eq!(again.created, [0; 4], "the first seeding was complete: {again}");
+    assert!(again.present.iter().all(|n| *n > 0), "{again}");
+}
+
+#[test]
+fn instances_starting_together_migrate_and_seed_once_on_sqlite() {
+    instances_starting_together_migrate_and_seed_once(Backend::Sqlite);
+}
+
+#[test]
+fn instances_starting_together_migrate_and_seed_once_on_postgres() {
+    instances_starting_together_migrate_and_seed_once(Backend::Postgres);
+}

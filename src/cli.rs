@@ -11,6 +11,7 @@ use crate::auth::{self, Scope};
 use crate::config::{LogFormat, Settings};
 use crate::db::Db;
 use crate::startup::{Application, openapi_document};
+use crate::transfer::Keys;
 
 #[derive(Debug, Parser)]
 #[command(name = "claimtrail", version, about = "Claims, their sources, and where they come from.")]
@@ -39,12 +40,17 @@ pub enum Command {
         dir: Option<std::path::PathBuf>,
     },
     /// Write the whole database as NDJSON (to stdout unless `--output`), for
-    /// `claimtrail import` on another server or backend. API keys are not
-    /// exported.
+    /// `claimtrail import` on another server or backend. API keys are left
+    /// out unless `--with-keys`.
     Export {
         /// Write to this file instead of stdout.
         #[arg(long, short)]
         output: Option<PathBuf>,
+        /// Also export the API keys (their SHA-256 hashes, never the
+        /// secrets), so that the same tokens work after the import. Keep
+        /// such a file as safe as the database itself.
+        #[arg(long)]
+        with_keys: bool,
     },
     /// Load an NDJSON export into the database in one transaction: all or
     /// nothing. Ids, versions and timestamps are kept; an id already stored
@@ -136,15 +142,16 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{report}");
             Ok(())
         }
-        Command::Export { output } => {
+        Command::Export { output, with_keys } => {
             let db = Db::connect(&settings.database_url, 1)?;
             let mut conn = db.get()?;
+            let keys = if with_keys { Keys::Include } else { Keys::Leave };
             let counts = match &output {
                 Some(path) => {
                     let mut out = BufWriter::new(File::create(path)?);
-                    crate::transfer::export(&mut conn, &mut out)?
+                    crate::transfer::export(&mut conn, &mut out, keys)?
                 }
-                None => crate::transfer::export(&mut conn, &mut BufWriter::new(std::io::stdout().lock()))?,
+                None => crate::transfer::export(&mut conn, &mut BufWriter::new(std::io::stdout().lock()), keys)?,
             };
             eprintln!("Exported {counts}.");
             Ok(())

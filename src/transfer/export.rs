@@ -4,17 +4,19 @@
 use std::collections::HashMap;
 use std::io::Write;
 
+use chrono::NaiveDateTime;
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::prelude::*;
 use diesel::sql_types::{Integer, Nullable, Text};
 use serde::Serialize;
 
-use super::format::{Counts, FORMAT, Header, Line, RecordType, VERSION};
+use super::format::{Counts, FORMAT, Header, KeyData, Line, RecordType, VERSION};
 use crate::agents::store::AgentRow;
 use crate::attributions::store::AttributionRow;
+use crate::auth::Scope;
 use crate::claims::store::{ClaimRow, with_tags};
 use crate::db::DbConnection;
-use crate::db::schema::{agents, attributions, claims, sources};
+use crate::db::schema::{agents, api_keys, attributions, claims, sources};
 use crate::sources::store::SourceRow;
 
 /// Rows read per query.
@@ -34,7 +36,11 @@ diesel::define_sql_function! {
 /// header and an `end` line with the counts; says how many of each it wrote.
 /// Everything is read from one snapshot, so concurrent writes never leave the
 /// file with a reference to a row it does not hold.
-pub fn export(conn: &mut DbConnection, out: &mut impl Write) -> anyhow::Result<Counts> {
+///
+/// With `keys`, the API keys follow (their hashes: the tokens stay secret
+/// and keep working on the server the file is imported into). The HTTP
+/// export never includes them.
+pub fn export(conn: &mut DbConnection, out: &mut impl Write, keys: Keys) -> anyhow::Result<Counts> {
     let counts = in_snapshot(conn, |conn| {
         write_line(out, RecordType::Header, &Header { format: FORMAT.to_string(), version: VERSION })?;
         let counts = Counts {
@@ -42,12 +48,38 @@ pub fn export(conn: &mut DbConnection, out: &mut impl Write) -> anyhow::Result<C
             sources: export_sources(conn, out)?,
             claims: export_claims(conn, out)?,
             attributions: export_attributions(conn, out)?,
+            keys: match keys {
+                Keys::Include => export_keys(conn, out)?,
+                Keys::Leave => 0,
+            },
         };
         write_line(out, RecordType::End, &counts)?;
         Ok(counts)
     })?;
     out.flush()?;
     Ok(counts)
+}
+
+/// Whether an export holds the API keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keys {
+    Include,
+    Leave,
+}
+
+/// Every API key, by id; there are few.
+fn export_keys(conn: &mut DbConnection, out: &mut impl Write) -> anyhow::Result<u64> {
+    let rows: Vec<(String, String, String, String, NaiveDateTime)> = api_keys::table
+        .order(api_keys::id)
+        .select((api_keys::id, api_keys::name, api_keys::scope, api_keys::secret_sha256, api_keys::created_at))
+        .load(conn)?;
+    let count = rows.len() as u64;
+    for (id, name, scope, secret_sha256, created_at) in rows {
+        let scope = Scope::from_db(&scope)?;
+        let created_at = created_at.and_utc();
+        write_line(out, RecordType::Key, &KeyData { id, name, scope, secret_sha256, created_at })?;
+    }
+    Ok(count)
 }
 
 fn write_line<T: Serialize>(out: &mut impl Write, kind: RecordType, data: &T) -> anyhow::Result<()> {

@@ -18,6 +18,8 @@ pub enum RecordType {
     Source,
     Claim,
     Attribution,
+    /// An API key, stored hash and all (`claimtrail export --with-keys`).
+    Key,
     End,
 }
 
@@ -29,6 +31,7 @@ impl RecordType {
             RecordType::Source => "source",
             RecordType::Claim => "claim",
             RecordType::Attribution => "attribution",
+            RecordType::Key => "key",
             RecordType::End => "end",
         }
     }
@@ -40,6 +43,7 @@ impl RecordType {
             RecordType::Source,
             RecordType::Claim,
             RecordType::Attribution,
+            RecordType::Key,
             RecordType::End,
         ]
         .into_iter()
@@ -76,6 +80,26 @@ pub struct Counts {
     pub claims: u64,
     /// Attribution records.
     pub attributions: u64,
+    /// API key records: only in exports made with `--with-keys`, and left
+    /// out of the counts when there are none.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub keys: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// An API key as a transfer file holds it: the SHA-256 of its secret, never
+/// the secret, so the same tokens work on the server it is imported into.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyData {
+    pub id: String,
+    pub name: String,
+    pub scope: crate::auth::Scope,
+    pub secret_sha256: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
 impl Counts {
@@ -85,6 +109,7 @@ impl Counts {
             RecordType::Source => self.sources += 1,
             RecordType::Claim => self.claims += 1,
             RecordType::Attribution => self.attributions += 1,
+            RecordType::Key => self.keys += 1,
             RecordType::Header | RecordType::End => {}
         }
     }
@@ -96,6 +121,10 @@ impl std::fmt::Display for Counts {
             f,
             "{} agents, {} sources, {} claims, {} attributions",
             self.agents, self.sources, self.claims, self.attributions
-        )
+        )?;
+        if self.keys > 0 {
+            write!(f, ", {} API keys", self.keys)?;
+        }
+        Ok(())
     }
 }

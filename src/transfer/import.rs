@@ -13,14 +13,14 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-use super::format::{Counts, FORMAT, Header, RecordType, VERSION};
+use super::format::{Counts, FORMAT, Header, KeyData, RecordType, VERSION};
 use crate::agents::model::NewAgent;
 use crate::agents::store::AgentRow;
 use crate::attributions::model::NewAttribution;
 use crate::attributions::store::AttributionRow;
 use crate::claims::model::NewClaim;
 use crate::claims::store::{ClaimRow, distinct_tags};
-use crate::db::schema::{agents, attributions, claim_tags, claims, sources};
+use crate::db::schema::{agents, api_keys, attributions, claim_tags, claims, sources};
 use crate::db::{self, DbConnection};
 use crate::error::{ApiError, FieldError};
 use crate::http::{Body, parse_body};
@@ -163,6 +163,11 @@ struct AttributionRecord {
     quote_end: Stated<i32>,
 }
 
+struct KeyRecord {
+    line: u64,
+    data: KeyData,
+}
+
 /// Good records waiting to be checked against the database and written;
 /// all of one kind, in file order.
 enum Batch {
@@ -171,6 +176,7 @@ enum Batch {
     Sources(Vec<SourceRecord>),
     Claims(Vec<ClaimRecord>),
     Attributions(Vec<AttributionRecord>),
+    Keys(Vec<KeyRecord>),
 }
 
 impl Batch {
@@ -181,6 +187,7 @@ impl Batch {
             Batch::Sources(v) => v.len(),
             Batch::Claims(v) => v.len(),
             Batch::Attributions(v) => v.len(),
+            Batch::Keys(v) => v.len(),
         }
     }
 }
@@ -191,6 +198,7 @@ enum Record {
     Source(SourceRecord),
     Claim(ClaimRecord),
     Attribution(AttributionRecord),
+    Key(KeyRecord),
 }
 
 struct Importer<'c> {
@@ -355,6 +363,7 @@ impl<'c> Importer<'c> {
             RecordType::Source => source_record,
             RecordType::Claim => claim_record,
             RecordType::Attribution => attribution_record,
+            RecordType::Key => key_record,
         };
         let Value::Object(map) = data else {
             self.fail(line, "data: must be a JSON object");
@@ -378,6 +387,7 @@ impl<'c> Importer<'c> {
                 | (Batch::Sources(_), Record::Source(_))
                 | (Batch::Claims(_), Record::Claim(_))
                 | (Batch::Attributions(_), Record::Attribution(_))
+                | (Batch::Keys(_), Record::Key(_))
         );
         if !same_kind || self.batch.len() >= BATCH || self.batch_bytes + bytes > BATCH_BYTES {
             self.flush()?;
@@ -388,10 +398,12 @@ impl<'c> Importer<'c> {
             (Batch::Sources(v), Record::Source(r)) => v.push(r),
             (Batch::Claims(v), Record::Claim(r)) => v.push(r),
             (Batch::Attributions(v), Record::Attribution(r)) => v.push(r),
+            (Batch::Keys(v), Record::Key(r)) => v.push(r),
             (batch, Record::Agent(r)) => *batch = Batch::Agents(vec![r]),
             (batch, Record::Source(r)) => *batch = Batch::Sources(vec![r]),
             (batch, Record::Claim(r)) => *batch = Batch::Claims(vec![r]),
             (batch, Record::Attribution(r)) => *batch = Batch::Attributions(vec![r]),
+            (batch, Record::Key(r)) => *batch = Batch::Keys(vec![r]),
         }
         Ok(())
     }
@@ -405,6 +417,7 @@ impl<'c> Importer<'c> {
             Batch::Sources(records) => self.write_sources(records),
             Batch::Claims(records) => self.write_claims(records),
             Batch::Attributions(records) => self.write_attributions(records),
+            Batch::Keys(records) => self.write_keys(records),
         }
     }
 
@@ -418,6 +431,9 @@ impl<'c> Importer<'c> {
             RecordType::Claim => claims::table.filter(claims::id.eq_any(&ids)).select(claims::id).load(self.conn)?,
             RecordType::Attribution => {
                 attributions::table.filter(attributions::id.eq_any(&ids)).select(attributions::id).load(self.conn)?
+            }
+            RecordType::Key => {
+                api_keys::table.filter(api_keys::id.eq_any(&ids)).select(api_keys::id).load(self.conn)?
             }
             RecordType::Header | RecordType::End => Vec::new(),
         };
@@ -609,6 +625,30 @@ impl<'c> Importer<'c> {
     }
 }
 
+impl Importer<'_> {
+    fn write_keys(&mut self, records: Vec<KeyRecord>) -> Result<(), ApiError> {
+        let taken = self.existing(RecordType::Key, records.iter().map(|r| r.data.id.clone()).collect())?;
+        let mut written = HashSet::new();
+        for KeyRecord { line, data } in records {
+            if taken.contains(&data.id) || !written.insert(data.id.clone()) {
+                self.conflict(line, &data.id, "an API key");
+                continue;
+            }
+            diesel::insert_into(api_keys::table)
+                .values((
+                    api_keys::id.eq(&data.id),
+                    api_keys::name.eq(&data.name),
+                    api_keys::scope.eq(data.scope.as_str()),
+                    api_keys::secret_sha256.eq(&data.secret_sha256),
+                    api_keys::created_at.eq(data.created_at.naive_utc()),
+                ))
+                .execute(self.conn)?;
+            self.imported.keys += 1;
+        }
+        Ok(())
+    }
+}
+
 /// Reads the `data` of one kind of record: its own checks and its create
 /// body's, every failure listed.
 type RecordParser = fn(u64, Map<String, Value>, NaiveDateTime) -> Result<Record, Vec<FieldError>>;
@@ -654,6 +694,24 @@ fn attribution_record(line: u64, mut map: Map<String, Value>, now: NaiveDateTime
     finish(id, stamp, body, errors).map(|(id, body, stamp)| {
         Record::Attribution(AttributionRecord { line, id, body, stamp, quote_status, quote_start, quote_end })
     })
+}
+
+/// An API key: an id as `keys create` makes them (letters and digits, as
+/// the token `ct_<id>_<secret>` needs), a name, a scope, and a SHA-256.
+fn key_record(line: u64, map: Map<String, Value>, _now: NaiveDateTime) -> Result<Record, Vec<FieldError>> {
+    let data: KeyData = serde_json::from_value(Value::Object(map))
+        .map_err(|e| vec![FieldError::new("", format!("not an API key record: {e}"))])?;
+    let mut errors = Vec::new();
+    if data.id.is_empty() || data.id.len() > 64 || !data.id.chars().all(|c| c.is_ascii_alphanumeric()) {
+        errors.push(FieldError::new("id", "must be 1 to 64 ASCII letters and digits"));
+    }
+    if data.name.is_empty() || data.name.chars().count() > 200 {
+        errors.push(FieldError::new("name", "must be 1 to 200 characters"));
+    }
+    if data.secret_sha256.len() != 64 || !data.secret_sha256.chars().all(|c| matches!(c, '0'..='9' | 'a'..='f')) {
+        errors.push(FieldError::new("secret_sha256", "must be 64 lowercase hexadecimal digits"));
+    }
+    if errors.is_empty() { Ok(Record::Key(KeyRecord { line, data })) } else { Err(errors) }
 }
 
 /// The stated quote verification must be what verifying the quote against
@@ -709,7 +767,7 @@ fn envelope(text: &str) -> Result<(RecordType, Value), String> {
     let kind = kind
         .as_str()
         .and_then(RecordType::parse)
-        .ok_or("`type` must be one of header, agent, source, claim, attribution, end")?;
+        .ok_or("`type` must be one of header, agent, source, claim, attribution, key, end")?;
     Ok((kind, data))
 }
 

@@ -11,11 +11,15 @@
 //! {"type":"source","data":{...as GET /v1/sources/{id} shows it, content included}}
 //! {"type":"claim","data":{...as in GET /v1/claims, tags included}}
 //! {"type":"attribution","data":{...as GET /v1/attributions/{id} shows it}}
-//! {"type":"end","data":{"agents":1,"sources":1,"claims":1,"attributions":1}}
+//! {"type":"key","data":{"id":…,"name":…,"scope":"write","secret_sha256":…,"created_at":…}}
+//! {"type":"end","data":{"agents":1,"sources":1,"claims":1,"attributions":1,"keys":1}}
 //! ```
 //!
 //! Records come in dependency order: agents (an affiliation before the agents
 //! affiliated with it), sources, claims, attributions; within a kind by id.
+//! API keys come last, and only from `claimtrail export --with-keys`: the
+//! HTTP export never holds them, and `keys` is left out of the counts when
+//! there are none.
 //! The export is deterministic: the same data gives the same bytes from
 //! either backend.
 
@@ -40,7 +44,7 @@ use crate::auth::AdminAccess;
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::http::Params;
-pub use export::export;
+pub use export::{Keys, export};
 pub use format::Counts;
 pub use import::{ImportReport, LineError, import};
 
@@ -68,7 +72,8 @@ pub fn configure(config: &mut ServiceConfig) {
 /// sources with their content, claims with their tags, attributions, and an
 /// `end` line with the counts, all from one snapshot. A response that stops
 /// before its `end` line was cut short by a failure; `POST /v1/import`
-/// refuses such a file. API keys are not exported. Needs an `admin` key.
+/// refuses such a file. API keys are never in it (`claimtrail export
+/// --with-keys` writes them). Needs an `admin` key.
 #[utoipa::path(
     tag = "transfer", operation_id = "exportRecords",
     responses((status = 200, description = "Every record, one JSON object per line",
@@ -83,7 +88,7 @@ async fn export_records(_: AdminAccess, db: web::Data<Db>) -> Result<HttpRespons
     let (sender, receiver) = mpsc::channel(8);
     actix_web::rt::task::spawn_blocking(move || {
         let mut out = ChunkSender { sender, chunk: Vec::with_capacity(CHUNK) };
-        if let Err(error) = export(&mut conn, &mut out) {
+        if let Err(error) = export(&mut conn, &mut out, Keys::Leave) {
             // The client sees the body end without its `end` line.
             tracing::warn!(%error, "the export stopped");
             let _ = out.sender.blocking_send(Err(std::io::Error::other("the export stopped")));
@@ -153,14 +158,16 @@ pub struct ImportQuery {
 /// Import records
 ///
 /// Loads an NDJSON file as `claimtrail export` writes it, in one transaction:
-/// all or nothing. Each line is `{"type": "header"|"agent"|"source"|"claim"|"attribution"|"end",
+/// all or nothing. Each line is `{"type": "header"|"agent"|"source"|"claim"|"attribution"|"key"|"end",
 /// "data": {...}}`, the data being the resource as the API shows it, ids, versions and
 /// timestamps included (absent `created_at`, `updated_at` and `version` take
 /// what a create gives). Records pass the same checks as a create, and their
 /// references must be to records on earlier lines or already stored (an
 /// agent's `affiliation_id` may also point forward). Read-only fields must
 /// agree with the data: `content_sha256` with `content`, `quote_status` and
-/// the offsets with the quote checked against its source.
+/// the offsets with the quote checked against its source. `key` lines
+/// (from `claimtrail export --with-keys`) add API keys by the SHA-256 of
+/// their secrets, so their tokens work here with the same scopes.
 ///
 /// A bad line makes a 422 listing every bad line (`field` is `line N`); an
 /// id that is already stored makes a 409 listing those lines. In both cases

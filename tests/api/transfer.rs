@@ -164,7 +164,7 @@ pub fn fill(db: &Db, claims: usize) {
 fn export_of(db: &Db) -> Vec<u8> {
     let mut conn = db.get().expect("a connection");
     let mut out = Vec::new();
-    claimtrail::transfer::export(&mut conn, &mut out).expect("the export runs");
+    claimtrail::transfer::export(&mut conn, &mut out, claimtrail::transfer::Keys::Leave).expect("the export runs");
     out
 }
 
@@ -420,6 +420,55 @@ on_both_backends! {
         problem(app.request(Method::GET, "/v1/export").send().await.unwrap(), 403).await;
     }
 
+    async fn an_export_with_keys_moves_the_keys_and_their_tokens_keep_working_with_their_scopes(app: TestApp) {
+        let mut out = Vec::new();
+        let counts = claimtrail::transfer::export(&mut app.db.get().unwrap(), &mut out, claimtrail::transfer::Keys::Include)
+            .expect("the export runs");
+        assert_eq!(counts.keys, 3, "the test app's read, write and admin keys");
+        let text = String::from_utf8(out.clone()).unwrap();
+        for token in [&app.read_key, &app.write_key, &app.admin_key] {
+            let secret = token.splitn(3, '_').nth(2).unwrap();
+            assert!(!text.contains(secret), "the file holds a key's secret");
+        }
+        let keys: Vec<Value> = lines(&out).into_iter().filter(|l| l["type"] == "key").collect();
+        assert_eq!(keys.len(), 3);
+        assert_eq!(lines(&out).last().unwrap()["data"]["keys"], 3);
+        // Without `--with-keys`, and over HTTP, no key leaves the database.
+        assert!(!String::from_utf8(export_of(&app.db)).unwrap().contains("\"type\":\"key\""));
+        let streamed = app.anonymous(Method::GET, "/v1/export").bearer_auth(&app.admin_key).send().await.unwrap();
+        assert!(!streamed.text().await.unwrap().contains("\"type\":\"key\""));
+
+        let target = spawn_app(app.backend).await;
+        problem(target.anonymous(Method::GET, "/v1/export").bearer_auth(&app.admin_key).send().await.unwrap(), 401).await;
+        let report: Value = post_import(&target, "", out.clone()).await.json().await.unwrap();
+        assert_eq!(report["imported"]["keys"], 3, "{report}");
+        // The moved tokens work, each with its own scope.
+        let created = target
+            .anonymous(Method::POST, "/v1/agents")
+            .bearer_auth(&app.write_key)
+            .json(&json!({"kind": "organization", "name": "Reuters"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), StatusCode::CREATED);
+        let denied = target.anonymous(Method::POST, "/v1/agents").bearer_auth(&app.read_key).json(&json!({})).send().await.unwrap();
+        problem(denied, 403).await;
+        let exported = target.anonymous(Method::GET, "/v1/export").bearer_auth(&app.admin_key).send().await.unwrap();
+        assert_eq!(exported.status(), StatusCode::OK);
+
+        // Again: the ids are taken. A malformed key is a 422 naming its fields.
+        let body = problem(post_import(&target, "", out).await, 409).await;
+        assert_eq!(error_fields(&body), ["line 2", "line 3", "line 4"]);
+        let mut bad = keys[0].clone();
+        bad["data"]["id"] = json!("has_underscore");
+        bad["data"]["secret_sha256"] = json!("ABC");
+        let file = ndjson(&[bad]);
+        let body = problem(post_import(&target, "", file).await, 422).await;
+        let messages = body["errors"].to_string();
+        assert!(messages.contains("id: must be 1 to 64 ASCII letters and digits"), "{body}");
+        assert!(messages.contains("secret_sha256: must be 64 lowercase hexadecimal digits"), "{body}");
+    }
+
     async fn a_quantity_of_minus_zero_is_stored_as_zero_on_both_backends(app: TestApp) {
         let body = json!({"text": "Nothing changed.", "quantity": {"value": -0.0, "unit": "%", "comparator": "eq"}});
         let response = app.post("/v1/claims", &body).await;
@@ -505,4 +554,13 @@ fn the_import_command_lists_bad_lines_and_fails_and_a_dry_run_writes_nothing() {
     );
     let export = cli(&["--database-url", &url, "export"]);
     assert!(!String::from_utf8_lossy(&export.stdout).contains("\"type\":\"agent\""), "the dry run wrote");
+
+    cli(&["--database-url", &url, "keys", "create", "--name", "desk", "--scope", "write"]);
+    let without = cli(&["--database-url", &url, "export"]);
+    assert!(!String::from_utf8_lossy(&without.stdout).contains("\"type\":\"key\""));
+    let with = cli(&["--database-url", &url, "export", "--with-keys"]);
+    let keys: Vec<Value> = lines(&with.stdout).into_iter().filter(|l| l["type"] == "key").collect();
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0]["data"]["name"], "desk");
+    assert_eq!(keys[0]["data"]["scope"], "write");
 }

@@ -667,10 +667,16 @@ impl World {
         let words: Vec<&str> = text.split_whitespace().collect();
         for (i, &source) in sources.iter().enumerate() {
             let at = created + TimeDelta::microseconds(i as i64 + 1);
+            // Now and then a citation of any other source (one citing itself
+            // is refused by the API).
+            let other = rng
+                .random_bool(0.05)
+                .then(|| (0..64).map(|_| self.source_pick.sample(rng)).find(|s| *s != source))
+                .flatten();
             let (mode, cited) = if chain && i + 1 < count {
                 ("citation", Some(self.source_ids[sources[i + 1]].clone()))
-            } else if rng.random_bool(0.05) {
-                ("citation", Some(self.source_ids[self.source_pick.sample(rng)].clone()))
+            } else if let Some(other) = other {
+                ("citation", Some(self.source_ids[other].clone()))
             } else {
                 (weighted(rng, &[("direct", 50), ("quote", 25), ("paraphrase", 25)]), None)
             };

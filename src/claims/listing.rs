@@ -38,8 +38,8 @@
 //! each one's rank is needed, but from the full-text index alone; claims
 //! are read afterwards, best first, only as many as the page needs (see
 //! `Request::fetch_by_rank`). Ranking costs what the matches cost: a
-//! word in one claim in eight, unfiltered, takes about 150 ms at a million
-//! claims; with a publisher and a period, about 12 ms. Without a search,
+//! word in one claim in eight, unfiltered, takes about 170 ms at a million
+//! claims; with a publisher and a period, about 13 ms. Without a search,
 //! the smallest membership set under the bound supplies the candidates, or
 //! the sort's index is walked with per-claim probes.
 

@@ -5,10 +5,12 @@
 //!
 //!     cargo bench --bench provenance
 //!     CLAIMTRAIL_BENCH_PG_URL=postgres://user@host/postgres cargo bench --bench provenance
+//!     bash scripts/test.sh --release --bench provenance
 //!
 //! SQLite runs always (a temp file); PostgreSQL too when
-//! `CLAIMTRAIL_BENCH_PG_URL` names a server where the user may create a
-//! database.
+//! `CLAIMTRAIL_BENCH_PG_URL` (or `CLAIMTRAIL_TEST_PG_URL`, which
+//! `scripts/test.sh` sets for the throwaway cluster it starts) names a server
+//! where the user may create a database.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -30,7 +32,7 @@ const CALLS: usize = 400;
 fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let mut targets = vec![("sqlite", dir.path().join("bench.db").to_string_lossy().into_owned())];
-    if let Ok(base) = std::env::var("CLAIMTRAIL_BENCH_PG_URL") {
+    if let Ok(base) = std::env::var("CLAIMTRAIL_BENCH_PG_URL").or_else(|_| std::env::var("CLAIMTRAIL_TEST_PG_URL")) {
         targets.push(("postgres", fresh_pg_database(&base)?));
     }
     println!("provenance benchmark: {CLAIMS} claims, {CALLS} calls per row (after 20 warm-up calls)\n");

@@ -4,6 +4,7 @@
 pub mod refs;
 pub mod schema;
 
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use actix_web::web;
@@ -94,6 +95,12 @@ pub type PooledDb = PooledConnection<ConnectionManager<DbConnection>>;
 pub struct Db {
     pool: DbPool,
     backend: Backend,
+    /// On SQLite, held by [`Db::write`] for the whole write transaction.
+    /// SQLite lets one writer in at a time anyway, and a writer that finds
+    /// the lock taken backs off in sleeps of up to 100 ms (its busy
+    /// handler) rather than waking when the lock frees; queueing on this
+    /// mutex instead hands the lock over at once.
+    writer: Arc<Mutex<()>>,
 }
 
 impl Db {
@@ -113,7 +120,7 @@ impl Db {
             .connection_timeout(Duration::from_secs(10))
             .connection_customizer(Box::new(Customizer))
             .build(manager)?;
-        Ok(Db { pool, backend })
+        Ok(Db { pool, backend, writer: Arc::new(Mutex::new(())) })
     }
 
     pub fn backend(&self) -> Backend {
@@ -142,13 +149,26 @@ impl Db {
         .map_err(ApiError::internal)?
     }
 
-    /// Like [`Db::run`], inside a write transaction.
+    /// Like [`Db::run`], inside a write transaction; on SQLite, one at a
+    /// time in this process (see `writer`).
     pub async fn write<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
     {
-        self.run(move |conn| write_transaction(conn, f)).await
+        let pool = self.pool.clone();
+        let writer = (self.backend == Backend::Sqlite).then(|| self.writer.clone());
+        web::block(move || {
+            // The turn comes before the connection, so that waiting writers
+            // hold no connection readers could use. A writer that panicked
+            // left nothing half-done (its transaction rolled back), so a
+            // poisoned mutex is still good.
+            let _turn = writer.as_ref().map(|w| w.lock().unwrap_or_else(PoisonError::into_inner));
+            let mut conn = pool.get().map_err(ApiError::unavailable)?;
+            write_transaction(&mut conn, f)
+        })
+        .await
+        .map_err(ApiError::internal)?
     }
 }
 

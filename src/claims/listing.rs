@@ -314,7 +314,7 @@ impl Request {
     /// matches: counted up to [`DRIVER_MAX_ROWS`], few matches are read from
     /// the index and sorted; more are found by walking the sort's index and
     /// probing the full-text index claim by claim, until the page is full.
-    /// Relevance always reads every match, as each one's rank is needed.
+    /// Relevance is read by `fetch_by_rank` whatever the count.
     ///
     /// Without a search, each membership filter is counted the same way and
     /// the smallest one under the bound supplies the candidates; when every

@@ -18,7 +18,7 @@ use crate::db::{self, DbConnection};
 use crate::error::ApiError;
 use crate::http::{MergePatch, Precondition};
 use crate::sources::model::SourceKind;
-use crate::sources::store::{self as source_store, SourceRow};
+use crate::sources::store as source_store;
 use crate::validate::PartialDate;
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable, AsChangeset)]
@@ -208,50 +208,68 @@ pub fn card(conn: &mut DbConnection, id: &str) -> Result<ClaimCard, ApiError> {
 pub fn card_attributions(conn: &mut DbConnection, rows: Vec<AttributionRow>) -> Result<Vec<CardAttribution>, ApiError> {
     let source_ids: Vec<String> =
         rows.iter().flat_map(|r| std::iter::once(r.source_id.clone()).chain(r.cited_source_id.clone())).collect();
-    let sources: HashMap<String, SourceRow> =
-        source_store::by_ids(conn, &source_ids)?.into_iter().map(|s| (s.id.clone(), s)).collect();
-    let agent_ids: Vec<String> = rows
-        .iter()
-        .filter_map(|r| r.speaker_id.clone())
-        .chain(sources.values().filter_map(|s| s.publisher_id.clone()))
-        .collect();
-    let agents: HashMap<String, AgentRow> = agents::table
-        .filter(agents::id.eq_any(&agent_ids))
-        .select(AgentRow::as_select())
-        .load::<AgentRow>(conn)?
-        .into_iter()
-        .map(|a| (a.id.clone(), a))
-        .collect();
-    let agent_summary = |id: Option<&String>| -> Result<Option<AgentSummary>, ApiError> {
-        let Some(agent) = id.and_then(|id| agents.get(id)) else { return Ok(None) };
-        Ok(Some(AgentSummary {
-            id: db::uuid(&agent.id)?,
-            kind: AgentKind::from_db(&agent.kind)?,
-            name: agent.name.clone(),
-            description: agent.description.clone(),
-            anonymous: agent.anonymous,
-        }))
-    };
-    let source_summary = |id: &String| -> Result<SourceSummary, ApiError> {
-        let source =
-            sources.get(id).ok_or_else(|| ApiError::internal(format!("attribution names missing source {id}")))?;
-        Ok(SourceSummary {
-            id: db::uuid(&source.id)?,
-            kind: SourceKind::from_db(&source.kind)?,
-            title: source.title.clone(),
-            url: source.url.clone(),
-            published_on: PartialDate::from_db(source.published_on.clone()),
-            publisher: agent_summary(source.publisher_id.as_ref())?,
-        })
+    let speaker_ids: Vec<String> = rows.iter().filter_map(|r| r.speaker_id.clone()).collect();
+    let Summaries { sources, agents } = summaries(conn, &source_ids, speaker_ids)?;
+    let source_summary = |id: &String| {
+        sources.get(id).cloned().ok_or_else(|| ApiError::internal(format!("attribution names missing source {id}")))
     };
     rows.into_iter()
         .map(|row| {
             let source = source_summary(&row.source_id)?;
             let cited_source = row.cited_source_id.as_ref().map(&source_summary).transpose()?;
-            let speaker = agent_summary(row.speaker_id.as_ref())?;
+            let speaker = row.speaker_id.as_ref().and_then(|id| agents.get(id).cloned());
             Ok(CardAttribution { attribution: row.into_api()?, source, speaker, cited_source })
         })
         .collect()
+}
+
+/// What claim cards and provenance graphs show of sources and agents, by id.
+pub struct Summaries {
+    pub sources: HashMap<String, SourceSummary>,
+    pub agents: HashMap<String, AgentSummary>,
+}
+
+/// The summaries of these sources, of their publishers and of these
+/// speakers, in two queries.
+pub fn summaries(
+    conn: &mut DbConnection,
+    source_ids: &[String],
+    speaker_ids: impl IntoIterator<Item = String>,
+) -> Result<Summaries, ApiError> {
+    let sources = source_store::by_ids(conn, source_ids)?;
+    let agent_ids: BTreeSet<String> =
+        speaker_ids.into_iter().chain(sources.iter().filter_map(|s| s.publisher_id.clone())).collect();
+    let agents: HashMap<String, AgentSummary> = agents::table
+        .filter(agents::id.eq_any(&agent_ids))
+        .select(AgentRow::as_select())
+        .load::<AgentRow>(conn)?
+        .into_iter()
+        .map(|agent| {
+            let summary = AgentSummary {
+                id: db::uuid(&agent.id)?,
+                kind: AgentKind::from_db(&agent.kind)?,
+                name: agent.name,
+                description: agent.description,
+                anonymous: agent.anonymous,
+            };
+            Ok((agent.id, summary))
+        })
+        .collect::<Result<_, ApiError>>()?;
+    let sources = sources
+        .into_iter()
+        .map(|source| {
+            let summary = SourceSummary {
+                id: db::uuid(&source.id)?,
+                kind: SourceKind::from_db(&source.kind)?,
+                title: source.title,
+                url: source.url,
+                published_on: PartialDate::from_db(source.published_on),
+                publisher: source.publisher_id.and_then(|p| agents.get(&p).cloned()),
+            };
+            Ok((source.id, summary))
+        })
+        .collect::<Result<_, ApiError>>()?;
+    Ok(Summaries { sources, agents })
 }
 
 pub fn update(

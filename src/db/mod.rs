@@ -140,13 +140,7 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
     {
-        let pool = self.pool.clone();
-        web::block(move || {
-            let mut conn = pool.get().map_err(ApiError::unavailable)?;
-            f(&mut conn)
-        })
-        .await
-        .map_err(ApiError::internal)?
+        self.blocking(None, f).await
     }
 
     /// Like [`Db::run`], inside a write transaction; on SQLite, one at a
@@ -156,16 +150,25 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
     {
-        let pool = self.pool.clone();
         let writer = (self.backend == Backend::Sqlite).then(|| self.writer.clone());
+        self.blocking(writer, move |conn| write_transaction(conn, f)).await
+    }
+
+    /// The one place database work leaves the async workers. With `turn`,
+    /// the mutex is taken before the connection, so that waiting writers
+    /// hold no connection readers could use. A writer that panicked left
+    /// nothing half-done (its transaction rolled back), so a poisoned mutex
+    /// is still good.
+    async fn blocking<T, F>(&self, turn: Option<Arc<Mutex<()>>>, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
         web::block(move || {
-            // The turn comes before the connection, so that waiting writers
-            // hold no connection readers could use. A writer that panicked
-            // left nothing half-done (its transaction rolled back), so a
-            // poisoned mutex is still good.
-            let _turn = writer.as_ref().map(|w| w.lock().unwrap_or_else(PoisonError::into_inner));
+            let _turn = turn.as_ref().map(|w| w.lock().unwrap_or_else(PoisonError::into_inner));
             let mut conn = pool.get().map_err(ApiError::unavailable)?;
-            write_transaction(&mut conn, f)
+            f(&mut conn)
         })
         .await
         .map_err(ApiError::internal)?

@@ -2,26 +2,19 @@
 //! of what they name, and the reverse look-ups from a source or an agent to
 //! its claims.
 
-use std::collections::{BTreeSet, HashMap};
-
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::model::Provenance;
 use super::trail::Trail;
-use crate::agents::model::AgentKind;
-use crate::agents::store::AgentRow;
 use crate::attributions::store as attribution_store;
-use crate::claims::model::{AgentSummary, Claim, SourceSummary};
-use crate::claims::store::{self as claim_store, ClaimRow};
+use crate::claims::model::Claim;
+use crate::claims::store::{self as claim_store, ClaimRow, Summaries};
 use crate::db::refs::{self, Target};
-use crate::db::schema::{agents, attributions, claims, sources};
+use crate::db::schema::{attributions, claims, sources};
 use crate::db::{self, DbConnection};
 use crate::error::ApiError;
 use crate::http::{Page, decode_cursor, paginate};
-use crate::sources::model::SourceKind;
-use crate::sources::store::{self as source_store, SourceRow};
-use crate::validate::PartialDate;
 
 /// The claim's provenance graph, in five queries whatever its size: the
 /// claim and its tags, its attributions, the sources on the trail, and the
@@ -30,43 +23,8 @@ pub fn provenance(conn: &mut DbConnection, claim_id: &str, max_depth: i32) -> Re
     let claim = claim_store::get(conn, claim_id)?;
     let rows = attribution_store::of_claims(conn, &[claim_id.to_string()])?;
     let trail = Trail::walk(&rows, max_depth)?;
-    let sources = source_store::by_ids(conn, &trail.source_ids())?;
-    let agent_ids: BTreeSet<String> =
-        trail.speaker_ids().into_iter().chain(sources.iter().filter_map(|s| s.publisher_id.clone())).collect();
-    let agent_ids: Vec<String> = agent_ids.into_iter().collect();
-    let agents: HashMap<String, AgentSummary> = agents::table
-        .filter(agents::id.eq_any(&agent_ids))
-        .select(AgentRow::as_select())
-        .load::<AgentRow>(conn)?
-        .into_iter()
-        .map(|a| Ok((a.id.clone(), agent_summary(a)?)))
-        .collect::<Result<_, ApiError>>()?;
-    let sources: HashMap<String, SourceSummary> = sources
-        .into_iter()
-        .map(|s| Ok((s.id.clone(), source_summary(s, &agents)?)))
-        .collect::<Result<_, ApiError>>()?;
+    let Summaries { sources, agents } = claim_store::summaries(conn, &trail.source_ids(), trail.speaker_ids())?;
     trail.into_provenance(claim, &sources, &agents)
-}
-
-fn agent_summary(agent: AgentRow) -> Result<AgentSummary, ApiError> {
-    Ok(AgentSummary {
-        id: db::uuid(&agent.id)?,
-        kind: AgentKind::from_db(&agent.kind)?,
-        name: agent.name,
-        description: agent.description,
-        anonymous: agent.anonymous,
-    })
-}
-
-fn source_summary(source: SourceRow, agents: &HashMap<String, AgentSummary>) -> Result<SourceSummary, ApiError> {
-    Ok(SourceSummary {
-        id: db::uuid(&source.id)?,
-        kind: SourceKind::from_db(&source.kind)?,
-        title: source.title,
-        url: source.url,
-        published_on: PartialDate::from_db(source.published_on),
-        publisher: source.publisher_id.and_then(|p| agents.get(&p).cloned()),
-    })
 }
 
 /// The claims a source states (it has an attribution of them), newest first.

@@ -623,9 +623,7 @@ impl<'c> Importer<'c> {
         }
         Ok(())
     }
-}
 
-impl Importer<'_> {
     fn write_keys(&mut self, records: Vec<KeyRecord>) -> Result<(), ApiError> {
         let taken = self.existing(RecordType::Key, records.iter().map(|r| r.data.id.clone()).collect())?;
         let mut written = HashSet::new();

@@ -19,3 +19,4 @@ mod search;
 mod seeds;
 mod sources;
 mod transfer;
+mod write_path;

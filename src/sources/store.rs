@@ -19,30 +19,20 @@ use crate::http::{MergePatch, Page, Precondition};
 use crate::ids::{AgentId, SourceId};
 use crate::validate::PartialDate;
 
-/// Every column of a source, as written and as read whole.
+/// Every column of a source, as written and as read whole: its content
+/// and the rest.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = sources, treat_none_as_null = true)]
 pub struct SourceRow {
-    pub id: SourceId,
-    pub kind: SourceKind,
-    pub title: String,
-    pub url: Option<String>,
-    pub publisher_id: Option<AgentId>,
-    pub byline: Option<String>,
-    pub published_on: Option<PartialDate>,
-    pub language: Option<String>,
+    #[diesel(embed)]
+    pub meta: SourceMeta,
     pub content: Option<String>,
-    pub content_sha256: Option<String>,
-    pub archived_url: Option<String>,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
-    pub version: i32,
 }
 
 /// A source without its content, which can be large and which lists and
 /// summaries never show.
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
-#[diesel(table_name = sources)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = sources, treat_none_as_null = true)]
 pub struct SourceMeta {
     pub id: SourceId,
     pub kind: SourceKind,
@@ -61,7 +51,7 @@ pub struct SourceMeta {
 
 impl SourceRow {
     pub fn new(id: SourceId, body: NewSource, stamp: Stamp) -> SourceRow {
-        SourceRow {
+        let meta = SourceMeta {
             id,
             kind: body.kind,
             title: body.title,
@@ -71,55 +61,37 @@ impl SourceRow {
             published_on: body.published_on,
             language: body.language,
             content_sha256: body.content.as_deref().map(|c| hex::encode(Sha256::digest(c.as_bytes()))),
-            content: body.content,
             archived_url: body.archived_url,
             created_at: stamp.created_at,
             updated_at: stamp.updated_at,
             version: stamp.version,
-        }
+        };
+        SourceRow { meta, content: body.content }
     }
 
     pub fn stamp(&self) -> Stamp {
-        Stamp { created_at: self.created_at, updated_at: self.updated_at, version: self.version }
-    }
-
-    /// The row without its content.
-    pub fn meta(&self) -> SourceMeta {
-        SourceMeta {
-            id: self.id.clone(),
-            kind: self.kind,
-            title: self.title.clone(),
-            url: self.url.clone(),
-            publisher_id: self.publisher_id.clone(),
-            byline: self.byline.clone(),
-            published_on: self.published_on.clone(),
-            language: self.language.clone(),
-            content_sha256: self.content_sha256.clone(),
-            archived_url: self.archived_url.clone(),
-            created_at: self.created_at,
-            updated_at: self.updated_at,
-            version: self.version,
-        }
+        let m = &self.meta;
+        Stamp { created_at: m.created_at, updated_at: m.updated_at, version: m.version }
     }
 
     pub fn into_api(self) -> Source {
-        let content = self.content.clone();
-        self.meta().into_api(content)
+        self.meta.into_api(self.content)
     }
 
     /// The writable fields, as a create body (what a merge patch applies to).
     fn writable(&self) -> NewSource {
+        let m = &self.meta;
         NewSource {
             id: None,
-            kind: self.kind,
-            title: self.title.clone(),
-            url: self.url.clone(),
-            publisher_id: self.publisher_id.clone(),
-            byline: self.byline.clone(),
-            published_on: self.published_on.clone(),
-            language: self.language.clone(),
+            kind: m.kind,
+            title: m.title.clone(),
+            url: m.url.clone(),
+            publisher_id: m.publisher_id.clone(),
+            byline: m.byline.clone(),
+            published_on: m.published_on.clone(),
+            language: m.language.clone(),
             content: self.content.clone(),
-            archived_url: self.archived_url.clone(),
+            archived_url: m.archived_url.clone(),
         }
     }
 }
@@ -212,26 +184,27 @@ pub fn update(
     let before = find(conn, id)?;
     let body = patch.apply(&before.writable(), id.as_str())?;
     // The body is checked first: an invalid patch is a 422 whatever the version.
-    precondition.check(before.version)?;
+    precondition.check(before.meta.version)?;
     check_references(conn, &body)?;
     let after = SourceRow::new(id.clone(), body, before.stamp().next(db::now()));
-    let changed = diesel::update(sources::table.filter(sources::id.eq(id)).filter(sources::version.eq(before.version)))
-        .set(&after)
-        .execute(conn)?;
-    write::guarded(changed, || Ok(find(conn, id)?.version))?;
+    let changed =
+        diesel::update(sources::table.filter(sources::id.eq(id)).filter(sources::version.eq(before.meta.version)))
+            .set(&after)
+            .execute(conn)?;
+    write::guarded(changed, || Ok(find(conn, id)?.meta.version))?;
     if after.content != before.content {
         attribution_store::reverify_quotes_of_source(conn, id, after.content.as_deref())?;
     }
-    card::source_changed(conn, &before.meta(), &after.meta())?;
+    card::source_changed(conn, &before.meta, &after.meta)?;
     Ok(after.into_api())
 }
 
 pub fn delete(conn: &mut DbConnection, id: &SourceId, precondition: Precondition) -> StoreResult<()> {
     let current = find(conn, id)?;
-    precondition.check(current.version)?;
+    precondition.check(current.meta.version)?;
     refs::ensure_unreferenced(conn, Target::Source, id.as_str())?;
     let deleted =
-        diesel::delete(sources::table.filter(sources::id.eq(id)).filter(sources::version.eq(current.version)))
+        diesel::delete(sources::table.filter(sources::id.eq(id)).filter(sources::version.eq(current.meta.version)))
             .execute(conn)?;
-    write::guarded(deleted, || Ok(find(conn, id)?.version))
+    write::guarded(deleted, || Ok(find(conn, id)?.meta.version))
 }

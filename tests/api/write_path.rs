@@ -51,16 +51,16 @@ fn tables(conn: &mut DbConnection) -> Tables {
 fn unstamped(mut t: Tables) -> Tables {
     let at = chrono::NaiveDateTime::default();
     macro_rules! clear {
-        ($rows:expr) => {
-            for row in &mut $rows {
-                (row.created_at, row.updated_at, row.version) = (at, at, 1);
+        ($rows:expr, $row:ident => $stamped:expr) => {
+            for $row in &mut $rows {
+                ($stamped.created_at, $stamped.updated_at, $stamped.version) = (at, at, 1);
             }
         };
     }
-    clear!(t.agents);
-    clear!(t.sources);
-    clear!(t.claims);
-    clear!(t.attributions);
+    clear!(t.agents, row => row);
+    clear!(t.sources, row => row.meta);
+    clear!(t.claims, row => row);
+    clear!(t.attributions, row => row);
     t
 }
 

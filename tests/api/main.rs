@@ -16,7 +16,7 @@ mod instances;
 mod openapi;
 mod provenance;
 mod search;
-mod seed_fidelity;
+mod seeds_fidelity;
 mod seeds;
 mod sources;
 mod transfer;

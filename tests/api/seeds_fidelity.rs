@@ -38,8 +38,27 @@ impl std::fmt::Display for Token {
 }
 
 const CARDINALS: [&str; 21] = [
-    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen",
-    "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty",
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+    "twenty",
 ];
 const TENS: [(&str, f64); 8] = [
     ("thirty", 30.0),
@@ -58,15 +77,52 @@ const DENOMINATORS: [(&str, f64); 6] =
     [("halves", 2.0), ("thirds", 3.0), ("third", 3.0), ("quarters", 4.0), ("fourths", 4.0), ("fifths", 5.0)];
 const SCALES: [(&str, f64); 3] = [("thousand", 1e3), ("million", 1e6), ("billion", 1e9)];
 const MONTHS: [&str; 12] = [
-    "January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
     "December",
 ];
 /// Words that are capitalised only because they open a claim's sentence or
 /// subject: they are no names.
 const OPENERS: [&str; 30] = [
-    "A", "An", "Another", "At", "Between", "Courts", "Deaths", "Duration", "During", "Effects", "Food", "Frustration",
-    "If", "In", "Jihadists", "Length", "Many", "Military", "More", "Nobody", "Officers", "Schools", "Security",
-    "Several", "Share", "Shops", "Some", "The", "Under", "Without",
+    "A",
+    "An",
+    "Another",
+    "At",
+    "Between",
+    "Courts",
+    "Deaths",
+    "Duration",
+    "During",
+    "Effects",
+    "Food",
+    "Frustration",
+    "If",
+    "In",
+    "Jihadists",
+    "Length",
+    "Many",
+    "Military",
+    "More",
+    "Nobody",
+    "Officers",
+    "Schools",
+    "Security",
+    "Several",
+    "Share",
+    "Shops",
+    "Some",
+    "The",
+    "Under",
+    "Without",
 ];
 /// Endings that turn a place into its people or adjective: Mali/Malian, Iraq/Iraqi.
 const DEMONYM_ENDINGS: [&str; 4] = ["ian", "an", "n", "i"];
@@ -117,7 +173,11 @@ fn number(value: f64) -> Token {
 }
 
 fn cardinal(word: &str) -> Option<f64> {
-    CARDINALS.iter().position(|c| *c == word).map(|n| n as f64).or_else(|| TENS.iter().find(|t| t.0 == word).map(|t| t.1))
+    CARDINALS
+        .iter()
+        .position(|c| *c == word)
+        .map(|n| n as f64)
+        .or_else(|| TENS.iter().find(|t| t.0 == word).map(|t| t.1))
 }
 
 fn scale(word: Option<&String>) -> f64 {
@@ -130,11 +190,13 @@ fn month(word: &str) -> Option<usize> {
         return None;
     }
     let lower = word.to_lowercase();
-    MONTHS.iter().position(|m| {
-        let m = m.to_lowercase();
-        lower == m || (lower != "may" && (lower == m[..3] || (lower == "sept" && m == "september")))
-    })
-    .map(|i| i + 1)
+    MONTHS
+        .iter()
+        .position(|m| {
+            let m = m.to_lowercase();
+            lower == m || (lower != "may" && (lower == m[..3] || (lower == "sept" && m == "september")))
+        })
+        .map(|i| i + 1)
 }
 
 /// The numbers, ordinals, months and names of a text.
@@ -199,7 +261,8 @@ fn date_tokens(date: &str) -> Vec<Token> {
 /// either way round (Mali/Malian). All-capital names match their case.
 fn has_name(text: &str, name: &str) -> bool {
     let upper = name.chars().filter(|c| c.is_alphabetic()).all(char::is_uppercase);
-    let (text, name) = if upper { (text.to_string(), name.to_string()) } else { (text.to_lowercase(), name.to_lowercase()) };
+    let (text, name) =
+        if upper { (text.to_string(), name.to_string()) } else { (text.to_lowercase(), name.to_lowercase()) };
     let mut stems = vec![name.as_str()];
     stems.extend(DEMONYM_ENDINGS.iter().filter_map(|e| name.strip_suffix(e)).filter(|s| s.chars().count() >= 3));
     stems.iter().any(|stem| {
@@ -235,7 +298,8 @@ fn paragraph_number(locator: &str) -> Option<usize> {
 }
 
 fn read_exceptions(dir: &Path, problems: &mut Vec<String>) -> Vec<Exception> {
-    let text = std::fs::read_to_string(dir.join(EXCEPTIONS)).unwrap_or_else(|e| panic!("reading seeds/{EXCEPTIONS}: {e}"));
+    let text =
+        std::fs::read_to_string(dir.join(EXCEPTIONS)).unwrap_or_else(|e| panic!("reading seeds/{EXCEPTIONS}: {e}"));
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() || line.starts_with('#') {
@@ -244,7 +308,10 @@ fn read_exceptions(dir: &Path, problems: &mut Vec<String>) -> Vec<Exception> {
         let fields: Vec<&str> = line.splitn(4, " | ").map(str::trim).collect();
         let place = fields.get(2).and_then(|p| paragraph_number(p));
         if fields.len() != 4 || fields[3].len() < 10 || fields[1].is_empty() || (place.is_none() && fields[2] != "-") {
-            problems.push(format!("seeds/{EXCEPTIONS}:{}: want `scope | tokens | paragraph N or - | reason`: {line}", i + 1));
+            problems.push(format!(
+                "seeds/{EXCEPTIONS}:{}: want `scope | tokens | paragraph N or - | reason`: {line}",
+                i + 1
+            ));
             continue;
         }
         let tokens = fields[1].split_whitespace().map(str::to_string).collect();
@@ -263,7 +330,8 @@ fn fidelity_problems(dir: &Path) -> Vec<String> {
     for source in read_json(dir, "sources.json") {
         if let Some(file) = source["content_file"].as_str() {
             let text = std::fs::read_to_string(dir.join(file)).unwrap_or_else(|e| panic!("reading seeds/{file}: {e}"));
-            paragraphs.insert(source["key"].as_str().unwrap_or("").to_string(), text.lines().map(str::to_string).collect());
+            paragraphs
+                .insert(source["key"].as_str().unwrap_or("").to_string(), text.lines().map(str::to_string).collect());
         }
     }
     let attributions = read_json(dir, "attributions.json");
@@ -271,7 +339,10 @@ fn fidelity_problems(dir: &Path) -> Vec<String> {
     let mut used: BTreeMap<(usize, String), bool> = BTreeMap::new();
     for e in &exceptions {
         if !keys.contains(e.scope.as_str()) && !paragraphs.contains_key(&e.scope) {
-            problems.push(format!("seeds/{EXCEPTIONS}:{}: `{}` is no attribution and no source with text", e.line, e.scope));
+            problems.push(format!(
+                "seeds/{EXCEPTIONS}:{}: `{}` is no attribution and no source with text",
+                e.line, e.scope
+            ));
         }
         for token in &e.tokens {
             used.insert((e.line, token.clone()), false);
@@ -310,7 +381,8 @@ fn fidelity_problems(dir: &Path) -> Vec<String> {
         let mut missing = Vec::new();
         for token in wanted.iter().filter(|t| !states(paragraph, &found, t)) {
             let spelled = token.to_string();
-            let excused = exceptions.iter().find(|e| (e.scope == key || e.scope == source) && e.tokens.contains(&spelled));
+            let excused =
+                exceptions.iter().find(|e| (e.scope == key || e.scope == source) && e.tokens.contains(&spelled));
             match excused {
                 Some(e) => {
                     used.insert((e.line, spelled), true);
@@ -332,7 +404,9 @@ fn fidelity_problems(dir: &Path) -> Vec<String> {
             None => e.scope.as_str(),
         };
         // An unknown scope is reported above.
-        let Some(paragraph) = paragraphs.get(source).map(|p| p.get(place - 1).map_or("", String::as_str)) else { continue };
+        let Some(paragraph) = paragraphs.get(source).map(|p| p.get(place - 1).map_or("", String::as_str)) else {
+            continue;
+        };
         let found = tokens(paragraph);
         for spelled in &e.tokens {
             let token = tokens(spelled).into_iter().next();
@@ -365,7 +439,9 @@ fn every_seed_attribution_vouches_only_for_what_its_paragraph_states() {
 
 #[test]
 fn the_fidelity_check_reads_numbers_names_and_dates_as_a_reader_would() {
-    let claim = tokens("In 2020, soldiers led by Assimi Goïta seized Mali's capital; more than two-thirds of $430 million; al-Qaida-linked.");
+    let claim = tokens(
+        "In 2020, soldiers led by Assimi Goïta seized Mali's capital; more than two-thirds of $430 million; al-Qaida-linked.",
+    );
     for expected in ["2020", "Assimi", "Goïta", "Mali", "0.6666666666666666", "430000000", "Qaida"] {
         assert!(claim.iter().any(|t| t.to_string() == expected), "`{expected}` not read from the claim: {claim:?}");
     }
@@ -377,10 +453,16 @@ fn the_fidelity_check_reads_numbers_names_and_dates_as_a_reader_would() {
     assert!(!states(paragraph, &found, &number(2021.0)), "a year the paragraph lacks is caught");
     let blog = "On Nov. 18, United Nations Secretary-General António Guterres told the Malian lawmakers";
     let found = tokens(blog);
-    assert!(date_tokens("2025-11-18").iter().skip(1).all(|t| states(blog, &found, t)), "Nov. 18 is 2025-11-18's month and day");
+    assert!(
+        date_tokens("2025-11-18").iter().skip(1).all(|t| states(blog, &found, t)),
+        "Nov. 18 is 2025-11-18's month and day"
+    );
     assert!(!states(blog, &found, &Token::Month(9)));
     assert!(states(blog, &found, &Token::Name("Mali".into())), "Malian states Mali");
-    assert!(!states("Benin and Nigeria", &tokens("Benin and Nigeria"), &Token::Name("Niger".into())), "Nigeria is not Niger");
+    assert!(
+        !states("Benin and Nigeria", &tokens("Benin and Nigeria"), &Token::Name("Niger".into())),
+        "Nigeria is not Niger"
+    );
     let share = "with more than two-thirds of that occurring after 2020";
     assert!(states(share, &tokens(share), &number(2.0 / 3.0)));
     assert!(!states(share, &tokens(share), &number(0.6667)), "0.6667 is not two-thirds");

@@ -16,7 +16,7 @@ mod instances;
 mod openapi;
 mod provenance;
 mod search;
-mod seeds_fidelity;
 mod seeds;
+mod seeds_fidelity;
 mod sources;
 mod transfer;

@@ -17,5 +17,6 @@ mod openapi;
 mod provenance;
 mod search;
 mod seeds;
+mod seeds_fidelity;
 mod sources;
 mod transfer;

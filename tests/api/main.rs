@@ -17,6 +17,7 @@ mod openapi;
 mod provenance;
 mod search;
 mod seeds;
+mod seeds_fidelity;
 mod sources;
 mod transfer;
 mod write_path;

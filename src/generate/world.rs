@@ -104,111 +104,13 @@ impl World {
         let organizations = scale(5000, 5, 200);
         let persons = scale(400, 20, 2500);
         let sources = scale(200, 30, 5000);
-        let founded = base_time() - TimeDelta::days(400);
+        let mut clock = Clock(base_time() - TimeDelta::days(400));
         let mut agents = Vec::new();
-        let mut publisher_ids = Vec::new();
-        let mut organization_ids = Vec::new();
-        let mut person_ids = Vec::new();
-        let mut at = founded;
-        let mut next_time = |rng: &mut StdRng| {
-            at += TimeDelta::seconds(rng.random_range(1..600));
-            at
-        };
-        for i in 0..publishers {
-            let when = next_time(rng);
-            let id: AgentId = id_at(rng, when);
-            let name = match OUTLETS.get(i) {
-                Some(name) => (*name).to_string(),
-                None => format!("{} {}", pick(rng, OUTLET_WORDS), i),
-            };
-            let slug: String = name.to_lowercase().chars().filter(char::is_ascii_alphanumeric).collect();
-            let body = NewAgent {
-                id: None,
-                kind: AgentKind::Organization,
-                name,
-                description: Some("news outlet".to_string()),
-                anonymous: false,
-                affiliation_id: None,
-                url: Some(format!("https://{slug}.example")),
-                wikidata_id: (i < OUTLETS.len()).then(|| format!("Q{}", 100_000 + i)),
-            };
-            agents.push(AgentRow::new(id.clone(), body, Stamp::created(when)));
-            publisher_ids.push(id);
-        }
-        for i in 0..organizations {
-            let when = next_time(rng);
-            let id: AgentId = id_at(rng, when);
-            let body = NewAgent {
-                id: None,
-                kind: AgentKind::Organization,
-                name: format!("{} {}", pick(rng, ORGANIZATION_KINDS), i + 1),
-                description: None,
-                anonymous: false,
-                affiliation_id: None,
-                url: None,
-                wikidata_id: None,
-            };
-            agents.push(AgentRow::new(id.clone(), body, Stamp::created(when)));
-            organization_ids.push(id);
-        }
-        for _ in 0..persons {
-            let when = next_time(rng);
-            let id: AgentId = id_at(rng, when);
-            let anonymous = rng.random_bool(0.1);
-            let name = if anonymous {
-                pick(rng, ANONYMOUS).to_string()
-            } else {
-                format!("{} {}", pick(rng, FIRST_NAMES), pick(rng, LAST_NAMES))
-            };
-            let body = NewAgent {
-                id: None,
-                kind: AgentKind::Person,
-                name,
-                description: Some(pick(rng, ROLES).to_string()),
-                anonymous,
-                affiliation_id: rng.random_bool(0.6).then(|| pick(rng, &organization_ids).clone()),
-                url: None,
-                wikidata_id: None,
-            };
-            agents.push(AgentRow::new(id.clone(), body, Stamp::created(when)));
-            person_ids.push(id);
-        }
-        let publisher_pick = Zipf::new(publishers, 1.0);
-        let mut source_rows = Vec::new();
-        let mut source_ids = Vec::new();
-        for i in 0..sources {
-            let when = next_time(rng);
-            let id: SourceId = id_at(rng, when);
-            let publisher = publisher_ids[publisher_pick.sample(rng)].clone();
-            let kind = weighted(
-                rng,
-                &[
-                    (SourceKind::Article, 60),
-                    (SourceKind::Report, 10),
-                    (SourceKind::Dataset, 3),
-                    (SourceKind::Broadcast, 7),
-                    (SourceKind::Statement, 8),
-                    (SourceKind::Interview, 5),
-                    (SourceKind::SocialPost, 5),
-                    (SourceKind::WebPage, 2),
-                ],
-            );
-            let topic = format!("{} {} {}", pick(rng, ACTORS), pick(rng, VERBS), pick(rng, OBJECTS));
-            let body = NewSource {
-                id: None,
-                kind,
-                title: capitalize(&topic),
-                url: Some(format!("https://news.example/{}/{}", i, topic.replace(' ', "-").to_lowercase())),
-                publisher_id: rng.random_bool(0.95).then_some(publisher),
-                byline: rng.random_bool(0.5).then(|| format!("{} {}", pick(rng, FIRST_NAMES), pick(rng, LAST_NAMES))),
-                published_on: partial_date(rng, 2012, 2025),
-                language: Some(if rng.random_bool(0.8) { "en" } else { "fr" }.to_string()),
-                content: None,
-                archived_url: None,
-            };
-            source_rows.push(SourceRow::new(id.clone(), body, Stamp::created(when)));
-            source_ids.push(id);
-        }
+        let publisher_ids = make_publishers(rng, &mut clock, publishers, &mut agents);
+        let organization_ids = make_organizations(rng, &mut clock, organizations, &mut agents);
+        let person_ids = make_persons(rng, &mut clock, persons, &organization_ids, &mut agents);
+        let source_rows = make_sources(rng, &mut clock, sources, &publisher_ids);
+        let source_ids = source_rows.iter().map(|s| s.meta.id.clone()).collect();
         let tags: Vec<String> =
             TAGS.iter().map(|t| t.to_string()).chain((0..400).map(|i| format!("{}-{}", pick(rng, TAGS), i))).collect();
         World {
@@ -256,34 +158,7 @@ impl World {
         );
         let place = rng.random_bool(0.85).then(|| PLACES[self.place_pick.sample(rng)]);
         let where_ = place.unwrap_or("the Sahel");
-        let mut quantity = None;
-        let mut text = match kind {
-            ClaimKind::Quantity => {
-                let unit = *pick(rng, UNITS);
-                let magnitude = rng.random_range(0.0..7.0f64);
-                let value = (10f64.powf(magnitude)).round().max(1.0);
-                let comparator = weighted(
-                    rng,
-                    &[
-                        (Comparator::Eq, 40),
-                        (Comparator::Approx, 25),
-                        (Comparator::Gt, 15),
-                        (Comparator::Gte, 5),
-                        (Comparator::Lt, 5),
-                        (Comparator::Lte, 5),
-                        (Comparator::Between, 5),
-                    ],
-                );
-                let upper =
-                    (comparator == Comparator::Between).then(|| (value * rng.random_range(1.1..3.0f64)).round());
-                quantity = Some(Quantity { value, upper, unit: unit.to_string(), comparator });
-                format!("{} counted {} {} in {}", pick(rng, ACTORS), value, unit, where_)
-            }
-            ClaimKind::Prediction => {
-                format!("{} will {} {} in {}", pick(rng, ACTORS), pick(rng, FUTURE_VERBS), pick(rng, OBJECTS), where_)
-            }
-            _ => format!("{} {} {} in {}", pick(rng, ACTORS), pick(rng, VERBS), pick(rng, OBJECTS), where_),
-        };
+        let (mut text, quantity) = opening(rng, kind, where_);
         let (period_start, period_end) = if rng.random_bool(0.75) {
             let start = partial_date(rng, 2010, 2025);
             let from = start.as_ref().map_or("2010", |s| &s.as_str()[..4]).to_string();
@@ -403,6 +278,170 @@ impl World {
             batch.attributions.push((id, body, Stamp::created(at)));
         }
     }
+}
+
+/// How a claim of this kind starts, and its figure for a quantity.
+fn opening(rng: &mut StdRng, kind: ClaimKind, where_: &str) -> (String, Option<Quantity>) {
+    match kind {
+        ClaimKind::Quantity => {
+            let unit = *pick(rng, UNITS);
+            let magnitude = rng.random_range(0.0..7.0f64);
+            let value = (10f64.powf(magnitude)).round().max(1.0);
+            let comparator = weighted(
+                rng,
+                &[
+                    (Comparator::Eq, 40),
+                    (Comparator::Approx, 25),
+                    (Comparator::Gt, 15),
+                    (Comparator::Gte, 5),
+                    (Comparator::Lt, 5),
+                    (Comparator::Lte, 5),
+                    (Comparator::Between, 5),
+                ],
+            );
+            let upper = (comparator == Comparator::Between).then(|| (value * rng.random_range(1.1..3.0f64)).round());
+            let text = format!("{} counted {} {} in {}", pick(rng, ACTORS), value, unit, where_);
+            (text, Some(Quantity { value, upper, unit: unit.to_string(), comparator }))
+        }
+        ClaimKind::Prediction => (
+            format!("{} will {} {} in {}", pick(rng, ACTORS), pick(rng, FUTURE_VERBS), pick(rng, OBJECTS), where_),
+            None,
+        ),
+        _ => (format!("{} {} {} in {}", pick(rng, ACTORS), pick(rng, VERBS), pick(rng, OBJECTS), where_), None),
+    }
+}
+
+/// When the agents and sources were made: one after the other, a few
+/// minutes apart.
+struct Clock(NaiveDateTime);
+
+impl Clock {
+    fn next(&mut self, rng: &mut StdRng) -> NaiveDateTime {
+        self.0 += TimeDelta::seconds(rng.random_range(1..600));
+        self.0
+    }
+}
+
+/// News outlets, the first ones real names.
+fn make_publishers(rng: &mut StdRng, clock: &mut Clock, n: usize, agents: &mut Vec<AgentRow>) -> Vec<AgentId> {
+    let mut ids = Vec::with_capacity(n);
+    for i in 0..n {
+        let when = clock.next(rng);
+        let id: AgentId = id_at(rng, when);
+        let name = match OUTLETS.get(i) {
+            Some(name) => (*name).to_string(),
+            None => format!("{} {}", pick(rng, OUTLET_WORDS), i),
+        };
+        let slug: String = name.to_lowercase().chars().filter(char::is_ascii_alphanumeric).collect();
+        let body = NewAgent {
+            id: None,
+            kind: AgentKind::Organization,
+            name,
+            description: Some("news outlet".to_string()),
+            anonymous: false,
+            affiliation_id: None,
+            url: Some(format!("https://{slug}.example")),
+            wikidata_id: (i < OUTLETS.len()).then(|| format!("Q{}", 100_000 + i)),
+        };
+        agents.push(AgentRow::new(id.clone(), body, Stamp::created(when)));
+        ids.push(id);
+    }
+    ids
+}
+
+/// Organisations people speak for.
+fn make_organizations(rng: &mut StdRng, clock: &mut Clock, n: usize, agents: &mut Vec<AgentRow>) -> Vec<AgentId> {
+    let mut ids = Vec::with_capacity(n);
+    for i in 0..n {
+        let when = clock.next(rng);
+        let id: AgentId = id_at(rng, when);
+        let body = NewAgent {
+            id: None,
+            kind: AgentKind::Organization,
+            name: format!("{} {}", pick(rng, ORGANIZATION_KINDS), i + 1),
+            description: None,
+            anonymous: false,
+            affiliation_id: None,
+            url: None,
+            wikidata_id: None,
+        };
+        agents.push(AgentRow::new(id.clone(), body, Stamp::created(when)));
+        ids.push(id);
+    }
+    ids
+}
+
+/// Speakers, some anonymous, most affiliated with an organisation.
+fn make_persons(
+    rng: &mut StdRng,
+    clock: &mut Clock,
+    n: usize,
+    organization_ids: &[AgentId],
+    agents: &mut Vec<AgentRow>,
+) -> Vec<AgentId> {
+    let mut ids = Vec::with_capacity(n);
+    for _ in 0..n {
+        let when = clock.next(rng);
+        let id: AgentId = id_at(rng, when);
+        let anonymous = rng.random_bool(0.1);
+        let name = if anonymous {
+            pick(rng, ANONYMOUS).to_string()
+        } else {
+            format!("{} {}", pick(rng, FIRST_NAMES), pick(rng, LAST_NAMES))
+        };
+        let body = NewAgent {
+            id: None,
+            kind: AgentKind::Person,
+            name,
+            description: Some(pick(rng, ROLES).to_string()),
+            anonymous,
+            affiliation_id: rng.random_bool(0.6).then(|| pick(rng, organization_ids).clone()),
+            url: None,
+            wikidata_id: None,
+        };
+        agents.push(AgentRow::new(id.clone(), body, Stamp::created(when)));
+        ids.push(id);
+    }
+    ids
+}
+
+/// Sources, most from a few outlets.
+fn make_sources(rng: &mut StdRng, clock: &mut Clock, n: usize, publisher_ids: &[AgentId]) -> Vec<SourceRow> {
+    let publisher_pick = Zipf::new(publisher_ids.len(), 1.0);
+    let mut rows = Vec::with_capacity(n);
+    for i in 0..n {
+        let when = clock.next(rng);
+        let id: SourceId = id_at(rng, when);
+        let publisher = publisher_ids[publisher_pick.sample(rng)].clone();
+        let kind = weighted(
+            rng,
+            &[
+                (SourceKind::Article, 60),
+                (SourceKind::Report, 10),
+                (SourceKind::Dataset, 3),
+                (SourceKind::Broadcast, 7),
+                (SourceKind::Statement, 8),
+                (SourceKind::Interview, 5),
+                (SourceKind::SocialPost, 5),
+                (SourceKind::WebPage, 2),
+            ],
+        );
+        let topic = format!("{} {} {}", pick(rng, ACTORS), pick(rng, VERBS), pick(rng, OBJECTS));
+        let body = NewSource {
+            id: None,
+            kind,
+            title: capitalize(&topic),
+            url: Some(format!("https://news.example/{}/{}", i, topic.replace(' ', "-").to_lowercase())),
+            publisher_id: rng.random_bool(0.95).then_some(publisher),
+            byline: rng.random_bool(0.5).then(|| format!("{} {}", pick(rng, FIRST_NAMES), pick(rng, LAST_NAMES))),
+            published_on: partial_date(rng, 2012, 2025),
+            language: Some(if rng.random_bool(0.8) { "en" } else { "fr" }.to_string()),
+            content: None,
+            archived_url: None,
+        };
+        rows.push(SourceRow::new(id, body, Stamp::created(when)));
+    }
+    rows
 }
 
 fn capitalize(s: &str) -> String {

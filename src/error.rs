@@ -10,6 +10,8 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::db::write::StoreError;
+
 /// An RFC 9457 problem document.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
@@ -59,11 +61,14 @@ pub struct ApiError {
     detail: String,
     errors: Vec<FieldError>,
     headers: Vec<(HeaderName, HeaderValue)>,
+    /// For a 5xx: what went wrong, for the log line written when the
+    /// response is built; never sent.
+    cause: Option<String>,
 }
 
 impl ApiError {
     fn new(status: StatusCode, slug: &'static str, detail: impl Into<String>) -> ApiError {
-        ApiError { status, slug, detail: detail.into(), errors: Vec::new(), headers: Vec::new() }
+        ApiError { status, slug, detail: detail.into(), errors: Vec::new(), headers: Vec::new(), cause: None }
     }
 
     fn with_header(mut self, name: HeaderName, value: &str) -> ApiError {
@@ -186,16 +191,26 @@ impl ApiError {
         ApiError::new(StatusCode::NOT_ACCEPTABLE, "not-acceptable", detail)
     }
 
-    /// The database could not be reached in time; the cause is logged, not sent.
+    /// The database could not be reached in time; the cause is logged when
+    /// the response is built, not sent.
     pub fn unavailable(cause: impl fmt::Display) -> ApiError {
-        tracing::error!(error = %cause, "database unavailable");
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "The database is not available; try again.")
+        let mut e =
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "The database is not available; try again.");
+        e.cause = Some(format!("database unavailable: {cause}"));
+        e
     }
 
-    /// A bug or an unexpected failure; the cause is logged, not sent.
+    /// A bug or an unexpected failure; the cause is logged when the response
+    /// is built, not sent.
     pub fn internal(cause: impl fmt::Display) -> ApiError {
-        tracing::error!(error = %cause, "internal error");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on our side.")
+        let mut e = ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on our side.");
+        e.cause = Some(cause.to_string());
+        e
+    }
+
+    /// What went wrong behind a 5xx, for logs; `None` for the client's errors.
+    pub fn cause(&self) -> Option<&str> {
+        self.cause.as_deref()
     }
 
     fn problem(&self) -> Problem {
@@ -223,6 +238,15 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
+        // The one place a server-side failure is logged.
+        if self.status.is_server_error() {
+            tracing::error!(
+                status = self.status.as_u16(),
+                error = self.cause.as_deref().unwrap_or(""),
+                "{}",
+                self.detail
+            );
+        }
         let mut response = HttpResponse::build(self.status);
         response.content_type("application/problem+json");
         for (name, value) in &self.headers {
@@ -230,6 +254,31 @@ impl ResponseError for ApiError {
         }
         response.json(self.problem())
     }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> ApiError {
+        match error {
+            StoreError::NotFound(what) => ApiError::not_found(what),
+            StoreError::Exists { what, id } => {
+                ApiError::conflict(format!("{} {what} with id {id} already exists.", article(what)))
+            }
+            StoreError::Invalid(errors) => ApiError::unprocessable(errors),
+            StoreError::Stale { current } => ApiError::precondition_failed(current),
+            StoreError::Referenced { what, by } => ApiError::conflict(format!(
+                "This {what} is still referred to by {}; delete or change those first.",
+                by.join(", ")
+            )),
+            StoreError::BadParameter { field, message } => ApiError::bad_parameter(field, message),
+            StoreError::Broken(cause) => ApiError::internal(cause),
+            StoreError::Db(error) => error.into(),
+        }
+    }
+}
+
+/// "A" or "An", for a resource's name.
+fn article(what: &str) -> &'static str {
+    if what.starts_with(['a', 'e', 'i', 'o', 'u']) { "An" } else { "A" }
 }
 
 impl From<DieselError> for ApiError {

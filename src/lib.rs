@@ -4,14 +4,17 @@
 pub mod agents;
 pub mod attributions;
 pub mod auth;
+pub mod card;
 pub mod claims;
 pub mod cli;
 pub mod config;
+pub mod cursor;
 pub mod db;
 pub mod error;
 pub mod generate;
 pub mod health;
 pub mod http;
+pub mod ids;
 pub mod openapi;
 pub mod provenance;
 pub mod quotes;

@@ -20,3 +20,4 @@ mod seeds;
 mod seeds_fidelity;
 mod sources;
 mod transfer;
+mod write_path;

@@ -10,8 +10,10 @@ use tracing_subscriber::EnvFilter;
 use crate::auth::{self, Scope};
 use crate::config::{LogFormat, Settings};
 use crate::db::Db;
+use crate::db::write::{Actor, Change};
+use crate::db::write_tx;
 use crate::startup::{Application, openapi_document};
-use crate::transfer::Keys;
+use crate::transfer::{History, Keys};
 
 #[derive(Debug, Parser)]
 #[command(name = "claimtrail", version, about = "Claims, their sources, and where they come from.")]
@@ -51,6 +53,9 @@ pub enum Command {
         /// such a file as safe as the database itself.
         #[arg(long)]
         with_keys: bool,
+        /// Leave out the revisions: the current state only.
+        #[arg(long)]
+        without_history: bool,
     },
     /// Load an NDJSON export into the database in one transaction: all or
     /// nothing. Ids, versions and timestamps are kept; an id already stored
@@ -95,6 +100,13 @@ pub enum KeysCommand {
         /// What the key may do.
         #[arg(long, value_enum)]
         scope: Scope,
+    },
+    /// List the keys: id, scope, when made, last used and revoked; never a secret.
+    List,
+    /// Revoke a key: it is refused (401) from its next request on.
+    Revoke {
+        /// The key's id (`claimtrail keys list` shows it).
+        id: String,
     },
 }
 
@@ -144,16 +156,20 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{report}");
             Ok(())
         }
-        Command::Export { output, with_keys } => {
+        Command::Export { output, with_keys, without_history } => {
             let db = Db::connect(&settings.database_url, 1)?;
             let mut conn = db.get()?;
             let keys = if with_keys { Keys::Include } else { Keys::Leave };
+            let history = if without_history { History::Leave } else { History::Include };
             let counts = match &output {
                 Some(path) => {
                     let mut out = BufWriter::new(File::create(path)?);
-                    crate::transfer::export(&mut conn, &mut out, keys)?
+                    crate::transfer::export(&mut conn, &mut out, keys, history)?
                 }
-                None => crate::transfer::export(&mut conn, &mut BufWriter::new(std::io::stdout().lock()), keys)?,
+                None => {
+                    let mut out = BufWriter::new(std::io::stdout().lock());
+                    crate::transfer::export(&mut conn, &mut out, keys, history)?
+                }
             };
             eprintln!("Exported {counts}.");
             Ok(())
@@ -166,7 +182,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let db = Db::connect(&settings.database_url, 1)?;
             let mut conn = db.get()?;
-            let report = crate::transfer::import(&mut conn, input, dry_run)?;
+            let report = crate::transfer::import(&mut conn, input, dry_run, Change::now(Actor::Import))?;
             let mut stderr = std::io::stderr().lock();
             for error in &report.errors {
                 writeln!(stderr, "line {}: {}", error.line, error.message)?;
@@ -199,13 +215,49 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Keys { command: KeysCommand::Create { name, scope } } => {
-            let db = Db::connect(&settings.database_url, 1)?;
-            let mut conn = db.get()?;
+        Command::Keys { command } => keys(&settings, command),
+    }
+}
+
+/// `claimtrail keys create|list|revoke`.
+fn keys(settings: &Settings, command: KeysCommand) -> anyhow::Result<()> {
+    let db = Db::connect(&settings.database_url, 1)?;
+    let mut conn = db.get()?;
+    match command {
+        KeysCommand::Create { name, scope } => {
             let key = auth::create_key(&mut conn, &name, scope)?;
             eprintln!("Created key {} ({}, scope {}). It is shown only now:", key.id, name, scope.as_str());
             println!("{}", key.token);
-            Ok(())
+        }
+        KeysCommand::List => {
+            println!("{:<14} {:<6} {:<20} {:<20} {:<20} name", "id", "scope", "created", "last used", "revoked");
+            let mut cursor = None;
+            loop {
+                let page = auth::list_keys(&mut conn, cursor.as_deref(), 200)?;
+                for key in &page.items {
+                    let at = |t: Option<chrono::DateTime<chrono::Utc>>| {
+                        t.map_or("-".to_string(), |t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+                    };
+                    println!(
+                        "{:<14} {:<6} {:<20} {:<20} {:<20} {}",
+                        key.id,
+                        key.scope.as_str(),
+                        at(Some(key.created_at)),
+                        at(key.last_used_at),
+                        at(key.revoked_at),
+                        key.name
+                    );
+                }
+                match page.next_cursor {
+                    Some(next) => cursor = Some(next),
+                    None => break,
+                }
+            }
+        }
+        KeysCommand::Revoke { id } => {
+            let key = write_tx(&mut conn, Change::now(Actor::Cli), |tx| auth::revoke_key(tx, &id))?;
+            eprintln!("Revoked key {} ({}); it is refused from now on.", key.id, key.name);
         }
     }
+    Ok(())
 }

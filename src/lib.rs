@@ -18,6 +18,7 @@ pub mod ids;
 pub mod openapi;
 pub mod provenance;
 pub mod quotes;
+pub mod revisions;
 pub mod search;
 pub mod seed;
 pub mod sources;

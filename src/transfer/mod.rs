@@ -44,7 +44,7 @@ use crate::auth::AdminAccess;
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::http::Params;
-pub use export::{Keys, export};
+pub use export::{History, Keys, export};
 pub use format::Counts;
 pub use import::{ImportReport, LineError, import};
 
@@ -75,12 +75,17 @@ pub fn configure(config: &mut ServiceConfig) {
 /// refuses such a file. API keys are never in it (`claimtrail export
 /// --with-keys` writes them). Needs an `admin` key.
 #[utoipa::path(
-    tag = "transfer", operation_id = "exportRecords",
+    tag = "transfer", operation_id = "exportRecords", params(ExportQuery),
     responses((status = 200, description = "Every record, one JSON object per line",
         content_type = "application/x-ndjson", body = String))
 )]
 #[get("/export")]
-async fn export_records(_: AdminAccess, db: web::Data<Db>) -> Result<HttpResponse, ApiError> {
+async fn export_records(
+    _: AdminAccess,
+    db: web::Data<Db>,
+    Params(query): Params<ExportQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let history = if query.without_history.unwrap_or(false) { History::Leave } else { History::Include };
     // Checked out before answering, so that a database that is down is a
     // 503 rather than an empty 200.
     let pool = db.clone();
@@ -88,7 +93,7 @@ async fn export_records(_: AdminAccess, db: web::Data<Db>) -> Result<HttpRespons
     let (sender, receiver) = mpsc::channel(8);
     actix_web::rt::task::spawn_blocking(move || {
         let mut out = ChunkSender { sender, chunk: Vec::with_capacity(CHUNK) };
-        if let Err(error) = export(&mut conn, &mut out, Keys::Leave) {
+        if let Err(error) = export(&mut conn, &mut out, Keys::Leave, history) {
             // The client sees the body end without its `end` line.
             tracing::warn!(%error, "the export stopped");
             let _ = out.sender.blocking_send(Err(std::io::Error::other("the export stopped")));
@@ -147,6 +152,16 @@ impl MessageBody for ExportBody {
 }
 
 /// Options of `POST /v1/import`.
+/// Parameters of `GET /v1/export`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ExportQuery {
+    /// Leave the revisions out: the current state only (default false:
+    /// every revision follows the records, in commit order).
+    pub without_history: Option<bool>,
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -181,7 +196,7 @@ pub struct ImportQuery {
 )]
 #[post("/import")]
 async fn import_records(
-    _: AdminAccess,
+    access: AdminAccess,
     req: HttpRequest,
     db: web::Data<Db>,
     Params(query): Params<ImportQuery>,
@@ -204,6 +219,7 @@ async fn import_records(
         .map_err(|_| ApiError::payload_too_large(limit))?
         .map_err(|e| ApiError::bad_request(format!("The body could not be read: {e}")))?;
     let dry_run = query.dry_run.unwrap_or(false);
-    let report = db.run(move |conn| import(conn, &body[..], dry_run)).await?;
+    let change = access.change;
+    let report = db.run(move |conn| import(conn, &body[..], dry_run, change)).await?;
     Ok(HttpResponse::Ok().json(report.into_result()?))
 }

@@ -245,6 +245,9 @@ pub async fn authenticate(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let identified = identify(req.request()).await;
+    if let Ok(Some(key)) = &identified {
+        req.extensions_mut().insert(key.clone());
+    }
     req.extensions_mut().insert(Identified(identified));
     next.call(req).await
 }

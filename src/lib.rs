@@ -14,6 +14,8 @@ pub mod error;
 pub mod generate;
 pub mod health;
 pub mod http;
+pub mod idempotency;
+pub mod keys;
 pub mod ids;
 pub mod openapi;
 pub mod provenance;

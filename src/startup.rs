@@ -19,7 +19,9 @@ use crate::config::Settings;
 use crate::db::Db;
 use crate::error::{ApiError, extractors};
 use crate::openapi::ApiDoc;
-use crate::{agents, attributions, claims, health, openapi, provenance, sources, transfer};
+use crate::revisions::feed::Shutdown;
+use crate::idempotency;
+use crate::{agents, attributions, claims, health, keys, openapi, provenance, revisions, sources, transfer};
 
 /// Registers every documented route. Only `.service(..)` registrations of
 /// macro handlers are collected into the OpenAPI document.
@@ -34,7 +36,9 @@ where
             .configure(claims::configure)
             .configure(attributions::configure)
             .configure(provenance::configure)
-            .configure(transfer::configure),
+            .configure(transfer::configure)
+            .configure(revisions::configure)
+            .configure(keys::configure),
     )
     .configure(health::configure)
 }
@@ -49,6 +53,9 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
 pub struct Application {
     port: u16,
     server: Server,
+    /// Tells long-lived responses (change streams) that the server is
+    /// shutting down, so that they end instead of holding it up.
+    shutdown: tokio::sync::watch::Sender<bool>,
 }
 
 impl Application {
@@ -67,8 +74,9 @@ impl Application {
         }
         let listener = TcpListener::bind(&settings.bind)?;
         let port = listener.local_addr()?.port();
-        let server = serve(listener, db, settings)?;
-        Ok(Application { port, server })
+        let (shutdown, signal) = tokio::sync::watch::channel(false);
+        let server = serve(listener, db, settings, Shutdown(signal))?;
+        Ok(Application { port, server, shutdown })
     }
 
     pub fn port(&self) -> u16 {
@@ -77,11 +85,58 @@ impl Application {
 
     /// Serves until SIGTERM (graceful) or SIGINT.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let shutdown = self.shutdown;
+        actix_web::rt::spawn(async move {
+            stop_signal().await;
+            let _ = shutdown.send(true);
+        });
         self.server.await
+    }
+
+    /// A handle that stops the server gracefully, as SIGTERM does.
+    pub fn stop_handle(&self) -> StopHandle {
+        StopHandle { server: self.server.handle(), shutdown: self.shutdown.clone() }
     }
 }
 
-fn serve(listener: TcpListener, db: Db, settings: Settings) -> anyhow::Result<Server> {
+/// Stops a running [`Application`] gracefully.
+#[derive(Clone)]
+pub struct StopHandle {
+    server: actix_web::dev::ServerHandle,
+    shutdown: tokio::sync::watch::Sender<bool>,
+}
+
+impl StopHandle {
+    pub async fn stop(&self) {
+        let _ = self.shutdown.send(true);
+        self.server.stop(true).await;
+    }
+}
+
+/// SIGTERM or SIGINT, whichever comes first.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+fn serve(listener: TcpListener, db: Db, settings: Settings, shutdown: Shutdown) -> anyhow::Result<Server> {
+    let shutdown = web::Data::new(shutdown);
+    let idempotency = web::Data::new(idempotency::Settings {
+        keep: std::time::Duration::from_secs(settings.idempotency_hours.saturating_mul(3600)),
+        max_body: settings.max_body_bytes,
+        max_import: settings.max_import_bytes,
+    });
     let document = openapi_document();
     let mut known_paths = openapi::allowed_methods(&document);
     // Served beside the document rather than described in it.
@@ -101,6 +156,8 @@ fn serve(listener: TcpListener, db: Db, settings: Settings) -> anyhow::Result<Se
             .app_data(db.clone())
             .app_data(policy.clone())
             .app_data(import_limit.clone())
+            .app_data(shutdown.clone())
+            .app_data(idempotency.clone())
             .app_data(
                 web::JsonConfig::default()
                     .limit(max_body)
@@ -115,7 +172,9 @@ fn serve(listener: TcpListener, db: Db, settings: Settings) -> anyhow::Result<Se
                 let known_paths = known_paths.clone();
                 async move { unrouted(&req, &known_paths) }
             }));
-        app.wrap(from_fn(crate::auth::authenticate))
+        // Inside out: the key is known before an Idempotency-Key is claimed for it.
+        app.wrap(from_fn(crate::idempotency::idempotent))
+            .wrap(from_fn(crate::auth::authenticate))
             .wrap(cors(&origins))
             .wrap(from_fn(request_id_header))
             .wrap(TracingLogger::default())
@@ -139,8 +198,16 @@ fn unrouted(req: &HttpRequest, known_paths: &[(ResourceDef, String)]) -> Result<
 fn cors(origins: &[String]) -> Cors {
     let mut cors = Cors::default()
         .allowed_methods(["GET", "POST", "PATCH", "DELETE"])
-        .allowed_headers(["authorization", "content-type", "if-match", "if-none-match"])
-        .expose_headers(["etag", "location", "link", "x-request-id"])
+        .allowed_headers([
+            "authorization",
+            "content-type",
+            "if-match",
+            "if-none-match",
+            "idempotency-key",
+            "x-change-comment",
+            "last-event-id",
+        ])
+        .expose_headers(["etag", "location", "link", "x-request-id", "idempotent-replayed"])
         .max_age(3600);
     for origin in origins {
         cors = if origin == "*" { cors.allow_any_origin() } else { cors.allowed_origin(origin) };

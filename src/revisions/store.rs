@@ -166,29 +166,46 @@ pub fn latest(conn: &mut DbConnection, resource_type: ResourceType, id: &str) ->
         .optional()?)
 }
 
-/// The feed: revisions after the cursor's position, in commit order,
-/// optionally of some resource types only. The cursor of the answer always
-/// names where to continue, also when nothing came.
+/// The place in the feed a cursor names (0, the start, for none).
+pub fn feed_position(cursor_token: Option<&str>) -> StoreResult<i64> {
+    match cursor_token {
+        Some(token) => cursor::decode(token, FEED),
+        None => Ok(0),
+    }
+}
+
+/// The cursor of the place after revision `seq`.
+pub fn feed_cursor(seq: i64) -> String {
+    cursor::encode(FEED, &seq)
+}
+
+/// The feed: revisions after `after`, in commit order, optionally of some
+/// resource types only.
+pub fn changes_after(
+    conn: &mut DbConnection,
+    after: i64,
+    types: &[ResourceType],
+    limit: i64,
+) -> StoreResult<Vec<RevisionRow>> {
+    let mut select = revisions::table.filter(revisions::seq.gt(after)).select(RevisionRow::as_select()).into_boxed();
+    if !types.is_empty() {
+        select = select.filter(revisions::resource_type.eq_any(types.to_vec()));
+    }
+    Ok(select.order(revisions::seq.asc()).limit(limit).load(conn)?)
+}
+
+/// A page of the feed. Its cursor always names where to continue, also
+/// when nothing came.
 pub fn changes(
     conn: &mut DbConnection,
     since: Option<&str>,
     types: &[ResourceType],
     limit: i64,
 ) -> StoreResult<ChangesPage> {
-    let after: i64 = match since {
-        Some(token) => cursor::decode(token, FEED)?,
-        None => 0,
-    };
-    let mut select = revisions::table.filter(revisions::seq.gt(after)).select(RevisionRow::as_select()).into_boxed();
-    if !types.is_empty() {
-        select = select.filter(revisions::resource_type.eq_any(types.to_vec()));
-    }
-    let rows: Vec<RevisionRow> = select.order(revisions::seq.asc()).limit(limit).load(conn)?;
+    let after = feed_position(since)?;
+    let rows = changes_after(conn, after, types, limit)?;
     let last = rows.last().map_or(after, |r| r.seq);
-    Ok(ChangesPage {
-        items: rows.into_iter().map(RevisionRow::into_api).collect(),
-        next_cursor: cursor::encode(FEED, &last),
-    })
+    Ok(ChangesPage { items: rows.into_iter().map(RevisionRow::into_api).collect(), next_cursor: feed_cursor(last) })
 }
 
 /// The feed's cursors hold a place in the whole log, whatever the `types`

@@ -213,17 +213,23 @@ async fn a_database_moves_from_sqlite_to_postgresql_and_back_byte_for_byte() {
 
     // The file itself: framed, in dependency order, affiliations first.
     let records = lines(&first);
-    assert_eq!(records[0], json!({"type": "header", "data": {"format": "claimtrail", "version": 1}}));
+    assert_eq!(records[0], json!({"type": "header", "data": {"format": "claimtrail", "version": 1, "history": true}}));
     let end = &records[records.len() - 1];
     assert_eq!(end["type"], "end");
     let seeded =
         |kind: &str| claimtrail::seed::records().expect("the seed records").iter().filter(|r| r.kind == kind).count();
     let expected = json!({"agents": 6 + generated.agents + seeded("agent"), "sources": 3 + generated.sources + seeded("source"),
-        "claims": CLAIMS + GENERATED + seeded("claim"), "attributions": CLAIMS + generated.attributions + seeded("attribution")});
+        "claims": CLAIMS + GENERATED + seeded("claim"), "attributions": CLAIMS + generated.attributions + seeded("attribution"),
+        "revisions": records.iter().filter(|r| r["type"] == "revision").count()});
     assert_eq!(end["data"], expected);
+    // History travels too: every record has at least its `create` revision.
+    let records_made =
+        ["agents", "sources", "claims", "attributions"].iter().map(|k| expected[k].as_u64().unwrap()).sum();
+    assert!(expected["revisions"].as_u64().unwrap() > records_made, "{expected}");
     assert!(seeded("claim") > 0 && seeded("attribution") > 0, "the seed data is part of the trip");
     let kinds: Vec<&str> = records.iter().map(|r| r["type"].as_str().expect("a type")).collect();
-    let rank = |k: &str| ["header", "agent", "source", "claim", "attribution", "end"].iter().position(|x| *x == k);
+    let rank =
+        |k: &str| ["header", "agent", "source", "claim", "attribution", "revision", "end"].iter().position(|x| *x == k);
     assert!(kinds.windows(2).all(|w| rank(w[0]) <= rank(w[1])), "records are not in dependency order");
     let agents: Vec<&Value> = records.iter().filter(|r| r["type"] == "agent").map(|r| &r["data"]).collect();
     let position: HashMap<&str, usize> =
@@ -359,8 +365,9 @@ on_both_backends! {
         let response = post_import(&target, "?dry_run=true", file.clone()).await;
         assert_eq!(response.status(), StatusCode::OK);
         let report: Value = response.json().await.unwrap();
-        assert_eq!(report, json!({"dry_run": true, "imported": {"agents": 1, "sources": 1, "claims": 1, "attributions": 1},
-            "errors": [], "errors_not_listed": 0}));
+        // Five revisions: four creates, and the claim's card gaining the attribution.
+        let imported = json!({"agents": 1, "sources": 1, "claims": 1, "attributions": 1, "revisions": 5});
+        assert_eq!(report, json!({"dry_run": true, "imported": imported, "errors": [], "errors_not_listed": 0}));
         assert!(target.list_all("/v1/claims").await.is_empty(), "a dry run wrote");
 
         let response = post_import(&target, "", file.clone()).await;
@@ -376,7 +383,9 @@ on_both_backends! {
         let file = String::from_utf8(file).unwrap();
         let response = post_import(&app, "", file.clone()).await;
         let body = problem(response, 409).await;
-        assert_eq!(error_fields(&body), ["line 2", "line 3", "line 4", "line 5"]);
+        // The four records, and their five revisions.
+        let taken: Vec<String> = (2..=10).map(|n| format!("line {n}")).collect();
+        assert_eq!(error_fields(&body), taken);
         assert!(body["errors"][0]["message"].as_str().unwrap().contains("already exists"), "{body}");
         // A file that mixes a taken id with bad lines is a 422: bad input first.
         let broken = file.replacen("\"name\":\"Le Monde\"", "\"name\":\"\"", 1);
@@ -452,7 +461,8 @@ on_both_backends! {
 
         // Again: the ids are taken. A malformed key is a 422 naming its fields.
         let body = problem(post_import(&target, "", out).await, 409).await;
-        assert_eq!(error_fields(&body), ["line 2", "line 3", "line 4"]);
+        // The three keys, and the revisions that made them.
+        assert_eq!(error_fields(&body), ["line 2", "line 3", "line 4", "line 5", "line 6", "line 7"]);
         let mut bad = keys[0].clone();
         bad["data"]["id"] = json!("has_underscore");
         bad["data"]["secret_sha256"] = json!("ABC");

@@ -39,9 +39,7 @@ mod sqlite;
 use std::collections::HashMap;
 
 use diesel::QueryableByName;
-use diesel::pg::PgConnection;
 use diesel::sql_types::{BigInt, Double, Nullable};
-use diesel::sqlite::SqliteConnection;
 
 use super::model::{ClaimListItem, ClaimQuery};
 use super::store::{ClaimRow, with_tags};
@@ -107,8 +105,8 @@ trait Dialect {
 /// The one place that asks which database the connection speaks to.
 fn dialect(conn: &mut DbConnection) -> &mut dyn Dialect {
     match conn {
-        DbConnection::Sqlite(conn) => conn as &mut SqliteConnection,
-        DbConnection::Pg(conn) => conn as &mut PgConnection,
+        DbConnection::Sqlite(conn) => conn,
+        DbConnection::Pg(conn) => conn,
     }
 }
 

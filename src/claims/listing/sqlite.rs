@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use diesel::sql_types::{BigInt, Double, Text};
+use diesel::sql_types::{BigInt, Double, Nullable, Text};
 use diesel::sqlite::SqliteConnection;
 use diesel::{QueryableByName, RunQueryDsl};
 
@@ -78,7 +78,7 @@ struct PlanLine {
 struct SnippetRow {
     #[diesel(sql_type = Text)]
     claim_id: ClaimId,
-    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    #[diesel(sql_type = Nullable<Text>)]
     snippet: Option<String>,
 }
 

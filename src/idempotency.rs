@@ -137,7 +137,8 @@ pub async fn idempotent(
 
 /// 1 to 255 visible ASCII characters.
 fn checked_key(header: &HeaderValue) -> Result<String, ApiError> {
-    let text = header.to_str().ok().filter(|t| !t.is_empty() && t.len() <= 255 && t.bytes().all(|b| b.is_ascii_graphic()));
+    let text =
+        header.to_str().ok().filter(|t| !t.is_empty() && t.len() <= 255 && t.bytes().all(|b| b.is_ascii_graphic()));
     text.map(str::to_string).ok_or_else(|| {
         ApiError::bad_request("Idempotency-Key must be 1 to 255 visible ASCII characters.")
             .with_errors(vec![FieldError::new("Idempotency-Key", "must be 1 to 255 visible ASCII characters")])
@@ -148,7 +149,8 @@ fn checked_key(header: &HeaderValue) -> Result<String, ApiError> {
 fn request_fingerprint(req: &ServiceRequest, body: &[u8]) -> String {
     let content_type = req.headers().get("content-type").map(|v| v.as_bytes().to_vec()).unwrap_or_default();
     let mut hash = Sha256::new();
-    for part in [req.method().as_str().as_bytes(), req.path().as_bytes(), req.query_string().as_bytes(), &content_type] {
+    for part in [req.method().as_str().as_bytes(), req.path().as_bytes(), req.query_string().as_bytes(), &content_type]
+    {
         hash.update((part.len() as u64).to_be_bytes());
         hash.update(part);
     }

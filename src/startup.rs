@@ -18,9 +18,9 @@ use crate::auth::AuthPolicy;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::error::{ApiError, extractors};
+use crate::idempotency;
 use crate::openapi::ApiDoc;
 use crate::revisions::feed::Shutdown;
-use crate::idempotency;
 use crate::{agents, attributions, claims, health, keys, openapi, provenance, revisions, sources, transfer};
 
 /// Registers every documented route. Only `.service(..)` registrations of
@@ -86,7 +86,7 @@ impl Application {
     /// Serves until SIGTERM (graceful) or SIGINT.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let shutdown = self.shutdown;
-        actix_web::rt::spawn(async move {
+        tokio::spawn(async move {
             stop_signal().await;
             let _ = shutdown.send(true);
         });

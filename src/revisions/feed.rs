@@ -57,7 +57,9 @@ pub async fn list_changes(
     Params(query): Params<ChangesQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (types, limit) = checked(&query)?;
-    let page = db.run(move |conn| store::changes(conn, query.since.as_deref(), &types, limit)).await?;
+    // An empty `since` is the start, as clients that always send it expect.
+    let since = query.since.filter(|s| !s.is_empty());
+    let page = db.run(move |conn| store::changes(conn, since.as_deref(), &types, limit)).await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -83,7 +85,7 @@ pub async fn stream_changes(
 ) -> Result<HttpResponse, ApiError> {
     let (types, _) = checked(&query)?;
     let last_event = req.headers().get("last-event-id").and_then(|v| v.to_str().ok()).map(str::to_string);
-    let since = last_event.or(query.since);
+    let since = last_event.or(query.since).filter(|s| !s.is_empty());
     let after = store::feed_position(since.as_deref()).map_err(ApiError::from)?;
     let shutdown = req.app_data::<web::Data<Shutdown>>().map(|s| s.0.clone());
     let (sender, receiver) = mpsc::channel(16);

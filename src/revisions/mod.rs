@@ -130,28 +130,48 @@ macro_rules! revision_routes {
 }
 
 revision_routes!(
-    ResourceType::Agent, AgentId, "an agent",
-    list_agent_revisions = "/agents/{id}/revisions", "listAgentRevisions",
-    get_agent_revision = "/agents/{id}/revisions/{version}", "getAgentRevision",
-    restore_agent_revision = "/agents/{id}/revisions/{version}/restore", "restoreAgentRevision"
+    ResourceType::Agent,
+    AgentId,
+    "an agent",
+    list_agent_revisions = "/agents/{id}/revisions",
+    "listAgentRevisions",
+    get_agent_revision = "/agents/{id}/revisions/{version}",
+    "getAgentRevision",
+    restore_agent_revision = "/agents/{id}/revisions/{version}/restore",
+    "restoreAgentRevision"
 );
 revision_routes!(
-    ResourceType::Source, SourceId, "a source",
-    list_source_revisions = "/sources/{id}/revisions", "listSourceRevisions",
-    get_source_revision = "/sources/{id}/revisions/{version}", "getSourceRevision",
-    restore_source_revision = "/sources/{id}/revisions/{version}/restore", "restoreSourceRevision"
+    ResourceType::Source,
+    SourceId,
+    "a source",
+    list_source_revisions = "/sources/{id}/revisions",
+    "listSourceRevisions",
+    get_source_revision = "/sources/{id}/revisions/{version}",
+    "getSourceRevision",
+    restore_source_revision = "/sources/{id}/revisions/{version}/restore",
+    "restoreSourceRevision"
 );
 revision_routes!(
-    ResourceType::Claim, ClaimId, "a claim",
-    list_claim_revisions = "/claims/{id}/revisions", "listClaimRevisions",
-    get_claim_revision = "/claims/{id}/revisions/{version}", "getClaimRevision",
-    restore_claim_revision = "/claims/{id}/revisions/{version}/restore", "restoreClaimRevision"
+    ResourceType::Claim,
+    ClaimId,
+    "a claim",
+    list_claim_revisions = "/claims/{id}/revisions",
+    "listClaimRevisions",
+    get_claim_revision = "/claims/{id}/revisions/{version}",
+    "getClaimRevision",
+    restore_claim_revision = "/claims/{id}/revisions/{version}/restore",
+    "restoreClaimRevision"
 );
 revision_routes!(
-    ResourceType::Attribution, AttributionId, "an attribution",
-    list_attribution_revisions = "/attributions/{id}/revisions", "listAttributionRevisions",
-    get_attribution_revision = "/attributions/{id}/revisions/{version}", "getAttributionRevision",
-    restore_attribution_revision = "/attributions/{id}/revisions/{version}/restore", "restoreAttributionRevision"
+    ResourceType::Attribution,
+    AttributionId,
+    "an attribution",
+    list_attribution_revisions = "/attributions/{id}/revisions",
+    "listAttributionRevisions",
+    get_attribution_revision = "/attributions/{id}/revisions/{version}",
+    "getAttributionRevision",
+    restore_attribution_revision = "/attributions/{id}/revisions/{version}/restore",
+    "restoreAttributionRevision"
 );
 
 /// Makes revision `version` of a resource current again (see the restore
@@ -173,7 +193,8 @@ fn restore(
     let tombstone = match store::latest(tx.conn, kind, id)? {
         Some(last) if last.action == RevisionAction::Delete => {
             let created_at = data["created_at"].as_str().and_then(|t| t.parse::<DateTime<Utc>>().ok());
-            let created_at = created_at.ok_or_else(|| StoreError::Broken(format!("revision {version} of {id} has no created_at")))?;
+            let created_at = created_at
+                .ok_or_else(|| StoreError::Broken(format!("revision {version} of {id} has no created_at")))?;
             Some(Tombstone { version: last.version, created_at: created_at.naive_utc() })
         }
         _ => None,

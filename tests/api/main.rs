@@ -15,6 +15,7 @@ mod hostile;
 mod instances;
 mod openapi;
 mod provenance;
+mod revisions;
 mod search;
 mod seeds;
 mod seeds_fidelity;

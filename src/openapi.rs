@@ -29,6 +29,8 @@ Reads are open unless the server requires a key; every write needs `Authorizatio
         (name = "attributions", description = "One source stating (or denying) one claim: the edges of provenance"),
         (name = "provenance", description = "Where a claim comes from, and the claims a source or an agent is behind"),
         (name = "transfer", description = "Moving a whole database: NDJSON export and bulk import"),
+        (name = "revisions", description = "Every change of every resource: who, when, why, what it was; restore; the change feed"),
+        (name = "keys", description = "API keys: list, make, revoke (admin)"),
         (name = "operations", description = "Liveness and readiness")
     ),
     components(schemas(Problem)),
@@ -118,6 +120,31 @@ fn if_match() -> Parameter {
         .build()
 }
 
+fn idempotency_key() -> Parameter {
+    ParameterBuilder::new()
+        .name("Idempotency-Key")
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(
+            "A key of your choosing (1 to 255 visible ASCII characters) that makes a retry safe: the same \
+             request again with the same key, within 24 hours, gets the first answer again (with \
+             `Idempotent-Replayed: true`) instead of doing it twice. Another request with the key is a 422; \
+             the same one while the first is still being answered, a 409. Keys are per API key.",
+        ))
+        .schema(Some(ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(255))))
+        .build()
+}
+
+fn change_comment() -> Parameter {
+    ParameterBuilder::new()
+        .name("X-Change-Comment")
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some("Why the change is made; kept with its revision. At most 500 characters."))
+        .schema(Some(ObjectBuilder::new().schema_type(Type::String).max_length(Some(500))))
+        .build()
+}
+
 /// Links from each create operation to the operations on what it created,
 /// so clients (and stateful API testers) can follow `id` and `ETag`.
 fn add_links(openapi: &mut OpenApiDoc) {
@@ -171,8 +198,15 @@ pub fn complete(mut openapi: OpenApiDoc) -> OpenApiDoc {
         for (method, operation) in operations {
             if let Some(operation) = operation {
                 add_problems(path, &method, operation);
-                if matches!(method, HttpMethod::Patch | HttpMethod::Delete) {
-                    operation.parameters.get_or_insert_with(Vec::new).push(if_match().into());
+                let parameters = operation.parameters.get_or_insert_with(Vec::new);
+                if matches!(method, HttpMethod::Patch | HttpMethod::Delete) || path.ends_with("/restore") {
+                    parameters.push(if_match().into());
+                }
+                if method == HttpMethod::Post {
+                    parameters.push(idempotency_key().into());
+                }
+                if !matches!(method, HttpMethod::Get) && path.starts_with("/v1/") {
+                    parameters.push(change_comment().into());
                 }
             }
         }

@@ -44,17 +44,18 @@ pub fn configure(config: &mut ServiceConfig) {
 /// The revision list, one revision and restore of one kind of resource.
 macro_rules! revision_routes {
     (
-        $kind:expr, $id:ty, $what:tt,
-        $list:ident = $list_path:tt, $list_op:tt,
-        $get:ident = $get_path:tt, $get_op:tt,
-        $restore:ident = $restore_path:tt, $restore_op:tt
+        $kind:expr, $id:ty,
+        $list:ident = $list_path:tt, $list_op:tt, $list_summary:tt,
+        $get:ident = $get_path:tt, $get_op:tt, $get_summary:tt,
+        $restore:ident = $restore_path:tt, $restore_op:tt, $restore_summary:tt
     ) => {
-        #[doc = concat!("List the revisions of ", $what)]
-        ///
-        /// Newest first, in pages of `limit`; the revisions of a deleted
-        /// resource stay readable, its tombstone first.
+        // Summaries and descriptions are given to utoipa as strings: it
+        // does not read doc comments that a macro puts together.
         #[utoipa::path(
-            tag = "revisions", operation_id = $list_op,
+            tag = "revisions", operation_id = $list_op, summary = $list_summary,
+            description = "Newest first, in pages of `limit`; the revisions of a deleted resource stay \
+                readable, its tombstone first. Each says who made the change (`actor`), when, with what \
+                comment, and what the resource was after it.",
             params(("id" = Uuid, Path, description = "The resource's id"), RevisionsQuery),
             responses((status = 200, description = "A page of revisions", body = crate::http::Page<RevisionOut>,
                 headers(("Link" = String, description = "`<…>; rel=\"next\"`: the next page, when there is one"))))
@@ -74,9 +75,8 @@ macro_rules! revision_routes {
             Ok(http::page(&req, page))
         }
 
-        #[doc = concat!("Get one revision of ", $what)]
         #[utoipa::path(
-            tag = "revisions", operation_id = $get_op,
+            tag = "revisions", operation_id = $get_op, summary = $get_summary,
             params(("id" = Uuid, Path, description = "The resource's id"),
                 ("version" = i32, Path, description = "The version the revision made", example = 1)),
             responses((status = 200, description = "The revision", body = RevisionOut))
@@ -93,15 +93,12 @@ macro_rules! revision_routes {
             Ok(HttpResponse::Ok().json(revision.into_api()))
         }
 
-        #[doc = concat!("Restore a revision of ", $what)]
-        ///
-        /// Makes the revision's fields current again, as a new version,
-        /// checked as a PATCH is (a reference to something since deleted is
-        /// a 409 naming it). Needs `If-Match` with the current ETag; for a
-        /// deleted resource, the ETag of its tombstone (its last version),
-        /// and then it is made again with its id.
         #[utoipa::path(
-            tag = "revisions", operation_id = $restore_op,
+            tag = "revisions", operation_id = $restore_op, summary = $restore_summary,
+            description = "Makes the revision's fields current again, as a new version, checked as a PATCH \
+                is (a reference to something since deleted is a 409 naming it). Needs `If-Match` with the \
+                current ETag; for a deleted resource, the ETag of its tombstone (its last version), and then \
+                it is made again with its id.",
             params(("id" = Uuid, Path, description = "The resource's id"),
                 ("version" = i32, Path, description = "The version to make current again", example = 1)),
             responses(
@@ -132,46 +129,54 @@ macro_rules! revision_routes {
 revision_routes!(
     ResourceType::Agent,
     AgentId,
-    "an agent",
     list_agent_revisions = "/agents/{id}/revisions",
     "listAgentRevisions",
+    "List the revisions of an agent",
     get_agent_revision = "/agents/{id}/revisions/{version}",
     "getAgentRevision",
+    "Get one revision of an agent",
     restore_agent_revision = "/agents/{id}/revisions/{version}/restore",
-    "restoreAgentRevision"
+    "restoreAgentRevision",
+    "Restore a revision of an agent"
 );
 revision_routes!(
     ResourceType::Source,
     SourceId,
-    "a source",
     list_source_revisions = "/sources/{id}/revisions",
     "listSourceRevisions",
+    "List the revisions of a source",
     get_source_revision = "/sources/{id}/revisions/{version}",
     "getSourceRevision",
+    "Get one revision of a source",
     restore_source_revision = "/sources/{id}/revisions/{version}/restore",
-    "restoreSourceRevision"
+    "restoreSourceRevision",
+    "Restore a revision of a source"
 );
 revision_routes!(
     ResourceType::Claim,
     ClaimId,
-    "a claim",
     list_claim_revisions = "/claims/{id}/revisions",
     "listClaimRevisions",
+    "List the revisions of a claim",
     get_claim_revision = "/claims/{id}/revisions/{version}",
     "getClaimRevision",
+    "Get one revision of a claim",
     restore_claim_revision = "/claims/{id}/revisions/{version}/restore",
-    "restoreClaimRevision"
+    "restoreClaimRevision",
+    "Restore a revision of a claim"
 );
 revision_routes!(
     ResourceType::Attribution,
     AttributionId,
-    "an attribution",
     list_attribution_revisions = "/attributions/{id}/revisions",
     "listAttributionRevisions",
+    "List the revisions of an attribution",
     get_attribution_revision = "/attributions/{id}/revisions/{version}",
     "getAttributionRevision",
+    "Get one revision of an attribution",
     restore_attribution_revision = "/attributions/{id}/revisions/{version}/restore",
-    "restoreAttributionRevision"
+    "restoreAttributionRevision",
+    "Restore a revision of an attribution"
 );
 
 /// Makes revision `version` of a resource current again (see the restore

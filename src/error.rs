@@ -2,6 +2,7 @@
 //! RFC 9457 `application/problem+json` response.
 
 use std::fmt;
+use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
@@ -9,6 +10,8 @@ use actix_web::{HttpResponse, ResponseError};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde::Serialize;
 use utoipa::ToSchema;
+
+use crate::db::failure::Failure;
 
 /// An RFC 9457 problem document.
 #[derive(Debug, Serialize, ToSchema)]
@@ -189,7 +192,43 @@ impl ApiError {
     /// The database could not be reached in time; the cause is logged, not sent.
     pub fn unavailable(cause: impl fmt::Display) -> ApiError {
         tracing::error!(error = %cause, "database unavailable");
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "The database is not available; try again.")
+        ApiError::unavailable_for(Duration::from_secs(1), "The database is not available; try again.")
+    }
+
+    /// 503 with `Retry-After` (whole seconds, at least 1), not logged: the
+    /// circuit breaker turning requests away while the database is down.
+    pub fn unavailable_for(retry_after: Duration, detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail)
+            .with_header(header::RETRY_AFTER, &retry_seconds(retry_after).to_string())
+    }
+
+    /// A statement ran past the server's deadline and was stopped (503 with
+    /// `Retry-After`); nothing it would have written was kept.
+    pub fn deadline_exceeded(cause: impl fmt::Display) -> ApiError {
+        tracing::warn!(error = %cause, "a statement ran past its deadline");
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "deadline-exceeded",
+            "The request's database work ran past the server's time limit and was stopped; \
+             nothing was changed. Try again later, or ask for less (a smaller `limit`, no `snippet`).",
+        )
+        .with_header(header::RETRY_AFTER, "1")
+    }
+
+    /// The database has no room left for the write (507); reads go on.
+    pub fn insufficient_storage(cause: impl fmt::Display) -> ApiError {
+        tracing::error!(error = %cause, "the database's disk is full");
+        ApiError::new(
+            StatusCode::INSUFFICIENT_STORAGE,
+            "insufficient-storage",
+            "The database's disk is full: nothing was written. Reads still work; writes will once space is freed.",
+        )
+    }
+
+    /// 429: the key (or client address) is over its rate or concurrency limit.
+    pub fn too_many_requests(retry_after: Duration, detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too-many-requests", detail)
+            .with_header(header::RETRY_AFTER, &retry_seconds(retry_after).to_string())
     }
 
     /// A bug or an unexpected failure; the cause is logged, not sent.
@@ -207,6 +246,11 @@ impl ApiError {
             errors: self.errors.clone(),
         }
     }
+}
+
+/// `Retry-After` takes whole seconds: round up, and never say 0.
+fn retry_seconds(after: Duration) -> u64 {
+    after.as_millis().div_ceil(1000).max(1) as u64
 }
 
 impl fmt::Display for ApiError {
@@ -234,6 +278,13 @@ impl ResponseError for ApiError {
 
 impl From<DieselError> for ApiError {
     fn from(error: DieselError) -> ApiError {
+        if let Some(failure) = crate::db::failure::classify(&error) {
+            return match failure {
+                Failure::DiskFull => ApiError::insufficient_storage(error),
+                Failure::Deadline => ApiError::deadline_exceeded(error),
+                Failure::ConnectionLost => ApiError::unavailable(error),
+            };
+        }
         match error {
             DieselError::NotFound => ApiError::not_found("resource"),
             // Handlers check references and duplicates first and say which

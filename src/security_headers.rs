@@ -33,23 +33,21 @@ pub const DATA_POLICY: &str = "default-src 'none'; frame-ancestors 'none'";
 
 /// The middleware; outside every other one but logging, so that it sees
 /// every response, errors and CORS answers included.
+/// (Handlers' and extractors' errors reach it as responses. It keeps no
+/// clone of the request across `next`: routing needs the request alone.)
 pub async fn add(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
-    let request = req.request().clone();
-    let mut response = match next.call(req).await {
-        Ok(response) => response.map_into_boxed_body(),
-        Err(error) => ServiceResponse::from_err(error, request.clone()),
-    };
+    let (method, path) = (req.method().clone(), req.path().to_string());
+    let mut response = next.call(req).await?.map_into_boxed_body();
     let status = response.status();
     let headers = response.headers_mut();
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    let policy = policy(request.path(), headers);
+    let policy = policy(&path, headers);
     headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(policy));
     if !headers.contains_key(header::CACHE_CONTROL) {
-        let cache = cache_control(request.method(), request.path(), status);
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache_control(&method, &path, status)));
     }
     Ok(response)
 }

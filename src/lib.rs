@@ -4,6 +4,7 @@
 pub mod agents;
 pub mod attributions;
 pub mod auth;
+pub mod backup;
 pub mod claims;
 pub mod cli;
 pub mod config;

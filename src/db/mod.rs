@@ -118,7 +118,7 @@ impl Db {
 
     /// Checks out a connection for synchronous callers (the CLI).
     pub fn get(&self) -> Result<PooledDb, ApiError> {
-        pool::checkout(&self.pool, &self.breaker, self.acquire_timeout)
+        pool::checkout(&self.pool, &self.breaker, self.acquire_timeout, false)
     }
 
     /// Whether the database answers, within the health timeout; the 503
@@ -132,11 +132,10 @@ impl Db {
         }
         let (pool, breaker, timeout) = (self.pool.clone(), self.breaker.clone(), self.health_timeout);
         let answered = web::block(move || {
-            let mut conn = pool.get_timeout(timeout).map_err(|e| match breaker.tripped() {
+            let mut conn = pool::checkout(&pool, &breaker, timeout, true).map_err(|_| match breaker.tripped() {
                 Some(tripped) => tripped.reason,
-                None => format!("no connection within {} ms ({e})", timeout.as_millis()),
+                None => format!("no free connection within {} ms", timeout.as_millis()),
             })?;
-            breaker.success();
             diesel::RunQueryDsl::execute(diesel::sql_query("SELECT 1"), &mut *conn).map_err(|e| e.to_string())
         })
         .await
@@ -181,7 +180,7 @@ impl Db {
         let (pool, breaker, timeout) = (self.pool.clone(), self.breaker.clone(), self.acquire_timeout);
         web::block(move || {
             let _turn = turn.as_ref().map(|w| w.lock().unwrap_or_else(PoisonError::into_inner));
-            let mut conn = pool::checkout(&pool, &breaker, timeout)?;
+            let mut conn = pool::checkout(&pool, &breaker, timeout, false)?;
             f(&mut conn)
         })
         .await

@@ -159,7 +159,15 @@ const LOOK_AT_BREAKER_EVERY: Duration = Duration::from_millis(50);
 
 /// A connection within `timeout`; gives up at once when the breaker opens
 /// meanwhile, so that requests do not queue for a database that is down.
-pub(super) fn checkout(pool: &Pool, breaker: &Breaker, timeout: Duration) -> Result<PooledDb, ApiError> {
+/// When the whole wait passes without the pool holding a single connection,
+/// the database is taken to be unreachable (a connection attempt that hangs
+/// never reports a failure): the breaker opens, unless `probe_only`.
+pub(super) fn checkout(
+    pool: &Pool,
+    breaker: &Breaker,
+    timeout: Duration,
+    probe_only: bool,
+) -> Result<PooledDb, ApiError> {
     let deadline = Instant::now() + timeout;
     loop {
         let wait = deadline.saturating_duration_since(Instant::now()).min(LOOK_AT_BREAKER_EVERY);
@@ -173,7 +181,7 @@ pub(super) fn checkout(pool: &Pool, breaker: &Breaker, timeout: Duration) -> Res
                     return Err(turned_away(tripped));
                 }
                 if Instant::now() >= deadline {
-                    if pool.state().connections == 0 {
+                    if !probe_only && pool.state().connections == 0 {
                         // Not one connection could be opened in all that
                         // time: the database is unreachable, not busy.
                         breaker.failure(&format!("no connection could be opened within {timeout:?}"));

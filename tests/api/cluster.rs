@@ -35,7 +35,18 @@ impl Cluster {
         let data = cluster.data();
         cluster.pg(
             "initdb",
-            &["-D", &data, "-A", "trust", "-U", "claimtrail", "--no-sync", "--no-instructions", "--locale=C"],
+            &[
+                "-D",
+                &data,
+                "-A",
+                "trust",
+                "-U",
+                "claimtrail",
+                "--no-sync",
+                "--no-instructions",
+                "--locale=C",
+                "--encoding=UTF8",
+            ],
         );
         cluster.start();
         Some(cluster)

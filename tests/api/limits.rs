@@ -1,7 +1,6 @@
 //! Per-client limits, the headers every response carries, and how boolean
 //! settings are read.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -162,29 +161,34 @@ async fn every_response_carries_nosniff_a_content_security_policy_and_cache_cont
 /// Starts `claimtrail serve` with `CLAIMTRAIL_REQUIRE_KEY_FOR_READS` set to
 /// `value`: the address it listens on, or what it said when it refused.
 fn serve_with_require_key(value: &str, dir: &std::path::Path) -> Result<(std::process::Child, String), String> {
+    let log_path = dir.join(format!("server-{}.log", value.to_ascii_lowercase()));
+    let log = std::fs::File::create(&log_path).expect("a log file");
     let mut child = Command::new(env!("CARGO_BIN_EXE_claimtrail"))
         .args(["--bind", "127.0.0.1:0", "--no-seed", "--log-format", "json", "--log", "info", "serve"])
         .env("CLAIMTRAIL_DATABASE_URL", dir.join("settings.db"))
         .env("CLAIMTRAIL_REQUIRE_KEY_FOR_READS", value)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .stderr(log)
         .spawn()
         .expect("the binary starts");
-    let stderr = child.stderr.take().expect("its stderr");
-    let mut said = String::new();
-    for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-        if let Ok(event) = serde_json::from_str::<Value>(&line)
-            && event["fields"]["message"] == "listening"
-            && let Some(port) = event["fields"]["port"].as_u64()
-        {
-            return Ok((child, format!("http://127.0.0.1:{port}")));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let said = std::fs::read_to_string(&log_path).unwrap_or_default();
+        for line in said.lines() {
+            if let Ok(event) = serde_json::from_str::<Value>(line)
+                && event["fields"]["message"] == "listening"
+                && let Some(port) = event["fields"]["port"].as_u64()
+            {
+                return Ok((child, format!("http://127.0.0.1:{port}")));
+            }
         }
-        said.push_str(&line);
-        said.push('\n');
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!("{status}: {}", std::fs::read_to_string(&log_path).unwrap_or_default()));
+        }
+        assert!(Instant::now() < deadline, "the server neither listened nor stopped: {said}");
+        std::thread::sleep(Duration::from_millis(20));
     }
-    let status = child.wait().expect("it exits");
-    Err(format!("{status}: {said}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -18,6 +18,7 @@ use libsqlite3_sys as ffi;
 
 /// The SQL function that sets a connection's statement timeout.
 pub const SET_TIMEOUT_FUNCTION: &str = "claimtrail_statement_timeout";
+const SET_TIMEOUT_FUNCTION_C: &CStr = c"claimtrail_statement_timeout";
 
 /// Virtual machine instructions between two looks at the clock: a few
 /// microseconds of work, so a deadline is overrun by no more than that.
@@ -64,10 +65,9 @@ unsafe extern "C" fn on_open(
         }
         ffi::sqlite3_progress_handler(db, CHECK_EVERY, Some(on_progress), deadline);
         ffi::sqlite3_trace_v2(db, ffi::SQLITE_TRACE_STMT as c_uint, Some(on_statement), deadline);
-        let name = c"claimtrail_statement_timeout";
         ffi::sqlite3_create_function_v2(
             db,
-            name.as_ptr(),
+            SET_TIMEOUT_FUNCTION_C.as_ptr(),
             1,
             ffi::SQLITE_UTF8,
             deadline,
@@ -119,5 +119,15 @@ unsafe extern "C" fn set_timeout(context: *mut ffi::sqlite3_context, argc: c_int
         let timeout = u64::try_from(millis).ok().filter(|ms| *ms > 0).map(Duration::from_millis);
         deadline.timeout.set(timeout);
         ffi::sqlite3_result_int64(context, millis);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_function_has_one_name() {
+        assert_eq!(SET_TIMEOUT_FUNCTION_C.to_str(), Ok(SET_TIMEOUT_FUNCTION));
     }
 }

@@ -252,6 +252,12 @@ pub async fn authenticate(
     next.call(req).await
 }
 
+/// The id of the request's API key, once [`authenticate`] has verified it;
+/// `None` without a key or with one that is not valid.
+pub fn verified_key_id(req: &ServiceRequest) -> Option<String> {
+    req.extensions().get::<Key>().map(|key| key.id.clone())
+}
+
 async fn authorize(req: &HttpRequest, needed: Scope) -> Result<Option<Key>, ApiError> {
     let identified = req.extensions().get::<Identified>().cloned();
     let key = match identified {

@@ -63,8 +63,8 @@ impl Application {
     /// a free one) and builds the server; it runs once awaited.
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let database_url = settings.database_url.clone();
-        let pool_size = settings.pool_size;
-        let db = web::block(move || Db::connect(&database_url, pool_size)).await??;
+        let options = settings.db_options();
+        let db = web::block(move || Db::connect_with(&database_url, &options)).await??;
         if !settings.no_seed {
             let seeder = db.clone();
             let loaded = web::block(move || crate::seed::load_if_empty(&seeder)).await??;
@@ -149,6 +149,7 @@ fn serve(listener: TcpListener, db: Db, settings: Settings, shutdown: Shutdown) 
     let max_body = settings.max_body_bytes;
     let import_limit = web::Data::new(transfer::ImportLimit(settings.max_import_bytes));
     let origins = settings.cors_origins.clone();
+    let limits = web::Data::new(crate::limits::Limits::from_settings(&settings));
     let mut server = HttpServer::new(move || {
         let known_paths = known_paths.clone();
         let app = routes(App::new().into_utoipa_app())
@@ -158,6 +159,7 @@ fn serve(listener: TcpListener, db: Db, settings: Settings, shutdown: Shutdown) 
             .app_data(import_limit.clone())
             .app_data(shutdown.clone())
             .app_data(idempotency.clone())
+            .app_data(limits.clone())
             .app_data(
                 web::JsonConfig::default()
                     .limit(max_body)
@@ -172,10 +174,13 @@ fn serve(listener: TcpListener, db: Db, settings: Settings, shutdown: Shutdown) 
                 let known_paths = known_paths.clone();
                 async move { unrouted(&req, &known_paths) }
             }));
-        // Inside out: the key is known before an Idempotency-Key is claimed for it.
+        // Inside out: the key is known (authenticate) before it is limited,
+        // and limited before an Idempotency-Key is claimed for it.
         app.wrap(from_fn(crate::idempotency::idempotent))
+            .wrap(from_fn(crate::limits::enforce))
             .wrap(from_fn(crate::auth::authenticate))
             .wrap(cors(&origins))
+            .wrap(from_fn(crate::security_headers::add))
             .wrap(from_fn(request_id_header))
             .wrap(TracingLogger::default())
     })

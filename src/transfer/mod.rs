@@ -26,6 +26,7 @@
 pub mod export;
 pub mod format;
 pub mod import;
+pub mod upload;
 
 use std::io::Write;
 use std::pin::Pin;
@@ -213,13 +214,10 @@ async fn import_records(
     if declared.is_some_and(|n| n > limit) {
         return Err(ApiError::payload_too_large(limit));
     }
-    let body = payload
-        .to_bytes_limited(limit)
-        .await
-        .map_err(|_| ApiError::payload_too_large(limit))?
-        .map_err(|e| ApiError::bad_request(format!("The body could not be read: {e}")))?;
+    // In a temporary file, not in memory; read back line by line.
+    let body = upload::receive(payload, limit).await?;
     let dry_run = query.dry_run.unwrap_or(false);
     let change = access.change;
-    let report = db.run(move |conn| import(conn, &body[..], dry_run, change)).await?;
+    let report = db.run(move |conn| import(conn, upload::reader(body), dry_run, change)).await?;
     Ok(HttpResponse::Ok().json(report.into_result()?))
 }

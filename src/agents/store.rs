@@ -15,6 +15,7 @@ use crate::db::write::{self, ResourceType, Revision, RevisionAction, Stamp, Stor
 use crate::db::{self, DbConnection};
 use crate::http::{MergePatch, Page, Precondition};
 use crate::ids::AgentId;
+use crate::revisions::store as revision_store;
 
 use super::model::AgentKind;
 
@@ -139,7 +140,8 @@ pub fn create(tx: &mut Tx, body: NewAgent) -> StoreResult<Agent> {
         return Err(StoreError::Exists { what: "agent", id: id.to_string() });
     }
     check_references(tx.conn, &body)?;
-    let row = AgentRow::new(id, body, Stamp::created(tx.at()));
+    let stamp = revision_store::stamp_for_new(tx.conn, ResourceType::Agent, id.as_str(), tx.at())?;
+    let row = AgentRow::new(id, body, stamp);
     insert(tx, std::slice::from_ref(&row))?;
     Ok(row.into_api())
 }

@@ -17,6 +17,7 @@ use crate::db::{self, DbConnection};
 use crate::http::{MergePatch, Page, Precondition};
 use crate::ids::{AgentId, AttributionId, ClaimId, SourceId};
 use crate::quotes::{Quote, QuoteStatus, Verification, verify_quote};
+use crate::revisions::store as revision_store;
 use crate::validate::PartialDate;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
@@ -247,7 +248,8 @@ pub fn create(tx: &mut Tx, body: NewAttribution) -> StoreResult<Attribution> {
         return Err(StoreError::Exists { what: "attribution", id: id.to_string() });
     }
     check_references(tx.conn, &body)?;
-    let row = AttributionRow::new(id, verify_one(tx.conn, body)?, Stamp::created(tx.at()));
+    let stamp = revision_store::stamp_for_new(tx.conn, ResourceType::Attribution, id.as_str(), tx.at())?;
+    let row = AttributionRow::new(id, verify_one(tx.conn, body)?, stamp);
     insert(tx, std::slice::from_ref(&row))?;
     card::attributions_changed(tx, std::slice::from_ref(&row.claim_id), &format!("attribution {} created", row.id))?;
     Ok(row.into_api())

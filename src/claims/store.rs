@@ -13,6 +13,7 @@ use crate::db::write::{self, ResourceType, Revision, RevisionAction, Stamp, Stor
 use crate::db::{self, DbConnection};
 use crate::http::{MergePatch, Precondition};
 use crate::ids::ClaimId;
+use crate::revisions::store as revision_store;
 use crate::validate::PartialDate;
 
 #[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable, AsChangeset)]
@@ -211,7 +212,8 @@ pub fn create(tx: &mut Tx, body: NewClaim) -> StoreResult<Claim> {
     if refs::exists(tx.conn, Target::Claim, id.as_str())? {
         return Err(StoreError::Exists { what: "claim", id: id.to_string() });
     }
-    let row = ClaimRow::new(id, &body, Stamp::created(tx.at()));
+    let stamp = revision_store::stamp_for_new(tx.conn, ResourceType::Claim, id.as_str(), tx.at())?;
+    let row = ClaimRow::new(id, &body, stamp);
     let tags = tag_rows(&row.id, &body.tags);
     insert(tx, std::slice::from_ref(&row), &tags)?;
     Ok(row.into_api(tags.into_iter().map(|t| t.tag).collect()))

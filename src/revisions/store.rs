@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use super::model::{ChangesPage, RevisionOut};
 use crate::cursor;
 use crate::db::schema::revisions;
-use crate::db::write::{self, Actor, Change, ResourceType, Revision, RevisionAction, StoreError, StoreResult};
+use crate::db::write::{self, Actor, Change, ResourceType, Revision, RevisionAction, Stamp, StoreError, StoreResult};
 use crate::db::{self, DbConnection};
 use crate::http::Page;
 
@@ -177,6 +177,23 @@ pub fn feed_position(cursor_token: Option<&str>) -> StoreResult<i64> {
 /// The cursor of the place after revision `seq`.
 pub fn feed_cursor(seq: i64) -> String {
     cursor::encode(FEED, &seq)
+}
+
+/// The stamp of a resource created now: version 1, or, for an id that was
+/// used before and deleted, the version after its tombstone, so that its
+/// history reads on and an old ETag never names the new resource.
+pub fn stamp_for_new(
+    conn: &mut DbConnection,
+    resource_type: ResourceType,
+    id: &str,
+    at: NaiveDateTime,
+) -> StoreResult<Stamp> {
+    let last: Option<i32> = revisions::table
+        .filter(revisions::resource_type.eq(resource_type))
+        .filter(revisions::resource_id.eq(id))
+        .select(max(revisions::version))
+        .first(conn)?;
+    Ok(Stamp { created_at: at, updated_at: at, version: last.map_or(1, |v| v + 1) })
 }
 
 /// The feed: revisions after `after`, in commit order, optionally of some

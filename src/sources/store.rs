@@ -17,6 +17,7 @@ use crate::db::write::{self, ResourceType, Revision, RevisionAction, Stamp, Stor
 use crate::db::{self, DbConnection};
 use crate::http::{MergePatch, Page, Precondition};
 use crate::ids::{AgentId, SourceId};
+use crate::revisions::store as revision_store;
 use crate::validate::PartialDate;
 
 /// Every column of a source, as written and as read whole: its content
@@ -158,7 +159,8 @@ pub fn create(tx: &mut Tx, body: NewSource) -> StoreResult<Source> {
         return Err(StoreError::Exists { what: "source", id: id.to_string() });
     }
     check_references(tx.conn, &body)?;
-    let row = SourceRow::new(id, body, Stamp::created(tx.at()));
+    let stamp = revision_store::stamp_for_new(tx.conn, ResourceType::Source, id.as_str(), tx.at())?;
+    let row = SourceRow::new(id, body, stamp);
     insert(tx, std::slice::from_ref(&row))?;
     Ok(row.into_api())
 }

@@ -54,6 +54,45 @@ async fn send(app: &TestApp, method: Method, path: &str, if_match: i64, comment:
 }
 
 on_both_backends! {
+    async fn an_export_without_history_moves_the_current_state_and_the_import_starts_its_history(app: TestApp) {
+        let agent = app.create_agent("Le Monde").await;
+        let path = format!("/v1/agents/{}", agent["id"].as_str().unwrap());
+        send(&app, Method::PATCH, &path, 1, "", Some(json!({"name": "Le Monde Afrique"}))).await;
+        let db = app.db.clone();
+        let file = tokio::task::spawn_blocking(move || {
+            let mut out = Vec::new();
+            claimtrail::transfer::export(
+                &mut db.get().unwrap(),
+                &mut out,
+                claimtrail::transfer::Keys::Leave,
+                claimtrail::transfer::History::Leave,
+            )
+            .unwrap();
+            out
+        })
+        .await
+        .unwrap();
+        let text = String::from_utf8(file.clone()).unwrap();
+        assert!(!text.contains("\"revision\"") && !text.contains("history"), "{text}");
+
+        let (url, _dir) = fresh_database(app.backend);
+        let id = agent["id"].as_str().unwrap().to_string();
+        let history = tokio::task::spawn_blocking(move || {
+            let db = claimtrail::db::Db::connect(&url, 1).unwrap();
+            let mut conn = db.get().unwrap();
+            let change = claimtrail::db::write::Change::now(claimtrail::db::write::Actor::Import);
+            let report = claimtrail::transfer::import(&mut conn, file.as_slice(), false, change).unwrap();
+            assert!(report.errors.is_empty(), "{:?}", report.errors);
+            let kind = claimtrail::db::write::ResourceType::Agent;
+            claimtrail::revisions::store::of_resource(&mut conn, kind, &id, None, 10).unwrap().items
+        })
+        .await
+        .unwrap();
+        assert_eq!(history.len(), 1);
+        assert_eq!((history[0].version, history[0].actor.as_str()), (2, "import"));
+        assert_eq!(history[0].data.as_ref().unwrap()["name"], "Le Monde Afrique");
+    }
+
     async fn a_claims_life_reads_the_same_in_its_revisions_and_in_the_feed(app: TestApp) {
         let created = app
             .request(Method::POST, "/v1/claims")

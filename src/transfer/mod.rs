@@ -75,7 +75,7 @@ pub fn configure(config: &mut ServiceConfig) {
 /// refuses such a file. API keys are never in it (`claimtrail export
 /// --with-keys` writes them). Needs an `admin` key.
 #[utoipa::path(
-    tag = "transfer", operation_id = "exportRecords",
+    tag = "transfer", operation_id = "exportRecords", security(("bearer" = [])),
     responses((status = 200, description = "Every record, one JSON object per line",
         content_type = "application/x-ndjson", body = String))
 )]
@@ -173,7 +173,7 @@ pub struct ImportQuery {
 /// id that is already stored makes a 409 listing those lines. In both cases
 /// nothing is written. Needs an `admin` key.
 #[utoipa::path(
-    tag = "transfer", operation_id = "importRecords", params(ImportQuery),
+    tag = "transfer", operation_id = "importRecords", params(ImportQuery), security(("bearer" = [])),
     request_body(content = String, content_type = "application/x-ndjson",
         description = "One JSON record per line, as `claimtrail export` writes it."),
     responses((status = 200, description = "Every line was good: what was written (or, in a dry run, would be)",

@@ -59,11 +59,13 @@ pub struct ApiError {
     detail: String,
     errors: Vec<FieldError>,
     headers: Vec<(HeaderName, HeaderValue)>,
+    /// What really failed, for 5xx: logged with the request, never sent.
+    cause: Option<String>,
 }
 
 impl ApiError {
     fn new(status: StatusCode, slug: &'static str, detail: impl Into<String>) -> ApiError {
-        ApiError { status, slug, detail: detail.into(), errors: Vec::new(), headers: Vec::new() }
+        ApiError { status, slug, detail: detail.into(), errors: Vec::new(), headers: Vec::new(), cause: None }
     }
 
     fn with_header(mut self, name: HeaderName, value: &str) -> ApiError {
@@ -87,6 +89,16 @@ impl ApiError {
 
     pub fn status(&self) -> StatusCode {
         self.status
+    }
+
+    /// What the response tells the client.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
+    /// What really failed, for a 5xx; the request's log line shows it.
+    pub fn cause(&self) -> Option<&str> {
+        self.cause.as_deref()
     }
 
     pub fn field_errors(&self) -> &[FieldError] {
@@ -186,16 +198,21 @@ impl ApiError {
         ApiError::new(StatusCode::NOT_ACCEPTABLE, "not-acceptable", detail)
     }
 
-    /// The database could not be reached in time; the cause is logged, not sent.
+    /// The database could not be reached in time; the cause is logged
+    /// with the request (once, at ERROR), not sent.
     pub fn unavailable(cause: impl fmt::Display) -> ApiError {
-        tracing::error!(error = %cause, "database unavailable");
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "The database is not available; try again.")
+        let mut e =
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "The database is not available; try again.");
+        e.cause = Some(cause.to_string());
+        e
     }
 
-    /// A bug or an unexpected failure; the cause is logged, not sent.
+    /// A bug or an unexpected failure; the cause is logged with the request
+    /// (once, at ERROR), not sent.
     pub fn internal(cause: impl fmt::Display) -> ApiError {
-        tracing::error!(error = %cause, "internal error");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on our side.")
+        let mut e = ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on our side.");
+        e.cause = Some(cause.to_string());
+        e
     }
 
     fn problem(&self) -> Problem {
@@ -211,7 +228,12 @@ impl ApiError {
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.status.as_u16(), self.detail)
+        write!(f, "{} {}", self.status.as_u16(), self.detail)?;
+        // Outside a request (the CLI) this is the only place the cause shows.
+        match &self.cause {
+            Some(cause) => write!(f, " ({cause})"),
+            None => Ok(()),
+        }
     }
 }
 

@@ -108,6 +108,7 @@ pub fn generate(db: &Db, claims: usize, seed: u64) -> anyhow::Result<GenerateRep
         })?;
         made += count;
         report.claims += batch.claims.len();
+        crate::progress::advance(batch.claims.len() as u64);
         report.attributions += batch.attributions.len();
         report.tags += batch.tags.len();
         if claims >= 100_000 && made % 100_000 == 0 {

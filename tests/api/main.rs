@@ -18,4 +18,5 @@ mod provenance;
 mod search;
 mod seeds;
 mod sources;
+mod spec_truth;
 mod transfer;

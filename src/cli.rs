@@ -257,8 +257,7 @@ fn import(url: &str, file: &Path, dry_run: bool) -> anyhow::Result<()> {
     let (input, size): (Box<dyn BufRead>, Option<u64>) = if file.as_os_str() == "-" {
         (Box::new(std::io::stdin().lock()), None)
     } else {
-        let opened =
-            File::open(file).map_err(|e| InputError(format!("cannot open the import file {name} ({e})")))?;
+        let opened = File::open(file).map_err(|e| InputError(format!("cannot open the import file {name} ({e})")))?;
         let size = opened.metadata().ok().map(|m| m.len());
         (Box::new(BufReader::new(opened)), size)
     };

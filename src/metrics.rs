@@ -13,7 +13,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use clap::Args;
 use diesel::RunQueryDsl;
 use diesel::sql_types::BigInt;
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+};
 use subtle::ConstantTimeEq;
 
 use crate::db::{Db, DbConnection};
@@ -79,7 +81,8 @@ impl Metrics {
             "claimtrail_database_size_bytes",
             "Size of the database: SQLite's main file (pages times page size), or PostgreSQL's pg_database_size.",
         )?;
-        let build = IntGaugeVec::new(Opts::new("claimtrail_build_info", "Always 1; the version in a label."), &["version"])?;
+        let build =
+            IntGaugeVec::new(Opts::new("claimtrail_build_info", "Always 1; the version in a label."), &["version"])?;
         build.with_label_values(&[crate::observability::VERSION]).set(1);
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;

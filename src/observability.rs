@@ -196,7 +196,9 @@ pub async fn observe(
         None if status.is_server_error() => {
             tracing::error!(%method, %path, %route, status = code, duration_ms, "request failed");
         }
-        Some(error) => tracing::info!(%method, %path, %route, status = code, duration_ms, problem = %error.detail(), "request"),
+        Some(error) => {
+            tracing::info!(%method, %path, %route, status = code, duration_ms, problem = %error.detail(), "request")
+        }
         None => tracing::info!(%method, %path, %route, status = code, duration_ms, "request"),
     }
     if let Some(metrics) = &metrics {

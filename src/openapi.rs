@@ -182,12 +182,9 @@ fn problem_example(status: u16, method: &HttpMethod, what: &str) -> Value {
             "This request needs an If-Match header with the resource's current ETag.".to_string(),
             Value::Null,
         ),
-        503 => (
-            "unavailable",
-            "Service Unavailable",
-            "The database is not available; try again.".to_string(),
-            Value::Null,
-        ),
+        503 => {
+            ("unavailable", "Service Unavailable", "The database is not available; try again.".to_string(), Value::Null)
+        }
         _ => ("internal", "Internal Server Error", "Something went wrong on our side.".to_string(), Value::Null),
     };
     let mut example = json!({
@@ -374,7 +371,9 @@ fn add_page_link(operation: &mut Operation) {
 fn add_request_id(operation: &mut Operation) {
     for response in operation.responses.responses.values_mut() {
         if let RefOr::T(response) = response {
-            response.headers.insert(REQUEST_ID.to_string(), RefOr::Ref(Ref::new(format!("#/components/headers/{REQUEST_ID}"))));
+            response
+                .headers
+                .insert(REQUEST_ID.to_string(), RefOr::Ref(Ref::new(format!("#/components/headers/{REQUEST_ID}"))));
         }
     }
 }

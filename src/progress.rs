@@ -114,7 +114,7 @@ pub fn advance(n: u64) {
 
 fn bar(what: &'static str, unit: Unit, total: Option<u64>) -> ProgressBar {
     let (counts, rate) = match unit {
-        Unit::Items(_) => ("{human_pos}/{human_len}", "{per_sec}"),
+        Unit::Items(_) => ("{human_pos}/{human_len}", "{rate}"),
         Unit::Bytes => ("{binary_bytes}/{binary_total_bytes}", "{binary_bytes_per_sec}"),
     };
     let items = match unit {
@@ -123,9 +123,17 @@ fn bar(what: &'static str, unit: Unit, total: Option<u64>) -> ProgressBar {
     };
     let template = match total {
         Some(_) => format!("{what} [{{elapsed_precise}}] {{wide_bar}} {counts} {items} ({rate}, ETA {{eta}})"),
-        None => format!("{what} {{spinner}} [{{elapsed_precise}}] {} {items} ({rate})", counts.split('/').next().unwrap_or(counts)),
+        None => format!(
+            "{what} {{spinner}} [{{elapsed_precise}}] {} {items} ({rate})",
+            counts.split('/').next().unwrap_or(counts)
+        ),
     };
-    let style = ProgressStyle::with_template(&template).unwrap_or_else(|_| ProgressStyle::default_bar());
+    let style = ProgressStyle::with_template(&template).unwrap_or_else(|_| ProgressStyle::default_bar()).with_key(
+        "rate",
+        |state: &indicatif::ProgressState, out: &mut dyn std::fmt::Write| {
+            let _ = write!(out, "{}/s", HumanCount(state.per_sec() as u64));
+        },
+    );
     let bar = match total {
         Some(total) => ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr()),
         None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
@@ -238,7 +246,11 @@ mod tests {
         let done = inner.line(1_000_000, true);
         assert!(done.contains("(100%)") && done.contains("done in"), "{done}");
         let bytes = Inner { unit: Unit::Bytes, total: None, ..inner };
-        assert!(bytes.line(3 * 1024 * 1024, false).starts_with("generate: 3.00 MiB, "), "{}", bytes.line(3 << 20, false));
+        assert!(
+            bytes.line(3 * 1024 * 1024, false).starts_with("generate: 3.00 MiB, "),
+            "{}",
+            bytes.line(3 << 20, false)
+        );
     }
 
     #[test]

@@ -172,9 +172,7 @@ fn serve(listener: TcpListener, db: Db, metrics: web::Data<Metrics>, settings: S
                 let known_paths = known_paths.clone();
                 async move { unrouted(&req, &known_paths) }
             }));
-        app.wrap(from_fn(crate::auth::authenticate))
-            .wrap(cors(&origins))
-            .wrap(from_fn(crate::observability::observe))
+        app.wrap(from_fn(crate::auth::authenticate)).wrap(cors(&origins)).wrap(from_fn(crate::observability::observe))
     })
     .listen(listener)?
     .shutdown_timeout(30);

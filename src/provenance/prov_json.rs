@@ -249,7 +249,9 @@ impl utoipa::PartialSchema for ProvDocument {
             )
             .property(
                 "entity",
-                records("The claim (`claim:<id>`), its sources (`source:<id>`) and speeches (`speech:<attribution id>`)."),
+                records(
+                    "The claim (`claim:<id>`), its sources (`source:<id>`) and speeches (`speech:<attribution id>`).",
+                ),
             )
             .property("agent", records("Speakers and publishers (`agent:<id>`); absent when there are none."))
             .property(
@@ -258,7 +260,9 @@ impl utoipa::PartialSchema for ProvDocument {
             )
             .property(
                 "wasAttributedTo",
-                records("Attributions to agents, keyed by blank-node ids (`_:attribution1`); absent when there are none."),
+                records(
+                    "Attributions to agents, keyed by blank-node ids (`_:attribution1`); absent when there are none.",
+                ),
             )
             .required("prefix")
             .required("entity")

@@ -9,7 +9,7 @@ use claimtrail::auth::{Scope, create_key};
 use claimtrail::db::{Backend, Db};
 use diesel::{Connection, RunQueryDsl};
 use reqwest::header::HeaderValue;
-use reqwest::{Method, ResponseBuilderExt, Response, StatusCode};
+use reqwest::{Method, Response, ResponseBuilderExt, StatusCode};
 use serde_json::{Value, json};
 
 /// Runs each listed test body on SQLite and on PostgreSQL, as two tests
@@ -48,6 +48,8 @@ pub struct TestApp {
     pub admin_key: String,
     pub db: Db,
     pub backend: Backend,
+    /// The metrics listener's address, when the settings asked for one.
+    pub metrics_address: Option<String>,
     _dir: tempfile::TempDir,
 }
 
@@ -93,6 +95,7 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)
     adjust(&mut settings);
     let app = claimtrail::Application::build(settings).await.expect("the app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let metrics_address = app.metrics_port().map(|port| format!("http://127.0.0.1:{port}"));
     tokio::spawn(app.run_until_stopped());
     let db = Db::connect(&url, 2).expect("a second pool on the test database");
     let mut conn = db.get().expect("a connection");
@@ -107,6 +110,7 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)
         admin_key,
         db,
         backend,
+        metrics_address,
         _dir: dir,
     }
 }

@@ -148,7 +148,11 @@ pub fn check(observed: &Observed<'_>) {
     let range = format!("{}XX", &status[..1]);
     let declared = [status.as_str(), range.as_str(), "default"].into_iter().find_map(|key| responses.get(key));
     let Some(declared) = declared else {
-        panic!("spec lie: {what}; `{}` declares {:?}", operation.id, responses.as_object().map(|r| r.keys().collect::<Vec<_>>()));
+        panic!(
+            "spec lie: {what}; `{}` declares {:?}",
+            operation.id,
+            responses.as_object().map(|r| r.keys().collect::<Vec<_>>())
+        );
     };
     let declared = resolve(&spec.document, declared);
     check_headers(&spec.document, declared, observed.headers, &what, &operation.id);
@@ -168,7 +172,8 @@ pub fn check(observed: &Observed<'_>) {
     };
     let mut facts = Vec::new();
     if media.ends_with("json") && !media.ends_with("ndjson") {
-        let body: Value = serde_json::from_slice(observed.body).unwrap_or_else(|e| panic!("{what}: {media} that is not JSON: {e}"));
+        let body: Value =
+            serde_json::from_slice(observed.body).unwrap_or_else(|e| panic!("{what}: {media} that is not JSON: {e}"));
         let schema = &media_object["schema"];
         validate(spec, &format!("{} {status} {media}", operation.id), schema, &body, &what);
         walk(&spec.document, schema, format!("{} {status} {media}", operation.id), &body, &mut facts);
@@ -218,14 +223,15 @@ fn validate(spec: &Spec, key: &str, schema: &Value, body: &Value, what: &str) {
             })
             .clone()
     };
-    let errors: Vec<String> = validator
-        .iter_errors(body)
-        .map(|e| format!("at `{}`: {e}", e.instance_path()))
-        .take(10)
-        .collect();
+    let errors: Vec<String> =
+        validator.iter_errors(body).map(|e| format!("at `{}`: {e}", e.instance_path())).take(10).collect();
     let shown = body.to_string();
     let shown: String = shown.chars().take(1500).collect();
-    assert!(errors.is_empty(), "spec lie: {what}, a body its schema refuses:\n  {}\nbody: {shown}", errors.join("\n  "));
+    assert!(
+        errors.is_empty(),
+        "spec lie: {what}, a body its schema refuses:\n  {}\nbody: {shown}",
+        errors.join("\n  ")
+    );
 }
 
 /// Whether `instance` fits `schema` closely enough to walk it as that
@@ -293,8 +299,13 @@ fn walk(document: &Value, schema: &Value, location: String, instance: &Value, fa
     }
     match instance {
         Value::Object(members) => {
-            let required: BTreeSet<&str> =
-                schema.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+            let required: BTreeSet<&str> = schema
+                .get("required")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
             if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
                 for (name, property) in properties {
                     let present = members.get(name);
@@ -361,7 +372,10 @@ fn every_operation_is_exercised_and_no_optional_response_field_is_always_present
             let operation = line["operation"].as_str().unwrap_or_default().to_string();
             observed.insert((operation, line["status"].as_str().unwrap_or_default().to_string()));
             for fact in line["facts"].as_array().into_iter().flatten() {
-                let key = (fact[0].as_str().unwrap_or_default().to_string(), fact[1].as_str().unwrap_or_default().to_string());
+                let key = (
+                    fact[0].as_str().unwrap_or_default().to_string(),
+                    fact[1].as_str().unwrap_or_default().to_string(),
+                );
                 let counts = presence.entry(key).or_default();
                 if fact[2].as_bool() == Some(true) { counts.0 += 1 } else { counts.1 += 1 }
             }
@@ -371,7 +385,8 @@ fn every_operation_is_exercised_and_no_optional_response_field_is_always_present
     let mut declared = BTreeSet::new();
     let mut never_called = Vec::new();
     for operation in &SPEC.operations {
-        let statuses: Vec<String> = operation.value["responses"].as_object().expect("responses").keys().cloned().collect();
+        let statuses: Vec<String> =
+            operation.value["responses"].as_object().expect("responses").keys().cloned().collect();
         if !observed.iter().any(|(id, _)| *id == operation.id) {
             never_called.push(operation.id.clone());
         }
@@ -415,7 +430,13 @@ mod the_check_itself {
     }
 
     fn observe(method: &str, path: &str, status: u16, headers: &HeaderMap, body: &str) {
-        check(&Observed { method, path, status: StatusCode::from_u16(status).unwrap(), headers, body: body.as_bytes() });
+        check(&Observed {
+            method,
+            path,
+            status: StatusCode::from_u16(status).unwrap(),
+            headers,
+            body: body.as_bytes(),
+        });
     }
 
     const HEALTH: &str = r#"{"status": "ok", "version": "0.1.0"}"#;
@@ -475,7 +496,13 @@ mod the_check_itself {
         let document = &SPEC.document;
         let schema = json!({"$ref": "#/components/schemas/Problem"});
         let mut facts = Vec::new();
-        walk(document, &schema, String::new(), &json!({"type": "t", "title": "t", "status": 404, "detail": "d"}), &mut facts);
+        walk(
+            document,
+            &schema,
+            String::new(),
+            &json!({"type": "t", "title": "t", "status": 404, "detail": "d"}),
+            &mut facts,
+        );
         assert_eq!(facts, [("#/components/schemas/Problem".to_string(), "errors".to_string(), false)]);
     }
 }

@@ -561,8 +561,11 @@ fn the_import_command_lists_bad_lines_and_fails_and_a_dry_run_writes_nothing() {
     let file = dir.path().join("in.ndjson");
     let agent =
         json!({"type": "agent", "data": {"id": "0193a7e0-7c1e-7000-8000-000000000001", "kind": "person", "name": "A"}});
-    std::fs::write(&file, transfer_file(&[agent.clone(), json!({"type": "agent", "data": {"kind": "person", "name": "B"}})]))
-        .unwrap();
+    std::fs::write(
+        &file,
+        transfer_file(&[agent.clone(), json!({"type": "agent", "data": {"kind": "person", "name": "B"}})]),
+    )
+    .unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_claimtrail"))
         .args(["--database-url", &url, "import", file.to_str().unwrap()])
         .output()

@@ -90,109 +90,69 @@ fn text_header(description: &str) -> RefOr<Header> {
 const REQUEST_ID: &str = "X-Request-Id";
 
 /// What a problem of each status says, as an example for clients and for
-/// Swagger UI. `what` names the resource of the path (`claim`, `source`, ...).
+/// Swagger UI: the same `type`, `title` and wording the server sends.
+/// `what` names the resource of the path (`claim`, `source`, `import`, ...).
 fn problem_example(status: u16, method: &HttpMethod, what: &str) -> Value {
-    let (slug, title, detail, errors) = match status {
-        400 => (
-            "invalid-parameter",
-            "Bad Request",
-            "Query parameter `limit`: must be between 1 and 200.".to_string(),
-            json!([{"field": "limit", "message": "must be between 1 and 200"}]),
-        ),
-        401 => (
-            "unauthorized",
-            "Unauthorized",
-            "This request needs `Authorization: Bearer <key>`.".to_string(),
-            Value::Null,
-        ),
+    let deleting = matches!(method, HttpMethod::Delete);
+    let (slug, detail) = match status {
+        400 => ("invalid-parameter", "Query parameter `limit`: must be between 1 and 200.".to_string()),
+        401 => ("unauthorized", "This request needs `Authorization: Bearer <key>`.".to_string()),
         403 => {
             let needed = if what == "export" || what == "import" { "admin" } else { "write" };
-            let detail = format!("This key has scope `read`; this request needs `{needed}`.");
-            ("forbidden", "Forbidden", detail, Value::Null)
+            ("forbidden", format!("This key has scope `read`; this request needs `{needed}`."))
         }
-        404 => ("not-found", "Not Found", format!("No {what} with that id."), Value::Null),
+        404 => ("not-found", format!("No {what} with that id.")),
         406 => (
             "not-acceptable",
-            "Not Acceptable",
-            "The provenance graph is available as application/json, application/prov+json, \
-             text/vnd.graphviz, image/svg+xml; or choose with the `format` parameter."
+            "The provenance graph is available as application/json, application/prov+json, text/vnd.graphviz, \
+             image/svg+xml; or choose with the `format` parameter."
                 .to_string(),
-            Value::Null,
         ),
-        409 if matches!(method, HttpMethod::Delete) => (
+        409 if deleting => (
             "conflict",
-            "Conflict",
             format!("This {what} is still referred to by 2 attributions (claim_id); delete or change those first."),
-            Value::Null,
         ),
-        409 if what == "import" => (
-            "conflict",
-            "Conflict",
-            "1 records have ids that already exist; nothing was imported.".to_string(),
-            json!([{"field": "line 2", "message": "id: agent with id dadc5658-6eb7-549b-892b-ebf148ec0882 already exists (in the database, or earlier in this file)"}]),
-        ),
-        409 => (
-            "conflict",
-            "Conflict",
-            format!("A {what} with id 8b7c6ca6-7d15-5a79-9ebc-7fc5d09f7338 already exists."),
-            Value::Null,
-        ),
+        409 if what == "import" => ("conflict", "1 records have ids that already exist; nothing was imported.".to_string()),
+        409 => ("conflict", format!("A {what} with id 8b7c6ca6-7d15-5a79-9ebc-7fc5d09f7338 already exists.")),
         412 => (
             "precondition-failed",
-            "Precondition Failed",
             "The resource has changed: its current version is 3. Read it again and retry.".to_string(),
-            Value::Null,
         ),
-        413 => (
-            "payload-too-large",
-            "Payload Too Large",
-            "The request body is larger than the limit of 2097152 bytes.".to_string(),
-            Value::Null,
-        ),
-        415 if what == "import" => (
-            "unsupported-media-type",
-            "Unsupported Media Type",
-            "Send the records as application/x-ndjson: one JSON object per line.".to_string(),
-            Value::Null,
-        ),
+        413 => ("payload-too-large", "The request body is larger than the limit of 2097152 bytes.".to_string()),
+        415 if what == "import" => {
+            ("unsupported-media-type", "Send the records as application/x-ndjson: one JSON object per line.".to_string())
+        }
         415 => (
             "unsupported-media-type",
-            "Unsupported Media Type",
             "Send the body as application/json (or application/merge-patch+json for PATCH).".to_string(),
-            Value::Null,
         ),
-        422 if what == "import" => (
-            "validation",
-            "Unprocessable Content",
-            "1 problems in the file; nothing was imported.".to_string(),
-            json!([{"field": "line 3", "message": "name: must be 1 to 300 characters"}]),
-        ),
-        422 => (
-            "validation",
-            "Unprocessable Content",
-            "The request has 2 invalid fields.".to_string(),
-            json!([
-                {"field": "text", "message": "must be 1 to 5000 characters"},
-                {"field": "period_end", "message": "must not be before period_start"}
-            ]),
-        ),
+        422 if what == "import" => ("validation", "1 problems in the file; nothing was imported.".to_string()),
+        422 => ("validation", "The request has 2 invalid fields.".to_string()),
         428 => (
             "precondition-required",
-            "Precondition Required",
             "This request needs an If-Match header with the resource's current ETag.".to_string(),
-            Value::Null,
         ),
-        503 => {
-            ("unavailable", "Service Unavailable", "The database is not available; try again.".to_string(), Value::Null)
-        }
-        _ => ("internal", "Internal Server Error", "Something went wrong on our side.".to_string(), Value::Null),
+        503 => ("unavailable", "The database is not available; try again.".to_string()),
+        _ => ("internal", "Something went wrong on our side.".to_string()),
     };
+    let title = actix_web::http::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("Error");
     let mut example = json!({
         "type": format!("urn:claimtrail:problem:{slug}"),
         "title": title,
         "status": status,
         "detail": detail,
     });
+    let errors = match (status, what) {
+        (400, _) => json!([{"field": "limit", "message": "must be between 1 and 200"}]),
+        (409, "import") => json!([{"field": "line 2", "message": "id: agent with id \
+            dadc5658-6eb7-549b-892b-ebf148ec0882 already exists (in the database, or earlier in this file)"}]),
+        (422, "import") => json!([{"field": "line 3", "message": "name: must be 1 to 300 characters"}]),
+        (422, _) => json!([
+            {"field": "text", "message": "must be 1 to 5000 characters"},
+            {"field": "period_end", "message": "must not be before period_start"}
+        ]),
+        _ => Value::Null,
+    };
     if !errors.is_null() {
         example["errors"] = errors;
     }

@@ -229,9 +229,9 @@ pub struct Request {
 }
 
 impl Request {
-    pub fn header(self, name: &str, value: impl AsRef<[u8]>) -> Request {
+    pub fn header(self, name: impl AsRef<str>, value: impl AsRef<[u8]>) -> Request {
         let value = HeaderValue::from_bytes(value.as_ref()).expect("a header value");
-        Request { builder: self.builder.header(name, value), ..self }
+        Request { builder: self.builder.header(name.as_ref(), value), ..self }
     }
 
     pub fn bearer_auth(self, token: impl std::fmt::Display) -> Request {

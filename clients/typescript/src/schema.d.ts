@@ -1863,7 +1863,7 @@ export interface operations {
                      *         }
                      *       ],
                      *       "status": 422,
-                     *       "title": "Unprocessable Content",
+                     *       "title": "Unprocessable Entity",
                      *       "type": "urn:claimtrail:problem:validation"
                      *     }
                      */
@@ -2440,7 +2440,7 @@ export interface operations {
                      *         }
                      *       ],
                      *       "status": 422,
-                     *       "title": "Unprocessable Content",
+                     *       "title": "Unprocessable Entity",
                      *       "type": "urn:claimtrail:problem:validation"
                      *     }
                      */
@@ -2918,7 +2918,7 @@ export interface operations {
                      *         }
                      *       ],
                      *       "status": 422,
-                     *       "title": "Unprocessable Content",
+                     *       "title": "Unprocessable Entity",
                      *       "type": "urn:claimtrail:problem:validation"
                      *     }
                      */
@@ -3495,7 +3495,7 @@ export interface operations {
                      *         }
                      *       ],
                      *       "status": 422,
-                     *       "title": "Unprocessable Content",
+                     *       "title": "Unprocessable Entity",
                      *       "type": "urn:claimtrail:problem:validation"
                      *     }
                      */
@@ -3890,7 +3890,7 @@ export interface operations {
                      *         }
                      *       ],
                      *       "status": 422,
-                     *       "title": "Unprocessable Content",
+                     *       "title": "Unprocessable Entity",
                      *       "type": "urn:claimtrail:problem:validation"
                      *     }
                      */
@@ -4467,7 +4467,7 @@ export interface operations {
                      *         }
                      *       ],
                      *       "status": 422,
-                     *       "title": "Unprocessable Content",
+                     *       "title": "Unprocessable Entity",
                      *       "type": "urn:claimtrail:problem:validation"
                      *     }
                      */
@@ -4973,7 +4973,7 @@ export interface operations {
                      *         }
                      *       ],
                      *       "status": 422,
-                     *       "title": "Unprocessable Content",
+                     *       "title": "Unprocessable Entity",
                      *       "type": "urn:claimtrail:problem:validation"
                      *     }
                      */
@@ -5297,7 +5297,7 @@ export interface operations {
                      *         }
                      *       ],
                      *       "status": 422,
-                     *       "title": "Unprocessable Content",
+                     *       "title": "Unprocessable Entity",
                      *       "type": "urn:claimtrail:problem:validation"
                      *     }
                      */
@@ -5874,7 +5874,7 @@ export interface operations {
                      *         }
                      *       ],
                      *       "status": 422,
-                     *       "title": "Unprocessable Content",
+                     *       "title": "Unprocessable Entity",
                      *       "type": "urn:claimtrail:problem:validation"
                      *     }
                      */

@@ -112,16 +112,19 @@ fn problem_example(status: u16, method: &HttpMethod, what: &str) -> Value {
             "conflict",
             format!("This {what} is still referred to by 2 attributions (claim_id); delete or change those first."),
         ),
-        409 if what == "import" => ("conflict", "1 records have ids that already exist; nothing was imported.".to_string()),
+        409 if what == "import" => {
+            ("conflict", "1 records have ids that already exist; nothing was imported.".to_string())
+        }
         409 => ("conflict", format!("A {what} with id 8b7c6ca6-7d15-5a79-9ebc-7fc5d09f7338 already exists.")),
         412 => (
             "precondition-failed",
             "The resource has changed: its current version is 3. Read it again and retry.".to_string(),
         ),
         413 => ("payload-too-large", "The request body is larger than the limit of 2097152 bytes.".to_string()),
-        415 if what == "import" => {
-            ("unsupported-media-type", "Send the records as application/x-ndjson: one JSON object per line.".to_string())
-        }
+        415 if what == "import" => (
+            "unsupported-media-type",
+            "Send the records as application/x-ndjson: one JSON object per line.".to_string(),
+        ),
         415 => (
             "unsupported-media-type",
             "Send the body as application/json (or application/merge-patch+json for PATCH).".to_string(),
@@ -135,7 +138,8 @@ fn problem_example(status: u16, method: &HttpMethod, what: &str) -> Value {
         503 => ("unavailable", "The database is not available; try again.".to_string()),
         _ => ("internal", "Something went wrong on our side.".to_string()),
     };
-    let title = actix_web::http::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("Error");
+    let title =
+        actix_web::http::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("Error");
     let mut example = json!({
         "type": format!("urn:claimtrail:problem:{slug}"),
         "title": title,
@@ -232,8 +236,17 @@ fn add_problems(path: &str, method: &HttpMethod, operation: &mut Operation) {
             .entry(status.to_string())
             .or_insert_with(|| problem(status, description, method, what).into());
     };
+    // A 400 needs something to be malformed: query parameters, a body, or
+    // the `If-Match` header of PATCH and DELETE.
+    let takes_query = operation
+        .parameters
+        .as_ref()
+        .is_some_and(|p| p.iter().any(|p| matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Query)));
+    let takes_input = takes_query || operation.request_body.is_some() || matches!(method, HttpMethod::Delete);
+    if is_v1 && takes_input {
+        add(400, "Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor or header");
+    }
     if is_v1 {
-        add(400, "Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor");
         add(401, "No valid API key (writes always need one; reads when the server requires it)");
     }
     if needs_key && is_v1 {

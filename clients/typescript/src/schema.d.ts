@@ -1617,7 +1617,7 @@ export interface operations {
                     "application/json": components["schemas"]["Page_Agent"];
                 };
             };
-            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor */
+            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor or header */
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1726,7 +1726,7 @@ export interface operations {
                     "application/json": components["schemas"]["Agent"];
                 };
             };
-            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor */
+            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor or header */
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1948,30 +1948,6 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "detail": "Query parameter `limit`: must be between 1 and 200.",
-                     *       "errors": [
-                     *         {
-                     *           "field": "limit",
-                     *           "message": "must be between 1 and 200"
-                     *         }
-                     *       ],
-                     *       "status": 400,
-                     *       "title": "Bad Request",
-                     *       "type": "urn:claimtrail:problem:invalid-parameter"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description No valid API key (writes always need one; reads when the server requires it) */
             401: {
                 headers: {
@@ -2074,7 +2050,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor */
+            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor or header */
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -2283,7 +2259,7 @@ export interface operations {
                     "application/json": components["schemas"]["Agent"];
                 };
             };
-            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor */
+            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor or header */
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -2538,7 +2514,7 @@ export interface operations {
                     "application/json": components["schemas"]["Page_Claim"];
                 };
             };
-            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor */
+            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor or header */
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -2672,7 +2648,7 @@ export interface operations {
                     "application/json": components["schemas"]["Page_Attribution"];
                 };
             };
-            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor */
+            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor or header */
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -2781,7 +2757,7 @@ export interface operations {
                     "application/json": components["schemas"]["Attribution"];
                 };
             };
-            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor */
+            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor or header */
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3003,30 +2979,6 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "detail": "Query parameter `limit`: must be between 1 and 200.",
-                     *       "errors": [
-                     *         {
-                     *           "field": "limit",
-                     *           "message": "must be between 1 and 200"
-                     *         }
-                     *       ],
-                     *       "status": 400,
-                     *       "title": "Bad Request",
-                     *       "type": "urn:claimtrail:problem:invalid-parameter"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description No valid API key (writes always need one; reads when the server requires it) */
             401: {
                 headers: {
@@ -3129,7 +3081,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor */
+            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor or header */
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3338,7 +3290,7 @@ export interface operations {
                     "application/json": components["schemas"]["Attribution"];
                 };
             };
-            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor */
+            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor or header */
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3644,7 +3596,7 @@ export interface operations {
                     "application/json": components["schemas"]["Page_ClaimListItem"];
                 };
             };
-            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor */
+            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor or header */
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3753,7 +3705,7 @@ export interface operations {
                     "application/json": components["schemas"]["Claim"];
                 };
             };
-            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor */
+            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor or header */
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3975,30 +3927,6 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "detail": "Query parameter `limit`: must be between 1 and 200.",
-                     *       "errors": [
-                     *         {
-                     *           "field": "limit",
-                     *           "message": "must be between 1 and 200"
-                     *         }
-                     *       ],
-                     *       "status": 400,
-                     *       "title": "Bad Request",
-                     *       "type": "urn:claimtrail:problem:invalid-parameter"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description No valid API key (writes always need one; reads when the server requires it) */
             401: {
                 headers: {
@@ -4101,7 +4029,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor */
+            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor or header */
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -4310,7 +4238,7 @@ export interface operations {
                     "application/json": components["schemas"]["Claim"];
                 };
             };
-            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor */
+            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor or header */
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -4568,7 +4496,7 @@ export interface operations {
                     "image/svg+xml": string;
                 };
             };
-            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor */
+            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor or header */
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -4707,30 +4635,6 @@ export interface operations {
                     "application/x-ndjson": string;
                 };
             };
-            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "detail": "Query parameter `limit`: must be between 1 and 200.",
-                     *       "errors": [
-                     *         {
-                     *           "field": "limit",
-                     *           "message": "must be between 1 and 200"
-                     *         }
-                     *       ],
-                     *       "status": 400,
-                     *       "title": "Bad Request",
-                     *       "type": "urn:claimtrail:problem:invalid-parameter"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description No valid API key (writes always need one; reads when the server requires it) */
             401: {
                 headers: {
@@ -4834,7 +4738,7 @@ export interface operations {
                     "application/json": components["schemas"]["ImportReport"];
                 };
             };
-            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor */
+            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor or header */
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -5051,7 +4955,7 @@ export interface operations {
                     "application/json": components["schemas"]["Page_Source"];
                 };
             };
-            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor */
+            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor or header */
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -5160,7 +5064,7 @@ export interface operations {
                     "application/json": components["schemas"]["Source"];
                 };
             };
-            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor */
+            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor or header */
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -5382,30 +5286,6 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "detail": "Query parameter `limit`: must be between 1 and 200.",
-                     *       "errors": [
-                     *         {
-                     *           "field": "limit",
-                     *           "message": "must be between 1 and 200"
-                     *         }
-                     *       ],
-                     *       "status": 400,
-                     *       "title": "Bad Request",
-                     *       "type": "urn:claimtrail:problem:invalid-parameter"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description No valid API key (writes always need one; reads when the server requires it) */
             401: {
                 headers: {
@@ -5508,7 +5388,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor */
+            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor or header */
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -5717,7 +5597,7 @@ export interface operations {
                     "application/json": components["schemas"]["Source"];
                 };
             };
-            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor */
+            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor or header */
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -5972,7 +5852,7 @@ export interface operations {
                     "application/json": components["schemas"]["Page_Claim"];
                 };
             };
-            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor */
+            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor or header */
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];

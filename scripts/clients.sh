@@ -64,7 +64,7 @@ lint_spectral() { npx --no-install spectral lint --ruleset .spectral.yaml --fail
 types_are_generated() {
     local generated
     generated=$(mktemp -t claimtrail-schema.XXXXXX.d.ts)
-    npx --no-install openapi-typescript ../../openapi/openapi.json -o "$generated" >/dev/null
+    npx --no-install openapi-typescript ../../openapi/openapi.json --redocly redocly.yaml -o "$generated" >/dev/null
     if ! diff -u src/schema.d.ts "$generated" >/dev/null; then
         diff -u src/schema.d.ts "$generated" | head -n 40 >&2
         rm -f "$generated"

@@ -16,13 +16,19 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use claimtrail::attributions::model::NewAttribution;
 use claimtrail::attributions::store::AttributionRow;
 use claimtrail::claims::store::ClaimRow;
-use claimtrail::db::schema::{attributions, claims, sources};
+use claimtrail::db::write::Stamp;
 use claimtrail::db::{self, Db, DbConnection};
+use claimtrail::http::{Body, parse_body};
+use claimtrail::ids::{AttributionId, ClaimId, SourceId};
 use claimtrail::provenance::{store, svg};
+use claimtrail::sources::store::SourceRow;
+use claimtrail::{attributions, claims, sources};
 use diesel::connection::InstrumentationEvent;
 use diesel::prelude::*;
+use serde_json::json;
 
 const CLAIMS: usize = 100_000;
 /// Sources the filler claims are spread over (one attribution each).
@@ -69,7 +75,7 @@ struct Row {
     svg: (Duration, Duration),
 }
 
-fn measure(conn: &mut DbConnection, claim: &str) -> anyhow::Result<Row> {
+fn measure(conn: &mut DbConnection, claim: &ClaimId) -> anyhow::Result<Row> {
     let statements = Arc::new(AtomicUsize::new(0));
     let counter = statements.clone();
     conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
@@ -115,105 +121,77 @@ fn fresh_pg_database(base: &str) -> anyhow::Result<String> {
     Ok(format!("{server}/{name}"))
 }
 
-/// Builds the database in one write transaction: 100,000 claims, each stated
-/// by one of the filler sources, plus the two graphs measured. Returns the
-/// graphs' names and claim ids.
-fn fill(conn: &mut DbConnection) -> anyhow::Result<Vec<(&'static str, String)>> {
+/// Builds the database in one write transaction, through the tables' write
+/// paths: 100,000 claims, each stated by one of the filler sources, plus the
+/// two graphs measured. Returns the graphs' names and claim ids.
+fn fill(conn: &mut DbConnection) -> anyhow::Result<Vec<(&'static str, ClaimId)>> {
     db::write_transaction(conn, |conn| {
-        let at = db::now();
-        let mut source_ids = Vec::with_capacity(FILLER_SOURCES);
-        for i in 0..FILLER_SOURCES {
-            source_ids.push(insert_source(conn, &format!("Filler source {i}"), at)?);
-        }
+        let mut rows = Rows { at: db::now(), ..Rows::default() };
+        let source_ids: Vec<SourceId> =
+            (0..FILLER_SOURCES).map(|i| rows.source(&format!("Filler source {i}"))).collect();
         for i in 0..CLAIMS - 2 {
-            let claim = insert_claim(conn, &format!("Filler claim number {i}"), at)?;
-            insert_attribution(conn, &claim, &source_ids[i % FILLER_SOURCES], None, at)?;
+            let claim = rows.claim(&format!("Filler claim number {i}"));
+            rows.attribution(&claim, &source_ids[i % FILLER_SOURCES], None);
         }
 
-        let chain_claim = insert_claim(conn, "A claim relayed along ten citations", at)?;
-        let chain: Vec<String> =
-            (0..=10).map(|i| insert_source(conn, &format!("Chain link {i}"), at)).collect::<Result<_, _>>()?;
+        let chain_claim = rows.claim("A claim relayed along ten citations");
+        let chain: Vec<SourceId> = (0..=10).map(|i| rows.source(&format!("Chain link {i}"))).collect();
         for hop in chain.windows(2) {
-            insert_attribution(conn, &chain_claim, &hop[0], Some(&hop[1]), at)?;
+            rows.attribution(&chain_claim, &hop[0], Some(&hop[1]));
         }
-        insert_attribution(conn, &chain_claim, &chain[10], None, at)?;
+        rows.attribution(&chain_claim, &chain[10], None);
 
-        let fan_claim = insert_claim(conn, "A claim fifty outlets repeat from one report", at)?;
-        let report = insert_source(conn, "The one report", at)?;
-        insert_attribution(conn, &fan_claim, &report, None, at)?;
+        let fan_claim = rows.claim("A claim fifty outlets repeat from one report");
+        let report = rows.source("The one report");
+        rows.attribution(&fan_claim, &report, None);
         for i in 0..50 {
-            let outlet = insert_source(conn, &format!("Outlet {i}"), at)?;
-            insert_attribution(conn, &fan_claim, &outlet, Some(&report), at)?;
+            let outlet = rows.source(&format!("Outlet {i}"));
+            rows.attribution(&fan_claim, &outlet, Some(&report));
         }
+        sources::store::insert(conn, &rows.sources)?;
+        claims::store::insert(conn, &rows.claims)?;
+        let verified = attributions::store::verify(conn, rows.attributions.iter().map(|(_, b)| b.clone()).collect())?;
+        let attribution_rows: Vec<AttributionRow> = rows
+            .attributions
+            .into_iter()
+            .zip(verified)
+            .map(|((id, _), verified)| AttributionRow::new(id, verified, Stamp::created(rows.at)))
+            .collect();
+        attributions::store::insert(conn, &attribution_rows)?;
         Ok::<_, anyhow::Error>(vec![("10-hop chain", chain_claim), ("50-source fan-in", fan_claim)])
     })
 }
 
-fn insert_source(conn: &mut DbConnection, title: &str, at: chrono::NaiveDateTime) -> anyhow::Result<String> {
-    let id = db::new_id().to_string();
-    diesel::insert_into(sources::table)
-        .values((
-            sources::id.eq(&id),
-            sources::kind.eq("article"),
-            sources::title.eq(title),
-            sources::created_at.eq(at),
-            sources::updated_at.eq(at),
-            sources::version.eq(1),
-        ))
-        .execute(conn)?;
-    Ok(id)
-}
-
-fn insert_claim(conn: &mut DbConnection, text: &str, at: chrono::NaiveDateTime) -> anyhow::Result<String> {
-    let row = ClaimRow {
-        id: db::new_id().to_string(),
-        text: text.to_string(),
-        kind: "statement".to_string(),
-        subject: None,
-        quantity_value: None,
-        quantity_upper: None,
-        quantity_unit: None,
-        quantity_comparator: None,
-        period_start: None,
-        period_end: None,
-        place: None,
-        status: "unreviewed".to_string(),
-        language: None,
-        created_at: at,
-        updated_at: at,
-        version: 1,
-    };
-    diesel::insert_into(claims::table).values(&row).execute(conn)?;
-    Ok(row.id)
-}
-
-fn insert_attribution(
-    conn: &mut DbConnection,
-    claim: &str,
-    source: &str,
-    cited: Option<&str>,
+/// Rows to write, made by each table's own constructor.
+#[derive(Default)]
+struct Rows {
     at: chrono::NaiveDateTime,
-) -> anyhow::Result<()> {
-    let row = AttributionRow {
-        id: db::new_id().to_string(),
-        claim_id: claim.to_string(),
-        source_id: source.to_string(),
-        speaker_id: None,
-        mode: if cited.is_some() { "citation" } else { "direct" }.to_string(),
-        stance: "affirms".to_string(),
-        cited_source_id: cited.map(str::to_string),
-        quote_exact: None,
-        quote_prefix: None,
-        quote_suffix: None,
-        quote_status: None,
-        quote_start: None,
-        quote_end: None,
-        locator: None,
-        stated_on: None,
-        created_at: at,
-        updated_at: at,
-        version: 1,
-    };
-    diesel::insert_into(attributions::table).values(&row).execute(conn)?;
-    Ok(())
+    sources: Vec<SourceRow>,
+    claims: Vec<ClaimRow>,
+    attributions: Vec<(AttributionId, NewAttribution)>,
+}
+
+fn body<T: Body>(value: serde_json::Value) -> T {
+    parse_body(value).unwrap_or_else(|errors| panic!("a valid body: {errors:?}"))
+}
+
+impl Rows {
+    fn source(&mut self, title: &str) -> SourceId {
+        let id = SourceId::generate();
+        let row = SourceRow::new(id.clone(), body(json!({"kind": "article", "title": title})), Stamp::created(self.at));
+        self.sources.push(row);
+        id
+    }
+
+    fn claim(&mut self, text: &str) -> ClaimId {
+        let id = ClaimId::generate();
+        self.claims.push(ClaimRow::new(id.clone(), &body(json!({"text": text})), Stamp::created(self.at)));
+        id
+    }
+
+    fn attribution(&mut self, claim: &ClaimId, source: &SourceId, cited: Option<&SourceId>) {
+        let mode = if cited.is_some() { "citation" } else { "direct" };
+        let body = body(json!({"claim_id": claim, "source_id": source, "mode": mode, "cited_source_id": cited}));
+        self.attributions.push((AttributionId::generate(), body));
+    }
 }

@@ -1,6 +1,7 @@
 //! API keys: random bearer tokens stored only as SHA-256 hashes, each with a
 //! scope (`read` < `write` < `admin`), checked by the extractors below.
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -17,6 +18,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::db::schema::api_keys;
+use crate::db::write::{self, StoreResult};
 use crate::db::{Db, DbConnection};
 use crate::error::ApiError;
 use crate::validate::text_enum;
@@ -53,24 +55,45 @@ fn sha256_hex(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
+/// A key as the `api_keys` table holds it.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = api_keys)]
+pub struct KeyRow {
+    pub id: String,
+    pub name: String,
+    pub scope: Scope,
+    pub secret_sha256: String,
+    pub created_at: chrono::NaiveDateTime,
+}
+
+/// Writes key rows; every key enters the table here (`keys create`, import).
+pub fn insert_keys(conn: &mut DbConnection, rows: &[KeyRow]) -> StoreResult<()> {
+    write::insert_rows!(conn, api_keys::table, rows);
+    Ok(())
+}
+
+/// Which of these key ids the table holds.
+pub fn existing_keys(conn: &mut DbConnection, ids: &[String]) -> StoreResult<HashSet<String>> {
+    write::existing(ids, |chunk| api_keys::table.filter(api_keys::id.eq_any(chunk)).select(api_keys::id).load(conn))
+}
+
 /// Makes a key: `ct_<id>_<secret>`, where the id finds the row and the
 /// 256-bit secret is compared, hashed, in constant time.
-pub fn create_key(conn: &mut DbConnection, name: &str, scope: Scope) -> Result<CreatedKey, ApiError> {
+pub fn create_key(conn: &mut DbConnection, name: &str, scope: Scope) -> StoreResult<CreatedKey> {
     let mut id_bytes = [0u8; 9];
     let mut secret_bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut id_bytes);
     rand::rng().fill_bytes(&mut secret_bytes);
     let id = URL_SAFE_NO_PAD.encode(id_bytes).replace(['-', '_'], "x");
     let secret = URL_SAFE_NO_PAD.encode(secret_bytes);
-    diesel::insert_into(api_keys::table)
-        .values((
-            api_keys::id.eq(&id),
-            api_keys::name.eq(name),
-            api_keys::scope.eq(scope.as_str()),
-            api_keys::secret_sha256.eq(sha256_hex(&secret)),
-            api_keys::created_at.eq(crate::db::now()),
-        ))
-        .execute(conn)?;
+    let row = KeyRow {
+        id: id.clone(),
+        name: name.to_string(),
+        scope,
+        secret_sha256: sha256_hex(&secret),
+        created_at: crate::db::now(),
+    };
+    insert_keys(conn, &[row])?;
     Ok(CreatedKey { token: format!("{PREFIX}_{id}_{secret}"), id })
 }
 
@@ -81,14 +104,14 @@ fn verify(conn: &mut DbConnection, token: &str) -> Result<Scope, ApiError> {
     let (Some(PREFIX), Some(id), Some(secret)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(invalid());
     };
-    let row: Option<(String, String)> = api_keys::table
+    let row: Option<(Scope, String)> = api_keys::table
         .filter(api_keys::id.eq(id))
         .select((api_keys::scope, api_keys::secret_sha256))
         .first(conn)
         .optional()?;
     let Some((scope, stored)) = row else { return Err(invalid()) };
     let presented = sha256_hex(secret);
-    if bool::from(presented.as_bytes().ct_eq(stored.as_bytes())) { Scope::from_db(&scope) } else { Err(invalid()) }
+    if bool::from(presented.as_bytes().ct_eq(stored.as_bytes())) { Ok(scope) } else { Err(invalid()) }
 }
 
 fn bearer(req: &HttpRequest) -> Result<Option<String>, ApiError> {

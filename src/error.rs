@@ -10,6 +10,8 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::db::write::StoreError;
+
 /// An RFC 9457 problem document.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
@@ -59,7 +61,8 @@ pub struct ApiError {
     detail: String,
     errors: Vec<FieldError>,
     headers: Vec<(HeaderName, HeaderValue)>,
-    /// What really failed, for 5xx: logged with the request, never sent.
+    /// For a 5xx: what went wrong, for the log line written when the
+    /// response is built; never sent.
     cause: Option<String>,
 }
 
@@ -89,16 +92,6 @@ impl ApiError {
 
     pub fn status(&self) -> StatusCode {
         self.status
-    }
-
-    /// What the response tells the client.
-    pub fn detail(&self) -> &str {
-        &self.detail
-    }
-
-    /// What really failed, for a 5xx; the request's log line shows it.
-    pub fn cause(&self) -> Option<&str> {
-        self.cause.as_deref()
     }
 
     pub fn field_errors(&self) -> &[FieldError] {
@@ -198,21 +191,31 @@ impl ApiError {
         ApiError::new(StatusCode::NOT_ACCEPTABLE, "not-acceptable", detail)
     }
 
-    /// The database could not be reached in time; the cause is logged
-    /// with the request (once, at ERROR), not sent.
+    /// The database could not be reached in time; the cause is logged on
+    /// the request's log line, not sent.
     pub fn unavailable(cause: impl fmt::Display) -> ApiError {
         let mut e =
             ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "The database is not available; try again.");
-        e.cause = Some(cause.to_string());
+        e.cause = Some(format!("database unavailable: {cause}"));
         e
     }
 
-    /// A bug or an unexpected failure; the cause is logged with the request
-    /// (once, at ERROR), not sent.
+    /// A bug or an unexpected failure; the cause is logged on the request's
+    /// log line, not sent.
     pub fn internal(cause: impl fmt::Display) -> ApiError {
         let mut e = ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on our side.");
         e.cause = Some(cause.to_string());
         e
+    }
+
+    /// What the response tells the client.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
+    /// What went wrong behind a 5xx, for logs; `None` for the client's errors.
+    pub fn cause(&self) -> Option<&str> {
+        self.cause.as_deref()
     }
 
     fn problem(&self) -> Problem {
@@ -245,6 +248,8 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
+        // A 5xx is logged once, with its cause, on the request's log line
+        // (`observability::observe`), which finds this error on the response.
         let mut response = HttpResponse::build(self.status);
         response.content_type("application/problem+json");
         for (name, value) in &self.headers {
@@ -252,6 +257,31 @@ impl ResponseError for ApiError {
         }
         response.json(self.problem())
     }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> ApiError {
+        match error {
+            StoreError::NotFound(what) => ApiError::not_found(what),
+            StoreError::Exists { what, id } => {
+                ApiError::conflict(format!("{} {what} with id {id} already exists.", article(what)))
+            }
+            StoreError::Invalid(errors) => ApiError::unprocessable(errors),
+            StoreError::Stale { current } => ApiError::precondition_failed(current),
+            StoreError::Referenced { what, by } => ApiError::conflict(format!(
+                "This {what} is still referred to by {}; delete or change those first.",
+                by.join(", ")
+            )),
+            StoreError::BadParameter { field, message } => ApiError::bad_parameter(field, message),
+            StoreError::Broken(cause) => ApiError::internal(cause),
+            StoreError::Db(error) => error.into(),
+        }
+    }
+}
+
+/// "A" or "An", for a resource's name.
+fn article(what: &str) -> &'static str {
+    if what.starts_with(['a', 'e', 'i', 'o', 'u']) { "An" } else { "A" }
 }
 
 impl From<DieselError> for ApiError {

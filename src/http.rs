@@ -8,13 +8,12 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
+use crate::db::write::StoreError;
 use crate::error::{ApiError, FieldError};
 use crate::validate::Check;
 
@@ -30,16 +29,16 @@ pub trait Body: DeserializeOwned + Sized {
 /// Reads a JSON object into `T`. When it does not fit, every offending field
 /// is listed: each member is tried on its own, because serde stops at the
 /// first error.
-pub fn parse_body<T: Body>(value: Value) -> Result<T, ApiError> {
+pub fn parse_body<T: Body>(value: Value) -> Result<T, Vec<FieldError>> {
     let Value::Object(members) = value else {
-        return Err(ApiError::invalid_field("", "the body must be a JSON object"));
+        return Err(vec![FieldError::new("", "the body must be a JSON object")]);
     };
     let first_error = match serde_path_to_error::deserialize::<_, T>(Value::Object(members.clone())) {
         Ok(body) => {
             let mut check = Check::new();
             body.check(&mut check);
-            check.finish()?;
-            return Ok(body);
+            let errors = check.into_errors();
+            return if errors.is_empty() { Ok(body) } else { Err(errors) };
         }
         Err(e) => e,
     };
@@ -70,7 +69,7 @@ pub fn parse_body<T: Body>(value: Value) -> Result<T, ApiError> {
         let message = first_error.inner().to_string();
         errors.push(field_error(&first_error, "", message));
     }
-    Err(ApiError::unprocessable(errors))
+    Err(errors)
 }
 
 fn field_error(e: &serde_path_to_error::Error<serde_json::Error>, fallback: &str, message: String) -> FieldError {
@@ -90,7 +89,7 @@ impl<T: Body + 'static> FromRequest for Valid<T> {
         let json = web::Json::<Value>::from_request(req, payload);
         Box::pin(async move {
             let web::Json(value) = json.await?;
-            Ok(Valid(parse_body::<T>(value)?))
+            Ok(Valid(parse_body::<T>(value).map_err(ApiError::unprocessable)?))
         })
     }
 }
@@ -117,22 +116,22 @@ impl FromRequest for MergePatch {
 impl MergePatch {
     /// Applies the patch to the writable fields of the current resource and
     /// checks the result as if it were sent whole. `id` cannot change.
-    pub fn apply<T: Body + Serialize>(&self, current: &T, id: &str) -> Result<T, ApiError> {
+    pub fn apply<T: Body + Serialize>(&self, current: &T, id: &str) -> Result<T, StoreError> {
         if let Some(new_id) = self.0.get("id")
             && new_id.as_str() != Some(id)
         {
-            return Err(ApiError::invalid_field("id", "is read-only"));
+            return Err(StoreError::invalid("id", "is read-only"));
         }
         self.check_members::<T>()?;
-        let mut document = serde_json::to_value(current).map_err(ApiError::internal)?;
+        let mut document = serde_json::to_value(current).map_err(|e| StoreError::invalid("", e.to_string()))?;
         json_patch::merge(&mut document, &self.0);
-        parse_body(document)
+        parse_body(document).map_err(StoreError::Invalid)
     }
 
     /// Refuses members that are not fields of the resource. The merged
     /// document catches most of them, but not `"name": null`: merging it
     /// removes a member that was never there.
-    fn check_members<T: Body>(&self) -> Result<(), ApiError> {
+    fn check_members<T: Body>(&self) -> Result<(), StoreError> {
         let Value::Object(members) = &self.0 else { return Ok(()) };
         let errors: Vec<FieldError> = members
             .iter()
@@ -142,7 +141,7 @@ impl MergePatch {
                 message.starts_with("unknown field").then(|| FieldError::new(name.clone(), message))
             })
             .collect();
-        if errors.is_empty() { Ok(()) } else { Err(ApiError::unprocessable(errors)) }
+        if errors.is_empty() { Ok(()) } else { Err(StoreError::Invalid(errors)) }
     }
 }
 
@@ -185,12 +184,10 @@ impl Precondition {
         Ok(Precondition::Versions(strong))
     }
 
-    /// 412 unless the current version satisfies the precondition.
-    pub fn check(&self, current: i32) -> Result<(), ApiError> {
+    /// Stale (412) unless the current version satisfies the precondition.
+    pub fn check(&self, current: i32) -> Result<(), StoreError> {
         match self {
-            Precondition::Versions(versions) if !versions.contains(&current) => {
-                Err(ApiError::precondition_failed(current))
-            }
+            Precondition::Versions(versions) if !versions.contains(&current) => Err(StoreError::Stale { current }),
             _ => Ok(()),
         }
     }
@@ -239,32 +236,6 @@ pub fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
     }
 }
 
-/// Encodes a keyset position as an opaque cursor.
-pub fn encode_cursor<K: Serialize>(key: &K) -> String {
-    URL_SAFE_NO_PAD.encode(serde_json::to_vec(key).unwrap_or_default())
-}
-
-/// Decodes a cursor made by [`encode_cursor`]; anything else is a 400.
-pub fn decode_cursor<K: DeserializeOwned>(cursor: &str) -> Result<K, ApiError> {
-    URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
-        .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
-        // Cursors we hand out never hold NUL, which PostgreSQL refuses in text.
-        .filter(|key| !holds_nul(key))
-        .and_then(|key| serde_json::from_value(key).ok())
-        .ok_or_else(|| ApiError::bad_parameter("cursor", "is not a cursor this list handed out"))
-}
-
-fn holds_nul(value: &Value) -> bool {
-    match value {
-        Value::String(s) => s.contains('\0'),
-        Value::Array(items) => items.iter().any(holds_nul),
-        Value::Object(members) => members.values().any(holds_nul),
-        _ => false,
-    }
-}
-
 /// Answers a page with a `Link: <…>; rel="next"` header when there is more.
 pub fn page<T: Serialize>(req: &HttpRequest, page: Page<T>) -> HttpResponse {
     let mut response = HttpResponse::Ok();
@@ -278,17 +249,6 @@ pub fn page<T: Serialize>(req: &HttpRequest, page: Page<T>) -> HttpResponse {
         response.insert_header((header::LINK, format!("<{}?{}>; rel=\"next\"", req.path(), query)));
     }
     response.json(page)
-}
-
-/// Splits a fetched `limit + 1` rows into the page and the next cursor.
-pub fn paginate<R, T>(mut rows: Vec<R>, limit: i64, key: impl Fn(&R) -> T) -> (Vec<R>, Option<String>)
-where
-    T: Serialize,
-{
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    let next = if more { rows.last().map(|last| encode_cursor(&key(last))) } else { None };
-    (rows, next)
 }
 
 /// Query parameters; a bad one is a 400 that names it.

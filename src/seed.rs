@@ -11,12 +11,14 @@ use diesel::prelude::*;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use crate::db::refs::{self, Target};
-use crate::db::schema::{agents, attributions, claims};
-use crate::db::{Db, DbConnection, setup_transaction};
-use crate::error::ApiError;
+use crate::agents::store as agent_store;
+use crate::attributions::store as attribution_store;
+use crate::claims::store as claim_store;
+use crate::db::schema::{agents, claims};
+use crate::db::write::{StoreError, StoreResult};
+use crate::db::{self, Db, DbConnection, setup_transaction};
 use crate::http::{Body, parse_body};
-use crate::{agents as agent_resource, attributions as attribution_resource, claims as claim_resource, sources};
+use crate::sources::store as source_store;
 
 /// The namespace of seed ids: `uuid_v5(SEED_NAMESPACE, "<kind>:<key>")`.
 pub const SEED_NAMESPACE: Uuid = Uuid::from_u128(0x6c1a_17a1_0000_4c7e_9a3e_5eed_da7a_0001);
@@ -156,9 +158,14 @@ fn load_from(conn: &mut DbConnection, files: &Files, only_if_empty: bool) -> any
     Ok(report)
 }
 
-fn describe(kind: &str, key: &str, error: ApiError) -> anyhow::Error {
-    let fields: Vec<String> = error.field_errors().iter().map(|e| format!("{}: {}", e.field, e.message)).collect();
-    anyhow::anyhow!("seed {kind} `{key}` was refused: {error} {}", fields.join("; "))
+fn describe(kind: &str, key: &str, error: StoreError) -> anyhow::Error {
+    match error {
+        StoreError::Invalid(fields) => {
+            let fields: Vec<String> = fields.iter().map(|e| format!("{}: {}", e.field, e.message)).collect();
+            anyhow::anyhow!("seed {kind} `{key}` was refused: {}", fields.join("; "))
+        }
+        other => anyhow::anyhow!("seed {kind} `{key}` was refused: {other}"),
+    }
 }
 
 /// Turns a seed record into the API's create body: `key` becomes `id`,
@@ -190,26 +197,21 @@ fn to_body(kind: &str, mut record: Map<String, Value>, files: &Files) -> anyhow:
     Ok(Value::Object(record))
 }
 
-/// Validates a body as the API does and creates it unless its id exists.
-fn insert(conn: &mut DbConnection, kind: &str, body: Value) -> Result<bool, ApiError> {
-    fn parsed<T: Body>(body: Value) -> Result<T, ApiError> {
-        parse_body::<T>(body)
+/// Validates a body as the API does and creates it, through the table's
+/// write path, unless its id exists.
+fn insert(conn: &mut DbConnection, kind: &str, body: Value) -> StoreResult<bool> {
+    fn parsed<T: Body>(body: Value) -> StoreResult<T> {
+        parse_body::<T>(body).map_err(StoreError::Invalid)
     }
-    let id = body.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
-    let exists = match kind {
-        "agent" => refs::exists(conn, Target::Agent, &id)?,
-        "source" => refs::exists(conn, Target::Source, &id)?,
-        "claim" => refs::exists(conn, Target::Claim, &id)?,
-        _ => attributions::table.find(&id).select(count_star()).first::<i64>(conn)? > 0,
+    let created = match kind {
+        "agent" => agent_store::create(conn, parsed(body)?, db::now()).map(drop),
+        "source" => source_store::create(conn, parsed(body)?, db::now()).map(drop),
+        "claim" => claim_store::create(conn, parsed(body)?, db::now()).map(drop),
+        _ => attribution_store::create(conn, parsed(body)?, db::now()).map(drop),
     };
-    if exists {
-        return Ok(false);
+    match created {
+        Ok(()) => Ok(true),
+        Err(StoreError::Exists { .. }) => Ok(false),
+        Err(error) => Err(error),
     }
-    match kind {
-        "agent" => agent_resource::store::create(conn, parsed(body)?).map(drop),
-        "source" => sources::store::create(conn, parsed(body)?).map(drop),
-        "claim" => claim_resource::store::create(conn, parsed(body)?).map(drop),
-        _ => attribution_resource::store::create(conn, parsed(body)?).map(drop),
-    }?;
-    Ok(true)
 }

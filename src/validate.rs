@@ -6,7 +6,7 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use utoipa::ToSchema;
 
-use crate::error::{ApiError, FieldError};
+use crate::error::FieldError;
 
 /// Accumulates field errors.
 #[derive(Default)]
@@ -65,10 +65,6 @@ impl Check {
         }
     }
 
-    pub fn finish(self) -> Result<(), ApiError> {
-        if self.errors.is_empty() { Ok(()) } else { Err(ApiError::unprocessable(self.errors)) }
-    }
-
     pub fn into_errors(self) -> Vec<FieldError> {
         self.errors
     }
@@ -77,7 +73,8 @@ impl Check {
 /// An ISO 8601 date of reduced precision: `"2025"`, `"2025-11"` or
 /// `"2025-11-18"`; the precision is what the source tells. A full date must
 /// be a day of the calendar (`2024-02-29` is one, `2025-02-29` is not).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, ToSchema, diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[schema(
     value_type = String,
     pattern = r"^[0-9]{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?)?$",
@@ -131,10 +128,24 @@ impl PartialDate {
             _ => self.0.clone(),
         }
     }
+}
 
-    /// Reads a stored value back; stored values were validated on the way in.
-    pub fn from_db(value: Option<String>) -> Option<PartialDate> {
-        value.map(PartialDate)
+impl<DB: diesel::backend::Backend> diesel::serialize::ToSql<diesel::sql_types::Text, DB> for PartialDate
+where
+    String: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
+{
+    fn to_sql<'b>(&'b self, out: &mut diesel::serialize::Output<'b, '_, DB>) -> diesel::serialize::Result {
+        self.0.to_sql(out)
+    }
+}
+
+/// Stored values were validated on the way in.
+impl<DB: diesel::backend::Backend> diesel::deserialize::FromSql<diesel::sql_types::Text, DB> for PartialDate
+where
+    String: diesel::deserialize::FromSql<diesel::sql_types::Text, DB>,
+{
+    fn from_sql(bytes: DB::RawValue<'_>) -> diesel::deserialize::Result<PartialDate> {
+        String::from_sql(bytes).map(PartialDate)
     }
 }
 
@@ -151,15 +162,20 @@ impl<'de> Deserialize<'de> for PartialDate {
     }
 }
 
-/// Declares a string enum stored as text: serde names, `as_str` for the
-/// database and `parse` to read it back.
+/// Declares a string enum stored as text: serde names, `as_str`, `parse`,
+/// and the diesel mapping to a text column (an unknown stored value is a
+/// deserialization error: the database was written by something else).
 macro_rules! text_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:tt),+ $(,)? }) => {
         $(#[$meta])*
         // `$text` is matched as a token tree, not a `literal` fragment:
         // utoipa reads `rename` from the tokens, and a `literal` fragment
         // reaches it wrapped in an invisible group that it skips.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+            diesel::AsExpression, diesel::FromSqlRow,
+        )]
+        #[diesel(sql_type = diesel::sql_types::Text)]
         pub enum $name {
             $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
         }
@@ -169,19 +185,29 @@ macro_rules! text_enum {
                 match self { $($name::$variant => $text),+ }
             }
 
-            /// Reads a stored value; an unknown one means the database was
-            /// written by something else, which is an internal error.
-            pub fn from_db(value: &str) -> Result<$name, $crate::error::ApiError> {
-                match value {
-                    $($text => Ok($name::$variant),)+
-                    other => Err($crate::error::ApiError::internal(format!(
-                        "unknown {} `{}` in the database", stringify!($name), other
-                    ))),
-                }
-            }
-
             pub fn parse(value: &str) -> Option<$name> {
                 match value { $($text => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl<DB: diesel::backend::Backend> diesel::serialize::ToSql<diesel::sql_types::Text, DB> for $name
+        where
+            str: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
+        {
+            fn to_sql<'b>(&'b self, out: &mut diesel::serialize::Output<'b, '_, DB>) -> diesel::serialize::Result {
+                let text: &'static str = self.as_str();
+                <str as diesel::serialize::ToSql<diesel::sql_types::Text, DB>>::to_sql(text, out)
+            }
+        }
+
+        impl<DB: diesel::backend::Backend> diesel::deserialize::FromSql<diesel::sql_types::Text, DB> for $name
+        where
+            String: diesel::deserialize::FromSql<diesel::sql_types::Text, DB>,
+        {
+            fn from_sql(bytes: DB::RawValue<'_>) -> diesel::deserialize::Result<$name> {
+                let text = String::from_sql(bytes)?;
+                $name::parse(&text)
+                    .ok_or_else(|| format!("unknown {} `{}` in the database", stringify!($name), text).into())
             }
         }
     };
@@ -219,7 +245,6 @@ mod tests {
         for v in [Sample::SocialPost, Sample::NotFound, Sample::ProvJson] {
             assert_eq!(serde_json::to_value(v).unwrap(), v.as_str());
             assert_eq!(Sample::parse(v.as_str()), Some(v));
-            assert_eq!(Sample::from_db(v.as_str()).ok(), Some(v));
         }
     }
 

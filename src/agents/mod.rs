@@ -5,12 +5,12 @@ pub mod store;
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use utoipa_actix_web::service_config::ServiceConfig;
-use uuid::Uuid;
 
 use crate::auth::{ReadAccess, WriteAccess};
-use crate::db::Db;
+use crate::db::{self as database, Db};
 use crate::error::ApiError;
 use crate::http::{self, MergePatch, Page, Params, Precondition, Valid};
+use crate::ids::AgentId;
 use model::{Agent, AgentPatch, AgentQuery, NewAgent};
 
 pub fn configure(config: &mut ServiceConfig) {
@@ -33,7 +33,7 @@ async fn list_agents(
     Params(query): Params<AgentQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = http::page_limit(query.limit)?;
-    let page = db.run(move |conn| store::list(conn, query, limit)).await?;
+    let page = db.run(move |conn| store::list(conn, &query, limit)).await?;
     Ok(http::page(&req, page))
 }
 
@@ -49,7 +49,7 @@ async fn list_agents(
 )]
 #[post("/agents")]
 async fn create_agent(_: WriteAccess, db: web::Data<Db>, body: Valid<NewAgent>) -> Result<HttpResponse, ApiError> {
-    let agent = db.write(move |conn| store::create(conn, body.0)).await?;
+    let agent = db.write(move |conn| store::create(conn, body.0, database::now())).await?;
     Ok(http::created(format!("/v1/agents/{}", agent.id), agent.version, &agent))
 }
 
@@ -67,9 +67,9 @@ async fn get_agent(
     _: ReadAccess,
     req: HttpRequest,
     db: web::Data<Db>,
-    id: web::Path<Uuid>,
+    id: web::Path<AgentId>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.to_string();
+    let id = id.into_inner();
     let agent = db.run(move |conn| store::get(conn, &id)).await?;
     Ok(http::resource(&req, agent.version, &agent))
 }
@@ -88,11 +88,11 @@ async fn update_agent(
     _: WriteAccess,
     req: HttpRequest,
     db: web::Data<Db>,
-    id: web::Path<Uuid>,
+    id: web::Path<AgentId>,
     patch: MergePatch,
 ) -> Result<HttpResponse, ApiError> {
     let precondition = Precondition::required(&req)?;
-    let id = id.to_string();
+    let id = id.into_inner();
     let agent = db.write(move |conn| store::update(conn, &id, precondition, &patch)).await?;
     Ok(http::resource(&req, agent.version, &agent))
 }
@@ -109,10 +109,10 @@ async fn delete_agent(
     _: WriteAccess,
     req: HttpRequest,
     db: web::Data<Db>,
-    id: web::Path<Uuid>,
+    id: web::Path<AgentId>,
 ) -> Result<HttpResponse, ApiError> {
     let precondition = Precondition::required(&req)?;
-    let id = id.to_string();
+    let id = id.into_inner();
     db.write(move |conn| store::delete(conn, &id, precondition)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -6,6 +6,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::http::Body;
+use crate::ids::AgentId;
 use crate::validate::{Check, text_enum};
 
 text_enum! {
@@ -22,7 +23,8 @@ text_enum! {
     "created_at": "2025-11-18T09:30:00Z", "updated_at": "2025-11-18T09:30:00Z", "version": 1
 }))]
 pub struct Agent {
-    pub id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub id: AgentId,
     pub kind: AgentKind,
     /// The name as sources give it: "Ulf Laessing", "Human Rights Watch", "A former Malian minister".
     pub name: String,
@@ -32,8 +34,8 @@ pub struct Agent {
     /// True for unnamed speakers.
     pub anonymous: bool,
     /// The organisation the person speaks for.
-    #[schema(required = true)]
-    pub affiliation_id: Option<Uuid>,
+    #[schema(required = true, value_type = Option<Uuid>)]
+    pub affiliation_id: Option<AgentId>,
     /// The agent's own web address.
     #[schema(required = true)]
     pub url: Option<String>,
@@ -53,7 +55,8 @@ pub struct Agent {
 pub struct NewAgent {
     /// Optional client-chosen id (for imports); the server makes a UUID v7 otherwise.
     #[serde(default, skip_serializing)]
-    pub id: Option<Uuid>,
+    #[schema(value_type = Option<Uuid>)]
+    pub id: Option<AgentId>,
     pub kind: AgentKind,
     /// 1 to 300 characters.
     #[schema(min_length = 1, max_length = 300)]
@@ -67,7 +70,8 @@ pub struct NewAgent {
     pub anonymous: bool,
     /// Id of an existing agent.
     #[serde(default)]
-    pub affiliation_id: Option<Uuid>,
+    #[schema(value_type = Option<Uuid>)]
+    pub affiliation_id: Option<AgentId>,
     /// An http or https URL.
     #[serde(default)]
     #[schema(pattern = r"^[hH][tT][tT][pP][sS]?://[^/\s][^\s]*$", max_length = 2048)]
@@ -124,14 +128,15 @@ pub struct AgentPatch {
 }
 
 /// Filters of `GET /v1/agents`.
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Serialize, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct AgentQuery {
     /// Only agents of this kind.
     pub kind: Option<AgentKind>,
     /// Only agents affiliated with this organisation.
-    pub affiliation_id: Option<Uuid>,
+    #[param(value_type = Option<Uuid>)]
+    pub affiliation_id: Option<AgentId>,
     /// Page size, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200, example = 20)]
     pub limit: Option<i64>,

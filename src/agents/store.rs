@@ -1,25 +1,32 @@
-//! Agent rows and their queries.
+//! The `agents` table: its row, and the one write path that the API, the
+//! seed loader, import and the generator all take.
+
+use std::collections::HashSet;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::model::{Agent, AgentKind, AgentQuery, NewAgent};
-use crate::claims;
+use super::model::{Agent, AgentQuery, NewAgent};
+use crate::card;
+use crate::cursor::{self, newest_first};
 use crate::db::refs::{self, Target};
 use crate::db::schema::agents;
+use crate::db::write::{self, Stamp, StoreError, StoreResult};
 use crate::db::{self, DbConnection};
-use crate::error::ApiError;
-use crate::http::{MergePatch, Page, Precondition, decode_cursor, paginate};
+use crate::http::{MergePatch, Page, Precondition};
+use crate::ids::AgentId;
 
-#[derive(Debug, Queryable, Selectable, Insertable, AsChangeset)]
+use super::model::AgentKind;
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = agents, treat_none_as_null = true)]
 pub struct AgentRow {
-    pub id: String,
-    pub kind: String,
+    pub id: AgentId,
+    pub kind: AgentKind,
     pub name: String,
     pub description: Option<String>,
     pub anonymous: bool,
-    pub affiliation_id: Option<String>,
+    pub affiliation_id: Option<AgentId>,
     pub url: Option<String>,
     pub wikidata_id: Option<String>,
     pub created_at: NaiveDateTime,
@@ -28,145 +35,149 @@ pub struct AgentRow {
 }
 
 impl AgentRow {
-    pub(crate) fn new(id: String, body: NewAgent, at: NaiveDateTime, version: i32) -> AgentRow {
+    pub fn new(id: AgentId, body: NewAgent, stamp: Stamp) -> AgentRow {
         AgentRow {
             id,
-            kind: body.kind.as_str().to_string(),
+            kind: body.kind,
             name: body.name,
             description: body.description,
             anonymous: body.anonymous,
-            affiliation_id: body.affiliation_id.map(|u| u.to_string()),
+            affiliation_id: body.affiliation_id,
             url: body.url,
             wikidata_id: body.wikidata_id,
-            created_at: at,
-            updated_at: at,
-            version,
+            created_at: stamp.created_at,
+            updated_at: stamp.updated_at,
+            version: stamp.version,
         }
     }
 
-    pub fn into_api(self) -> Result<Agent, ApiError> {
-        Ok(Agent {
-            id: db::uuid(&self.id)?,
-            kind: AgentKind::from_db(&self.kind)?,
+    pub fn stamp(&self) -> Stamp {
+        Stamp { created_at: self.created_at, updated_at: self.updated_at, version: self.version }
+    }
+
+    pub fn into_api(self) -> Agent {
+        Agent {
+            id: self.id,
+            kind: self.kind,
             name: self.name,
             description: self.description,
             anonymous: self.anonymous,
-            affiliation_id: db::opt_uuid(self.affiliation_id.as_deref())?,
+            affiliation_id: self.affiliation_id,
             url: self.url,
             wikidata_id: self.wikidata_id,
             created_at: db::utc(self.created_at),
             updated_at: db::utc(self.updated_at),
             version: self.version,
-        })
+        }
     }
 
-    fn writable(&self) -> Result<NewAgent, ApiError> {
-        Ok(NewAgent {
+    /// The writable fields, as a create body (what a merge patch applies to).
+    fn writable(&self) -> NewAgent {
+        NewAgent {
             id: None,
-            kind: AgentKind::from_db(&self.kind)?,
+            kind: self.kind,
             name: self.name.clone(),
             description: self.description.clone(),
             anonymous: self.anonymous,
-            affiliation_id: db::opt_uuid(self.affiliation_id.as_deref())?,
+            affiliation_id: self.affiliation_id.clone(),
             url: self.url.clone(),
             wikidata_id: self.wikidata_id.clone(),
-        })
+        }
     }
 }
 
-fn check_references(conn: &mut DbConnection, body: &NewAgent) -> Result<(), ApiError> {
-    let missing =
-        refs::missing(conn, &[("affiliation_id", Target::Agent, body.affiliation_id.map(|u| u.to_string()))])?;
-    if missing.is_empty() { Ok(()) } else { Err(ApiError::unprocessable(missing)) }
+/// Writes rows as they are, many per statement. Every agent enters the
+/// table here; callers have checked the rows against the API's rules.
+pub fn insert(conn: &mut DbConnection, rows: &[AgentRow]) -> StoreResult<()> {
+    write::insert_rows!(conn, agents::table, rows);
+    Ok(())
 }
 
-fn find(conn: &mut DbConnection, id: &str) -> Result<AgentRow, ApiError> {
-    agents::table
-        .find(id)
-        .select(AgentRow::as_select())
-        .first(conn)
-        .optional()?
-        .ok_or_else(|| ApiError::not_found("agent"))
+/// Which of these ids the table holds.
+pub fn existing(conn: &mut DbConnection, ids: &[AgentId]) -> StoreResult<HashSet<AgentId>> {
+    write::existing(ids, |chunk| agents::table.filter(agents::id.eq_any(chunk)).select(agents::id).load(conn))
 }
 
-pub fn create(conn: &mut DbConnection, body: NewAgent) -> Result<Agent, ApiError> {
-    let id = body.id.unwrap_or_else(db::new_id).to_string();
-    if refs::exists(conn, Target::Agent, &id)? {
-        return Err(ApiError::conflict(format!("An agent with id {id} already exists.")));
-    }
-    check_references(conn, &body)?;
-    let row = AgentRow::new(id, body, db::now(), 1);
-    diesel::insert_into(agents::table).values(&row).execute(conn)?;
-    row.into_api()
+pub fn find(conn: &mut DbConnection, id: &AgentId) -> StoreResult<AgentRow> {
+    agents::table.find(id).select(AgentRow::as_select()).first(conn).optional()?.ok_or(StoreError::NotFound("agent"))
 }
 
-pub fn get(conn: &mut DbConnection, id: &str) -> Result<Agent, ApiError> {
-    find(conn, id)?.into_api()
-}
-
-pub fn list(conn: &mut DbConnection, query: AgentQuery, limit: i64) -> Result<Page<Agent>, ApiError> {
-    let mut select = agents::table.select(AgentRow::as_select()).into_boxed();
-    if let Some(kind) = query.kind {
-        select = select.filter(agents::kind.eq(kind.as_str()));
-    }
-    if let Some(affiliation) = query.affiliation_id {
-        select = select.filter(agents::affiliation_id.eq(affiliation.to_string()));
-    }
-    if let Some(cursor) = &query.cursor {
-        let (at, id): (NaiveDateTime, String) = decode_cursor(cursor)?;
-        select = select.filter(agents::created_at.lt(at).or(agents::created_at.eq(at).and(agents::id.lt(id))));
-    }
-    let rows = select.order((agents::created_at.desc(), agents::id.desc())).limit(limit + 1).load(conn)?;
-    let (rows, next_cursor) = paginate(rows, limit, |r: &AgentRow| (r.created_at, r.id.clone()));
-    let items = rows.into_iter().map(AgentRow::into_api).collect::<Result<_, _>>()?;
-    Ok(Page { items, next_cursor })
-}
-
-pub fn update(
-    conn: &mut DbConnection,
-    id: &str,
-    precondition: Precondition,
-    patch: &MergePatch,
-) -> Result<Agent, ApiError> {
-    let current = find(conn, id)?;
-    let before = current.writable()?;
-    let body = patch.apply(&before, id)?;
-    // The body is checked first: an invalid patch is a 422 whatever the version.
-    precondition.check(current.version)?;
-    if body.affiliation_id.is_some_and(|a| a.to_string() == id) {
-        return Err(ApiError::invalid_field("affiliation_id", "an agent cannot be its own affiliation"));
-    }
-    check_references(conn, &body)?;
-    let row = AgentRow::new(id.to_string(), body, current.created_at, current.version + 1);
-    let row = AgentRow { updated_at: db::now(), ..row };
-    let changed = diesel::update(agents::table.filter(agents::id.eq(id)).filter(agents::version.eq(current.version)))
-        .set(&row)
-        .execute(conn)?;
-    if changed == 0 {
-        // A concurrent writer got there first (PostgreSQL let us read the
-        // row before it committed): name the version it left, or 404.
-        return Err(ApiError::precondition_failed(find(conn, id)?.version));
-    }
-    // What claim cards show of an agent (`AgentSummary`).
-    let agent = row.into_api()?;
-    if agent.kind != before.kind
-        || agent.name != before.name
-        || agent.description != before.description
-        || agent.anonymous != before.anonymous
-    {
-        claims::store::touch_showing_agent(conn, id)?;
-    }
-    Ok(agent)
-}
-
-pub fn delete(conn: &mut DbConnection, id: &str, precondition: Precondition) -> Result<(), ApiError> {
-    let current = find(conn, id)?;
-    precondition.check(current.version)?;
-    refs::ensure_unreferenced(conn, Target::Agent, id)?;
-    let deleted = diesel::delete(agents::table.filter(agents::id.eq(id)).filter(agents::version.eq(current.version)))
-        .execute(conn)?;
-    if deleted == 0 {
-        return Err(ApiError::precondition_failed(find(conn, id)?.version));
+/// Sets affiliations that could not be written with their agents: an
+/// import writes an agent whose affiliation comes later in the file (or
+/// forms a cycle with it) without it, and sets it once both are in. Only
+/// rows of this same transaction are changed, so their stamps stay.
+pub fn set_affiliations(conn: &mut DbConnection, pairs: &[(AgentId, AgentId)]) -> StoreResult<()> {
+    for (agent, affiliation) in pairs {
+        diesel::update(agents::table.filter(agents::id.eq(agent)))
+            .set(agents::affiliation_id.eq(affiliation))
+            .execute(conn)?;
     }
     Ok(())
+}
+
+fn check_references(conn: &mut DbConnection, body: &NewAgent) -> StoreResult<()> {
+    refs::require(conn, &[("affiliation_id", Target::Agent, body.affiliation_id.as_ref().map(AgentId::as_str))])
+}
+
+/// Creates an agent from a create body, its id free and its references there.
+pub fn create(conn: &mut DbConnection, body: NewAgent, at: NaiveDateTime) -> StoreResult<Agent> {
+    let id = body.id.clone().unwrap_or_else(AgentId::generate);
+    if refs::exists(conn, Target::Agent, id.as_str())? {
+        return Err(StoreError::Exists { what: "agent", id: id.to_string() });
+    }
+    check_references(conn, &body)?;
+    let row = AgentRow::new(id, body, Stamp::created(at));
+    insert(conn, std::slice::from_ref(&row))?;
+    Ok(row.into_api())
+}
+
+pub fn get(conn: &mut DbConnection, id: &AgentId) -> StoreResult<Agent> {
+    Ok(find(conn, id)?.into_api())
+}
+
+pub fn list(conn: &mut DbConnection, query: &AgentQuery, limit: i64) -> StoreResult<Page<Agent>> {
+    let mut select = agents::table.select(AgentRow::as_select()).into_boxed();
+    if let Some(kind) = query.kind {
+        select = select.filter(agents::kind.eq(kind));
+    }
+    if let Some(affiliation) = &query.affiliation_id {
+        select = select.filter(agents::affiliation_id.eq(affiliation));
+    }
+    let fingerprint = cursor::fingerprint(query);
+    let (rows, next_cursor) =
+        newest_first!(conn, select, agents, AgentRow, &fingerprint, query.cursor.as_deref(), limit);
+    Ok(Page { items: rows.into_iter().map(AgentRow::into_api).collect(), next_cursor })
+}
+
+/// Applies a merge patch; the cards that show the agent follow.
+pub fn update(
+    conn: &mut DbConnection,
+    id: &AgentId,
+    precondition: Precondition,
+    patch: &MergePatch,
+) -> StoreResult<Agent> {
+    let before = find(conn, id)?;
+    let body = patch.apply(&before.writable(), id.as_str())?;
+    // The body is checked first: an invalid patch is a 422 whatever the version.
+    precondition.check(before.version)?;
+    if body.affiliation_id.as_ref() == Some(id) {
+        return Err(StoreError::invalid("affiliation_id", "an agent cannot be its own affiliation"));
+    }
+    check_references(conn, &body)?;
+    let after = AgentRow::new(id.clone(), body, before.stamp().next(db::now()));
+    let changed = diesel::update(agents::table.filter(agents::id.eq(id)).filter(agents::version.eq(before.version)))
+        .set(&after)
+        .execute(conn)?;
+    write::guarded(changed, || Ok(find(conn, id)?.version))?;
+    card::agent_changed(conn, &before, &after)?;
+    Ok(after.into_api())
+}
+
+pub fn delete(conn: &mut DbConnection, id: &AgentId, precondition: Precondition) -> StoreResult<()> {
+    let current = find(conn, id)?;
+    precondition.check(current.version)?;
+    refs::ensure_unreferenced(conn, Target::Agent, id.as_str())?;
+    let deleted = diesel::delete(agents::table.filter(agents::id.eq(id)).filter(agents::version.eq(current.version)))
+        .execute(conn)?;
+    write::guarded(deleted, || Ok(find(conn, id)?.version))
 }

@@ -5,12 +5,12 @@ pub mod store;
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use utoipa_actix_web::service_config::ServiceConfig;
-use uuid::Uuid;
 
 use crate::auth::{ReadAccess, WriteAccess};
-use crate::db::Db;
+use crate::db::{self as database, Db};
 use crate::error::ApiError;
 use crate::http::{self, MergePatch, Page, Params, Precondition, Valid};
+use crate::ids::AttributionId;
 use model::{Attribution, AttributionPatch, AttributionQuery, NewAttribution};
 
 pub fn configure(config: &mut ServiceConfig) {
@@ -38,7 +38,7 @@ async fn list_attributions(
     Params(query): Params<AttributionQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = http::page_limit(query.limit)?;
-    let page = db.run(move |conn| store::list(conn, query, limit)).await?;
+    let page = db.run(move |conn| store::list(conn, &query, limit)).await?;
     Ok(http::page(&req, page))
 }
 
@@ -56,7 +56,7 @@ async fn create_attribution(
     db: web::Data<Db>,
     body: Valid<NewAttribution>,
 ) -> Result<HttpResponse, ApiError> {
-    let attribution = db.write(move |conn| store::create(conn, body.0)).await?;
+    let attribution = db.write(move |conn| store::create(conn, body.0, database::now())).await?;
     Ok(http::created(format!("/v1/attributions/{}", attribution.id), attribution.version, &attribution))
 }
 
@@ -74,9 +74,9 @@ async fn get_attribution(
     _: ReadAccess,
     req: HttpRequest,
     db: web::Data<Db>,
-    id: web::Path<Uuid>,
+    id: web::Path<AttributionId>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.to_string();
+    let id = id.into_inner();
     let attribution = db.run(move |conn| store::get(conn, &id)).await?;
     Ok(http::resource(&req, attribution.version, &attribution))
 }
@@ -95,11 +95,11 @@ async fn update_attribution(
     _: WriteAccess,
     req: HttpRequest,
     db: web::Data<Db>,
-    id: web::Path<Uuid>,
+    id: web::Path<AttributionId>,
     patch: MergePatch,
 ) -> Result<HttpResponse, ApiError> {
     let precondition = Precondition::required(&req)?;
-    let id = id.to_string();
+    let id = id.into_inner();
     let attribution = db.write(move |conn| store::update(conn, &id, precondition, &patch)).await?;
     Ok(http::resource(&req, attribution.version, &attribution))
 }
@@ -117,10 +117,10 @@ async fn delete_attribution(
     _: WriteAccess,
     req: HttpRequest,
     db: web::Data<Db>,
-    id: web::Path<Uuid>,
+    id: web::Path<AttributionId>,
 ) -> Result<HttpResponse, ApiError> {
     let precondition = Precondition::required(&req)?;
-    let id = id.to_string();
+    let id = id.into_inner();
     db.write(move |conn| store::delete(conn, &id, precondition)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -6,6 +6,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::http::Body;
+use crate::ids::{AgentId, AttributionId, ClaimId, SourceId};
 use crate::quotes::{NewQuote, Quote, QuotePatch, QuoteStatus};
 use crate::validate::{Check, PartialDate, text_enum};
 
@@ -41,18 +42,21 @@ text_enum! {
     "created_at": "2025-11-18T09:30:00Z", "updated_at": "2025-11-18T09:30:00Z", "version": 1
 }))]
 pub struct Attribution {
-    pub id: Uuid,
-    pub claim_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub id: AttributionId,
+    #[schema(value_type = Uuid)]
+    pub claim_id: ClaimId,
     /// Where the claim appears.
-    pub source_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub source_id: SourceId,
     /// Who says it inside the source.
-    #[schema(required = true)]
-    pub speaker_id: Option<Uuid>,
+    #[schema(required = true, value_type = Option<Uuid>)]
+    pub speaker_id: Option<AgentId>,
     pub mode: Mode,
     pub stance: Stance,
     /// The upstream source this source says it took the claim from.
-    #[schema(required = true)]
-    pub cited_source_id: Option<Uuid>,
+    #[schema(required = true, value_type = Option<Uuid>)]
+    pub cited_source_id: Option<SourceId>,
     /// The words in the source.
     #[schema(required = true)]
     pub quote: Option<Quote>,
@@ -88,11 +92,15 @@ pub struct Attribution {
 pub struct NewAttribution {
     /// Optional client-chosen id (for imports); the server makes a UUID v7 otherwise.
     #[serde(default, skip_serializing)]
-    pub id: Option<Uuid>,
-    pub claim_id: Uuid,
-    pub source_id: Uuid,
+    #[schema(value_type = Option<Uuid>)]
+    pub id: Option<AttributionId>,
+    #[schema(value_type = Uuid)]
+    pub claim_id: ClaimId,
+    #[schema(value_type = Uuid)]
+    pub source_id: SourceId,
     #[serde(default)]
-    pub speaker_id: Option<Uuid>,
+    #[schema(value_type = Option<Uuid>)]
+    pub speaker_id: Option<AgentId>,
     /// `citation` needs `cited_source_id`.
     pub mode: Mode,
     /// Default `affirms`.
@@ -100,7 +108,8 @@ pub struct NewAttribution {
     pub stance: Stance,
     /// Another source than `source_id`.
     #[serde(default)]
-    pub cited_source_id: Option<Uuid>,
+    #[schema(value_type = Option<Uuid>)]
+    pub cited_source_id: Option<SourceId>,
     #[serde(default)]
     #[schema(value_type = Option<NewQuote>)]
     pub quote: Option<Quote>,
@@ -122,7 +131,7 @@ impl Body for NewAttribution {
         if self.mode == Mode::Citation && self.cited_source_id.is_none() {
             check.fail("cited_source_id", "is required when mode is `citation`");
         }
-        if self.cited_source_id.is_some() && self.cited_source_id == Some(self.source_id) {
+        if self.cited_source_id.as_ref() == Some(&self.source_id) {
             check.fail("cited_source_id", "must be another source than source_id");
         }
         if let Some(quote) = &self.quote {
@@ -159,15 +168,19 @@ pub struct AttributionPatch {
 }
 
 /// Filters of `GET /v1/attributions`, combined with AND.
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Serialize, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct AttributionQuery {
-    pub claim_id: Option<Uuid>,
-    pub source_id: Option<Uuid>,
-    pub speaker_id: Option<Uuid>,
+    #[param(value_type = Option<Uuid>)]
+    pub claim_id: Option<ClaimId>,
+    #[param(value_type = Option<Uuid>)]
+    pub source_id: Option<SourceId>,
+    #[param(value_type = Option<Uuid>)]
+    pub speaker_id: Option<AgentId>,
     /// Attributions that cite this source.
-    pub cited_source_id: Option<Uuid>,
+    #[param(value_type = Option<Uuid>)]
+    pub cited_source_id: Option<SourceId>,
     /// Page size, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200, example = 20)]
     pub limit: Option<i64>,

@@ -1,73 +1,97 @@
-//! Attribution rows and their queries, quote verification included.
+//! The `attributions` table: its row, quote verification, and the one
+//! write path that the API, the seed loader, import and the generator all
+//! take.
+
+use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::model::{Attribution, AttributionQuery, Mode, NewAttribution, Stance};
-use crate::claims;
+use crate::card;
+use crate::cursor::{self, newest_first};
 use crate::db::refs::{self, Target};
 use crate::db::schema::{attributions, sources};
+use crate::db::write::{self, Stamp, StoreError, StoreResult};
 use crate::db::{self, DbConnection};
-use crate::error::ApiError;
-use crate::http::{MergePatch, Page, Precondition, decode_cursor, paginate};
+use crate::http::{MergePatch, Page, Precondition};
+use crate::ids::{AgentId, AttributionId, ClaimId, SourceId};
 use crate::quotes::{Quote, QuoteStatus, Verification, verify_quote};
 use crate::validate::PartialDate;
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = attributions, treat_none_as_null = true)]
 pub struct AttributionRow {
-    pub id: String,
-    pub claim_id: String,
-    pub source_id: String,
-    pub speaker_id: Option<String>,
-    pub mode: String,
-    pub stance: String,
-    pub cited_source_id: Option<String>,
+    pub id: AttributionId,
+    pub claim_id: ClaimId,
+    pub source_id: SourceId,
+    pub speaker_id: Option<AgentId>,
+    pub mode: Mode,
+    pub stance: Stance,
+    pub cited_source_id: Option<SourceId>,
     pub quote_exact: Option<String>,
     pub quote_prefix: Option<String>,
     pub quote_suffix: Option<String>,
-    pub quote_status: Option<String>,
+    pub quote_status: Option<QuoteStatus>,
     pub quote_start: Option<i32>,
     pub quote_end: Option<i32>,
     pub locator: Option<String>,
-    pub stated_on: Option<String>,
+    pub stated_on: Option<PartialDate>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i32,
 }
 
+/// An attribution body whose quote was checked against its source's
+/// content ([`verify`]): the only way to make an attribution row.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    body: NewAttribution,
+    verification: Option<Verification>,
+}
+
+impl Verified {
+    pub fn body(&self) -> &NewAttribution {
+        &self.body
+    }
+
+    /// The quote's status and place in the source; `None` without a quote.
+    pub fn verification(&self) -> Option<Verification> {
+        self.verification
+    }
+}
+
 impl AttributionRow {
-    pub(crate) fn new(
-        id: String,
-        body: NewAttribution,
-        verification: Option<Verification>,
-        at: NaiveDateTime,
-        version: i32,
-    ) -> AttributionRow {
+    pub fn new(id: AttributionId, attribution: Verified, stamp: Stamp) -> AttributionRow {
+        let Verified { body, verification } = attribution;
         let (exact, prefix, suffix) = match body.quote {
             Some(q) => (Some(q.exact), q.prefix, q.suffix),
             None => (None, None, None),
         };
         AttributionRow {
             id,
-            claim_id: body.claim_id.to_string(),
-            source_id: body.source_id.to_string(),
-            speaker_id: body.speaker_id.map(|u| u.to_string()),
-            mode: body.mode.as_str().to_string(),
-            stance: body.stance.as_str().to_string(),
-            cited_source_id: body.cited_source_id.map(|u| u.to_string()),
+            claim_id: body.claim_id,
+            source_id: body.source_id,
+            speaker_id: body.speaker_id,
+            mode: body.mode,
+            stance: body.stance,
+            cited_source_id: body.cited_source_id,
             quote_exact: exact,
             quote_prefix: prefix,
             quote_suffix: suffix,
-            quote_status: verification.map(|v| v.status.as_str().to_string()),
+            quote_status: verification.map(|v| v.status),
             quote_start: verification.and_then(|v| v.start),
             quote_end: verification.and_then(|v| v.end),
             locator: body.locator,
-            stated_on: body.stated_on.map(|d| d.as_str().to_string()),
-            created_at: at,
-            updated_at: at,
-            version,
+            stated_on: body.stated_on,
+            created_at: stamp.created_at,
+            updated_at: stamp.updated_at,
+            version: stamp.version,
         }
+    }
+
+    pub fn stamp(&self) -> Stamp {
+        Stamp { created_at: self.created_at, updated_at: self.updated_at, version: self.version }
     }
 
     fn quote(&self) -> Option<Quote> {
@@ -78,130 +102,175 @@ impl AttributionRow {
         })
     }
 
-    pub fn into_api(self) -> Result<Attribution, ApiError> {
-        Ok(Attribution {
-            id: db::uuid(&self.id)?,
-            claim_id: db::uuid(&self.claim_id)?,
-            source_id: db::uuid(&self.source_id)?,
-            speaker_id: db::opt_uuid(self.speaker_id.as_deref())?,
-            mode: Mode::from_db(&self.mode)?,
-            stance: Stance::from_db(&self.stance)?,
-            cited_source_id: db::opt_uuid(self.cited_source_id.as_deref())?,
+    pub fn into_api(self) -> Attribution {
+        Attribution {
             quote: self.quote(),
-            quote_status: self.quote_status.as_deref().map(QuoteStatus::from_db).transpose()?,
+            id: self.id,
+            claim_id: self.claim_id,
+            source_id: self.source_id,
+            speaker_id: self.speaker_id,
+            mode: self.mode,
+            stance: self.stance,
+            cited_source_id: self.cited_source_id,
+            quote_status: self.quote_status,
             quote_start: self.quote_start,
             quote_end: self.quote_end,
             locator: self.locator,
-            stated_on: PartialDate::from_db(self.stated_on),
+            stated_on: self.stated_on,
             created_at: db::utc(self.created_at),
             updated_at: db::utc(self.updated_at),
             version: self.version,
-        })
+        }
     }
 
-    fn writable(&self) -> Result<NewAttribution, ApiError> {
-        Ok(NewAttribution {
+    /// The writable fields, as a create body (what a merge patch applies to).
+    fn writable(&self) -> NewAttribution {
+        NewAttribution {
             id: None,
-            claim_id: db::uuid(&self.claim_id)?,
-            source_id: db::uuid(&self.source_id)?,
-            speaker_id: db::opt_uuid(self.speaker_id.as_deref())?,
-            mode: Mode::from_db(&self.mode)?,
-            stance: Stance::from_db(&self.stance)?,
-            cited_source_id: db::opt_uuid(self.cited_source_id.as_deref())?,
+            claim_id: self.claim_id.clone(),
+            source_id: self.source_id.clone(),
+            speaker_id: self.speaker_id.clone(),
+            mode: self.mode,
+            stance: self.stance,
+            cited_source_id: self.cited_source_id.clone(),
             quote: self.quote(),
             locator: self.locator.clone(),
-            stated_on: PartialDate::from_db(self.stated_on.clone()),
-        })
+            stated_on: self.stated_on.clone(),
+        }
     }
 }
 
-fn check_references(conn: &mut DbConnection, body: &NewAttribution) -> Result<(), ApiError> {
-    let missing = refs::missing(
-        conn,
-        &[
-            ("claim_id", Target::Claim, Some(body.claim_id.to_string())),
-            ("source_id", Target::Source, Some(body.source_id.to_string())),
-            ("speaker_id", Target::Agent, body.speaker_id.map(|u| u.to_string())),
-            ("cited_source_id", Target::Source, body.cited_source_id.map(|u| u.to_string())),
-        ],
-    )?;
-    if missing.is_empty() { Ok(()) } else { Err(ApiError::unprocessable(missing)) }
+/// Checks every body's quote against its source's content: one query finds
+/// the sources with content, then one source's text at a time is read, so
+/// that a batch of long articles is never in memory at once.
+///
+/// On PostgreSQL each content is read with a share lock, so that it cannot
+/// change before this transaction ends: otherwise a concurrent change of
+/// the content could re-verify the other attributions without seeing this
+/// one, which would keep a status computed against the old text. SQLite
+/// needs none: its write transactions run one at a time.
+pub fn verify(conn: &mut DbConnection, bodies: Vec<NewAttribution>) -> StoreResult<Vec<Verified>> {
+    let quoted: Vec<SourceId> = bodies.iter().filter(|b| b.quote.is_some()).map(|b| b.source_id.clone()).collect();
+    let mut with_content: HashSet<SourceId> = HashSet::new();
+    for chunk in quoted.chunks(write::ROWS_PER_INSERT) {
+        with_content.extend(
+            sources::table
+                .filter(sources::id.eq_any(chunk))
+                .filter(sources::content.is_not_null())
+                .select(sources::id)
+                .load::<SourceId>(conn)?,
+        );
+    }
+    let mut contents: HashMap<SourceId, Option<String>> = HashMap::new();
+    let mut verified = Vec::with_capacity(bodies.len());
+    for body in bodies {
+        let verification = match &body.quote {
+            None => None,
+            Some(quote) if !with_content.contains(&body.source_id) => Some(verify_quote(quote, None)),
+            Some(quote) => {
+                if !contents.contains_key(&body.source_id) {
+                    // The previous source's text is dropped before the next is read.
+                    contents.clear();
+                    let content = source_content_locked(conn, &body.source_id)?;
+                    contents.insert(body.source_id.clone(), content);
+                }
+                Some(verify_quote(quote, contents.get(&body.source_id).and_then(Option::as_deref)))
+            }
+        };
+        verified.push(Verified { body, verification });
+    }
+    Ok(verified)
 }
 
-/// Checks the body's quote against its source's content.
-fn verification(conn: &mut DbConnection, body: &NewAttribution) -> Result<Option<Verification>, ApiError> {
-    let Some(quote) = &body.quote else { return Ok(None) };
-    let content = source_content_locked(conn, &body.source_id.to_string())?;
-    Ok(Some(verify_quote(quote, content.as_deref())))
-}
-
-/// The source's content, read so that it cannot change before this
-/// transaction ends: otherwise a concurrent change of the content could
-/// re-verify the other attributions without seeing this one, which would
-/// keep a status computed against the old text. SQLite needs no lock
-/// because its write transactions run one at a time; PostgreSQL takes a
-/// share lock on the source row.
-fn source_content_locked(conn: &mut DbConnection, source_id: &str) -> Result<Option<String>, ApiError> {
-    let query = sources::table.find(source_id).select(sources::content);
+fn source_content_locked(conn: &mut DbConnection, id: &SourceId) -> StoreResult<Option<String>> {
+    let query = sources::table.find(id).select(sources::content);
     Ok(match conn {
         DbConnection::Sqlite(c) => query.first(c)?,
         DbConnection::Pg(c) => query.for_share().first(c)?,
     })
 }
 
-fn find(conn: &mut DbConnection, id: &str) -> Result<AttributionRow, ApiError> {
+/// Writes rows as they are, many per statement. Every attribution enters
+/// the table here; callers have checked the rows against the API's rules.
+/// The cards of their claims are not touched: a new claim's card is new.
+pub fn insert(conn: &mut DbConnection, rows: &[AttributionRow]) -> StoreResult<()> {
+    write::insert_rows!(conn, attributions::table, rows);
+    Ok(())
+}
+
+/// Which of these ids the table holds.
+pub fn existing(conn: &mut DbConnection, ids: &[AttributionId]) -> StoreResult<HashSet<AttributionId>> {
+    write::existing(ids, |chunk| {
+        attributions::table.filter(attributions::id.eq_any(chunk)).select(attributions::id).load(conn)
+    })
+}
+
+pub fn find(conn: &mut DbConnection, id: &AttributionId) -> StoreResult<AttributionRow> {
     attributions::table
         .find(id)
         .select(AttributionRow::as_select())
         .first(conn)
         .optional()?
-        .ok_or_else(|| ApiError::not_found("attribution"))
+        .ok_or(StoreError::NotFound("attribution"))
 }
 
-pub fn create(conn: &mut DbConnection, body: NewAttribution) -> Result<Attribution, ApiError> {
-    let id = body.id.unwrap_or_else(db::new_id).to_string();
+fn check_references(conn: &mut DbConnection, body: &NewAttribution) -> StoreResult<()> {
+    refs::require(
+        conn,
+        &[
+            ("claim_id", Target::Claim, Some(body.claim_id.as_str())),
+            ("source_id", Target::Source, Some(body.source_id.as_str())),
+            ("speaker_id", Target::Agent, body.speaker_id.as_ref().map(AgentId::as_str)),
+            ("cited_source_id", Target::Source, body.cited_source_id.as_ref().map(SourceId::as_str)),
+        ],
+    )
+}
+
+fn verify_one(conn: &mut DbConnection, body: NewAttribution) -> StoreResult<Verified> {
+    let mut verified = verify(conn, vec![body])?;
+    verified.pop().ok_or_else(|| StoreError::Broken("verifying one quote gave no result".to_string()))
+}
+
+/// Creates an attribution from a create body, its id free and its
+/// references there; the claim's card changes.
+pub fn create(conn: &mut DbConnection, body: NewAttribution, at: NaiveDateTime) -> StoreResult<Attribution> {
+    let id = body.id.clone().unwrap_or_else(AttributionId::generate);
     if attributions::table.find(&id).count().get_result::<i64>(conn)? > 0 {
-        return Err(ApiError::conflict(format!("An attribution with id {id} already exists.")));
+        return Err(StoreError::Exists { what: "attribution", id: id.to_string() });
     }
     check_references(conn, &body)?;
-    let verification = verification(conn, &body)?;
-    let row = AttributionRow::new(id, body, verification, db::now(), 1);
-    diesel::insert_into(attributions::table).values(&row).execute(conn)?;
-    claims::store::touch(conn, std::slice::from_ref(&row.claim_id))?;
-    row.into_api()
+    let row = AttributionRow::new(id, verify_one(conn, body)?, Stamp::created(at));
+    insert(conn, std::slice::from_ref(&row))?;
+    card::attributions_changed(conn, std::slice::from_ref(&row.claim_id))?;
+    Ok(row.into_api())
 }
 
-pub fn get(conn: &mut DbConnection, id: &str) -> Result<Attribution, ApiError> {
-    find(conn, id)?.into_api()
+pub fn get(conn: &mut DbConnection, id: &AttributionId) -> StoreResult<Attribution> {
+    Ok(find(conn, id)?.into_api())
 }
 
-pub fn list(conn: &mut DbConnection, query: AttributionQuery, limit: i64) -> Result<Page<Attribution>, ApiError> {
+pub fn list(conn: &mut DbConnection, query: &AttributionQuery, limit: i64) -> StoreResult<Page<Attribution>> {
     let mut select = attributions::table.select(AttributionRow::as_select()).into_boxed();
-    if let Some(id) = query.claim_id {
-        select = select.filter(attributions::claim_id.eq(id.to_string()));
+    if let Some(id) = &query.claim_id {
+        select = select.filter(attributions::claim_id.eq(id));
     }
-    if let Some(id) = query.source_id {
-        select = select.filter(attributions::source_id.eq(id.to_string()));
+    if let Some(id) = &query.source_id {
+        select = select.filter(attributions::source_id.eq(id));
     }
-    if let Some(id) = query.speaker_id {
-        select = select.filter(attributions::speaker_id.eq(id.to_string()));
+    if let Some(id) = &query.speaker_id {
+        select = select.filter(attributions::speaker_id.eq(id));
     }
-    if let Some(id) = query.cited_source_id {
-        select = select.filter(attributions::cited_source_id.eq(id.to_string()));
+    if let Some(id) = &query.cited_source_id {
+        select = select.filter(attributions::cited_source_id.eq(id));
     }
-    if let Some(cursor) = &query.cursor {
-        let (at, id): (NaiveDateTime, String) = decode_cursor(cursor)?;
-        select = select
-            .filter(attributions::created_at.lt(at).or(attributions::created_at.eq(at).and(attributions::id.lt(id))));
-    }
-    let rows = select.order((attributions::created_at.desc(), attributions::id.desc())).limit(limit + 1).load(conn)?;
-    let (rows, next_cursor) = paginate(rows, limit, |r: &AttributionRow| (r.created_at, r.id.clone()));
-    let items = rows.into_iter().map(AttributionRow::into_api).collect::<Result<_, _>>()?;
-    Ok(Page { items, next_cursor })
+    let fingerprint = cursor::fingerprint(query);
+    let (rows, next_cursor) =
+        newest_first!(conn, select, attributions, AttributionRow, &fingerprint, query.cursor.as_deref(), limit);
+    Ok(Page { items: rows.into_iter().map(AttributionRow::into_api).collect(), next_cursor })
 }
 
 /// Every attribution of these claims, oldest first (one query).
-pub fn of_claims(conn: &mut DbConnection, claim_ids: &[String]) -> Result<Vec<AttributionRow>, ApiError> {
+pub fn of_claims(conn: &mut DbConnection, claim_ids: &[ClaimId]) -> StoreResult<Vec<AttributionRow>> {
     Ok(attributions::table
         .filter(attributions::claim_id.eq_any(claim_ids))
         .order((attributions::created_at.asc(), attributions::id.asc()))
@@ -209,81 +278,73 @@ pub fn of_claims(conn: &mut DbConnection, claim_ids: &[String]) -> Result<Vec<At
         .load(conn)?)
 }
 
+/// Applies a merge patch, checking the quote again; the cards of the claim
+/// (and of the one it moved from) change.
 pub fn update(
     conn: &mut DbConnection,
-    id: &str,
+    id: &AttributionId,
     precondition: Precondition,
     patch: &MergePatch,
-) -> Result<Attribution, ApiError> {
-    let current = find(conn, id)?;
-    let body = patch.apply(&current.writable()?, id)?;
+) -> StoreResult<Attribution> {
+    let before = find(conn, id)?;
+    let body = patch.apply(&before.writable(), id.as_str())?;
     // The body is checked first: an invalid patch is a 422 whatever the version.
-    precondition.check(current.version)?;
+    precondition.check(before.version)?;
     check_references(conn, &body)?;
-    let verification = verification(conn, &body)?;
-    let row = AttributionRow::new(id.to_string(), body, verification, db::now(), current.version + 1);
-    let row = AttributionRow { created_at: current.created_at, ..row };
+    let after = AttributionRow::new(id.clone(), verify_one(conn, body)?, before.stamp().next(db::now()));
     let changed = diesel::update(
-        attributions::table.filter(attributions::id.eq(id)).filter(attributions::version.eq(current.version)),
+        attributions::table.filter(attributions::id.eq(id)).filter(attributions::version.eq(before.version)),
     )
-    .set(&row)
+    .set(&after)
     .execute(conn)?;
-    if changed == 0 {
-        // A concurrent writer got there first (PostgreSQL let us read the
-        // row before it committed): name the version it left, or 404.
-        return Err(ApiError::precondition_failed(find(conn, id)?.version));
-    }
-    claims::store::touch(conn, &[current.claim_id.clone(), row.claim_id.clone()])?;
-    row.into_api()
+    write::guarded(changed, || Ok(find(conn, id)?.version))?;
+    card::attributions_changed(conn, &[before.claim_id, after.claim_id.clone()])?;
+    Ok(after.into_api())
 }
 
-pub fn delete(conn: &mut DbConnection, id: &str, precondition: Precondition) -> Result<(), ApiError> {
+pub fn delete(conn: &mut DbConnection, id: &AttributionId, precondition: Precondition) -> StoreResult<()> {
     let current = find(conn, id)?;
     precondition.check(current.version)?;
     let deleted = diesel::delete(
         attributions::table.filter(attributions::id.eq(id)).filter(attributions::version.eq(current.version)),
     )
     .execute(conn)?;
-    if deleted == 0 {
-        return Err(ApiError::precondition_failed(find(conn, id)?.version));
-    }
-    claims::store::touch(conn, &[current.claim_id])?;
-    Ok(())
+    write::guarded(deleted, || Ok(find(conn, id)?.version))?;
+    card::attributions_changed(conn, &[current.claim_id])
 }
 
 /// After a source's content changed: verifies every quote of its
-/// attributions again, and bumps the version of those whose result changed.
+/// attributions again, and bumps the version of those whose result changed
+/// (and so their claims' cards).
 pub fn reverify_quotes_of_source(
     conn: &mut DbConnection,
-    source_id: &str,
+    source_id: &SourceId,
     content: Option<&str>,
-) -> Result<(), ApiError> {
+) -> StoreResult<()> {
     let rows: Vec<AttributionRow> = attributions::table
         .filter(attributions::source_id.eq(source_id))
         .filter(attributions::quote_exact.is_not_null())
         .select(AttributionRow::as_select())
         .load(conn)?;
     let now = db::now();
-    let mut touched_claims = Vec::new();
+    let mut changed_claims = Vec::new();
     for row in rows {
         let Some(quote) = row.quote() else { continue };
         let v = verify_quote(&quote, content);
-        let unchanged = row.quote_status.as_deref() == Some(v.status.as_str())
-            && row.quote_start == v.start
-            && row.quote_end == v.end;
-        if unchanged {
+        if row.quote_status == Some(v.status) && row.quote_start == v.start && row.quote_end == v.end {
             continue;
         }
+        let stamp = row.stamp().next(now);
         diesel::update(attributions::table.filter(attributions::id.eq(&row.id)))
             .set((
-                attributions::quote_status.eq(v.status.as_str()),
+                attributions::quote_status.eq(v.status),
                 attributions::quote_start.eq(v.start),
                 attributions::quote_end.eq(v.end),
-                attributions::updated_at.eq(now),
-                attributions::version.eq(row.version + 1),
+                attributions::updated_at.eq(stamp.updated_at),
+                attributions::version.eq(stamp.version),
             ))
             .execute(conn)?;
-        touched_claims.push(row.claim_id);
+        changed_claims.push(row.claim_id);
     }
-    claims::store::touch(conn, &touched_claims)
+    card::attributions_changed(conn, &changed_claims)
 }

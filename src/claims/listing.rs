@@ -296,11 +296,11 @@ impl Request {
     }
 
     fn cursor_after(&self, last: &ListedRow) -> String {
-        let id = last.claim.id.clone();
+        let id = last.claim.id.to_string();
         let position = match self.sort {
             ClaimSort::NewestFirst | ClaimSort::OldestFirst => Position::Created { at: last.claim.created_at, id },
             ClaimSort::PeriodStart | ClaimSort::PeriodStartDesc => {
-                Position::Period { start: last.claim.period_start.clone(), id }
+                Position::Period { start: last.claim.period_start.as_ref().map(|d| d.as_str().to_string()), id }
             }
             ClaimSort::Relevance => Position::Relevance { rank: last.rank.unwrap_or(0.0), id, doc: last.doc },
         };
@@ -864,7 +864,7 @@ fn snippets(
         if i > 0 {
             sql.push(", ");
         }
-        sql.bind(Bind::Text(row.claim.id.clone()));
+        sql.bind(Bind::Text(row.claim.id.to_string()));
     }
     sql.push(match backend {
         Backend::Sqlite => "))",

@@ -6,13 +6,14 @@ pub mod store;
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use utoipa_actix_web::service_config::ServiceConfig;
-use uuid::Uuid;
 
 use crate::auth::{ReadAccess, WriteAccess};
-use crate::db::Db;
+use crate::card::ClaimCard;
+use crate::db::{self as database, Db};
 use crate::error::ApiError;
 use crate::http::{self, MergePatch, Page, Params, Precondition, Valid};
-use model::{Claim, ClaimCard, ClaimListItem, ClaimPatch, ClaimQuery, NewClaim};
+use crate::ids::ClaimId;
+use model::{Claim, ClaimListItem, ClaimPatch, ClaimQuery, NewClaim};
 
 pub fn configure(config: &mut ServiceConfig) {
     config.service(list_claims).service(create_claim).service(get_claim).service(update_claim).service(delete_claim);
@@ -53,7 +54,7 @@ async fn list_claims(
 )]
 #[post("/claims")]
 async fn create_claim(_: WriteAccess, db: web::Data<Db>, body: Valid<NewClaim>) -> Result<HttpResponse, ApiError> {
-    let claim = db.write(move |conn| store::create(conn, body.0)).await?;
+    let claim = db.write(move |conn| store::create(conn, body.0, database::now())).await?;
     Ok(http::created(format!("/v1/claims/{}", claim.id), claim.version, &claim))
 }
 
@@ -71,10 +72,10 @@ async fn get_claim(
     _: ReadAccess,
     req: HttpRequest,
     db: web::Data<Db>,
-    id: web::Path<Uuid>,
+    id: web::Path<ClaimId>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.to_string();
-    let card = db.run(move |conn| store::card(conn, &id)).await?;
+    let id = id.into_inner();
+    let card = db.run(move |conn| crate::card::load(conn, &id)).await?;
     Ok(http::resource(&req, card.claim.version, &card))
 }
 
@@ -92,11 +93,11 @@ async fn update_claim(
     _: WriteAccess,
     req: HttpRequest,
     db: web::Data<Db>,
-    id: web::Path<Uuid>,
+    id: web::Path<ClaimId>,
     patch: MergePatch,
 ) -> Result<HttpResponse, ApiError> {
     let precondition = Precondition::required(&req)?;
-    let id = id.to_string();
+    let id = id.into_inner();
     let claim = db.write(move |conn| store::update(conn, &id, precondition, &patch)).await?;
     Ok(http::resource(&req, claim.version, &claim))
 }
@@ -113,10 +114,10 @@ async fn delete_claim(
     _: WriteAccess,
     req: HttpRequest,
     db: web::Data<Db>,
-    id: web::Path<Uuid>,
+    id: web::Path<ClaimId>,
 ) -> Result<HttpResponse, ApiError> {
     let precondition = Precondition::required(&req)?;
-    let id = id.to_string();
+    let id = id.into_inner();
     db.write(move |conn| store::delete(conn, &id, precondition)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -3,12 +3,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 
-use crate::agents::model::AgentKind;
-use crate::attributions::model::Attribution;
 use crate::http::Body;
-use crate::sources::model::SourceKind;
+use crate::ids::{AgentId, ClaimId, SourceId};
 use crate::validate::{Check, PartialDate, text_enum};
 
 text_enum! {
@@ -110,7 +107,8 @@ pub struct QuantityPatch {
     "created_at": "2025-11-18T09:30:00Z", "updated_at": "2025-11-18T09:30:00Z", "version": 1
 }))]
 pub struct Claim {
-    pub id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub id: ClaimId,
     pub text: String,
     pub kind: ClaimKind,
     /// What the claim is about.
@@ -150,7 +148,8 @@ pub struct Claim {
 pub struct NewClaim {
     /// Optional client-chosen id (for imports); the server makes a UUID v7 otherwise.
     #[serde(default, skip_serializing)]
-    pub id: Option<Uuid>,
+    #[schema(value_type = Option<Uuid>)]
+    pub id: Option<ClaimId>,
     /// 1 to 5000 characters.
     #[schema(min_length = 1, max_length = 5000)]
     pub text: String,
@@ -256,59 +255,9 @@ pub struct ClaimPatch {
     pub language: Option<String>,
 }
 
-/// A source as a claim card shows it.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct SourceSummary {
-    pub id: Uuid,
-    pub kind: SourceKind,
-    pub title: String,
-    #[schema(required = true)]
-    pub url: Option<String>,
-    #[schema(required = true)]
-    pub published_on: Option<PartialDate>,
-    /// The publisher, when known.
-    #[schema(required = true)]
-    pub publisher: Option<AgentSummary>,
-}
-
-/// An agent as a claim card shows it.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct AgentSummary {
-    pub id: Uuid,
-    pub kind: AgentKind,
-    pub name: String,
-    #[schema(required = true)]
-    pub description: Option<String>,
-    pub anonymous: bool,
-}
-
-/// One attribution of a claim card, with who and where.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct CardAttribution {
-    #[serde(flatten)]
-    pub attribution: Attribution,
-    /// The source that states the claim.
-    pub source: SourceSummary,
-    /// Who says it inside the source.
-    #[schema(required = true)]
-    pub speaker: Option<AgentSummary>,
-    /// The source this one says it took the claim from.
-    #[schema(required = true)]
-    pub cited_source: Option<SourceSummary>,
-}
-
-/// A claim with every attribution, its source and speaker: everything a
-/// claim card shows, in one response.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct ClaimCard {
-    #[serde(flatten)]
-    pub claim: Claim,
-    pub attributions: Vec<CardAttribution>,
-}
-
 /// Sort orders of `GET /v1/claims`. Every order ends with the claim id, so
 /// that claims with equal keys still have a fixed order between pages.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub enum ClaimSort {
     /// Newest first (the default).
     #[default]
@@ -346,7 +295,7 @@ impl ClaimSort {
 }
 
 /// Filters of `GET /v1/claims`, combined with AND.
-#[derive(Debug, Default, Deserialize, IntoParams)]
+#[derive(Debug, Default, Serialize, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ClaimQuery {
@@ -366,11 +315,14 @@ pub struct ClaimQuery {
     /// Claims carrying this tag.
     pub tag: Option<String>,
     /// Claims that this source states.
-    pub source_id: Option<Uuid>,
+    #[param(value_type = Option<Uuid>)]
+    pub source_id: Option<SourceId>,
     /// Claims stated in sources of this publisher.
-    pub publisher_id: Option<Uuid>,
+    #[param(value_type = Option<Uuid>)]
+    pub publisher_id: Option<AgentId>,
     /// Claims this agent says.
-    pub speaker_id: Option<Uuid>,
+    #[param(value_type = Option<Uuid>)]
+    pub speaker_id: Option<AgentId>,
     /// Claims about this place (exact match).
     pub place: Option<String>,
     /// Claims whose period overlaps the time from this date on (a period

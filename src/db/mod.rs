@@ -3,6 +3,7 @@
 
 pub mod refs;
 pub mod schema;
+pub mod write;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -207,23 +208,25 @@ impl Db {
     /// Runs `f` with a pooled connection on the blocking thread pool: the
     /// checkout and the queries happen there together, so no connection is
     /// ever held across an `.await`.
-    pub async fn run<T, F>(&self, f: F) -> Result<T, ApiError>
+    pub async fn run<T, E, F>(&self, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+        E: Into<ApiError>,
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
     {
-        self.blocking(None, f).await
+        self.blocking(None, move |conn| f(conn).map_err(Into::into)).await
     }
 
     /// Like [`Db::run`], inside a write transaction; on SQLite, one at a
     /// time in this process (see `writer`).
-    pub async fn write<T, F>(&self, f: F) -> Result<T, ApiError>
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+        E: Into<ApiError> + From<diesel::result::Error>,
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
     {
         let writer = (self.backend == Backend::Sqlite).then(|| self.writer.clone());
-        self.blocking(writer, move |conn| write_transaction(conn, f)).await
+        self.blocking(writer, move |conn| write_transaction(conn, f).map_err(Into::into)).await
     }
 
     /// The one place database work leaves the async workers. With `turn`,
@@ -290,19 +293,87 @@ where
     E: From<diesel::result::Error>,
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
 {
+    write_transaction_deciding(conn, |conn| f(conn).map(|value| (value, true)))
+}
+
+/// Like [`write_transaction`], but `f` decides whether what it wrote is
+/// kept: with `(value, false)` everything is rolled back and `value` still
+/// returned (a dry run, or a check that found problems).
+pub fn write_transaction_deciding<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+    F: FnOnce(&mut DbConnection) -> Result<(T, bool), E>,
+{
     match conn {
         DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
         DbConnection::Pg(c) => AnsiTransactionManager::begin_transaction(c)?,
     }
     match f(conn) {
-        Ok(value) => {
+        Ok((value, true)) => {
             <DbConnection as Connection>::TransactionManager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Ok((value, false)) => {
+            <DbConnection as Connection>::TransactionManager::rollback_transaction(conn)?;
             Ok(value)
         }
         Err(error) => {
             <DbConnection as Connection>::TransactionManager::rollback_transaction(conn)?;
             Err(error)
         }
+    }
+}
+
+/// Runs `f` in a read-only transaction that sees one snapshot: PostgreSQL's
+/// default READ COMMITTED would give every statement its own.
+pub fn in_snapshot<T>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    match conn {
+        DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN DEFERRED")?,
+        DbConnection::Pg(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?
+        }
+    }
+    let result = f(conn);
+    // Nothing was written: ending with a rollback is the same as a commit.
+    <DbConnection as Connection>::TransactionManager::rollback_transaction(conn)?;
+    result
+}
+
+/// The `n`th bind parameter's marker in hand-written SQL: `?n` on SQLite,
+/// `$n` on PostgreSQL.
+pub fn bind_marker(conn: &DbConnection, n: usize) -> String {
+    match conn {
+        DbConnection::Sqlite(_) => format!("?{n}"),
+        DbConnection::Pg(_) => format!("${n}"),
+    }
+}
+
+/// For bulk loads: on SQLite, checks foreign keys when the transaction
+/// commits instead of row by row, so that rows can go in in any order (the
+/// generator writes a claim's attributions before the claim, so that the
+/// search index sees the claim whole, once). PostgreSQL's keys are not
+/// deferrable: `false`, and rows must go in in dependency order.
+pub fn defer_foreign_keys(conn: &mut DbConnection) -> diesel::QueryResult<bool> {
+    match conn {
+        DbConnection::Sqlite(c) => c.batch_execute("PRAGMA defer_foreign_keys = ON").map(|()| true),
+        DbConnection::Pg(_) => Ok(false),
+    }
+}
+
+/// After a bulk load: merges SQLite's full-text index into one segment and
+/// refreshes the planner's statistics, which the claim list's plans rely on.
+pub fn after_bulk_load(conn: &mut DbConnection) -> diesel::QueryResult<()> {
+    match conn {
+        DbConnection::Sqlite(c) => {
+            c.batch_execute("INSERT INTO claims_fts (claims_fts) VALUES ('optimize')")?;
+            c.batch_execute("PRAGMA analysis_limit = 2000")?;
+            c.batch_execute("ANALYZE")?;
+            c.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        }
+        DbConnection::Pg(c) => c.batch_execute("ANALYZE"),
     }
 }
 
@@ -316,19 +387,4 @@ pub fn now() -> chrono::NaiveDateTime {
 /// A stored time as the API shows it.
 pub fn utc(at: chrono::NaiveDateTime) -> chrono::DateTime<chrono::Utc> {
     at.and_utc()
-}
-
-/// Reads a stored id; stored ids were written as UUIDs.
-pub fn uuid(id: &str) -> Result<uuid::Uuid, ApiError> {
-    uuid::Uuid::parse_str(id).map_err(|_| ApiError::internal(format!("malformed id `{id}` in the database")))
-}
-
-/// Reads an optional stored id.
-pub fn opt_uuid(id: Option<&str>) -> Result<Option<uuid::Uuid>, ApiError> {
-    id.map(uuid).transpose()
-}
-
-/// A fresh server-made id: UUID v7, so ids sort by creation time.
-pub fn new_id() -> uuid::Uuid {
-    uuid::Uuid::now_v7()
 }

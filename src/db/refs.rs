@@ -6,7 +6,8 @@ use diesel::prelude::*;
 
 use super::DbConnection;
 use super::schema::{agents, attributions, claims, sources};
-use crate::error::{ApiError, FieldError};
+use super::write::{StoreError, StoreResult};
+use crate::error::FieldError;
 
 /// A table that other rows refer to.
 #[derive(Debug, Clone, Copy)]
@@ -17,7 +18,7 @@ pub enum Target {
 }
 
 impl Target {
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Target::Agent => "agent",
             Target::Source => "source",
@@ -36,11 +37,8 @@ pub fn exists(conn: &mut DbConnection, target: Target, id: &str) -> QueryResult<
     Ok(n > 0)
 }
 
-/// One error per reference whose target does not exist.
-pub fn missing(
-    conn: &mut DbConnection,
-    references: &[(&str, Target, Option<String>)],
-) -> Result<Vec<FieldError>, ApiError> {
+/// `Invalid` naming every field whose referenced row does not exist.
+pub fn require(conn: &mut DbConnection, references: &[(&str, Target, Option<&str>)]) -> StoreResult<()> {
     let mut errors = Vec::new();
     for (field, target, id) in references {
         if let Some(id) = id
@@ -49,11 +47,11 @@ pub fn missing(
             errors.push(FieldError::new(*field, format!("no {} with id {id}", target.name())));
         }
     }
-    Ok(errors)
+    if errors.is_empty() { Ok(()) } else { Err(StoreError::Invalid(errors)) }
 }
 
-/// 409 when rows still refer to `id`, naming them; `Ok` when none do.
-pub fn ensure_unreferenced(conn: &mut DbConnection, target: Target, id: &str) -> Result<(), ApiError> {
+/// `Referenced` when rows still refer to `id`, naming them; `Ok` when none do.
+pub fn ensure_unreferenced(conn: &mut DbConnection, target: Target, id: &str) -> StoreResult<()> {
     let counts: Vec<(&str, i64)> = match target {
         Target::Agent => vec![
             (
@@ -84,15 +82,6 @@ pub fn ensure_unreferenced(conn: &mut DbConnection, target: Target, id: &str) ->
             attributions::table.filter(attributions::claim_id.eq(id)).select(count_star()).first(conn)?,
         )],
     };
-    let referrers: Vec<String> =
-        counts.into_iter().filter(|(_, n)| *n > 0).map(|(what, n)| format!("{n} {what}")).collect();
-    if referrers.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::conflict(format!(
-            "This {} is still referred to by {}; delete or change those first.",
-            target.name(),
-            referrers.join(", ")
-        )))
-    }
+    let by: Vec<String> = counts.into_iter().filter(|(_, n)| *n > 0).map(|(what, n)| format!("{n} {what}")).collect();
+    if by.is_empty() { Ok(()) } else { Err(StoreError::Referenced { what: target.name(), by }) }
 }

@@ -121,7 +121,7 @@ impl Drawing {
 
         let claim = &graph.claim;
         let mut figures = vec![Figure {
-            id: claim.id,
+            id: claim.id.uuid(),
             shape: Shape::Claim,
             mark: Mark::Plain,
             heading: vec!["CLAIM".to_string()],
@@ -143,12 +143,12 @@ impl Drawing {
                     }
                     lines.push(meta);
                     Figure {
-                        id: source.id,
+                        id: source.id.uuid(),
                         shape: Shape::Source,
-                        mark: mark_of(&source.id),
+                        mark: mark_of(&source.id.uuid()),
                         heading,
                         lines,
-                        badges: badges_of(&source.id),
+                        badges: badges_of(&source.id.uuid()),
                     }
                 }
                 Node::Agent(a) => {
@@ -163,12 +163,12 @@ impl Drawing {
                         format!("speaker, {kind}")
                     });
                     Figure {
-                        id: a.id,
+                        id: a.id.uuid(),
                         shape: Shape::Speaker,
-                        mark: mark_of(&a.id),
+                        mark: mark_of(&a.id.uuid()),
                         heading: vec![ellipsised(&a.name, HEADING_WIDTH)],
                         lines,
-                        badges: badges_of(&a.id),
+                        badges: badges_of(&a.id.uuid()),
                     }
                 }
             });

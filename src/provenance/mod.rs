@@ -13,13 +13,13 @@ pub mod trail;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use utoipa_actix_web::service_config::ServiceConfig;
-use uuid::Uuid;
 
 use crate::auth::ReadAccess;
 use crate::claims::model::Claim;
 use crate::db::Db;
 use crate::error::{ApiError, Problem};
 use crate::http::{self, Page, Params};
+use crate::ids::{AgentId, ClaimId, SourceId};
 use model::{ClaimsOfQuery, DEFAULT_MAX_DEPTH, Format, MAX_DEPTH_CAP, Provenance, ProvenanceQuery};
 
 pub fn configure(config: &mut ServiceConfig) {
@@ -95,7 +95,7 @@ async fn get_provenance(
     _: ReadAccess,
     req: HttpRequest,
     db: web::Data<Db>,
-    id: web::Path<Uuid>,
+    id: web::Path<ClaimId>,
     Params(query): Params<ProvenanceQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let max_depth = match query.max_depth {
@@ -109,7 +109,7 @@ async fn get_provenance(
         Some(format) => format,
         None => negotiate(&req)?,
     };
-    let id = id.to_string();
+    let id = id.into_inner();
     let graph = db.run(move |conn| store::provenance(conn, &id, max_depth)).await?;
     let body = match format {
         Format::Json => serde_json::to_string(&graph).map_err(ApiError::internal)?,
@@ -226,12 +226,12 @@ async fn list_claims_of_source(
     _: ReadAccess,
     req: HttpRequest,
     db: web::Data<Db>,
-    id: web::Path<Uuid>,
+    id: web::Path<SourceId>,
     Params(query): Params<ClaimsOfQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = http::page_limit(query.limit)?;
-    let id = id.to_string();
-    let page = db.run(move |conn| store::claims_of_source(conn, &id, query.cursor.as_deref(), limit)).await?;
+    let id = id.into_inner();
+    let page = db.run(move |conn| store::claims_of_source(conn, &id, &query, limit)).await?;
     Ok(http::page(&req, page))
 }
 
@@ -249,11 +249,11 @@ async fn list_claims_of_agent(
     _: ReadAccess,
     req: HttpRequest,
     db: web::Data<Db>,
-    id: web::Path<Uuid>,
+    id: web::Path<AgentId>,
     Params(query): Params<ClaimsOfQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = http::page_limit(query.limit)?;
-    let id = id.to_string();
-    let page = db.run(move |conn| store::claims_of_agent(conn, &id, query.cursor.as_deref(), limit)).await?;
+    let id = id.into_inner();
+    let page = db.run(move |conn| store::claims_of_agent(conn, &id, &query, limit)).await?;
     Ok(http::page(&req, page))
 }

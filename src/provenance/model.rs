@@ -6,7 +6,8 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::attributions::model::{Mode, Stance};
-use crate::claims::model::{AgentSummary, Claim, SourceSummary};
+use crate::card::{AgentSummary, SourceSummary};
+use crate::claims::model::Claim;
 use crate::validate::text_enum;
 
 /// The deepest `max_depth` a request may ask for. Real citation chains are a
@@ -63,7 +64,7 @@ pub struct ProvenanceQuery {
 
 /// Parameters of the reverse look-ups (`/v1/sources/{id}/claims`,
 /// `/v1/agents/{id}/claims`).
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Serialize, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ClaimsOfQuery {
@@ -111,8 +112,8 @@ pub enum Node {
 impl Node {
     pub fn id(&self) -> Uuid {
         match self {
-            Node::Source(s) => s.source.id,
-            Node::Agent(a) => a.id,
+            Node::Source(s) => s.source.id.uuid(),
+            Node::Agent(a) => a.id.uuid(),
         }
     }
 }

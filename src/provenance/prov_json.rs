@@ -27,7 +27,7 @@ use uuid::Uuid;
 use super::model::{EdgeType, Node, Provenance};
 use crate::agents::model::AgentKind;
 use crate::attributions::model::{Mode, Stance};
-use crate::claims::model::AgentSummary;
+use crate::card::AgentSummary;
 
 /// A PROV qualified-name value.
 fn qualified_name(name: &str) -> Value {
@@ -104,7 +104,7 @@ pub fn document(graph: &Provenance) -> Value {
             }
             Node::Agent(agent) => {
                 agents.insert(format!("agent:{}", agent.id), agent_record(agent));
-                speakers.insert(agent.id, agent);
+                speakers.insert(agent.id.uuid(), agent);
             }
         }
     }
@@ -156,7 +156,7 @@ pub fn document(graph: &Provenance) -> Value {
         }
     }
     for origin in &graph.origins {
-        let is_source = graph.nodes.iter().any(|n| matches!(n, Node::Source(s) if s.source.id == *origin));
+        let is_source = graph.nodes.iter().any(|n| matches!(n, Node::Source(s) if s.source.id.uuid() == *origin));
         if is_source {
             derivations.add(json!({
                 "prov:generatedEntity": claim,

@@ -11,9 +11,10 @@ use uuid::Uuid;
 use super::model::{Edge, EdgeType, Node, Provenance, SourceNode};
 use crate::attributions::model::{Mode, Stance};
 use crate::attributions::store::AttributionRow;
-use crate::claims::model::{AgentSummary, Claim, SourceSummary};
-use crate::db;
-use crate::error::ApiError;
+use crate::card::{AgentSummary, SourceSummary};
+use crate::claims::model::Claim;
+use crate::db::write::{StoreError, StoreResult};
+use crate::ids::{AgentId, SourceId};
 
 /// An end of an edge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -41,8 +42,8 @@ struct Step {
 pub struct Trail<'a> {
     rows: &'a [AttributionRow],
     stances: Vec<(Mode, Stance)>,
-    sources: Vec<&'a str>,
-    agents: Vec<&'a str>,
+    sources: Vec<&'a SourceId>,
+    agents: Vec<&'a AgentId>,
     /// Depth of each source, `None` for sources beyond `max_depth`.
     depth: Vec<Option<i32>>,
     steps: Vec<Step>,
@@ -68,14 +69,17 @@ impl Distinct {
 }
 
 /// Interns ids as small indices, in order of first appearance.
-#[derive(Default)]
-struct Interner<'a> {
-    ids: Vec<&'a str>,
-    index: HashMap<&'a str, usize>,
+struct Interner<'a, T> {
+    ids: Vec<&'a T>,
+    index: HashMap<&'a T, usize>,
 }
 
-impl<'a> Interner<'a> {
-    fn intern(&mut self, id: &'a str) -> usize {
+impl<'a, T: std::hash::Hash + Eq> Interner<'a, T> {
+    fn new() -> Interner<'a, T> {
+        Interner { ids: Vec::new(), index: HashMap::new() }
+    }
+
+    fn intern(&mut self, id: &'a T) -> usize {
         *self.index.entry(id).or_insert_with(|| {
             self.ids.push(id);
             self.ids.len() - 1
@@ -86,16 +90,13 @@ impl<'a> Interner<'a> {
 impl<'a> Trail<'a> {
     /// Walks the claim's attributions (`rows`, all of one claim) up to
     /// `max_depth` citation hops from the sources where the trail starts.
-    pub fn walk(rows: &'a [AttributionRow], max_depth: i32) -> Result<Trail<'a>, ApiError> {
-        let stances = rows
-            .iter()
-            .map(|r| Ok((Mode::from_db(&r.mode)?, Stance::from_db(&r.stance)?)))
-            .collect::<Result<Vec<_>, ApiError>>()?;
-        let mut sources = Interner::default();
-        let mut agents = Interner::default();
+    pub fn walk(rows: &'a [AttributionRow], max_depth: i32) -> Trail<'a> {
+        let stances: Vec<(Mode, Stance)> = rows.iter().map(|r| (r.mode, r.stance)).collect();
+        let mut sources = Interner::new();
+        let mut agents = Interner::new();
         let row_source: Vec<usize> = rows.iter().map(|r| sources.intern(&r.source_id)).collect();
         let row_cited: Vec<Option<usize>> =
-            rows.iter().map(|r| r.cited_source_id.as_deref().map(|c| sources.intern(c))).collect();
+            rows.iter().map(|r| r.cited_source_id.as_ref().map(|c| sources.intern(c))).collect();
         let n = sources.ids.len();
         let mut states = vec![false; n];
         let mut cites: Vec<Vec<usize>> = vec![Vec::new(); n];
@@ -175,7 +176,7 @@ impl<'a> Trail<'a> {
                 None => {}
             }
             let mut denier = Key::Source(s);
-            if let (Some(speaker), Some(at)) = (row.speaker_id.as_deref(), speaker_in) {
+            if let (Some(speaker), Some(at)) = (row.speaker_id.as_ref(), speaker_in) {
                 let agent = Key::Agent(agents.intern(speaker));
                 steps.push(step(Key::Source(at), agent, EdgeType::Says));
                 end = Some(agent);
@@ -194,7 +195,7 @@ impl<'a> Trail<'a> {
 
         let unresolved: Vec<usize> = (0..n).filter(|&s| depth[s].is_some() && !states[s]).collect();
 
-        Ok(Trail {
+        Trail {
             rows,
             stances,
             sources: sources.ids,
@@ -205,54 +206,55 @@ impl<'a> Trail<'a> {
             unresolved,
             denials: denials.keys,
             truncated: truncated.keys,
-        })
+        }
     }
 
     /// Ids of the sources in the graph.
-    pub fn source_ids(&self) -> Vec<String> {
-        self.sources.iter().zip(&self.depth).filter(|(_, d)| d.is_some()).map(|(id, _)| id.to_string()).collect()
+    pub fn source_ids(&self) -> Vec<SourceId> {
+        self.sources.iter().zip(&self.depth).filter(|(_, d)| d.is_some()).map(|(id, _)| (*id).clone()).collect()
     }
 
     /// Ids of the speakers in the graph.
-    pub fn speaker_ids(&self) -> Vec<String> {
-        self.agents.iter().map(|id| id.to_string()).collect()
+    pub fn speaker_ids(&self) -> Vec<AgentId> {
+        self.agents.iter().map(|id| (*id).clone()).collect()
     }
 
     /// The API's graph, with the summaries of the trail's sources and agents.
     pub fn into_provenance(
         self,
         claim: Claim,
-        sources: &HashMap<String, SourceSummary>,
-        agents: &HashMap<String, AgentSummary>,
-    ) -> Result<Provenance, ApiError> {
-        let missing = |what: &str, id: &str| ApiError::internal(format!("the trail names a missing {what} {id}"));
+        sources: &HashMap<SourceId, SourceSummary>,
+        agents: &HashMap<AgentId, AgentSummary>,
+    ) -> StoreResult<Provenance> {
+        let missing = |what: &str, id: &str| StoreError::Broken(format!("the trail names a missing {what} {id}"));
         let mut source_nodes = Vec::new();
         for (s, id) in self.sources.iter().enumerate() {
             if let Some(depth) = self.depth[s] {
-                let source = sources.get(*id).ok_or_else(|| missing("source", id))?.clone();
+                let source = sources.get(*id).ok_or_else(|| missing("source", id.as_str()))?.clone();
                 source_nodes.push((s, SourceNode { source, depth }));
             }
         }
-        source_nodes.sort_by_key(|(_, n)| (n.depth, n.source.title.to_lowercase(), n.source.id));
+        source_nodes.sort_by_key(|(_, n)| (n.depth, n.source.title.to_lowercase(), n.source.id.clone()));
         let mut agent_nodes = Vec::new();
         for (a, id) in self.agents.iter().enumerate() {
-            agent_nodes.push((a, agents.get(*id).ok_or_else(|| missing("agent", id))?.clone()));
+            agent_nodes.push((a, agents.get(*id).ok_or_else(|| missing("agent", id.as_str()))?.clone()));
         }
-        agent_nodes.sort_by_key(|(_, a)| (a.name.to_lowercase(), a.id));
+        agent_nodes.sort_by_key(|(_, a)| (a.name.to_lowercase(), a.id.clone()));
 
         // Lists follow the order of `nodes`.
         let mut rank: HashMap<Key, usize> = HashMap::from([(Key::Claim, 0)]);
-        let mut ids: HashMap<Key, Uuid> = HashMap::from([(Key::Claim, claim.id)]);
+        let mut ids: HashMap<Key, Uuid> = HashMap::from([(Key::Claim, claim.id.uuid())]);
         for (position, (s, node)) in source_nodes.iter().enumerate() {
             rank.insert(Key::Source(*s), position + 1);
-            ids.insert(Key::Source(*s), node.source.id);
+            ids.insert(Key::Source(*s), node.source.id.uuid());
         }
         for (position, (a, agent)) in agent_nodes.iter().enumerate() {
             rank.insert(Key::Agent(*a), source_nodes.len() + position + 1);
-            ids.insert(Key::Agent(*a), agent.id);
+            ids.insert(Key::Agent(*a), agent.id.uuid());
         }
-        let id_of = |key: &Key| ids.get(key).copied().ok_or_else(|| ApiError::internal("the trail lost a node"));
-        let in_order = |keys: Vec<Key>| -> Result<Vec<Uuid>, ApiError> {
+        let id_of =
+            |key: &Key| ids.get(key).copied().ok_or_else(|| StoreError::Broken("the trail lost a node".to_string()));
+        let in_order = |keys: Vec<Key>| -> StoreResult<Vec<Uuid>> {
             let mut keys = keys;
             keys.sort_by_key(|k| rank.get(k).copied().unwrap_or(usize::MAX));
             keys.iter().map(id_of).collect()
@@ -269,12 +271,12 @@ impl<'a> Trail<'a> {
                     from: id_of(&step.from)?,
                     to: id_of(&step.to)?,
                     edge_type: step.edge_type,
-                    attribution_id: db::uuid(&row.id)?,
+                    attribution_id: row.id.uuid(),
                     mode,
                     stance,
                 })
             })
-            .collect::<Result<Vec<_>, ApiError>>()?;
+            .collect::<StoreResult<Vec<_>>>()?;
 
         let max_depth_reached = source_nodes.iter().map(|(_, n)| n.depth).max().unwrap_or(0);
         let origins = in_order(self.origins)?;

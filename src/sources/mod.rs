@@ -5,12 +5,12 @@ pub mod store;
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use utoipa_actix_web::service_config::ServiceConfig;
-use uuid::Uuid;
 
 use crate::auth::{ReadAccess, WriteAccess};
-use crate::db::Db;
+use crate::db::{self as database, Db};
 use crate::error::ApiError;
 use crate::http::{self, MergePatch, Page, Params, Precondition, Valid};
+use crate::ids::SourceId;
 use model::{NewSource, Source, SourcePatch, SourceQuery};
 
 pub fn configure(config: &mut ServiceConfig) {
@@ -38,7 +38,7 @@ async fn list_sources(
     Params(query): Params<SourceQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = http::page_limit(query.limit)?;
-    let page = db.run(move |conn| store::list(conn, query, limit)).await?;
+    let page = db.run(move |conn| store::list(conn, &query, limit)).await?;
     Ok(http::page(&req, page))
 }
 
@@ -54,7 +54,7 @@ async fn list_sources(
 )]
 #[post("/sources")]
 async fn create_source(_: WriteAccess, db: web::Data<Db>, body: Valid<NewSource>) -> Result<HttpResponse, ApiError> {
-    let source = db.write(move |conn| store::create(conn, body.0)).await?;
+    let source = db.write(move |conn| store::create(conn, body.0, database::now())).await?;
     Ok(http::created(format!("/v1/sources/{}", source.id), source.version, &source))
 }
 
@@ -71,9 +71,9 @@ async fn get_source(
     _: ReadAccess,
     req: HttpRequest,
     db: web::Data<Db>,
-    id: web::Path<Uuid>,
+    id: web::Path<SourceId>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.to_string();
+    let id = id.into_inner();
     let source = db.run(move |conn| store::get(conn, &id)).await?;
     Ok(http::resource(&req, source.version, &source))
 }
@@ -92,11 +92,11 @@ async fn update_source(
     _: WriteAccess,
     req: HttpRequest,
     db: web::Data<Db>,
-    id: web::Path<Uuid>,
+    id: web::Path<SourceId>,
     patch: MergePatch,
 ) -> Result<HttpResponse, ApiError> {
     let precondition = Precondition::required(&req)?;
-    let id = id.to_string();
+    let id = id.into_inner();
     let source = db.write(move |conn| store::update(conn, &id, precondition, &patch)).await?;
     Ok(http::resource(&req, source.version, &source))
 }
@@ -113,10 +113,10 @@ async fn delete_source(
     _: WriteAccess,
     req: HttpRequest,
     db: web::Data<Db>,
-    id: web::Path<Uuid>,
+    id: web::Path<SourceId>,
 ) -> Result<HttpResponse, ApiError> {
     let precondition = Precondition::required(&req)?;
-    let id = id.to_string();
+    let id = id.into_inner();
     db.write(move |conn| store::delete(conn, &id, precondition)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

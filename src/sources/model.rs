@@ -6,6 +6,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::http::Body;
+use crate::ids::{AgentId, SourceId};
 use crate::validate::{Check, PartialDate, text_enum};
 
 text_enum! {
@@ -34,15 +35,16 @@ text_enum! {
     "created_at": "2025-11-18T09:30:00Z", "updated_at": "2025-11-18T09:30:00Z", "version": 1
 }))]
 pub struct Source {
-    pub id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub id: SourceId,
     pub kind: SourceKind,
     pub title: String,
     /// Where the source is published (http or https).
     #[schema(required = true)]
     pub url: Option<String>,
     /// The agent that published it: The Guardian, France 24, ...
-    #[schema(required = true)]
-    pub publisher_id: Option<Uuid>,
+    #[schema(required = true, value_type = Option<Uuid>)]
+    pub publisher_id: Option<AgentId>,
     /// Authors as printed.
     #[schema(required = true)]
     pub byline: Option<String>,
@@ -76,7 +78,8 @@ pub struct Source {
 pub struct NewSource {
     /// Optional client-chosen id (for imports); the server makes a UUID v7 otherwise.
     #[serde(default, skip_serializing)]
-    pub id: Option<Uuid>,
+    #[schema(value_type = Option<Uuid>)]
+    pub id: Option<SourceId>,
     pub kind: SourceKind,
     /// 1 to 1000 characters.
     #[schema(min_length = 1, max_length = 1000)]
@@ -87,7 +90,8 @@ pub struct NewSource {
     pub url: Option<String>,
     /// Id of an existing agent.
     #[serde(default)]
-    pub publisher_id: Option<Uuid>,
+    #[schema(value_type = Option<Uuid>)]
+    pub publisher_id: Option<AgentId>,
     #[serde(default)]
     #[schema(min_length = 1, max_length = 1000)]
     pub byline: Option<String>,
@@ -145,14 +149,15 @@ pub struct SourcePatch {
 }
 
 /// Filters of `GET /v1/sources`.
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Serialize, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct SourceQuery {
     /// Only sources of this kind.
     pub kind: Option<SourceKind>,
     /// Only sources of this publisher.
-    pub publisher_id: Option<Uuid>,
+    #[param(value_type = Option<Uuid>)]
+    pub publisher_id: Option<AgentId>,
     /// Page size, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200, example = 20)]
     pub limit: Option<i64>,

@@ -1,30 +1,46 @@
-//! Source rows and their queries.
+//! The `sources` table: its row, and the one write path that the API, the
+//! seed loader, import and the generator all take.
+
+use std::collections::HashSet;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use sha2::{Digest, Sha256};
 
 use super::model::{NewSource, Source, SourceKind, SourceQuery};
+use crate::attributions::store as attribution_store;
+use crate::card;
+use crate::cursor::{self, newest_first};
 use crate::db::refs::{self, Target};
 use crate::db::schema::sources;
+use crate::db::write::{self, Stamp, StoreError, StoreResult};
 use crate::db::{self, DbConnection};
-use crate::error::ApiError;
-use crate::http::{MergePatch, Page, Precondition, decode_cursor, paginate};
+use crate::http::{MergePatch, Page, Precondition};
+use crate::ids::{AgentId, SourceId};
 use crate::validate::PartialDate;
-use crate::{attributions, claims};
+
+/// Every column of a source, as written and as read whole: its content
+/// and the rest.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = sources, treat_none_as_null = true)]
+pub struct SourceRow {
+    #[diesel(embed)]
+    pub meta: SourceMeta,
+    pub content: Option<String>,
+}
 
 /// A source without its content, which can be large and which lists and
 /// summaries never show.
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = sources)]
-pub struct SourceRow {
-    pub id: String,
-    pub kind: String,
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = sources, treat_none_as_null = true)]
+pub struct SourceMeta {
+    pub id: SourceId,
+    pub kind: SourceKind,
     pub title: String,
     pub url: Option<String>,
-    pub publisher_id: Option<String>,
+    pub publisher_id: Option<AgentId>,
     pub byline: Option<String>,
-    pub published_on: Option<String>,
+    pub published_on: Option<PartialDate>,
     pub language: Option<String>,
     pub content_sha256: Option<String>,
     pub archived_url: Option<String>,
@@ -33,54 +49,57 @@ pub struct SourceRow {
     pub version: i32,
 }
 
-/// Every column, as written.
-#[derive(Debug, Insertable, AsChangeset)]
-#[diesel(table_name = sources, treat_none_as_null = true)]
-pub(crate) struct SourceWrite {
-    id: String,
-    kind: String,
-    title: String,
-    url: Option<String>,
-    publisher_id: Option<String>,
-    byline: Option<String>,
-    published_on: Option<String>,
-    language: Option<String>,
-    content: Option<String>,
-    content_sha256: Option<String>,
-    archived_url: Option<String>,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
-    version: i32,
-}
-
-impl SourceWrite {
-    pub(crate) fn new(
-        id: String,
-        body: NewSource,
-        created_at: NaiveDateTime,
-        updated_at: NaiveDateTime,
-        version: i32,
-    ) -> SourceWrite {
-        SourceWrite {
+impl SourceRow {
+    pub fn new(id: SourceId, body: NewSource, stamp: Stamp) -> SourceRow {
+        let meta = SourceMeta {
             id,
-            kind: body.kind.as_str().to_string(),
+            kind: body.kind,
             title: body.title,
             url: body.url,
-            publisher_id: body.publisher_id.map(|u| u.to_string()),
+            publisher_id: body.publisher_id,
             byline: body.byline,
-            published_on: body.published_on.map(|d| d.as_str().to_string()),
+            published_on: body.published_on,
             language: body.language,
             content_sha256: body.content.as_deref().map(|c| hex::encode(Sha256::digest(c.as_bytes()))),
-            content: body.content,
             archived_url: body.archived_url,
-            created_at,
-            updated_at,
-            version,
-        }
+            created_at: stamp.created_at,
+            updated_at: stamp.updated_at,
+            version: stamp.version,
+        };
+        SourceRow { meta, content: body.content }
     }
 
-    fn into_api(self) -> Result<Source, ApiError> {
-        let row = SourceRow {
+    pub fn stamp(&self) -> Stamp {
+        let m = &self.meta;
+        Stamp { created_at: m.created_at, updated_at: m.updated_at, version: m.version }
+    }
+
+    pub fn into_api(self) -> Source {
+        self.meta.into_api(self.content)
+    }
+
+    /// The writable fields, as a create body (what a merge patch applies to).
+    fn writable(&self) -> NewSource {
+        let m = &self.meta;
+        NewSource {
+            id: None,
+            kind: m.kind,
+            title: m.title.clone(),
+            url: m.url.clone(),
+            publisher_id: m.publisher_id.clone(),
+            byline: m.byline.clone(),
+            published_on: m.published_on.clone(),
+            language: m.language.clone(),
+            content: self.content.clone(),
+            archived_url: m.archived_url.clone(),
+        }
+    }
+}
+
+impl SourceMeta {
+    /// The source as the API shows it; lists leave `content` out.
+    pub fn into_api(self, content: Option<String>) -> Source {
+        Source {
             id: self.id,
             kind: self.kind,
             title: self.title,
@@ -89,153 +108,103 @@ impl SourceWrite {
             byline: self.byline,
             published_on: self.published_on,
             language: self.language,
-            content_sha256: self.content_sha256,
-            archived_url: self.archived_url,
-            created_at: self.created_at,
-            updated_at: self.updated_at,
-            version: self.version,
-        };
-        row.into_api(self.content)
-    }
-}
-
-impl SourceRow {
-    pub fn into_api(self, content: Option<String>) -> Result<Source, ApiError> {
-        Ok(Source {
-            id: db::uuid(&self.id)?,
-            kind: SourceKind::from_db(&self.kind)?,
-            title: self.title,
-            url: self.url,
-            publisher_id: db::opt_uuid(self.publisher_id.as_deref())?,
-            byline: self.byline,
-            published_on: PartialDate::from_db(self.published_on),
-            language: self.language,
             content,
             content_sha256: self.content_sha256,
             archived_url: self.archived_url,
             created_at: db::utc(self.created_at),
             updated_at: db::utc(self.updated_at),
             version: self.version,
-        })
-    }
-
-    fn writable(&self, content: Option<String>) -> Result<NewSource, ApiError> {
-        Ok(NewSource {
-            id: None,
-            kind: SourceKind::from_db(&self.kind)?,
-            title: self.title.clone(),
-            url: self.url.clone(),
-            publisher_id: db::opt_uuid(self.publisher_id.as_deref())?,
-            byline: self.byline.clone(),
-            published_on: PartialDate::from_db(self.published_on.clone()),
-            language: self.language.clone(),
-            content,
-            archived_url: self.archived_url.clone(),
-        })
+        }
     }
 }
 
-fn check_references(conn: &mut DbConnection, body: &NewSource) -> Result<(), ApiError> {
-    let missing = refs::missing(conn, &[("publisher_id", Target::Agent, body.publisher_id.map(|u| u.to_string()))])?;
-    if missing.is_empty() { Ok(()) } else { Err(ApiError::unprocessable(missing)) }
+/// Writes rows as they are, many per statement. Every source enters the
+/// table here; callers have checked the rows against the API's rules.
+pub fn insert(conn: &mut DbConnection, rows: &[SourceRow]) -> StoreResult<()> {
+    write::insert_rows!(conn, sources::table, rows);
+    Ok(())
 }
 
-fn find(conn: &mut DbConnection, id: &str) -> Result<(SourceRow, Option<String>), ApiError> {
-    sources::table
-        .find(id)
-        .select((SourceRow::as_select(), sources::content))
-        .first(conn)
-        .optional()?
-        .ok_or_else(|| ApiError::not_found("source"))
+/// Which of these ids the table holds.
+pub fn existing(conn: &mut DbConnection, ids: &[SourceId]) -> StoreResult<HashSet<SourceId>> {
+    write::existing(ids, |chunk| sources::table.filter(sources::id.eq_any(chunk)).select(sources::id).load(conn))
 }
 
-pub fn create(conn: &mut DbConnection, body: NewSource) -> Result<Source, ApiError> {
-    let id = body.id.unwrap_or_else(db::new_id).to_string();
-    if refs::exists(conn, Target::Source, &id)? {
-        return Err(ApiError::conflict(format!("A source with id {id} already exists.")));
+pub fn find(conn: &mut DbConnection, id: &SourceId) -> StoreResult<SourceRow> {
+    sources::table.find(id).select(SourceRow::as_select()).first(conn).optional()?.ok_or(StoreError::NotFound("source"))
+}
+
+/// Sources by id, without their content (one query whatever the number).
+pub fn metas(conn: &mut DbConnection, ids: &[SourceId]) -> StoreResult<Vec<SourceMeta>> {
+    Ok(sources::table.filter(sources::id.eq_any(ids)).select(SourceMeta::as_select()).load(conn)?)
+}
+
+fn check_references(conn: &mut DbConnection, body: &NewSource) -> StoreResult<()> {
+    refs::require(conn, &[("publisher_id", Target::Agent, body.publisher_id.as_ref().map(AgentId::as_str))])
+}
+
+/// Creates a source from a create body, its id free and its references there.
+pub fn create(conn: &mut DbConnection, body: NewSource, at: NaiveDateTime) -> StoreResult<Source> {
+    let id = body.id.clone().unwrap_or_else(SourceId::generate);
+    if refs::exists(conn, Target::Source, id.as_str())? {
+        return Err(StoreError::Exists { what: "source", id: id.to_string() });
     }
     check_references(conn, &body)?;
-    let now = db::now();
-    let row = SourceWrite::new(id, body, now, now, 1);
-    diesel::insert_into(sources::table).values(&row).execute(conn)?;
-    row.into_api()
+    let row = SourceRow::new(id, body, Stamp::created(at));
+    insert(conn, std::slice::from_ref(&row))?;
+    Ok(row.into_api())
 }
 
-pub fn get(conn: &mut DbConnection, id: &str) -> Result<Source, ApiError> {
-    let (row, content) = find(conn, id)?;
-    row.into_api(content)
+pub fn get(conn: &mut DbConnection, id: &SourceId) -> StoreResult<Source> {
+    Ok(find(conn, id)?.into_api())
 }
 
-pub fn list(conn: &mut DbConnection, query: SourceQuery, limit: i64) -> Result<Page<Source>, ApiError> {
-    let mut select = sources::table.select(SourceRow::as_select()).into_boxed();
+pub fn list(conn: &mut DbConnection, query: &SourceQuery, limit: i64) -> StoreResult<Page<Source>> {
+    let mut select = sources::table.select(SourceMeta::as_select()).into_boxed();
     if let Some(kind) = query.kind {
-        select = select.filter(sources::kind.eq(kind.as_str()));
+        select = select.filter(sources::kind.eq(kind));
     }
-    if let Some(publisher) = query.publisher_id {
-        select = select.filter(sources::publisher_id.eq(publisher.to_string()));
+    if let Some(publisher) = &query.publisher_id {
+        select = select.filter(sources::publisher_id.eq(publisher));
     }
-    if let Some(cursor) = &query.cursor {
-        let (at, id): (NaiveDateTime, String) = decode_cursor(cursor)?;
-        select = select.filter(sources::created_at.lt(at).or(sources::created_at.eq(at).and(sources::id.lt(id))));
-    }
-    let rows = select.order((sources::created_at.desc(), sources::id.desc())).limit(limit + 1).load(conn)?;
-    let (rows, next_cursor) = paginate(rows, limit, |r: &SourceRow| (r.created_at, r.id.clone()));
-    let items = rows.into_iter().map(|r| r.into_api(None)).collect::<Result<_, _>>()?;
-    Ok(Page { items, next_cursor })
+    let fingerprint = cursor::fingerprint(query);
+    let (rows, next_cursor) =
+        newest_first!(conn, select, sources, SourceMeta, &fingerprint, query.cursor.as_deref(), limit);
+    Ok(Page { items: rows.into_iter().map(|r| r.into_api(None)).collect(), next_cursor })
 }
 
-/// Sources by id, for summaries (one query whatever the number).
-pub fn by_ids(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<SourceRow>, ApiError> {
-    Ok(sources::table.filter(sources::id.eq_any(ids)).select(SourceRow::as_select()).load(conn)?)
-}
-
+/// Applies a merge patch; the quotes checked against the content and the
+/// cards that show the source follow.
 pub fn update(
     conn: &mut DbConnection,
-    id: &str,
+    id: &SourceId,
     precondition: Precondition,
     patch: &MergePatch,
-) -> Result<Source, ApiError> {
-    let (current, content) = find(conn, id)?;
-    let before = current.writable(content.clone())?;
-    let body = patch.apply(&before, id)?;
+) -> StoreResult<Source> {
+    let before = find(conn, id)?;
+    let body = patch.apply(&before.writable(), id.as_str())?;
     // The body is checked first: an invalid patch is a 422 whatever the version.
-    precondition.check(current.version)?;
+    precondition.check(before.meta.version)?;
     check_references(conn, &body)?;
-    let content_changed = body.content != content;
-    // What claim cards show of a source (`SourceSummary`).
-    let summary_changed = body.kind != before.kind
-        || body.title != before.title
-        || body.url != before.url
-        || body.published_on != before.published_on
-        || body.publisher_id != before.publisher_id;
-    let row = SourceWrite::new(id.to_string(), body, current.created_at, db::now(), current.version + 1);
+    let after = SourceRow::new(id.clone(), body, before.stamp().next(db::now()));
     let changed =
-        diesel::update(sources::table.filter(sources::id.eq(id)).filter(sources::version.eq(current.version)))
-            .set(&row)
+        diesel::update(sources::table.filter(sources::id.eq(id)).filter(sources::version.eq(before.meta.version)))
+            .set(&after)
             .execute(conn)?;
-    if changed == 0 {
-        // A concurrent writer got there first (PostgreSQL let us read the
-        // row before it committed): name the version it left, or 404.
-        return Err(ApiError::precondition_failed(find(conn, id)?.0.version));
+    write::guarded(changed, || Ok(find(conn, id)?.meta.version))?;
+    if after.content != before.content {
+        attribution_store::reverify_quotes_of_source(conn, id, after.content.as_deref())?;
     }
-    if content_changed {
-        attributions::store::reverify_quotes_of_source(conn, id, row.content.as_deref())?;
-    }
-    if summary_changed {
-        claims::store::touch_showing_source(conn, id)?;
-    }
-    row.into_api()
+    card::source_changed(conn, &before.meta, &after.meta)?;
+    Ok(after.into_api())
 }
 
-pub fn delete(conn: &mut DbConnection, id: &str, precondition: Precondition) -> Result<(), ApiError> {
-    let (current, _) = find(conn, id)?;
-    precondition.check(current.version)?;
-    refs::ensure_unreferenced(conn, Target::Source, id)?;
+pub fn delete(conn: &mut DbConnection, id: &SourceId, precondition: Precondition) -> StoreResult<()> {
+    let current = find(conn, id)?;
+    precondition.check(current.meta.version)?;
+    refs::ensure_unreferenced(conn, Target::Source, id.as_str())?;
     let deleted =
-        diesel::delete(sources::table.filter(sources::id.eq(id)).filter(sources::version.eq(current.version)))
+        diesel::delete(sources::table.filter(sources::id.eq(id)).filter(sources::version.eq(current.meta.version)))
             .execute(conn)?;
-    if deleted == 0 {
-        return Err(ApiError::precondition_failed(find(conn, id)?.0.version));
-    }
-    Ok(())
+    write::guarded(deleted, || Ok(find(conn, id)?.meta.version))
 }

@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::io::Write;
 
 use chrono::NaiveDateTime;
-use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::prelude::*;
 use diesel::sql_types::{Integer, Nullable, Text};
 use serde::Serialize;
@@ -15,9 +14,10 @@ use crate::agents::store::AgentRow;
 use crate::attributions::store::AttributionRow;
 use crate::auth::Scope;
 use crate::claims::store::{ClaimRow, with_tags};
-use crate::db::DbConnection;
 use crate::db::schema::{agents, api_keys, attributions, claims, sources};
-use crate::sources::store::SourceRow;
+use crate::db::{self, DbConnection};
+use crate::ids::SourceId;
+use crate::sources::store::SourceMeta;
 
 /// Rows read per query.
 const PAGE: i64 = 1000;
@@ -41,7 +41,7 @@ diesel::define_sql_function! {
 /// and keep working on the server the file is imported into). The HTTP
 /// export never includes them.
 pub fn export(conn: &mut DbConnection, out: &mut impl Write, keys: Keys) -> anyhow::Result<Counts> {
-    let counts = in_snapshot(conn, |conn| {
+    let counts = db::in_snapshot(conn, |conn| {
         write_line(out, RecordType::Header, &Header { format: FORMAT.to_string(), version: VERSION })?;
         let counts = Counts {
             agents: export_agents(conn, out)?,
@@ -69,13 +69,12 @@ pub enum Keys {
 
 /// Every API key, by id; there are few.
 fn export_keys(conn: &mut DbConnection, out: &mut impl Write) -> anyhow::Result<u64> {
-    let rows: Vec<(String, String, String, String, NaiveDateTime)> = api_keys::table
+    let rows: Vec<(String, String, Scope, String, NaiveDateTime)> = api_keys::table
         .order(api_keys::id)
         .select((api_keys::id, api_keys::name, api_keys::scope, api_keys::secret_sha256, api_keys::created_at))
         .load(conn)?;
     let count = rows.len() as u64;
     for (id, name, scope, secret_sha256, created_at) in rows {
-        let scope = Scope::from_db(&scope)?;
         let created_at = created_at.and_utc();
         write_line(out, RecordType::Key, &KeyData { id, name, scope, secret_sha256, created_at })?;
     }
@@ -86,24 +85,6 @@ fn write_line<T: Serialize>(out: &mut impl Write, kind: RecordType, data: &T) ->
     serde_json::to_writer(&mut *out, &Line { kind: kind.as_str(), data })?;
     out.write_all(b"\n")?;
     Ok(())
-}
-
-/// Runs `f` in a read-only transaction that sees one snapshot: PostgreSQL's
-/// default READ COMMITTED would give every page its own.
-fn in_snapshot<T>(
-    conn: &mut DbConnection,
-    f: impl FnOnce(&mut DbConnection) -> anyhow::Result<T>,
-) -> anyhow::Result<T> {
-    match conn {
-        DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN DEFERRED")?,
-        DbConnection::Pg(c) => {
-            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?
-        }
-    }
-    let result = f(conn);
-    // Nothing was written: ending with a rollback is the same as a commit.
-    <DbConnection as Connection>::TransactionManager::rollback_transaction(conn)?;
-    result
 }
 
 /// An agent's place in the export: its depth in the affiliation forest.
@@ -123,10 +104,7 @@ fn export_agents(conn: &mut DbConnection, out: &mut impl Write) -> anyhow::Resul
     // The recursive part only ever follows agents whose affiliation was
     // reached before, and each agent has one affiliation: it ends without a
     // depth limit, cycles included.
-    let (depth, id) = match conn {
-        DbConnection::Sqlite(_) => ("?1", "?2"),
-        DbConnection::Pg(_) => ("$1", "$2"),
-    };
+    let (depth, id) = (db::bind_marker(conn, 1), db::bind_marker(conn, 2));
     let sql = format!(
         "WITH RECURSIVE chain (id, depth) AS ( \
              SELECT id, 0 FROM agents WHERE affiliation_id IS NULL \
@@ -153,11 +131,11 @@ fn export_agents(conn: &mut DbConnection, out: &mut impl Write) -> anyhow::Resul
             .select(AgentRow::as_select())
             .load::<AgentRow>(conn)?
             .into_iter()
-            .map(|row| (row.id.clone(), row))
+            .map(|row| (row.id.to_string(), row))
             .collect();
         for ranked in &page {
             let row = rows.remove(&ranked.id).ok_or_else(|| anyhow::anyhow!("agent {} vanished", ranked.id))?;
-            write_line(out, RecordType::Agent, &row.into_api()?)?;
+            write_line(out, RecordType::Agent, &row.into_api())?;
             count += 1;
         }
     }
@@ -167,14 +145,14 @@ fn export_sources(conn: &mut DbConnection, out: &mut impl Write) -> anyhow::Resu
     let mut count = 0;
     let mut after = String::new();
     loop {
-        let page: Vec<(SourceRow, Option<i32>)> = sources::table
+        let page: Vec<(SourceMeta, Option<i32>)> = sources::table
             .filter(sources::id.gt(&after))
             .order(sources::id.asc())
             .limit(PAGE)
-            .select((SourceRow::as_select(), length(sources::content)))
+            .select((SourceMeta::as_select(), length(sources::content)))
             .load(conn)?;
         let Some((last, _)) = page.last() else { return Ok(count) };
-        after = last.id.clone();
+        after = last.id.to_string();
         // Split the page into runs whose content fits the budget (a run holds
         // at least one source, however large).
         let mut rest = page.as_slice();
@@ -187,20 +165,20 @@ fn export_sources(conn: &mut DbConnection, out: &mut impl Write) -> anyhow::Resu
             }
             let (run, tail) = rest.split_at(n);
             rest = tail;
-            let ids: Vec<&String> = run.iter().filter(|(_, len)| len.is_some()).map(|(row, _)| &row.id).collect();
-            let mut contents: HashMap<String, Option<String>> = if ids.is_empty() {
+            let ids: Vec<&SourceId> = run.iter().filter(|(_, len)| len.is_some()).map(|(row, _)| &row.id).collect();
+            let mut contents: HashMap<SourceId, Option<String>> = if ids.is_empty() {
                 HashMap::new()
             } else {
                 sources::table
                     .filter(sources::id.eq_any(ids))
                     .select((sources::id, sources::content))
-                    .load::<(String, Option<String>)>(conn)?
+                    .load::<(SourceId, Option<String>)>(conn)?
                     .into_iter()
                     .collect()
             };
             for (row, _) in run {
                 let content = contents.remove(&row.id).flatten();
-                write_line(out, RecordType::Source, &row.clone().into_api(content)?)?;
+                write_line(out, RecordType::Source, &row.clone().into_api(content))?;
                 count += 1;
             }
         }
@@ -218,7 +196,7 @@ fn export_claims(conn: &mut DbConnection, out: &mut impl Write) -> anyhow::Resul
             .select(ClaimRow::as_select())
             .load(conn)?;
         let Some(last) = page.last() else { return Ok(count) };
-        after = last.id.clone();
+        after = last.id.to_string();
         for mut claim in with_tags(conn, page)? {
             // The database's collation orders tags on PostgreSQL; sorting by
             // code point makes the file the same from either backend.
@@ -240,9 +218,9 @@ fn export_attributions(conn: &mut DbConnection, out: &mut impl Write) -> anyhow:
             .select(AttributionRow::as_select())
             .load(conn)?;
         let Some(last) = page.last() else { return Ok(count) };
-        after = last.id.clone();
+        after = last.id.to_string();
         for row in page {
-            write_line(out, RecordType::Attribution, &row.into_api()?)?;
+            write_line(out, RecordType::Attribution, &row.into_api())?;
             count += 1;
         }
     }

@@ -245,6 +245,7 @@ async fn import_records(
         .map_err(|_| ApiError::payload_too_large(limit))?
         .map_err(|e| ApiError::bad_request(format!("The body could not be read: {e}")))?;
     let dry_run = query.dry_run.unwrap_or(false);
-    let report = db.run(move |conn| import(conn, require_header(&body[..])?, dry_run)).await?;
+    let input = require_header(Cursor::new(body))?;
+    let report = db.run(move |conn| import(conn, input, dry_run)).await?;
     Ok(HttpResponse::Ok().json(report.into_result()?))
 }

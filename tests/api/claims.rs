@@ -37,7 +37,7 @@ async fn statements_for_card(app: &TestApp, claim_id: String) -> (usize, Value) 
                 counter.fetch_add(1, Ordering::SeqCst);
             }
         });
-        let card = claimtrail::claims::store::card(&mut conn, &claim_id).expect("the card");
+        let card = claimtrail::card::load(&mut conn, &claim_id.parse().expect("a claim id")).expect("the card");
         conn.set_instrumentation(|_: InstrumentationEvent<'_>| {});
         (count.load(Ordering::SeqCst), serde_json::to_value(card).expect("a JSON card"))
     })

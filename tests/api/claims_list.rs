@@ -518,7 +518,7 @@ async fn the_common_list_queries_never_scan_a_whole_table_on_sqlite() {
         ("tag", ClaimQuery { tag: Some("jnim".into()), ..Default::default() }),
         ("source", ClaimQuery { source_id, ..Default::default() }),
         ("speaker", ClaimQuery { speaker_id, ..Default::default() }),
-        ("publisher", ClaimQuery { publisher_id, ..Default::default() }),
+        ("publisher", ClaimQuery { publisher_id: publisher_id.clone(), ..Default::default() }),
         ("place", ClaimQuery { place: Some("Gao, Mali".into()), ..Default::default() }),
         ("unit", ClaimQuery { unit: Some("deaths".into()), ..Default::default() }),
         ("value range", ClaimQuery { value_min: Some(1000.0), value_max: Some(5000.0), ..Default::default() }),
@@ -529,7 +529,12 @@ async fn the_common_list_queries_never_scan_a_whole_table_on_sqlite() {
         ("rare word by period", ClaimQuery { q: rare, sort: Some(ClaimSort::PeriodStart), ..Default::default() }),
         (
             "publisher and period",
-            ClaimQuery { publisher_id, period_from: from.clone(), period_to: to.clone(), ..Default::default() },
+            ClaimQuery {
+                publisher_id: publisher_id.clone(),
+                period_from: from.clone(),
+                period_to: to.clone(),
+                ..Default::default()
+            },
         ),
         (
             "publisher, period and a word by relevance",

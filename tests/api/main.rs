@@ -19,6 +19,8 @@ mod operations;
 mod provenance;
 mod search;
 mod seeds;
+mod seeds_fidelity;
 mod sources;
 mod spec_truth;
 mod transfer;
+mod write_path;

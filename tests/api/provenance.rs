@@ -565,7 +565,7 @@ on_both_backends! {
                     counter.fetch_add(1, Ordering::SeqCst);
                 }
             });
-            let graph = claimtrail::provenance::store::provenance(&mut conn, &claim, 16).expect("a graph");
+            let graph = claimtrail::provenance::store::provenance(&mut conn, &claim.parse().expect("a claim id"), 16).expect("a graph");
             (statements.load(Ordering::SeqCst), graph.max_depth_reached)
         };
         let (short_statements, short_depth) = count(short);

@@ -1,3 +1,5 @@
+use std::collections::{BTreeSet, HashMap};
+
 use claimtrail::seed::{self, seed_id};
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -29,12 +31,12 @@ fn attribution_in<'a>(card: &'a Value, source_key: &str) -> &'a Value {
 on_both_backends! {
     async fn every_seed_quote_verifies_against_its_article(app: TestApp) {
         let report = load(&app).await;
-        assert_eq!(report.created, [21, 15, 87, 102]);
+        assert_eq!(report.created, [21, 15, 104, 113]);
         let attributions = app.list_all("/v1/attributions").await;
-        assert_eq!(attributions.len(), 102);
-        let quoted: Vec<&Value> = attributions.iter().filter(|a| !a["quote"].is_null()).collect();
-        assert!(quoted.len() >= 100, "only {} quoted attributions", quoted.len());
-        for a in quoted {
+        assert_eq!(attributions.len(), 113);
+        // Every attribution is in one of the two articles, whose text is on
+        // record: cited-only sources get none (seeds/README.md).
+        for a in &attributions {
             assert_eq!(a["quote_status"], "verified", "{a}");
             assert!(a["quote_start"].as_i64().unwrap() < a["quote_end"].as_i64().unwrap(), "{a}");
         }
@@ -53,6 +55,83 @@ on_both_backends! {
         assert_eq!(guardian["cited_source"]["publisher"]["name"], "Africa Center for Strategic Studies");
         assert_eq!(guardian["quote_status"], "verified");
         assert!(guardian["quote"]["exact"].as_str().unwrap().contains("17,700"));
+        assert_eq!(card["attributions"].as_array().unwrap().len(), 1, "the Africa Center's own text is not on record");
+    }
+
+    async fn more_than_two_thirds_is_stored_as_two_thirds_to_full_precision(app: TestApp) {
+        load(&app).await;
+        let card = card(&app, "claim", "mali-insurgency-deaths-share-after-2020").await;
+        assert_eq!(card["quantity"]["comparator"], "gt");
+        assert_eq!(card["quantity"]["value"].as_f64(), Some(2.0 / 3.0), "{}", card["quantity"]);
+        assert_eq!(card["quantity"]["unit"], "share of deaths");
+    }
+
+    async fn every_seed_claims_provenance_builds_and_every_cited_only_source_is_a_cold_trail(app: TestApp) {
+        load(&app).await;
+        let articles: BTreeSet<String> =
+            ["guardian-jnim-article", "mali-on-edge-blog-post"].iter().map(|k| seed_id("source", k).to_string()).collect();
+        // Per claim, the sources its attributions cite, and where each supporting
+        // citation ends: the cold source, or the speaker who spoke there.
+        let mut cited: HashMap<String, (BTreeSet<String>, BTreeSet<String>)> = HashMap::new();
+        for a in app.list_all("/v1/attributions").await {
+            let entry = cited.entry(a["claim_id"].as_str().unwrap().to_string()).or_default();
+            if let Some(source) = a["cited_source_id"].as_str() {
+                entry.0.insert(source.to_string());
+                if a["stance"] == "affirms" {
+                    entry.1.insert(a["speaker_id"].as_str().unwrap_or(source).to_string());
+                }
+            }
+        }
+        let claims = app.list_all("/v1/claims").await;
+        assert_eq!(claims.len(), 104);
+        let mut cold = BTreeSet::new();
+        for claim in &claims {
+            let id = claim["id"].as_str().unwrap();
+            let response = app.get(&format!("/v1/claims/{id}/provenance")).await;
+            assert_eq!(response.status(), StatusCode::OK, "provenance of {}", claim["text"]);
+            let graph: Value = response.json().await.unwrap();
+            let strings = |field: &str| -> BTreeSet<String> {
+                graph[field].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect()
+            };
+            let (origins, unresolved) = (strings("origins"), strings("unresolved"));
+            let (all_cited, trail_ends) = cited.get(id).cloned().unwrap_or_default();
+            assert_eq!(unresolved, all_cited, "every source this claim's articles cite is a cold trail: {graph}");
+            assert!(trail_ends.is_subset(&origins), "a supporting citation ends in an origin: {graph}");
+            let speakers: BTreeSet<String> = graph["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|n| n["type"] != "source")
+                .map(|n| n["id"].as_str().unwrap().to_string())
+                .collect();
+            for origin in &origins {
+                assert!(
+                    articles.contains(origin) || unresolved.contains(origin) || speakers.contains(origin),
+                    "origin {origin} is neither an article on record, a speaker, nor a cold trail: {graph}"
+                );
+            }
+            cold.extend(unresolved);
+        }
+        for source in ["acss-mali-fatalities-data", "business-insider-africa-report-barrick-deal", "soufan-center-analysis-jnim-fuel-blockade"] {
+            assert!(cold.contains(&seed_id("source", source).to_string()), "{source} is a cold trail like every cited-only source");
+        }
+    }
+
+    async fn the_readmes_example_ids_resolve_in_the_seed_data(app: TestApp) {
+        load(&app).await;
+        let readme = include_str!("../../README.md");
+        let ids: BTreeSet<&str> = readme
+            .split(|c: char| !(c.is_ascii_hexdigit() || c == '-'))
+            .filter(|w| uuid::Uuid::parse_str(w).is_ok_and(|id| id.get_version_num() == 5))
+            .collect();
+        assert!(ids.len() >= 4, "the README shows seed ids: {ids:?}");
+        for id in ids {
+            let mut found = false;
+            for collection in ["agents", "sources", "claims", "attributions"] {
+                found |= app.get(&format!("/v1/{collection}/{id}")).await.status() == StatusCode::OK;
+            }
+            assert!(found, "README.md shows {id}, which is no seed record");
+        }
     }
 
     async fn the_barrick_payment_claim_is_the_blog_citing_business_insider_africa(app: TestApp) {
@@ -72,7 +151,7 @@ on_both_backends! {
         let before = app.snapshot().await;
         let second = load(&app).await;
         assert_eq!(second.created, [0, 0, 0, 0]);
-        assert_eq!(second.present, [21, 15, 87, 102]);
+        assert_eq!(second.present, [21, 15, 104, 113]);
         assert_eq!(app.snapshot().await, before);
     }
 
@@ -83,13 +162,13 @@ on_both_backends! {
             let body: Value = response.json().await.unwrap();
             assert_eq!(status, StatusCode::CREATED, "{} `{}` was refused: {body}", record.kind, record.key);
         }
-        assert_eq!(app.list_all("/v1/claims").await.len(), 87);
+        assert_eq!(app.list_all("/v1/claims").await.len(), 104);
     }
 
     async fn a_new_server_seeds_an_empty_database_unless_told_not_to(app: TestApp) {
         assert!(app.list_all("/v1/claims").await.is_empty(), "the test server starts unseeded");
         let seeded = spawn_app_with(app.backend, |s| s.no_seed = false).await;
-        assert_eq!(seeded.list_all("/v1/claims").await.len(), 87);
+        assert_eq!(seeded.list_all("/v1/claims").await.len(), 104);
         assert_eq!(seeded.list_all("/v1/agents").await.len(), 21);
     }
 }

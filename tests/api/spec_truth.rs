@@ -119,6 +119,7 @@ pub struct Observed<'a> {
 /// Checks a response against the committed document; panics on a
 /// difference, naming it.
 pub fn check(observed: &Observed<'_>) {
+    let started = std::time::Instant::now();
     let spec = &*SPEC;
     let path = observed.path;
     if undocumented(path) || observed.method == "OPTIONS" {
@@ -160,7 +161,7 @@ pub fn check(observed: &Observed<'_>) {
     if observed.body.is_empty() {
         let allowed = observed.method == "HEAD" || content.is_none_or(|c| c.is_empty());
         assert!(allowed, "spec lie: {what} without a body; `{}` declares one", operation.id);
-        record(operation, &status, None, &[]);
+        record(operation, &status, None, &[], started);
         return;
     }
     let Some(content) = content else {
@@ -178,7 +179,7 @@ pub fn check(observed: &Observed<'_>) {
         validate(spec, &format!("{} {status} {media}", operation.id), schema, &body, &what);
         walk(&spec.document, schema, format!("{} {status} {media}", operation.id), &body, &mut facts);
     }
-    record(operation, &status, Some(&media), &facts);
+    record(operation, &status, Some(&media), &facts, started);
 }
 
 fn check_headers(document: &Value, declared: &Value, headers: &HeaderMap, what: &str, operation: &str) {
@@ -343,10 +344,18 @@ static OUTPUT: LazyLock<Mutex<Option<std::fs::File>>> = LazyLock::new(|| {
     Mutex::new(file)
 });
 
-fn record(operation: &Operation, status: &str, media: Option<&str>, facts: &[(String, String, bool)]) {
+fn record(
+    operation: &Operation,
+    status: &str,
+    media: Option<&str>,
+    facts: &[(String, String, bool)],
+    started: std::time::Instant,
+) {
     let mut output = OUTPUT.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(file) = output.as_mut() {
-        let line = json!({"operation": operation.id, "status": status, "media": media, "facts": facts});
+        let micros = started.elapsed().as_micros() as u64;
+        let line =
+            json!({"operation": operation.id, "status": status, "media": media, "facts": facts, "check_us": micros});
         writeln!(file, "{line}").expect("an observation is written");
     }
 }
@@ -364,11 +373,13 @@ fn every_operation_is_exercised_and_no_optional_response_field_is_always_present
     let mut observed: BTreeSet<(String, String)> = BTreeSet::new();
     let mut presence: BTreeMap<(String, String), (u64, u64)> = BTreeMap::new();
     let mut responses = 0u64;
+    let mut checking_us = 0u64;
     for entry in std::fs::read_dir(&dir).expect("the observations directory") {
         let text = std::fs::read_to_string(entry.expect("an entry").path()).expect("an observations file");
         for line in text.lines() {
             let line: Value = serde_json::from_str(line).expect("an observation");
             responses += 1;
+            checking_us += line["check_us"].as_u64().unwrap_or(0);
             let operation = line["operation"].as_str().unwrap_or_default().to_string();
             observed.insert((operation, line["status"].as_str().unwrap_or_default().to_string()));
             for fact in line["facts"].as_array().into_iter().flatten() {
@@ -396,7 +407,9 @@ fn every_operation_is_exercised_and_no_optional_response_field_is_always_present
     }
     let unseen: Vec<String> = declared.difference(&observed).map(|(id, status)| format!("{id} {status}")).collect();
     println!(
-        "{responses} responses observed; {} of {} declared responses seen. Never seen: {}",
+        "{responses} responses observed, checked in {:.1} s of test threads' time; {} of {} declared responses \
+         seen. Never seen: {}",
+        checking_us as f64 / 1e6,
         declared.len() - unseen.len(),
         declared.len(),
         unseen.join(", ")

@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 use std::process::Command;
 
+use claimtrail::db::write::StoreError;
 use claimtrail::db::{Backend, Db, DbConnection, write_transaction};
-use claimtrail::error::ApiError;
 use claimtrail::http::{Body, MergePatch, Precondition, parse_body};
 use claimtrail::{agents, attributions, claims, sources};
 use reqwest::{Method, Response, StatusCode};
@@ -23,10 +23,10 @@ const GENERATED: usize = 10_000;
 /// A create body, checked as the API checks it.
 fn body<T: Body>(value: Value) -> T {
     let text = value.to_string();
-    parse_body(value).unwrap_or_else(|e| panic!("{e} for {text}"))
+    parse_body(value).unwrap_or_else(|e| panic!("{e:?} for {text}"))
 }
 
-fn patch_agent(conn: &mut DbConnection, id: &str, patch: Value) -> Result<(), ApiError> {
+fn patch_agent(conn: &mut DbConnection, id: &claimtrail::ids::AgentId, patch: Value) -> Result<(), StoreError> {
     agents::store::update(conn, id, Precondition::Any, &MergePatch(patch)).map(drop)
 }
 
@@ -55,52 +55,45 @@ fn long_content() -> String {
 pub fn fill(db: &Db, claims: usize) {
     claimtrail::seed::load(db).expect("the seed data loads");
     let mut conn = db.get().expect("a connection");
-    write_transaction(&mut conn, |conn| -> Result<(), ApiError> {
+    write_transaction(&mut conn, |conn| -> Result<(), StoreError> {
         let person = agents::store::create(
             conn,
             body(json!({"kind": "person", "name": "Aminata Traoré 🇲🇱", "wikidata_id": "Q271930",
-                "description": "ancienne ministre — « porte-parole »\nsecond line"})),
-        )?;
+                "description": "ancienne ministre — « porte-parole »\nsecond line"})), claimtrail::db::now())?;
         let desk = agents::store::create(
             conn,
-            body(json!({"kind": "organization", "name": "Bureau Afrique de l'Ouest", "url": "https://example.org/desk"})),
-        )?;
-        let outlet = agents::store::create(conn, body(json!({"kind": "organization", "name": "Le Monde Afrique"})))?;
-        patch_agent(conn, &person.id.to_string(), json!({"affiliation_id": desk.id}))?;
-        patch_agent(conn, &desk.id.to_string(), json!({"affiliation_id": outlet.id}))?;
-        let cycle_a = agents::store::create(conn, body(json!({"kind": "organization", "name": "Cycle A"})))?;
+            body(json!({"kind": "organization", "name": "Bureau Afrique de l'Ouest", "url": "https://example.org/desk"})), claimtrail::db::now())?;
+        let outlet = agents::store::create(conn, body(json!({"kind": "organization", "name": "Le Monde Afrique"})), claimtrail::db::now())?;
+        patch_agent(conn, &person.id, json!({"affiliation_id": desk.id}))?;
+        patch_agent(conn, &desk.id, json!({"affiliation_id": outlet.id}))?;
+        let cycle_a = agents::store::create(conn, body(json!({"kind": "organization", "name": "Cycle A"})), claimtrail::db::now())?;
         let cycle_b = agents::store::create(
             conn,
-            body(json!({"kind": "organization", "name": "Cycle B", "affiliation_id": cycle_a.id})),
-        )?;
-        patch_agent(conn, &cycle_a.id.to_string(), json!({"affiliation_id": cycle_b.id}))?;
+            body(json!({"kind": "organization", "name": "Cycle B", "affiliation_id": cycle_a.id})), claimtrail::db::now())?;
+        patch_agent(conn, &cycle_a.id, json!({"affiliation_id": cycle_b.id}))?;
         let anonymous = agents::store::create(
             conn,
-            body(json!({"kind": "person", "name": "Un ancien ministre malien", "anonymous": true})),
-        )?;
+            body(json!({"kind": "person", "name": "Un ancien ministre malien", "anonymous": true})), claimtrail::db::now())?;
 
         let article = sources::store::create(
             conn,
             body(json!({"kind": "article", "title": "Au Mali, « un record » 📈", "publisher_id": outlet.id,
                 "url": "https://example.org/mali?a=1&b=é", "byline": "A. Traoré, B. Diallo",
-                "published_on": "2025-11-18", "language": "fr", "content": long_content()})),
-        )?;
+                "published_on": "2025-11-18", "language": "fr", "content": long_content()})), claimtrail::db::now())?;
         let report = sources::store::create(
             conn,
             body(json!({"kind": "report", "title": "Sahel report", "published_on": "2025", "language": "en",
-                "archived_url": "https://web.archive.org/web/2025/https://example.org/r"})),
-        )?;
+                "archived_url": "https://web.archive.org/web/2025/https://example.org/r"})), claimtrail::db::now())?;
         sources::store::update(
             conn,
-            &report.id.to_string(),
+            &report.id,
             Precondition::Any,
             &MergePatch(json!({"title": "Sahel report (revised)"})),
         )?;
         let dataset = sources::store::create(
             conn,
             body(json!({"kind": "dataset", "title": "ACLED", "published_on": "2024-07",
-                "content": "Données : 17 700 morts depuis 2012."})),
-        )?;
+                "content": "Données : 17 700 morts depuis 2012."})), claimtrail::db::now())?;
 
         let quantities = [
             json!({"value": 0.1, "unit": "deaths", "comparator": "eq"}),
@@ -135,8 +128,7 @@ pub fn fill(db: &Db, claims: usize) {
                     "tags": tag_sets[i % tag_sets.len()],
                     "status": statuses[i % statuses.len()],
                     "language": language,
-                })),
-            )?;
+                })), claimtrail::db::now())?;
             let attribution = match i % 5 {
                 0 => json!({"source_id": article.id, "speaker_id": person.id, "mode": "quote", "locator": "¶42",
                     "quote": {"exact": "fait 17 700 morts", "prefix": "¶42 Selon l'ACSS, les violences ont ", "suffix": " depuis"}}),
@@ -148,11 +140,11 @@ pub fn fill(db: &Db, claims: usize) {
             };
             let mut attribution = attribution;
             attribution["claim_id"] = json!(claim.id);
-            attributions::store::create(conn, body(attribution))?;
+            attributions::store::create(conn, body(attribution), claimtrail::db::now())?;
             if i % 97 == 0 {
                 claims::store::update(
                     conn,
-                    &claim.id.to_string(),
+                    &claim.id,
                     Precondition::Any,
                     &MergePatch(json!({"status": "supported", "tags": ["revised", "Zeta"]})),
                 )?;

@@ -1,0 +1,227 @@
+//! The claim card, a read model: a claim with every attribution and the
+//! summaries of the sources, speakers and publishers they name, which is
+//! what `GET /v1/claims/{id}` answers and what provenance graphs show.
+//!
+//! **Which changes change a card.** A claim's version (its ETag) follows
+//! its card, so that `If-None-Match` never answers `304` for a card that
+//! reads differently now. The claim's own fields and its attributions are
+//! followed by their write paths ([`attributions_changed`]); agents and
+//! sources by comparing what the card shows of them before and after the
+//! write ([`agent_changed`], [`source_changed`]). Those compare the
+//! summaries themselves, so a field added to [`AgentSummary`] or
+//! [`SourceSummary`] is followed without another line anywhere.
+
+use std::collections::{BTreeSet, HashMap};
+
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::agents::model::AgentKind;
+use crate::agents::store::AgentRow;
+use crate::attributions::model::Attribution;
+use crate::attributions::store::{self as attribution_store, AttributionRow};
+use crate::claims::model::Claim;
+use crate::claims::store as claim_store;
+use crate::db::DbConnection;
+use crate::db::schema::{agents, attributions, sources};
+use crate::db::write::{StoreError, StoreResult};
+use crate::ids::{AgentId, ClaimId, SourceId};
+use crate::sources::model::SourceKind;
+use crate::sources::store::{self as source_store, SourceMeta};
+use crate::validate::PartialDate;
+
+/// A source as a claim card shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SourceSummary {
+    #[schema(value_type = Uuid)]
+    pub id: SourceId,
+    pub kind: SourceKind,
+    pub title: String,
+    #[schema(required = true)]
+    pub url: Option<String>,
+    #[schema(required = true)]
+    pub published_on: Option<PartialDate>,
+    /// The publisher, when known.
+    #[schema(required = true)]
+    pub publisher: Option<AgentSummary>,
+}
+
+/// An agent as a claim card shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AgentSummary {
+    #[schema(value_type = Uuid)]
+    pub id: AgentId,
+    pub kind: AgentKind,
+    pub name: String,
+    #[schema(required = true)]
+    pub description: Option<String>,
+    pub anonymous: bool,
+}
+
+/// One attribution of a claim card, with who and where.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CardAttribution {
+    #[serde(flatten)]
+    pub attribution: Attribution,
+    /// The source that states the claim.
+    pub source: SourceSummary,
+    /// Who says it inside the source.
+    #[schema(required = true)]
+    pub speaker: Option<AgentSummary>,
+    /// The source this one says it took the claim from.
+    #[schema(required = true)]
+    pub cited_source: Option<SourceSummary>,
+}
+
+/// A claim with every attribution, its source and speaker: everything a
+/// claim card shows, in one response.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ClaimCard {
+    #[serde(flatten)]
+    pub claim: Claim,
+    pub attributions: Vec<CardAttribution>,
+}
+
+impl AgentSummary {
+    /// What a card shows of an agent.
+    pub fn of(agent: &AgentRow) -> AgentSummary {
+        AgentSummary {
+            id: agent.id.clone(),
+            kind: agent.kind,
+            name: agent.name.clone(),
+            description: agent.description.clone(),
+            anonymous: agent.anonymous,
+        }
+    }
+}
+
+impl SourceSummary {
+    /// What a card shows of a source, its publisher's summary given.
+    pub fn of(source: &SourceMeta, publisher: Option<AgentSummary>) -> SourceSummary {
+        SourceSummary {
+            id: source.id.clone(),
+            kind: source.kind,
+            title: source.title.clone(),
+            url: source.url.clone(),
+            published_on: source.published_on.clone(),
+            publisher,
+        }
+    }
+}
+
+/// The card of a claim, in five queries whatever the number of
+/// attributions: the claim, its tags, its attributions, their sources and
+/// the agents those name.
+pub fn load(conn: &mut DbConnection, id: &ClaimId) -> StoreResult<ClaimCard> {
+    let claim = claim_store::get(conn, id)?;
+    let rows = attribution_store::of_claims(conn, std::slice::from_ref(id))?;
+    let attributions = card_attributions(conn, rows)?;
+    Ok(ClaimCard { claim, attributions })
+}
+
+/// Attributions with the summaries of the sources and agents they name.
+pub fn card_attributions(conn: &mut DbConnection, rows: Vec<AttributionRow>) -> StoreResult<Vec<CardAttribution>> {
+    let source_ids: Vec<SourceId> =
+        rows.iter().flat_map(|r| std::iter::once(r.source_id.clone()).chain(r.cited_source_id.clone())).collect();
+    let speaker_ids: Vec<AgentId> = rows.iter().filter_map(|r| r.speaker_id.clone()).collect();
+    let Summaries { sources, agents } = summaries(conn, &source_ids, speaker_ids)?;
+    let source_summary = |id: &SourceId| {
+        sources.get(id).cloned().ok_or_else(|| StoreError::Broken(format!("an attribution names missing source {id}")))
+    };
+    rows.into_iter()
+        .map(|row| {
+            let source = source_summary(&row.source_id)?;
+            let cited_source = row.cited_source_id.as_ref().map(&source_summary).transpose()?;
+            let speaker = row.speaker_id.as_ref().and_then(|id| agents.get(id).cloned());
+            Ok(CardAttribution { attribution: row.into_api(), source, speaker, cited_source })
+        })
+        .collect()
+}
+
+/// What claim cards and provenance graphs show of sources and agents, by id.
+pub struct Summaries {
+    pub sources: HashMap<SourceId, SourceSummary>,
+    pub agents: HashMap<AgentId, AgentSummary>,
+}
+
+/// The summaries of these sources, of their publishers and of these
+/// speakers, in two queries.
+pub fn summaries(
+    conn: &mut DbConnection,
+    source_ids: &[SourceId],
+    speaker_ids: impl IntoIterator<Item = AgentId>,
+) -> StoreResult<Summaries> {
+    let sources = source_store::metas(conn, source_ids)?;
+    let agent_ids: BTreeSet<AgentId> =
+        speaker_ids.into_iter().chain(sources.iter().filter_map(|s| s.publisher_id.clone())).collect();
+    let agents: HashMap<AgentId, AgentSummary> = agents::table
+        .filter(agents::id.eq_any(&agent_ids))
+        .select(AgentRow::as_select())
+        .load::<AgentRow>(conn)?
+        .iter()
+        .map(|agent| (agent.id.clone(), AgentSummary::of(agent)))
+        .collect();
+    let sources = sources
+        .iter()
+        .map(|source| {
+            let publisher = source.publisher_id.as_ref().and_then(|p| agents.get(p).cloned());
+            (source.id.clone(), SourceSummary::of(source, publisher))
+        })
+        .collect();
+    Ok(Summaries { sources, agents })
+}
+
+/// After an attribution was created, changed or deleted, or its quote
+/// checked again: the cards of these claims changed.
+pub fn attributions_changed(conn: &mut DbConnection, claim_ids: &[ClaimId]) -> StoreResult<()> {
+    claim_store::bump_versions(conn, claim_ids)
+}
+
+/// After an agent was changed: when what cards show of it changed, every
+/// card that shows it (as a speaker, or as the publisher of a source an
+/// attribution states or cites) changed.
+pub fn agent_changed(conn: &mut DbConnection, before: &AgentRow, after: &AgentRow) -> StoreResult<()> {
+    if AgentSummary::of(before) == AgentSummary::of(after) {
+        return Ok(());
+    }
+    let published = || sources::table.select(sources::id.nullable()).filter(sources::publisher_id.eq(&after.id));
+    let showing: Vec<ClaimId> = attributions::table
+        .select(attributions::claim_id)
+        .filter(
+            attributions::speaker_id
+                .eq(&after.id)
+                .or(attributions::source_id.nullable().eq_any(published()))
+                .or(attributions::cited_source_id.eq_any(published())),
+        )
+        .distinct()
+        .load(conn)?;
+    claim_store::bump_versions(conn, &showing)
+}
+
+/// After a source was changed: when what cards show of it changed (its
+/// publisher included), every card that shows it (as the source of an
+/// attribution, or as the source one cites) changed.
+pub fn source_changed(conn: &mut DbConnection, before: &SourceMeta, after: &SourceMeta) -> StoreResult<()> {
+    let publisher_ids: Vec<AgentId> =
+        [&before.publisher_id, &after.publisher_id].into_iter().flatten().cloned().collect();
+    let publishers: HashMap<AgentId, AgentSummary> = agents::table
+        .filter(agents::id.eq_any(&publisher_ids))
+        .select(AgentRow::as_select())
+        .load::<AgentRow>(conn)?
+        .iter()
+        .map(|agent| (agent.id.clone(), AgentSummary::of(agent)))
+        .collect();
+    let summary = |source: &SourceMeta| {
+        SourceSummary::of(source, source.publisher_id.as_ref().and_then(|p| publishers.get(p).cloned()))
+    };
+    if summary(before) == summary(after) {
+        return Ok(());
+    }
+    let showing: Vec<ClaimId> = attributions::table
+        .select(attributions::claim_id)
+        .filter(attributions::source_id.eq(&after.id).or(attributions::cited_source_id.eq(&after.id)))
+        .distinct()
+        .load(conn)?;
+    claim_store::bump_versions(conn, &showing)
+}

@@ -1,0 +1,305 @@
+//! Reads an NDJSON transfer file into the database in one transaction: every
+//! record goes through the API's own rules, every bad line is reported, and
+//! nothing is written unless every line is good.
+
+mod batches;
+mod records;
+
+use std::collections::HashMap;
+use std::io::BufRead;
+
+use chrono::NaiveDateTime;
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::format::{Counts, RecordType};
+use crate::db::write::{StoreError, StoreResult};
+use crate::db::{self, DbConnection};
+use crate::error::{ApiError, FieldError};
+use crate::ids::AgentId;
+use batches::Batch;
+use records::{Record, check_header, describe, envelope};
+
+/// Records checked against the database together, with one query per kind
+/// of reference.
+const BATCH: usize = 500;
+
+/// Bytes of record lines held before a batch is written, so that a run of
+/// large sources does not pile up in memory.
+const BATCH_BYTES: usize = 16 * 1024 * 1024;
+
+/// Bad lines listed in a report; the rest are only counted.
+const LISTED_ERRORS: usize = 1000;
+
+/// What an import wrote, or would write.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ImportReport {
+    /// True when this was a dry run: everything was checked, nothing written.
+    pub dry_run: bool,
+    /// The records of each kind that were written (in a dry run: that would be).
+    pub imported: Counts,
+    /// Every bad line (the first 1000 of them), in file order. When there is
+    /// one, nothing was written.
+    pub errors: Vec<LineError>,
+    /// Bad lines past the first 1000: counted, not listed.
+    pub errors_not_listed: u64,
+}
+
+/// One thing wrong with one line of the file.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LineError {
+    /// The line's number, from 1.
+    pub line: u64,
+    /// What is wrong, starting with the field when one is to blame.
+    pub message: String,
+    /// The record's id is taken: a conflict (409) rather than bad input (422).
+    #[serde(skip)]
+    pub conflict: bool,
+}
+
+impl ImportReport {
+    /// Every bad line, counted.
+    pub fn error_count(&self) -> u64 {
+        self.errors.len() as u64 + self.errors_not_listed
+    }
+
+    /// The report when every line was good; else the problem: 422 listing the
+    /// bad lines when any line is invalid, 409 when the only trouble is ids
+    /// that already exist.
+    pub fn into_result(self) -> Result<ImportReport, ApiError> {
+        if self.errors.is_empty() {
+            return Ok(self);
+        }
+        let bad = self.error_count();
+        let written = if self.dry_run { "an import would write nothing" } else { "nothing was imported" };
+        let listed =
+            self.errors.iter().map(|e| FieldError::new(format!("line {}", e.line), e.message.clone())).collect();
+        let error = if self.errors.iter().all(|e| e.conflict) {
+            ApiError::conflict(format!("{bad} records have ids that already exist; {written}."))
+        } else {
+            ApiError::unprocessable(Vec::new()).with_detail(format!("{bad} problems in the file; {written}."))
+        };
+        Err(error.with_errors(listed))
+    }
+}
+
+/// Loads a transfer file in one transaction: all or nothing. With `dry_run`
+/// every line is checked exactly as in an import (references to records
+/// earlier in the file included), and then everything is rolled back.
+///
+/// Lines are records in dependency order, as `export` writes them: a record
+/// may refer to what the database already holds or to records on earlier
+/// lines; only an agent's `affiliation_id` may point forward (affiliations
+/// can form cycles). An id that already exists is an error, not a skip.
+pub fn import(conn: &mut DbConnection, input: impl BufRead, dry_run: bool) -> StoreResult<ImportReport> {
+    db::write_transaction_deciding(conn, |conn| {
+        let report = Importer::new(conn, dry_run).run(input)?;
+        let keep = !dry_run && report.errors.is_empty();
+        Ok((report, keep))
+    })
+}
+
+struct Importer<'c> {
+    conn: &'c mut DbConnection,
+    dry_run: bool,
+    now: NaiveDateTime,
+    imported: Counts,
+    /// Record lines of each kind, good or bad, to compare with the `end` line.
+    seen: Counts,
+    errors: Vec<LineError>,
+    errors_not_listed: u64,
+    batch: Batch,
+    batch_bytes: usize,
+    /// Ids of records that were not written, and their lines, so that a
+    /// reference to one can say why it is missing.
+    rejected: HashMap<String, u64>,
+    /// Agents written without their affiliation because it comes later in
+    /// the file: (line, agent id, affiliation id), set at the end.
+    forward_affiliations: Vec<(u64, AgentId, AgentId)>,
+    header_allowed: bool,
+    had_header: bool,
+    ended: Option<(u64, Counts)>,
+}
+
+impl<'c> Importer<'c> {
+    fn new(conn: &'c mut DbConnection, dry_run: bool) -> Importer<'c> {
+        Importer {
+            conn,
+            dry_run,
+            now: db::now(),
+            imported: Counts::default(),
+            seen: Counts::default(),
+            errors: Vec::new(),
+            errors_not_listed: 0,
+            batch: Batch::Empty,
+            batch_bytes: 0,
+            rejected: HashMap::new(),
+            forward_affiliations: Vec::new(),
+            header_allowed: true,
+            had_header: false,
+            ended: None,
+        }
+    }
+
+    fn run(mut self, mut input: impl BufRead) -> StoreResult<ImportReport> {
+        let mut buffer = Vec::new();
+        let mut line = 0u64;
+        loop {
+            buffer.clear();
+            let read = input.read_until(b'\n', &mut buffer).map_err(|e| {
+                StoreError::invalid(format!("line {}", line + 1), format!("the input could not be read: {e}"))
+            })?;
+            if read == 0 {
+                break;
+            }
+            line += 1;
+            let text = match std::str::from_utf8(&buffer) {
+                Ok(text) => text.trim_end_matches(['\n', '\r']),
+                Err(_) => {
+                    self.fail(line, "is not valid UTF-8");
+                    continue;
+                }
+            };
+            if text.trim().is_empty() {
+                continue;
+            }
+            self.read_line(line, text)?;
+        }
+        self.flush()?;
+        self.set_forward_affiliations()?;
+        match self.ended {
+            Some((end_line, stated)) if stated != self.seen => self.fail(
+                end_line,
+                format!("the `end` line counts {stated}, but the file holds {}: lines are missing", self.seen),
+            ),
+            None if self.had_header => {
+                self.fail(line, "the file has a header but no `end` line: it was cut short");
+            }
+            _ => {}
+        }
+        // Forward affiliations are checked last; the report reads in file order.
+        self.errors.sort_by_key(|e| e.line);
+        Ok(ImportReport {
+            dry_run: self.dry_run,
+            imported: self.imported,
+            errors: self.errors,
+            errors_not_listed: self.errors_not_listed,
+        })
+    }
+
+    fn fail(&mut self, line: u64, message: impl Into<String>) {
+        self.report(LineError { line, message: message.into(), conflict: false });
+    }
+
+    fn report(&mut self, error: LineError) {
+        if self.errors.len() < LISTED_ERRORS {
+            self.errors.push(error);
+        } else {
+            self.errors_not_listed += 1;
+        }
+    }
+
+    fn reject(&mut self, line: u64, id: &str, errors: Vec<FieldError>) {
+        if !id.is_empty() {
+            self.rejected.insert(id.to_string(), line);
+        }
+        for error in errors {
+            self.fail(line, describe(&error));
+        }
+    }
+
+    fn conflict(&mut self, line: u64, id: &str, what: &str) {
+        self.rejected.insert(id.to_string(), line);
+        self.report(LineError {
+            line,
+            message: format!("id: {what} with id {id} already exists (in the database, or earlier in this file)"),
+            conflict: true,
+        });
+    }
+
+    /// Why a referenced id is missing, for the error on the referring line.
+    fn missing(&self, field: &str, what: &str, id: &str) -> FieldError {
+        match self.rejected.get(id) {
+            Some(line) => FieldError::new(field, format!("{what} {id} is on line {line}, which was not imported")),
+            None => FieldError::new(field, format!("no {what} with id {id} earlier in the file or in the database")),
+        }
+    }
+
+    fn read_line(&mut self, line: u64, text: &str) -> StoreResult<()> {
+        let (kind, data) = match envelope(text) {
+            Ok(parts) => parts,
+            Err(message) => {
+                self.fail(line, message);
+                return Ok(());
+            }
+        };
+        if let Some((end_line, _)) = self.ended {
+            self.fail(line, format!("comes after the `end` line ({end_line})"));
+            return Ok(());
+        }
+        let header_allowed = std::mem::replace(&mut self.header_allowed, false);
+        self.seen.add(kind);
+        let parse = match records::parser(kind) {
+            Some(parse) => parse,
+            None if kind == RecordType::Header => {
+                if !header_allowed {
+                    self.fail(line, "a `header` line must be the first line");
+                } else if let Err(message) = check_header(data) {
+                    self.fail(line, message);
+                } else {
+                    self.had_header = true;
+                }
+                return Ok(());
+            }
+            None => {
+                match serde_json::from_value::<Counts>(data) {
+                    Ok(counts) => self.ended = Some((line, counts)),
+                    Err(e) => self.fail(line, format!("data: must be the counts of each kind of record: {e}")),
+                }
+                return Ok(());
+            }
+        };
+        let Value::Object(map) = data else {
+            self.fail(line, "data: must be a JSON object");
+            return Ok(());
+        };
+        let id = map.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+        let record = parse(line, map, self.now);
+        match record {
+            Ok(record) => self.push(record, text.len()),
+            Err(errors) => {
+                self.reject(line, &id, errors);
+                Ok(())
+            }
+        }
+    }
+
+    fn push(&mut self, record: Record, bytes: usize) -> StoreResult<()> {
+        let same_kind = matches!(
+            (&self.batch, &record),
+            (Batch::Agents(_), Record::Agent(_))
+                | (Batch::Sources(_), Record::Source(_))
+                | (Batch::Claims(_), Record::Claim(_))
+                | (Batch::Attributions(_), Record::Attribution(_))
+                | (Batch::Keys(_), Record::Key(_))
+        );
+        if !same_kind || self.batch.len() >= BATCH || self.batch_bytes + bytes > BATCH_BYTES {
+            self.flush()?;
+        }
+        self.batch_bytes += bytes;
+        match (&mut self.batch, record) {
+            (Batch::Agents(v), Record::Agent(r)) => v.push(r),
+            (Batch::Sources(v), Record::Source(r)) => v.push(r),
+            (Batch::Claims(v), Record::Claim(r)) => v.push(r),
+            (Batch::Attributions(v), Record::Attribution(r)) => v.push(r),
+            (Batch::Keys(v), Record::Key(r)) => v.push(r),
+            (batch, Record::Agent(r)) => *batch = Batch::Agents(vec![r]),
+            (batch, Record::Source(r)) => *batch = Batch::Sources(vec![r]),
+            (batch, Record::Claim(r)) => *batch = Batch::Claims(vec![r]),
+            (batch, Record::Attribution(r)) => *batch = Batch::Attributions(vec![r]),
+            (batch, Record::Key(r)) => *batch = Batch::Keys(vec![r]),
+        }
+        Ok(())
+    }
+}

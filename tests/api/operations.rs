@@ -208,10 +208,12 @@ impl LoggedServer {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 let event: Value =
                     serde_json::from_str(&line).unwrap_or_else(|_| panic!("a log line that is not JSON: {line}"));
-                if event["fields"]["message"] == "listening" {
-                    let _ = port_tx.send(event["fields"]["port"].as_u64().unwrap_or(0));
-                }
+                let port = (event["fields"]["message"] == "listening").then(|| event["fields"]["port"].as_u64());
+                // Kept before the port is announced: the test reads it next.
                 kept.lock().unwrap().push(event);
+                if let Some(port) = port {
+                    let _ = port_tx.send(port.unwrap_or(0));
+                }
             }
         });
         let port = port_rx.recv_timeout(Duration::from_secs(60)).expect("the server says it is listening");

@@ -434,6 +434,51 @@ on_both_backends! {
         }
     }
 
+    async fn a_cursor_made_for_other_filters_is_a_400_and_one_for_the_same_list_pages_on(app: TestApp) {
+        let fixture = make_fixture(&app).await;
+        let (guardian, france24) = (&fixture.publishers[0], &fixture.publishers[1]);
+        let filters = format!("q=fuel&tag=fuel&publisher_id={guardian}");
+        let matching = fixture.ids(|m| {
+            mentions(m, "fuel")
+                && m.claim["tags"].as_array().unwrap().iter().any(|t| t == "fuel")
+                && m.stated.iter().any(|&(source, _)| Fixture::publisher_of(source) == 0)
+        });
+        assert!(matching.len() >= 3, "the fixture has few matches: {matching:?}");
+        let page: Value = app.get(&format!("/v1/claims?{filters}&limit=1")).await.json().await.unwrap();
+        let first = page["items"][0]["id"].as_str().unwrap().to_string();
+        let cursor = page["next_cursor"].as_str().unwrap().to_string();
+        let speaker = &fixture.speakers[0];
+        for other in [
+            format!("q=fuel&tag=fuel&publisher_id={france24}"),
+            format!("q=fuel&tag=jnim&publisher_id={guardian}"),
+            format!("q=fuel*&tag=fuel&publisher_id={guardian}"),
+            format!("tag=fuel&publisher_id={guardian}"),
+            "q=fuel&tag=fuel".to_string(),
+            format!("{filters}&speaker_id={speaker}"),
+            format!("{filters}&kind=statement"),
+            format!("{filters}&period_from=2020"),
+            format!("{filters}&value_min=1"),
+            format!("{filters}&sort=period_start"),
+        ] {
+            let body = problem(app.get(&format!("/v1/claims?{other}&limit=1&cursor={cursor}")).await, 400).await;
+            assert_eq!(error_fields(&body), ["cursor"], "a cursor of `{filters}` used with `{other}`: {body}");
+        }
+        // The same list, however its parameters are written: blanks around
+        // `q`, the default sort named, another page size, snippets.
+        for same in [
+            format!("publisher_id={guardian}&tag=fuel&q=%20fuel%20&limit=1"),
+            format!("{filters}&sort=-created_at&limit=1"),
+            format!("{filters}&limit=50&snippet=true"),
+        ] {
+            let response = app.get(&format!("/v1/claims?{same}&cursor={cursor}")).await;
+            assert_eq!(response.status(), StatusCode::OK, "a cursor of `{filters}` used with `{same}`");
+            let next: Value = response.json().await.unwrap();
+            let ids: Vec<&str> = next["items"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+            assert!(!ids.is_empty() && !ids.contains(&first.as_str()), "`{same}` did not page on: {ids:?}");
+            assert!(ids.iter().all(|id| matching.contains(*id)), "`{same}` listed claims outside the filters: {ids:?}");
+        }
+    }
+
     async fn bad_parameters_are_a_400_naming_the_parameter(app: TestApp) {
         let cases = [
             ("kind=robot", "kind"),

@@ -1,0 +1,124 @@
+//! `GET /v1/claims`: filters, full-text search, sorts and keyset cursors.
+//!
+//! A request goes through these parts, in this order:
+//!
+//! - [`request`] checks the query parameters (a bad one is a 400 naming
+//!   it) and turns them into a [`request::Request`]: the search, the
+//!   filters on the claim's own columns, the membership filters (a tag, a
+//!   source, a speaker, a publisher), the sort and the position to start
+//!   from;
+//! - [`position`] is that position: the sort key of the previous page's
+//!   last claim, carried in a [`crate::cursor`];
+//! - a [`Dialect`] reads the page. Each database has one, in its own file:
+//!   [`sqlite`] (FTS5, BM25, and the [`plan`] it picks because SQLite's
+//!   planner cannot count matches) and [`postgres`] (`tsquery`,
+//!   `ts_rank`). Both build their SQL from the backend-neutral pieces of
+//!   [`sql`], and only they know which database they speak to;
+//! - back here, the page is cut at `limit`, the next cursor made, and the
+//!   claims get their tags and, when asked for, their [`snippet`]s.
+//!
+//! The search indexes are in the `2026-11-21-000002_search` migrations (the
+//! FTS5 tables on SQLite, the tsvector column on PostgreSQL), and
+//! `2026-11-21-000003_search_facets` on SQLite.
+//!
+//! **Relevance** paging is exact on PostgreSQL, where `ts_rank` depends on
+//! the claim and the query only. On SQLite, BM25 weighs words by how rare
+//! they are across all claims, so a write between two page requests moves
+//! every rank a little: paging by relevance is then best-effort (a claim
+//! near a page boundary may show twice or be skipped). Paging by any other
+//! order is exact on both backends.
+
+mod plan;
+mod position;
+mod postgres;
+mod request;
+mod snippet;
+mod sql;
+mod sqlite;
+
+use std::collections::HashMap;
+
+use diesel::QueryableByName;
+use diesel::sql_types::{BigInt, Double, Nullable};
+
+use super::model::{ClaimListItem, ClaimQuery};
+use super::store::{ClaimRow, with_tags};
+use crate::cursor;
+use crate::db::DbConnection;
+use crate::db::write::StoreResult;
+use crate::http::Page;
+use crate::ids::ClaimId;
+use crate::search::SearchQuery;
+use request::Request;
+
+pub use plan::DRIVER_MAX_ROWS;
+
+/// Lists claims: validates the query (a bad parameter is a 400 naming it),
+/// then reads one page.
+pub fn list(conn: &mut DbConnection, query: ClaimQuery, limit: i64) -> StoreResult<Page<ClaimListItem>> {
+    let request = Request::new(query, limit)?;
+    let dialect = dialect(conn);
+    let rows = dialect.page(&request)?;
+    let (rows, next_cursor) =
+        cursor::paginate(rows, request.limit, &request.fingerprint, |row| request.position_of(row));
+    let mut snippets = match (&request.search, request.snippet) {
+        (Some(search), true) if !rows.is_empty() => {
+            let ids: Vec<ClaimId> = rows.iter().map(|row| row.claim.id.clone()).collect();
+            dialect.snippets(search, &ids)?
+        }
+        _ => HashMap::new(),
+    };
+    let claims = with_tags(conn, rows.into_iter().map(|row| row.claim).collect())?;
+    let items = claims
+        .into_iter()
+        .map(|claim| {
+            let snippet = snippets.remove(&claim.id);
+            ClaimListItem { claim, snippet }
+        })
+        .collect();
+    Ok(Page { items, next_cursor })
+}
+
+/// The plans of the queries [`list`] runs for this query (`EXPLAIN QUERY
+/// PLAN` on SQLite, `EXPLAIN` on PostgreSQL), one line per row: for tests
+/// and for operators who wonder why a query is slow.
+pub fn explain(conn: &mut DbConnection, query: ClaimQuery) -> StoreResult<Vec<String>> {
+    let request = Request::new(query, 50)?;
+    dialect(conn).explain(&request)
+}
+
+/// What the claim list needs from a database that is written differently
+/// for each: everything else in this module is the same SQL on both.
+trait Dialect {
+    /// Up to `request.limit + 1` claims from the request's position on, in
+    /// the request's order.
+    fn page(&mut self, request: &Request) -> StoreResult<Vec<ListedRow>>;
+
+    /// The best-matching passage of each of these claims, as HTML with the
+    /// matches marked (see [`snippet::marked_html`]).
+    fn snippets(&mut self, search: &SearchQuery, claims: &[ClaimId]) -> StoreResult<HashMap<ClaimId, String>>;
+
+    /// The plan lines of the queries [`Dialect::page`] runs.
+    fn explain(&mut self, request: &Request) -> StoreResult<Vec<String>>;
+}
+
+/// The one place that asks which database the connection speaks to.
+fn dialect(conn: &mut DbConnection) -> &mut dyn Dialect {
+    match conn {
+        DbConnection::Sqlite(conn) => conn,
+        DbConnection::Pg(conn) => conn,
+    }
+}
+
+/// A claim row as a list query returns it.
+#[derive(QueryableByName)]
+struct ListedRow {
+    #[diesel(embed)]
+    claim: ClaimRow,
+    /// The claim's rank, when sorting by relevance (lower is better).
+    #[diesel(sql_type = Nullable<Double>)]
+    rank: Option<f64>,
+    /// The row in SQLite's search index, when ranking by relevance there.
+    #[diesel(sql_type = Nullable<BigInt>)]
+    doc: Option<i64>,
+}

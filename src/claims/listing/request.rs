@@ -1,0 +1,183 @@
+//! The query parameters of the claim list, checked and turned into what
+//! the SQL is built from.
+
+use super::position::Position;
+use crate::claims::model::{ClaimKind, ClaimQuery, ClaimSort, ClaimStatus};
+use crate::cursor;
+use crate::db::write::{StoreError, StoreResult};
+use crate::ids::{AgentId, SourceId};
+use crate::search::SearchQuery;
+
+/// A validated list request.
+pub struct Request {
+    pub search: Option<SearchQuery>,
+    /// Conditions on the claim's own columns, cheap to check on a claim
+    /// that is read anyway.
+    pub columns: Vec<Column>,
+    /// "Claims in this set" conditions, which can also supply a page's
+    /// candidates (see [`super::plan`]).
+    pub members: Vec<Member>,
+    pub sort: ClaimSort,
+    /// Where the page starts; `None` for the first page.
+    pub after: Option<Position>,
+    pub limit: i64,
+    pub snippet: bool,
+    /// The fingerprint of the filters and sort, which cursors carry.
+    pub fingerprint: String,
+}
+
+/// A condition on the claim's own columns.
+pub enum Column {
+    Kind(ClaimKind),
+    Status(ClaimStatus),
+    Place(String),
+    Unit(String),
+    ValueMin(f64),
+    ValueMax(f64),
+    /// The claim has a period at all; with either period bound.
+    HasPeriod,
+    /// The period starts no later than this day (`YYYY-MM-DD`).
+    StartsBy(String),
+    /// The period ends no earlier than this day.
+    EndsFrom(String),
+}
+
+/// A set of claims, held by other tables.
+pub enum Member {
+    Tag(String),
+    Source(SourceId),
+    Speaker(AgentId),
+    Publisher(AgentId),
+}
+
+/// One query of a page: most sorts read a page in one, the `period_start`
+/// sorts in two (the claims with a period, then those without).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// By `(created_at, id)`.
+    Created,
+    /// By `(period_start, id)`, the claims with a period…
+    WithPeriod,
+    /// …then those without one, by `id`.
+    WithoutPeriod,
+    /// By `(rank, id)`; how a rank is computed, and where a page after a
+    /// position starts, is each dialect's own.
+    Ranked,
+}
+
+impl Request {
+    pub fn new(mut query: ClaimQuery, limit: i64) -> StoreResult<Request> {
+        let search = match query.q.as_deref() {
+            Some(q) => SearchQuery::parse(q).map_err(|e| StoreError::bad_parameter("q", e.0))?,
+            None => None,
+        };
+        let sort = query.sort.unwrap_or_default();
+        if sort == ClaimSort::Relevance && search.is_none() {
+            return Err(StoreError::bad_parameter("sort", "`relevance` needs a search: give `q` as well"));
+        }
+        let (columns, members) = filters(&query)?;
+        let fingerprint = fingerprint(&mut query, sort);
+        let after = match query.cursor.as_deref() {
+            Some(cursor) => Some(Position::from_cursor(cursor, &fingerprint, sort)?),
+            None => None,
+        };
+        Ok(Request {
+            search,
+            columns,
+            members,
+            sort,
+            after,
+            limit,
+            snippet: query.snippet.unwrap_or(false),
+            fingerprint,
+        })
+    }
+
+    /// The queries a page may need, in order.
+    pub fn phases(&self) -> Vec<Phase> {
+        match (self.sort, &self.after) {
+            (ClaimSort::Relevance, _) => vec![Phase::Ranked],
+            (ClaimSort::NewestFirst | ClaimSort::OldestFirst, _) => vec![Phase::Created],
+            (_, Some(Position::Period { start: None, .. })) => vec![Phase::WithoutPeriod],
+            _ => vec![Phase::WithPeriod, Phase::WithoutPeriod],
+        }
+    }
+
+    /// Reads up to `limit + 1` rows, phase after phase, asking each phase
+    /// for as many rows as are still missing.
+    pub fn read_phases<R>(&self, mut read: impl FnMut(Phase, i64) -> StoreResult<Vec<R>>) -> StoreResult<Vec<R>> {
+        let want = self.limit + 1;
+        let mut rows = Vec::new();
+        for phase in self.phases() {
+            let missing = want - rows.len() as i64;
+            if missing <= 0 {
+                break;
+            }
+            rows.extend(read(phase, missing)?);
+        }
+        Ok(rows)
+    }
+
+    pub fn descending(&self) -> bool {
+        matches!(self.sort, ClaimSort::NewestFirst | ClaimSort::PeriodStartDesc)
+    }
+}
+
+/// The filters of a query, in the order their SQL is written.
+fn filters(query: &ClaimQuery) -> StoreResult<(Vec<Column>, Vec<Member>)> {
+    let mut columns = Vec::new();
+    let mut members = Vec::new();
+    columns.extend(query.kind.map(Column::Kind));
+    columns.extend(query.status.map(Column::Status));
+    members.extend(text_param("tag", query.tag.clone())?.map(Member::Tag));
+    members.extend(query.source_id.clone().map(Member::Source));
+    members.extend(query.speaker_id.clone().map(Member::Speaker));
+    members.extend(query.publisher_id.clone().map(Member::Publisher));
+    columns.extend(text_param("place", query.place.clone())?.map(Column::Place));
+    columns.extend(text_param("unit", query.unit.clone())?.map(Column::Unit));
+    let value_min = number_param("value_min", query.value_min)?;
+    let value_max = number_param("value_max", query.value_max)?;
+    if let (Some(min), Some(max)) = (value_min, value_max)
+        && min > max
+    {
+        return Err(StoreError::bad_parameter("value_max", "must not be below value_min"));
+    }
+    columns.extend(value_min.map(Column::ValueMin));
+    columns.extend(value_max.map(Column::ValueMax));
+    let (from, to) = (&query.period_from, &query.period_to);
+    if let (Some(from), Some(to)) = (from, to)
+        && from.earliest() > to.latest()
+    {
+        return Err(StoreError::bad_parameter("period_to", "must not be before period_from"));
+    }
+    if from.is_some() || to.is_some() {
+        columns.push(Column::HasPeriod);
+    }
+    columns.extend(to.as_ref().map(|to| Column::StartsBy(to.latest())));
+    columns.extend(from.as_ref().map(|from| Column::EndsFrom(from.earliest())));
+    Ok((columns, members))
+}
+
+fn text_param(name: &str, value: Option<String>) -> StoreResult<Option<String>> {
+    match value {
+        Some(v) if v.contains('\0') => Err(StoreError::bad_parameter(name, "must not contain NUL characters")),
+        other => Ok(other),
+    }
+}
+
+fn number_param(name: &str, value: Option<f64>) -> StoreResult<Option<f64>> {
+    match value {
+        Some(v) if !v.is_finite() => Err(StoreError::bad_parameter(name, "must be a finite number")),
+        other => Ok(other),
+    }
+}
+
+/// The fingerprint of everything that selects and orders the list (see
+/// [`cursor::fingerprint`]). A `q` padded with blanks searches what the
+/// trimmed one does, and no `sort` is the default sort: the same list, so
+/// their cursors are interchangeable.
+fn fingerprint(query: &mut ClaimQuery, sort: ClaimSort) -> String {
+    query.q = query.q.take().map(|q| q.trim().to_string());
+    query.sort = Some(sort);
+    cursor::fingerprint(query)
+}

@@ -1,0 +1,289 @@
+//! SQL assembly: the builder both dialects write their queries with, and
+//! the pieces of the claim list that are the same SQL on both databases
+//! (the columns, the filters, the keyset conditions and orders).
+//!
+//! The builder does not write bind markers itself: it is a diesel query
+//! fragment, and diesel's query builder for the connection's backend writes
+//! `?` on SQLite and `$n` on PostgreSQL.
+
+use chrono::NaiveDateTime;
+use diesel::backend::Backend;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{BigInt, Double, Text, Timestamp, Untyped};
+use diesel::{QueryResult, RunQueryDsl};
+
+use super::position::Position;
+use super::request::{Column, Member, Phase, Request};
+use crate::db::write::StoreError;
+
+/// SQL text with its bound values, in the order they appear.
+#[derive(Default)]
+pub struct Sql {
+    parts: Vec<Part>,
+}
+
+enum Part {
+    Text(String),
+    Bind(Bind),
+}
+
+/// A value bound to a query parameter.
+enum Bind {
+    Text(String),
+    Double(f64),
+    BigInt(i64),
+    Timestamp(NaiveDateTime),
+}
+
+impl Sql {
+    pub fn new() -> Sql {
+        Sql::default()
+    }
+
+    /// Appends SQL text.
+    pub fn push(&mut self, sql: &str) -> &mut Sql {
+        match self.parts.last_mut() {
+            Some(Part::Text(text)) => text.push_str(sql),
+            _ => self.parts.push(Part::Text(sql.to_string())),
+        }
+        self
+    }
+
+    /// Prepends SQL text (`EXPLAIN …`).
+    pub fn prefixed(mut self, sql: &str) -> Sql {
+        self.parts.insert(0, Part::Text(sql.to_string()));
+        self
+    }
+
+    pub fn text(&mut self, value: impl Into<String>) -> &mut Sql {
+        self.parts.push(Part::Bind(Bind::Text(value.into())));
+        self
+    }
+
+    pub fn double(&mut self, value: f64) -> &mut Sql {
+        self.parts.push(Part::Bind(Bind::Double(value)));
+        self
+    }
+
+    pub fn big_int(&mut self, value: i64) -> &mut Sql {
+        self.parts.push(Part::Bind(Bind::BigInt(value)));
+        self
+    }
+
+    pub fn timestamp(&mut self, value: NaiveDateTime) -> &mut Sql {
+        self.parts.push(Part::Bind(Bind::Timestamp(value)));
+        self
+    }
+
+    /// Appends ` LIMIT <limit>`.
+    pub fn limit(&mut self, limit: i64) -> &mut Sql {
+        self.push(" LIMIT ").big_int(limit)
+    }
+}
+
+impl<DB> QueryFragment<DB> for Sql
+where
+    DB: Backend,
+    String: ToSql<Text, DB>,
+    f64: ToSql<Double, DB>,
+    i64: ToSql<BigInt, DB>,
+    NaiveDateTime: ToSql<Timestamp, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        // Built per request, with as many binds as it needs: caching the
+        // prepared statements would only grow the cache.
+        out.unsafe_to_cache_prepared();
+        for part in &self.parts {
+            match part {
+                Part::Text(text) => out.push_sql(text),
+                Part::Bind(Bind::Text(value)) => out.push_bind_param::<Text, _>(value)?,
+                Part::Bind(Bind::Double(value)) => out.push_bind_param::<Double, _>(value)?,
+                Part::Bind(Bind::BigInt(value)) => out.push_bind_param::<BigInt, _>(value)?,
+                Part::Bind(Bind::Timestamp(value)) => out.push_bind_param::<Timestamp, _>(value)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl QueryId for Sql {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl Query for Sql {
+    type SqlType = Untyped;
+}
+
+impl<Conn> RunQueryDsl<Conn> for Sql {}
+
+/// A search the engine refused (`refused` says so from its message) is the
+/// user's query, not our failure: the translation in [`crate::search`]
+/// should make this unreachable, and this keeps it a 400 if it is not.
+pub fn search_error(error: diesel::result::Error, refused: fn(&str) -> bool) -> StoreError {
+    let message = error.to_string();
+    if refused(&message) {
+        tracing::warn!(error = %message, "the search engine refused a translated query");
+        StoreError::bad_parameter("q", "could not be searched; use words, \"phrases\" and word* only")
+    } else {
+        error.into()
+    }
+}
+
+/// The columns of a claim row, in [`crate::claims::store::ClaimRow`]'s order.
+const CLAIM_COLUMNS: &str = "claims.id, claims.text, claims.kind, claims.subject, claims.quantity_value, \
+    claims.quantity_upper, claims.quantity_unit, claims.quantity_comparator, claims.period_start, \
+    claims.period_end, claims.place, claims.status, claims.language, claims.created_at, claims.updated_at, \
+    claims.version";
+
+/// `SELECT <a listed row> FROM `: the claim's columns, its `rank` (this
+/// SQL expression, or null) and its `doc` (this one, or null).
+pub fn select_listed(rank: Option<&str>, doc: Option<&str>) -> Sql {
+    let mut sql = Sql::new();
+    sql.push("SELECT ").push(CLAIM_COLUMNS);
+    sql.push(", CAST(").push(rank.unwrap_or("NULL")).push(" AS double precision) AS rank");
+    match doc {
+        Some(doc) => sql.push(", ").push(doc).push(" AS doc"),
+        None => sql.push(", CAST(NULL AS bigint) AS doc"),
+    };
+    sql.push(" FROM ");
+    sql
+}
+
+/// ` AND <condition>` for every filter on the claim's own columns.
+/// `byte_order` is the dialect's collation clause that makes text compare
+/// byte by byte (empty where that is the default).
+pub fn column_conditions(sql: &mut Sql, request: &Request, byte_order: &str) {
+    for column in &request.columns {
+        sql.push(" AND ");
+        column_condition(sql, column, byte_order);
+    }
+}
+
+fn column_condition(sql: &mut Sql, column: &Column, byte_order: &str) {
+    match column {
+        Column::Kind(kind) => sql.push("claims.kind = ").text(kind.as_str()),
+        Column::Status(status) => sql.push("claims.status = ").text(status.as_str()),
+        Column::Place(place) => sql.push("claims.place = ").text(place),
+        Column::Unit(unit) => sql.push("claims.quantity_unit = ").text(unit),
+        Column::ValueMin(v) => sql.push("claims.quantity_value >= ").double(*v),
+        Column::ValueMax(v) => sql.push("claims.quantity_value <= ").double(*v),
+        Column::HasPeriod => sql.push("(claims.period_start IS NOT NULL OR claims.period_end IS NOT NULL)"),
+        // Partial dates compare as text: "2012" sorts before every day of
+        // 2012, and "2020~" after every day of 2020; in byte order, in any
+        // locale.
+        Column::StartsBy(day) => sql
+            .push("(claims.period_start IS NULL OR claims.period_start")
+            .push(byte_order)
+            .push(" <= ")
+            .text(day)
+            .push(")"),
+        Column::EndsFrom(day) => sql
+            .push("(claims.period_end IS NULL OR (claims.period_end || '~')")
+            .push(byte_order)
+            .push(" >= ")
+            .text(day)
+            .push(")"),
+    };
+}
+
+impl Member {
+    /// The value the filter compares with.
+    fn value(&self) -> &str {
+        match self {
+            Member::Tag(tag) => tag,
+            Member::Source(id) => id.as_str(),
+            Member::Speaker(id) | Member::Publisher(id) => id.as_str(),
+        }
+    }
+
+    /// The set as a query: `SELECT [DISTINCT] claim_id …`.
+    pub fn write_set(&self, sql: &mut Sql, distinct: bool) {
+        let from = match self {
+            Member::Tag(_) => "claim_tags.claim_id AS claim_id FROM claim_tags WHERE claim_tags.tag = ",
+            Member::Source(_) => "attributions.claim_id AS claim_id FROM attributions WHERE attributions.source_id = ",
+            Member::Speaker(_) => {
+                "attributions.claim_id AS claim_id FROM attributions WHERE attributions.speaker_id = "
+            }
+            Member::Publisher(_) => {
+                "attributions.claim_id AS claim_id FROM sources \
+                 CROSS JOIN attributions ON attributions.source_id = sources.id WHERE sources.publisher_id = "
+            }
+        };
+        sql.push(if distinct { "SELECT DISTINCT " } else { "SELECT " }).push(from).text(self.value());
+    }
+
+    /// The filter checked for one claim (`claims.id`) by seeking the
+    /// claim's own rows.
+    pub fn write_probe(&self, sql: &mut Sql) {
+        let probe = match self {
+            Member::Tag(_) => {
+                "EXISTS (SELECT 1 FROM claim_tags WHERE claim_tags.claim_id = claims.id AND claim_tags.tag = "
+            }
+            Member::Source(_) => {
+                "EXISTS (SELECT 1 FROM attributions WHERE attributions.claim_id = claims.id \
+                 AND attributions.source_id = "
+            }
+            Member::Speaker(_) => {
+                "EXISTS (SELECT 1 FROM attributions WHERE attributions.claim_id = claims.id \
+                 AND attributions.speaker_id = "
+            }
+            Member::Publisher(_) => {
+                "EXISTS (SELECT 1 FROM attributions JOIN sources ON sources.id = attributions.source_id \
+                 WHERE attributions.claim_id = claims.id AND sources.publisher_id = "
+            }
+        };
+        sql.push(probe).text(self.value()).push(")");
+    }
+
+    /// The filter as `claims.id IN (<the set>)`, for a planner that picks
+    /// its own way to check it.
+    pub fn write_in(&self, sql: &mut Sql) {
+        let set = match self {
+            Member::Tag(_) => "claims.id IN (SELECT claim_id FROM claim_tags WHERE tag = ",
+            Member::Source(_) => "claims.id IN (SELECT claim_id FROM attributions WHERE source_id = ",
+            Member::Speaker(_) => "claims.id IN (SELECT claim_id FROM attributions WHERE speaker_id = ",
+            Member::Publisher(_) => {
+                "claims.id IN (SELECT attributions.claim_id FROM sources \
+                 JOIN attributions ON attributions.source_id = sources.id WHERE sources.publisher_id = "
+            }
+        };
+        sql.push(set).text(self.value()).push(")");
+    }
+}
+
+/// ` AND <after the position> ORDER BY …` of a phase. For
+/// [`Phase::Ranked`], the dialect has written the condition on the rank
+/// already (a rank is computed differently by each); the order is by the
+/// `rank` column, lower first.
+pub fn after_and_order(sql: &mut Sql, request: &Request, phase: Phase) {
+    let (cmp, dir) = if request.descending() { ("<", "DESC") } else { (">", "ASC") };
+    match phase {
+        Phase::Ranked => {
+            sql.push(" ORDER BY rank ASC, claims.id ASC");
+        }
+        Phase::Created => {
+            if let Some(Position::Created { at, id }) = &request.after {
+                sql.push(" AND (claims.created_at, claims.id) ").push(cmp).push(" (");
+                sql.timestamp(*at).push(", ").text(id.as_str()).push(")");
+            }
+            sql.push(" ORDER BY claims.created_at ").push(dir).push(", claims.id ").push(dir);
+        }
+        Phase::WithPeriod => {
+            sql.push(" AND claims.period_start IS NOT NULL");
+            if let Some(Position::Period { start: Some(start), id }) = &request.after {
+                sql.push(" AND (claims.period_start, claims.id) ").push(cmp).push(" (");
+                sql.text(start.as_str()).push(", ").text(id.as_str()).push(")");
+            }
+            sql.push(" ORDER BY claims.period_start ").push(dir).push(", claims.id ").push(dir);
+        }
+        Phase::WithoutPeriod => {
+            sql.push(" AND claims.period_start IS NULL");
+            if let Some(Position::Period { start: None, id }) = &request.after {
+                sql.push(" AND claims.id ").push(cmp).push(" ").text(id.as_str());
+            }
+            sql.push(" ORDER BY claims.id ").push(dir);
+        }
+    }
+}

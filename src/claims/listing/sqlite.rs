@@ -1,0 +1,260 @@
+//! The claim list in SQLite's dialect: the FTS5 index `claims_fts` (its
+//! rows are claims' documents, mapped to claims by `claim_documents`), its
+//! `facets` field for membership filters, BM25 ranks, and the [`Plan`]
+//! that picks where a page's rows come from.
+
+use std::collections::HashMap;
+
+use diesel::sql_types::{BigInt, Double, Nullable, Text};
+use diesel::sqlite::SqliteConnection;
+use diesel::{QueryableByName, RunQueryDsl};
+
+use super::plan::{Candidates, Plan};
+use super::position::Position;
+use super::request::{Member, Phase, Request};
+use super::snippet::marked_html;
+use super::sql::{self, Sql};
+use super::{Dialect, ListedRow};
+use crate::claims::model::ClaimSort;
+use crate::db::write::StoreResult;
+use crate::ids::ClaimId;
+use crate::search::SearchQuery;
+
+impl Dialect for SqliteConnection {
+    fn page(&mut self, request: &Request) -> StoreResult<Vec<ListedRow>> {
+        if request.sort == ClaimSort::Relevance {
+            return fetch_by_rank(self, request);
+        }
+        let plan = choose_plan(self, request)?;
+        request.read_phases(|phase, limit| load(self, page_sql(request, plan, phase, limit)))
+    }
+
+    fn snippets(&mut self, search: &SearchQuery, claims: &[ClaimId]) -> StoreResult<HashMap<ClaimId, String>> {
+        // The rowid lookup lets FTS5 seek each listed document instead of
+        // walking every match.
+        let mut sql = Sql::new();
+        sql.push(
+            "SELECT claim_documents.claim_id AS claim_id, \
+             snippet(claims_fts, -1, char(57344), char(57345), '…', 24) AS snippet \
+             FROM claims_fts JOIN claim_documents ON claim_documents.doc = claims_fts.rowid \
+             WHERE claims_fts MATCH ",
+        )
+        .text(words_expression(search))
+        .push(" AND claims_fts.rowid IN (SELECT doc FROM claim_documents WHERE claim_id IN (");
+        for (i, id) in claims.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.text(id.as_str());
+        }
+        sql.push("))");
+        let found: Vec<SnippetRow> = load(self, sql)?;
+        Ok(found.into_iter().filter_map(|r| Some((r.claim_id, marked_html(&r.snippet?)))).collect())
+    }
+
+    fn explain(&mut self, request: &Request) -> StoreResult<Vec<String>> {
+        let queries = if request.sort == ClaimSort::Relevance {
+            vec![ranked_sql(request), ranked_claims_sql(request, &[])]
+        } else {
+            let plan = choose_plan(self, request)?;
+            request.phases().into_iter().map(|phase| page_sql(request, plan, phase, request.limit + 1)).collect()
+        };
+        let mut lines = Vec::new();
+        for sql in queries {
+            let plan: Vec<PlanLine> = load(self, sql.prefixed("EXPLAIN QUERY PLAN "))?;
+            lines.extend(plan.into_iter().map(|line| line.detail));
+        }
+        Ok(lines)
+    }
+}
+
+#[derive(QueryableByName)]
+struct PlanLine {
+    #[diesel(sql_type = Text)]
+    detail: String,
+}
+
+#[derive(QueryableByName)]
+struct SnippetRow {
+    #[diesel(sql_type = Text)]
+    claim_id: ClaimId,
+    #[diesel(sql_type = Nullable<Text>)]
+    snippet: Option<String>,
+}
+
+/// A match of a search and its BM25 rank.
+#[derive(QueryableByName)]
+struct Ranked {
+    #[diesel(sql_type = BigInt)]
+    doc: i64,
+    #[diesel(sql_type = Double)]
+    rank: f64,
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+fn load<R: QueryableByName<diesel::sqlite::Sqlite> + 'static>(
+    conn: &mut SqliteConnection,
+    sql: Sql,
+) -> StoreResult<Vec<R>> {
+    sql.load(conn).map_err(|e| sql::search_error(e, |message| message.starts_with("fts5:")))
+}
+
+/// Counts the candidates of each plan that could read them (see
+/// [`Plan::choose`]).
+fn choose_plan(conn: &mut SqliteConnection, request: &Request) -> StoreResult<Plan> {
+    Plan::choose(request, |candidates, cap| {
+        let mut sql = Sql::new();
+        match candidates {
+            Candidates::Matches => {
+                sql.push("SELECT count(*) AS n FROM (SELECT 1 FROM claims_fts WHERE claims_fts MATCH ")
+                    .text(fts5_expression(request));
+            }
+            Candidates::Members(i) => {
+                // Its rows, which may name a claim twice: about as many.
+                sql.push("SELECT count(*) AS n FROM (");
+                request.members[i].write_set(&mut sql, false);
+            }
+        }
+        sql.limit(cap).push(")");
+        let counted: Vec<Count> = load(conn, sql)?;
+        Ok(counted.first().map_or(0, |c| c.n))
+    })
+}
+
+/// One phase of a page, read the way `plan` says.
+fn page_sql(request: &Request, plan: Plan, phase: Phase, limit: i64) -> Sql {
+    let mut sql = sql::select_listed(None, None);
+    match (&request.search, plan) {
+        (Some(_), Plan::Read(Candidates::Matches)) => {
+            // CROSS JOIN fixes the join order: matches first.
+            sql.push(
+                "claims_fts CROSS JOIN claim_documents ON claim_documents.doc = claims_fts.rowid \
+                 CROSS JOIN claims ON claims.id = claim_documents.claim_id WHERE claims_fts MATCH ",
+            )
+            .text(fts5_expression(request));
+        }
+        (Some(_), _) => {
+            sql.push(
+                "claims WHERE EXISTS (SELECT 1 FROM claim_documents JOIN claims_fts \
+                 ON claims_fts.rowid = claim_documents.doc \
+                 WHERE claim_documents.claim_id = claims.id AND claims_fts MATCH ",
+            )
+            .text(fts5_expression(request))
+            .push(")");
+        }
+        (None, Plan::Read(Candidates::Members(i))) => {
+            sql.push("(");
+            request.members[i].write_set(&mut sql, true);
+            sql.push(") AS candidates CROSS JOIN claims ON claims.id = candidates.claim_id WHERE TRUE");
+        }
+        (None, _) => {
+            sql.push("claims WHERE TRUE");
+        }
+    }
+    sql::column_conditions(&mut sql, request, "");
+    // With a search, the membership filters are part of the full-text
+    // query; a filter whose set supplies the candidates holds anyway.
+    if request.search.is_none() {
+        for (i, member) in request.members.iter().enumerate() {
+            if !plan.reads_members(i) {
+                sql.push(" AND ");
+                member.write_probe(&mut sql);
+            }
+        }
+    }
+    sql::after_and_order(&mut sql, request, phase);
+    sql.limit(limit);
+    sql
+}
+
+/// Relevance, in two steps. Every match's BM25 rank comes from the
+/// full-text index alone (the facet terms apply the tag, source, speaker
+/// and publisher filters there), sorted by rank and then by the match's row
+/// in the index. Only then are claims read, in that order, in batches that
+/// grow fourfold, each checked against the filters on the claim's own
+/// columns, until the page is full: a page reads about as many claims as it
+/// shows, not one per match.
+fn fetch_by_rank(conn: &mut SqliteConnection, request: &Request) -> StoreResult<Vec<ListedRow>> {
+    let ranked: Vec<Ranked> = load(conn, ranked_sql(request))?;
+    let want = (request.limit + 1) as usize;
+    let mut rows: Vec<ListedRow> = Vec::with_capacity(want);
+    let mut rest = &ranked[..];
+    let mut batch = 2 * want;
+    while rows.len() < want && !rest.is_empty() {
+        let (head, tail) = rest.split_at(batch.min(rest.len()));
+        let docs: Vec<i64> = head.iter().map(|r| r.doc).collect();
+        let mut found: HashMap<i64, ListedRow> = load::<ListedRow>(conn, ranked_claims_sql(request, &docs))?
+            .into_iter()
+            .filter_map(|row| Some((row.doc?, row)))
+            .collect();
+        for match_ in head {
+            if let Some(mut row) = found.remove(&match_.doc) {
+                row.rank = Some(match_.rank);
+                rows.push(row);
+            }
+        }
+        rest = tail;
+        batch *= 4;
+    }
+    rows.truncate(want);
+    Ok(rows)
+}
+
+/// Every match of the search after the position, best first.
+fn ranked_sql(request: &Request) -> Sql {
+    let mut sql = Sql::new();
+    sql.push("SELECT claims_fts.rowid AS doc, claims_fts.rank AS rank FROM claims_fts WHERE claims_fts MATCH ")
+        .text(fts5_expression(request));
+    if let Some(Position::Relevance { rank, doc, .. }) = &request.after {
+        sql.push(" AND (claims_fts.rank, claims_fts.rowid) > (");
+        sql.double(*rank).push(", ").big_int(doc.unwrap_or(i64::MIN)).push(")");
+    }
+    sql.push(" ORDER BY claims_fts.rank, claims_fts.rowid");
+    sql
+}
+
+/// The claims of these search-index rows that pass the filters on the
+/// claim's own columns (the others are part of the full-text query).
+fn ranked_claims_sql(request: &Request, docs: &[i64]) -> Sql {
+    let mut sql = sql::select_listed(None, Some("claim_documents.doc"));
+    sql.push(
+        "claim_documents CROSS JOIN claims ON claims.id = claim_documents.claim_id \
+         WHERE claim_documents.doc IN (SELECT value FROM json_each(",
+    )
+    .text(format!("[{}]", docs.iter().map(i64::to_string).collect::<Vec<_>>().join(",")))
+    .push("))");
+    sql::column_conditions(&mut sql, request, "");
+    sql
+}
+
+/// What the user typed, as an FTS5 query over the fields that hold words.
+fn words_expression(search: &SearchQuery) -> String {
+    format!("{{text subject quotes}} : ({})", search.to_fts5())
+}
+
+/// The FTS5 query of a request: what the user typed, over the text,
+/// subject and quotes, and a facet term per membership filter.
+fn fts5_expression(request: &Request) -> String {
+    let mut expression = request.search.as_ref().map(words_expression).unwrap_or_default();
+    for member in &request.members {
+        expression.push_str(&format!(" AND facets : \"{}\"", facet(member)));
+    }
+    expression
+}
+
+/// A membership filter's term in the `facets` field of the full-text index
+/// (see the `search_facets` migration).
+fn facet(member: &Member) -> String {
+    let compact = |id: &str| id.replace('-', "");
+    match member {
+        Member::Tag(tag) => format!("t{}", hex::encode(tag.as_bytes())),
+        Member::Source(id) => format!("s{}", compact(id.as_str())),
+        Member::Speaker(id) => format!("k{}", compact(id.as_str())),
+        Member::Publisher(id) => format!("p{}", compact(id.as_str())),
+    }
+}

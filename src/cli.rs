@@ -183,7 +183,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 .map_err(|e| InputError(format!("`{query}` is not a query of GET /v1/claims: {e}")))?;
             let db = Db::connect(&url, 1)?;
             let mut conn = db.get()?;
-            let plan = crate::claims::listing::explain(&mut conn, parsed).map_err(|e| input_or_failure(e, &query))?;
+            let plan =
+                crate::claims::listing::explain(&mut conn, parsed).map_err(|e| input_or_failure(e.into(), &query))?;
             for line in plan {
                 println!("{line}");
             }

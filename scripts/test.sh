@@ -121,6 +121,10 @@ if [[ -z $started ]]; then
 fi
 
 export CLAIMTRAIL_TEST_PG_URL="postgres://claimtrail@127.0.0.1:$PG_PORT/postgres"
+# Tests that stop and start a PostgreSQL of their own (the fail-fast test)
+# run these binaries, as this user when run as root.
+export CLAIMTRAIL_TEST_PG_BIN=$PG_BIN
+export CLAIMTRAIL_TEST_PG_USER=${PG_USER:-}
 echo "==> PostgreSQL 15 ready: $CLAIMTRAIL_TEST_PG_URL"
 
 # Every response the API tests see is checked against openapi/openapi.json

@@ -149,6 +149,14 @@ pub async fn authenticate(
     next.call(req).await
 }
 
+/// The id of the request's API key, once [`authenticate`] has verified it;
+/// `None` without a key or with one that is not valid.
+pub fn verified_key_id(req: &ServiceRequest) -> Option<String> {
+    let verified = matches!(req.extensions().get::<Identified>(), Some(Identified(Ok(Some(_)))));
+    let token = bearer(req.request()).ok().flatten().filter(|_| verified)?;
+    token.split('_').nth(1).map(str::to_string)
+}
+
 async fn authorize(req: HttpRequest, needed: Scope) -> Result<Option<Scope>, ApiError> {
     let identified = req.extensions().get::<Identified>().cloned();
     let scope = match identified {

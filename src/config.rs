@@ -1,7 +1,12 @@
 //! Settings, read from command-line flags or `CLAIMTRAIL_*` environment
 //! variables (flags win), with defaults that serve a local SQLite file.
 
-use clap::{Args, ValueEnum};
+use std::time::Duration;
+
+use clap::{ArgAction, Args, ValueEnum};
+
+use crate::db::{DbOptions, Durability};
+use crate::limits::{Limit, Rate};
 
 /// Every setting of the server and the CLI.
 #[derive(Debug, Clone, Args)]
@@ -23,7 +28,9 @@ pub struct Settings {
     pub workers: Option<usize>,
 
     /// Require an API key (scope `read` or more) for reads too.
-    #[arg(long, env = "CLAIMTRAIL_REQUIRE_KEY_FOR_READS", global = true)]
+    #[arg(long, env = "CLAIMTRAIL_REQUIRE_KEY_FOR_READS", global = true, action = ArgAction::Set,
+        num_args = 0..=1, require_equals = true, default_value = "false", default_missing_value = "true",
+        value_parser = boolean("CLAIMTRAIL_REQUIRE_KEY_FOR_READS"))]
     pub require_key_for_reads: bool,
 
     /// Browser origins allowed to call the API (comma-separated, or `*`).
@@ -39,8 +46,42 @@ pub struct Settings {
     pub max_import_bytes: usize,
 
     /// Do not load the seed data into an empty database at start.
-    #[arg(long, env = "CLAIMTRAIL_NO_SEED", global = true)]
+    #[arg(long, env = "CLAIMTRAIL_NO_SEED", global = true, action = ArgAction::Set,
+        num_args = 0..=1, require_equals = true, default_value = "false", default_missing_value = "true",
+        value_parser = boolean("CLAIMTRAIL_NO_SEED"))]
     pub no_seed: bool,
+
+    /// How long a request waits for a free database connection before a 503.
+    #[arg(long, env = "CLAIMTRAIL_DB_ACQUIRE_TIMEOUT", default_value = "10s", value_parser = duration, global = true)]
+    pub db_acquire_timeout: Duration,
+
+    /// How long `/readyz` waits for the database before its 503.
+    #[arg(long, env = "CLAIMTRAIL_DB_HEALTH_TIMEOUT", default_value = "500ms", value_parser = duration, global = true)]
+    pub db_health_timeout: Duration,
+
+    /// After a failed connection attempt, how long requests are answered
+    /// 503 with `Retry-After` at once, before one may try the database again.
+    #[arg(long, env = "CLAIMTRAIL_DB_RETRY_AFTER", default_value = "2s", value_parser = duration, global = true)]
+    pub db_retry_after: Duration,
+
+    /// The longest one database statement of a request may run (`0s`: no limit).
+    #[arg(long, env = "CLAIMTRAIL_STATEMENT_TIMEOUT", default_value = "5s", value_parser = duration, global = true)]
+    pub statement_timeout: Duration,
+
+    /// What a commit survives: `normal` (a crash of the process) or `full`
+    /// (power loss too, at an fsync per commit).
+    #[arg(long, env = "CLAIMTRAIL_DURABILITY", value_enum, default_value_t = Durability::Normal, global = true)]
+    pub durability: Durability,
+
+    /// Requests per key (or client address, without a key) and window,
+    /// e.g. `3000/1m`; `off`; `auto` is off on a loopback address, else 3000/1m.
+    #[arg(long, env = "CLAIMTRAIL_RATE_LIMIT", default_value = "auto", global = true)]
+    pub rate_limit: Limit<Rate>,
+
+    /// Requests in flight at once per key (or client address); `off`;
+    /// `auto` is off on a loopback address, else 16.
+    #[arg(long, env = "CLAIMTRAIL_CONCURRENCY_LIMIT", default_value = "auto", global = true)]
+    pub concurrency_limit: Limit<u32>,
 
     /// Log filter, in `tracing` `EnvFilter` syntax.
     #[arg(long, env = "CLAIMTRAIL_LOG", default_value = "info", global = true)]
@@ -77,9 +118,111 @@ impl Settings {
             max_body_bytes: 2 * 1024 * 1024,
             max_import_bytes: 256 * 1024 * 1024,
             no_seed: true,
+            db_acquire_timeout: Duration::from_secs(10),
+            db_health_timeout: Duration::from_millis(500),
+            db_retry_after: Duration::from_secs(2),
+            statement_timeout: Duration::from_secs(5),
+            durability: Durability::Normal,
+            rate_limit: Limit::Auto,
+            concurrency_limit: Limit::Auto,
             log: "warn".to_string(),
             log_format: LogFormat::Text,
             metrics: Default::default(),
         }
+    }
+
+    /// The server's pool, as these settings say.
+    pub fn db_options(&self) -> DbOptions {
+        DbOptions {
+            pool_size: self.pool_size,
+            acquire_timeout: self.db_acquire_timeout,
+            health_timeout: self.db_health_timeout,
+            retry_after: self.db_retry_after,
+            statement_timeout: Some(self.statement_timeout).filter(|t| !t.is_zero()),
+            durability: self.durability,
+        }
+    }
+}
+
+/// The words operators write for on and off, in any case.
+pub fn parse_boolean(value: &str) -> Option<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+/// A boolean setting's parser; its error names the variable and the words
+/// it takes.
+fn boolean(variable: &'static str) -> impl Fn(&str) -> Result<bool, String> + Clone + Send + Sync + 'static {
+    move |value| {
+        parse_boolean(value).ok_or_else(|| {
+            format!("{variable} must be one of 1/0, true/false, yes/no, on/off (any case), not `{value}`")
+        })
+    }
+}
+
+/// A duration such as `500ms`, `5s`, `2m`.
+fn duration(value: &str) -> Result<Duration, String> {
+    humantime::parse_duration(value.trim())
+        .map_err(|e| format!("`{value}` is not a duration such as 500ms, 5s or 2m: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        settings: Settings,
+    }
+
+    #[test]
+    fn booleans_take_the_words_operators_write() {
+        for word in ["1", "true", "TRUE", "yes", "Yes", "on", "ON"] {
+            assert_eq!(parse_boolean(word), Some(true), "{word}");
+        }
+        for word in ["0", "false", "False", "no", "NO", "off", "Off"] {
+            assert_eq!(parse_boolean(word), Some(false), "{word}");
+        }
+        for word in ["", "2", "set", "enabled", "y", "t"] {
+            assert_eq!(parse_boolean(word), None, "{word}");
+        }
+    }
+
+    #[test]
+    fn a_bare_flag_is_true_and_a_flag_with_a_word_is_that_word() {
+        let parsed = Cli::try_parse_from(["claimtrail", "--require-key-for-reads", "--no-seed=off"]).expect("parses");
+        assert!(parsed.settings.require_key_for_reads);
+        assert!(!parsed.settings.no_seed);
+        let parsed = Cli::try_parse_from(["claimtrail"]).expect("parses");
+        assert!(!parsed.settings.require_key_for_reads);
+    }
+
+    #[test]
+    fn a_bad_boolean_names_the_variable_and_the_accepted_words() {
+        let error = Cli::try_parse_from(["claimtrail", "--no-seed=maybe"]).expect_err("refused").to_string();
+        assert!(error.contains("CLAIMTRAIL_NO_SEED"), "{error}");
+        assert!(error.contains("1/0, true/false, yes/no, on/off"), "{error}");
+    }
+
+    #[test]
+    fn durations_and_limits_parse() {
+        let parsed = Cli::try_parse_from([
+            "claimtrail",
+            "--statement-timeout=250ms",
+            "--rate-limit=10/1s",
+            "--concurrency-limit=off",
+        ])
+        .expect("parses");
+        assert_eq!(parsed.settings.statement_timeout, Duration::from_millis(250));
+        assert_eq!(parsed.settings.rate_limit, Limit::Set(Rate { requests: 10, window: Duration::from_secs(1) }));
+        assert_eq!(parsed.settings.concurrency_limit, Limit::Off);
+        assert!(Cli::try_parse_from(["claimtrail", "--statement-timeout=5"]).is_err());
+        assert!(Cli::try_parse_from(["claimtrail", "--rate-limit=0/1s"]).is_err());
     }
 }

@@ -2,6 +2,7 @@
 //! RFC 9457 `application/problem+json` response.
 
 use std::fmt;
+use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
@@ -10,6 +11,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::db::failure::Failure;
 use crate::db::write::StoreError;
 
 /// An RFC 9457 problem document.
@@ -194,10 +196,47 @@ impl ApiError {
     /// The database could not be reached in time; the cause is logged on
     /// the request's log line, not sent.
     pub fn unavailable(cause: impl fmt::Display) -> ApiError {
-        let mut e =
-            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "The database is not available; try again.");
+        let mut e = ApiError::unavailable_for(Duration::from_secs(1), "The database is not available; try again.");
         e.cause = Some(format!("database unavailable: {cause}"));
         e
+    }
+
+    /// 503 with `Retry-After` (whole seconds, at least 1), not logged: the
+    /// circuit breaker turning requests away while the database is down.
+    pub fn unavailable_for(retry_after: Duration, detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail)
+            .with_header(header::RETRY_AFTER, &retry_seconds(retry_after).to_string())
+    }
+
+    /// A statement ran past the server's deadline and was stopped (503 with
+    /// `Retry-After`); nothing it would have written was kept.
+    pub fn deadline_exceeded(cause: impl fmt::Display) -> ApiError {
+        let mut e = ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "deadline-exceeded",
+            "The request's database work ran past the server's time limit and was stopped; \
+             nothing was changed. Try again later, or ask for less (a smaller `limit`, no `snippet`).",
+        )
+        .with_header(header::RETRY_AFTER, "1");
+        e.cause = Some(format!("a statement ran past its deadline: {cause}"));
+        e
+    }
+
+    /// The database has no room left for the write (507); reads go on.
+    pub fn insufficient_storage(cause: impl fmt::Display) -> ApiError {
+        let mut e = ApiError::new(
+            StatusCode::INSUFFICIENT_STORAGE,
+            "insufficient-storage",
+            "The database's disk is full: nothing was written. Reads still work; writes will once space is freed.",
+        );
+        e.cause = Some(format!("the database's disk is full: {cause}"));
+        e
+    }
+
+    /// 429: the key (or client address) is over its rate or concurrency limit.
+    pub fn too_many_requests(retry_after: Duration, detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too-many-requests", detail)
+            .with_header(header::RETRY_AFTER, &retry_seconds(retry_after).to_string())
     }
 
     /// A bug or an unexpected failure; the cause is logged on the request's
@@ -227,6 +266,11 @@ impl ApiError {
             errors: self.errors.clone(),
         }
     }
+}
+
+/// `Retry-After` takes whole seconds: round up, and never say 0.
+fn retry_seconds(after: Duration) -> u64 {
+    after.as_millis().div_ceil(1000).max(1) as u64
 }
 
 impl fmt::Display for ApiError {
@@ -286,6 +330,13 @@ fn article(what: &str) -> &'static str {
 
 impl From<DieselError> for ApiError {
     fn from(error: DieselError) -> ApiError {
+        if let Some(failure) = crate::db::failure::classify(&error) {
+            return match failure {
+                Failure::DiskFull => ApiError::insufficient_storage(error),
+                Failure::Deadline => ApiError::deadline_exceeded(error),
+                Failure::ConnectionLost => ApiError::unavailable(error),
+            };
+        }
         match error {
             DieselError::NotFound => ApiError::not_found("resource"),
             // Handlers check references and duplicates first and say which

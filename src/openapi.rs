@@ -74,6 +74,21 @@ impl Modify for Completion {
                  the client's `X-Request-Id` when it was valid, else one the server made.",
             ),
         );
+        components.headers.insert(
+            RATE_LIMIT.to_string(),
+            text_header(
+                "While per-client limits are on: what is left of this client's quota, e.g. \
+                 `\"per-client\";r=2999;t=1` (`r` requests left, `t` seconds until the whole quota is back).",
+            ),
+        );
+        components.headers.insert(
+            RATE_LIMIT_POLICY.to_string(),
+            text_header(
+                "While per-client limits are on: the quota, e.g. `\"per-client\";q=3000;w=60` \
+                 (`q` requests per `w` seconds).",
+            ),
+        );
+        components.headers.insert(RETRY_AFTER.to_string(), text_header("Seconds to wait before trying again."));
     }
 }
 
@@ -88,6 +103,23 @@ fn text_header(description: &str) -> RefOr<Header> {
 
 /// The header every response carries, declared once in the components.
 const REQUEST_ID: &str = "X-Request-Id";
+
+/// The rate limit fields of the IETF draft, on every response of a limited
+/// operation while limits are on (`src/limits.rs`).
+const RATE_LIMIT: &str = "RateLimit";
+const RATE_LIMIT_POLICY: &str = "RateLimit-Policy";
+
+/// Seconds to wait before retrying, on 429 and on 503.
+const RETRY_AFTER: &str = "Retry-After";
+
+fn header_ref(name: &str) -> RefOr<Header> {
+    RefOr::Ref(Ref::new(format!("#/components/headers/{name}")))
+}
+
+/// Paths the per-client limits leave alone (`limits::is_exempt`): probes.
+fn is_limited(path: &str) -> bool {
+    !matches!(path, "/healthz" | "/readyz")
+}
 
 /// What a problem of each status says, as an example for clients and for
 /// Swagger UI: the same `type`, `title` and wording the server sends.
@@ -131,6 +163,16 @@ fn problem_example(status: u16, method: &HttpMethod, what: &str) -> Value {
         ),
         422 if what == "import" => ("validation", "1 problems in the file; nothing was imported.".to_string()),
         422 => ("validation", "The request has 2 invalid fields.".to_string()),
+        429 => (
+            "too-many-requests",
+            "Over the limit of 3000 requests per 60 s for this client; retry after the time in Retry-After."
+                .to_string(),
+        ),
+        507 => (
+            "insufficient-storage",
+            "The database's disk is full: nothing was written. Reads still work; writes will once space is freed."
+                .to_string(),
+        ),
         428 => (
             "precondition-required",
             "This request needs an If-Match header with the resource's current ETag.".to_string(),
@@ -180,6 +222,9 @@ fn problem(status: u16, description: &str, method: &HttpMethod, what: &str) -> u
         }
         412 => {
             response.headers.insert("ETag".to_string(), text_header("The resource's current version."));
+        }
+        429 | 503 => {
+            response.headers.insert(RETRY_AFTER.to_string(), header_ref(RETRY_AFTER));
         }
         _ => {}
     }
@@ -252,6 +297,12 @@ fn add_problems(path: &str, method: &HttpMethod, operation: &mut Operation) {
     if needs_key && is_v1 {
         add(403, "The key's scope is too low");
     }
+    if is_limited(path) {
+        add(429, "Over this client's rate limit, or too many of its requests at once (when limits are on)");
+    }
+    if matches!(method, HttpMethod::Post | HttpMethod::Patch | HttpMethod::Delete) {
+        add(507, "The database's disk is full: nothing was written");
+    }
     match method {
         HttpMethod::Get if is_v1 && has_id => add(404, "No such resource"),
         HttpMethod::Post => {
@@ -277,7 +328,7 @@ fn add_problems(path: &str, method: &HttpMethod, operation: &mut Operation) {
         _ => {}
     }
     add(500, "An unexpected failure on the server");
-    add(503, "The database is not available");
+    add(503, "The database is not reachable, or the request's database work ran past its deadline");
 }
 
 /// The `If-Match` header that `PATCH` and `DELETE` need.
@@ -340,13 +391,16 @@ fn add_page_link(operation: &mut Operation) {
     }
 }
 
-/// Every response names its request.
-fn add_request_id(operation: &mut Operation) {
+/// Every response names its request; those of limited operations carry
+/// the rate limit fields while limits are on.
+fn add_common_headers(path: &str, operation: &mut Operation) {
     for response in operation.responses.responses.values_mut() {
         if let RefOr::T(response) = response {
-            response
-                .headers
-                .insert(REQUEST_ID.to_string(), RefOr::Ref(Ref::new(format!("#/components/headers/{REQUEST_ID}"))));
+            response.headers.insert(REQUEST_ID.to_string(), header_ref(REQUEST_ID));
+            if is_limited(path) {
+                response.headers.insert(RATE_LIMIT.to_string(), header_ref(RATE_LIMIT));
+                response.headers.insert(RATE_LIMIT_POLICY.to_string(), header_ref(RATE_LIMIT_POLICY));
+            }
         }
     }
 }
@@ -436,7 +490,7 @@ pub fn complete(mut openapi: OpenApiDoc) -> OpenApiDoc {
                 }
                 _ => {}
             }
-            add_request_id(operation);
+            add_common_headers(path, operation);
         }
     }
     openapi

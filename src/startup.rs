@@ -58,8 +58,8 @@ impl Application {
     /// a free one) and builds the server; it runs once awaited.
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let database_url = settings.database_url.clone();
-        let pool_size = settings.pool_size;
-        let db = web::block(move || Db::connect(&database_url, pool_size)).await??;
+        let options = settings.db_options();
+        let db = web::block(move || Db::connect_with(&database_url, &options)).await??;
         if !settings.no_seed {
             let seeder = db.clone();
             let loaded = web::block(move || crate::seed::load_if_empty(&seeder)).await??;
@@ -145,6 +145,7 @@ fn serve(listener: TcpListener, db: Db, metrics: web::Data<Metrics>, settings: S
     let max_body = settings.max_body_bytes;
     let import_limit = web::Data::new(transfer::ImportLimit(settings.max_import_bytes));
     let origins = settings.cors_origins.clone();
+    let limits = web::Data::new(crate::limits::Limits::from_settings(&settings));
     let mut server = HttpServer::new(move || {
         let known_paths = known_paths.clone();
         let app = routes(App::new().into_utoipa_app())
@@ -153,6 +154,7 @@ fn serve(listener: TcpListener, db: Db, metrics: web::Data<Metrics>, settings: S
             .app_data(metrics.clone())
             .app_data(policy.clone())
             .app_data(import_limit.clone())
+            .app_data(limits.clone())
             .app_data(
                 web::JsonConfig::default()
                     .limit(max_body)
@@ -172,7 +174,11 @@ fn serve(listener: TcpListener, db: Db, metrics: web::Data<Metrics>, settings: S
                 let known_paths = known_paths.clone();
                 async move { unrouted(&req, &known_paths) }
             }));
-        app.wrap(from_fn(crate::auth::authenticate)).wrap(cors(&origins)).wrap(from_fn(crate::observability::observe))
+        app.wrap(from_fn(crate::limits::enforce))
+            .wrap(from_fn(crate::auth::authenticate))
+            .wrap(cors(&origins))
+            .wrap(from_fn(crate::security_headers::add))
+            .wrap(from_fn(crate::observability::observe))
     })
     .listen(listener)?
     .shutdown_timeout(30);

@@ -1,22 +1,26 @@
 //! Storage: one connection type over SQLite and PostgreSQL, the pool, the
 //! embedded migrations and the one helper that runs blocking database work.
 
+pub mod breaker;
+pub mod deadline;
+pub mod failure;
+pub mod pool;
 pub mod refs;
 pub mod schema;
 pub mod write;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
 
 use actix_web::web;
 use diesel::Connection;
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::pg::PgConnection;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
 use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
+use self::breaker::Breaker;
+pub use self::pool::{DbOptions, Durability, PooledDb};
 use crate::error::ApiError;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -94,53 +98,25 @@ fn cannot_open(url: &str, cause: impl std::fmt::Display) -> anyhow::Error {
     }
 }
 
-/// Opens one connection of the backend the URL names.
+/// Opens one connection of the backend the URL names, with the default
+/// settings (the pool's connections get theirs in [`pool`]).
 pub fn establish(url: &str) -> diesel::ConnectionResult<DbConnection> {
+    deadline::install();
     match Backend::of_url(url) {
         Backend::Postgres => PgConnection::establish(url).map(DbConnection::Pg),
         Backend::Sqlite => {
             let mut conn = SqliteConnection::establish(url)?;
-            configure_sqlite(&mut conn).map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+            pool::configure_sqlite(&mut conn, Durability::Normal)
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
             Ok(DbConnection::Sqlite(conn))
         }
     }
 }
 
-/// Per-connection SQLite settings. `busy_timeout` comes first so that the
-/// statements after it already wait for a lock instead of failing at once.
-fn configure_sqlite(conn: &mut SqliteConnection) -> diesel::QueryResult<()> {
-    conn.batch_execute("PRAGMA busy_timeout = 10000;")?;
-    conn.batch_execute("PRAGMA foreign_keys = ON;")?;
-    conn.batch_execute("PRAGMA synchronous = NORMAL;")?;
-    // Reads through a memory map instead of a read() per page: at a million
-    // claims, index seeks are several times faster. SQLite caps the size
-    // (2 GiB by default); the pages are the OS's file cache, shared by all
-    // connections.
-    conn.batch_execute("PRAGMA mmap_size = 2147418112;")?;
-    Ok(())
-}
-
-/// r2d2 manager that opens connections with [`establish`], so that every
-/// pooled SQLite connection gets its pragmas.
-#[derive(Debug)]
-struct Customizer;
-
-impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for Customizer {
-    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
-        if let DbConnection::Sqlite(conn) = conn {
-            configure_sqlite(conn).map_err(diesel::r2d2::Error::QueryError)?;
-        }
-        Ok(())
-    }
-}
-
-pub type DbPool = Pool<ConnectionManager<DbConnection>>;
-pub type PooledDb = PooledConnection<ConnectionManager<DbConnection>>;
-
 /// Shared handle to the database, cheap to clone.
 #[derive(Clone)]
 pub struct Db {
-    pool: DbPool,
+    pool: pool::Pool,
     backend: Backend,
     /// On SQLite, held by [`Db::write`] for the whole write transaction.
     /// SQLite lets one writer in at a time anyway, and a writer that finds
@@ -148,6 +124,10 @@ pub struct Db {
     /// handler) rather than waking when the lock frees; queueing on this
     /// mutex instead hands the lock over at once.
     writer: Arc<Mutex<()>>,
+    /// Turns requests away at once while the database cannot be reached.
+    breaker: Arc<Breaker>,
+    acquire_timeout: std::time::Duration,
+    health_timeout: std::time::Duration,
     /// Callers waiting for a pooled connection now, for the metrics.
     waiting: Arc<AtomicU32>,
 }
@@ -169,6 +149,12 @@ impl Db {
     /// Migrates the database and builds the pool. WAL is a property of the
     /// SQLite file, so it is set once here rather than per connection.
     pub fn connect(url: &str, pool_size: u32) -> anyhow::Result<Db> {
+        Db::connect_with(url, &DbOptions::new(pool_size))
+    }
+
+    /// Like [`Db::connect`], with the pool's timeouts, statement deadline
+    /// and durability chosen (the server's come from its settings).
+    pub fn connect_with(url: &str, options: &DbOptions) -> anyhow::Result<Db> {
         let backend = check_url(url)?;
         let mut conn = establish(url).map_err(|e| cannot_open(url, e))?;
         if let DbConnection::Sqlite(conn) = &mut conn {
@@ -176,13 +162,17 @@ impl Db {
         }
         migrate(&mut conn)?;
         drop(conn);
-        let manager = ConnectionManager::<DbConnection>::new(url);
-        let pool = Pool::builder()
-            .max_size(pool_size)
-            .connection_timeout(Duration::from_secs(10))
-            .connection_customizer(Box::new(Customizer))
-            .build(manager)?;
-        Ok(Db { pool, backend, writer: Arc::new(Mutex::new(())), waiting: Arc::new(AtomicU32::new(0)) })
+        let breaker = Arc::new(Breaker::new(options.retry_after, options.health_timeout));
+        let pool = pool::build(url, options, breaker.clone());
+        Ok(Db {
+            pool,
+            backend,
+            writer: Arc::new(Mutex::new(())),
+            breaker,
+            acquire_timeout: options.acquire_timeout,
+            health_timeout: options.health_timeout,
+            waiting: Arc::new(AtomicU32::new(0)),
+        })
     }
 
     /// How the pool's connections are used right now.
@@ -202,7 +192,29 @@ impl Db {
 
     /// Checks out a connection for synchronous callers (the CLI).
     pub fn get(&self) -> Result<PooledDb, ApiError> {
-        self.pool.get().map_err(ApiError::unavailable)
+        pool::checkout(&self.pool, &self.breaker, self.acquire_timeout, false)
+    }
+
+    /// Whether the database answers, within the health timeout; the 503
+    /// says why not. While the breaker is open this answers at once.
+    pub async fn ready(&self) -> Result<(), ApiError> {
+        let not_ready = |reason: &str| {
+            ApiError::unavailable_for(self.health_timeout, format!("The database is not reachable: {reason}"))
+        };
+        if let Err(tripped) = self.breaker.admit() {
+            return Err(not_ready(&tripped.reason));
+        }
+        let (pool, breaker, timeout) = (self.pool.clone(), self.breaker.clone(), self.health_timeout);
+        let answered = web::block(move || {
+            let mut conn = pool::checkout(&pool, &breaker, timeout, true).map_err(|_| match breaker.tripped() {
+                Some(tripped) => tripped.reason,
+                None => format!("no free connection within {} ms", timeout.as_millis()),
+            })?;
+            diesel::RunQueryDsl::execute(diesel::sql_query("SELECT 1"), &mut *conn).map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(ApiError::internal)?;
+        answered.map(|_| ()).map_err(|reason| not_ready(&reason))
     }
 
     /// Runs `f` with a pooled connection on the blocking thread pool: the
@@ -239,14 +251,16 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
     {
-        let pool = self.pool.clone();
+        // While the database is down, answer without queueing for it.
+        self.breaker.admit().map_err(pool::turned_away)?;
+        let (pool, breaker, timeout) = (self.pool.clone(), self.breaker.clone(), self.acquire_timeout);
         let waiting = self.waiting.clone();
         web::block(move || {
             let _turn = turn.as_ref().map(|w| w.lock().unwrap_or_else(PoisonError::into_inner));
             waiting.fetch_add(1, Ordering::Relaxed);
-            let conn = pool.get();
+            let conn = pool::checkout(&pool, &breaker, timeout, false);
             waiting.fetch_sub(1, Ordering::Relaxed);
-            let mut conn = conn.map_err(ApiError::unavailable)?;
+            let mut conn = conn?;
             f(&mut conn)
         })
         .await

@@ -26,6 +26,7 @@
 pub mod export;
 pub mod format;
 pub mod import;
+pub mod upload;
 
 use std::io::{BufRead, Cursor, Read, Write};
 use std::pin::Pin;
@@ -239,13 +240,15 @@ async fn import_records(
     if declared.is_some_and(|n| n > limit) {
         return Err(ApiError::payload_too_large(limit));
     }
-    let body = payload
-        .to_bytes_limited(limit)
-        .await
-        .map_err(|_| ApiError::payload_too_large(limit))?
-        .map_err(|e| ApiError::bad_request(format!("The body could not be read: {e}")))?;
+    // In a temporary file, not in memory; read back line by line.
+    let body = upload::receive(payload, limit).await?;
     let dry_run = query.dry_run.unwrap_or(false);
-    let input = require_header(Cursor::new(body))?;
-    let report = db.run(move |conn| import(conn, input, dry_run)).await?;
+    // The header is checked on the blocking pool too: the body is a file.
+    let report = db
+        .run(move |conn| {
+            let input = require_header(upload::reader(body))?;
+            import(conn, input, dry_run).map_err(ApiError::from)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(report.into_result()?))
 }

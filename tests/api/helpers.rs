@@ -90,6 +90,16 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)
         }
     });
     let (url, dir) = fresh_database(backend);
+    spawn_app_at(backend, url, dir, adjust).await
+}
+
+/// Like [`spawn_app_with`], on the database at `url` (kept alive by `dir`).
+pub async fn spawn_app_at(
+    backend: Backend,
+    url: String,
+    dir: tempfile::TempDir,
+    adjust: impl FnOnce(&mut Settings),
+) -> TestApp {
     let mut settings = Settings::for_database(&url);
     settings.pool_size = 4;
     adjust(&mut settings);

@@ -1,0 +1,202 @@
+//! The connection pool and what bounds it: how long a request waits for a
+//! connection, how long `/readyz` waits, the circuit breaker that turns
+//! requests away while the database is down, each statement's deadline, and
+//! how durable a commit is.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::ValueEnum;
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{self, HandleError, ManageConnection, R2D2Connection};
+use diesel::sqlite::SqliteConnection;
+
+use super::breaker::{Breaker, Tripped};
+use super::{DbConnection, deadline, establish};
+use crate::error::ApiError;
+
+/// What a commit survives.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum Durability {
+    /// SQLite `synchronous = NORMAL` (in WAL mode): a commit survives the
+    /// process crashing or being killed; on power loss or an OS crash the
+    /// last commits before it may be lost, never the database's
+    /// consistency. PostgreSQL: the server's own `synchronous_commit`.
+    #[default]
+    Normal,
+    /// SQLite `synchronous = FULL`: every commit is on disk (fsync of the
+    /// WAL) before it is acknowledged, so it survives power loss too; writes
+    /// cost an fsync each. PostgreSQL: `synchronous_commit = on` for the
+    /// server's sessions, whatever the server's default.
+    Full,
+}
+
+/// How the pool behaves. [`DbOptions::new`] gives what the command-line
+/// tools use: no statement deadline, the default waits.
+#[derive(Debug, Clone)]
+pub struct DbOptions {
+    /// Connections the pool opens.
+    pub pool_size: u32,
+    /// How long a request waits for a free connection before its 503.
+    pub acquire_timeout: Duration,
+    /// How long `/readyz` waits for a connection before its 503.
+    pub health_timeout: Duration,
+    /// How long requests are turned away (503 + `Retry-After`) after a
+    /// connection attempt failed, before one may try again.
+    pub retry_after: Duration,
+    /// Every statement's deadline; `None` for none.
+    pub statement_timeout: Option<Duration>,
+    pub durability: Durability,
+}
+
+impl DbOptions {
+    pub fn new(pool_size: u32) -> DbOptions {
+        DbOptions {
+            pool_size,
+            acquire_timeout: Duration::from_secs(10),
+            health_timeout: Duration::from_millis(500),
+            retry_after: Duration::from_secs(2),
+            statement_timeout: None,
+            durability: Durability::Normal,
+        }
+    }
+}
+
+/// Per-connection SQLite settings. `busy_timeout` comes first so that the
+/// statements after it already wait for a lock instead of failing at once.
+pub(super) fn configure_sqlite(conn: &mut SqliteConnection, durability: Durability) -> diesel::QueryResult<()> {
+    conn.batch_execute("PRAGMA busy_timeout = 10000;")?;
+    conn.batch_execute("PRAGMA foreign_keys = ON;")?;
+    conn.batch_execute(match durability {
+        Durability::Normal => "PRAGMA synchronous = NORMAL;",
+        Durability::Full => "PRAGMA synchronous = FULL;",
+    })?;
+    // Reads through a memory map instead of a read() per page: at a million
+    // claims, index seeks are several times faster. SQLite caps the size
+    // (2 GiB by default); the pages are the OS's file cache, shared by all
+    // connections.
+    conn.batch_execute("PRAGMA mmap_size = 2147418112;")?;
+    Ok(())
+}
+
+/// Opens the pool's connections with [`establish`] (so that a failure says
+/// what failed, which diesel's own manager does not) and gives each its
+/// settings.
+#[derive(Debug)]
+pub struct Manager {
+    url: String,
+    durability: Durability,
+    statement_timeout: Option<Duration>,
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        let mut conn = establish(&self.url).map_err(r2d2::Error::ConnectionError)?;
+        self.configure(&mut conn).map_err(r2d2::Error::QueryError)?;
+        Ok(conn)
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        conn.ping().map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        std::thread::panicking() || conn.is_broken()
+    }
+}
+
+impl Manager {
+    fn configure(&self, conn: &mut DbConnection) -> diesel::QueryResult<()> {
+        let millis = self.statement_timeout.map_or(0, |t| t.as_millis().max(1));
+        match conn {
+            DbConnection::Sqlite(conn) => {
+                configure_sqlite(conn, self.durability)?;
+                conn.batch_execute(&format!("SELECT {}({millis});", deadline::SET_TIMEOUT_FUNCTION))
+            }
+            DbConnection::Pg(conn) => {
+                conn.batch_execute(&format!("SET statement_timeout = {millis};"))?;
+                if self.durability == Durability::Full {
+                    conn.batch_execute("SET synchronous_commit = on;")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Trips the breaker whenever the pool fails to open or revive a connection.
+#[derive(Debug)]
+struct TripOnError(Arc<Breaker>);
+
+impl HandleError<r2d2::Error> for TripOnError {
+    fn handle_error(&self, error: r2d2::Error) {
+        self.0.failure(&error.to_string());
+    }
+}
+
+pub(super) type Pool = r2d2::Pool<Manager>;
+pub type PooledDb = r2d2::PooledConnection<Manager>;
+
+/// Builds the pool without waiting for its connections: the caller has
+/// just opened one (to migrate), so the database is known to answer.
+pub(super) fn build(url: &str, options: &DbOptions, breaker: Arc<Breaker>) -> Pool {
+    let manager =
+        Manager { url: url.to_string(), durability: options.durability, statement_timeout: options.statement_timeout };
+    r2d2::Pool::builder()
+        .max_size(options.pool_size)
+        // Also caps the back-off between reconnection attempts at half of
+        // it, so a database that comes back is found within that.
+        .connection_timeout(options.health_timeout.max(Duration::from_millis(100)))
+        .error_handler(Box::new(TripOnError(breaker)))
+        .build_unchecked(manager)
+}
+
+/// How often a request waiting for a connection looks at the breaker.
+const LOOK_AT_BREAKER_EVERY: Duration = Duration::from_millis(50);
+
+/// A connection within `timeout`; gives up at once when the breaker opens
+/// meanwhile, so that requests do not queue for a database that is down.
+/// When the whole wait passes without the pool holding a single connection,
+/// the database is taken to be unreachable (a connection attempt that hangs
+/// never reports a failure): the breaker opens, unless `probe_only`.
+pub(super) fn checkout(
+    pool: &Pool,
+    breaker: &Breaker,
+    timeout: Duration,
+    probe_only: bool,
+) -> Result<PooledDb, ApiError> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let wait = deadline.saturating_duration_since(Instant::now()).min(LOOK_AT_BREAKER_EVERY);
+        match pool.get_timeout(wait.max(Duration::from_millis(1))) {
+            Ok(conn) => {
+                breaker.success();
+                return Ok(conn);
+            }
+            Err(error) => {
+                if let Some(tripped) = breaker.tripped() {
+                    return Err(turned_away(tripped));
+                }
+                if Instant::now() >= deadline {
+                    if !probe_only && pool.state().connections == 0 {
+                        // Not one connection could be opened in all that
+                        // time: the database is unreachable, not busy.
+                        breaker.failure(&format!("no connection could be opened within {timeout:?}"));
+                    }
+                    return Err(ApiError::unavailable(format!("no free connection within {timeout:?}: {error}")));
+                }
+            }
+        }
+    }
+}
+
+/// The 503 of a request turned away by the breaker.
+pub(super) fn turned_away(tripped: Tripped) -> ApiError {
+    ApiError::unavailable_for(
+        tripped.retry_after,
+        "The database cannot be reached right now; try again after the time in Retry-After.",
+    )
+}

@@ -77,6 +77,8 @@ macro_rules! revision_routes {
 
         #[utoipa::path(
             tag = "revisions", operation_id = $get_op, summary = $get_summary,
+            description = "The revision that made `version`: the resource as it was then (`null` for the \
+                deletion), who made the change, when, and why.",
             params(("id" = Uuid, Path, description = "The resource's id"),
                 ("version" = i32, Path, description = "The version the revision made", example = 1)),
             responses((status = 200, description = "The revision", body = RevisionOut))

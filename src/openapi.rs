@@ -307,6 +307,14 @@ fn add_problems(path: &str, method: &HttpMethod, operation: &mut Operation) {
     }
     match method {
         HttpMethod::Get if is_v1 && has_id => add(404, "No such resource"),
+        HttpMethod::Post if path.ends_with("/restore") => {
+            add(400, "A malformed If-Match, X-Change-Comment or Idempotency-Key header");
+            add(404, "No such resource or revision");
+            add(409, "The revision refers to something since deleted, named in `errors`");
+            add(412, "If-Match names another version");
+            add(422, "The revision is the deletion, or its fields no longer pass the rules");
+            add(428, "If-Match is missing");
+        }
         HttpMethod::Post => {
             add(409, "A resource with that id already exists");
             add(413, "The body is too large");
@@ -432,6 +440,21 @@ fn add_common_headers(path: &str, operation: &mut Operation) {
     }
 }
 
+/// A POST sent again with its `Idempotency-Key` gets the first answer
+/// again, marked as a replay.
+fn add_replayed_header(operation: &mut Operation) {
+    for response in operation.responses.responses.values_mut() {
+        if let RefOr::T(response) = response {
+            response.headers.insert(
+                "Idempotent-Replayed".to_string(),
+                text_header(
+                    "`true` when this is the stored answer to an earlier request with the same `Idempotency-Key`",
+                ),
+            );
+        }
+    }
+}
+
 /// utoipa inlines the item schema into each `Page_<Item>`; point it at the
 /// item's own component instead, so that clients get one type per item.
 fn reference_page_items(openapi: &mut OpenApiDoc) {
@@ -528,6 +551,9 @@ pub fn complete(mut openapi: OpenApiDoc) -> OpenApiDoc {
                 _ => {}
             }
             add_common_headers(path, operation);
+            if method == HttpMethod::Post {
+                add_replayed_header(operation);
+            }
         }
     }
     openapi

@@ -3453,7 +3453,10 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description The resource's id */
+                /**
+                 * @description The resource's id
+                 * @example dadc5658-6eb7-549b-892b-ebf148ec0882
+                 */
                 id: string;
             };
             cookie?: never;
@@ -3611,7 +3614,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The resource's id */
+                /**
+                 * @description The resource's id
+                 * @example dadc5658-6eb7-549b-892b-ebf148ec0882
+                 */
                 id: string;
                 /**
                  * @description The version the revision made
@@ -3753,7 +3759,10 @@ export interface operations {
                 "If-Match": string;
             };
             path: {
-                /** @description The resource's id */
+                /**
+                 * @description The resource's id
+                 * @example dadc5658-6eb7-549b-892b-ebf148ec0882
+                 */
                 id: string;
                 /**
                  * @description The version to make current again
@@ -5267,7 +5276,10 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description The resource's id */
+                /**
+                 * @description The resource's id
+                 * @example b80a7a2b-e755-5ecb-bfa1-880fd9890af8
+                 */
                 id: string;
             };
             cookie?: never;
@@ -5425,7 +5437,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The resource's id */
+                /**
+                 * @description The resource's id
+                 * @example b80a7a2b-e755-5ecb-bfa1-880fd9890af8
+                 */
                 id: string;
                 /**
                  * @description The version the revision made
@@ -5567,7 +5582,10 @@ export interface operations {
                 "If-Match": string;
             };
             path: {
-                /** @description The resource's id */
+                /**
+                 * @description The resource's id
+                 * @example b80a7a2b-e755-5ecb-bfa1-880fd9890af8
+                 */
                 id: string;
                 /**
                  * @description The version to make current again
@@ -7626,7 +7644,10 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description The resource's id */
+                /**
+                 * @description The resource's id
+                 * @example 8b7c6ca6-7d15-5a79-9ebc-7fc5d09f7338
+                 */
                 id: string;
             };
             cookie?: never;
@@ -7784,7 +7805,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The resource's id */
+                /**
+                 * @description The resource's id
+                 * @example 8b7c6ca6-7d15-5a79-9ebc-7fc5d09f7338
+                 */
                 id: string;
                 /**
                  * @description The version the revision made
@@ -7926,7 +7950,10 @@ export interface operations {
                 "If-Match": string;
             };
             path: {
-                /** @description The resource's id */
+                /**
+                 * @description The resource's id
+                 * @example 8b7c6ca6-7d15-5a79-9ebc-7fc5d09f7338
+                 */
                 id: string;
                 /**
                  * @description The version to make current again
@@ -10796,7 +10823,10 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description The resource's id */
+                /**
+                 * @description The resource's id
+                 * @example c6a8706d-f757-568a-bb3a-bda55545ee21
+                 */
                 id: string;
             };
             cookie?: never;
@@ -10954,7 +10984,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The resource's id */
+                /**
+                 * @description The resource's id
+                 * @example c6a8706d-f757-568a-bb3a-bda55545ee21
+                 */
                 id: string;
                 /**
                  * @description The version the revision made
@@ -11096,7 +11129,10 @@ export interface operations {
                 "If-Match": string;
             };
             path: {
-                /** @description The resource's id */
+                /**
+                 * @description The resource's id
+                 * @example c6a8706d-f757-568a-bb3a-bda55545ee21
+                 */
                 id: string;
                 /**
                  * @description The version to make current again

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use claimtrail::attributions::model::NewAttribution;
 use claimtrail::attributions::store::AttributionRow;
 use claimtrail::claims::store::ClaimRow;
-use claimtrail::db::write::Stamp;
+use claimtrail::db::write::{Actor, Change, Stamp};
 use claimtrail::db::{self, Db, DbConnection};
 use claimtrail::http::{Body, parse_body};
 use claimtrail::ids::{AttributionId, ClaimId, SourceId};
@@ -125,7 +125,7 @@ fn fresh_pg_database(base: &str) -> anyhow::Result<String> {
 /// paths: 100,000 claims, each stated by one of the filler sources, plus the
 /// two graphs measured. Returns the graphs' names and claim ids.
 fn fill(conn: &mut DbConnection) -> anyhow::Result<Vec<(&'static str, ClaimId)>> {
-    db::write_transaction(conn, |conn| {
+    db::write_tx(conn, Change::now(Actor::Cli), |tx| {
         let mut rows = Rows { at: db::now(), ..Rows::default() };
         let source_ids: Vec<SourceId> =
             (0..FILLER_SOURCES).map(|i| rows.source(&format!("Filler source {i}"))).collect();
@@ -148,16 +148,17 @@ fn fill(conn: &mut DbConnection) -> anyhow::Result<Vec<(&'static str, ClaimId)>>
             let outlet = rows.source(&format!("Outlet {i}"));
             rows.attribution(&fan_claim, &outlet, Some(&report));
         }
-        sources::store::insert(conn, &rows.sources)?;
-        claims::store::insert(conn, &rows.claims)?;
-        let verified = attributions::store::verify(conn, rows.attributions.iter().map(|(_, b)| b.clone()).collect())?;
+        sources::store::insert(tx, &rows.sources)?;
+        claims::store::insert(tx, &rows.claims, &[])?;
+        let bodies = rows.attributions.iter().map(|(_, b)| b.clone()).collect();
+        let verified = attributions::store::verify(tx.conn, bodies)?;
         let attribution_rows: Vec<AttributionRow> = rows
             .attributions
             .into_iter()
             .zip(verified)
             .map(|((id, _), verified)| AttributionRow::new(id, verified, Stamp::created(rows.at)))
             .collect();
-        attributions::store::insert(conn, &attribution_rows)?;
+        attributions::store::insert(tx, &attribution_rows)?;
         Ok::<_, anyhow::Error>(vec![("10-hop chain", chain_claim), ("50-source fan-in", fan_claim)])
     })
 }

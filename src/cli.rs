@@ -11,12 +11,13 @@ use diesel::prelude::*;
 
 use crate::auth::{self, Scope};
 use crate::config::Settings;
-use crate::db::{Db, DbConnection, DbOptions};
+use crate::db::write::{Actor, Change, StoreError};
+use crate::db::{Db, DbConnection, DbOptions, write_tx};
 use crate::error::ApiError;
 use crate::exit::{self, InputError};
 use crate::progress::{Progress, Unit};
 use crate::startup::{Application, openapi_document};
-use crate::transfer::Keys;
+use crate::transfer::{History, Keys};
 
 #[derive(Debug, Parser)]
 #[command(name = "claimtrail", version, about = "Claims, their sources, and where they come from.")]
@@ -56,6 +57,9 @@ pub enum Command {
         /// such a file as safe as the database itself.
         #[arg(long)]
         with_keys: bool,
+        /// Leave out the revisions: the current state only.
+        #[arg(long)]
+        without_history: bool,
     },
     /// Load an NDJSON export into the database in one transaction: all or
     /// nothing. Ids, versions and timestamps are kept; an id already stored
@@ -108,6 +112,13 @@ pub enum KeysCommand {
         /// What the key may do.
         #[arg(long, value_enum)]
         scope: Scope,
+    },
+    /// List the keys: id, scope, when made, last used and revoked; never a secret.
+    List,
+    /// Revoke a key: it is refused (401) from its next request on.
+    Revoke {
+        /// The key's id (`claimtrail keys list` shows it).
+        id: String,
     },
 }
 
@@ -176,7 +187,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{report}");
             Ok(())
         }
-        Command::Export { output, with_keys } => export(&url, output.as_deref(), with_keys),
+        Command::Export { output, with_keys, without_history } => {
+            let history = if without_history { History::Leave } else { History::Include };
+            export(&url, output.as_deref(), with_keys, history)
+        }
         Command::Import { file, dry_run } => {
             let options = DbOptions { durability: settings.durability, ..DbOptions::new(1) };
             import(&url, &options, &file, dry_run)
@@ -206,15 +220,57 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             println!("Backed up {} to {report}.", settings.database_url);
             Ok(())
         }
-        Command::Keys { command: KeysCommand::Create { name, scope } } => {
-            let db = Db::connect(&url, 1)?;
-            let mut conn = db.get()?;
+        Command::Keys { command } => keys(&url, command),
+    }
+}
+
+/// `claimtrail keys create|list|revoke`.
+fn keys(url: &str, command: KeysCommand) -> anyhow::Result<()> {
+    let db = Db::connect(url, 1)?;
+    let mut conn = db.get()?;
+    match command {
+        KeysCommand::Create { name, scope } => {
             let key = auth::create_key(&mut conn, &name, scope)?;
             eprintln!("Created key {} ({}, scope {}). It is shown only now:", key.id, name, scope.as_str());
             println!("{}", key.token);
-            Ok(())
+        }
+        KeysCommand::List => {
+            println!("{:<14} {:<6} {:<20} {:<20} {:<20} name", "id", "scope", "created", "last used", "revoked");
+            let mut cursor = None;
+            loop {
+                let page = auth::list_keys(&mut conn, cursor.as_deref(), 200)?;
+                for key in &page.items {
+                    let at = |t: Option<chrono::DateTime<chrono::Utc>>| {
+                        t.map_or("-".to_string(), |t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+                    };
+                    println!(
+                        "{:<14} {:<6} {:<20} {:<20} {:<20} {}",
+                        key.id,
+                        key.scope.as_str(),
+                        at(Some(key.created_at)),
+                        at(key.last_used_at),
+                        at(key.revoked_at),
+                        key.name
+                    );
+                }
+                match page.next_cursor {
+                    Some(next) => cursor = Some(next),
+                    None => break,
+                }
+            }
+        }
+        KeysCommand::Revoke { id } => {
+            let key =
+                write_tx(&mut conn, Change::now(Actor::Cli), |tx| auth::revoke_key(tx, &id)).map_err(|e| match e {
+                    StoreError::NotFound(_) => {
+                        InputError(format!("there is no API key {id}; see `claimtrail keys list`")).into()
+                    }
+                    other => anyhow::Error::from(other),
+                })?;
+            eprintln!("Revoked key {} ({}); it is refused from now on.", key.id, key.name);
         }
     }
+    Ok(())
 }
 
 /// A refusal of the user's input (4xx) as an input error naming `what`;
@@ -231,8 +287,8 @@ fn input_or_failure(error: ApiError, what: &str) -> anyhow::Error {
 
 /// How many lines an export of this database writes: its records, and
 /// the header and end lines.
-fn export_lines(conn: &mut DbConnection, keys: Keys) -> QueryResult<u64> {
-    use crate::db::schema::{agents, api_keys, attributions, claims, sources};
+fn export_lines(conn: &mut DbConnection, keys: Keys, history: History) -> QueryResult<u64> {
+    use crate::db::schema::{agents, api_keys, attributions, claims, revisions, sources};
     let mut records: i64 = agents::table.count().get_result::<i64>(conn)?
         + sources::table.count().get_result::<i64>(conn)?
         + claims::table.count().get_result::<i64>(conn)?
@@ -240,15 +296,18 @@ fn export_lines(conn: &mut DbConnection, keys: Keys) -> QueryResult<u64> {
     if keys == Keys::Include {
         records += api_keys::table.count().get_result::<i64>(conn)?;
     }
+    if history == History::Include {
+        records += revisions::table.count().get_result::<i64>(conn)?;
+    }
     Ok(records.unsigned_abs() + 2)
 }
 
 /// `claimtrail export`: to a file or stdout, with a progress report on stderr.
-fn export(url: &str, output: Option<&Path>, with_keys: bool) -> anyhow::Result<()> {
+fn export(url: &str, output: Option<&Path>, with_keys: bool, history: History) -> anyhow::Result<()> {
     let db = Db::connect(url, 1)?;
     let mut conn = db.get()?;
     let keys = if with_keys { Keys::Include } else { Keys::Leave };
-    let lines = export_lines(&mut conn, keys)?;
+    let lines = export_lines(&mut conn, keys, history)?;
     let (target, out): (String, Box<dyn Write>) = match output {
         Some(path) => {
             let file = File::create(path).map_err(|e| {
@@ -260,7 +319,7 @@ fn export(url: &str, output: Option<&Path>, with_keys: bool) -> anyhow::Result<(
     };
     let progress = Progress::start("export", Unit::Items("records"), Some(lines));
     let mut out = BufWriter::new(progress.line_writer(out));
-    let counts = crate::transfer::export(&mut conn, &mut out, keys)?;
+    let counts = crate::transfer::export(&mut conn, &mut out, keys, history)?;
     out.flush().with_context(|| format!("cannot write the export to {target}"))?;
     progress.finish();
     eprintln!("Exported {counts}.");
@@ -282,7 +341,7 @@ fn import(url: &str, options: &DbOptions, file: &Path, dry_run: bool) -> anyhow:
     let db = Db::connect_with(url, options)?;
     let mut conn = db.get()?;
     let progress = Progress::start("import", Unit::Bytes, size);
-    let report = crate::transfer::import(&mut conn, progress.reader(input), dry_run)?;
+    let report = crate::transfer::import(&mut conn, progress.reader(input), dry_run, Change::now(Actor::Import))?;
     progress.finish();
     let mut stderr = std::io::stderr().lock();
     for error in &report.errors {

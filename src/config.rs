@@ -45,6 +45,11 @@ pub struct Settings {
     #[arg(long, env = "CLAIMTRAIL_MAX_IMPORT_BYTES", default_value_t = 256 * 1024 * 1024, global = true)]
     pub max_import_bytes: usize,
 
+    /// How long the answer to a POST with an `Idempotency-Key` is kept for
+    /// replays, in hours.
+    #[arg(long, env = "CLAIMTRAIL_IDEMPOTENCY_HOURS", default_value_t = 24, global = true)]
+    pub idempotency_hours: u64,
+
     /// Do not load the seed data into an empty database at start.
     #[arg(long, env = "CLAIMTRAIL_NO_SEED", global = true, action = ArgAction::Set,
         num_args = 0..=1, require_equals = true, default_value = "false", default_missing_value = "true",
@@ -117,6 +122,7 @@ impl Settings {
             cors_origins: Vec::new(),
             max_body_bytes: 2 * 1024 * 1024,
             max_import_bytes: 256 * 1024 * 1024,
+            idempotency_hours: 24,
             no_seed: true,
             db_acquire_timeout: Duration::from_secs(10),
             db_health_timeout: Duration::from_millis(500),

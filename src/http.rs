@@ -145,6 +145,21 @@ impl MergePatch {
     }
 }
 
+/// The `X-Change-Comment` header: the author's note on a write, kept with
+/// its revision; at most 500 characters, no control characters.
+pub fn change_comment(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let Some(value) = req.headers().get("x-change-comment") else { return Ok(None) };
+    let refuse = |message: &str| {
+        ApiError::bad_request(format!("X-Change-Comment {message}."))
+            .with_errors(vec![FieldError::new("X-Change-Comment", message)])
+    };
+    let text = std::str::from_utf8(value.as_bytes()).map_err(|_| refuse("must be UTF-8 text"))?.trim();
+    if text.chars().count() > 500 || text.chars().any(char::is_control) {
+        return Err(refuse("must be at most 500 characters, without control characters"));
+    }
+    Ok((!text.is_empty()).then(|| text.to_string()))
+}
+
 /// The strong ETag of a resource version.
 pub fn etag(version: i32) -> String {
     format!("\"{version}\"")

@@ -4,14 +4,18 @@
 //! per request (numeric duration; 4xx at INFO, 5xx at ERROR with the cause,
 //! once) and counts the request in the metrics.
 
+use std::convert::Infallible;
 use std::io::IsTerminal;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{BodySize, EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::{Method, header};
 use actix_web::middleware::Next;
+use actix_web::web::Bytes;
 use actix_web::{Error, HttpMessage, web};
 use rand::RngCore;
 use tracing::Instrument;
@@ -132,10 +136,10 @@ impl TraceContext {
 }
 
 /// The middleware around every request (see the module's doc).
-pub async fn observe(
+pub async fn observe<B: MessageBody + 'static>(
     mut req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B, EndedStream>>, Error> {
     let started = Instant::now();
     let method = req.method().clone();
     // HEAD is GET without the body: the router sees GET, and the HTTP layer,
@@ -204,7 +208,29 @@ pub async fn observe(
     if let Some(metrics) = &metrics {
         metrics.observe_request(method.as_str(), &route, code, elapsed);
     }
-    Ok(response)
+    // The HTTP layer leaves a HEAD's body out but still drains it, and a
+    // stream of events never ends: its head is answered, and the stream
+    // dropped, at once.
+    if method == Method::HEAD && matches!(response.response().body().size(), BodySize::Stream) {
+        return Ok(response.map_body(|_, _| EitherBody::right(EndedStream)));
+    }
+    Ok(response.map_into_left_body())
+}
+
+/// A body of unknown length that has already ended: what a HEAD of a
+/// stream sends in its place.
+pub struct EndedStream;
+
+impl MessageBody for EndedStream {
+    type Error = Infallible;
+
+    fn size(&self) -> BodySize {
+        BodySize::Stream
+    }
+
+    fn poll_next(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Result<Bytes, Infallible>>> {
+        Poll::Ready(None)
+    }
 }
 
 #[cfg(test)]

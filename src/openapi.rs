@@ -45,6 +45,8 @@ logs. The server names its version in the `Server` header, in `GET /v1` and in `
         (name = "attributions", description = "One source stating (or denying) one claim: the edges of provenance"),
         (name = "provenance", description = "Where a claim comes from, and the claims a source or an agent is behind"),
         (name = "transfer", description = "Moving a whole database: NDJSON export and bulk import (admin keys only)"),
+        (name = "revisions", description = "Every change of every resource: who, when, why, what it was; restore; the change feed"),
+        (name = "keys", description = "API keys: list, make, revoke (admin)"),
         (name = "operations", description = "Liveness, readiness and the API's version")
     ),
     components(schemas(Problem)),
@@ -305,6 +307,14 @@ fn add_problems(path: &str, method: &HttpMethod, operation: &mut Operation) {
     }
     match method {
         HttpMethod::Get if is_v1 && has_id => add(404, "No such resource"),
+        HttpMethod::Post if path.ends_with("/restore") => {
+            add(400, "A malformed If-Match, X-Change-Comment or Idempotency-Key header");
+            add(404, "No such resource or revision");
+            add(409, "The revision refers to something since deleted, named in `errors`");
+            add(412, "If-Match names another version");
+            add(422, "The revision is the deletion, or its fields no longer pass the rules");
+            add(428, "If-Match is missing");
+        }
         HttpMethod::Post => {
             add(409, "A resource with that id already exists");
             add(413, "The body is too large");
@@ -339,6 +349,31 @@ fn if_match() -> Parameter {
         .required(Required::True)
         .description(Some("The resource's current ETag, e.g. `\"3\"` (or `*` for any version)."))
         .schema(Some(ObjectBuilder::new().schema_type(Type::String).pattern(Some(r#"^(\*|(W/)?"[1-9][0-9]{0,8}")$"#))))
+        .build()
+}
+
+fn idempotency_key() -> Parameter {
+    ParameterBuilder::new()
+        .name("Idempotency-Key")
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(
+            "A key of your choosing (1 to 255 visible ASCII characters) that makes a retry safe: the same \
+             request again with the same key, within 24 hours, gets the first answer again (with \
+             `Idempotent-Replayed: true`) instead of doing it twice. Another request with the key is a 422; \
+             the same one while the first is still being answered, a 409. Keys are per API key.",
+        ))
+        .schema(Some(ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(255))))
+        .build()
+}
+
+fn change_comment() -> Parameter {
+    ParameterBuilder::new()
+        .name("X-Change-Comment")
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some("Why the change is made; kept with its revision. At most 500 characters."))
+        .schema(Some(ObjectBuilder::new().schema_type(Type::String).max_length(Some(500))))
         .build()
 }
 
@@ -401,6 +436,21 @@ fn add_common_headers(path: &str, operation: &mut Operation) {
                 response.headers.insert(RATE_LIMIT.to_string(), header_ref(RATE_LIMIT));
                 response.headers.insert(RATE_LIMIT_POLICY.to_string(), header_ref(RATE_LIMIT_POLICY));
             }
+        }
+    }
+}
+
+/// A POST sent again with its `Idempotency-Key` gets the first answer
+/// again, marked as a replay.
+fn add_replayed_header(operation: &mut Operation) {
+    for response in operation.responses.responses.values_mut() {
+        if let RefOr::T(response) = response {
+            response.headers.insert(
+                "Idempotent-Replayed".to_string(),
+                text_header(
+                    "`true` when this is the stored answer to an earlier request with the same `Idempotency-Key`",
+                ),
+            );
         }
     }
 }
@@ -480,8 +530,18 @@ pub fn complete(mut openapi: OpenApiDoc) -> OpenApiDoc {
             let Some(operation) = operation else { continue };
             set_security(path, &method, operation);
             add_problems(path, &method, operation);
+            let parameters = operation.parameters.get_or_insert_with(Vec::new);
+            if method == HttpMethod::Post {
+                parameters.push(idempotency_key().into());
+            }
+            if !matches!(method, HttpMethod::Get) && path.starts_with("/v1/") {
+                parameters.push(change_comment().into());
+            }
             match method {
                 HttpMethod::Patch | HttpMethod::Delete => {
+                    operation.parameters.get_or_insert_with(Vec::new).push(if_match().into());
+                }
+                HttpMethod::Post if path.ends_with("/restore") => {
                     operation.parameters.get_or_insert_with(Vec::new).push(if_match().into());
                 }
                 HttpMethod::Get => {
@@ -491,6 +551,9 @@ pub fn complete(mut openapi: OpenApiDoc) -> OpenApiDoc {
                 _ => {}
             }
             add_common_headers(path, operation);
+            if method == HttpMethod::Post {
+                add_replayed_header(operation);
+            }
         }
     }
     openapi

@@ -15,8 +15,8 @@ use crate::agents::store as agent_store;
 use crate::attributions::store as attribution_store;
 use crate::claims::store as claim_store;
 use crate::db::schema::{agents, claims};
-use crate::db::write::{StoreError, StoreResult};
-use crate::db::{self, Db, DbConnection, setup_transaction};
+use crate::db::write::{Actor, Change, StoreError, StoreResult, Tx};
+use crate::db::{Db, DbConnection, setup_transaction};
 use crate::http::{Body, parse_body};
 use crate::sources::store as source_store;
 
@@ -148,11 +148,14 @@ fn load_from(conn: &mut DbConnection, files: &Files, only_if_empty: bool) -> any
             }
         }
         let mut report = SeedReport::default();
+        let mut tx = Tx::new(conn, Change::now(Actor::Seed));
         for record in records {
             let i = FILES.iter().position(|(_, kind)| *kind == record.kind).unwrap_or(0);
-            let created = insert(conn, record.kind, record.body).map_err(|e| describe(record.kind, &record.key, e))?;
+            let created =
+                insert(&mut tx, record.kind, record.body).map_err(|e| describe(record.kind, &record.key, e))?;
             if created { report.created[i] += 1 } else { report.present[i] += 1 }
         }
+        tx.finish()?;
         Ok(Some(report))
     })?;
     Ok(report)
@@ -199,15 +202,15 @@ fn to_body(kind: &str, mut record: Map<String, Value>, files: &Files) -> anyhow:
 
 /// Validates a body as the API does and creates it, through the table's
 /// write path, unless its id exists.
-fn insert(conn: &mut DbConnection, kind: &str, body: Value) -> StoreResult<bool> {
+fn insert(tx: &mut Tx, kind: &str, body: Value) -> StoreResult<bool> {
     fn parsed<T: Body>(body: Value) -> StoreResult<T> {
         parse_body::<T>(body).map_err(StoreError::Invalid)
     }
     let created = match kind {
-        "agent" => agent_store::create(conn, parsed(body)?, db::now()).map(drop),
-        "source" => source_store::create(conn, parsed(body)?, db::now()).map(drop),
-        "claim" => claim_store::create(conn, parsed(body)?, db::now()).map(drop),
-        _ => attribution_store::create(conn, parsed(body)?, db::now()).map(drop),
+        "agent" => agent_store::create(tx, parsed(body)?).map(drop),
+        "source" => source_store::create(tx, parsed(body)?).map(drop),
+        "claim" => claim_store::create(tx, parsed(body)?).map(drop),
+        _ => attribution_store::create(tx, parsed(body)?).map(drop),
     };
     match created {
         Ok(()) => Ok(true),

@@ -16,9 +16,11 @@ use crate::auth::AuthPolicy;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::error::{ApiError, extractors};
+use crate::idempotency;
 use crate::metrics::Metrics;
 use crate::openapi::ApiDoc;
-use crate::{agents, attributions, claims, health, openapi, provenance, sources, transfer};
+use crate::revisions::feed::Shutdown;
+use crate::{agents, attributions, claims, health, keys, openapi, provenance, revisions, sources, transfer};
 
 /// Registers every documented route. Only `.service(..)` registrations of
 /// macro handlers are collected into the OpenAPI document.
@@ -34,7 +36,9 @@ where
             .configure(claims::configure)
             .configure(attributions::configure)
             .configure(provenance::configure)
-            .configure(transfer::configure),
+            .configure(transfer::configure)
+            .configure(revisions::configure)
+            .configure(keys::configure),
     )
     .configure(health::configure)
 }
@@ -51,6 +55,9 @@ pub struct Application {
     port: u16,
     server: Server,
     metrics: Option<(u16, Server)>,
+    /// Tells long-lived responses (change streams) that the server is
+    /// shutting down, so that they end instead of holding it up.
+    shutdown: tokio::sync::watch::Sender<bool>,
 }
 
 impl Application {
@@ -78,8 +85,9 @@ impl Application {
             }
             None => None,
         };
-        let server = serve(listener, db, metrics, settings)?;
-        Ok(Application { port, server, metrics: metrics_server })
+        let (shutdown, signal) = tokio::sync::watch::channel(false);
+        let server = serve(listener, db, metrics, settings, Shutdown(signal))?;
+        Ok(Application { port, server, metrics: metrics_server, shutdown })
     }
 
     pub fn port(&self) -> u16 {
@@ -94,6 +102,11 @@ impl Application {
     /// Serves until SIGTERM (graceful) or SIGINT; the metrics listener, if
     /// any, stops with the API.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let shutdown = self.shutdown;
+        tokio::spawn(async move {
+            stop_signal().await;
+            let _ = shutdown.send(true);
+        });
         let metrics: Option<ServerHandle> = self.metrics.map(|(_, server)| {
             let handle = server.handle();
             tokio::spawn(server);
@@ -105,6 +118,42 @@ impl Application {
         }
         result
     }
+
+    /// A handle that stops the server gracefully, as SIGTERM does.
+    pub fn stop_handle(&self) -> StopHandle {
+        StopHandle { server: self.server.handle(), shutdown: self.shutdown.clone() }
+    }
+}
+
+/// Stops a running [`Application`] gracefully.
+#[derive(Clone)]
+pub struct StopHandle {
+    server: actix_web::dev::ServerHandle,
+    shutdown: tokio::sync::watch::Sender<bool>,
+}
+
+impl StopHandle {
+    pub async fn stop(&self) {
+        let _ = self.shutdown.send(true);
+        self.server.stop(true).await;
+    }
+}
+
+/// SIGTERM or SIGINT, whichever comes first.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// Binds a listener, saying which address failed and which setting names it.
@@ -127,7 +176,19 @@ fn serve_metrics(listener: TcpListener, db: Db, metrics: web::Data<Metrics>) -> 
     Ok(server)
 }
 
-fn serve(listener: TcpListener, db: Db, metrics: web::Data<Metrics>, settings: Settings) -> anyhow::Result<Server> {
+fn serve(
+    listener: TcpListener,
+    db: Db,
+    metrics: web::Data<Metrics>,
+    settings: Settings,
+    shutdown: Shutdown,
+) -> anyhow::Result<Server> {
+    let shutdown = web::Data::new(shutdown);
+    let idempotency = web::Data::new(idempotency::Settings {
+        keep: std::time::Duration::from_secs(settings.idempotency_hours.saturating_mul(3600)),
+        max_body: settings.max_body_bytes,
+        max_import: settings.max_import_bytes,
+    });
     let document = openapi_document();
     let mut known_paths = openapi::allowed_methods(&document);
     let metrics_here = settings.metrics.on_api_address();
@@ -154,6 +215,8 @@ fn serve(listener: TcpListener, db: Db, metrics: web::Data<Metrics>, settings: S
             .app_data(metrics.clone())
             .app_data(policy.clone())
             .app_data(import_limit.clone())
+            .app_data(shutdown.clone())
+            .app_data(idempotency.clone())
             .app_data(limits.clone())
             .app_data(
                 web::JsonConfig::default()
@@ -174,7 +237,10 @@ fn serve(listener: TcpListener, db: Db, metrics: web::Data<Metrics>, settings: S
                 let known_paths = known_paths.clone();
                 async move { unrouted(&req, &known_paths) }
             }));
-        app.wrap(from_fn(crate::limits::enforce))
+        // Inside out: the key is known (authenticate) before it is limited,
+        // and limited before an Idempotency-Key is claimed for it.
+        app.wrap(from_fn(crate::idempotency::idempotent))
+            .wrap(from_fn(crate::limits::enforce))
             .wrap(from_fn(crate::auth::authenticate))
             .wrap(cors(&origins))
             .wrap(from_fn(crate::security_headers::add))
@@ -199,8 +265,18 @@ fn unrouted(req: &HttpRequest, known_paths: &[(ResourceDef, String)]) -> Result<
 fn cors(origins: &[String]) -> Cors {
     let mut cors = Cors::default()
         .allowed_methods(["GET", "HEAD", "POST", "PATCH", "DELETE"])
-        .allowed_headers(["authorization", "content-type", "if-match", "if-none-match", "x-request-id", "traceparent"])
-        .expose_headers(["etag", "location", "link", "x-request-id"])
+        .allowed_headers([
+            "authorization",
+            "content-type",
+            "if-match",
+            "if-none-match",
+            "x-request-id",
+            "traceparent",
+            "idempotency-key",
+            "x-change-comment",
+            "last-event-id",
+        ])
+        .expose_headers(["etag", "location", "link", "x-request-id", "idempotent-replayed"])
         .max_age(3600);
     for origin in origins {
         cors = if origin == "*" { cors.allow_any_origin() } else { cors.allowed_origin(origin) };

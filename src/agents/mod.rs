@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::auth::{ReadAccess, WriteAccess};
-use crate::db::{self as database, Db};
+use crate::db::Db;
 use crate::error::ApiError;
 use crate::http::{self, MergePatch, Page, Params, Precondition, Valid};
 use crate::ids::AgentId;
@@ -48,8 +48,8 @@ async fn list_agents(
         headers(("Location" = String, description = "The agent's URL"), ("ETag" = String, description = "Its version"))))
 )]
 #[post("/agents")]
-async fn create_agent(_: WriteAccess, db: web::Data<Db>, body: Valid<NewAgent>) -> Result<HttpResponse, ApiError> {
-    let agent = db.write(move |conn| store::create(conn, body.0, database::now())).await?;
+async fn create_agent(access: WriteAccess, db: web::Data<Db>, body: Valid<NewAgent>) -> Result<HttpResponse, ApiError> {
+    let agent = db.write(access.change, move |tx| store::create(tx, body.0)).await?;
     Ok(http::created(format!("/v1/agents/{}", agent.id), agent.version, &agent))
 }
 
@@ -85,7 +85,7 @@ async fn get_agent(
 )]
 #[patch("/agents/{id}")]
 async fn update_agent(
-    _: WriteAccess,
+    access: WriteAccess,
     req: HttpRequest,
     db: web::Data<Db>,
     id: web::Path<AgentId>,
@@ -93,7 +93,7 @@ async fn update_agent(
 ) -> Result<HttpResponse, ApiError> {
     let precondition = Precondition::required(&req)?;
     let id = id.into_inner();
-    let agent = db.write(move |conn| store::update(conn, &id, precondition, &patch)).await?;
+    let agent = db.write(access.change, move |tx| store::update(tx, &id, precondition, &patch)).await?;
     Ok(http::resource(&req, agent.version, &agent))
 }
 
@@ -106,13 +106,13 @@ async fn update_agent(
 )]
 #[delete("/agents/{id}")]
 async fn delete_agent(
-    _: WriteAccess,
+    access: WriteAccess,
     req: HttpRequest,
     db: web::Data<Db>,
     id: web::Path<AgentId>,
 ) -> Result<HttpResponse, ApiError> {
     let precondition = Precondition::required(&req)?;
     let id = id.into_inner();
-    db.write(move |conn| store::delete(conn, &id, precondition)).await?;
+    db.write(access.change, move |tx| store::delete(tx, &id, precondition)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

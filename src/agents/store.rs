@@ -11,10 +11,11 @@ use crate::card;
 use crate::cursor::{self, newest_first};
 use crate::db::refs::{self, Target};
 use crate::db::schema::agents;
-use crate::db::write::{self, Stamp, StoreError, StoreResult};
+use crate::db::write::{self, ResourceType, Revision, RevisionAction, Stamp, StoreError, StoreResult, Tombstone, Tx};
 use crate::db::{self, DbConnection};
 use crate::http::{MergePatch, Page, Precondition};
 use crate::ids::AgentId;
+use crate::revisions::store as revision_store;
 
 use super::model::AgentKind;
 
@@ -86,11 +87,19 @@ impl AgentRow {
     }
 }
 
-/// Writes rows as they are, many per statement. Every agent enters the
-/// table here; callers have checked the rows against the API's rules.
-pub fn insert(conn: &mut DbConnection, rows: &[AgentRow]) -> StoreResult<()> {
-    write::insert_rows!(conn, agents::table, rows);
+/// Writes rows as they are, many per statement, each with its revision.
+/// Every agent enters the table here; callers have checked the rows
+/// against the API's rules.
+pub fn insert(tx: &mut Tx, rows: &[AgentRow]) -> StoreResult<()> {
+    write::insert_rows!(tx.conn, agents::table, rows);
+    for row in rows {
+        tx.record(|| revision(row, RevisionAction::Create));
+    }
     Ok(())
+}
+
+fn revision(row: &AgentRow, action: RevisionAction) -> Revision {
+    Revision::of(ResourceType::Agent, row.id.as_str(), row.version, action, &row.clone().into_api())
 }
 
 /// Which of these ids the table holds.
@@ -105,12 +114,17 @@ pub fn find(conn: &mut DbConnection, id: &AgentId) -> StoreResult<AgentRow> {
 /// Sets affiliations that could not be written with their agents: an
 /// import writes an agent whose affiliation comes later in the file (or
 /// forms a cycle with it) without it, and sets it once both are in. Only
-/// rows of this same transaction are changed, so their stamps stay.
-pub fn set_affiliations(conn: &mut DbConnection, pairs: &[(AgentId, AgentId)]) -> StoreResult<()> {
+/// rows of this same transaction are changed, so their stamps stay, and
+/// their pending revisions are amended to show the affiliation.
+pub fn set_affiliations(tx: &mut Tx, pairs: &[(AgentId, AgentId)]) -> StoreResult<()> {
     for (agent, affiliation) in pairs {
         diesel::update(agents::table.filter(agents::id.eq(agent)))
             .set(agents::affiliation_id.eq(affiliation))
-            .execute(conn)?;
+            .execute(tx.conn)?;
+        let row = find(tx.conn, agent)?;
+        if let Some(pending) = tx.pending_mut(ResourceType::Agent, agent.as_str()) {
+            *pending = revision(&row, pending.action);
+        }
     }
     Ok(())
 }
@@ -120,14 +134,15 @@ fn check_references(conn: &mut DbConnection, body: &NewAgent) -> StoreResult<()>
 }
 
 /// Creates an agent from a create body, its id free and its references there.
-pub fn create(conn: &mut DbConnection, body: NewAgent, at: NaiveDateTime) -> StoreResult<Agent> {
+pub fn create(tx: &mut Tx, body: NewAgent) -> StoreResult<Agent> {
     let id = body.id.clone().unwrap_or_else(AgentId::generate);
-    if refs::exists(conn, Target::Agent, id.as_str())? {
+    if refs::exists(tx.conn, Target::Agent, id.as_str())? {
         return Err(StoreError::Exists { what: "agent", id: id.to_string() });
     }
-    check_references(conn, &body)?;
-    let row = AgentRow::new(id, body, Stamp::created(at));
-    insert(conn, std::slice::from_ref(&row))?;
+    check_references(tx.conn, &body)?;
+    let stamp = revision_store::stamp_for_new(tx.conn, ResourceType::Agent, id.as_str(), tx.at())?;
+    let row = AgentRow::new(id, body, stamp);
+    insert(tx, std::slice::from_ref(&row))?;
     Ok(row.into_api())
 }
 
@@ -150,34 +165,65 @@ pub fn list(conn: &mut DbConnection, query: &AgentQuery, limit: i64) -> StoreRes
 }
 
 /// Applies a merge patch; the cards that show the agent follow.
-pub fn update(
-    conn: &mut DbConnection,
-    id: &AgentId,
-    precondition: Precondition,
-    patch: &MergePatch,
-) -> StoreResult<Agent> {
-    let before = find(conn, id)?;
-    let body = patch.apply(&before.writable(), id.as_str())?;
+pub fn update(tx: &mut Tx, id: &AgentId, precondition: Precondition, patch: &MergePatch) -> StoreResult<Agent> {
+    let before = find(tx.conn, id)?;
     // The body is checked first: an invalid patch is a 422 whatever the version.
+    let body = patch.apply(&before.writable(), id.as_str())?;
+    replace(tx, before, body, &precondition, RevisionAction::Update)
+}
+
+/// Makes `body` the agent's fields, as its next version.
+fn replace(
+    tx: &mut Tx,
+    before: AgentRow,
+    body: NewAgent,
+    precondition: &Precondition,
+    action: RevisionAction,
+) -> StoreResult<Agent> {
     precondition.check(before.version)?;
-    if body.affiliation_id.as_ref() == Some(id) {
+    if body.affiliation_id.as_ref() == Some(&before.id) {
         return Err(StoreError::invalid("affiliation_id", "an agent cannot be its own affiliation"));
     }
-    check_references(conn, &body)?;
-    let after = AgentRow::new(id.clone(), body, before.stamp().next(db::now()));
-    let changed = diesel::update(agents::table.filter(agents::id.eq(id)).filter(agents::version.eq(before.version)))
+    check_references(tx.conn, &body)?;
+    let id = before.id.clone();
+    let after = AgentRow::new(id.clone(), body, before.stamp().next(tx.at()));
+    let changed = diesel::update(agents::table.filter(agents::id.eq(&id)).filter(agents::version.eq(before.version)))
         .set(&after)
-        .execute(conn)?;
-    write::guarded(changed, || Ok(find(conn, id)?.version))?;
-    card::agent_changed(conn, &before, &after)?;
+        .execute(tx.conn)?;
+    write::guarded(changed, || Ok(find(tx.conn, &id)?.version))?;
+    tx.record(|| revision(&after, action));
+    card::agent_changed(tx, &before, &after)?;
     Ok(after.into_api())
 }
 
-pub fn delete(conn: &mut DbConnection, id: &AgentId, precondition: Precondition) -> StoreResult<()> {
-    let current = find(conn, id)?;
+/// Makes an earlier revision's fields current again, as the next version;
+/// a deleted agent (its `tombstone` given) is made again with its id.
+pub fn restore(
+    tx: &mut Tx,
+    id: &AgentId,
+    body: NewAgent,
+    precondition: Precondition,
+    tombstone: Option<Tombstone>,
+) -> StoreResult<Agent> {
+    check_references(tx.conn, &body).map_err(write::dangling)?;
+    let Some(tombstone) = tombstone else {
+        let before = find(tx.conn, id)?;
+        return replace(tx, before, body, &precondition, RevisionAction::Restore);
+    };
+    precondition.check(tombstone.version)?;
+    let row = AgentRow::new(id.clone(), body, tombstone.revived(tx.at()));
+    write::insert_rows!(tx.conn, agents::table, std::slice::from_ref(&row));
+    tx.record(|| revision(&row, RevisionAction::Restore));
+    Ok(row.into_api())
+}
+
+pub fn delete(tx: &mut Tx, id: &AgentId, precondition: Precondition) -> StoreResult<()> {
+    let current = find(tx.conn, id)?;
     precondition.check(current.version)?;
-    refs::ensure_unreferenced(conn, Target::Agent, id.as_str())?;
+    refs::ensure_unreferenced(tx.conn, Target::Agent, id.as_str())?;
     let deleted = diesel::delete(agents::table.filter(agents::id.eq(id)).filter(agents::version.eq(current.version)))
-        .execute(conn)?;
-    write::guarded(deleted, || Ok(find(conn, id)?.version))
+        .execute(tx.conn)?;
+    write::guarded(deleted, || Ok(find(tx.conn, id)?.version))?;
+    tx.record(|| Revision::tombstone(ResourceType::Agent, id.as_str(), current.version));
+    Ok(())
 }

@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::auth::{ReadAccess, WriteAccess};
-use crate::db::{self as database, Db};
+use crate::db::Db;
 use crate::error::ApiError;
 use crate::http::{self, MergePatch, Page, Params, Precondition, Valid};
 use crate::ids::AttributionId;
@@ -52,11 +52,11 @@ async fn list_attributions(
 )]
 #[post("/attributions")]
 async fn create_attribution(
-    _: WriteAccess,
+    access: WriteAccess,
     db: web::Data<Db>,
     body: Valid<NewAttribution>,
 ) -> Result<HttpResponse, ApiError> {
-    let attribution = db.write(move |conn| store::create(conn, body.0, database::now())).await?;
+    let attribution = db.write(access.change, move |tx| store::create(tx, body.0)).await?;
     Ok(http::created(format!("/v1/attributions/{}", attribution.id), attribution.version, &attribution))
 }
 
@@ -92,7 +92,7 @@ async fn get_attribution(
 )]
 #[patch("/attributions/{id}")]
 async fn update_attribution(
-    _: WriteAccess,
+    access: WriteAccess,
     req: HttpRequest,
     db: web::Data<Db>,
     id: web::Path<AttributionId>,
@@ -100,7 +100,7 @@ async fn update_attribution(
 ) -> Result<HttpResponse, ApiError> {
     let precondition = Precondition::required(&req)?;
     let id = id.into_inner();
-    let attribution = db.write(move |conn| store::update(conn, &id, precondition, &patch)).await?;
+    let attribution = db.write(access.change, move |tx| store::update(tx, &id, precondition, &patch)).await?;
     Ok(http::resource(&req, attribution.version, &attribution))
 }
 
@@ -114,13 +114,13 @@ async fn update_attribution(
 )]
 #[delete("/attributions/{id}")]
 async fn delete_attribution(
-    _: WriteAccess,
+    access: WriteAccess,
     req: HttpRequest,
     db: web::Data<Db>,
     id: web::Path<AttributionId>,
 ) -> Result<HttpResponse, ApiError> {
     let precondition = Precondition::required(&req)?;
     let id = id.into_inner();
-    db.write(move |conn| store::delete(conn, &id, precondition)).await?;
+    db.write(access.change, move |tx| store::delete(tx, &id, precondition)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

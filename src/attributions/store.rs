@@ -12,11 +12,12 @@ use crate::card;
 use crate::cursor::{self, newest_first};
 use crate::db::refs::{self, Target};
 use crate::db::schema::{attributions, sources};
-use crate::db::write::{self, Stamp, StoreError, StoreResult};
+use crate::db::write::{self, ResourceType, Revision, RevisionAction, Stamp, StoreError, StoreResult, Tombstone, Tx};
 use crate::db::{self, DbConnection};
 use crate::http::{MergePatch, Page, Precondition};
 use crate::ids::{AgentId, AttributionId, ClaimId, SourceId};
 use crate::quotes::{Quote, QuoteStatus, Verification, verify_quote};
+use crate::revisions::store as revision_store;
 use crate::validate::PartialDate;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
@@ -190,12 +191,20 @@ fn source_content_locked(conn: &mut DbConnection, id: &SourceId) -> StoreResult<
     })
 }
 
-/// Writes rows as they are, many per statement. Every attribution enters
-/// the table here; callers have checked the rows against the API's rules.
-/// The cards of their claims are not touched: a new claim's card is new.
-pub fn insert(conn: &mut DbConnection, rows: &[AttributionRow]) -> StoreResult<()> {
-    write::insert_rows!(conn, attributions::table, rows);
+/// Writes rows as they are, many per statement, each with its revision.
+/// Every attribution enters the table here; callers have checked the rows
+/// against the API's rules. The cards of their claims are not touched: a
+/// new claim's card is new (`create` bumps an existing one's).
+pub fn insert(tx: &mut Tx, rows: &[AttributionRow]) -> StoreResult<()> {
+    write::insert_rows!(tx.conn, attributions::table, rows);
+    for row in rows {
+        tx.record(|| revision(row, RevisionAction::Create));
+    }
     Ok(())
+}
+
+fn revision(row: &AttributionRow, action: RevisionAction) -> Revision {
+    Revision::of(ResourceType::Attribution, row.id.as_str(), row.version, action, &row.clone().into_api())
 }
 
 /// Which of these ids the table holds.
@@ -233,15 +242,16 @@ fn verify_one(conn: &mut DbConnection, body: NewAttribution) -> StoreResult<Veri
 
 /// Creates an attribution from a create body, its id free and its
 /// references there; the claim's card changes.
-pub fn create(conn: &mut DbConnection, body: NewAttribution, at: NaiveDateTime) -> StoreResult<Attribution> {
+pub fn create(tx: &mut Tx, body: NewAttribution) -> StoreResult<Attribution> {
     let id = body.id.clone().unwrap_or_else(AttributionId::generate);
-    if attributions::table.find(&id).count().get_result::<i64>(conn)? > 0 {
+    if attributions::table.find(&id).count().get_result::<i64>(tx.conn)? > 0 {
         return Err(StoreError::Exists { what: "attribution", id: id.to_string() });
     }
-    check_references(conn, &body)?;
-    let row = AttributionRow::new(id, verify_one(conn, body)?, Stamp::created(at));
-    insert(conn, std::slice::from_ref(&row))?;
-    card::attributions_changed(conn, std::slice::from_ref(&row.claim_id))?;
+    check_references(tx.conn, &body)?;
+    let stamp = revision_store::stamp_for_new(tx.conn, ResourceType::Attribution, id.as_str(), tx.at())?;
+    let row = AttributionRow::new(id, verify_one(tx.conn, body)?, stamp);
+    insert(tx, std::slice::from_ref(&row))?;
+    card::attributions_changed(tx, std::slice::from_ref(&row.claim_id), &format!("attribution {} created", row.id))?;
     Ok(row.into_api())
 }
 
@@ -281,60 +291,92 @@ pub fn of_claims(conn: &mut DbConnection, claim_ids: &[ClaimId]) -> StoreResult<
 /// Applies a merge patch, checking the quote again; the cards of the claim
 /// (and of the one it moved from) change.
 pub fn update(
-    conn: &mut DbConnection,
+    tx: &mut Tx,
     id: &AttributionId,
     precondition: Precondition,
     patch: &MergePatch,
 ) -> StoreResult<Attribution> {
-    let before = find(conn, id)?;
-    let body = patch.apply(&before.writable(), id.as_str())?;
+    let before = find(tx.conn, id)?;
     // The body is checked first: an invalid patch is a 422 whatever the version.
+    let body = patch.apply(&before.writable(), id.as_str())?;
+    replace(tx, before, body, &precondition, RevisionAction::Update)
+}
+
+/// Makes `body` the attribution's fields, as its next version.
+fn replace(
+    tx: &mut Tx,
+    before: AttributionRow,
+    body: NewAttribution,
+    precondition: &Precondition,
+    action: RevisionAction,
+) -> StoreResult<Attribution> {
     precondition.check(before.version)?;
-    check_references(conn, &body)?;
-    let after = AttributionRow::new(id.clone(), verify_one(conn, body)?, before.stamp().next(db::now()));
+    check_references(tx.conn, &body)?;
+    let id = before.id.clone();
+    let after = AttributionRow::new(id.clone(), verify_one(tx.conn, body)?, before.stamp().next(tx.at()));
     let changed = diesel::update(
-        attributions::table.filter(attributions::id.eq(id)).filter(attributions::version.eq(before.version)),
+        attributions::table.filter(attributions::id.eq(&id)).filter(attributions::version.eq(before.version)),
     )
     .set(&after)
-    .execute(conn)?;
-    write::guarded(changed, || Ok(find(conn, id)?.version))?;
-    card::attributions_changed(conn, &[before.claim_id, after.claim_id.clone()])?;
+    .execute(tx.conn)?;
+    write::guarded(changed, || Ok(find(tx.conn, &id)?.version))?;
+    tx.record(|| revision(&after, action));
+    let cause = format!("attribution {id} changed");
+    card::attributions_changed(tx, &[before.claim_id, after.claim_id.clone()], &cause)?;
     Ok(after.into_api())
 }
 
-pub fn delete(conn: &mut DbConnection, id: &AttributionId, precondition: Precondition) -> StoreResult<()> {
-    let current = find(conn, id)?;
+/// Makes an earlier revision's fields current again, as the next version;
+/// a deleted attribution (its `tombstone` given) is made again with its id.
+pub fn restore(
+    tx: &mut Tx,
+    id: &AttributionId,
+    body: NewAttribution,
+    precondition: Precondition,
+    tombstone: Option<Tombstone>,
+) -> StoreResult<Attribution> {
+    check_references(tx.conn, &body).map_err(write::dangling)?;
+    let Some(tombstone) = tombstone else {
+        let before = find(tx.conn, id)?;
+        return replace(tx, before, body, &precondition, RevisionAction::Restore);
+    };
+    precondition.check(tombstone.version)?;
+    let row = AttributionRow::new(id.clone(), verify_one(tx.conn, body)?, tombstone.revived(tx.at()));
+    write::insert_rows!(tx.conn, attributions::table, std::slice::from_ref(&row));
+    tx.record(|| revision(&row, RevisionAction::Restore));
+    card::attributions_changed(tx, std::slice::from_ref(&row.claim_id), &format!("attribution {id} restored"))?;
+    Ok(row.into_api())
+}
+
+pub fn delete(tx: &mut Tx, id: &AttributionId, precondition: Precondition) -> StoreResult<()> {
+    let current = find(tx.conn, id)?;
     precondition.check(current.version)?;
     let deleted = diesel::delete(
         attributions::table.filter(attributions::id.eq(id)).filter(attributions::version.eq(current.version)),
     )
-    .execute(conn)?;
-    write::guarded(deleted, || Ok(find(conn, id)?.version))?;
-    card::attributions_changed(conn, &[current.claim_id])
+    .execute(tx.conn)?;
+    write::guarded(deleted, || Ok(find(tx.conn, id)?.version))?;
+    tx.record(|| Revision::tombstone(ResourceType::Attribution, id.as_str(), current.version));
+    card::attributions_changed(tx, &[current.claim_id], &format!("attribution {id} deleted"))
 }
 
 /// After a source's content changed: verifies every quote of its
-/// attributions again, and bumps the version of those whose result changed
+/// attributions again, and gives those whose result changed a new version
 /// (and so their claims' cards).
-pub fn reverify_quotes_of_source(
-    conn: &mut DbConnection,
-    source_id: &SourceId,
-    content: Option<&str>,
-) -> StoreResult<()> {
+pub fn reverify_quotes_of_source(tx: &mut Tx, source_id: &SourceId, content: Option<&str>) -> StoreResult<()> {
     let rows: Vec<AttributionRow> = attributions::table
         .filter(attributions::source_id.eq(source_id))
         .filter(attributions::quote_exact.is_not_null())
         .select(AttributionRow::as_select())
-        .load(conn)?;
-    let now = db::now();
+        .load(tx.conn)?;
     let mut changed_claims = Vec::new();
-    for row in rows {
+    for mut row in rows {
         let Some(quote) = row.quote() else { continue };
         let v = verify_quote(&quote, content);
         if row.quote_status == Some(v.status) && row.quote_start == v.start && row.quote_end == v.end {
             continue;
         }
-        let stamp = row.stamp().next(now);
+        let stamp = row.stamp().next(tx.at());
         diesel::update(attributions::table.filter(attributions::id.eq(&row.id)))
             .set((
                 attributions::quote_status.eq(v.status),
@@ -343,8 +385,12 @@ pub fn reverify_quotes_of_source(
                 attributions::updated_at.eq(stamp.updated_at),
                 attributions::version.eq(stamp.version),
             ))
-            .execute(conn)?;
+            .execute(tx.conn)?;
+        (row.quote_status, row.quote_start, row.quote_end) = (Some(v.status), v.start, v.end);
+        (row.updated_at, row.version) = (stamp.updated_at, stamp.version);
+        let cause = format!("the content of source {source_id} changed");
+        tx.record(|| revision(&row, RevisionAction::Update).because(cause));
         changed_claims.push(row.claim_id);
     }
-    card::attributions_changed(conn, &changed_claims)
+    card::attributions_changed(tx, &changed_claims, &format!("quotes checked again: source {source_id} changed"))
 }

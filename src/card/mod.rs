@@ -25,7 +25,7 @@ use crate::claims::model::Claim;
 use crate::claims::store as claim_store;
 use crate::db::DbConnection;
 use crate::db::schema::{agents, attributions, sources};
-use crate::db::write::{StoreError, StoreResult};
+use crate::db::write::{StoreError, StoreResult, Tx};
 use crate::ids::{AgentId, ClaimId, SourceId};
 use crate::sources::model::SourceKind;
 use crate::sources::store::{self as source_store, SourceMeta};
@@ -174,14 +174,14 @@ pub fn summaries(
 
 /// After an attribution was created, changed or deleted, or its quote
 /// checked again: the cards of these claims changed.
-pub fn attributions_changed(conn: &mut DbConnection, claim_ids: &[ClaimId]) -> StoreResult<()> {
-    claim_store::bump_versions(conn, claim_ids)
+pub fn attributions_changed(tx: &mut Tx, claim_ids: &[ClaimId], cause: &str) -> StoreResult<()> {
+    claim_store::bump_versions(tx, claim_ids, cause)
 }
 
 /// After an agent was changed: when what cards show of it changed, every
 /// card that shows it (as a speaker, or as the publisher of a source an
 /// attribution states or cites) changed.
-pub fn agent_changed(conn: &mut DbConnection, before: &AgentRow, after: &AgentRow) -> StoreResult<()> {
+pub fn agent_changed(tx: &mut Tx, before: &AgentRow, after: &AgentRow) -> StoreResult<()> {
     if AgentSummary::of(before) == AgentSummary::of(after) {
         return Ok(());
     }
@@ -195,20 +195,20 @@ pub fn agent_changed(conn: &mut DbConnection, before: &AgentRow, after: &AgentRo
                 .or(attributions::cited_source_id.eq_any(published())),
         )
         .distinct()
-        .load(conn)?;
-    claim_store::bump_versions(conn, &showing)
+        .load(tx.conn)?;
+    claim_store::bump_versions(tx, &showing, &format!("agent {} changed", after.id))
 }
 
 /// After a source was changed: when what cards show of it changed (its
 /// publisher included), every card that shows it (as the source of an
 /// attribution, or as the source one cites) changed.
-pub fn source_changed(conn: &mut DbConnection, before: &SourceMeta, after: &SourceMeta) -> StoreResult<()> {
+pub fn source_changed(tx: &mut Tx, before: &SourceMeta, after: &SourceMeta) -> StoreResult<()> {
     let publisher_ids: Vec<AgentId> =
         [&before.publisher_id, &after.publisher_id].into_iter().flatten().cloned().collect();
     let publishers: HashMap<AgentId, AgentSummary> = agents::table
         .filter(agents::id.eq_any(&publisher_ids))
         .select(AgentRow::as_select())
-        .load::<AgentRow>(conn)?
+        .load::<AgentRow>(tx.conn)?
         .iter()
         .map(|agent| (agent.id.clone(), AgentSummary::of(agent)))
         .collect();
@@ -222,6 +222,6 @@ pub fn source_changed(conn: &mut DbConnection, before: &SourceMeta, after: &Sour
         .select(attributions::claim_id)
         .filter(attributions::source_id.eq(&after.id).or(attributions::cited_source_id.eq(&after.id)))
         .distinct()
-        .load(conn)?;
-    claim_store::bump_versions(conn, &showing)
+        .load(tx.conn)?;
+    claim_store::bump_versions(tx, &showing, &format!("source {} changed", after.id))
 }

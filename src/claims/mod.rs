@@ -9,7 +9,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::auth::{ReadAccess, WriteAccess};
 use crate::card::ClaimCard;
-use crate::db::{self as database, Db};
+use crate::db::Db;
 use crate::error::ApiError;
 use crate::http::{self, MergePatch, Page, Params, Precondition, Valid};
 use crate::ids::ClaimId;
@@ -53,8 +53,8 @@ async fn list_claims(
         headers(("Location" = String, description = "The claim's URL"), ("ETag" = String, description = "Its version"))))
 )]
 #[post("/claims")]
-async fn create_claim(_: WriteAccess, db: web::Data<Db>, body: Valid<NewClaim>) -> Result<HttpResponse, ApiError> {
-    let claim = db.write(move |conn| store::create(conn, body.0, database::now())).await?;
+async fn create_claim(access: WriteAccess, db: web::Data<Db>, body: Valid<NewClaim>) -> Result<HttpResponse, ApiError> {
+    let claim = db.write(access.change, move |tx| store::create(tx, body.0)).await?;
     Ok(http::created(format!("/v1/claims/{}", claim.id), claim.version, &claim))
 }
 
@@ -90,7 +90,7 @@ async fn get_claim(
 )]
 #[patch("/claims/{id}")]
 async fn update_claim(
-    _: WriteAccess,
+    access: WriteAccess,
     req: HttpRequest,
     db: web::Data<Db>,
     id: web::Path<ClaimId>,
@@ -98,7 +98,7 @@ async fn update_claim(
 ) -> Result<HttpResponse, ApiError> {
     let precondition = Precondition::required(&req)?;
     let id = id.into_inner();
-    let claim = db.write(move |conn| store::update(conn, &id, precondition, &patch)).await?;
+    let claim = db.write(access.change, move |tx| store::update(tx, &id, precondition, &patch)).await?;
     Ok(http::resource(&req, claim.version, &claim))
 }
 
@@ -111,13 +111,13 @@ async fn update_claim(
 )]
 #[delete("/claims/{id}")]
 async fn delete_claim(
-    _: WriteAccess,
+    access: WriteAccess,
     req: HttpRequest,
     db: web::Data<Db>,
     id: web::Path<ClaimId>,
 ) -> Result<HttpResponse, ApiError> {
     let precondition = Precondition::required(&req)?;
     let id = id.into_inner();
-    db.write(move |conn| store::delete(conn, &id, precondition)).await?;
+    db.write(access.change, move |tx| store::delete(tx, &id, precondition)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -9,10 +9,11 @@ use diesel::prelude::*;
 use super::model::{Claim, ClaimKind, ClaimStatus, Comparator, NewClaim, Quantity};
 use crate::db::refs::{self, Target};
 use crate::db::schema::{claim_tags, claims};
-use crate::db::write::{self, Stamp, StoreError, StoreResult};
+use crate::db::write::{self, ResourceType, Revision, RevisionAction, Stamp, StoreError, StoreResult, Tombstone, Tx};
 use crate::db::{self, DbConnection};
 use crate::http::{MergePatch, Precondition};
 use crate::ids::ClaimId;
+use crate::revisions::store as revision_store;
 use crate::validate::PartialDate;
 
 #[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable, AsChangeset)]
@@ -128,18 +129,41 @@ pub fn tag_rows(claim_id: &ClaimId, tags: &[String]) -> Vec<TagRow> {
     distinct.into_iter().map(|tag| TagRow { claim_id: claim_id.clone(), tag: tag.clone() }).collect()
 }
 
-/// Writes claims as they are, many per statement. Every claim enters the
-/// table here, and its tags through [`insert_tags`]; callers have checked
-/// the rows against the API's rules.
-pub fn insert(conn: &mut DbConnection, rows: &[ClaimRow]) -> StoreResult<()> {
-    write::insert_rows!(conn, claims::table, rows);
+/// Writes claims and their tags as they are, many per statement, each
+/// claim with its revision. Every claim and tag enters its table here;
+/// callers have checked the rows against the API's rules. With foreign keys
+/// deferred (a bulk load), tags go in first, so that the search index's
+/// trigger sees each claim whole when it goes in.
+pub fn insert(tx: &mut Tx, rows: &[ClaimRow], tags: &[TagRow]) -> StoreResult<()> {
+    if tx.foreign_keys_deferred() {
+        write::insert_rows!(tx.conn, claim_tags::table, tags);
+        write::insert_rows!(tx.conn, claims::table, rows);
+    } else {
+        write::insert_rows!(tx.conn, claims::table, rows);
+        write::insert_rows!(tx.conn, claim_tags::table, tags);
+    }
+    if tx.recording() {
+        let mut by_claim: HashMap<&ClaimId, Vec<String>> = HashMap::new();
+        for tag in tags {
+            by_claim.entry(&tag.claim_id).or_default().push(tag.tag.clone());
+        }
+        for row in rows {
+            let tags = by_claim.remove(&row.id).unwrap_or_default();
+            tx.record(|| revision(&row.clone().into_api(tags), RevisionAction::Create));
+        }
+    }
     Ok(())
 }
 
-/// Writes tag rows, many per statement: every tag enters `claim_tags` here.
-pub fn insert_tags(conn: &mut DbConnection, tags: &[TagRow]) -> StoreResult<()> {
-    write::insert_rows!(conn, claim_tags::table, tags);
-    Ok(())
+fn revision(claim: &Claim, action: RevisionAction) -> Revision {
+    Revision::of(ResourceType::Claim, claim.id.as_str(), claim.version, action, claim)
+}
+
+fn replace_tags(tx: &mut Tx, id: &ClaimId, tags: &[String]) -> StoreResult<Vec<String>> {
+    diesel::delete(claim_tags::table.filter(claim_tags::claim_id.eq(id))).execute(tx.conn)?;
+    let rows = tag_rows(id, tags);
+    write::insert_rows!(tx.conn, claim_tags::table, rows);
+    Ok(rows.into_iter().map(|t| t.tag).collect())
 }
 
 /// Tags of these claims, by claim id (one query).
@@ -183,15 +207,15 @@ fn tags_of_one(conn: &mut DbConnection, id: &ClaimId) -> StoreResult<Vec<String>
 }
 
 /// Creates a claim from a create body, its id free.
-pub fn create(conn: &mut DbConnection, body: NewClaim, at: NaiveDateTime) -> StoreResult<Claim> {
+pub fn create(tx: &mut Tx, body: NewClaim) -> StoreResult<Claim> {
     let id = body.id.clone().unwrap_or_else(ClaimId::generate);
-    if refs::exists(conn, Target::Claim, id.as_str())? {
+    if refs::exists(tx.conn, Target::Claim, id.as_str())? {
         return Err(StoreError::Exists { what: "claim", id: id.to_string() });
     }
-    let row = ClaimRow::new(id, &body, Stamp::created(at));
+    let stamp = revision_store::stamp_for_new(tx.conn, ResourceType::Claim, id.as_str(), tx.at())?;
+    let row = ClaimRow::new(id, &body, stamp);
     let tags = tag_rows(&row.id, &body.tags);
-    insert(conn, std::slice::from_ref(&row))?;
-    insert_tags(conn, &tags)?;
+    insert(tx, std::slice::from_ref(&row), &tags)?;
     Ok(row.into_api(tags.into_iter().map(|t| t.tag).collect()))
 }
 
@@ -202,46 +226,84 @@ pub fn get(conn: &mut DbConnection, id: &ClaimId) -> StoreResult<Claim> {
 }
 
 /// Applies a merge patch (its card changes with it: same version).
-pub fn update(
-    conn: &mut DbConnection,
-    id: &ClaimId,
-    precondition: Precondition,
-    patch: &MergePatch,
-) -> StoreResult<Claim> {
-    let before = find(conn, id)?;
-    let body = patch.apply(&before.writable(tags_of_one(conn, id)?), id.as_str())?;
+pub fn update(tx: &mut Tx, id: &ClaimId, precondition: Precondition, patch: &MergePatch) -> StoreResult<Claim> {
+    let before = find(tx.conn, id)?;
     // The body is checked first: an invalid patch is a 422 whatever the version.
-    precondition.check(before.version)?;
-    let after = ClaimRow::new(id.clone(), &body, before.stamp().next(db::now()));
-    let changed = diesel::update(claims::table.filter(claims::id.eq(id)).filter(claims::version.eq(before.version)))
-        .set(&after)
-        .execute(conn)?;
-    write::guarded(changed, || Ok(find(conn, id)?.version))?;
-    diesel::delete(claim_tags::table.filter(claim_tags::claim_id.eq(id))).execute(conn)?;
-    let tags = tag_rows(id, &body.tags);
-    insert_tags(conn, &tags)?;
-    Ok(after.into_api(tags.into_iter().map(|t| t.tag).collect()))
+    let body = patch.apply(&before.writable(tags_of_one(tx.conn, id)?), id.as_str())?;
+    replace(tx, before, body, &precondition, RevisionAction::Update)
 }
 
-pub fn delete(conn: &mut DbConnection, id: &ClaimId, precondition: Precondition) -> StoreResult<()> {
-    let current = find(conn, id)?;
+/// Makes `body` the claim's fields, as its next version.
+fn replace(
+    tx: &mut Tx,
+    before: ClaimRow,
+    body: NewClaim,
+    precondition: &Precondition,
+    action: RevisionAction,
+) -> StoreResult<Claim> {
+    precondition.check(before.version)?;
+    let id = before.id.clone();
+    let after = ClaimRow::new(id.clone(), &body, before.stamp().next(tx.at()));
+    let changed = diesel::update(claims::table.filter(claims::id.eq(&id)).filter(claims::version.eq(before.version)))
+        .set(&after)
+        .execute(tx.conn)?;
+    write::guarded(changed, || Ok(find(tx.conn, &id)?.version))?;
+    let tags = replace_tags(tx, &id, &body.tags)?;
+    let claim = after.into_api(tags);
+    tx.record(|| revision(&claim, action));
+    Ok(claim)
+}
+
+/// Makes an earlier revision's fields current again, as the next version;
+/// a deleted claim (its `tombstone` given) is made again with its id.
+pub fn restore(
+    tx: &mut Tx,
+    id: &ClaimId,
+    body: NewClaim,
+    precondition: Precondition,
+    tombstone: Option<Tombstone>,
+) -> StoreResult<Claim> {
+    let Some(tombstone) = tombstone else {
+        let before = find(tx.conn, id)?;
+        return replace(tx, before, body, &precondition, RevisionAction::Restore);
+    };
+    precondition.check(tombstone.version)?;
+    let row = ClaimRow::new(id.clone(), &body, tombstone.revived(tx.at()));
+    write::insert_rows!(tx.conn, claims::table, std::slice::from_ref(&row));
+    let tags = replace_tags(tx, id, &body.tags)?;
+    let claim = row.into_api(tags);
+    tx.record(|| revision(&claim, RevisionAction::Restore));
+    Ok(claim)
+}
+
+pub fn delete(tx: &mut Tx, id: &ClaimId, precondition: Precondition) -> StoreResult<()> {
+    let current = find(tx.conn, id)?;
     precondition.check(current.version)?;
-    refs::ensure_unreferenced(conn, Target::Claim, id.as_str())?;
-    diesel::delete(claim_tags::table.filter(claim_tags::claim_id.eq(id))).execute(conn)?;
+    refs::ensure_unreferenced(tx.conn, Target::Claim, id.as_str())?;
+    diesel::delete(claim_tags::table.filter(claim_tags::claim_id.eq(id))).execute(tx.conn)?;
     let deleted = diesel::delete(claims::table.filter(claims::id.eq(id)).filter(claims::version.eq(current.version)))
-        .execute(conn)?;
-    write::guarded(deleted, || Ok(find(conn, id)?.version))
+        .execute(tx.conn)?;
+    write::guarded(deleted, || Ok(find(tx.conn, id)?.version))?;
+    tx.record(|| Revision::tombstone(ResourceType::Claim, id.as_str(), current.version));
+    Ok(())
 }
 
 /// The next version of each of these claims whose card changed while the
-/// claim did not (see `crate::card`).
-pub fn bump_versions(conn: &mut DbConnection, ids: &[ClaimId]) -> StoreResult<()> {
+/// claim did not (see `crate::card`), each a `card` revision saying why.
+pub fn bump_versions(tx: &mut Tx, ids: &[ClaimId], cause: &str) -> StoreResult<()> {
     let ids: Vec<&ClaimId> = ids.iter().collect::<BTreeSet<_>>().into_iter().collect();
-    let now = db::now();
+    let at = tx.at();
     for chunk in ids.chunks(write::ROWS_PER_INSERT) {
         diesel::update(claims::table.filter(claims::id.eq_any(chunk)))
-            .set((claims::version.eq(claims::version + 1), claims::updated_at.eq(now)))
-            .execute(conn)?;
+            .set((claims::version.eq(claims::version + 1), claims::updated_at.eq(at)))
+            .execute(tx.conn)?;
+        if tx.recording() {
+            let rows: Vec<ClaimRow> =
+                claims::table.filter(claims::id.eq_any(chunk)).select(ClaimRow::as_select()).load(tx.conn)?;
+            for claim in with_tags(tx.conn, rows)? {
+                tx.record(|| revision(&claim, RevisionAction::Card).because(cause));
+            }
+        }
     }
     Ok(())
 }

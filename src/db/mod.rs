@@ -22,6 +22,7 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use self::breaker::Breaker;
 pub use self::pool::{DbOptions, Durability, PooledDb};
 use crate::error::ApiError;
+use write::{Change, StoreError, Tx};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -231,14 +232,14 @@ impl Db {
 
     /// Like [`Db::run`], inside a write transaction; on SQLite, one at a
     /// time in this process (see `writer`).
-    pub async fn write<T, E, F>(&self, f: F) -> Result<T, ApiError>
+    pub async fn write<T, E, F>(&self, change: Change, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
-        E: Into<ApiError> + From<diesel::result::Error>,
-        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        E: Into<ApiError> + From<diesel::result::Error> + From<StoreError>,
+        F: FnOnce(&mut Tx) -> Result<T, E> + Send + 'static,
     {
         let writer = (self.backend == Backend::Sqlite).then(|| self.writer.clone());
-        self.blocking(writer, move |conn| write_transaction(conn, f).map_err(Into::into)).await
+        self.blocking(writer, move |conn| write_tx(conn, change, f).map_err(Into::into)).await
     }
 
     /// The one place database work leaves the async workers. With `turn`,
@@ -310,6 +311,33 @@ where
     write_transaction_deciding(conn, |conn| f(conn).map(|value| (value, true)))
 }
 
+/// Runs `f` in a write transaction that makes `change`: every revision the
+/// write paths record in the [`Tx`] is written just before it commits.
+pub fn write_tx<T, E, F>(conn: &mut DbConnection, change: Change, f: F) -> Result<T, E>
+where
+    E: From<diesel::result::Error> + From<StoreError>,
+    F: FnOnce(&mut Tx) -> Result<T, E>,
+{
+    write_tx_deciding(conn, change, |tx| f(tx).map(|value| (value, true)))
+}
+
+/// Like [`write_tx`], but `f` decides whether what it wrote is kept (see
+/// [`write_transaction_deciding`]).
+pub fn write_tx_deciding<T, E, F>(conn: &mut DbConnection, change: Change, f: F) -> Result<T, E>
+where
+    E: From<diesel::result::Error> + From<StoreError>,
+    F: FnOnce(&mut Tx) -> Result<(T, bool), E>,
+{
+    write_transaction_deciding(conn, |conn| {
+        let mut tx = Tx::new(conn, change);
+        let (value, keep) = f(&mut tx)?;
+        if keep {
+            tx.finish()?;
+        }
+        Ok((value, keep))
+    })
+}
+
 /// Like [`write_transaction`], but `f` decides whether what it wrote is
 /// kept: with `(value, false)` everything is rolled back and `value` still
 /// returned (a dry run, or a check that found problems).
@@ -354,6 +382,19 @@ pub fn in_snapshot<T>(
     // Nothing was written: ending with a rollback is the same as a commit.
     <DbConnection as Connection>::TransactionManager::rollback_transaction(conn)?;
     result
+}
+
+/// Makes this transaction the one that numbers revisions until it commits
+/// (see `revisions::store::append`). SQLite has one writer at a time
+/// already; on PostgreSQL a transaction-scoped advisory lock does it, taken
+/// at the very end of the transaction so that it is held only for the last
+/// few statements.
+pub fn take_feed_turn(conn: &mut DbConnection) -> diesel::QueryResult<()> {
+    match conn {
+        DbConnection::Sqlite(_) => Ok(()),
+        // Any constant will do, as long as every instance uses this one.
+        DbConnection::Pg(c) => c.batch_execute("SELECT pg_advisory_xact_lock(7406311529438015233)"),
+    }
 }
 
 /// The `n`th bind parameter's marker in hand-written SQL: `?n` on SQLite,

@@ -94,6 +94,35 @@ diesel::table! {
         scope -> Text,
         secret_sha256 -> Text,
         created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    revisions (seq) {
+        seq -> BigInt,
+        resource_type -> Text,
+        resource_id -> Text,
+        version -> Integer,
+        action -> Text,
+        data -> Nullable<Text>,
+        cause -> Nullable<Text>,
+        actor -> Text,
+        comment -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (key_id, idempotency_key) {
+        key_id -> Text,
+        idempotency_key -> Text,
+        request_sha256 -> Text,
+        status -> Nullable<Integer>,
+        headers -> Nullable<Text>,
+        body -> Nullable<Binary>,
+        created_at -> Timestamp,
     }
 }
 
@@ -101,4 +130,13 @@ diesel::joinable!(claim_tags -> claims (claim_id));
 diesel::joinable!(attributions -> claims (claim_id));
 diesel::joinable!(sources -> agents (publisher_id));
 
-diesel::allow_tables_to_appear_in_same_query!(agents, sources, claims, claim_tags, attributions, api_keys);
+diesel::allow_tables_to_appear_in_same_query!(
+    agents,
+    sources,
+    claims,
+    claim_tags,
+    attributions,
+    api_keys,
+    revisions,
+    idempotency_keys
+);

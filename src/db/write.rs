@@ -6,6 +6,7 @@ use std::hash::Hash;
 
 use chrono::NaiveDateTime;
 
+use crate::db::DbConnection;
 use crate::error::FieldError;
 
 /// The read-only fields of every resource row: when it was created and last
@@ -52,6 +53,10 @@ pub enum StoreError {
     /// Rows still refer to the one to delete: what they are, counted.
     #[error("this {what} is still referred to by {}", .by.join(", "))]
     Referenced { what: &'static str, by: Vec<String> },
+    /// The change would leave a reference to a row that is gone (restoring
+    /// a revision that names a deleted source, say): every one is listed.
+    #[error("{} references to missing rows", .0.len())]
+    Dangling(Vec<FieldError>),
     /// A query parameter of a list cannot be used (a bad cursor, a search
     /// the engine refuses).
     #[error("query parameter `{field}`: {message}")]
@@ -115,3 +120,238 @@ macro_rules! insert_rows {
     }};
 }
 pub(crate) use insert_rows;
+
+/// Who made a change: an API key, or one of claimtrail's own commands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// A request made with this API key (its id).
+    Key(String),
+    /// A CLI command (`claimtrail import`, `keys create`, …).
+    Cli,
+    /// The seed loader.
+    Seed,
+    /// An import that carried no history of its own.
+    Import,
+    /// `claimtrail generate`.
+    Generate,
+}
+
+impl Actor {
+    /// As stored: `key:<id>`, or the command's name.
+    pub fn to_db(&self) -> String {
+        match self {
+            Actor::Key(id) => format!("key:{id}"),
+            Actor::Cli => "cli".to_string(),
+            Actor::Seed => "seed".to_string(),
+            Actor::Import => "import".to_string(),
+            Actor::Generate => "generate".to_string(),
+        }
+    }
+
+    pub fn from_db(text: &str) -> Actor {
+        match text {
+            "cli" => Actor::Cli,
+            "seed" => Actor::Seed,
+            "import" => Actor::Import,
+            "generate" => Actor::Generate,
+            other => Actor::Key(other.strip_prefix("key:").unwrap_or(other).to_string()),
+        }
+    }
+}
+
+/// One change: when, by whom, and the author's comment.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub at: NaiveDateTime,
+    pub actor: Actor,
+    pub comment: Option<String>,
+}
+
+impl Change {
+    /// A change made now.
+    pub fn now(actor: Actor) -> Change {
+        Change { at: crate::db::now(), actor, comment: None }
+    }
+
+    pub fn with_comment(mut self, comment: Option<String>) -> Change {
+        self.comment = comment;
+        self
+    }
+}
+
+/// What a revision records of one change of one resource; the change's
+/// author, time and comment are added when the transaction commits.
+#[derive(Debug, Clone)]
+pub struct Revision {
+    pub resource_type: ResourceType,
+    pub resource_id: String,
+    pub version: i32,
+    pub action: RevisionAction,
+    /// The resource as the API shows it after the change; `None` for a
+    /// deletion (a tombstone).
+    pub data: Option<String>,
+    /// For a claim whose card changed without the claim: what changed it.
+    pub cause: Option<String>,
+}
+
+crate::validate::text_enum! {
+    /// The kinds of resource revisions are kept of.
+    ResourceType {
+        Agent = "agent",
+        Source = "source",
+        Claim = "claim",
+        Attribution = "attribution",
+        Key = "key",
+    }
+}
+
+crate::validate::text_enum! {
+    /// What a revision did.
+    RevisionAction {
+        /// The resource was created (through the API, the seed loader, an
+        /// import or the generator).
+        Create = "create",
+        /// Its fields were changed.
+        Update = "update",
+        /// It was deleted; the revision is a tombstone without data.
+        Delete = "delete",
+        /// An earlier revision was made current again.
+        Restore = "restore",
+        /// A claim's card changed while the claim did not: `cause` says how.
+        Card = "card",
+        /// An API key was revoked.
+        Revoke = "revoke",
+    }
+}
+
+/// A write transaction: its connection, the change it makes, and the
+/// revisions of that change, written just before it commits.
+pub struct Tx<'c> {
+    pub conn: &'c mut DbConnection,
+    change: Change,
+    pending: Vec<Revision>,
+    /// False while an import loads a file that carries its own history.
+    record: bool,
+    keys_deferred: bool,
+}
+
+impl<'c> Tx<'c> {
+    pub fn new(conn: &'c mut DbConnection, change: Change) -> Tx<'c> {
+        Tx { conn, change, pending: Vec::new(), record: true, keys_deferred: false }
+    }
+
+    pub fn change(&self) -> &Change {
+        &self.change
+    }
+
+    /// When the change is made.
+    pub fn at(&self) -> NaiveDateTime {
+        self.change.at
+    }
+
+    /// Keeps a revision, to be written at commit.
+    pub fn record(&mut self, revision: impl FnOnce() -> Revision) {
+        if self.record {
+            self.pending.push(revision());
+        }
+    }
+
+    /// Whether revisions are being recorded (not while an import loads a
+    /// file that carries its own).
+    pub fn recording(&self) -> bool {
+        self.record
+    }
+
+    /// The pending revision of this resource, to amend before it is written.
+    pub fn pending_mut(&mut self, resource_type: ResourceType, resource_id: &str) -> Option<&mut Revision> {
+        self.pending.iter_mut().rev().find(|r| r.resource_type == resource_type && r.resource_id == resource_id)
+    }
+
+    /// Stops recording revisions: what is written comes with its own.
+    pub fn carry_history(&mut self) {
+        self.record = false;
+    }
+
+    /// For bulk loads: on SQLite, foreign keys are checked at commit, so rows
+    /// can go in in any order (see [`crate::db::defer_foreign_keys`]).
+    pub fn defer_foreign_keys(&mut self) -> diesel::QueryResult<bool> {
+        self.keys_deferred = crate::db::defer_foreign_keys(self.conn)?;
+        Ok(self.keys_deferred)
+    }
+
+    pub fn foreign_keys_deferred(&self) -> bool {
+        self.keys_deferred
+    }
+
+    /// Writes the pending revisions; the transaction's last statement before
+    /// it commits.
+    pub fn finish(self) -> StoreResult<()> {
+        crate::revisions::store::append(self.conn, &self.change, self.pending)
+    }
+}
+
+impl Revision {
+    /// A revision holding the resource as the API shows it.
+    pub fn of<T: serde::Serialize>(
+        resource_type: ResourceType,
+        resource_id: &str,
+        version: i32,
+        action: RevisionAction,
+        resource: &T,
+    ) -> Revision {
+        Revision {
+            resource_type,
+            resource_id: resource_id.to_string(),
+            version,
+            action,
+            data: serde_json::to_string(resource).ok(),
+            cause: None,
+        }
+    }
+
+    /// The tombstone of a deleted resource: the version after its last.
+    pub fn tombstone(resource_type: ResourceType, resource_id: &str, last_version: i32) -> Revision {
+        Revision {
+            resource_type,
+            resource_id: resource_id.to_string(),
+            version: last_version + 1,
+            action: RevisionAction::Delete,
+            data: None,
+            cause: None,
+        }
+    }
+
+    pub fn because(mut self, cause: impl Into<String>) -> Revision {
+        self.cause = Some(cause.into());
+        self
+    }
+}
+
+/// The fields of a resource as a revision holds it that a create body does
+/// not take: everything the server sets.
+pub const READ_ONLY_FIELDS: [&str; 7] =
+    ["created_at", "updated_at", "version", "content_sha256", "quote_status", "quote_start", "quote_end"];
+
+/// A deleted resource, as its last revision tells: the tombstone's version
+/// and when the resource was first created, for restoring it.
+#[derive(Debug, Clone, Copy)]
+pub struct Tombstone {
+    pub version: i32,
+    pub created_at: NaiveDateTime,
+}
+
+impl Tombstone {
+    /// The stamp of the resource made again now: the version after the tombstone.
+    pub fn revived(self, at: NaiveDateTime) -> Stamp {
+        Stamp { created_at: self.created_at, updated_at: at, version: self.version + 1 }
+    }
+}
+
+/// Reference errors met while restoring: the revision names rows that are
+/// gone, a conflict (409) rather than bad input.
+pub fn dangling(error: StoreError) -> StoreError {
+    match error {
+        StoreError::Invalid(errors) => StoreError::Dangling(errors),
+        other => other,
+    }
+}

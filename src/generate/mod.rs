@@ -32,8 +32,8 @@ use rand::rngs::StdRng;
 use crate::agents::store as agents;
 use crate::attributions::store::{self as attributions, AttributionRow};
 use crate::claims::store as claims;
-use crate::db::write::StoreError;
-use crate::db::{self, Db, DbConnection, write_transaction};
+use crate::db::write::{Actor, Change, StoreError, Tx};
+use crate::db::{self, Db, DbConnection, write_tx};
 use crate::sources::store as sources;
 pub use words::{VOCABULARY_SIZE, vocabulary_word};
 use world::{Batch, World};
@@ -77,9 +77,9 @@ pub fn generate(db: &Db, claims: usize, seed: u64) -> anyhow::Result<GenerateRep
     let world = World::new(&mut rng, claims);
     let mut conn = db.get()?;
     let conn: &mut DbConnection = &mut conn;
-    write_transaction(conn, |conn| -> Result<(), StoreError> {
-        agents::insert(conn, &world.agents)?;
-        sources::insert(conn, &world.sources)
+    write_tx(conn, Change::now(Actor::Generate), |tx| -> Result<(), StoreError> {
+        agents::insert(tx, &world.agents)?;
+        sources::insert(tx, &world.sources)
     })?;
     let mut report = GenerateReport {
         agents: world.agents.len(),
@@ -96,7 +96,7 @@ pub fn generate(db: &Db, claims: usize, seed: u64) -> anyhow::Result<GenerateRep
         report.claims += batch.claims.len();
         report.attributions += batch.attributions.len();
         report.tags += batch.tags.len();
-        write_transaction(conn, |conn| write_batch(conn, batch))?;
+        write_tx(conn, Change::now(Actor::Generate), |tx| write_batch(tx, batch))?;
         made += count;
         crate::progress::advance(count as u64);
         if claims >= 100_000 && made % 100_000 == 0 {
@@ -108,23 +108,23 @@ pub fn generate(db: &Db, claims: usize, seed: u64) -> anyhow::Result<GenerateRep
     Ok(report)
 }
 
-/// Writes one batch through the tables' write paths.
-fn write_batch(conn: &mut DbConnection, batch: Batch) -> Result<(), StoreError> {
+/// Writes one batch through the tables' write paths. On SQLite the
+/// attributions go in first (foreign keys are checked at commit), so that
+/// the search index's trigger sees each claim whole when it goes in.
+fn write_batch(tx: &mut Tx, batch: Batch) -> Result<(), StoreError> {
     let (keys, bodies): (Vec<_>, Vec<_>) =
         batch.attributions.into_iter().map(|(id, body, stamp)| ((id, stamp), body)).unzip();
-    let verified = attributions::verify(conn, bodies)?;
+    let verified = attributions::verify(tx.conn, bodies)?;
     let rows: Vec<AttributionRow> = keys
         .into_iter()
         .zip(verified)
         .map(|((id, stamp), verified)| AttributionRow::new(id, verified, stamp))
         .collect();
-    if db::defer_foreign_keys(conn)? {
-        attributions::insert(conn, &rows)?;
-        claims::insert_tags(conn, &batch.tags)?;
-        claims::insert(conn, &batch.claims)
+    if tx.defer_foreign_keys()? {
+        attributions::insert(tx, &rows)?;
+        claims::insert(tx, &batch.claims, &batch.tags)
     } else {
-        claims::insert(conn, &batch.claims)?;
-        claims::insert_tags(conn, &batch.tags)?;
-        attributions::insert(conn, &rows)
+        claims::insert(tx, &batch.claims, &batch.tags)?;
+        attributions::insert(tx, &rows)
     }
 }

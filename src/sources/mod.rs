@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::auth::{ReadAccess, WriteAccess};
-use crate::db::{self as database, Db};
+use crate::db::Db;
 use crate::error::ApiError;
 use crate::http::{self, MergePatch, Page, Params, Precondition, Valid};
 use crate::ids::SourceId;
@@ -53,8 +53,12 @@ async fn list_sources(
         headers(("Location" = String, description = "The source's URL"), ("ETag" = String, description = "Its version"))))
 )]
 #[post("/sources")]
-async fn create_source(_: WriteAccess, db: web::Data<Db>, body: Valid<NewSource>) -> Result<HttpResponse, ApiError> {
-    let source = db.write(move |conn| store::create(conn, body.0, database::now())).await?;
+async fn create_source(
+    access: WriteAccess,
+    db: web::Data<Db>,
+    body: Valid<NewSource>,
+) -> Result<HttpResponse, ApiError> {
+    let source = db.write(access.change, move |tx| store::create(tx, body.0)).await?;
     Ok(http::created(format!("/v1/sources/{}", source.id), source.version, &source))
 }
 
@@ -89,7 +93,7 @@ async fn get_source(
 )]
 #[patch("/sources/{id}")]
 async fn update_source(
-    _: WriteAccess,
+    access: WriteAccess,
     req: HttpRequest,
     db: web::Data<Db>,
     id: web::Path<SourceId>,
@@ -97,7 +101,7 @@ async fn update_source(
 ) -> Result<HttpResponse, ApiError> {
     let precondition = Precondition::required(&req)?;
     let id = id.into_inner();
-    let source = db.write(move |conn| store::update(conn, &id, precondition, &patch)).await?;
+    let source = db.write(access.change, move |tx| store::update(tx, &id, precondition, &patch)).await?;
     Ok(http::resource(&req, source.version, &source))
 }
 
@@ -110,13 +114,13 @@ async fn update_source(
 )]
 #[delete("/sources/{id}")]
 async fn delete_source(
-    _: WriteAccess,
+    access: WriteAccess,
     req: HttpRequest,
     db: web::Data<Db>,
     id: web::Path<SourceId>,
 ) -> Result<HttpResponse, ApiError> {
     let precondition = Precondition::required(&req)?;
     let id = id.into_inner();
-    db.write(move |conn| store::delete(conn, &id, precondition)).await?;
+    db.write(access.change, move |tx| store::delete(tx, &id, precondition)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -13,10 +13,11 @@ use crate::card;
 use crate::cursor::{self, newest_first};
 use crate::db::refs::{self, Target};
 use crate::db::schema::sources;
-use crate::db::write::{self, Stamp, StoreError, StoreResult};
+use crate::db::write::{self, ResourceType, Revision, RevisionAction, Stamp, StoreError, StoreResult, Tombstone, Tx};
 use crate::db::{self, DbConnection};
 use crate::http::{MergePatch, Page, Precondition};
 use crate::ids::{AgentId, SourceId};
+use crate::revisions::store as revision_store;
 use crate::validate::PartialDate;
 
 /// Every column of a source, as written and as read whole: its content
@@ -118,11 +119,19 @@ impl SourceMeta {
     }
 }
 
-/// Writes rows as they are, many per statement. Every source enters the
-/// table here; callers have checked the rows against the API's rules.
-pub fn insert(conn: &mut DbConnection, rows: &[SourceRow]) -> StoreResult<()> {
-    write::insert_rows!(conn, sources::table, rows);
+/// Writes rows as they are, many per statement, each with its revision.
+/// Every source enters the table here; callers have checked the rows
+/// against the API's rules.
+pub fn insert(tx: &mut Tx, rows: &[SourceRow]) -> StoreResult<()> {
+    write::insert_rows!(tx.conn, sources::table, rows);
+    for row in rows {
+        tx.record(|| revision(row, RevisionAction::Create));
+    }
     Ok(())
+}
+
+fn revision(row: &SourceRow, action: RevisionAction) -> Revision {
+    Revision::of(ResourceType::Source, row.meta.id.as_str(), row.meta.version, action, &row.clone().into_api())
 }
 
 /// Which of these ids the table holds.
@@ -144,14 +153,15 @@ fn check_references(conn: &mut DbConnection, body: &NewSource) -> StoreResult<()
 }
 
 /// Creates a source from a create body, its id free and its references there.
-pub fn create(conn: &mut DbConnection, body: NewSource, at: NaiveDateTime) -> StoreResult<Source> {
+pub fn create(tx: &mut Tx, body: NewSource) -> StoreResult<Source> {
     let id = body.id.clone().unwrap_or_else(SourceId::generate);
-    if refs::exists(conn, Target::Source, id.as_str())? {
+    if refs::exists(tx.conn, Target::Source, id.as_str())? {
         return Err(StoreError::Exists { what: "source", id: id.to_string() });
     }
-    check_references(conn, &body)?;
-    let row = SourceRow::new(id, body, Stamp::created(at));
-    insert(conn, std::slice::from_ref(&row))?;
+    check_references(tx.conn, &body)?;
+    let stamp = revision_store::stamp_for_new(tx.conn, ResourceType::Source, id.as_str(), tx.at())?;
+    let row = SourceRow::new(id, body, stamp);
+    insert(tx, std::slice::from_ref(&row))?;
     Ok(row.into_api())
 }
 
@@ -175,36 +185,67 @@ pub fn list(conn: &mut DbConnection, query: &SourceQuery, limit: i64) -> StoreRe
 
 /// Applies a merge patch; the quotes checked against the content and the
 /// cards that show the source follow.
-pub fn update(
-    conn: &mut DbConnection,
-    id: &SourceId,
-    precondition: Precondition,
-    patch: &MergePatch,
-) -> StoreResult<Source> {
-    let before = find(conn, id)?;
-    let body = patch.apply(&before.writable(), id.as_str())?;
+pub fn update(tx: &mut Tx, id: &SourceId, precondition: Precondition, patch: &MergePatch) -> StoreResult<Source> {
+    let before = find(tx.conn, id)?;
     // The body is checked first: an invalid patch is a 422 whatever the version.
+    let body = patch.apply(&before.writable(), id.as_str())?;
+    replace(tx, before, body, &precondition, RevisionAction::Update)
+}
+
+/// Makes `body` the source's fields, as its next version.
+fn replace(
+    tx: &mut Tx,
+    before: SourceRow,
+    body: NewSource,
+    precondition: &Precondition,
+    action: RevisionAction,
+) -> StoreResult<Source> {
     precondition.check(before.meta.version)?;
-    check_references(conn, &body)?;
-    let after = SourceRow::new(id.clone(), body, before.stamp().next(db::now()));
+    check_references(tx.conn, &body)?;
+    let id = before.meta.id.clone();
+    let after = SourceRow::new(id.clone(), body, before.stamp().next(tx.at()));
     let changed =
-        diesel::update(sources::table.filter(sources::id.eq(id)).filter(sources::version.eq(before.meta.version)))
+        diesel::update(sources::table.filter(sources::id.eq(&id)).filter(sources::version.eq(before.meta.version)))
             .set(&after)
-            .execute(conn)?;
-    write::guarded(changed, || Ok(find(conn, id)?.meta.version))?;
+            .execute(tx.conn)?;
+    write::guarded(changed, || Ok(find(tx.conn, &id)?.meta.version))?;
+    tx.record(|| revision(&after, action));
     if after.content != before.content {
-        attribution_store::reverify_quotes_of_source(conn, id, after.content.as_deref())?;
+        attribution_store::reverify_quotes_of_source(tx, &id, after.content.as_deref())?;
     }
-    card::source_changed(conn, &before.meta, &after.meta)?;
+    card::source_changed(tx, &before.meta, &after.meta)?;
     Ok(after.into_api())
 }
 
-pub fn delete(conn: &mut DbConnection, id: &SourceId, precondition: Precondition) -> StoreResult<()> {
-    let current = find(conn, id)?;
+/// Makes an earlier revision's fields current again, as the next version;
+/// a deleted source (its `tombstone` given) is made again with its id.
+pub fn restore(
+    tx: &mut Tx,
+    id: &SourceId,
+    body: NewSource,
+    precondition: Precondition,
+    tombstone: Option<Tombstone>,
+) -> StoreResult<Source> {
+    check_references(tx.conn, &body).map_err(write::dangling)?;
+    let Some(tombstone) = tombstone else {
+        let before = find(tx.conn, id)?;
+        return replace(tx, before, body, &precondition, RevisionAction::Restore);
+    };
+    precondition.check(tombstone.version)?;
+    let row = SourceRow::new(id.clone(), body, tombstone.revived(tx.at()));
+    write::insert_rows!(tx.conn, sources::table, std::slice::from_ref(&row));
+    tx.record(|| revision(&row, RevisionAction::Restore));
+    Ok(row.into_api())
+}
+
+pub fn delete(tx: &mut Tx, id: &SourceId, precondition: Precondition) -> StoreResult<()> {
+    let current = find(tx.conn, id)?;
     precondition.check(current.meta.version)?;
-    refs::ensure_unreferenced(conn, Target::Source, id.as_str())?;
+    refs::ensure_unreferenced(tx.conn, Target::Source, id.as_str())?;
     let deleted =
         diesel::delete(sources::table.filter(sources::id.eq(id)).filter(sources::version.eq(current.meta.version)))
-            .execute(conn)?;
-    write::guarded(deleted, || Ok(find(conn, id)?.meta.version))
+            .execute(tx.conn)?;
+    write::guarded(deleted, || Ok(find(tx.conn, id)?.meta.version))?;
+    tx.record(|| Revision::tombstone(ResourceType::Source, id.as_str(), current.meta.version));
+    Ok(())
 }

@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 use std::io::Write;
 
-use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{Integer, Nullable, Text};
 use serde::Serialize;
@@ -12,11 +11,13 @@ use serde::Serialize;
 use super::format::{Counts, FORMAT, Header, KeyData, Line, RecordType, VERSION};
 use crate::agents::store::AgentRow;
 use crate::attributions::store::AttributionRow;
-use crate::auth::Scope;
+use crate::auth::KeyRow;
 use crate::claims::store::{ClaimRow, with_tags};
 use crate::db::schema::{agents, api_keys, attributions, claims, sources};
+use crate::db::write::ResourceType;
 use crate::db::{self, DbConnection};
 use crate::ids::SourceId;
+use crate::revisions::store as revision_store;
 use crate::sources::store::SourceMeta;
 
 /// Rows read per query.
@@ -39,11 +40,13 @@ diesel::define_sql_function! {
 ///
 /// With `keys`, the API keys follow (their hashes: the tokens stay secret
 /// and keep working on the server the file is imported into). The HTTP
-/// export never includes them.
-pub fn export(conn: &mut DbConnection, out: &mut impl Write, keys: Keys) -> anyhow::Result<Counts> {
+/// export never includes them. With `history`, every revision follows, in
+/// commit order (those of keys only with the keys).
+pub fn export(conn: &mut DbConnection, out: &mut impl Write, keys: Keys, history: History) -> anyhow::Result<Counts> {
     let counts = db::in_snapshot(conn, |conn| {
-        write_line(out, RecordType::Header, &Header { format: FORMAT.to_string(), version: VERSION })?;
-        let counts = Counts {
+        let header = Header { format: FORMAT.to_string(), version: VERSION, history: history == History::Include };
+        write_line(out, RecordType::Header, &header)?;
+        let mut counts = Counts {
             agents: export_agents(conn, out)?,
             sources: export_sources(conn, out)?,
             claims: export_claims(conn, out)?,
@@ -52,7 +55,11 @@ pub fn export(conn: &mut DbConnection, out: &mut impl Write, keys: Keys) -> anyh
                 Keys::Include => export_keys(conn, out)?,
                 Keys::Leave => 0,
             },
+            revisions: 0,
         };
+        if history == History::Include {
+            counts.revisions = export_revisions(conn, out, keys)?;
+        }
         write_line(out, RecordType::End, &counts)?;
         Ok(counts)
     })?;
@@ -67,18 +74,47 @@ pub enum Keys {
     Leave,
 }
 
+/// Whether an export holds the revisions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum History {
+    Include,
+    Leave,
+}
+
 /// Every API key, by id; there are few.
 fn export_keys(conn: &mut DbConnection, out: &mut impl Write) -> anyhow::Result<u64> {
-    let rows: Vec<(String, String, Scope, String, NaiveDateTime)> = api_keys::table
-        .order(api_keys::id)
-        .select((api_keys::id, api_keys::name, api_keys::scope, api_keys::secret_sha256, api_keys::created_at))
-        .load(conn)?;
+    let rows: Vec<KeyRow> = api_keys::table.order(api_keys::id).select(KeyRow::as_select()).load(conn)?;
     let count = rows.len() as u64;
-    for (id, name, scope, secret_sha256, created_at) in rows {
-        let created_at = created_at.and_utc();
-        write_line(out, RecordType::Key, &KeyData { id, name, scope, secret_sha256, created_at })?;
+    for row in rows {
+        let data = KeyData {
+            id: row.id,
+            name: row.name,
+            scope: row.scope,
+            secret_sha256: row.secret_sha256,
+            created_at: row.created_at.and_utc(),
+            revoked_at: row.revoked_at.map(|at| at.and_utc()),
+        };
+        write_line(out, RecordType::Key, &data)?;
     }
     Ok(count)
+}
+
+/// Every revision, in commit order, a page at a time.
+fn export_revisions(conn: &mut DbConnection, out: &mut impl Write, keys: Keys) -> anyhow::Result<u64> {
+    let mut count = 0;
+    let mut after = 0;
+    loop {
+        let page = revision_store::page_after(conn, after, PAGE)?;
+        let Some(last) = page.last() else { return Ok(count) };
+        after = last.seq;
+        for row in page {
+            if row.resource_type == ResourceType::Key && keys == Keys::Leave {
+                continue;
+            }
+            write_line(out, RecordType::Revision, &row.into_api())?;
+            count += 1;
+        }
+    }
 }
 
 fn write_line<T: Serialize>(out: &mut impl Write, kind: RecordType, data: &T) -> anyhow::Result<()> {

@@ -20,6 +20,8 @@ pub enum RecordType {
     Attribution,
     /// An API key, stored hash and all (`claimtrail export --with-keys`).
     Key,
+    /// A revision: one change of a resource, in commit order.
+    Revision,
     End,
 }
 
@@ -32,6 +34,7 @@ impl RecordType {
             RecordType::Claim => "claim",
             RecordType::Attribution => "attribution",
             RecordType::Key => "key",
+            RecordType::Revision => "revision",
             RecordType::End => "end",
         }
     }
@@ -44,6 +47,7 @@ impl RecordType {
             RecordType::Claim,
             RecordType::Attribution,
             RecordType::Key,
+            RecordType::Revision,
             RecordType::End,
         ]
         .into_iter()
@@ -65,6 +69,10 @@ pub struct Line<'a, T> {
 pub struct Header {
     pub format: String,
     pub version: u32,
+    /// True when the file carries every revision (`revision` lines after
+    /// the records): an import writes those instead of making its own.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub history: bool,
 }
 
 /// How many records of each kind; the `end` line of a file, and what an
@@ -84,6 +92,9 @@ pub struct Counts {
     /// out of the counts when there are none.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub keys: u64,
+    /// Revision records: only in files that carry history.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub revisions: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -100,6 +111,9 @@ pub struct KeyData {
     pub scope: crate::auth::Scope,
     pub secret_sha256: String,
     pub created_at: chrono::DateTime<chrono::Utc>,
+    /// When the key was revoked; absent for a key in use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Counts {
@@ -110,6 +124,7 @@ impl Counts {
             RecordType::Claim => self.claims += 1,
             RecordType::Attribution => self.attributions += 1,
             RecordType::Key => self.keys += 1,
+            RecordType::Revision => self.revisions += 1,
             RecordType::Header | RecordType::End => {}
         }
     }
@@ -124,6 +139,9 @@ impl std::fmt::Display for Counts {
         )?;
         if self.keys > 0 {
             write!(f, ", {} API keys", self.keys)?;
+        }
+        if self.revisions > 0 {
+            write!(f, ", {} revisions", self.revisions)?;
         }
         Ok(())
     }

@@ -45,7 +45,7 @@ use crate::auth::AdminAccess;
 use crate::db::Db;
 use crate::error::{ApiError, FieldError};
 use crate::http::Params;
-pub use export::{Keys, export};
+pub use export::{History, Keys, export};
 pub use format::Counts;
 pub use import::{ImportReport, LineError, import};
 
@@ -113,12 +113,17 @@ pub fn configure(config: &mut ServiceConfig) {
 /// refuses such a file. API keys are never in it (`claimtrail export
 /// --with-keys` writes them). Needs an `admin` key.
 #[utoipa::path(
-    tag = "transfer", operation_id = "exportRecords", security(("bearer" = [])),
+    tag = "transfer", operation_id = "exportRecords", params(ExportQuery), security(("bearer" = [])),
     responses((status = 200, description = "Every record, one JSON object per line",
         content_type = "application/x-ndjson", body = String))
 )]
 #[get("/export")]
-async fn export_records(_: AdminAccess, db: web::Data<Db>) -> Result<HttpResponse, ApiError> {
+async fn export_records(
+    _: AdminAccess,
+    db: web::Data<Db>,
+    Params(query): Params<ExportQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let history = if query.without_history.unwrap_or(false) { History::Leave } else { History::Include };
     // Checked out before answering, so that a database that is down is a
     // 503 rather than an empty 200.
     let pool = db.clone();
@@ -126,7 +131,7 @@ async fn export_records(_: AdminAccess, db: web::Data<Db>) -> Result<HttpRespons
     let (sender, receiver) = mpsc::channel(8);
     actix_web::rt::task::spawn_blocking(move || {
         let mut out = ChunkSender { sender, chunk: Vec::with_capacity(CHUNK) };
-        if let Err(error) = export(&mut conn, &mut out, Keys::Leave) {
+        if let Err(error) = export(&mut conn, &mut out, Keys::Leave, history) {
             // The client sees the body end without its `end` line.
             tracing::warn!(%error, "the export stopped");
             let _ = out.sender.blocking_send(Err(std::io::Error::other("the export stopped")));
@@ -185,6 +190,16 @@ impl MessageBody for ExportBody {
 }
 
 /// Options of `POST /v1/import`.
+/// Parameters of `GET /v1/export`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ExportQuery {
+    /// Leave the revisions out: the current state only (default false:
+    /// every revision follows the records, in commit order).
+    pub without_history: Option<bool>,
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -223,7 +238,7 @@ pub struct ImportQuery {
 )]
 #[post("/import")]
 async fn import_records(
-    _: AdminAccess,
+    access: AdminAccess,
     req: HttpRequest,
     db: web::Data<Db>,
     Params(query): Params<ImportQuery>,
@@ -243,11 +258,12 @@ async fn import_records(
     // In a temporary file, not in memory; read back line by line.
     let body = upload::receive(payload, limit).await?;
     let dry_run = query.dry_run.unwrap_or(false);
+    let change = access.change;
     // The header is checked on the blocking pool too: the body is a file.
     let report = db
         .run(move |conn| {
             let input = require_header(upload::reader(body))?;
-            import(conn, input, dry_run).map_err(ApiError::from)
+            import(conn, input, dry_run, change).map_err(ApiError::from)
         })
         .await?;
     Ok(HttpResponse::Ok().json(report.into_result()?))

@@ -24,9 +24,9 @@ const ROUNDS: usize = 125;
 const RACERS: usize = 10;
 
 /// A server process, killed when dropped, so a failing test leaves none behind.
-struct Server {
-    child: Child,
-    address: String,
+pub struct Server {
+    pub child: Child,
+    pub address: String,
     log: Arc<Mutex<VecDeque<String>>>,
 }
 
@@ -40,7 +40,7 @@ impl Drop for Server {
 impl Server {
     /// Starts `claimtrail serve` on a port the kernel picks, and reads the
     /// port from its JSON "listening" log line.
-    fn start(database_url: &str) -> Server {
+    pub fn start(database_url: &str) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_claimtrail"))
             .args(["--database-url", database_url, "--bind", "127.0.0.1:0", "--no-seed", "--workers", "2"])
             .args(["--pool-size", "4", "--log", "warn,claimtrail::cli=info", "--log-format", "json", "serve"])
@@ -82,7 +82,7 @@ impl Server {
 }
 
 /// A key made with the command line, which prints it as its last line.
-fn make_key(database_url: &str, scope: &str) -> String {
+pub fn make_key(database_url: &str, scope: &str) -> String {
     let output = Command::new(env!("CARGO_BIN_EXE_claimtrail"))
         .args(["--database-url", database_url, "keys", "create", "--name", "instances-test", "--scope", scope])
         .output()

@@ -21,6 +21,7 @@ mod openapi;
 mod operations;
 mod provenance;
 mod resilience;
+mod revisions;
 mod search;
 mod seeds;
 mod seeds_fidelity;

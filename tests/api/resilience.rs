@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use claimtrail::db::write::{Actor, Change};
 use claimtrail::db::{Backend, Db, DbOptions};
 use claimtrail::error::ApiError;
 use diesel::RunQueryDsl;
@@ -113,18 +114,18 @@ async fn a_statement_past_its_deadline_is_a_503_and_the_connection_is_returned_c
 
     // Inside a write transaction too: nothing of it is kept.
     let write = db
-        .write(move |conn| {
-            diesel::sql_query("CREATE TABLE scratch (x INTEGER)").execute(conn)?;
-            diesel::sql_query(endless(backend)).execute(conn).map_err(ApiError::from)
+        .write(Change::now(Actor::Cli), move |tx| {
+            diesel::sql_query("CREATE TABLE scratch (x INTEGER)").execute(tx.conn)?;
+            diesel::sql_query(endless(backend)).execute(tx.conn).map_err(ApiError::from)
         })
         .await;
     assert_eq!(write.expect_err("stopped").status().as_u16(), 503);
 
     // The connection is clean: out of any transaction, and it writes.
     let written = db
-        .write(|conn| {
-            diesel::sql_query("CREATE TABLE scratch (x INTEGER)").execute(conn)?;
-            diesel::sql_query("INSERT INTO scratch VALUES (1)").execute(conn).map_err(ApiError::from)
+        .write(Change::now(Actor::Cli), |tx| {
+            diesel::sql_query("CREATE TABLE scratch (x INTEGER)").execute(tx.conn)?;
+            diesel::sql_query("INSERT INTO scratch VALUES (1)").execute(tx.conn).map_err(ApiError::from)
         })
         .await;
     assert_eq!(written.expect("the next write works"), 1);

@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use std::process::Command;
 
 use claimtrail::db::write::StoreError;
-use claimtrail::db::{Backend, Db, DbConnection, write_transaction};
+use claimtrail::db::write::{Actor, Change, Tx};
+use claimtrail::db::{Backend, Db, write_tx};
 use claimtrail::http::{Body, MergePatch, Precondition, parse_body};
 use claimtrail::{agents, attributions, claims, sources};
 use reqwest::{Method, Response, StatusCode};
@@ -26,8 +27,8 @@ fn body<T: Body>(value: Value) -> T {
     parse_body(value).unwrap_or_else(|e| panic!("{e:?} for {text}"))
 }
 
-fn patch_agent(conn: &mut DbConnection, id: &claimtrail::ids::AgentId, patch: Value) -> Result<(), StoreError> {
-    agents::store::update(conn, id, Precondition::Any, &MergePatch(patch)).map(drop)
+fn patch_agent(tx: &mut Tx, id: &claimtrail::ids::AgentId, patch: Value) -> Result<(), StoreError> {
+    agents::store::update(tx, id, Precondition::Any, &MergePatch(patch)).map(drop)
 }
 
 /// Archived text with many scripts, emoji, combining marks and right-to-left
@@ -55,45 +56,37 @@ fn long_content() -> String {
 pub fn fill(db: &Db, claims: usize) {
     claimtrail::seed::load(db).expect("the seed data loads");
     let mut conn = db.get().expect("a connection");
-    write_transaction(&mut conn, |conn| -> Result<(), StoreError> {
-        let person = agents::store::create(
-            conn,
+    write_tx(&mut conn, Change::now(Actor::Cli), |tx| -> Result<(), StoreError> {
+        let person = agents::store::create(tx,
             body(json!({"kind": "person", "name": "Aminata Traoré 🇲🇱", "wikidata_id": "Q271930",
-                "description": "ancienne ministre — « porte-parole »\nsecond line"})), claimtrail::db::now())?;
-        let desk = agents::store::create(
-            conn,
-            body(json!({"kind": "organization", "name": "Bureau Afrique de l'Ouest", "url": "https://example.org/desk"})), claimtrail::db::now())?;
-        let outlet = agents::store::create(conn, body(json!({"kind": "organization", "name": "Le Monde Afrique"})), claimtrail::db::now())?;
-        patch_agent(conn, &person.id, json!({"affiliation_id": desk.id}))?;
-        patch_agent(conn, &desk.id, json!({"affiliation_id": outlet.id}))?;
-        let cycle_a = agents::store::create(conn, body(json!({"kind": "organization", "name": "Cycle A"})), claimtrail::db::now())?;
-        let cycle_b = agents::store::create(
-            conn,
-            body(json!({"kind": "organization", "name": "Cycle B", "affiliation_id": cycle_a.id})), claimtrail::db::now())?;
-        patch_agent(conn, &cycle_a.id, json!({"affiliation_id": cycle_b.id}))?;
-        let anonymous = agents::store::create(
-            conn,
-            body(json!({"kind": "person", "name": "Un ancien ministre malien", "anonymous": true})), claimtrail::db::now())?;
+                "description": "ancienne ministre — « porte-parole »\nsecond line"})))?;
+        let desk = agents::store::create(tx,
+            body(json!({"kind": "organization", "name": "Bureau Afrique de l'Ouest", "url": "https://example.org/desk"})))?;
+        let outlet = agents::store::create(tx, body(json!({"kind": "organization", "name": "Le Monde Afrique"})))?;
+        patch_agent(tx, &person.id, json!({"affiliation_id": desk.id}))?;
+        patch_agent(tx, &desk.id, json!({"affiliation_id": outlet.id}))?;
+        let cycle_a = agents::store::create(tx, body(json!({"kind": "organization", "name": "Cycle A"})))?;
+        let cycle_b = agents::store::create(tx,
+            body(json!({"kind": "organization", "name": "Cycle B", "affiliation_id": cycle_a.id})))?;
+        patch_agent(tx, &cycle_a.id, json!({"affiliation_id": cycle_b.id}))?;
+        let anonymous = agents::store::create(tx,
+            body(json!({"kind": "person", "name": "Un ancien ministre malien", "anonymous": true})))?;
 
-        let article = sources::store::create(
-            conn,
+        let article = sources::store::create(tx,
             body(json!({"kind": "article", "title": "Au Mali, « un record » 📈", "publisher_id": outlet.id,
                 "url": "https://example.org/mali?a=1&b=é", "byline": "A. Traoré, B. Diallo",
-                "published_on": "2025-11-18", "language": "fr", "content": long_content()})), claimtrail::db::now())?;
-        let report = sources::store::create(
-            conn,
+                "published_on": "2025-11-18", "language": "fr", "content": long_content()})))?;
+        let report = sources::store::create(tx,
             body(json!({"kind": "report", "title": "Sahel report", "published_on": "2025", "language": "en",
-                "archived_url": "https://web.archive.org/web/2025/https://example.org/r"})), claimtrail::db::now())?;
-        sources::store::update(
-            conn,
+                "archived_url": "https://web.archive.org/web/2025/https://example.org/r"})))?;
+        sources::store::update(tx,
             &report.id,
             Precondition::Any,
             &MergePatch(json!({"title": "Sahel report (revised)"})),
         )?;
-        let dataset = sources::store::create(
-            conn,
+        let dataset = sources::store::create(tx,
             body(json!({"kind": "dataset", "title": "ACLED", "published_on": "2024-07",
-                "content": "Données : 17 700 morts depuis 2012."})), claimtrail::db::now())?;
+                "content": "Données : 17 700 morts depuis 2012."})))?;
 
         let quantities = [
             json!({"value": 0.1, "unit": "deaths", "comparator": "eq"}),
@@ -116,8 +109,7 @@ pub fn fill(db: &Db, claims: usize) {
             };
             let (start, end) = &periods[i % periods.len()];
             let language = ["fr", "en", "pt-BR"].get(i % 4);
-            let claim = claims::store::create(
-                conn,
+            let claim = claims::store::create(tx,
                 body(json!({
                     "text": text,
                     "kind": if i % 8 == 7 { "statement" } else { "quantity" },
@@ -128,7 +120,7 @@ pub fn fill(db: &Db, claims: usize) {
                     "tags": tag_sets[i % tag_sets.len()],
                     "status": statuses[i % statuses.len()],
                     "language": language,
-                })), claimtrail::db::now())?;
+                })))?;
             let attribution = match i % 5 {
                 0 => json!({"source_id": article.id, "speaker_id": person.id, "mode": "quote", "locator": "¶42",
                     "quote": {"exact": "fait 17 700 morts", "prefix": "¶42 Selon l'ACSS, les violences ont ", "suffix": " depuis"}}),
@@ -140,10 +132,9 @@ pub fn fill(db: &Db, claims: usize) {
             };
             let mut attribution = attribution;
             attribution["claim_id"] = json!(claim.id);
-            attributions::store::create(conn, body(attribution), claimtrail::db::now())?;
+            attributions::store::create(tx, body(attribution))?;
             if i % 97 == 0 {
-                claims::store::update(
-                    conn,
+                claims::store::update(tx,
                     &claim.id,
                     Precondition::Any,
                     &MergePatch(json!({"status": "supported", "tags": ["revised", "Zeta"]})),
@@ -159,7 +150,13 @@ pub fn fill(db: &Db, claims: usize) {
 fn export_of(db: &Db) -> Vec<u8> {
     let mut conn = db.get().expect("a connection");
     let mut out = Vec::new();
-    claimtrail::transfer::export(&mut conn, &mut out, claimtrail::transfer::Keys::Leave).expect("the export runs");
+    claimtrail::transfer::export(
+        &mut conn,
+        &mut out,
+        claimtrail::transfer::Keys::Leave,
+        claimtrail::transfer::History::Include,
+    )
+    .expect("the export runs");
     out
 }
 
@@ -216,17 +213,23 @@ async fn a_database_moves_from_sqlite_to_postgresql_and_back_byte_for_byte() {
 
     // The file itself: framed, in dependency order, affiliations first.
     let records = lines(&first);
-    assert_eq!(records[0], json!({"type": "header", "data": {"format": "claimtrail", "version": 1}}));
+    assert_eq!(records[0], json!({"type": "header", "data": {"format": "claimtrail", "version": 1, "history": true}}));
     let end = &records[records.len() - 1];
     assert_eq!(end["type"], "end");
     let seeded =
         |kind: &str| claimtrail::seed::records().expect("the seed records").iter().filter(|r| r.kind == kind).count();
     let expected = json!({"agents": 6 + generated.agents + seeded("agent"), "sources": 3 + generated.sources + seeded("source"),
-        "claims": CLAIMS + GENERATED + seeded("claim"), "attributions": CLAIMS + generated.attributions + seeded("attribution")});
+        "claims": CLAIMS + GENERATED + seeded("claim"), "attributions": CLAIMS + generated.attributions + seeded("attribution"),
+        "revisions": records.iter().filter(|r| r["type"] == "revision").count()});
     assert_eq!(end["data"], expected);
+    // History travels too: every record has at least its `create` revision.
+    let records_made =
+        ["agents", "sources", "claims", "attributions"].iter().map(|k| expected[k].as_u64().unwrap()).sum();
+    assert!(expected["revisions"].as_u64().unwrap() > records_made, "{expected}");
     assert!(seeded("claim") > 0 && seeded("attribution") > 0, "the seed data is part of the trip");
     let kinds: Vec<&str> = records.iter().map(|r| r["type"].as_str().expect("a type")).collect();
-    let rank = |k: &str| ["header", "agent", "source", "claim", "attribution", "end"].iter().position(|x| *x == k);
+    let rank =
+        |k: &str| ["header", "agent", "source", "claim", "attribution", "revision", "end"].iter().position(|x| *x == k);
     assert!(kinds.windows(2).all(|w| rank(w[0]) <= rank(w[1])), "records are not in dependency order");
     let agents: Vec<&Value> = records.iter().filter(|r| r["type"] == "agent").map(|r| &r["data"]).collect();
     let position: HashMap<&str, usize> =
@@ -380,8 +383,9 @@ on_both_backends! {
         let response = post_import(&target, "?dry_run=true", file.clone()).await;
         assert_eq!(response.status(), StatusCode::OK);
         let report: Value = response.json().await.unwrap();
-        assert_eq!(report, json!({"dry_run": true, "imported": {"agents": 1, "sources": 1, "claims": 1, "attributions": 1},
-            "errors": [], "errors_not_listed": 0}));
+        // Five revisions: four creates, and the claim's card gaining the attribution.
+        let imported = json!({"agents": 1, "sources": 1, "claims": 1, "attributions": 1, "revisions": 5});
+        assert_eq!(report, json!({"dry_run": true, "imported": imported, "errors": [], "errors_not_listed": 0}));
         assert!(target.list_all("/v1/claims").await.is_empty(), "a dry run wrote");
 
         let response = post_import(&target, "", file.clone()).await;
@@ -397,7 +401,9 @@ on_both_backends! {
         let file = String::from_utf8(file).unwrap();
         let response = post_import(&app, "", file.clone()).await;
         let body = problem(response, 409).await;
-        assert_eq!(error_fields(&body), ["line 2", "line 3", "line 4", "line 5"]);
+        // The four records, and their five revisions.
+        let taken: Vec<String> = (2..=10).map(|n| format!("line {n}")).collect();
+        assert_eq!(error_fields(&body), taken);
         assert!(body["errors"][0]["message"].as_str().unwrap().contains("already exists"), "{body}");
         // A file that mixes a taken id with bad lines is a 422: bad input first.
         let broken = file.replacen("\"name\":\"Le Monde\"", "\"name\":\"\"", 1);
@@ -437,7 +443,7 @@ on_both_backends! {
 
     async fn an_export_with_keys_moves_the_keys_and_their_tokens_keep_working_with_their_scopes(app: TestApp) {
         let mut out = Vec::new();
-        let counts = claimtrail::transfer::export(&mut app.db.get().unwrap(), &mut out, claimtrail::transfer::Keys::Include)
+        let counts = claimtrail::transfer::export(&mut app.db.get().unwrap(), &mut out, claimtrail::transfer::Keys::Include, claimtrail::transfer::History::Include)
             .expect("the export runs");
         assert_eq!(counts.keys, 3, "the test app's read, write and admin keys");
         let text = String::from_utf8(out.clone()).unwrap();
@@ -473,7 +479,8 @@ on_both_backends! {
 
         // Again: the ids are taken. A malformed key is a 422 naming its fields.
         let body = problem(post_import(&target, "", out).await, 409).await;
-        assert_eq!(error_fields(&body), ["line 2", "line 3", "line 4"]);
+        // The three keys, and the revisions that made them.
+        assert_eq!(error_fields(&body), ["line 2", "line 3", "line 4", "line 5", "line 6", "line 7"]);
         let mut bad = keys[0].clone();
         bad["data"]["id"] = json!("has_underscore");
         bad["data"]["secret_sha256"] = json!("ABC");

@@ -76,7 +76,7 @@ on_both_backends! {
             claimtrail::generate::generate(&generated_db, 120, 5).expect("the generator runs");
             let mut conn = generated_db.get().expect("a connection");
             let mut out = Vec::new();
-            transfer::export(&mut conn, &mut out, Keys::Leave).expect("the export runs");
+            transfer::export(&mut conn, &mut out, Keys::Leave, transfer::History::Include).expect("the export runs");
             (out, tables(&mut conn))
         })
         .await
@@ -90,7 +90,7 @@ on_both_backends! {
         let imported = tokio::task::spawn_blocking(move || {
             let db = Db::connect(&url, 2).expect("a new database");
             let mut conn = db.get().expect("a connection");
-            let report = transfer::import(&mut conn, BufReader::new(file.as_slice()), false).expect("the import runs");
+            let report = transfer::import(&mut conn, BufReader::new(file.as_slice()), false, claimtrail::db::write::Change::now(claimtrail::db::write::Actor::Import)).expect("the import runs");
             assert!(report.errors.is_empty(), "{:?}", report.errors);
             tables(&mut conn)
         })

@@ -142,6 +142,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/agents/{id}/revisions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the revisions of an agent
+         * @description Newest first, in pages of `limit`; the revisions of a deleted resource stay readable, its tombstone first. Each says who made the change (`actor`), when, with what comment, and what the resource was after it.
+         */
+        get: operations["listAgentRevisions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/agents/{id}/revisions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get one revision of an agent
+         * @description The revision that made `version`: the resource as it was then (`null` for the deletion), who made the change, when, and why.
+         */
+        get: operations["getAgentRevision"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/agents/{id}/revisions/{version}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restore a revision of an agent
+         * @description Makes the revision's fields current again, as a new version, checked as a PATCH is (a reference to something since deleted is a 409 naming it). Needs `If-Match` with the current ETag; for a deleted resource, the ETag of its tombstone (its last version), and then it is made again with its id.
+         */
+        post: operations["restoreAgentRevision"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/attributions": {
         parameters: {
             query?: never;
@@ -195,6 +255,116 @@ export interface paths {
          * @description A JSON Merge Patch (RFC 7396); needs `If-Match` with the current ETag.
          */
         patch: operations["updateAttribution"];
+        trace?: never;
+    };
+    "/v1/attributions/{id}/revisions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the revisions of an attribution
+         * @description Newest first, in pages of `limit`; the revisions of a deleted resource stay readable, its tombstone first. Each says who made the change (`actor`), when, with what comment, and what the resource was after it.
+         */
+        get: operations["listAttributionRevisions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/attributions/{id}/revisions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get one revision of an attribution
+         * @description The revision that made `version`: the resource as it was then (`null` for the deletion), who made the change, when, and why.
+         */
+        get: operations["getAttributionRevision"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/attributions/{id}/revisions/{version}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restore a revision of an attribution
+         * @description Makes the revision's fields current again, as a new version, checked as a PATCH is (a reference to something since deleted is a 409 naming it). Needs `If-Match` with the current ETag; for a deleted resource, the ETag of its tombstone (its last version), and then it is made again with its id.
+         */
+        post: operations["restoreAttributionRevision"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List changes
+         * @description Every create, change and deletion of every resource, in the order they
+         *     were committed, from the place `since` names. Keep the answer's
+         *     `next_cursor` and ask again with it: nothing is missed and nothing comes
+         *     twice, also with many writers and several server instances. `types`
+         *     keeps some resource types only; the cursor still marks a place in the
+         *     whole feed.
+         */
+        get: operations["listChanges"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/changes/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Stream changes
+         * @description The change feed as Server-Sent Events (`text/event-stream`): one `change`
+         *     event per revision, its `id` the cursor after it, so a client that
+         *     reconnects with `Last-Event-ID` (or `since`) resumes where it stopped.
+         *     New changes arrive within about half a second. A comment line every 15
+         *     seconds keeps the connection open; the stream ends when the server
+         *     shuts down.
+         */
+        get: operations["streamChanges"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/v1/claims": {
@@ -321,6 +491,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/claims/{id}/revisions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the revisions of a claim
+         * @description Newest first, in pages of `limit`; the revisions of a deleted resource stay readable, its tombstone first. Each says who made the change (`actor`), when, with what comment, and what the resource was after it.
+         */
+        get: operations["listClaimRevisions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/claims/{id}/revisions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get one revision of a claim
+         * @description The revision that made `version`: the resource as it was then (`null` for the deletion), who made the change, when, and why.
+         */
+        get: operations["getClaimRevision"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/claims/{id}/revisions/{version}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restore a revision of a claim
+         * @description Makes the revision's fields current again, as a new version, checked as a PATCH is (a reference to something since deleted is a 409 naming it). Needs `If-Match` with the current ETag; for a deleted resource, the ETag of its tombstone (its last version), and then it is made again with its id.
+         */
+        post: operations["restoreClaimRevision"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/export": {
         parameters: {
             query?: never;
@@ -380,6 +610,52 @@ export interface paths {
          */
         post: operations["importRecords"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List API keys
+         * @description Every key, newest first: id, name, scope, when it was made, last used
+         *     and revoked. Never a secret. Needs an `admin` key.
+         */
+        get: operations["listKeys"];
+        put?: never;
+        /**
+         * Create an API key
+         * @description The answer holds the token, shown this once. Needs an `admin` key.
+         */
+        post: operations["createKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/keys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an API key
+         * @description The key is refused (401) from its next request on, on every server
+         *     instance. Revoking a revoked key changes nothing. Needs an `admin` key.
+         */
+        delete: operations["revokeKey"];
         options?: never;
         head?: never;
         patch?: never;
@@ -455,6 +731,66 @@ export interface paths {
         get: operations["listClaimsOfSource"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sources/{id}/revisions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the revisions of a source
+         * @description Newest first, in pages of `limit`; the revisions of a deleted resource stay readable, its tombstone first. Each says who made the change (`actor`), when, with what comment, and what the resource was after it.
+         */
+        get: operations["listSourceRevisions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sources/{id}/revisions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get one revision of a source
+         * @description The revision that made `version`: the resource as it was then (`null` for the deletion), who made the change, when, and why.
+         */
+        get: operations["getSourceRevision"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sources/{id}/revisions/{version}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restore a revision of a source
+         * @description Makes the revision's fields current again, as a new version, checked as a PATCH is (a reference to something since deleted is a 409 naming it). Needs `If-Match` with the current ETag; for a deleted resource, the ETag of its tombstone (its last version), and then it is made again with its id.
+         */
+        post: operations["restoreSourceRevision"];
         delete?: never;
         options?: never;
         head?: never;
@@ -666,6 +1002,16 @@ export interface components {
             source: components["schemas"]["SourceSummary"];
             speaker: components["schemas"]["AgentSummary"] | null;
         };
+        /** @description A page of the change feed. */
+        ChangesPage: {
+            /** @description Changes in commit order. */
+            items: components["schemas"]["RevisionOut"][];
+            /**
+             * @description Where to continue: pass as `since` next time. Always present, also
+             *     when `items` is empty, so a client that keeps it misses nothing.
+             */
+            next_cursor: string;
+        };
         /**
          * @description One checkable statement, worded neutrally.
          * @example {
@@ -802,9 +1148,19 @@ export interface components {
             keys?: number;
             /**
              * Format: int64
+             * @description Revision records: only in files that carry history.
+             */
+            revisions?: number;
+            /**
+             * Format: int64
              * @description Source records.
              */
             sources: number;
+        };
+        /** @description A key just made, with its token: shown this once, stored only as a hash. */
+        CreatedKeyOut: components["schemas"]["KeyInfo"] & {
+            /** @description The bearer token, `ct_<id>_<secret>`. It cannot be shown again. */
+            token: string;
         };
         /**
          * @description One step of the trail, taken from one attribution. Every edge points
@@ -876,6 +1232,28 @@ export interface components {
             errors_not_listed: number;
             /** @description The records of each kind that were written (in a dry run: that would be). */
             imported: components["schemas"]["Counts"];
+        };
+        /**
+         * @description A key as `GET /v1/keys` and `claimtrail keys list` show it: never its
+         *     secret, nor the secret's hash.
+         */
+        KeyInfo: {
+            /** Format: date-time */
+            created_at: string;
+            /** @description The key's id: the part between `ct_` and the secret in its token. */
+            id: string;
+            /**
+             * Format: date-time
+             * @description About when the key was last used (kept to the minute).
+             */
+            last_used_at?: string | null;
+            name: string;
+            /**
+             * Format: date-time
+             * @description When the key was revoked; it is refused (401) since.
+             */
+            revoked_at?: string | null;
+            scope: components["schemas"]["Scope"];
         };
         /** @description One thing wrong with one line of the file. */
         LineError: {
@@ -988,6 +1366,18 @@ export interface components {
             text: string;
         };
         /**
+         * @description A key to make.
+         * @example {
+         *       "name": "newsroom-frontend",
+         *       "scope": "write"
+         *     }
+         */
+        NewKey: {
+            /** @description What the key is for. 1 to 200 characters. */
+            name: string;
+            scope: components["schemas"]["Scope"];
+        };
+        /**
          * @description A figure as sent to create a claim: `upper` only for `between`.
          * @example {
          *       "comparator": "gt",
@@ -1086,6 +1476,20 @@ export interface components {
         Page_ClaimListItem: {
             /** @description The items of this page, in the list's order. */
             items: components["schemas"]["ClaimListItem"][];
+            /** @description Pass as `cursor` to get the next page; `null` on the last page. */
+            next_cursor: string | null;
+        };
+        /** @description A page of a list. */
+        Page_KeyInfo: {
+            /** @description The items of this page, in the list's order. */
+            items: components["schemas"]["KeyInfo"][];
+            /** @description Pass as `cursor` to get the next page; `null` on the last page. */
+            next_cursor: string | null;
+        };
+        /** @description A page of a list. */
+        Page_RevisionOut: {
+            /** @description The items of this page, in the list's order. */
+            items: components["schemas"]["RevisionOut"][];
             /** @description Pass as `cursor` to get the next page; `null` on the last page. */
             next_cursor: string | null;
         };
@@ -1298,6 +1702,69 @@ export interface components {
          * @enum {string}
          */
         QuoteStatus: "verified" | "not_found" | "unchecked";
+        /**
+         * @description The kinds of resource revisions are kept of.
+         * @enum {string}
+         */
+        ResourceType: "agent" | "source" | "claim" | "attribution" | "key";
+        /**
+         * @description What a revision did.
+         * @enum {string}
+         */
+        RevisionAction: "create" | "update" | "delete" | "restore" | "card" | "revoke";
+        /**
+         * @description One change of one resource: what it was after the change, who made it,
+         *     when and why.
+         * @example {
+         *       "action": "update",
+         *       "actor": "key:Nq3xk8Lm2Ab7",
+         *       "cause": null,
+         *       "comment": "checked against the Africa Center's dataset",
+         *       "created_at": "2026-12-01T10:30:00Z",
+         *       "data": {
+         *         "id": "8b7c6ca6-7d15-5a79-9ebc-7fc5d09f7338",
+         *         "status": "supported",
+         *         "version": 3
+         *       },
+         *       "resource_id": "8b7c6ca6-7d15-5a79-9ebc-7fc5d09f7338",
+         *       "resource_type": "claim",
+         *       "version": 3
+         *     }
+         */
+        RevisionOut: {
+            action: components["schemas"]["RevisionAction"];
+            /**
+             * @description Who made the change: `key:<id>` for an API key, or `cli`, `seed`,
+             *     `import`, `generate` for claimtrail's own commands.
+             */
+            actor: string;
+            /** @description For `card` revisions: what changed the claim's card. */
+            cause?: string | null;
+            /** @description The `X-Change-Comment` the change was made with. */
+            comment?: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * @description The resource as the API showed it after the change (as
+             *     `GET /v1/{resources}/{id}` shows it; for a claim, without its
+             *     attributions, which have revisions of their own); `null` for a
+             *     deletion.
+             */
+            data?: Record<string, never> | null;
+            /** @description The resource's id (a UUID; for an API key, the key's id). */
+            resource_id: string;
+            resource_type: components["schemas"]["ResourceType"];
+            /**
+             * Format: int32
+             * @description The resource's version after the change.
+             */
+            version: number;
+        };
+        /**
+         * @description What a key may do; each scope includes the ones below it.
+         * @enum {string}
+         */
+        Scope: "read" | "write" | "admin";
         /**
          * @description A document or statement in which claims appear.
          * @example {
@@ -1770,7 +2237,12 @@ export interface operations {
     createAgent: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key of your choosing (1 to 255 visible ASCII characters) that makes a retry safe: the same request again with the same key, within 24 hours, gets the first answer again (with `Idempotent-Replayed: true`) instead of doing it twice. Another request with the key is a 422; the same one while the first is still being answered, a 409. Keys are per API key. */
+                "Idempotency-Key"?: string;
+                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                "X-Change-Comment"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1785,6 +2257,8 @@ export interface operations {
                 headers: {
                     /** @description Its version */
                     ETag?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     /** @description The agent's URL */
                     Location?: string;
                     RateLimit: components["headers"]["RateLimit"];
@@ -1799,6 +2273,8 @@ export interface operations {
             /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor or header */
             400: {
                 headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1825,6 +2301,8 @@ export interface operations {
             /** @description No valid API key (writes always need one; reads when the server requires it) */
             401: {
                 headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     /** @description `Bearer`: send an API key. */
@@ -1847,6 +2325,8 @@ export interface operations {
             /** @description The key's scope is too low */
             403: {
                 headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1867,6 +2347,8 @@ export interface operations {
             /** @description A resource with that id already exists */
             409: {
                 headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1887,6 +2369,8 @@ export interface operations {
             /** @description The body is too large */
             413: {
                 headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1907,6 +2391,8 @@ export interface operations {
             /** @description The body is not of the media type this operation takes */
             415: {
                 headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1927,6 +2413,8 @@ export interface operations {
             /** @description Invalid fields, all listed in `errors` */
             422: {
                 headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1957,6 +2445,8 @@ export interface operations {
             /** @description Over this client's rate limit, or too many of its requests at once (when limits are on) */
             429: {
                 headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
@@ -1978,6 +2468,8 @@ export interface operations {
             /** @description An unexpected failure on the server */
             500: {
                 headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1998,6 +2490,8 @@ export interface operations {
             /** @description The database is not reachable, or the request's database work ran past its deadline */
             503: {
                 headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
@@ -2019,6 +2513,8 @@ export interface operations {
             /** @description The database's disk is full: nothing was written */
             507: {
                 headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -2192,6 +2688,8 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
+                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                "X-Change-Comment"?: string;
                 /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
                 "If-Match": string;
             };
@@ -2454,6 +2952,8 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
+                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                "X-Change-Comment"?: string;
                 /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
                 "If-Match": string;
             };
@@ -2940,6 +3440,644 @@ export interface operations {
             };
         };
     };
+    listAgentRevisions: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Page size, 1 to 200 (default 50).
+                 * @example 20
+                 */
+                limit?: number;
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The resource's id
+                 * @example dadc5658-6eb7-549b-892b-ebf148ec0882
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of revisions */
+            200: {
+                headers: {
+                    /** @description `<…>; rel="next"`: the next page, with the same parameters, when there is one */
+                    Link?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_RevisionOut"];
+                };
+            };
+            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor or header */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Query parameter `limit`: must be between 1 and 200.",
+                     *       "errors": [
+                     *         {
+                     *           "field": "limit",
+                     *           "message": "must be between 1 and 200"
+                     *         }
+                     *       ],
+                     *       "status": 400,
+                     *       "title": "Bad Request",
+                     *       "type": "urn:claimtrail:problem:invalid-parameter"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid API key (writes always need one; reads when the server requires it) */
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    /** @description `Bearer`: send an API key. */
+                    "WWW-Authenticate"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "This request needs `Authorization: Bearer <key>`.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "urn:claimtrail:problem:unauthorized"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "No agent with that id.",
+                     *       "status": 404,
+                     *       "title": "Not Found",
+                     *       "type": "urn:claimtrail:problem:not-found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over this client's rate limit, or too many of its requests at once (when limits are on) */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Over the limit of 3000 requests per 60 s for this client; retry after the time in Retry-After.",
+                     *       "status": 429,
+                     *       "title": "Too Many Requests",
+                     *       "type": "urn:claimtrail:problem:too-many-requests"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure on the server */
+            500: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Something went wrong on our side.",
+                     *       "status": 500,
+                     *       "title": "Internal Server Error",
+                     *       "type": "urn:claimtrail:problem:internal"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is not reachable, or the request's database work ran past its deadline */
+            503: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The database is not available; try again.",
+                     *       "status": 503,
+                     *       "title": "Service Unavailable",
+                     *       "type": "urn:claimtrail:problem:unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAgentRevision: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The resource's id
+                 * @example dadc5658-6eb7-549b-892b-ebf148ec0882
+                 */
+                id: string;
+                /**
+                 * @description The version the revision made
+                 * @example 1
+                 */
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The revision */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RevisionOut"];
+                };
+            };
+            /** @description No valid API key (writes always need one; reads when the server requires it) */
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    /** @description `Bearer`: send an API key. */
+                    "WWW-Authenticate"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "This request needs `Authorization: Bearer <key>`.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "urn:claimtrail:problem:unauthorized"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "No agent with that id.",
+                     *       "status": 404,
+                     *       "title": "Not Found",
+                     *       "type": "urn:claimtrail:problem:not-found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over this client's rate limit, or too many of its requests at once (when limits are on) */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Over the limit of 3000 requests per 60 s for this client; retry after the time in Retry-After.",
+                     *       "status": 429,
+                     *       "title": "Too Many Requests",
+                     *       "type": "urn:claimtrail:problem:too-many-requests"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure on the server */
+            500: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Something went wrong on our side.",
+                     *       "status": 500,
+                     *       "title": "Internal Server Error",
+                     *       "type": "urn:claimtrail:problem:internal"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is not reachable, or the request's database work ran past its deadline */
+            503: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The database is not available; try again.",
+                     *       "status": 503,
+                     *       "title": "Service Unavailable",
+                     *       "type": "urn:claimtrail:problem:unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    restoreAgentRevision: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description A key of your choosing (1 to 255 visible ASCII characters) that makes a retry safe: the same request again with the same key, within 24 hours, gets the first answer again (with `Idempotent-Replayed: true`) instead of doing it twice. Another request with the key is a 422; the same one while the first is still being answered, a 409. Keys are per API key. */
+                "Idempotency-Key"?: string;
+                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                "X-Change-Comment"?: string;
+                /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
+                "If-Match": string;
+            };
+            path: {
+                /**
+                 * @description The resource's id
+                 * @example dadc5658-6eb7-549b-892b-ebf148ec0882
+                 */
+                id: string;
+                /**
+                 * @description The version to make current again
+                 * @example 1
+                 */
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The resource as restored, at its new version */
+            200: {
+                headers: {
+                    /** @description Its new version */
+                    ETag?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            /** @description A malformed If-Match, X-Change-Comment or Idempotency-Key header */
+            400: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Query parameter `limit`: must be between 1 and 200.",
+                     *       "errors": [
+                     *         {
+                     *           "field": "limit",
+                     *           "message": "must be between 1 and 200"
+                     *         }
+                     *       ],
+                     *       "status": 400,
+                     *       "title": "Bad Request",
+                     *       "type": "urn:claimtrail:problem:invalid-parameter"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid API key (writes always need one; reads when the server requires it) */
+            401: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    /** @description `Bearer`: send an API key. */
+                    "WWW-Authenticate"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "This request needs `Authorization: Bearer <key>`.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "urn:claimtrail:problem:unauthorized"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key's scope is too low */
+            403: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "This key has scope `read`; this request needs `write`.",
+                     *       "status": 403,
+                     *       "title": "Forbidden",
+                     *       "type": "urn:claimtrail:problem:forbidden"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource or revision */
+            404: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "No agent with that id.",
+                     *       "status": 404,
+                     *       "title": "Not Found",
+                     *       "type": "urn:claimtrail:problem:not-found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The revision refers to something since deleted, named in `errors` */
+            409: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "A agent with id 8b7c6ca6-7d15-5a79-9ebc-7fc5d09f7338 already exists.",
+                     *       "status": 409,
+                     *       "title": "Conflict",
+                     *       "type": "urn:claimtrail:problem:conflict"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names another version */
+            412: {
+                headers: {
+                    /** @description The resource's current version. */
+                    ETag?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The resource has changed: its current version is 3. Read it again and retry.",
+                     *       "status": 412,
+                     *       "title": "Precondition Failed",
+                     *       "type": "urn:claimtrail:problem:precondition-failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The revision is the deletion, or its fields no longer pass the rules */
+            422: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The request has 2 invalid fields.",
+                     *       "errors": [
+                     *         {
+                     *           "field": "text",
+                     *           "message": "must be 1 to 5000 characters"
+                     *         },
+                     *         {
+                     *           "field": "period_end",
+                     *           "message": "must not be before period_start"
+                     *         }
+                     *       ],
+                     *       "status": 422,
+                     *       "title": "Unprocessable Entity",
+                     *       "type": "urn:claimtrail:problem:validation"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match is missing */
+            428: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "This request needs an If-Match header with the resource's current ETag.",
+                     *       "status": 428,
+                     *       "title": "Precondition Required",
+                     *       "type": "urn:claimtrail:problem:precondition-required"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over this client's rate limit, or too many of its requests at once (when limits are on) */
+            429: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Over the limit of 3000 requests per 60 s for this client; retry after the time in Retry-After.",
+                     *       "status": 429,
+                     *       "title": "Too Many Requests",
+                     *       "type": "urn:claimtrail:problem:too-many-requests"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure on the server */
+            500: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Something went wrong on our side.",
+                     *       "status": 500,
+                     *       "title": "Internal Server Error",
+                     *       "type": "urn:claimtrail:problem:internal"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is not reachable, or the request's database work ran past its deadline */
+            503: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The database is not available; try again.",
+                     *       "status": 503,
+                     *       "title": "Service Unavailable",
+                     *       "type": "urn:claimtrail:problem:unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database's disk is full: nothing was written */
+            507: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The database's disk is full: nothing was written. Reads still work; writes will once space is freed.",
+                     *       "status": 507,
+                     *       "title": "Insufficient Storage",
+                     *       "type": "urn:claimtrail:problem:insufficient-storage"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listAttributions: {
         parameters: {
             query?: {
@@ -3091,7 +4229,12 @@ export interface operations {
     createAttribution: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key of your choosing (1 to 255 visible ASCII characters) that makes a retry safe: the same request again with the same key, within 24 hours, gets the first answer again (with `Idempotent-Replayed: true`) instead of doing it twice. Another request with the key is a 422; the same one while the first is still being answered, a 409. Keys are per API key. */
+                "Idempotency-Key"?: string;
+                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                "X-Change-Comment"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3106,6 +4249,8 @@ export interface operations {
                 headers: {
                     /** @description Its version */
                     ETag?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     /** @description The attribution's URL */
                     Location?: string;
                     RateLimit: components["headers"]["RateLimit"];
@@ -3120,6 +4265,8 @@ export interface operations {
             /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor or header */
             400: {
                 headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3146,6 +4293,8 @@ export interface operations {
             /** @description No valid API key (writes always need one; reads when the server requires it) */
             401: {
                 headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     /** @description `Bearer`: send an API key. */
@@ -3168,6 +4317,8 @@ export interface operations {
             /** @description The key's scope is too low */
             403: {
                 headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3188,6 +4339,8 @@ export interface operations {
             /** @description A resource with that id already exists */
             409: {
                 headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3208,6 +4361,8 @@ export interface operations {
             /** @description The body is too large */
             413: {
                 headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3228,6 +4383,8 @@ export interface operations {
             /** @description The body is not of the media type this operation takes */
             415: {
                 headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3248,6 +4405,8 @@ export interface operations {
             /** @description Invalid fields, all listed in `errors` */
             422: {
                 headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3278,6 +4437,8 @@ export interface operations {
             /** @description Over this client's rate limit, or too many of its requests at once (when limits are on) */
             429: {
                 headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
@@ -3299,6 +4460,8 @@ export interface operations {
             /** @description An unexpected failure on the server */
             500: {
                 headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3319,6 +4482,8 @@ export interface operations {
             /** @description The database is not reachable, or the request's database work ran past its deadline */
             503: {
                 headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
@@ -3340,6 +4505,8 @@ export interface operations {
             /** @description The database's disk is full: nothing was written */
             507: {
                 headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3513,6 +4680,8 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
+                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                "X-Change-Comment"?: string;
                 /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
                 "If-Match": string;
             };
@@ -3775,6 +4944,8 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
+                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                "X-Change-Comment"?: string;
                 /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
                 "If-Match": string;
             };
@@ -4092,6 +5263,941 @@ export interface operations {
             };
         };
     };
+    listAttributionRevisions: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Page size, 1 to 200 (default 50).
+                 * @example 20
+                 */
+                limit?: number;
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The resource's id
+                 * @example b80a7a2b-e755-5ecb-bfa1-880fd9890af8
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of revisions */
+            200: {
+                headers: {
+                    /** @description `<…>; rel="next"`: the next page, with the same parameters, when there is one */
+                    Link?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_RevisionOut"];
+                };
+            };
+            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor or header */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Query parameter `limit`: must be between 1 and 200.",
+                     *       "errors": [
+                     *         {
+                     *           "field": "limit",
+                     *           "message": "must be between 1 and 200"
+                     *         }
+                     *       ],
+                     *       "status": 400,
+                     *       "title": "Bad Request",
+                     *       "type": "urn:claimtrail:problem:invalid-parameter"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid API key (writes always need one; reads when the server requires it) */
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    /** @description `Bearer`: send an API key. */
+                    "WWW-Authenticate"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "This request needs `Authorization: Bearer <key>`.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "urn:claimtrail:problem:unauthorized"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "No attribution with that id.",
+                     *       "status": 404,
+                     *       "title": "Not Found",
+                     *       "type": "urn:claimtrail:problem:not-found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over this client's rate limit, or too many of its requests at once (when limits are on) */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Over the limit of 3000 requests per 60 s for this client; retry after the time in Retry-After.",
+                     *       "status": 429,
+                     *       "title": "Too Many Requests",
+                     *       "type": "urn:claimtrail:problem:too-many-requests"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure on the server */
+            500: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Something went wrong on our side.",
+                     *       "status": 500,
+                     *       "title": "Internal Server Error",
+                     *       "type": "urn:claimtrail:problem:internal"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is not reachable, or the request's database work ran past its deadline */
+            503: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The database is not available; try again.",
+                     *       "status": 503,
+                     *       "title": "Service Unavailable",
+                     *       "type": "urn:claimtrail:problem:unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAttributionRevision: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The resource's id
+                 * @example b80a7a2b-e755-5ecb-bfa1-880fd9890af8
+                 */
+                id: string;
+                /**
+                 * @description The version the revision made
+                 * @example 1
+                 */
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The revision */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RevisionOut"];
+                };
+            };
+            /** @description No valid API key (writes always need one; reads when the server requires it) */
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    /** @description `Bearer`: send an API key. */
+                    "WWW-Authenticate"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "This request needs `Authorization: Bearer <key>`.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "urn:claimtrail:problem:unauthorized"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "No attribution with that id.",
+                     *       "status": 404,
+                     *       "title": "Not Found",
+                     *       "type": "urn:claimtrail:problem:not-found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over this client's rate limit, or too many of its requests at once (when limits are on) */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Over the limit of 3000 requests per 60 s for this client; retry after the time in Retry-After.",
+                     *       "status": 429,
+                     *       "title": "Too Many Requests",
+                     *       "type": "urn:claimtrail:problem:too-many-requests"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure on the server */
+            500: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Something went wrong on our side.",
+                     *       "status": 500,
+                     *       "title": "Internal Server Error",
+                     *       "type": "urn:claimtrail:problem:internal"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is not reachable, or the request's database work ran past its deadline */
+            503: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The database is not available; try again.",
+                     *       "status": 503,
+                     *       "title": "Service Unavailable",
+                     *       "type": "urn:claimtrail:problem:unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    restoreAttributionRevision: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description A key of your choosing (1 to 255 visible ASCII characters) that makes a retry safe: the same request again with the same key, within 24 hours, gets the first answer again (with `Idempotent-Replayed: true`) instead of doing it twice. Another request with the key is a 422; the same one while the first is still being answered, a 409. Keys are per API key. */
+                "Idempotency-Key"?: string;
+                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                "X-Change-Comment"?: string;
+                /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
+                "If-Match": string;
+            };
+            path: {
+                /**
+                 * @description The resource's id
+                 * @example b80a7a2b-e755-5ecb-bfa1-880fd9890af8
+                 */
+                id: string;
+                /**
+                 * @description The version to make current again
+                 * @example 1
+                 */
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The resource as restored, at its new version */
+            200: {
+                headers: {
+                    /** @description Its new version */
+                    ETag?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            /** @description A malformed If-Match, X-Change-Comment or Idempotency-Key header */
+            400: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Query parameter `limit`: must be between 1 and 200.",
+                     *       "errors": [
+                     *         {
+                     *           "field": "limit",
+                     *           "message": "must be between 1 and 200"
+                     *         }
+                     *       ],
+                     *       "status": 400,
+                     *       "title": "Bad Request",
+                     *       "type": "urn:claimtrail:problem:invalid-parameter"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid API key (writes always need one; reads when the server requires it) */
+            401: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    /** @description `Bearer`: send an API key. */
+                    "WWW-Authenticate"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "This request needs `Authorization: Bearer <key>`.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "urn:claimtrail:problem:unauthorized"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key's scope is too low */
+            403: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "This key has scope `read`; this request needs `write`.",
+                     *       "status": 403,
+                     *       "title": "Forbidden",
+                     *       "type": "urn:claimtrail:problem:forbidden"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource or revision */
+            404: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "No attribution with that id.",
+                     *       "status": 404,
+                     *       "title": "Not Found",
+                     *       "type": "urn:claimtrail:problem:not-found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The revision refers to something since deleted, named in `errors` */
+            409: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "A attribution with id 8b7c6ca6-7d15-5a79-9ebc-7fc5d09f7338 already exists.",
+                     *       "status": 409,
+                     *       "title": "Conflict",
+                     *       "type": "urn:claimtrail:problem:conflict"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names another version */
+            412: {
+                headers: {
+                    /** @description The resource's current version. */
+                    ETag?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The resource has changed: its current version is 3. Read it again and retry.",
+                     *       "status": 412,
+                     *       "title": "Precondition Failed",
+                     *       "type": "urn:claimtrail:problem:precondition-failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The revision is the deletion, or its fields no longer pass the rules */
+            422: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The request has 2 invalid fields.",
+                     *       "errors": [
+                     *         {
+                     *           "field": "text",
+                     *           "message": "must be 1 to 5000 characters"
+                     *         },
+                     *         {
+                     *           "field": "period_end",
+                     *           "message": "must not be before period_start"
+                     *         }
+                     *       ],
+                     *       "status": 422,
+                     *       "title": "Unprocessable Entity",
+                     *       "type": "urn:claimtrail:problem:validation"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match is missing */
+            428: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "This request needs an If-Match header with the resource's current ETag.",
+                     *       "status": 428,
+                     *       "title": "Precondition Required",
+                     *       "type": "urn:claimtrail:problem:precondition-required"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over this client's rate limit, or too many of its requests at once (when limits are on) */
+            429: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Over the limit of 3000 requests per 60 s for this client; retry after the time in Retry-After.",
+                     *       "status": 429,
+                     *       "title": "Too Many Requests",
+                     *       "type": "urn:claimtrail:problem:too-many-requests"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure on the server */
+            500: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Something went wrong on our side.",
+                     *       "status": 500,
+                     *       "title": "Internal Server Error",
+                     *       "type": "urn:claimtrail:problem:internal"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is not reachable, or the request's database work ran past its deadline */
+            503: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The database is not available; try again.",
+                     *       "status": 503,
+                     *       "title": "Service Unavailable",
+                     *       "type": "urn:claimtrail:problem:unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database's disk is full: nothing was written */
+            507: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The database's disk is full: nothing was written. Reads still work; writes will once space is freed.",
+                     *       "status": 507,
+                     *       "title": "Insufficient Storage",
+                     *       "type": "urn:claimtrail:problem:insufficient-storage"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listChanges: {
+        parameters: {
+            query?: {
+                /** @description The `next_cursor` of the previous page; from the first change without it. */
+                since?: string;
+                /**
+                 * @description Only changes of these resource types, comma-separated: `agent`,
+                 *     `source`, `claim`, `attribution`, `key`.
+                 * @example claim,source
+                 */
+                types?: string;
+                /**
+                 * @description Page size, 1 to 1000 (default 100).
+                 * @example 100
+                 */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Changes in commit order */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangesPage"];
+                };
+            };
+            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor or header */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Query parameter `limit`: must be between 1 and 200.",
+                     *       "errors": [
+                     *         {
+                     *           "field": "limit",
+                     *           "message": "must be between 1 and 200"
+                     *         }
+                     *       ],
+                     *       "status": 400,
+                     *       "title": "Bad Request",
+                     *       "type": "urn:claimtrail:problem:invalid-parameter"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid API key (writes always need one; reads when the server requires it) */
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    /** @description `Bearer`: send an API key. */
+                    "WWW-Authenticate"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "This request needs `Authorization: Bearer <key>`.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "urn:claimtrail:problem:unauthorized"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over this client's rate limit, or too many of its requests at once (when limits are on) */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Over the limit of 3000 requests per 60 s for this client; retry after the time in Retry-After.",
+                     *       "status": 429,
+                     *       "title": "Too Many Requests",
+                     *       "type": "urn:claimtrail:problem:too-many-requests"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure on the server */
+            500: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Something went wrong on our side.",
+                     *       "status": 500,
+                     *       "title": "Internal Server Error",
+                     *       "type": "urn:claimtrail:problem:internal"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is not reachable, or the request's database work ran past its deadline */
+            503: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The database is not available; try again.",
+                     *       "status": 503,
+                     *       "title": "Service Unavailable",
+                     *       "type": "urn:claimtrail:problem:unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    streamChanges: {
+        parameters: {
+            query?: {
+                /** @description The `next_cursor` of the previous page; from the first change without it. */
+                since?: string;
+                /**
+                 * @description Only changes of these resource types, comma-separated: `agent`,
+                 *     `source`, `claim`, `attribution`, `key`.
+                 * @example claim,source
+                 */
+                types?: string;
+                /**
+                 * @description Page size, 1 to 1000 (default 100).
+                 * @example 100
+                 */
+                limit?: number;
+            };
+            header?: {
+                /** @description The `id` of the last event received: resume after it (wins over `since`) */
+                "Last-Event-ID"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Server-Sent Events, one per change */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor or header */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Query parameter `limit`: must be between 1 and 200.",
+                     *       "errors": [
+                     *         {
+                     *           "field": "limit",
+                     *           "message": "must be between 1 and 200"
+                     *         }
+                     *       ],
+                     *       "status": 400,
+                     *       "title": "Bad Request",
+                     *       "type": "urn:claimtrail:problem:invalid-parameter"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid API key (writes always need one; reads when the server requires it) */
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    /** @description `Bearer`: send an API key. */
+                    "WWW-Authenticate"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "This request needs `Authorization: Bearer <key>`.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "urn:claimtrail:problem:unauthorized"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over this client's rate limit, or too many of its requests at once (when limits are on) */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Over the limit of 3000 requests per 60 s for this client; retry after the time in Retry-After.",
+                     *       "status": 429,
+                     *       "title": "Too Many Requests",
+                     *       "type": "urn:claimtrail:problem:too-many-requests"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure on the server */
+            500: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Something went wrong on our side.",
+                     *       "status": 500,
+                     *       "title": "Internal Server Error",
+                     *       "type": "urn:claimtrail:problem:internal"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is not reachable, or the request's database work ran past its deadline */
+            503: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The database is not available; try again.",
+                     *       "status": 503,
+                     *       "title": "Service Unavailable",
+                     *       "type": "urn:claimtrail:problem:unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listClaims: {
         parameters: {
             query?: {
@@ -4295,7 +6401,12 @@ export interface operations {
     createClaim: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key of your choosing (1 to 255 visible ASCII characters) that makes a retry safe: the same request again with the same key, within 24 hours, gets the first answer again (with `Idempotent-Replayed: true`) instead of doing it twice. Another request with the key is a 422; the same one while the first is still being answered, a 409. Keys are per API key. */
+                "Idempotency-Key"?: string;
+                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                "X-Change-Comment"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4310,6 +6421,8 @@ export interface operations {
                 headers: {
                     /** @description Its version */
                     ETag?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     /** @description The claim's URL */
                     Location?: string;
                     RateLimit: components["headers"]["RateLimit"];
@@ -4324,6 +6437,8 @@ export interface operations {
             /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor or header */
             400: {
                 headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -4350,6 +6465,8 @@ export interface operations {
             /** @description No valid API key (writes always need one; reads when the server requires it) */
             401: {
                 headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     /** @description `Bearer`: send an API key. */
@@ -4372,6 +6489,8 @@ export interface operations {
             /** @description The key's scope is too low */
             403: {
                 headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -4392,6 +6511,8 @@ export interface operations {
             /** @description A resource with that id already exists */
             409: {
                 headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -4412,6 +6533,8 @@ export interface operations {
             /** @description The body is too large */
             413: {
                 headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -4432,6 +6555,8 @@ export interface operations {
             /** @description The body is not of the media type this operation takes */
             415: {
                 headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -4452,6 +6577,8 @@ export interface operations {
             /** @description Invalid fields, all listed in `errors` */
             422: {
                 headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -4482,6 +6609,8 @@ export interface operations {
             /** @description Over this client's rate limit, or too many of its requests at once (when limits are on) */
             429: {
                 headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
@@ -4503,6 +6632,8 @@ export interface operations {
             /** @description An unexpected failure on the server */
             500: {
                 headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -4523,6 +6654,8 @@ export interface operations {
             /** @description The database is not reachable, or the request's database work ran past its deadline */
             503: {
                 headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
@@ -4544,6 +6677,8 @@ export interface operations {
             /** @description The database's disk is full: nothing was written */
             507: {
                 headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -4717,6 +6852,8 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
+                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                "X-Change-Comment"?: string;
                 /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
                 "If-Match": string;
             };
@@ -4979,6 +7116,8 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
+                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                "X-Change-Comment"?: string;
                 /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
                 "If-Match": string;
             };
@@ -5492,9 +7631,653 @@ export interface operations {
             };
         };
     };
-    exportRecords: {
+    listClaimRevisions: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Page size, 1 to 200 (default 50).
+                 * @example 20
+                 */
+                limit?: number;
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The resource's id
+                 * @example 8b7c6ca6-7d15-5a79-9ebc-7fc5d09f7338
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of revisions */
+            200: {
+                headers: {
+                    /** @description `<…>; rel="next"`: the next page, with the same parameters, when there is one */
+                    Link?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_RevisionOut"];
+                };
+            };
+            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor or header */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Query parameter `limit`: must be between 1 and 200.",
+                     *       "errors": [
+                     *         {
+                     *           "field": "limit",
+                     *           "message": "must be between 1 and 200"
+                     *         }
+                     *       ],
+                     *       "status": 400,
+                     *       "title": "Bad Request",
+                     *       "type": "urn:claimtrail:problem:invalid-parameter"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid API key (writes always need one; reads when the server requires it) */
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    /** @description `Bearer`: send an API key. */
+                    "WWW-Authenticate"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "This request needs `Authorization: Bearer <key>`.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "urn:claimtrail:problem:unauthorized"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "No claim with that id.",
+                     *       "status": 404,
+                     *       "title": "Not Found",
+                     *       "type": "urn:claimtrail:problem:not-found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over this client's rate limit, or too many of its requests at once (when limits are on) */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Over the limit of 3000 requests per 60 s for this client; retry after the time in Retry-After.",
+                     *       "status": 429,
+                     *       "title": "Too Many Requests",
+                     *       "type": "urn:claimtrail:problem:too-many-requests"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure on the server */
+            500: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Something went wrong on our side.",
+                     *       "status": 500,
+                     *       "title": "Internal Server Error",
+                     *       "type": "urn:claimtrail:problem:internal"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is not reachable, or the request's database work ran past its deadline */
+            503: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The database is not available; try again.",
+                     *       "status": 503,
+                     *       "title": "Service Unavailable",
+                     *       "type": "urn:claimtrail:problem:unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getClaimRevision: {
         parameters: {
             query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The resource's id
+                 * @example 8b7c6ca6-7d15-5a79-9ebc-7fc5d09f7338
+                 */
+                id: string;
+                /**
+                 * @description The version the revision made
+                 * @example 1
+                 */
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The revision */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RevisionOut"];
+                };
+            };
+            /** @description No valid API key (writes always need one; reads when the server requires it) */
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    /** @description `Bearer`: send an API key. */
+                    "WWW-Authenticate"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "This request needs `Authorization: Bearer <key>`.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "urn:claimtrail:problem:unauthorized"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "No claim with that id.",
+                     *       "status": 404,
+                     *       "title": "Not Found",
+                     *       "type": "urn:claimtrail:problem:not-found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over this client's rate limit, or too many of its requests at once (when limits are on) */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Over the limit of 3000 requests per 60 s for this client; retry after the time in Retry-After.",
+                     *       "status": 429,
+                     *       "title": "Too Many Requests",
+                     *       "type": "urn:claimtrail:problem:too-many-requests"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure on the server */
+            500: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Something went wrong on our side.",
+                     *       "status": 500,
+                     *       "title": "Internal Server Error",
+                     *       "type": "urn:claimtrail:problem:internal"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is not reachable, or the request's database work ran past its deadline */
+            503: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The database is not available; try again.",
+                     *       "status": 503,
+                     *       "title": "Service Unavailable",
+                     *       "type": "urn:claimtrail:problem:unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    restoreClaimRevision: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description A key of your choosing (1 to 255 visible ASCII characters) that makes a retry safe: the same request again with the same key, within 24 hours, gets the first answer again (with `Idempotent-Replayed: true`) instead of doing it twice. Another request with the key is a 422; the same one while the first is still being answered, a 409. Keys are per API key. */
+                "Idempotency-Key"?: string;
+                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                "X-Change-Comment"?: string;
+                /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
+                "If-Match": string;
+            };
+            path: {
+                /**
+                 * @description The resource's id
+                 * @example 8b7c6ca6-7d15-5a79-9ebc-7fc5d09f7338
+                 */
+                id: string;
+                /**
+                 * @description The version to make current again
+                 * @example 1
+                 */
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The resource as restored, at its new version */
+            200: {
+                headers: {
+                    /** @description Its new version */
+                    ETag?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            /** @description A malformed If-Match, X-Change-Comment or Idempotency-Key header */
+            400: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Query parameter `limit`: must be between 1 and 200.",
+                     *       "errors": [
+                     *         {
+                     *           "field": "limit",
+                     *           "message": "must be between 1 and 200"
+                     *         }
+                     *       ],
+                     *       "status": 400,
+                     *       "title": "Bad Request",
+                     *       "type": "urn:claimtrail:problem:invalid-parameter"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid API key (writes always need one; reads when the server requires it) */
+            401: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    /** @description `Bearer`: send an API key. */
+                    "WWW-Authenticate"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "This request needs `Authorization: Bearer <key>`.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "urn:claimtrail:problem:unauthorized"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key's scope is too low */
+            403: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "This key has scope `read`; this request needs `write`.",
+                     *       "status": 403,
+                     *       "title": "Forbidden",
+                     *       "type": "urn:claimtrail:problem:forbidden"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource or revision */
+            404: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "No claim with that id.",
+                     *       "status": 404,
+                     *       "title": "Not Found",
+                     *       "type": "urn:claimtrail:problem:not-found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The revision refers to something since deleted, named in `errors` */
+            409: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "A claim with id 8b7c6ca6-7d15-5a79-9ebc-7fc5d09f7338 already exists.",
+                     *       "status": 409,
+                     *       "title": "Conflict",
+                     *       "type": "urn:claimtrail:problem:conflict"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names another version */
+            412: {
+                headers: {
+                    /** @description The resource's current version. */
+                    ETag?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The resource has changed: its current version is 3. Read it again and retry.",
+                     *       "status": 412,
+                     *       "title": "Precondition Failed",
+                     *       "type": "urn:claimtrail:problem:precondition-failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The revision is the deletion, or its fields no longer pass the rules */
+            422: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The request has 2 invalid fields.",
+                     *       "errors": [
+                     *         {
+                     *           "field": "text",
+                     *           "message": "must be 1 to 5000 characters"
+                     *         },
+                     *         {
+                     *           "field": "period_end",
+                     *           "message": "must not be before period_start"
+                     *         }
+                     *       ],
+                     *       "status": 422,
+                     *       "title": "Unprocessable Entity",
+                     *       "type": "urn:claimtrail:problem:validation"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match is missing */
+            428: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "This request needs an If-Match header with the resource's current ETag.",
+                     *       "status": 428,
+                     *       "title": "Precondition Required",
+                     *       "type": "urn:claimtrail:problem:precondition-required"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over this client's rate limit, or too many of its requests at once (when limits are on) */
+            429: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Over the limit of 3000 requests per 60 s for this client; retry after the time in Retry-After.",
+                     *       "status": 429,
+                     *       "title": "Too Many Requests",
+                     *       "type": "urn:claimtrail:problem:too-many-requests"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure on the server */
+            500: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Something went wrong on our side.",
+                     *       "status": 500,
+                     *       "title": "Internal Server Error",
+                     *       "type": "urn:claimtrail:problem:internal"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is not reachable, or the request's database work ran past its deadline */
+            503: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The database is not available; try again.",
+                     *       "status": 503,
+                     *       "title": "Service Unavailable",
+                     *       "type": "urn:claimtrail:problem:unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database's disk is full: nothing was written */
+            507: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The database's disk is full: nothing was written. Reads still work; writes will once space is freed.",
+                     *       "status": 507,
+                     *       "title": "Insufficient Storage",
+                     *       "type": "urn:claimtrail:problem:insufficient-storage"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    exportRecords: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Leave the revisions out: the current state only (default false:
+                 *     every revision follows the records, in commit order).
+                 */
+                without_history?: boolean;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -5511,6 +8294,32 @@ export interface operations {
                 };
                 content: {
                     "application/x-ndjson": string;
+                };
+            };
+            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor or header */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Query parameter `limit`: must be between 1 and 200.",
+                     *       "errors": [
+                     *         {
+                     *           "field": "limit",
+                     *           "message": "must be between 1 and 200"
+                     *         }
+                     *       ],
+                     *       "status": 400,
+                     *       "title": "Bad Request",
+                     *       "type": "urn:claimtrail:problem:invalid-parameter"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No valid API key (writes always need one; reads when the server requires it) */
@@ -5625,7 +8434,12 @@ export interface operations {
                 /** @description Check every line as an import would, then write nothing. */
                 dry_run?: boolean;
             };
-            header?: never;
+            header?: {
+                /** @description A key of your choosing (1 to 255 visible ASCII characters) that makes a retry safe: the same request again with the same key, within 24 hours, gets the first answer again (with `Idempotent-Replayed: true`) instead of doing it twice. Another request with the key is a 422; the same one while the first is still being answered, a 409. Keys are per API key. */
+                "Idempotency-Key"?: string;
+                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                "X-Change-Comment"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -5639,6 +8453,8 @@ export interface operations {
             /** @description Every line was good: what was written (or, in a dry run, would be) */
             200: {
                 headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -5646,6 +8462,303 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ImportReport"];
+                };
+            };
+            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor or header */
+            400: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Query parameter `limit`: must be between 1 and 200.",
+                     *       "errors": [
+                     *         {
+                     *           "field": "limit",
+                     *           "message": "must be between 1 and 200"
+                     *         }
+                     *       ],
+                     *       "status": 400,
+                     *       "title": "Bad Request",
+                     *       "type": "urn:claimtrail:problem:invalid-parameter"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid API key (writes always need one; reads when the server requires it) */
+            401: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    /** @description `Bearer`: send an API key. */
+                    "WWW-Authenticate"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "This request needs `Authorization: Bearer <key>`.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "urn:claimtrail:problem:unauthorized"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key's scope is too low */
+            403: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "This key has scope `read`; this request needs `admin`.",
+                     *       "status": 403,
+                     *       "title": "Forbidden",
+                     *       "type": "urn:claimtrail:problem:forbidden"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A resource with that id already exists */
+            409: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "1 records have ids that already exist; nothing was imported.",
+                     *       "errors": [
+                     *         {
+                     *           "field": "line 2",
+                     *           "message": "id: agent with id dadc5658-6eb7-549b-892b-ebf148ec0882 already exists (in the database, or earlier in this file)"
+                     *         }
+                     *       ],
+                     *       "status": 409,
+                     *       "title": "Conflict",
+                     *       "type": "urn:claimtrail:problem:conflict"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The request body is larger than the limit of 2097152 bytes.",
+                     *       "status": 413,
+                     *       "title": "Payload Too Large",
+                     *       "type": "urn:claimtrail:problem:payload-too-large"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not of the media type this operation takes */
+            415: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Send the records as application/x-ndjson: one JSON object per line.",
+                     *       "status": 415,
+                     *       "title": "Unsupported Media Type",
+                     *       "type": "urn:claimtrail:problem:unsupported-media-type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid fields, all listed in `errors` */
+            422: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "1 problems in the file; nothing was imported.",
+                     *       "errors": [
+                     *         {
+                     *           "field": "line 3",
+                     *           "message": "name: must be 1 to 300 characters"
+                     *         }
+                     *       ],
+                     *       "status": 422,
+                     *       "title": "Unprocessable Entity",
+                     *       "type": "urn:claimtrail:problem:validation"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over this client's rate limit, or too many of its requests at once (when limits are on) */
+            429: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Over the limit of 3000 requests per 60 s for this client; retry after the time in Retry-After.",
+                     *       "status": 429,
+                     *       "title": "Too Many Requests",
+                     *       "type": "urn:claimtrail:problem:too-many-requests"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure on the server */
+            500: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Something went wrong on our side.",
+                     *       "status": 500,
+                     *       "title": "Internal Server Error",
+                     *       "type": "urn:claimtrail:problem:internal"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is not reachable, or the request's database work ran past its deadline */
+            503: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The database is not available; try again.",
+                     *       "status": 503,
+                     *       "title": "Service Unavailable",
+                     *       "type": "urn:claimtrail:problem:unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database's disk is full: nothing was written */
+            507: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The database's disk is full: nothing was written. Reads still work; writes will once space is freed.",
+                     *       "status": 507,
+                     *       "title": "Insufficient Storage",
+                     *       "type": "urn:claimtrail:problem:insufficient-storage"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listKeys: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Page size, 1 to 200 (default 50).
+                 * @example 20
+                 */
+                limit?: number;
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of keys */
+            200: {
+                headers: {
+                    /** @description `<…>; rel="next"`: the next page, with the same parameters, when there is one */
+                    Link?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_KeyInfo"];
                 };
             };
             /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor or header */
@@ -5707,7 +8820,179 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "detail": "This key has scope `read`; this request needs `admin`.",
+                     *       "detail": "This key has scope `read`; this request needs `write`.",
+                     *       "status": 403,
+                     *       "title": "Forbidden",
+                     *       "type": "urn:claimtrail:problem:forbidden"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over this client's rate limit, or too many of its requests at once (when limits are on) */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Over the limit of 3000 requests per 60 s for this client; retry after the time in Retry-After.",
+                     *       "status": 429,
+                     *       "title": "Too Many Requests",
+                     *       "type": "urn:claimtrail:problem:too-many-requests"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure on the server */
+            500: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Something went wrong on our side.",
+                     *       "status": 500,
+                     *       "title": "Internal Server Error",
+                     *       "type": "urn:claimtrail:problem:internal"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is not reachable, or the request's database work ran past its deadline */
+            503: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The database is not available; try again.",
+                     *       "status": 503,
+                     *       "title": "Service Unavailable",
+                     *       "type": "urn:claimtrail:problem:unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A key of your choosing (1 to 255 visible ASCII characters) that makes a retry safe: the same request again with the same key, within 24 hours, gets the first answer again (with `Idempotent-Replayed: true`) instead of doing it twice. Another request with the key is a 422; the same one while the first is still being answered, a 409. Keys are per API key. */
+                "Idempotency-Key"?: string;
+                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                "X-Change-Comment"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewKey"];
+            };
+        };
+        responses: {
+            /** @description The key was made */
+            201: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    /** @description The key list */
+                    Location?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedKeyOut"];
+                };
+            };
+            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor or header */
+            400: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Query parameter `limit`: must be between 1 and 200.",
+                     *       "errors": [
+                     *         {
+                     *           "field": "limit",
+                     *           "message": "must be between 1 and 200"
+                     *         }
+                     *       ],
+                     *       "status": 400,
+                     *       "title": "Bad Request",
+                     *       "type": "urn:claimtrail:problem:invalid-parameter"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid API key (writes always need one; reads when the server requires it) */
+            401: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    /** @description `Bearer`: send an API key. */
+                    "WWW-Authenticate"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "This request needs `Authorization: Bearer <key>`.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "urn:claimtrail:problem:unauthorized"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key's scope is too low */
+            403: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "This key has scope `read`; this request needs `write`.",
                      *       "status": 403,
                      *       "title": "Forbidden",
                      *       "type": "urn:claimtrail:problem:forbidden"
@@ -5719,6 +9004,8 @@ export interface operations {
             /** @description A resource with that id already exists */
             409: {
                 headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -5727,13 +9014,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "detail": "1 records have ids that already exist; nothing was imported.",
-                     *       "errors": [
-                     *         {
-                     *           "field": "line 2",
-                     *           "message": "id: agent with id dadc5658-6eb7-549b-892b-ebf148ec0882 already exists (in the database, or earlier in this file)"
-                     *         }
-                     *       ],
+                     *       "detail": "A resource with id 8b7c6ca6-7d15-5a79-9ebc-7fc5d09f7338 already exists.",
                      *       "status": 409,
                      *       "title": "Conflict",
                      *       "type": "urn:claimtrail:problem:conflict"
@@ -5745,6 +9026,8 @@ export interface operations {
             /** @description The body is too large */
             413: {
                 headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -5765,6 +9048,8 @@ export interface operations {
             /** @description The body is not of the media type this operation takes */
             415: {
                 headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -5773,7 +9058,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "detail": "Send the records as application/x-ndjson: one JSON object per line.",
+                     *       "detail": "Send the body as application/json (or application/merge-patch+json for PATCH).",
                      *       "status": 415,
                      *       "title": "Unsupported Media Type",
                      *       "type": "urn:claimtrail:problem:unsupported-media-type"
@@ -5785,6 +9070,8 @@ export interface operations {
             /** @description Invalid fields, all listed in `errors` */
             422: {
                 headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -5793,16 +9080,294 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "detail": "1 problems in the file; nothing was imported.",
+                     *       "detail": "The request has 2 invalid fields.",
                      *       "errors": [
                      *         {
-                     *           "field": "line 3",
-                     *           "message": "name: must be 1 to 300 characters"
+                     *           "field": "text",
+                     *           "message": "must be 1 to 5000 characters"
+                     *         },
+                     *         {
+                     *           "field": "period_end",
+                     *           "message": "must not be before period_start"
                      *         }
                      *       ],
                      *       "status": 422,
                      *       "title": "Unprocessable Entity",
                      *       "type": "urn:claimtrail:problem:validation"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over this client's rate limit, or too many of its requests at once (when limits are on) */
+            429: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Over the limit of 3000 requests per 60 s for this client; retry after the time in Retry-After.",
+                     *       "status": 429,
+                     *       "title": "Too Many Requests",
+                     *       "type": "urn:claimtrail:problem:too-many-requests"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure on the server */
+            500: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Something went wrong on our side.",
+                     *       "status": 500,
+                     *       "title": "Internal Server Error",
+                     *       "type": "urn:claimtrail:problem:internal"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is not reachable, or the request's database work ran past its deadline */
+            503: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The database is not available; try again.",
+                     *       "status": 503,
+                     *       "title": "Service Unavailable",
+                     *       "type": "urn:claimtrail:problem:unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database's disk is full: nothing was written */
+            507: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The database's disk is full: nothing was written. Reads still work; writes will once space is freed.",
+                     *       "status": 507,
+                     *       "title": "Insufficient Storage",
+                     *       "type": "urn:claimtrail:problem:insufficient-storage"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revokeKey: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                "X-Change-Comment"?: string;
+                /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
+                "If-Match": string;
+            };
+            path: {
+                /**
+                 * @description The key's id
+                 * @example Nq3xk8Lm2Ab7
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The revoked key */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeyInfo"];
+                };
+            };
+            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor or header */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Query parameter `limit`: must be between 1 and 200.",
+                     *       "errors": [
+                     *         {
+                     *           "field": "limit",
+                     *           "message": "must be between 1 and 200"
+                     *         }
+                     *       ],
+                     *       "status": 400,
+                     *       "title": "Bad Request",
+                     *       "type": "urn:claimtrail:problem:invalid-parameter"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid API key (writes always need one; reads when the server requires it) */
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    /** @description `Bearer`: send an API key. */
+                    "WWW-Authenticate"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "This request needs `Authorization: Bearer <key>`.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "urn:claimtrail:problem:unauthorized"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key's scope is too low */
+            403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "This key has scope `read`; this request needs `write`.",
+                     *       "status": 403,
+                     *       "title": "Forbidden",
+                     *       "type": "urn:claimtrail:problem:forbidden"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "No resource with that id.",
+                     *       "status": 404,
+                     *       "title": "Not Found",
+                     *       "type": "urn:claimtrail:problem:not-found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Other resources still refer to it */
+            409: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "This resource is still referred to by 2 attributions (claim_id); delete or change those first.",
+                     *       "status": 409,
+                     *       "title": "Conflict",
+                     *       "type": "urn:claimtrail:problem:conflict"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names an older version */
+            412: {
+                headers: {
+                    /** @description The resource's current version. */
+                    ETag?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The resource has changed: its current version is 3. Read it again and retry.",
+                     *       "status": 412,
+                     *       "title": "Precondition Failed",
+                     *       "type": "urn:claimtrail:problem:precondition-failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match is missing */
+            428: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "This request needs an If-Match header with the resource's current ETag.",
+                     *       "status": 428,
+                     *       "title": "Precondition Required",
+                     *       "type": "urn:claimtrail:problem:precondition-required"
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"];
@@ -6042,7 +9607,12 @@ export interface operations {
     createSource: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key of your choosing (1 to 255 visible ASCII characters) that makes a retry safe: the same request again with the same key, within 24 hours, gets the first answer again (with `Idempotent-Replayed: true`) instead of doing it twice. Another request with the key is a 422; the same one while the first is still being answered, a 409. Keys are per API key. */
+                "Idempotency-Key"?: string;
+                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                "X-Change-Comment"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -6057,6 +9627,8 @@ export interface operations {
                 headers: {
                     /** @description Its version */
                     ETag?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     /** @description The source's URL */
                     Location?: string;
                     RateLimit: components["headers"]["RateLimit"];
@@ -6071,6 +9643,8 @@ export interface operations {
             /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor or header */
             400: {
                 headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -6097,6 +9671,8 @@ export interface operations {
             /** @description No valid API key (writes always need one; reads when the server requires it) */
             401: {
                 headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     /** @description `Bearer`: send an API key. */
@@ -6119,6 +9695,8 @@ export interface operations {
             /** @description The key's scope is too low */
             403: {
                 headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -6139,6 +9717,8 @@ export interface operations {
             /** @description A resource with that id already exists */
             409: {
                 headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -6159,6 +9739,8 @@ export interface operations {
             /** @description The body is too large */
             413: {
                 headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -6179,6 +9761,8 @@ export interface operations {
             /** @description The body is not of the media type this operation takes */
             415: {
                 headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -6199,6 +9783,8 @@ export interface operations {
             /** @description Invalid fields, all listed in `errors` */
             422: {
                 headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -6229,6 +9815,8 @@ export interface operations {
             /** @description Over this client's rate limit, or too many of its requests at once (when limits are on) */
             429: {
                 headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
@@ -6250,6 +9838,8 @@ export interface operations {
             /** @description An unexpected failure on the server */
             500: {
                 headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -6270,6 +9860,8 @@ export interface operations {
             /** @description The database is not reachable, or the request's database work ran past its deadline */
             503: {
                 headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
@@ -6291,6 +9883,8 @@ export interface operations {
             /** @description The database's disk is full: nothing was written */
             507: {
                 headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -6464,6 +10058,8 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
+                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                "X-Change-Comment"?: string;
                 /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
                 "If-Match": string;
             };
@@ -6726,6 +10322,8 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
+                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                "X-Change-Comment"?: string;
                 /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
                 "If-Match": string;
             };
@@ -7205,6 +10803,644 @@ export interface operations {
                      *       "status": 503,
                      *       "title": "Service Unavailable",
                      *       "type": "urn:claimtrail:problem:unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listSourceRevisions: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Page size, 1 to 200 (default 50).
+                 * @example 20
+                 */
+                limit?: number;
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The resource's id
+                 * @example c6a8706d-f757-568a-bb3a-bda55545ee21
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of revisions */
+            200: {
+                headers: {
+                    /** @description `<…>; rel="next"`: the next page, with the same parameters, when there is one */
+                    Link?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_RevisionOut"];
+                };
+            };
+            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor or header */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Query parameter `limit`: must be between 1 and 200.",
+                     *       "errors": [
+                     *         {
+                     *           "field": "limit",
+                     *           "message": "must be between 1 and 200"
+                     *         }
+                     *       ],
+                     *       "status": 400,
+                     *       "title": "Bad Request",
+                     *       "type": "urn:claimtrail:problem:invalid-parameter"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid API key (writes always need one; reads when the server requires it) */
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    /** @description `Bearer`: send an API key. */
+                    "WWW-Authenticate"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "This request needs `Authorization: Bearer <key>`.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "urn:claimtrail:problem:unauthorized"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "No source with that id.",
+                     *       "status": 404,
+                     *       "title": "Not Found",
+                     *       "type": "urn:claimtrail:problem:not-found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over this client's rate limit, or too many of its requests at once (when limits are on) */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Over the limit of 3000 requests per 60 s for this client; retry after the time in Retry-After.",
+                     *       "status": 429,
+                     *       "title": "Too Many Requests",
+                     *       "type": "urn:claimtrail:problem:too-many-requests"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure on the server */
+            500: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Something went wrong on our side.",
+                     *       "status": 500,
+                     *       "title": "Internal Server Error",
+                     *       "type": "urn:claimtrail:problem:internal"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is not reachable, or the request's database work ran past its deadline */
+            503: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The database is not available; try again.",
+                     *       "status": 503,
+                     *       "title": "Service Unavailable",
+                     *       "type": "urn:claimtrail:problem:unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getSourceRevision: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The resource's id
+                 * @example c6a8706d-f757-568a-bb3a-bda55545ee21
+                 */
+                id: string;
+                /**
+                 * @description The version the revision made
+                 * @example 1
+                 */
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The revision */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RevisionOut"];
+                };
+            };
+            /** @description No valid API key (writes always need one; reads when the server requires it) */
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    /** @description `Bearer`: send an API key. */
+                    "WWW-Authenticate"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "This request needs `Authorization: Bearer <key>`.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "urn:claimtrail:problem:unauthorized"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "No source with that id.",
+                     *       "status": 404,
+                     *       "title": "Not Found",
+                     *       "type": "urn:claimtrail:problem:not-found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over this client's rate limit, or too many of its requests at once (when limits are on) */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Over the limit of 3000 requests per 60 s for this client; retry after the time in Retry-After.",
+                     *       "status": 429,
+                     *       "title": "Too Many Requests",
+                     *       "type": "urn:claimtrail:problem:too-many-requests"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure on the server */
+            500: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Something went wrong on our side.",
+                     *       "status": 500,
+                     *       "title": "Internal Server Error",
+                     *       "type": "urn:claimtrail:problem:internal"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is not reachable, or the request's database work ran past its deadline */
+            503: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The database is not available; try again.",
+                     *       "status": 503,
+                     *       "title": "Service Unavailable",
+                     *       "type": "urn:claimtrail:problem:unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    restoreSourceRevision: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description A key of your choosing (1 to 255 visible ASCII characters) that makes a retry safe: the same request again with the same key, within 24 hours, gets the first answer again (with `Idempotent-Replayed: true`) instead of doing it twice. Another request with the key is a 422; the same one while the first is still being answered, a 409. Keys are per API key. */
+                "Idempotency-Key"?: string;
+                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                "X-Change-Comment"?: string;
+                /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
+                "If-Match": string;
+            };
+            path: {
+                /**
+                 * @description The resource's id
+                 * @example c6a8706d-f757-568a-bb3a-bda55545ee21
+                 */
+                id: string;
+                /**
+                 * @description The version to make current again
+                 * @example 1
+                 */
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The resource as restored, at its new version */
+            200: {
+                headers: {
+                    /** @description Its new version */
+                    ETag?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            /** @description A malformed If-Match, X-Change-Comment or Idempotency-Key header */
+            400: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Query parameter `limit`: must be between 1 and 200.",
+                     *       "errors": [
+                     *         {
+                     *           "field": "limit",
+                     *           "message": "must be between 1 and 200"
+                     *         }
+                     *       ],
+                     *       "status": 400,
+                     *       "title": "Bad Request",
+                     *       "type": "urn:claimtrail:problem:invalid-parameter"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid API key (writes always need one; reads when the server requires it) */
+            401: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    /** @description `Bearer`: send an API key. */
+                    "WWW-Authenticate"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "This request needs `Authorization: Bearer <key>`.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "urn:claimtrail:problem:unauthorized"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key's scope is too low */
+            403: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "This key has scope `read`; this request needs `write`.",
+                     *       "status": 403,
+                     *       "title": "Forbidden",
+                     *       "type": "urn:claimtrail:problem:forbidden"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource or revision */
+            404: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "No source with that id.",
+                     *       "status": 404,
+                     *       "title": "Not Found",
+                     *       "type": "urn:claimtrail:problem:not-found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The revision refers to something since deleted, named in `errors` */
+            409: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "A source with id 8b7c6ca6-7d15-5a79-9ebc-7fc5d09f7338 already exists.",
+                     *       "status": 409,
+                     *       "title": "Conflict",
+                     *       "type": "urn:claimtrail:problem:conflict"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names another version */
+            412: {
+                headers: {
+                    /** @description The resource's current version. */
+                    ETag?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The resource has changed: its current version is 3. Read it again and retry.",
+                     *       "status": 412,
+                     *       "title": "Precondition Failed",
+                     *       "type": "urn:claimtrail:problem:precondition-failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The revision is the deletion, or its fields no longer pass the rules */
+            422: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The request has 2 invalid fields.",
+                     *       "errors": [
+                     *         {
+                     *           "field": "text",
+                     *           "message": "must be 1 to 5000 characters"
+                     *         },
+                     *         {
+                     *           "field": "period_end",
+                     *           "message": "must not be before period_start"
+                     *         }
+                     *       ],
+                     *       "status": 422,
+                     *       "title": "Unprocessable Entity",
+                     *       "type": "urn:claimtrail:problem:validation"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match is missing */
+            428: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "This request needs an If-Match header with the resource's current ETag.",
+                     *       "status": 428,
+                     *       "title": "Precondition Required",
+                     *       "type": "urn:claimtrail:problem:precondition-required"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over this client's rate limit, or too many of its requests at once (when limits are on) */
+            429: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Over the limit of 3000 requests per 60 s for this client; retry after the time in Retry-After.",
+                     *       "status": 429,
+                     *       "title": "Too Many Requests",
+                     *       "type": "urn:claimtrail:problem:too-many-requests"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure on the server */
+            500: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Something went wrong on our side.",
+                     *       "status": 500,
+                     *       "title": "Internal Server Error",
+                     *       "type": "urn:claimtrail:problem:internal"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is not reachable, or the request's database work ran past its deadline */
+            503: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The database is not available; try again.",
+                     *       "status": 503,
+                     *       "title": "Service Unavailable",
+                     *       "type": "urn:claimtrail:problem:unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database's disk is full: nothing was written */
+            507: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The database's disk is full: nothing was written. Reads still work; writes will once space is freed.",
+                     *       "status": 507,
+                     *       "title": "Insufficient Storage",
+                     *       "type": "urn:claimtrail:problem:insufficient-storage"
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"];

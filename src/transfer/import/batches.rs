@@ -4,7 +4,10 @@
 use std::collections::HashSet;
 
 use super::Importer;
-use super::records::{AgentRecord, AttributionRecord, ClaimRecord, KeyRecord, SourceRecord, check_verification};
+use super::LineError;
+use super::records::{
+    AgentRecord, AttributionRecord, ClaimRecord, KeyRecord, RevisionRecord, SourceRecord, check_verification,
+};
 use crate::agents::store::{self as agents, AgentRow};
 use crate::attributions::store::{self as attributions, AttributionRow};
 use crate::auth::{self, KeyRow};
@@ -12,6 +15,7 @@ use crate::claims::store::{self as claims, ClaimRow, tag_rows};
 use crate::db::write::StoreResult;
 use crate::error::FieldError;
 use crate::ids::{AgentId, SourceId};
+use crate::revisions::store as revision_store;
 use crate::sources::store::{self as sources, SourceRow};
 
 /// Records of one kind waiting to be checked and written, in file order.
@@ -22,6 +26,7 @@ pub enum Batch {
     Claims(Vec<ClaimRecord>),
     Attributions(Vec<AttributionRecord>),
     Keys(Vec<KeyRecord>),
+    Revisions(Vec<RevisionRecord>),
 }
 
 impl Batch {
@@ -33,11 +38,12 @@ impl Batch {
             Batch::Claims(v) => v.len(),
             Batch::Attributions(v) => v.len(),
             Batch::Keys(v) => v.len(),
+            Batch::Revisions(v) => v.len(),
         }
     }
 }
 
-impl Importer<'_> {
+impl Importer<'_, '_> {
     /// Checks the waiting records against the database and writes the good ones.
     pub(super) fn flush(&mut self) -> StoreResult<()> {
         self.batch_bytes = 0;
@@ -48,14 +54,15 @@ impl Importer<'_> {
             Batch::Claims(records) => self.write_claims(records),
             Batch::Attributions(records) => self.write_attributions(records),
             Batch::Keys(records) => self.write_keys(records),
+            Batch::Revisions(records) => self.write_revisions(records),
         }
     }
 
     fn write_agents(&mut self, records: Vec<AgentRecord>) -> StoreResult<()> {
         let ids: Vec<AgentId> = records.iter().map(|r| r.id.clone()).collect();
-        let taken = agents::existing(self.conn, &ids)?;
+        let taken = agents::existing(self.tx.conn, &ids)?;
         let targets: Vec<AgentId> = records.iter().filter_map(|r| r.body.affiliation_id.clone()).collect();
-        let mut known = agents::existing(self.conn, &targets)?;
+        let mut known = agents::existing(self.tx.conn, &targets)?;
         let mut written = HashSet::new();
         let mut rows = Vec::with_capacity(records.len());
         for AgentRecord { line, id, mut body, stamp } in records {
@@ -83,7 +90,7 @@ impl Importer<'_> {
             written.insert(id.clone());
             rows.push(AgentRow::new(id, body, stamp));
         }
-        agents::insert(self.conn, &rows)?;
+        agents::insert(self.tx, &rows)?;
         self.imported.agents += rows.len() as u64;
         Ok(())
     }
@@ -93,7 +100,7 @@ impl Importer<'_> {
     pub(super) fn set_forward_affiliations(&mut self) -> StoreResult<()> {
         let pending = std::mem::take(&mut self.forward_affiliations);
         let targets: Vec<AgentId> = pending.iter().map(|(_, _, target)| target.clone()).collect();
-        let known = agents::existing(self.conn, &targets)?;
+        let known = agents::existing(self.tx.conn, &targets)?;
         let mut found = Vec::new();
         for (line, id, target) in pending {
             if known.contains(&target) {
@@ -107,14 +114,14 @@ impl Importer<'_> {
             self.imported.agents -= 1;
             self.reject(line, id.as_str(), vec![FieldError::new("affiliation_id", error)]);
         }
-        agents::set_affiliations(self.conn, &found)
+        agents::set_affiliations(self.tx, &found)
     }
 
     fn write_sources(&mut self, records: Vec<SourceRecord>) -> StoreResult<()> {
         let ids: Vec<SourceId> = records.iter().map(|r| r.id.clone()).collect();
-        let taken = sources::existing(self.conn, &ids)?;
+        let taken = sources::existing(self.tx.conn, &ids)?;
         let publishers: Vec<AgentId> = records.iter().filter_map(|r| r.body.publisher_id.clone()).collect();
-        let known = agents::existing(self.conn, &publishers)?;
+        let known = agents::existing(self.tx.conn, &publishers)?;
         let mut written = HashSet::new();
         let mut rows = Vec::with_capacity(records.len());
         for SourceRecord { line, id, body, stamp } in records {
@@ -132,14 +139,14 @@ impl Importer<'_> {
             written.insert(id.clone());
             rows.push(SourceRow::new(id, body, stamp));
         }
-        sources::insert(self.conn, &rows)?;
+        sources::insert(self.tx, &rows)?;
         self.imported.sources += rows.len() as u64;
         Ok(())
     }
 
     fn write_claims(&mut self, records: Vec<ClaimRecord>) -> StoreResult<()> {
         let ids: Vec<_> = records.iter().map(|r| r.id.clone()).collect();
-        let taken = claims::existing(self.conn, &ids)?;
+        let taken = claims::existing(self.tx.conn, &ids)?;
         let mut written = HashSet::new();
         let (mut rows, mut tags) = (Vec::with_capacity(records.len()), Vec::new());
         for ClaimRecord { line, id, body, stamp } in records {
@@ -151,24 +158,23 @@ impl Importer<'_> {
             tags.extend(tag_rows(&id, &body.tags));
             rows.push(ClaimRow::new(id, &body, stamp));
         }
-        claims::insert(self.conn, &rows)?;
-        claims::insert_tags(self.conn, &tags)?;
+        claims::insert(self.tx, &rows, &tags)?;
         self.imported.claims += rows.len() as u64;
         Ok(())
     }
 
     fn write_attributions(&mut self, records: Vec<AttributionRecord>) -> StoreResult<()> {
         let ids: Vec<_> = records.iter().map(|r| r.id.clone()).collect();
-        let taken = attributions::existing(self.conn, &ids)?;
+        let taken = attributions::existing(self.tx.conn, &ids)?;
         let claim_ids: Vec<_> = records.iter().map(|r| r.body.claim_id.clone()).collect();
-        let known_claims = claims::existing(self.conn, &claim_ids)?;
+        let known_claims = claims::existing(self.tx.conn, &claim_ids)?;
         let source_ids: Vec<SourceId> = records
             .iter()
             .flat_map(|r| std::iter::once(r.body.source_id.clone()).chain(r.body.cited_source_id.clone()))
             .collect();
-        let known_sources = sources::existing(self.conn, &source_ids)?;
+        let known_sources = sources::existing(self.tx.conn, &source_ids)?;
         let speaker_ids: Vec<AgentId> = records.iter().filter_map(|r| r.body.speaker_id.clone()).collect();
-        let known_agents = agents::existing(self.conn, &speaker_ids)?;
+        let known_agents = agents::existing(self.tx.conn, &speaker_ids)?;
 
         let mut good = Vec::with_capacity(records.len());
         let mut written = HashSet::new();
@@ -198,7 +204,7 @@ impl Importer<'_> {
             }
         }
 
-        let verified = attributions::verify(self.conn, good.iter().map(|r| r.body.clone()).collect())?;
+        let verified = attributions::verify(self.tx.conn, good.iter().map(|r| r.body.clone()).collect())?;
         let mut rows = Vec::with_capacity(good.len());
         for (record, verified) in good.into_iter().zip(verified) {
             let errors = check_verification(&record, verified.verification());
@@ -208,14 +214,14 @@ impl Importer<'_> {
                 self.reject(record.line, record.id.as_str(), errors);
             }
         }
-        attributions::insert(self.conn, &rows)?;
+        attributions::insert(self.tx, &rows)?;
         self.imported.attributions += rows.len() as u64;
         Ok(())
     }
 
     fn write_keys(&mut self, records: Vec<KeyRecord>) -> StoreResult<()> {
         let ids: Vec<String> = records.iter().map(|r| r.data.id.clone()).collect();
-        let taken = auth::existing_keys(self.conn, &ids)?;
+        let taken = auth::existing_keys(self.tx.conn, &ids)?;
         let mut written = HashSet::new();
         let mut rows = Vec::with_capacity(records.len());
         for KeyRecord { line, data } in records {
@@ -229,10 +235,35 @@ impl Importer<'_> {
                 scope: data.scope,
                 secret_sha256: data.secret_sha256,
                 created_at: data.created_at.naive_utc(),
+                revoked_at: data.revoked_at.map(|at| at.naive_utc()),
+                last_used_at: None,
             });
         }
-        auth::insert_keys(self.conn, &rows)?;
+        auth::insert_keys(self.tx, &rows)?;
         self.imported.keys += rows.len() as u64;
         Ok(())
+    }
+
+    /// Revisions carried by the file, in its order (commit order), after
+    /// those the database holds; one already held is a conflict.
+    fn write_revisions(&mut self, records: Vec<RevisionRecord>) -> StoreResult<()> {
+        let ids: Vec<String> = records.iter().map(|r| r.row.resource_id.clone()).collect();
+        let mut taken = revision_store::versions_of(self.tx.conn, &ids)?;
+        let mut rows = Vec::with_capacity(records.len());
+        for RevisionRecord { line, row } in records {
+            if !taken.insert((row.resource_type, row.resource_id.clone(), row.version)) {
+                let what = format!(
+                    "a revision (version {} of {} {})",
+                    row.version,
+                    row.resource_type.as_str(),
+                    row.resource_id
+                );
+                self.report(LineError { line, message: format!("{what} already exists"), conflict: true });
+                continue;
+            }
+            rows.push(row);
+        }
+        self.imported.revisions += rows.len() as u64;
+        revision_store::append_imported(self.tx.conn, rows)
     }
 }

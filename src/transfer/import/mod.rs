@@ -14,7 +14,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::format::{Counts, RecordType};
-use crate::db::write::{StoreError, StoreResult};
+use crate::db::write::{Change, StoreError, StoreResult, Tx};
 use crate::db::{self, DbConnection};
 use crate::error::{ApiError, FieldError};
 use crate::ids::AgentId;
@@ -92,16 +92,26 @@ impl ImportReport {
 /// may refer to what the database already holds or to records on earlier
 /// lines; only an agent's `affiliation_id` may point forward (affiliations
 /// can form cycles). An id that already exists is an error, not a skip.
-pub fn import(conn: &mut DbConnection, input: impl BufRead, dry_run: bool) -> StoreResult<ImportReport> {
-    db::write_transaction_deciding(conn, |conn| {
-        let report = Importer::new(conn, dry_run).run(input)?;
+///
+/// A file that carries history (its header says so; `claimtrail export`
+/// writes one unless `--without-history`) brings its revisions, written as
+/// they were; otherwise each record gets a `create` revision by `change`'s
+/// author.
+pub fn import(
+    conn: &mut DbConnection,
+    input: impl BufRead,
+    dry_run: bool,
+    change: Change,
+) -> StoreResult<ImportReport> {
+    db::write_tx_deciding(conn, change, |tx| {
+        let report = Importer::new(tx, dry_run).run(input)?;
         let keep = !dry_run && report.errors.is_empty();
         Ok((report, keep))
     })
 }
 
-struct Importer<'c> {
-    conn: &'c mut DbConnection,
+struct Importer<'t, 'c> {
+    tx: &'t mut Tx<'c>,
     dry_run: bool,
     now: NaiveDateTime,
     imported: Counts,
@@ -122,10 +132,10 @@ struct Importer<'c> {
     ended: Option<(u64, Counts)>,
 }
 
-impl<'c> Importer<'c> {
-    fn new(conn: &'c mut DbConnection, dry_run: bool) -> Importer<'c> {
+impl<'t, 'c> Importer<'t, 'c> {
+    fn new(tx: &'t mut Tx<'c>, dry_run: bool) -> Importer<'t, 'c> {
         Importer {
-            conn,
+            tx,
             dry_run,
             now: db::now(),
             imported: Counts::default(),
@@ -245,10 +255,16 @@ impl<'c> Importer<'c> {
             None if kind == RecordType::Header => {
                 if !header_allowed {
                     self.fail(line, "a `header` line must be the first line");
-                } else if let Err(message) = check_header(data) {
-                    self.fail(line, message);
                 } else {
-                    self.had_header = true;
+                    match check_header(data) {
+                        Err(message) => self.fail(line, message),
+                        Ok(header) => {
+                            self.had_header = true;
+                            if header.history {
+                                self.tx.carry_history();
+                            }
+                        }
+                    }
                 }
                 return Ok(());
             }
@@ -283,6 +299,7 @@ impl<'c> Importer<'c> {
                 | (Batch::Claims(_), Record::Claim(_))
                 | (Batch::Attributions(_), Record::Attribution(_))
                 | (Batch::Keys(_), Record::Key(_))
+                | (Batch::Revisions(_), Record::Revision(_))
         );
         if !same_kind || self.batch.len() >= BATCH || self.batch_bytes + bytes > BATCH_BYTES {
             self.flush()?;
@@ -294,11 +311,13 @@ impl<'c> Importer<'c> {
             (Batch::Claims(v), Record::Claim(r)) => v.push(r),
             (Batch::Attributions(v), Record::Attribution(r)) => v.push(r),
             (Batch::Keys(v), Record::Key(r)) => v.push(r),
+            (Batch::Revisions(v), Record::Revision(r)) => v.push(r),
             (batch, Record::Agent(r)) => *batch = Batch::Agents(vec![r]),
             (batch, Record::Source(r)) => *batch = Batch::Sources(vec![r]),
             (batch, Record::Claim(r)) => *batch = Batch::Claims(vec![r]),
             (batch, Record::Attribution(r)) => *batch = Batch::Attributions(vec![r]),
             (batch, Record::Key(r)) => *batch = Batch::Keys(vec![r]),
+            (batch, Record::Revision(r)) => *batch = Batch::Revisions(vec![r]),
         }
         Ok(())
     }

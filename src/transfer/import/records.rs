@@ -3,6 +3,7 @@
 //! under the API's own rules.
 
 use chrono::{DateTime, NaiveDateTime, Timelike, Utc};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -10,11 +11,12 @@ use sha2::{Digest, Sha256};
 use crate::agents::model::NewAgent;
 use crate::attributions::model::NewAttribution;
 use crate::claims::model::NewClaim;
-use crate::db::write::Stamp;
+use crate::db::write::{ResourceType, RevisionAction, Stamp};
 use crate::error::FieldError;
 use crate::http::{Body, parse_body};
 use crate::ids::{AgentId, AttributionId, ClaimId, SourceId};
 use crate::quotes::{QuoteStatus, Verification};
+use crate::revisions::store::RevisionRow;
 use crate::sources::model::NewSource;
 use crate::transfer::format::{FORMAT, Header, KeyData, RecordType, VERSION};
 
@@ -57,6 +59,28 @@ pub struct KeyRecord {
     pub data: KeyData,
 }
 
+pub struct RevisionRecord {
+    pub line: u64,
+    pub row: RevisionRow,
+}
+
+/// A revision line's `data`: a revision as `GET …/revisions/{version}` shows it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RevisionData {
+    resource_type: ResourceType,
+    resource_id: String,
+    version: i32,
+    action: RevisionAction,
+    data: Option<Value>,
+    #[serde(default)]
+    cause: Option<String>,
+    actor: String,
+    #[serde(default)]
+    comment: Option<String>,
+    created_at: DateTime<Utc>,
+}
+
 /// A parsed, self-consistent record of any kind.
 pub enum Record {
     Agent(AgentRecord),
@@ -64,6 +88,7 @@ pub enum Record {
     Claim(ClaimRecord),
     Attribution(AttributionRecord),
     Key(KeyRecord),
+    Revision(RevisionRecord),
 }
 
 /// Reads the `data` of one kind of record: its own checks and its create
@@ -78,6 +103,7 @@ pub fn parser(kind: RecordType) -> Option<RecordParser> {
         RecordType::Claim => Some(claim_record),
         RecordType::Attribution => Some(attribution_record),
         RecordType::Key => Some(key_record),
+        RecordType::Revision => Some(revision_record),
         RecordType::Header | RecordType::End => None,
     }
 }
@@ -161,6 +187,58 @@ fn key_record(line: u64, map: Map<String, Value>, _now: NaiveDateTime) -> Result
     if errors.is_empty() { Ok(Record::Key(KeyRecord { line, data })) } else { Err(errors) }
 }
 
+/// A revision carried by a file with history, checked on its own: a known
+/// type and action, an id of the type's form, data for everything but a
+/// deletion, an author, a comment of at most 500 characters.
+fn revision_record(line: u64, map: Map<String, Value>, _now: NaiveDateTime) -> Result<Record, Vec<FieldError>> {
+    let data: RevisionData = serde_json::from_value(Value::Object(map))
+        .map_err(|e| vec![FieldError::new("", format!("not a revision record: {e}"))])?;
+    let mut errors = Vec::new();
+    let id_ok = match data.resource_type {
+        ResourceType::Key => {
+            !data.resource_id.is_empty() && data.resource_id.chars().all(|c| c.is_ascii_alphanumeric())
+        }
+        _ => uuid::Uuid::parse_str(&data.resource_id).is_ok_and(|u| u.hyphenated().to_string() == data.resource_id),
+    };
+    if !id_ok {
+        errors.push(FieldError::new("resource_id", "is not an id of this resource type"));
+    }
+    if data.version < 1 {
+        errors.push(FieldError::new("version", "must be at least 1"));
+    }
+    match (&data.data, data.action) {
+        (None | Some(Value::Null), RevisionAction::Delete) => {}
+        (Some(Value::Object(_)), action) if action != RevisionAction::Delete => {}
+        _ => errors.push(FieldError::new("data", "must be an object, or null for a deletion (and only then)")),
+    }
+    if data.actor.is_empty() || data.actor.chars().count() > 100 {
+        errors.push(FieldError::new("actor", "must be 1 to 100 characters"));
+    }
+    if data.comment.as_ref().is_some_and(|c| c.chars().count() > 500) {
+        errors.push(FieldError::new("comment", "must be at most 500 characters"));
+    }
+    let nanos = data.created_at.timestamp_subsec_nanos();
+    if !nanos.is_multiple_of(1000) || nanos >= 1_000_000_000 {
+        errors.push(FieldError::new("created_at", "must have at most microsecond precision, no leap second"));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let row = RevisionRow {
+        seq: 0,
+        resource_type: data.resource_type,
+        resource_id: data.resource_id,
+        version: data.version,
+        action: data.action,
+        data: data.data.filter(|d| !d.is_null()).map(|d| d.to_string()),
+        cause: data.cause,
+        actor: data.actor,
+        comment: data.comment,
+        created_at: data.created_at.naive_utc(),
+    };
+    Ok(Record::Revision(RevisionRecord { line, row }))
+}
+
 /// The stated quote verification must be what verifying the quote against
 /// its source's content gives now; absent fields take that value.
 pub fn check_verification(record: &AttributionRecord, verification: Option<Verification>) -> Vec<FieldError> {
@@ -219,7 +297,7 @@ pub fn envelope(text: &str) -> Result<(RecordType, Value), String> {
     Ok((kind, data))
 }
 
-pub fn check_header(data: Value) -> Result<(), String> {
+pub fn check_header(data: Value) -> Result<Header, String> {
     let header: Header = serde_json::from_value(data).map_err(|e| format!("data: not a header of this format: {e}"))?;
     if header.format != FORMAT {
         return Err(format!("data.format: is `{}`; this program reads `{FORMAT}` files", header.format));
@@ -230,7 +308,7 @@ pub fn check_header(data: Value) -> Result<(), String> {
             header.version
         ));
     }
-    Ok(())
+    Ok(header)
 }
 
 /// Removes `field` from the record and reads it: `None` when absent.

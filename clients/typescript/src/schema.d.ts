@@ -1244,15 +1244,17 @@ export interface components {
             id: string;
             /**
              * Format: date-time
-             * @description About when the key was last used (kept to the minute).
+             * @description About when the key was last used (kept to the minute); `null` if
+             *     never.
              */
-            last_used_at?: string | null;
+            last_used_at: string | null;
             name: string;
             /**
              * Format: date-time
-             * @description When the key was revoked; it is refused (401) since.
+             * @description When the key was revoked (`null` while it is valid); it is refused
+             *     (401) since.
              */
-            revoked_at?: string | null;
+            revoked_at: string | null;
             scope: components["schemas"]["Scope"];
         };
         /** @description One thing wrong with one line of the file. */

@@ -1740,10 +1740,13 @@ export interface components {
              *     `import`, `generate` for claimtrail's own commands.
              */
             actor: string;
-            /** @description For `card` revisions: what changed the claim's card. */
-            cause?: string | null;
-            /** @description The `X-Change-Comment` the change was made with. */
-            comment?: string | null;
+            /**
+             * @description For `card` revisions: what changed the claim's card; `null` for the
+             *     others.
+             */
+            cause: string | null;
+            /** @description The `X-Change-Comment` the change was made with; `null` without one. */
+            comment: string | null;
             /** Format: date-time */
             created_at: string;
             /**
@@ -1752,7 +1755,7 @@ export interface components {
              *     attributions, which have revisions of their own); `null` for a
              *     deletion.
              */
-            data?: Record<string, never> | null;
+            data: Record<string, never> | null;
             /** @description The resource's id (a UUID; for an API key, the key's id). */
             resource_id: string;
             resource_type: components["schemas"]["ResourceType"];

@@ -1002,6 +1002,21 @@ export interface components {
             source: components["schemas"]["SourceSummary"];
             speaker: components["schemas"]["AgentSummary"] | null;
         };
+        /**
+         * @description One Server-Sent Event of the change stream, as an SSE parser hands it
+         *     over (comment lines, which keep the connection open, are not events).
+         */
+        ChangeEvent: {
+            /** @description The change as `GET /v1/changes` lists it (a `RevisionOut`), as JSON text. */
+            data: string;
+            /**
+             * @description Always `change`.
+             * @example change
+             */
+            event: string;
+            /** @description The cursor after this change: send it as `Last-Event-ID` (or `since`) to resume. */
+            id: string;
+        };
         /** @description A page of the change feed. */
         ChangesPage: {
             /** @description Changes in commit order. */
@@ -2245,7 +2260,7 @@ export interface operations {
             header?: {
                 /** @description A key of your choosing (1 to 255 visible ASCII characters) that makes a retry safe: the same request again with the same key, within 24 hours, gets the first answer again (with `Idempotent-Replayed: true`) instead of doing it twice. Another request with the key is a 422; the same one while the first is still being answered, a 409. Keys are per API key. */
                 "Idempotency-Key"?: string;
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
             };
             path?: never;
@@ -2693,7 +2708,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
                 /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
                 "If-Match": string;
@@ -2957,7 +2972,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
                 /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
                 "If-Match": string;
@@ -3758,7 +3773,7 @@ export interface operations {
             header: {
                 /** @description A key of your choosing (1 to 255 visible ASCII characters) that makes a retry safe: the same request again with the same key, within 24 hours, gets the first answer again (with `Idempotent-Replayed: true`) instead of doing it twice. Another request with the key is a 422; the same one while the first is still being answered, a 409. Keys are per API key. */
                 "Idempotency-Key"?: string;
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
                 /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
                 "If-Match": string;
@@ -4237,7 +4252,7 @@ export interface operations {
             header?: {
                 /** @description A key of your choosing (1 to 255 visible ASCII characters) that makes a retry safe: the same request again with the same key, within 24 hours, gets the first answer again (with `Idempotent-Replayed: true`) instead of doing it twice. Another request with the key is a 422; the same one while the first is still being answered, a 409. Keys are per API key. */
                 "Idempotency-Key"?: string;
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
             };
             path?: never;
@@ -4685,7 +4700,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
                 /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
                 "If-Match": string;
@@ -4949,7 +4964,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
                 /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
                 "If-Match": string;
@@ -5581,7 +5596,7 @@ export interface operations {
             header: {
                 /** @description A key of your choosing (1 to 255 visible ASCII characters) that makes a retry safe: the same request again with the same key, within 24 hours, gets the first answer again (with `Idempotent-Replayed: true`) instead of doing it twice. Another request with the key is a 422; the same one while the first is still being answered, a 409. Keys are per API key. */
                 "Idempotency-Key"?: string;
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
                 /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
                 "If-Match": string;
@@ -6088,7 +6103,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": string;
+                    "text/event-stream": components["schemas"]["ChangeEvent"];
                 };
             };
             /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor or header */
@@ -6409,7 +6424,7 @@ export interface operations {
             header?: {
                 /** @description A key of your choosing (1 to 255 visible ASCII characters) that makes a retry safe: the same request again with the same key, within 24 hours, gets the first answer again (with `Idempotent-Replayed: true`) instead of doing it twice. Another request with the key is a 422; the same one while the first is still being answered, a 409. Keys are per API key. */
                 "Idempotency-Key"?: string;
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
             };
             path?: never;
@@ -6857,7 +6872,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
                 /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
                 "If-Match": string;
@@ -7121,7 +7136,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
                 /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
                 "If-Match": string;
@@ -7949,7 +7964,7 @@ export interface operations {
             header: {
                 /** @description A key of your choosing (1 to 255 visible ASCII characters) that makes a retry safe: the same request again with the same key, within 24 hours, gets the first answer again (with `Idempotent-Replayed: true`) instead of doing it twice. Another request with the key is a 422; the same one while the first is still being answered, a 409. Keys are per API key. */
                 "Idempotency-Key"?: string;
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
                 /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
                 "If-Match": string;
@@ -8442,7 +8457,7 @@ export interface operations {
             header?: {
                 /** @description A key of your choosing (1 to 255 visible ASCII characters) that makes a retry safe: the same request again with the same key, within 24 hours, gets the first answer again (with `Idempotent-Replayed: true`) instead of doing it twice. Another request with the key is a 422; the same one while the first is still being answered, a 409. Keys are per API key. */
                 "Idempotency-Key"?: string;
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
             };
             path?: never;
@@ -8904,7 +8919,7 @@ export interface operations {
             header?: {
                 /** @description A key of your choosing (1 to 255 visible ASCII characters) that makes a retry safe: the same request again with the same key, within 24 hours, gets the first answer again (with `Idempotent-Replayed: true`) instead of doing it twice. Another request with the key is a 422; the same one while the first is still being answered, a 409. Keys are per API key. */
                 "Idempotency-Key"?: string;
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
             };
             path?: never;
@@ -9199,11 +9214,9 @@ export interface operations {
     revokeKey: {
         parameters: {
             query?: never;
-            header: {
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+            header?: {
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
-                /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
-                "If-Match": string;
             };
             path: {
                 /**
@@ -9296,7 +9309,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such resource */
+            /** @description No such key */
             404: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -9311,68 +9324,6 @@ export interface operations {
                      *       "status": 404,
                      *       "title": "Not Found",
                      *       "type": "urn:claimtrail:problem:not-found"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Other resources still refer to it */
-            409: {
-                headers: {
-                    RateLimit: components["headers"]["RateLimit"];
-                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "detail": "This resource is still referred to by 2 attributions (claim_id); delete or change those first.",
-                     *       "status": 409,
-                     *       "title": "Conflict",
-                     *       "type": "urn:claimtrail:problem:conflict"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description If-Match names an older version */
-            412: {
-                headers: {
-                    /** @description The resource's current version. */
-                    ETag?: string;
-                    RateLimit: components["headers"]["RateLimit"];
-                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "detail": "The resource has changed: its current version is 3. Read it again and retry.",
-                     *       "status": 412,
-                     *       "title": "Precondition Failed",
-                     *       "type": "urn:claimtrail:problem:precondition-failed"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description If-Match is missing */
-            428: {
-                headers: {
-                    RateLimit: components["headers"]["RateLimit"];
-                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "detail": "This request needs an If-Match header with the resource's current ETag.",
-                     *       "status": 428,
-                     *       "title": "Precondition Required",
-                     *       "type": "urn:claimtrail:problem:precondition-required"
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"];
@@ -9615,7 +9566,7 @@ export interface operations {
             header?: {
                 /** @description A key of your choosing (1 to 255 visible ASCII characters) that makes a retry safe: the same request again with the same key, within 24 hours, gets the first answer again (with `Idempotent-Replayed: true`) instead of doing it twice. Another request with the key is a 422; the same one while the first is still being answered, a 409. Keys are per API key. */
                 "Idempotency-Key"?: string;
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
             };
             path?: never;
@@ -10063,7 +10014,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
                 /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
                 "If-Match": string;
@@ -10327,7 +10278,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
                 /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
                 "If-Match": string;
@@ -11128,7 +11079,7 @@ export interface operations {
             header: {
                 /** @description A key of your choosing (1 to 255 visible ASCII characters) that makes a retry safe: the same request again with the same key, within 24 hours, gets the first answer again (with `Idempotent-Replayed: true`) instead of doing it twice. Another request with the key is a 422; the same one while the first is still being answered, a 409. Keys are per API key. */
                 "Idempotency-Key"?: string;
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
                 /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
                 "If-Match": string;

@@ -28,6 +28,7 @@ pub mod security_headers;
 pub mod seed;
 pub mod sources;
 pub mod startup;
+pub mod stems;
 pub mod transfer;
 pub mod validate;
 

@@ -39,7 +39,7 @@ impl Dialect for SqliteConnection {
              FROM claims_fts JOIN claim_documents ON claim_documents.doc = claims_fts.rowid \
              WHERE claims_fts MATCH ",
         )
-        .text(words_expression(search))
+        .text(highlight_expression(search))
         .push(" AND claims_fts.rowid IN (SELECT doc FROM claim_documents WHERE claim_id IN (");
         for (i, id) in claims.iter().enumerate() {
             if i > 0 {
@@ -232,9 +232,42 @@ fn ranked_claims_sql(request: &Request, docs: &[i64]) -> Sql {
     sql
 }
 
-/// What the user typed, as an FTS5 query over the fields that hold words.
+/// What the user typed, as an FTS5 query: each item as written in the
+/// text, subject or quotes, or its stems in `stems` (a claim's English
+/// stems, see the `findability` migration). An item whose words are their
+/// own stems is one phrase over all four fields, so that a word costs one
+/// posting list; BM25 weighs `stems` at half, so that a claim with the word
+/// as written ranks above one with an inflection of it.
 fn words_expression(search: &SearchQuery) -> String {
-    format!("{{text subject quotes}} : ({})", search.to_fts5())
+    let items: Vec<String> = search
+        .items
+        .iter()
+        .map(|item| match item.stems() {
+            _ if item.prefix => format!("{{text subject quotes}} : {}", item.fts5_phrase()),
+            None => format!("{{text subject quotes stems}} : {}", item.fts5_phrase()),
+            Some(stems) => format!("({{text subject quotes}} : {} OR stems : \"{}\")", item.fts5_phrase(), stems.join(" ")),
+        })
+        .collect();
+    items.join(" AND ")
+}
+
+/// The FTS5 query that marks the matches in a snippet: the words as
+/// written, or (for an inflection) words that start with the item's stem.
+/// Stems are not words, so the text is marked rather than `stems`.
+fn highlight_expression(search: &SearchQuery) -> String {
+    let items: Vec<String> = search
+        .items
+        .iter()
+        .map(|item| {
+            let stems = item.stems().unwrap_or_else(|| item.words.iter().map(|w| w.to_lowercase()).collect());
+            if item.prefix || stems.last().is_none_or(|stem| stem.chars().count() < 3) {
+                format!("{{text subject quotes}} : {}", item.fts5_phrase())
+            } else {
+                format!("{{text subject quotes}} : ({} OR \"{}\"*)", item.fts5_phrase(), stems.join(" "))
+            }
+        })
+        .collect();
+    items.join(" AND ")
 }
 
 /// The FTS5 query of a request: what the user typed, over the text,

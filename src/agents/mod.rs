@@ -51,7 +51,7 @@ async fn create_agent(access: WriteAccess, db: web::Data<Db>, body: Valid<NewAge
 
 /// Get an agent
 #[utoipa::path(
-    tag = "agents", operation_id = "getAgent", params(("id" = Uuid, Path, description = "The agent's id", example = "0193a7e0-7c1e-7000-8000-000000000001")),
+    tag = "agents", operation_id = "getAgent", params(("id" = Uuid, Path, description = "The agent's id", example = "acce8725-d8fb-540a-a984-76d8e5535525")),
     responses((status = 200, description = "The agent", body = Agent,
         headers(("ETag" = String, description = "The agent's version"))))
 )]
@@ -71,7 +71,7 @@ async fn get_agent(
 ///
 /// A JSON Merge Patch (RFC 7396); needs `If-Match` with the current ETag.
 #[utoipa::path(
-    tag = "agents", operation_id = "updateAgent", params(("id" = Uuid, Path, description = "The agent's id", example = "0193a7e0-7c1e-7000-8000-000000000001")),
+    tag = "agents", operation_id = "updateAgent", params(("id" = Uuid, Path, description = "The agent's id", example = "acce8725-d8fb-540a-a984-76d8e5535525")),
     request_body(content = AgentPatch, content_type = "application/merge-patch+json"),
     responses((status = 200, description = "The changed agent", body = Agent,
         headers(("ETag" = String, description = "Its new version"))))
@@ -94,7 +94,7 @@ async fn update_agent(
 ///
 /// Refused with 409 while sources, attributions or other agents refer to it.
 #[utoipa::path(
-    tag = "agents", operation_id = "deleteAgent", params(("id" = Uuid, Path, description = "The agent's id", example = "0193a7e0-7c1e-7000-8000-000000000001")),
+    tag = "agents", operation_id = "deleteAgent", params(("id" = Uuid, Path, description = "The agent's id", example = "acce8725-d8fb-540a-a984-76d8e5535525")),
     responses((status = 204, description = "The agent was deleted"))
 )]
 #[delete("/agents/{id}")]

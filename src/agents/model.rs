@@ -17,9 +17,9 @@ text_enum! {
 /// A person or organisation that publishes or says things.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({
-    "id": "0193a7e0-7c1e-7000-8000-000000000001", "kind": "person", "name": "Ulf Laessing",
+    "id": "c038f996-4e0a-5882-a1f0-33d95bd6f176", "kind": "person", "name": "Ulf Laessing",
     "description": "head of the Sahel programme at the Konrad Adenauer Foundation", "anonymous": false,
-    "affiliation_id": null, "url": null, "wikidata_id": null,
+    "affiliation_id": null, "url": null, "wikidata_id": null, "aliases": [],
     "created_at": "2025-11-18T09:30:00Z", "updated_at": "2025-11-18T09:30:00Z", "version": 1
 }))]
 pub struct Agent {
@@ -39,6 +39,9 @@ pub struct Agent {
     pub url: Option<String>,
     /// Wikidata item id (`Q…`) for entity linking.
     pub wikidata_id: Option<String>,
+    /// Other names the agent goes by ("JNIM", "Jama'at Nusrat al-Islam
+    /// wal-Muslimin"), which the name search (`q`) covers too.
+    pub aliases: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// 1 on create, +1 on every change; the ETag.
@@ -77,6 +80,11 @@ pub struct NewAgent {
     #[serde(default)]
     #[schema(pattern = "^Q[1-9][0-9]{0,11}$")]
     pub wikidata_id: Option<String>,
+    /// Other names the agent goes by, which the name search covers: at most
+    /// 20 of 1 to 300 characters; repeats (case aside) are dropped.
+    #[serde(default)]
+    #[schema(max_items = 20, example = json!(["JNIM", "Jama'at Nusrat al-Islam wal-Muslimin"]))]
+    pub aliases: Vec<String>,
 }
 
 impl Body for NewAgent {
@@ -94,7 +102,23 @@ impl Body for NewAgent {
         if self.id.is_some() && self.id == self.affiliation_id {
             check.fail("affiliation_id", "an agent cannot be its own affiliation");
         }
+        if self.aliases.len() > MAX_ALIASES {
+            check.fail("aliases", format!("at most {MAX_ALIASES} aliases"));
+        }
+        for (i, alias) in self.aliases.iter().enumerate() {
+            check.text(&format!("aliases[{i}]"), alias, 1, 300);
+        }
     }
+}
+
+/// Most aliases an agent may have.
+pub const MAX_ALIASES: usize = 20;
+
+/// The aliases as stored: repeats dropped (case aside), first one kept, in
+/// the order given.
+pub fn distinct_aliases(aliases: Vec<String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    aliases.into_iter().filter(|alias| seen.insert(alias.to_lowercase())).collect()
 }
 
 fn is_wikidata_id(value: &str) -> bool {
@@ -122,6 +146,8 @@ pub struct AgentPatch {
     pub url: Option<String>,
     #[schema(pattern = "^Q[1-9][0-9]{0,11}$")]
     pub wikidata_id: Option<String>,
+    #[schema(nullable = false, max_items = 20)]
+    pub aliases: Option<Vec<String>>,
 }
 
 /// Filters of `GET /v1/agents`.

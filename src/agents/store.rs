@@ -30,9 +30,48 @@ pub struct AgentRow {
     pub affiliation_id: Option<AgentId>,
     pub url: Option<String>,
     pub wikidata_id: Option<String>,
+    pub aliases: Aliases,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i32,
+}
+
+/// An agent's other names, stored as a JSON array of strings (the name
+/// search's triggers read them from there).
+#[derive(Debug, Clone, PartialEq, Eq, diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+pub struct Aliases(String);
+
+impl Aliases {
+    pub fn of(aliases: &[String]) -> Aliases {
+        Aliases(serde_json::to_string(aliases).unwrap_or_else(|_| "[]".to_string()))
+    }
+
+    /// The aliases; the text was checked to be a JSON array of strings
+    /// when it was read.
+    pub fn list(&self) -> Vec<String> {
+        serde_json::from_str(&self.0).unwrap_or_default()
+    }
+}
+
+impl<DB: diesel::backend::Backend> diesel::serialize::ToSql<diesel::sql_types::Text, DB> for Aliases
+where
+    String: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
+{
+    fn to_sql<'b>(&'b self, out: &mut diesel::serialize::Output<'b, '_, DB>) -> diesel::serialize::Result {
+        self.0.to_sql(out)
+    }
+}
+
+impl<DB: diesel::backend::Backend> diesel::deserialize::FromSql<diesel::sql_types::Text, DB> for Aliases
+where
+    String: diesel::deserialize::FromSql<diesel::sql_types::Text, DB>,
+{
+    fn from_sql(bytes: DB::RawValue<'_>) -> diesel::deserialize::Result<Aliases> {
+        let text = String::from_sql(bytes)?;
+        serde_json::from_str::<Vec<String>>(&text)?;
+        Ok(Aliases(text))
+    }
 }
 
 impl AgentRow {
@@ -46,6 +85,7 @@ impl AgentRow {
             affiliation_id: body.affiliation_id,
             url: body.url,
             wikidata_id: body.wikidata_id,
+            aliases: Aliases::of(&super::model::distinct_aliases(body.aliases)),
             created_at: stamp.created_at,
             updated_at: stamp.updated_at,
             version: stamp.version,
@@ -66,6 +106,7 @@ impl AgentRow {
             affiliation_id: self.affiliation_id,
             url: self.url,
             wikidata_id: self.wikidata_id,
+            aliases: self.aliases.list(),
             created_at: db::utc(self.created_at),
             updated_at: db::utc(self.updated_at),
             version: self.version,
@@ -83,6 +124,7 @@ impl AgentRow {
             affiliation_id: self.affiliation_id.clone(),
             url: self.url.clone(),
             wikidata_id: self.wikidata_id.clone(),
+            aliases: self.aliases.list(),
         }
     }
 }

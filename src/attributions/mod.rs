@@ -62,7 +62,7 @@ async fn create_attribution(
 
 /// Get an attribution
 #[utoipa::path(
-    tag = "attributions", operation_id = "getAttribution", params(("id" = Uuid, Path, description = "The attribution's id", example = "0193a7e0-7c1e-7000-8000-000000000001")),
+    tag = "attributions", operation_id = "getAttribution", params(("id" = Uuid, Path, description = "The attribution's id", example = "b80a7a2b-e755-5ecb-bfa1-880fd9890af8")),
     responses((status = 200, description = "The attribution", body = Attribution,
         headers(("ETag" = String, description = "The attribution's version"))))
 )]
@@ -82,7 +82,7 @@ async fn get_attribution(
 ///
 /// A JSON Merge Patch (RFC 7396); needs `If-Match` with the current ETag.
 #[utoipa::path(
-    tag = "attributions", operation_id = "updateAttribution", params(("id" = Uuid, Path, description = "The attribution's id", example = "0193a7e0-7c1e-7000-8000-000000000001")),
+    tag = "attributions", operation_id = "updateAttribution", params(("id" = Uuid, Path, description = "The attribution's id", example = "b80a7a2b-e755-5ecb-bfa1-880fd9890af8")),
     request_body(content = AttributionPatch, content_type = "application/merge-patch+json"),
     responses((status = 200, description = "The changed attribution", body = Attribution,
         headers(("ETag" = String, description = "Its new version"))))
@@ -103,7 +103,7 @@ async fn update_attribution(
 
 /// Delete an attribution
 #[utoipa::path(
-    tag = "attributions", operation_id = "deleteAttribution", params(("id" = Uuid, Path, description = "The attribution's id", example = "0193a7e0-7c1e-7000-8000-000000000001")),
+    tag = "attributions", operation_id = "deleteAttribution", params(("id" = Uuid, Path, description = "The attribution's id", example = "b80a7a2b-e755-5ecb-bfa1-880fd9890af8")),
     responses((status = 204, description = "The attribution was deleted"))
 )]
 #[delete("/attributions/{id}")]

@@ -32,10 +32,10 @@ text_enum! {
 /// One source stating (or denying) one claim: the edge provenance is made of.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({
-    "id": "0193a7e0-7c1e-7000-8000-000000000004",
-    "claim_id": "0193a7e0-7c1e-7000-8000-000000000003", "source_id": "0193a7e0-7c1e-7000-8000-000000000002",
+    "id": "b80a7a2b-e755-5ecb-bfa1-880fd9890af8",
+    "claim_id": "8b7c6ca6-7d15-5a79-9ebc-7fc5d09f7338", "source_id": "c6a8706d-f757-568a-bb3a-bda55545ee21",
     "speaker_id": null, "mode": "citation", "stance": "affirms",
-    "cited_source_id": "0193a7e0-7c1e-7000-8000-000000000005",
+    "cited_source_id": "6a6cbfb7-2a16-5ff0-91a3-e2f3f61c049e",
     "quote": {"exact": "the total since 2012 has exceeded 17,700", "prefix": null, "suffix": null},
     "quote_status": "verified", "quote_start": 4410, "quote_end": 4450,
     "locator": "paragraph 26", "stated_on": null,
@@ -79,8 +79,8 @@ pub struct Attribution {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
-    "claim_id": "0193a7e0-7c1e-7000-8000-000000000003", "source_id": "0193a7e0-7c1e-7000-8000-000000000002",
-    "mode": "citation", "cited_source_id": "0193a7e0-7c1e-7000-8000-000000000005",
+    "claim_id": "8b7c6ca6-7d15-5a79-9ebc-7fc5d09f7338", "source_id": "c6a8706d-f757-568a-bb3a-bda55545ee21",
+    "mode": "citation", "cited_source_id": "6a6cbfb7-2a16-5ff0-91a3-e2f3f61c049e",
     "quote": {"exact": "the total since 2012 has exceeded 17,700"}
 }))]
 pub struct NewAttribution {

@@ -61,7 +61,7 @@ async fn create_claim(access: WriteAccess, db: web::Data<Db>, body: Valid<NewCla
 /// The claim with every attribution, each with its source, speaker and
 /// cited source summaries: one request draws a claim card.
 #[utoipa::path(
-    tag = "claims", operation_id = "getClaim", params(("id" = Uuid, Path, description = "The claim's id", example = "0193a7e0-7c1e-7000-8000-000000000001")),
+    tag = "claims", operation_id = "getClaim", params(("id" = Uuid, Path, description = "The claim's id", example = "8b7c6ca6-7d15-5a79-9ebc-7fc5d09f7338")),
     responses((status = 200, description = "The claim card", body = ClaimCard,
         headers(("ETag" = String, description = "The claim's version"))))
 )]
@@ -81,7 +81,7 @@ async fn get_claim(
 ///
 /// A JSON Merge Patch (RFC 7396); needs `If-Match` with the current ETag.
 #[utoipa::path(
-    tag = "claims", operation_id = "updateClaim", params(("id" = Uuid, Path, description = "The claim's id", example = "0193a7e0-7c1e-7000-8000-000000000001")),
+    tag = "claims", operation_id = "updateClaim", params(("id" = Uuid, Path, description = "The claim's id", example = "8b7c6ca6-7d15-5a79-9ebc-7fc5d09f7338")),
     request_body(content = ClaimPatch, content_type = "application/merge-patch+json"),
     responses((status = 200, description = "The changed claim", body = Claim,
         headers(("ETag" = String, description = "Its new version"))))
@@ -104,7 +104,7 @@ async fn update_claim(
 ///
 /// Refused with 409 while attributions refer to it.
 #[utoipa::path(
-    tag = "claims", operation_id = "deleteClaim", params(("id" = Uuid, Path, description = "The claim's id", example = "0193a7e0-7c1e-7000-8000-000000000001")),
+    tag = "claims", operation_id = "deleteClaim", params(("id" = Uuid, Path, description = "The claim's id", example = "8b7c6ca6-7d15-5a79-9ebc-7fc5d09f7338")),
     responses((status = 204, description = "The claim was deleted"))
 )]
 #[delete("/claims/{id}")]

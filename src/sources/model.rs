@@ -27,9 +27,9 @@ text_enum! {
 /// A document or statement in which claims appear.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({
-    "id": "0193a7e0-7c1e-7000-8000-000000000002", "kind": "article",
+    "id": "c6a8706d-f757-568a-bb3a-bda55545ee21", "kind": "article",
     "title": "How al-Qaida-linked jihadist group JNIM is bringing Mali to its knees",
-    "url": null, "publisher_id": "0193a7e0-7c1e-7000-8000-000000000001", "byline": null,
+    "url": null, "publisher_id": "dadc5658-6eb7-549b-892b-ebf148ec0882", "byline": null,
     "published_on": "2025-10", "language": "en", "content_sha256": null, "archived_url": null,
     "created_at": "2025-11-18T09:30:00Z", "updated_at": "2025-11-18T09:30:00Z", "version": 1
 }))]

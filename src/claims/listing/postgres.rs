@@ -62,6 +62,10 @@ impl Dialect for PgConnection {
         }
         Ok(lines)
     }
+
+    fn byte_order(&self) -> &'static str {
+        BYTE_ORDER
+    }
 }
 
 #[derive(QueryableByName)]

@@ -66,6 +66,10 @@ impl Dialect for SqliteConnection {
         }
         Ok(lines)
     }
+
+    fn byte_order(&self) -> &'static str {
+        ""
+    }
 }
 
 #[derive(QueryableByName)]
@@ -157,14 +161,14 @@ fn page_sql(request: &Request, plan: Plan, phase: Phase, limit: i64) -> Sql {
         }
     }
     sql::column_conditions(&mut sql, request, "");
-    // With a search, the membership filters are part of the full-text
-    // query; a filter whose set supplies the candidates holds anyway.
-    if request.search.is_none() {
-        for (i, member) in request.members.iter().enumerate() {
-            if !plan.reads_members(i) {
-                sql.push(" AND ");
-                member.write_probe(&mut sql);
-            }
+    // With a search, the membership filters that have a facet are part of
+    // the full-text query; a filter whose set supplies the candidates holds
+    // anyway.
+    for (i, member) in request.members.iter().enumerate() {
+        let in_search = request.search.is_some() && facet(member).is_some();
+        if !in_search && !plan.reads_members(i) {
+            sql.push(" AND ");
+            member.write_probe(&mut sql);
         }
     }
     sql::after_and_order(&mut sql, request, phase);
@@ -229,6 +233,10 @@ fn ranked_claims_sql(request: &Request, docs: &[i64]) -> Sql {
     .text(format!("[{}]", docs.iter().map(i64::to_string).collect::<Vec<_>>().join(",")))
     .push("))");
     sql::column_conditions(&mut sql, request, "");
+    for member in request.members.iter().filter(|m| facet(m).is_none()) {
+        sql.push(" AND ");
+        member.write_probe(&mut sql);
+    }
     sql
 }
 
@@ -274,20 +282,22 @@ fn highlight_expression(search: &SearchQuery) -> String {
 /// subject and quotes, and a facet term per membership filter.
 fn fts5_expression(request: &Request) -> String {
     let mut expression = request.search.as_ref().map(words_expression).unwrap_or_default();
-    for member in &request.members {
-        expression.push_str(&format!(" AND facets : \"{}\"", facet(member)));
+    for facet in request.members.iter().filter_map(facet) {
+        expression.push_str(&format!(" AND facets : \"{facet}\""));
     }
     expression
 }
 
 /// A membership filter's term in the `facets` field of the full-text index
-/// (see the `search_facets` migration).
-fn facet(member: &Member) -> String {
+/// (see the `search_facets` migration); an agent's or a source's backing
+/// has none (it is checked per claim).
+fn facet(member: &Member) -> Option<String> {
     let compact = |id: &str| id.replace('-', "");
-    match member {
+    Some(match member {
         Member::Tag(tag) => format!("t{}", hex::encode(tag.as_bytes())),
         Member::Source(id) => format!("s{}", compact(id.as_str())),
         Member::Speaker(id) => format!("k{}", compact(id.as_str())),
         Member::Publisher(id) => format!("p{}", compact(id.as_str())),
-    }
+        Member::Backing(_) => return None,
+    })
 }

@@ -18,6 +18,7 @@ pub mod http;
 pub mod idempotency;
 pub mod ids;
 pub mod keys;
+pub mod names;
 pub mod limits;
 pub mod openapi;
 pub mod provenance;

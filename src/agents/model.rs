@@ -155,6 +155,13 @@ pub struct AgentPatch {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct AgentQuery {
+    /// Find agents by name, alias or description, best match first: the
+    /// words must all occur (any case, accents ignored), the last one also
+    /// as the start of a word, as a user types (`souf` finds "The Soufan
+    /// Center"); `"…"` is a phrase. At most 2000 characters and 64 words;
+    /// blank means no search. Without it, newest first.
+    #[param(max_length = 2000, example = "souf")]
+    pub q: Option<String>,
     /// Only agents of this kind.
     pub kind: Option<AgentKind>,
     /// Only agents affiliated with this organisation.

@@ -15,6 +15,7 @@ use crate::db::write::{self, ResourceType, Revision, RevisionAction, Stamp, Stor
 use crate::db::{self, DbConnection};
 use crate::http::{MergePatch, Page, Precondition};
 use crate::ids::AgentId;
+use crate::names::{self, NameSearch, Names};
 use crate::revisions::store as revision_store;
 
 use super::model::AgentKind;
@@ -193,6 +194,22 @@ pub fn get(conn: &mut DbConnection, id: &AgentId) -> StoreResult<Agent> {
 }
 
 pub fn list(conn: &mut DbConnection, query: &AgentQuery, limit: i64) -> StoreResult<Page<Agent>> {
+    let fingerprint = cursor::fingerprint(query);
+    let mut filters = Vec::new();
+    filters.extend(query.kind.map(|kind| ("agents.kind", kind.as_str().to_string())));
+    filters.extend(query.affiliation_id.as_ref().map(|id| ("agents.affiliation_id", id.to_string())));
+    let by_name =
+        NameSearch::new(Names::Agents, query.q.as_deref(), filters, &fingerprint, query.cursor.as_deref(), limit)?;
+    if let Some(search) = by_name {
+        let (rows, next_cursor) = names::page(
+            conn,
+            &search,
+            &fingerprint,
+            |conn, ids| Ok(agents::table.filter(agents::id.eq_any(ids)).select(AgentRow::as_select()).load(conn)?),
+            |row: &AgentRow| row.id.as_str(),
+        )?;
+        return Ok(Page { items: rows.into_iter().map(AgentRow::into_api).collect(), next_cursor });
+    }
     let mut select = agents::table.select(AgentRow::as_select()).into_boxed();
     if let Some(kind) = query.kind {
         select = select.filter(agents::kind.eq(kind));
@@ -200,7 +217,6 @@ pub fn list(conn: &mut DbConnection, query: &AgentQuery, limit: i64) -> StoreRes
     if let Some(affiliation) = &query.affiliation_id {
         select = select.filter(agents::affiliation_id.eq(affiliation));
     }
-    let fingerprint = cursor::fingerprint(query);
     let (rows, next_cursor) =
         newest_first!(conn, select, agents, AgentRow, &fingerprint, query.cursor.as_deref(), limit);
     Ok(Page { items: rows.into_iter().map(AgentRow::into_api).collect(), next_cursor })

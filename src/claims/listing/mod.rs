@@ -35,7 +35,7 @@ mod position;
 mod postgres;
 mod request;
 mod snippet;
-mod sql;
+pub(crate) mod sql;
 mod sqlite;
 
 use std::collections::HashMap;
@@ -164,7 +164,7 @@ fn dialect(conn: &mut DbConnection) -> &mut dyn Dialect {
 
 /// A claim row as a list query returns it.
 #[derive(QueryableByName)]
-struct ListedRow {
+pub(crate) struct ListedRow {
     #[diesel(embed)]
     claim: ClaimRow,
     /// The claim's rank, when sorting by relevance (lower is better).

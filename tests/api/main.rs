@@ -13,6 +13,7 @@ mod claims_list;
 mod cluster;
 mod concurrency;
 mod contract;
+mod findability;
 mod hostile;
 mod instances;
 mod limits;

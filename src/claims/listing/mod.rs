@@ -135,6 +135,12 @@ pub fn explain(conn: &mut DbConnection, query: ClaimQuery) -> StoreResult<Vec<St
     dialect(conn).explain(&request)
 }
 
+/// The plans of the queries [`list_backed`] runs for these roles and sort.
+pub fn explain_backed(conn: &mut DbConnection, backing: Backing, sort: Option<ClaimSort>) -> StoreResult<Vec<String>> {
+    let request = Request::of_backing(backing, sort, None, String::new(), 50)?;
+    dialect(conn).explain(&request)
+}
+
 /// What the claim list needs from a database that is written differently
 /// for each: everything else in this module is the same SQL on both.
 trait Dialect {

@@ -79,7 +79,7 @@ BEGIN
     IF changed IS NULL THEN
         RETURN NULL;
     END IF;
-    PERFORM 1 FROM claims WHERE id = ANY (changed) ORDER BY id FOR UPDATE;
+    PERFORM 1 FROM claims WHERE id = ANY (changed) ORDER BY id FOR NO KEY UPDATE;
     UPDATE claims SET search_document = claim_search_document(text, subject, claim_quotes(id), language)
     WHERE id = ANY (changed);
     RETURN NULL;
@@ -110,7 +110,9 @@ CREATE INDEX claims_by_stated_on ON claims (stated_on, id);
 
 -- Statement-level, like the search refresh: claim rows locked first, then
 -- recomputed by a statement whose snapshot includes any writer that held
--- the lock before.
+-- the lock before. `FOR NO KEY UPDATE`, not `FOR UPDATE`: a writer of an
+-- attribution holds a key-share lock on its claim (the foreign key), which
+-- `FOR UPDATE` would wait for, and two such writers would deadlock.
 CREATE FUNCTION attributions_stated_on_refresh() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -131,7 +133,7 @@ BEGIN
     IF changed IS NULL THEN
         RETURN NULL;
     END IF;
-    PERFORM 1 FROM claims WHERE id = ANY (changed) ORDER BY id FOR UPDATE;
+    PERFORM 1 FROM claims WHERE id = ANY (changed) ORDER BY id FOR NO KEY UPDATE;
     UPDATE claims SET stated_on = claim_stated_on(id)
     WHERE id = ANY (changed) AND stated_on IS DISTINCT FROM claim_stated_on(id);
     RETURN NULL;
@@ -151,7 +153,8 @@ FOR EACH STATEMENT EXECUTE FUNCTION attributions_stated_on_refresh();
 CREATE FUNCTION sources_stated_on_refresh() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM 1 FROM claims WHERE id IN (SELECT claim_id FROM attributions WHERE source_id = NEW.id) ORDER BY id FOR UPDATE;
+    PERFORM 1 FROM claims WHERE id IN (SELECT claim_id FROM attributions WHERE source_id = NEW.id)
+    ORDER BY id FOR NO KEY UPDATE;
     UPDATE claims SET stated_on = claim_stated_on(id)
     WHERE id IN (SELECT claim_id FROM attributions WHERE source_id = NEW.id);
     RETURN NULL;

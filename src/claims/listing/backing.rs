@@ -74,32 +74,38 @@ impl Backing {
         Ok(Backing { backer, roles })
     }
 
-    /// `SELECT claim_id …` of one role's claims (a claim may come more than once).
-    fn write_role_set(&self, sql: &mut Sql, role: Role) {
+    /// `SELECT claim_id …` of one role's claims (a claim may come more than
+    /// once); `join` is `CROSS JOIN` where the join order must be fixed
+    /// (SQLite, which reads the set itself), else `JOIN`.
+    fn write_role_set(&self, sql: &mut Sql, role: Role, join: &str) {
         let from = match role {
             Role::Speaker => "SELECT claim_id FROM attributions WHERE speaker_id = ",
             Role::StatingSource => "SELECT claim_id FROM attributions WHERE source_id = ",
             Role::CitedSource => "SELECT claim_id FROM attributions WHERE cited_source_id = ",
-            Role::Publisher => {
-                "SELECT attributions.claim_id AS claim_id FROM sources \
-                 CROSS JOIN attributions ON attributions.source_id = sources.id WHERE sources.publisher_id = "
-            }
-            Role::CitedPublisher => {
-                "SELECT attributions.claim_id AS claim_id FROM sources \
-                 CROSS JOIN attributions ON attributions.cited_source_id = sources.id WHERE sources.publisher_id = "
+            Role::Publisher | Role::CitedPublisher => {
+                let on = if role == Role::Publisher { "source_id" } else { "cited_source_id" };
+                sql.push("SELECT attributions.claim_id AS claim_id FROM sources ").push(join);
+                sql.push(" attributions ON attributions.").push(on).push(" = sources.id WHERE sources.publisher_id = ");
+                sql.text(self.backer.id());
+                return;
             }
         };
         sql.push(from).text(self.backer.id());
     }
 
-    /// The claims in any of the roles, as a query: `SELECT [DISTINCT] claim_id …`.
+    /// The claims in any of the roles, as a query for SQLite to read
+    /// whole: `SELECT [DISTINCT] claim_id …`.
     pub fn write_set(&self, sql: &mut Sql, distinct: bool) {
+        self.write_union(sql, distinct, "CROSS JOIN");
+    }
+
+    fn write_union(&self, sql: &mut Sql, distinct: bool, join: &str) {
         sql.push(if distinct { "SELECT DISTINCT claim_id FROM (" } else { "SELECT claim_id FROM (" });
         for (i, role) in self.roles.iter().enumerate() {
             if i > 0 {
                 sql.push(" UNION ALL ");
             }
-            self.write_role_set(sql, *role);
+            self.write_role_set(sql, *role, join);
         }
         sql.push(") AS backed");
     }
@@ -130,10 +136,11 @@ impl Backing {
         sql.push(")");
     }
 
-    /// The filter as `claims.id IN (<the set>)`.
+    /// The filter as `claims.id IN (<the set>)`, for a planner that picks
+    /// its own way to check it.
     pub fn write_in(&self, sql: &mut Sql) {
         sql.push("claims.id IN (");
-        self.write_set(sql, false);
+        self.write_union(sql, false, "JOIN");
         sql.push(")");
     }
 

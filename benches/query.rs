@@ -175,8 +175,10 @@ fn main() -> anyhow::Result<()> {
              WHERE s.publisher_id = '{publisher}'"
         ),
     )?;
-    let speaker_claims =
-        backed(&mut conn, format!("SELECT count(DISTINCT claim_id) AS n FROM attributions WHERE speaker_id = '{speaker}'"))?;
+    let speaker_claims = backed(
+        &mut conn,
+        format!("SELECT count(DISTINCT claim_id) AS n FROM attributions WHERE speaker_id = '{speaker}'"),
+    )?;
     let cited_claims = backed(
         &mut conn,
         format!("SELECT count(DISTINCT claim_id) AS n FROM attributions WHERE cited_source_id = '{cited_source}'"),

@@ -5,10 +5,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::http::Body;
-use crate::quotes::QuoteStatus;
 use crate::ids::{AgentId, ClaimId, SourceId};
+use crate::quotes::QuoteStatus;
 use crate::validate::{Check, PartialDate, text_enum};
-
 
 text_enum! {
     /// What sort of statement the claim is.

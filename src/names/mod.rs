@@ -114,7 +114,8 @@ impl NameSearch {
         }
         Ok(match conn {
             DbConnection::Sqlite(_) => {
-                let lines: Vec<SqliteLine> = sqlite::matches_sql(self).prefixed("EXPLAIN QUERY PLAN ").load_any(conn)?;
+                let lines: Vec<SqliteLine> =
+                    sqlite::matches_sql(self).prefixed("EXPLAIN QUERY PLAN ").load_any(conn)?;
                 lines.into_iter().map(|l| l.detail).collect()
             }
             DbConnection::Pg(_) => {
@@ -148,10 +149,8 @@ pub fn page<R>(
     id_of: impl Fn(&R) -> &str,
 ) -> StoreResult<(Vec<R>, Option<String>)> {
     let matches = search.matches(conn)?;
-    let (matches, next) = cursor::paginate(matches, search.limit, fingerprint, |m| Position {
-        rank: m.rank.to_bits(),
-        id: m.id.clone(),
-    });
+    let (matches, next) =
+        cursor::paginate(matches, search.limit, fingerprint, |m| Position { rank: m.rank.to_bits(), id: m.id.clone() });
     let ids: Vec<String> = matches.iter().map(|m| m.id.clone()).collect();
     let mut rows = load(conn, &ids)?;
     rows.sort_by_key(|row| ids.iter().position(|id| id == id_of(row)));

@@ -289,7 +289,11 @@ impl<'a> Trail<'a> {
                     Key::Source(s) => Origin::Source {
                         id,
                         title: sources.get(self.sources[*s]).map(|src| src.title.clone()).unwrap_or_default(),
-                        why: if self.unresolved.contains(s) { OriginReason::ColdTrail } else { OriginReason::OwnAuthority },
+                        why: if self.unresolved.contains(s) {
+                            OriginReason::ColdTrail
+                        } else {
+                            OriginReason::OwnAuthority
+                        },
                     },
                     Key::Agent(a) => Origin::Agent {
                         id,

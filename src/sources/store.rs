@@ -182,7 +182,9 @@ pub fn list(conn: &mut DbConnection, query: &SourceQuery, limit: i64) -> StoreRe
             conn,
             &search,
             &fingerprint,
-            |conn, ids| Ok(sources::table.filter(sources::id.eq_any(ids)).select(SourceMeta::as_select()).load(conn)?),
+            |conn, ids| {
+                Ok(sources::table.filter(sources::id.eq_any(ids)).select(SourceMeta::as_select()).load(conn)?)
+            },
             |row: &SourceMeta| row.id.as_str(),
         )?;
         return Ok(Page { items: rows.into_iter().map(|r| r.into_api(None)).collect(), next_cursor });

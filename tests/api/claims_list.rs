@@ -562,7 +562,11 @@ async fn the_common_list_queries_never_scan_a_whole_table_on_sqlite() {
         ("by stated_on, latest first", ClaimQuery { sort: Some(ClaimSort::StatedOnDesc), ..Default::default() }),
         (
             "publisher by stated_on, latest first",
-            ClaimQuery { publisher_id: publisher_id.clone(), sort: Some(ClaimSort::StatedOnDesc), ..Default::default() },
+            ClaimQuery {
+                publisher_id: publisher_id.clone(),
+                sort: Some(ClaimSort::StatedOnDesc),
+                ..Default::default()
+            },
         ),
         ("kind", ClaimQuery { kind: Some(ClaimKind::Prediction), ..Default::default() }),
         ("status", ClaimQuery { status: Some(ClaimStatus::Retracted), ..Default::default() }),

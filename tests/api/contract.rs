@@ -198,7 +198,8 @@ pub async fn merge_patch(app: &TestApp, path: &str, change: &Value, read_only: &
     assert_eq!(after["created_at"], before["created_at"]);
     assert!(time(&after["updated_at"]) > time(&before["updated_at"]), "updated_at moves on");
     let fetched = read_json(app.get(path).await, StatusCode::OK).await;
-    let card_only: &[&str] = if after.get("stated_on").is_none() { &["attributions", "stated_on"] } else { &["attributions"] };
+    let card_only: &[&str] =
+        if after.get("stated_on").is_none() { &["attributions", "stated_on"] } else { &["attributions"] };
     assert_eq!(without(&fetched, card_only), without(&after, card_only));
     after
 }

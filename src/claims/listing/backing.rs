@@ -10,10 +10,10 @@ use diesel::QueryableByName;
 use diesel::sql_types::{Bool, Text};
 
 use super::sql::Sql;
+use crate::claims::model::Role;
 use crate::db::DbConnection;
 use crate::db::write::{StoreError, StoreResult};
 use crate::ids::{AgentId, ClaimId, SourceId};
-use crate::claims::model::Role;
 
 /// Whose claims.
 #[derive(Debug, Clone)]
@@ -63,7 +63,11 @@ impl Backing {
                             let names: Vec<&str> = possible.iter().map(|r| r.as_str()).collect();
                             return Err(StoreError::bad_parameter(
                                 "role",
-                                format!("`{}` is not one of {}", name.chars().take(40).collect::<String>(), names.join(", ")),
+                                format!(
+                                    "`{}` is not one of {}",
+                                    name.chars().take(40).collect::<String>(),
+                                    names.join(", ")
+                                ),
                             ));
                         }
                     };
@@ -119,17 +123,27 @@ impl Backing {
                 sql.push(" OR ");
             }
             let probe = match role {
-                Role::Speaker => "EXISTS (SELECT 1 FROM attributions WHERE attributions.claim_id = claims.id \
-                     AND attributions.speaker_id = ",
-                Role::StatingSource => "EXISTS (SELECT 1 FROM attributions WHERE attributions.claim_id = claims.id \
-                     AND attributions.source_id = ",
-                Role::CitedSource => "EXISTS (SELECT 1 FROM attributions WHERE attributions.claim_id = claims.id \
-                     AND attributions.cited_source_id = ",
-                Role::Publisher => "EXISTS (SELECT 1 FROM attributions JOIN sources ON sources.id = attributions.source_id \
-                     WHERE attributions.claim_id = claims.id AND sources.publisher_id = ",
-                Role::CitedPublisher => "EXISTS (SELECT 1 FROM attributions \
+                Role::Speaker => {
+                    "EXISTS (SELECT 1 FROM attributions WHERE attributions.claim_id = claims.id \
+                     AND attributions.speaker_id = "
+                }
+                Role::StatingSource => {
+                    "EXISTS (SELECT 1 FROM attributions WHERE attributions.claim_id = claims.id \
+                     AND attributions.source_id = "
+                }
+                Role::CitedSource => {
+                    "EXISTS (SELECT 1 FROM attributions WHERE attributions.claim_id = claims.id \
+                     AND attributions.cited_source_id = "
+                }
+                Role::Publisher => {
+                    "EXISTS (SELECT 1 FROM attributions JOIN sources ON sources.id = attributions.source_id \
+                     WHERE attributions.claim_id = claims.id AND sources.publisher_id = "
+                }
+                Role::CitedPublisher => {
+                    "EXISTS (SELECT 1 FROM attributions \
                      JOIN sources ON sources.id = attributions.cited_source_id \
-                     WHERE attributions.claim_id = claims.id AND sources.publisher_id = ",
+                     WHERE attributions.claim_id = claims.id AND sources.publisher_id = "
+                }
             };
             sql.push(probe).text(self.backer.id()).push(")");
         }

@@ -253,7 +253,9 @@ fn words_expression(search: &SearchQuery) -> String {
         .map(|item| match item.stems() {
             _ if item.prefix => format!("{{text subject quotes}} : {}", item.fts5_phrase()),
             None => format!("{{text subject quotes stems}} : {}", item.fts5_phrase()),
-            Some(stems) => format!("({{text subject quotes}} : {} OR stems : \"{}\")", item.fts5_phrase(), stems.join(" ")),
+            Some(stems) => {
+                format!("({{text subject quotes}} : {} OR stems : \"{}\")", item.fts5_phrase(), stems.join(" "))
+            }
         })
         .collect();
     items.join(" AND ")

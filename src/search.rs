@@ -15,6 +15,11 @@
 //!   searched as ordinary words, except an upper-case `AND`, which is what
 //!   separating words means anyway.
 //!
+//! Words also match their English inflections in claims that are stemmed
+//! (see [`crate::stems`]): [`Item::stems`] gives SQLite's side the stems to
+//! look for; PostgreSQL stems the query itself. A prefix matches words as
+//! written.
+//!
 //! The translated expression quotes every word, so the engines never see
 //! an operator that came from the user. For PostgreSQL the same items are
 //! assembled into a `tsquery` in SQL (see `claims::listing`), so that each

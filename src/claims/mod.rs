@@ -29,8 +29,7 @@ pub fn configure(config: &mut ServiceConfig) {
 /// BM25 ranks a little).
 #[utoipa::path(
     tag = "claims", operation_id = "listClaims", params(ClaimQuery),
-    responses((status = 200, description = "A page of claims", body = Page<ClaimListItem>,
-        headers(("Link" = String, description = "`<…>; rel=\"next\"`: the next page, when there is one"))))
+    responses((status = 200, description = "A page of claims", body = Page<ClaimListItem>))
 )]
 #[get("/claims")]
 async fn list_claims(
@@ -45,6 +44,9 @@ async fn list_claims(
 }
 
 /// Create a claim
+///
+/// Needs a `write` key. The claim starts `unreviewed` unless `status` says
+/// otherwise; its sources are linked by creating attributions.
 #[utoipa::path(
     tag = "claims", operation_id = "createClaim", request_body = NewClaim,
     responses((status = 201, description = "The claim was created", body = Claim,
@@ -82,7 +84,7 @@ async fn get_claim(
 /// A JSON Merge Patch (RFC 7396); needs `If-Match` with the current ETag.
 #[utoipa::path(
     tag = "claims", operation_id = "updateClaim", params(("id" = Uuid, Path, description = "The claim's id", example = "8b7c6ca6-7d15-5a79-9ebc-7fc5d09f7338")),
-    request_body(content = ClaimPatch, content_type = "application/merge-patch+json"),
+    request_body(content((ClaimPatch = "application/merge-patch+json"), (ClaimPatch = "application/json"))),
     responses((status = 200, description = "The changed claim", body = Claim,
         headers(("ETag" = String, description = "Its new version"))))
 )]

@@ -80,7 +80,7 @@ pub fn configure(config: &mut ServiceConfig) {
     responses(
         (status = 200, description = "The provenance graph, in the requested format", content(
             (Provenance = "application/json"),
-            (serde_json::Value = "application/prov+json"),
+            (prov_json::ProvDocument = "application/prov+json"),
             (String = "text/vnd.graphviz"),
             (String = "image/svg+xml"),
         ), headers(("Vary" = String, description = "`Accept`: the format follows it when `format` is absent"))),

@@ -73,7 +73,6 @@ pub struct ClaimsOfQuery {
     /// `speaker`, `publisher` (of a stating source), `cited_publisher` (of
     /// a source a stating source cites); a source's: `stating_source`,
     /// `cited_source`. A role the other kind has is a 400.
-    #[param(example = "publisher,cited_publisher")]
     pub role: Option<String>,
     /// Order of the list, as for `GET /v1/claims` but without `relevance`:
     /// `-created_at` (default), `created_at`, `period_start`,

@@ -3394,7 +3394,6 @@ export interface operations {
                  *     `speaker`, `publisher` (of a stating source), `cited_publisher` (of
                  *     a source a stating source cites); a source's: `stating_source`,
                  *     `cited_source`. A role the other kind has is a 400.
-                 * @example publisher,cited_publisher
                  */
                 role?: string;
                 /**
@@ -10794,7 +10793,6 @@ export interface operations {
                  *     `speaker`, `publisher` (of a stating source), `cited_publisher` (of
                  *     a source a stating source cites); a source's: `stating_source`,
                  *     `cited_source`. A role the other kind has is a 400.
-                 * @example publisher,cited_publisher
                  */
                 role?: string;
                 /**

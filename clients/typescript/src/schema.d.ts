@@ -1027,6 +1027,21 @@ export interface components {
             source: components["schemas"]["SourceSummary"];
             speaker: components["schemas"]["AgentSummary"] | null;
         };
+        /**
+         * @description One Server-Sent Event of the change stream, as an SSE parser hands it
+         *     over (comment lines, which keep the connection open, are not events).
+         */
+        ChangeEvent: {
+            /** @description The change as `GET /v1/changes` lists it (a `RevisionOut`), as JSON text. */
+            data: string;
+            /**
+             * @description Always `change`.
+             * @example change
+             */
+            event: string;
+            /** @description The cursor after this change: send it as `Last-Event-ID` (or `since`) to resume. */
+            id: string;
+        };
         /** @description A page of the change feed. */
         ChangesPage: {
             /** @description Changes in commit order. */
@@ -1303,15 +1318,17 @@ export interface components {
             id: string;
             /**
              * Format: date-time
-             * @description About when the key was last used (kept to the minute).
+             * @description About when the key was last used (kept to the minute); `null` if
+             *     never.
              */
-            last_used_at?: string | null;
+            last_used_at: string | null;
             name: string;
             /**
              * Format: date-time
-             * @description When the key was revoked; it is refused (401) since.
+             * @description When the key was revoked (`null` while it is valid); it is refused
+             *     (401) since.
              */
-            revoked_at?: string | null;
+            revoked_at: string | null;
             scope: components["schemas"]["Scope"];
         };
         /** @description One thing wrong with one line of the file. */
@@ -1828,10 +1845,13 @@ export interface components {
              *     `import`, `generate` for claimtrail's own commands.
              */
             actor: string;
-            /** @description For `card` revisions: what changed the claim's card. */
-            cause?: string | null;
-            /** @description The `X-Change-Comment` the change was made with. */
-            comment?: string | null;
+            /**
+             * @description For `card` revisions: what changed the claim's card; `null` for the
+             *     others.
+             */
+            cause: string | null;
+            /** @description The `X-Change-Comment` the change was made with; `null` without one. */
+            comment: string | null;
             /** Format: date-time */
             created_at: string;
             /**
@@ -1840,7 +1860,7 @@ export interface components {
              *     attributions, which have revisions of their own); `null` for a
              *     deletion.
              */
-            data?: Record<string, never> | null;
+            data: Record<string, never> | null;
             /** @description The resource's id (a UUID; for an API key, the key's id). */
             resource_id: string;
             resource_type: components["schemas"]["ResourceType"];
@@ -2354,7 +2374,7 @@ export interface operations {
             header?: {
                 /** @description A key of your choosing (1 to 255 visible ASCII characters) that makes a retry safe: the same request again with the same key, within 24 hours, gets the first answer again (with `Idempotent-Replayed: true`) instead of doing it twice. Another request with the key is a 422; the same one while the first is still being answered, a 409. Keys are per API key. */
                 "Idempotency-Key"?: string;
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
             };
             path?: never;
@@ -2802,7 +2822,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
                 /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
                 "If-Match": string;
@@ -3066,7 +3086,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
                 /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
                 "If-Match": string;
@@ -3881,7 +3901,7 @@ export interface operations {
             header: {
                 /** @description A key of your choosing (1 to 255 visible ASCII characters) that makes a retry safe: the same request again with the same key, within 24 hours, gets the first answer again (with `Idempotent-Replayed: true`) instead of doing it twice. Another request with the key is a 422; the same one while the first is still being answered, a 409. Keys are per API key. */
                 "Idempotency-Key"?: string;
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
                 /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
                 "If-Match": string;
@@ -4360,7 +4380,7 @@ export interface operations {
             header?: {
                 /** @description A key of your choosing (1 to 255 visible ASCII characters) that makes a retry safe: the same request again with the same key, within 24 hours, gets the first answer again (with `Idempotent-Replayed: true`) instead of doing it twice. Another request with the key is a 422; the same one while the first is still being answered, a 409. Keys are per API key. */
                 "Idempotency-Key"?: string;
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
             };
             path?: never;
@@ -4808,7 +4828,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
                 /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
                 "If-Match": string;
@@ -5072,7 +5092,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
                 /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
                 "If-Match": string;
@@ -5704,7 +5724,7 @@ export interface operations {
             header: {
                 /** @description A key of your choosing (1 to 255 visible ASCII characters) that makes a retry safe: the same request again with the same key, within 24 hours, gets the first answer again (with `Idempotent-Replayed: true`) instead of doing it twice. Another request with the key is a 422; the same one while the first is still being answered, a 409. Keys are per API key. */
                 "Idempotency-Key"?: string;
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
                 /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
                 "If-Match": string;
@@ -6211,7 +6231,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": string;
+                    "text/event-stream": components["schemas"]["ChangeEvent"];
                 };
             };
             /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor or header */
@@ -6537,7 +6557,7 @@ export interface operations {
             header?: {
                 /** @description A key of your choosing (1 to 255 visible ASCII characters) that makes a retry safe: the same request again with the same key, within 24 hours, gets the first answer again (with `Idempotent-Replayed: true`) instead of doing it twice. Another request with the key is a 422; the same one while the first is still being answered, a 409. Keys are per API key. */
                 "Idempotency-Key"?: string;
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
             };
             path?: never;
@@ -6985,7 +7005,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
                 /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
                 "If-Match": string;
@@ -7249,7 +7269,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
                 /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
                 "If-Match": string;
@@ -8077,7 +8097,7 @@ export interface operations {
             header: {
                 /** @description A key of your choosing (1 to 255 visible ASCII characters) that makes a retry safe: the same request again with the same key, within 24 hours, gets the first answer again (with `Idempotent-Replayed: true`) instead of doing it twice. Another request with the key is a 422; the same one while the first is still being answered, a 409. Keys are per API key. */
                 "Idempotency-Key"?: string;
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
                 /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
                 "If-Match": string;
@@ -8570,7 +8590,7 @@ export interface operations {
             header?: {
                 /** @description A key of your choosing (1 to 255 visible ASCII characters) that makes a retry safe: the same request again with the same key, within 24 hours, gets the first answer again (with `Idempotent-Replayed: true`) instead of doing it twice. Another request with the key is a 422; the same one while the first is still being answered, a 409. Keys are per API key. */
                 "Idempotency-Key"?: string;
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
             };
             path?: never;
@@ -9032,7 +9052,7 @@ export interface operations {
             header?: {
                 /** @description A key of your choosing (1 to 255 visible ASCII characters) that makes a retry safe: the same request again with the same key, within 24 hours, gets the first answer again (with `Idempotent-Replayed: true`) instead of doing it twice. Another request with the key is a 422; the same one while the first is still being answered, a 409. Keys are per API key. */
                 "Idempotency-Key"?: string;
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
             };
             path?: never;
@@ -9327,11 +9347,9 @@ export interface operations {
     revokeKey: {
         parameters: {
             query?: never;
-            header: {
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+            header?: {
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
-                /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
-                "If-Match": string;
             };
             path: {
                 /**
@@ -9424,7 +9442,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such resource */
+            /** @description No such key */
             404: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -9439,68 +9457,6 @@ export interface operations {
                      *       "status": 404,
                      *       "title": "Not Found",
                      *       "type": "urn:claimtrail:problem:not-found"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Other resources still refer to it */
-            409: {
-                headers: {
-                    RateLimit: components["headers"]["RateLimit"];
-                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "detail": "This resource is still referred to by 2 attributions (claim_id); delete or change those first.",
-                     *       "status": 409,
-                     *       "title": "Conflict",
-                     *       "type": "urn:claimtrail:problem:conflict"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description If-Match names an older version */
-            412: {
-                headers: {
-                    /** @description The resource's current version. */
-                    ETag?: string;
-                    RateLimit: components["headers"]["RateLimit"];
-                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "detail": "The resource has changed: its current version is 3. Read it again and retry.",
-                     *       "status": 412,
-                     *       "title": "Precondition Failed",
-                     *       "type": "urn:claimtrail:problem:precondition-failed"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description If-Match is missing */
-            428: {
-                headers: {
-                    RateLimit: components["headers"]["RateLimit"];
-                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "detail": "This request needs an If-Match header with the resource's current ETag.",
-                     *       "status": 428,
-                     *       "title": "Precondition Required",
-                     *       "type": "urn:claimtrail:problem:precondition-required"
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"];
@@ -9753,7 +9709,7 @@ export interface operations {
             header?: {
                 /** @description A key of your choosing (1 to 255 visible ASCII characters) that makes a retry safe: the same request again with the same key, within 24 hours, gets the first answer again (with `Idempotent-Replayed: true`) instead of doing it twice. Another request with the key is a 422; the same one while the first is still being answered, a 409. Keys are per API key. */
                 "Idempotency-Key"?: string;
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
             };
             path?: never;
@@ -10201,7 +10157,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
                 /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
                 "If-Match": string;
@@ -10465,7 +10421,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
                 /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
                 "If-Match": string;
@@ -11280,7 +11236,7 @@ export interface operations {
             header: {
                 /** @description A key of your choosing (1 to 255 visible ASCII characters) that makes a retry safe: the same request again with the same key, within 24 hours, gets the first answer again (with `Idempotent-Replayed: true`) instead of doing it twice. Another request with the key is a 422; the same one while the first is still being answered, a 409. Keys are per API key. */
                 "Idempotency-Key"?: string;
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
                 /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
                 "If-Match": string;

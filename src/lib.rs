@@ -21,6 +21,7 @@ pub mod ids;
 pub mod keys;
 pub mod limits;
 pub mod metrics;
+pub mod names;
 pub mod observability;
 pub mod openapi;
 pub mod progress;
@@ -32,6 +33,7 @@ pub mod security_headers;
 pub mod seed;
 pub mod sources;
 pub mod startup;
+pub mod stems;
 pub mod transfer;
 pub mod validate;
 

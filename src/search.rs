@@ -15,12 +15,15 @@
 //!   searched as ordinary words, except an upper-case `AND`, which is what
 //!   separating words means anyway.
 //!
+//! Words also match their English inflections in claims that are stemmed
+//! (see [`crate::stems`]): [`Item::stems`] gives SQLite's side the stems to
+//! look for; PostgreSQL stems the query itself. A prefix matches words as
+//! written.
+//!
 //! The translated expression quotes every word, so the engines never see
 //! an operator that came from the user. For PostgreSQL the same items are
 //! assembled into a `tsquery` in SQL (see `claims::listing`), so that each
 //! word goes through the normalisation the documents went through.
-
-use std::fmt::Write;
 
 /// Longest `q` accepted, in characters.
 pub const MAX_QUERY_CHARS: usize = 2000;
@@ -111,20 +114,41 @@ impl SearchQuery {
         Ok(Some(SearchQuery { items }))
     }
 
-    /// The FTS5 `MATCH` expression: every word in double quotes (words hold
-    /// only letters and digits, so no quote needs escaping), items ANDed.
-    pub fn to_fts5(&self) -> String {
-        let mut out = String::new();
-        for (i, item) in self.items.iter().enumerate() {
-            if i > 0 {
-                out.push_str(" AND ");
-            }
-            let _ = write!(out, "\"{}\"", item.words.join(" "));
-            if item.prefix {
-                out.push('*');
-            }
+    /// The same search as a user types it into a name field: the last
+    /// word also matches as the start of a word (`souf` finds "Soufan"),
+    /// once it has [`MIN_PREFIX_CHARS`] letters.
+    pub fn as_typed(mut self) -> SearchQuery {
+        if let Some(last) = self.items.last_mut()
+            && last.words.last().is_some_and(|w| w.chars().count() >= MIN_PREFIX_CHARS)
+        {
+            last.prefix = true;
+        }
+        self
+    }
+}
+
+impl Item {
+    /// The item as an FTS5 phrase: its words in double quotes (words hold
+    /// only letters and digits, so no quote needs escaping), `*` after a
+    /// prefix.
+    pub fn fts5_phrase(&self) -> String {
+        let mut out = format!("\"{}\"", self.words.join(" "));
+        if self.prefix {
+            out.push('*');
         }
         out
+    }
+
+    /// The English stems of the item's words (see [`crate::stems`]), when
+    /// they find more than the words do: not for a prefix, nor when every
+    /// word is its own stem.
+    pub fn stems(&self) -> Option<Vec<String>> {
+        if self.prefix {
+            return None;
+        }
+        let stems: Vec<String> = self.words.iter().map(|w| crate::stems::stem(w)).collect();
+        let same = stems.iter().zip(&self.words).all(|(stem, word)| *stem == word.to_lowercase());
+        (!same).then_some(stems)
     }
 }
 
@@ -153,8 +177,10 @@ fn push_item(items: &mut Vec<Item>, words: Vec<String>, prefix: bool) {
 mod tests {
     use super::*;
 
+    /// The items as FTS5 phrases, ANDed.
     fn fts(q: &str) -> String {
-        SearchQuery::parse(q).expect("valid").expect("not blank").to_fts5()
+        let query = SearchQuery::parse(q).expect("valid").expect("not blank");
+        query.items.iter().map(Item::fts5_phrase).collect::<Vec<_>>().join(" AND ")
     }
 
     #[test]
@@ -192,6 +218,24 @@ mod tests {
     #[test]
     fn repeated_items_count_once() {
         assert_eq!(fts("Mali mali MALI"), r#""Mali""#);
+    }
+
+    #[test]
+    fn stems_are_given_only_where_they_find_more() {
+        let items = |q: &str| SearchQuery::parse(q).unwrap().unwrap().items;
+        assert_eq!(items("coup")[0].stems(), None);
+        assert_eq!(items("coups")[0].stems(), Some(vec!["coup".to_string()]));
+        assert_eq!(items("\"fuel blockades\"")[0].stems(), Some(vec!["fuel".to_string(), "blockad".to_string()]));
+        assert_eq!(items("coups*")[0].stems(), None);
+    }
+
+    #[test]
+    fn as_typed_the_last_word_is_a_prefix() {
+        let typed = |q: &str| SearchQuery::parse(q).unwrap().unwrap().as_typed().items;
+        assert_eq!(typed("souf")[0].fts5_phrase(), r#""souf"*"#);
+        let items = typed("human rights w");
+        assert_eq!(items[1].fts5_phrase(), r#""rights""#);
+        assert_eq!(items[2].fts5_phrase(), r#""w""#);
     }
 
     #[test]

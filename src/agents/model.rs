@@ -20,7 +20,7 @@ text_enum! {
     "id": "c038f996-4e0a-5882-a1f0-33d95bd6f176", "kind": "person", "name": "Ulf Laessing",
     "description": "Bamako-based head of the Sahel programme at the German think tank Konrad Adenauer Foundation",
     "anonymous": false, "affiliation_id": "d8542137-0f73-582e-a9e8-00e004cc31d9", "url": null, "wikidata_id": null,
-    "created_at": "2025-11-18T09:30:00Z", "updated_at": "2025-11-18T09:30:00Z", "version": 1
+    "aliases": [], "created_at": "2025-11-18T09:30:00Z", "updated_at": "2025-11-18T09:30:00Z", "version": 1
 }))]
 pub struct Agent {
     #[schema(value_type = Uuid)]
@@ -42,6 +42,9 @@ pub struct Agent {
     /// Wikidata item id (`Q…`) for entity linking.
     #[schema(required = true)]
     pub wikidata_id: Option<String>,
+    /// Other names the agent goes by ("JNIM", "Jama'at Nusrat al-Islam
+    /// wal-Muslimin"), which the name search (`q`) covers too.
+    pub aliases: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// 1 on create, +1 on every change; the ETag.
@@ -80,6 +83,11 @@ pub struct NewAgent {
     #[serde(default)]
     #[schema(pattern = "^Q[1-9][0-9]{0,11}$")]
     pub wikidata_id: Option<String>,
+    /// Other names the agent goes by, which the name search covers: at most
+    /// 20 of 1 to 300 characters; repeats (case aside) are dropped.
+    #[serde(default)]
+    #[schema(max_items = 20, example = json!(["JNIM", "Jama'at Nusrat al-Islam wal-Muslimin"]))]
+    pub aliases: Vec<String>,
 }
 
 impl Body for NewAgent {
@@ -97,7 +105,23 @@ impl Body for NewAgent {
         if self.id.is_some() && self.id == self.affiliation_id {
             check.fail("affiliation_id", "an agent cannot be its own affiliation");
         }
+        if self.aliases.len() > MAX_ALIASES {
+            check.fail("aliases", format!("at most {MAX_ALIASES} aliases"));
+        }
+        for (i, alias) in self.aliases.iter().enumerate() {
+            check.text(&format!("aliases[{i}]"), alias, 1, 300);
+        }
     }
+}
+
+/// Most aliases an agent may have.
+pub const MAX_ALIASES: usize = 20;
+
+/// The aliases as stored: repeats dropped (case aside), first one kept, in
+/// the order given.
+pub fn distinct_aliases(aliases: Vec<String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    aliases.into_iter().filter(|alias| seen.insert(alias.to_lowercase())).collect()
 }
 
 fn is_wikidata_id(value: &str) -> bool {
@@ -125,6 +149,8 @@ pub struct AgentPatch {
     pub url: Option<String>,
     #[schema(pattern = "^Q[1-9][0-9]{0,11}$")]
     pub wikidata_id: Option<String>,
+    #[schema(nullable = false, max_items = 20)]
+    pub aliases: Option<Vec<String>>,
 }
 
 /// Filters of `GET /v1/agents`.
@@ -132,6 +158,13 @@ pub struct AgentPatch {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct AgentQuery {
+    /// Find agents by name, alias or description, best match first: the
+    /// words must all occur (any case, accents ignored), the last one also
+    /// as the start of a word, as a user types (`souf` finds "The Soufan
+    /// Center"); `"…"` is a phrase. At most 2000 characters and 64 words;
+    /// blank means no search. Without it, newest first.
+    #[param(max_length = 2000, example = "souf")]
+    pub q: Option<String>,
     /// Only agents of this kind.
     pub kind: Option<AgentKind>,
     /// Only agents affiliated with this organisation.

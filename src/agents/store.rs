@@ -15,6 +15,7 @@ use crate::db::write::{self, ResourceType, Revision, RevisionAction, Stamp, Stor
 use crate::db::{self, DbConnection};
 use crate::http::{MergePatch, Page, Precondition};
 use crate::ids::AgentId;
+use crate::names::{self, NameSearch, Names};
 use crate::revisions::store as revision_store;
 
 use super::model::AgentKind;
@@ -30,9 +31,48 @@ pub struct AgentRow {
     pub affiliation_id: Option<AgentId>,
     pub url: Option<String>,
     pub wikidata_id: Option<String>,
+    pub aliases: Aliases,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i32,
+}
+
+/// An agent's other names, stored as a JSON array of strings (the name
+/// search's triggers read them from there).
+#[derive(Debug, Clone, PartialEq, Eq, diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+pub struct Aliases(String);
+
+impl Aliases {
+    pub fn of(aliases: &[String]) -> Aliases {
+        Aliases(serde_json::to_string(aliases).unwrap_or_else(|_| "[]".to_string()))
+    }
+
+    /// The aliases; the text was checked to be a JSON array of strings
+    /// when it was read.
+    pub fn list(&self) -> Vec<String> {
+        serde_json::from_str(&self.0).unwrap_or_default()
+    }
+}
+
+impl<DB: diesel::backend::Backend> diesel::serialize::ToSql<diesel::sql_types::Text, DB> for Aliases
+where
+    String: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
+{
+    fn to_sql<'b>(&'b self, out: &mut diesel::serialize::Output<'b, '_, DB>) -> diesel::serialize::Result {
+        self.0.to_sql(out)
+    }
+}
+
+impl<DB: diesel::backend::Backend> diesel::deserialize::FromSql<diesel::sql_types::Text, DB> for Aliases
+where
+    String: diesel::deserialize::FromSql<diesel::sql_types::Text, DB>,
+{
+    fn from_sql(bytes: DB::RawValue<'_>) -> diesel::deserialize::Result<Aliases> {
+        let text = String::from_sql(bytes)?;
+        serde_json::from_str::<Vec<String>>(&text)?;
+        Ok(Aliases(text))
+    }
 }
 
 impl AgentRow {
@@ -46,6 +86,7 @@ impl AgentRow {
             affiliation_id: body.affiliation_id,
             url: body.url,
             wikidata_id: body.wikidata_id,
+            aliases: Aliases::of(&super::model::distinct_aliases(body.aliases)),
             created_at: stamp.created_at,
             updated_at: stamp.updated_at,
             version: stamp.version,
@@ -66,6 +107,7 @@ impl AgentRow {
             affiliation_id: self.affiliation_id,
             url: self.url,
             wikidata_id: self.wikidata_id,
+            aliases: self.aliases.list(),
             created_at: db::utc(self.created_at),
             updated_at: db::utc(self.updated_at),
             version: self.version,
@@ -83,6 +125,7 @@ impl AgentRow {
             affiliation_id: self.affiliation_id.clone(),
             url: self.url.clone(),
             wikidata_id: self.wikidata_id.clone(),
+            aliases: self.aliases.list(),
         }
     }
 }
@@ -151,6 +194,22 @@ pub fn get(conn: &mut DbConnection, id: &AgentId) -> StoreResult<Agent> {
 }
 
 pub fn list(conn: &mut DbConnection, query: &AgentQuery, limit: i64) -> StoreResult<Page<Agent>> {
+    let fingerprint = cursor::fingerprint(query);
+    let mut filters = Vec::new();
+    filters.extend(query.kind.map(|kind| ("agents.kind", kind.as_str().to_string())));
+    filters.extend(query.affiliation_id.as_ref().map(|id| ("agents.affiliation_id", id.to_string())));
+    let by_name =
+        NameSearch::new(Names::Agents, query.q.as_deref(), filters, &fingerprint, query.cursor.as_deref(), limit)?;
+    if let Some(search) = by_name {
+        let (rows, next_cursor) = names::page(
+            conn,
+            &search,
+            &fingerprint,
+            |conn, ids| Ok(agents::table.filter(agents::id.eq_any(ids)).select(AgentRow::as_select()).load(conn)?),
+            |row: &AgentRow| row.id.as_str(),
+        )?;
+        return Ok(Page { items: rows.into_iter().map(AgentRow::into_api).collect(), next_cursor });
+    }
     let mut select = agents::table.select(AgentRow::as_select()).into_boxed();
     if let Some(kind) = query.kind {
         select = select.filter(agents::kind.eq(kind));
@@ -158,7 +217,6 @@ pub fn list(conn: &mut DbConnection, query: &AgentQuery, limit: i64) -> StoreRes
     if let Some(affiliation) = &query.affiliation_id {
         select = select.filter(agents::affiliation_id.eq(affiliation));
     }
-    let fingerprint = cursor::fingerprint(query);
     let (rows, next_cursor) =
         newest_first!(conn, select, agents, AgentRow, &fingerprint, query.cursor.as_deref(), limit);
     Ok(Page { items: rows.into_iter().map(AgentRow::into_api).collect(), next_cursor })

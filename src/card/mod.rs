@@ -80,6 +80,11 @@ pub struct CardAttribution {
 pub struct ClaimCard {
     #[serde(flatten)]
     pub claim: Claim,
+    /// When the claim entered public discourse: the earliest date of its
+    /// attributions (an attribution's own `stated_on`, else its source's
+    /// `published_on`); null while no dated source states it.
+    #[schema(value_type = Option<String>, example = "2025")]
+    pub stated_on: Option<PartialDate>,
     pub attributions: Vec<CardAttribution>,
 }
 
@@ -114,10 +119,10 @@ impl SourceSummary {
 /// attributions: the claim, its tags, its attributions, their sources and
 /// the agents those name.
 pub fn load(conn: &mut DbConnection, id: &ClaimId) -> StoreResult<ClaimCard> {
-    let claim = claim_store::get(conn, id)?;
+    let (claim, stated_on) = claim_store::get_with_stated_on(conn, id)?;
     let rows = attribution_store::of_claims(conn, std::slice::from_ref(id))?;
     let attributions = card_attributions(conn, rows)?;
-    Ok(ClaimCard { claim, attributions })
+    Ok(ClaimCard { claim, stated_on, attributions })
 }
 
 /// Attributions with the summaries of the sources and agents they name.

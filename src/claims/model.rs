@@ -6,6 +6,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::http::Body;
 use crate::ids::{AgentId, ClaimId, SourceId};
+use crate::quotes::QuoteStatus;
 use crate::validate::{Check, PartialDate, text_enum};
 
 text_enum! {
@@ -275,6 +276,14 @@ pub enum ClaimSort {
     /// still come last.
     #[serde(rename = "-period_start")]
     PeriodStartDesc,
+    /// By `stated_on`, when the claim entered public discourse, earliest
+    /// first; partial dates sort as for `period_start`, and claims no
+    /// dated source states come last.
+    #[serde(rename = "stated_on")]
+    StatedOn,
+    /// By `stated_on`, latest first; undated claims still come last.
+    #[serde(rename = "-stated_on")]
+    StatedOnDesc,
     /// Best match for `q` first (BM25 on SQLite, `ts_rank` on PostgreSQL);
     /// only with `q`.
     #[serde(rename = "relevance")]
@@ -289,6 +298,8 @@ impl ClaimSort {
             ClaimSort::OldestFirst => "created_at",
             ClaimSort::PeriodStart => "period_start",
             ClaimSort::PeriodStartDesc => "-period_start",
+            ClaimSort::StatedOn => "stated_on",
+            ClaimSort::StatedOnDesc => "-stated_on",
             ClaimSort::Relevance => "relevance",
         }
     }
@@ -301,10 +312,13 @@ impl ClaimSort {
 pub struct ClaimQuery {
     /// Full-text search over the claim's text, its subject and the quotes
     /// of its attributions. Words must all occur (any order, any case,
-    /// accents ignored: `menaka` finds "Ménaka"); `"fuel blockade"` is a
-    /// phrase; `jihad*` matches words starting with `jihad` (at least 2
-    /// letters before `*`); words joined by punctuation (`al-Qaida`) are a
-    /// phrase of their parts. Anything else is not syntax: `-`, `OR`,
+    /// accents ignored: `menaka` finds "Ménaka"), in any English inflection
+    /// (`coup` finds "coups", `kill` finds "killed": claims in English or
+    /// of no stated language are stemmed; others match words as written);
+    /// `"fuel blockade"` is a phrase (of those words or their inflections,
+    /// in that order); `jihad*` matches words starting with `jihad` (at
+    /// least 2 letters before `*`; as written, not stemmed); words joined
+    /// by punctuation (`al-Qaida`) are a phrase of their parts. Anything else is not syntax: `-`, `OR`,
     /// `NOT`, brackets and other punctuation only separate words. At most
     /// 2000 characters and 64 words; a `q` without any letter or digit is
     /// a 400. Blank means no search.
@@ -340,7 +354,9 @@ pub struct ClaimQuery {
     /// Claims with a quantity value of at most this.
     pub value_max: Option<f64>,
     /// Order of the list: `-created_at` (default), `created_at`,
-    /// `period_start`, `-period_start`, or `relevance` (only with `q`).
+    /// `period_start`, `-period_start`, `stated_on`, `-stated_on`, or
+    /// `relevance` (only with `q`; a word as written ranks above an
+    /// inflection of it).
     #[param(inline)]
     pub sort: Option<ClaimSort>,
     /// With `q`: add to each claim a `snippet` of the best-matching passage,
@@ -355,15 +371,76 @@ pub struct ClaimQuery {
     pub cursor: Option<String>,
 }
 
-/// A claim in a list, with its search snippet when one was asked for.
+/// A claim in a list: the claim, when it entered public discourse, the
+/// first sources that state it and how many do, and its search snippet
+/// when one was asked for. Enough to draw a result row ("claim — stated by
+/// The Guardian, 2025") without reading the card.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ClaimListItem {
     #[serde(flatten)]
     pub claim: Claim,
+    /// When the claim entered public discourse: the earliest date of its
+    /// attributions (an attribution's own `stated_on`, else its source's
+    /// `published_on`); null while no dated source states it.
+    #[schema(value_type = Option<String>, example = "2025")]
+    pub stated_on: Option<PartialDate>,
+    /// The first sources that state the claim (at most
+    /// [`FIRST_SOURCES`]), earliest first (undated last), each once.
+    pub sources: Vec<StatingSource>,
+    /// How many attributions the claim has.
+    pub attribution_count: i64,
+    /// How many distinct sources state it.
+    pub source_count: i64,
     /// The passage that best matches `q` (from the text, subject or a
     /// quote), HTML-escaped, with each match wrapped in `<mark>`…`</mark>`;
     /// only when `snippet=true` and `q` are given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false, example = "JNIM is <mark>blockading</mark> <mark>fuel</mark> supplies in Mali…")]
     pub snippet: Option<String>,
+}
+
+/// How many stating sources a list item shows.
+pub const FIRST_SOURCES: usize = 3;
+
+/// A source that states a claim, as a list item shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct StatingSource {
+    #[schema(value_type = Uuid)]
+    pub id: SourceId,
+    pub title: String,
+    /// The publisher's name, when the source has a publisher.
+    pub publisher_name: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub published_on: Option<PartialDate>,
+    /// The check of the quote of the source's first attribution of the
+    /// claim; null when that attribution quotes nothing.
+    pub quote_status: Option<QuoteStatus>,
+}
+
+text_enum! {
+    /// What an agent or a source is to a claim.
+    Role {
+        /// The agent says it: the speaker of an attribution.
+        Speaker = "speaker",
+        /// The agent publishes a source that states it.
+        Publisher = "publisher",
+        /// The agent publishes a source that a stating source cites for it.
+        CitedPublisher = "cited_publisher",
+        /// The source states it: it has an attribution of the claim.
+        StatingSource = "stating_source",
+        /// A stating source cites this source for it.
+        CitedSource = "cited_source",
+    }
+}
+
+/// A claim an agent or a source is behind, with its roles.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct BackedClaim {
+    #[serde(flatten)]
+    pub item: ClaimListItem,
+    /// Every role the agent or source has for the claim (whatever `role`
+    /// asked for): for an agent `speaker`, `publisher` (of a stating
+    /// source), `cited_publisher` (of a cited source); for a source
+    /// `stating_source`, `cited_source`.
+    pub roles: Vec<Role>,
 }

@@ -202,6 +202,19 @@ pub fn find(conn: &mut DbConnection, id: &ClaimId) -> StoreResult<ClaimRow> {
     claims::table.find(id).select(ClaimRow::as_select()).first(conn).optional()?.ok_or(StoreError::NotFound("claim"))
 }
 
+/// A claim and its `stated_on` (kept by triggers, not a field of the row),
+/// in one query, and its tags in another.
+pub fn get_with_stated_on(conn: &mut DbConnection, id: &ClaimId) -> StoreResult<(Claim, Option<PartialDate>)> {
+    let (row, stated_on): (ClaimRow, Option<PartialDate>) = claims::table
+        .find(id)
+        .select((ClaimRow::as_select(), claims::stated_on))
+        .first(conn)
+        .optional()?
+        .ok_or(StoreError::NotFound("claim"))?;
+    let tags = tags_of_one(conn, id)?;
+    Ok((row.into_api(tags), stated_on))
+}
+
 fn tags_of_one(conn: &mut DbConnection, id: &ClaimId) -> StoreResult<Vec<String>> {
     Ok(tags_of(conn, std::slice::from_ref(id))?.remove(id).unwrap_or_default())
 }

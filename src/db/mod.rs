@@ -109,9 +109,33 @@ pub fn establish(url: &str) -> diesel::ConnectionResult<DbConnection> {
             let mut conn = SqliteConnection::establish(url)?;
             pool::configure_sqlite(&mut conn, Durability::Normal)
                 .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+            register_sqlite_functions(&mut conn).map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
             Ok(DbConnection::Sqlite(conn))
         }
     }
+}
+
+#[diesel::declare_sql_function]
+extern "SQL" {
+    /// See [`crate::stems::document_stems`].
+    fn claimtrail_stems(
+        text: diesel::sql_types::Nullable<diesel::sql_types::Text>,
+        subject: diesel::sql_types::Nullable<diesel::sql_types::Text>,
+        quotes: diesel::sql_types::Nullable<diesel::sql_types::Text>,
+        language: diesel::sql_types::Nullable<diesel::sql_types::Text>,
+    ) -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
+}
+
+/// The functions SQLite's migrations and triggers call that the server
+/// provides: every connection needs them before it writes a claim or an
+/// attribution (the search index's triggers stem the documents).
+fn register_sqlite_functions(conn: &mut SqliteConnection) -> diesel::QueryResult<()> {
+    claimtrail_stems_utils::register_impl(
+        conn,
+        |text: Option<String>, subject: Option<String>, quotes: Option<String>, language: Option<String>| {
+            crate::stems::document_stems(text.as_deref(), subject.as_deref(), quotes.as_deref(), language.as_deref())
+        },
+    )
 }
 
 /// Shared handle to the database, cheap to clone.

@@ -11,6 +11,7 @@ diesel::table! {
         affiliation_id -> Nullable<Text>,
         url -> Nullable<Text>,
         wikidata_id -> Nullable<Text>,
+        aliases -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> Integer,
@@ -54,6 +55,9 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> Integer,
+        /// Derived, kept by triggers (see the `findability` migrations):
+        /// the earliest date of the claim's attributions.
+        stated_on -> Nullable<Text>,
     }
 }
 

@@ -334,6 +334,7 @@ fn make_publishers(rng: &mut StdRng, clock: &mut Clock, n: usize, agents: &mut V
         };
         let slug: String = name.to_lowercase().chars().filter(char::is_ascii_alphanumeric).collect();
         let body = NewAgent {
+            aliases: Vec::new(),
             id: None,
             kind: AgentKind::Organization,
             name,
@@ -356,6 +357,7 @@ fn make_organizations(rng: &mut StdRng, clock: &mut Clock, n: usize, agents: &mu
         let when = clock.next(rng);
         let id: AgentId = id_at(rng, when);
         let body = NewAgent {
+            aliases: Vec::new(),
             id: None,
             kind: AgentKind::Organization,
             name: format!("{} {}", pick(rng, ORGANIZATION_KINDS), i + 1),
@@ -390,6 +392,7 @@ fn make_persons(
             format!("{} {}", pick(rng, FIRST_NAMES), pick(rng, LAST_NAMES))
         };
         let body = NewAgent {
+            aliases: Vec::new(),
             id: None,
             kind: AgentKind::Person,
             name,

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use uuid::Uuid;
 
-use super::model::{EdgeType, Node, Provenance};
+use super::model::{EdgeType, Node, Origin, Provenance};
 use crate::agents::model::AgentKind;
 use crate::attributions::model::{Mode, Stance};
 
@@ -85,7 +85,7 @@ const HEADING_WIDTH: usize = 40;
 
 impl Drawing {
     pub fn of(graph: &Provenance) -> Drawing {
-        let origins: HashSet<Uuid> = graph.origins.iter().copied().collect();
+        let origins: HashSet<Uuid> = graph.origins.iter().map(Origin::id).collect();
         let unresolved: HashSet<Uuid> = graph.unresolved.iter().copied().collect();
         let truncated: HashSet<Uuid> = graph.truncated.iter().copied().collect();
         let denials: HashSet<Uuid> = graph.denials.iter().copied().collect();

@@ -15,7 +15,7 @@ use actix_web::{HttpRequest, HttpResponse, get, web};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::auth::ReadAccess;
-use crate::claims::model::Claim;
+use crate::claims::model::BackedClaim;
 use crate::db::Db;
 use crate::error::{ApiError, Problem};
 use crate::http::{self, Page, Params};
@@ -212,14 +212,17 @@ impl MediaRange {
     }
 }
 
-/// List the claims a source states
+/// List the claims a source states or is cited for
 ///
-/// The claims that this source has an attribution of (whatever its mode
-/// and stance), newest first, in pages of `limit`.
+/// The claims that this source has an attribution of (`stating_source`,
+/// whatever its mode and stance) or that a stating source cites it for
+/// (`cited_source`), each with its roles; `role` keeps some of them.
+/// Newest first unless `sort` says otherwise, in pages of `limit` (keyset
+/// cursors); each item carries what a list item of `GET /v1/claims` does.
 #[utoipa::path(
     tag = "provenance", operation_id = "listClaimsOfSource",
-    params(("id" = Uuid, Path, description = "The source's id", example = "c6a8706d-f757-568a-bb3a-bda55545ee21"), ClaimsOfQuery),
-    responses((status = 200, description = "A page of claims", body = Page<Claim>))
+    params(("id" = Uuid, Path, description = "The source's id", example = "5caf7abf-7ecd-56cd-95f4-a1fc2177daf4"), ClaimsOfQuery),
+    responses((status = 200, description = "A page of claims, each with the roles", body = Page<BackedClaim>))
 )]
 #[get("/sources/{id}/claims")]
 async fn list_claims_of_source(
@@ -235,14 +238,19 @@ async fn list_claims_of_source(
     Ok(http::page(&req, page))
 }
 
-/// List the claims an agent says or publishes
+/// List the claims an agent backs
 ///
-/// The claims this agent is the speaker of in some attribution, or that a
-/// source it publishes states; newest first, in pages of `limit`.
+/// The claims this agent is the speaker of in some attribution
+/// (`speaker`), that a source it publishes states (`publisher`), or that a
+/// stating source cites a source it publishes for (`cited_publisher`: an
+/// organisation that is only ever cited is found here), each with its
+/// roles; `role` keeps some of them. Newest first unless `sort` says
+/// otherwise, in pages of `limit` (keyset cursors); each item carries what
+/// a list item of `GET /v1/claims` does.
 #[utoipa::path(
     tag = "provenance", operation_id = "listClaimsOfAgent",
-    params(("id" = Uuid, Path, description = "The agent's id", example = "dadc5658-6eb7-549b-892b-ebf148ec0882"), ClaimsOfQuery),
-    responses((status = 200, description = "A page of claims", body = Page<Claim>))
+    params(("id" = Uuid, Path, description = "The agent's id", example = "acce8725-d8fb-540a-a984-76d8e5535525"), ClaimsOfQuery),
+    responses((status = 200, description = "A page of claims, each with the roles", body = Page<BackedClaim>))
 )]
 #[get("/agents/{id}/claims")]
 async fn list_claims_of_agent(

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::attributions::model::{Mode, Stance};
 use crate::card::{AgentSummary, SourceSummary};
-use crate::claims::model::Claim;
+use crate::claims::model::{Claim, ClaimSort};
 use crate::validate::text_enum;
 
 /// The deepest `max_depth` a request may ask for. Real citation chains are a
@@ -68,6 +68,17 @@ pub struct ProvenanceQuery {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ClaimsOfQuery {
+    /// Only claims where the agent or source has one of these roles,
+    /// comma-separated (all roles when absent). An agent's roles:
+    /// `speaker`, `publisher` (of a stating source), `cited_publisher` (of
+    /// a source a stating source cites); a source's: `stating_source`,
+    /// `cited_source`. A role the other kind has is a 400.
+    pub role: Option<String>,
+    /// Order of the list, as for `GET /v1/claims` but without `relevance`:
+    /// `-created_at` (default), `created_at`, `period_start`,
+    /// `-period_start`, `stated_on`, `-stated_on`.
+    #[param(inline)]
+    pub sort: Option<ClaimSort>,
     /// Page size, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200, example = 20)]
     pub limit: Option<i64>,
@@ -136,6 +147,39 @@ pub struct Edge {
     pub stance: Stance,
 }
 
+text_enum! {
+    /// Why a node is an origin of the claim.
+    OriginReason {
+        /// A source that asserts the claim on its own authority: its
+        /// attribution names neither a cited source nor a speaker.
+        OwnAuthority = "own_authority",
+        /// A person or organisation a source quotes or paraphrases.
+        Speaker = "speaker",
+        /// A cited source with no attribution of the claim on record: the
+        /// trail goes cold there, and counts as one origin.
+        ColdTrail = "cold_trail",
+    }
+}
+
+/// An origin of the claim: a node of the graph where a supporting trail ends.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Origin {
+    /// A source: its title.
+    Source { id: Uuid, title: String, why: OriginReason },
+    /// A speaker: its name.
+    Agent { id: Uuid, name: String, why: OriginReason },
+}
+
+impl Origin {
+    /// The node the origin is.
+    pub fn id(&self) -> Uuid {
+        match self {
+            Origin::Source { id, .. } | Origin::Agent { id, .. } => *id,
+        }
+    }
+}
+
 /// Where a claim comes from: the sources that state it, what they cite,
 /// whom they quote, and where each trail ends.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -146,12 +190,13 @@ pub struct Provenance {
     pub nodes: Vec<Node>,
     /// Every step, each from one attribution.
     pub edges: Vec<Edge>,
-    /// Where the trails end, each judged at the attribution that ends it:
-    /// a source that names neither a cited source nor a speaker (it asserts
-    /// the claim on its own authority), a speaker, or a cited source with
-    /// nothing on record (see `unresolved`). Only attributions with stance
-    /// `affirms` make origins.
-    pub origins: Vec<Uuid>,
+    /// Where the trails end, each judged at the attribution that ends it,
+    /// with why it is an origin: a source that names neither a cited source
+    /// nor a speaker (`own_authority`), a speaker (`speaker`), or a cited
+    /// source with nothing on record (`cold_trail`, see `unresolved`). Only
+    /// attributions with stance `affirms` make origins. In the order of
+    /// `nodes`, whose entries they name by `id`.
+    pub origins: Vec<Origin>,
     /// How many distinct origins: ten outlets repeating one report are one.
     pub independent_origins: usize,
     /// Cited sources that have no attribution of this claim on record: the

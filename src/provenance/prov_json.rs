@@ -24,7 +24,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use super::model::{EdgeType, Node, Provenance};
+use super::model::{EdgeType, Node, Origin, Provenance};
 use crate::agents::model::AgentKind;
 use crate::attributions::model::{Mode, Stance};
 use crate::card::AgentSummary;
@@ -109,7 +109,7 @@ pub fn document(graph: &Provenance) -> Value {
         }
     }
 
-    let origins: HashSet<Uuid> = graph.origins.iter().copied().collect();
+    let origins: HashSet<Uuid> = graph.origins.iter().map(Origin::id).collect();
     // Origins that are speakers: their affirming speeches, in edge order.
     let mut origin_speeches: BTreeMap<usize, String> = BTreeMap::new();
     for (i, edge) in graph.edges.iter().enumerate() {
@@ -155,8 +155,8 @@ pub fn document(graph: &Provenance) -> Value {
             }
         }
     }
-    for origin in &graph.origins {
-        let is_source = graph.nodes.iter().any(|n| matches!(n, Node::Source(s) if s.source.id.uuid() == *origin));
+    for origin in graph.origins.iter().map(Origin::id) {
+        let is_source = graph.nodes.iter().any(|n| matches!(n, Node::Source(s) if s.source.id.uuid() == origin));
         if is_source {
             derivations.add(json!({
                 "prov:generatedEntity": claim,

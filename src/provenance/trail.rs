@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use uuid::Uuid;
 
-use super::model::{Edge, EdgeType, Node, Provenance, SourceNode};
+use super::model::{Edge, EdgeType, Node, Origin, OriginReason, Provenance, SourceNode};
 use crate::attributions::model::{Mode, Stance};
 use crate::attributions::store::AttributionRow;
 use crate::card::{AgentSummary, SourceSummary};
@@ -279,7 +279,31 @@ impl<'a> Trail<'a> {
             .collect::<StoreResult<Vec<_>>>()?;
 
         let max_depth_reached = source_nodes.iter().map(|(_, n)| n.depth).max().unwrap_or(0);
-        let origins = in_order(self.origins)?;
+        let mut origin_keys = self.origins;
+        origin_keys.sort_by_key(|k| rank.get(k).copied().unwrap_or(usize::MAX));
+        let origins = origin_keys
+            .iter()
+            .map(|key| {
+                let id = id_of(key)?;
+                Ok(match key {
+                    Key::Source(s) => Origin::Source {
+                        id,
+                        title: sources.get(self.sources[*s]).map(|src| src.title.clone()).unwrap_or_default(),
+                        why: if self.unresolved.contains(s) {
+                            OriginReason::ColdTrail
+                        } else {
+                            OriginReason::OwnAuthority
+                        },
+                    },
+                    Key::Agent(a) => Origin::Agent {
+                        id,
+                        name: agents.get(self.agents[*a]).map(|agent| agent.name.clone()).unwrap_or_default(),
+                        why: OriginReason::Speaker,
+                    },
+                    Key::Claim => return Err(StoreError::Broken("the claim is no origin of itself".to_string())),
+                })
+            })
+            .collect::<StoreResult<Vec<Origin>>>()?;
         Ok(Provenance {
             claim,
             independent_origins: origins.len(),

@@ -153,6 +153,14 @@ pub struct SourcePatch {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct SourceQuery {
+    /// Find sources by title, publisher's name or URL, best match first:
+    /// the words must all occur (any case, accents ignored), the last one
+    /// also as the start of a word, as a user types (`guardian jnim` finds
+    /// the Guardian's article on JNIM); `"…"` is a phrase. At most 2000
+    /// characters and 64 words; blank means no search. Without it, newest
+    /// first.
+    #[param(max_length = 2000, example = "jnim fuel")]
+    pub q: Option<String>,
     /// Only sources of this kind.
     pub kind: Option<SourceKind>,
     /// Only sources of this publisher.

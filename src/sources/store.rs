@@ -17,6 +17,7 @@ use crate::db::write::{self, ResourceType, Revision, RevisionAction, Stamp, Stor
 use crate::db::{self, DbConnection};
 use crate::http::{MergePatch, Page, Precondition};
 use crate::ids::{AgentId, SourceId};
+use crate::names::{self, NameSearch, Names};
 use crate::revisions::store as revision_store;
 use crate::validate::PartialDate;
 
@@ -170,6 +171,24 @@ pub fn get(conn: &mut DbConnection, id: &SourceId) -> StoreResult<Source> {
 }
 
 pub fn list(conn: &mut DbConnection, query: &SourceQuery, limit: i64) -> StoreResult<Page<Source>> {
+    let fingerprint = cursor::fingerprint(query);
+    let mut filters = Vec::new();
+    filters.extend(query.kind.map(|kind| ("sources.kind", kind.as_str().to_string())));
+    filters.extend(query.publisher_id.as_ref().map(|id| ("sources.publisher_id", id.to_string())));
+    let by_name =
+        NameSearch::new(Names::Sources, query.q.as_deref(), filters, &fingerprint, query.cursor.as_deref(), limit)?;
+    if let Some(search) = by_name {
+        let (rows, next_cursor) = names::page(
+            conn,
+            &search,
+            &fingerprint,
+            |conn, ids| {
+                Ok(sources::table.filter(sources::id.eq_any(ids)).select(SourceMeta::as_select()).load(conn)?)
+            },
+            |row: &SourceMeta| row.id.as_str(),
+        )?;
+        return Ok(Page { items: rows.into_iter().map(|r| r.into_api(None)).collect(), next_cursor });
+    }
     let mut select = sources::table.select(SourceMeta::as_select()).into_boxed();
     if let Some(kind) = query.kind {
         select = select.filter(sources::kind.eq(kind));
@@ -177,7 +196,6 @@ pub fn list(conn: &mut DbConnection, query: &SourceQuery, limit: i64) -> StoreRe
     if let Some(publisher) = &query.publisher_id {
         select = select.filter(sources::publisher_id.eq(publisher));
     }
-    let fingerprint = cursor::fingerprint(query);
     let (rows, next_cursor) =
         newest_first!(conn, select, sources, SourceMeta, &fingerprint, query.cursor.as_deref(), limit);
     Ok(Page { items: rows.into_iter().map(|r| r.into_api(None)).collect(), next_cursor })

@@ -558,6 +558,16 @@ async fn the_common_list_queries_never_scan_a_whole_table_on_sqlite() {
         ("oldest first", ClaimQuery { sort: Some(ClaimSort::OldestFirst), ..Default::default() }),
         ("by period", ClaimQuery { sort: Some(ClaimSort::PeriodStart), ..Default::default() }),
         ("by period, latest first", ClaimQuery { sort: Some(ClaimSort::PeriodStartDesc), ..Default::default() }),
+        ("by stated_on", ClaimQuery { sort: Some(ClaimSort::StatedOn), ..Default::default() }),
+        ("by stated_on, latest first", ClaimQuery { sort: Some(ClaimSort::StatedOnDesc), ..Default::default() }),
+        (
+            "publisher by stated_on, latest first",
+            ClaimQuery {
+                publisher_id: publisher_id.clone(),
+                sort: Some(ClaimSort::StatedOnDesc),
+                ..Default::default()
+            },
+        ),
         ("kind", ClaimQuery { kind: Some(ClaimKind::Prediction), ..Default::default() }),
         ("status", ClaimQuery { status: Some(ClaimStatus::Retracted), ..Default::default() }),
         ("tag", ClaimQuery { tag: Some("jnim".into()), ..Default::default() }),
@@ -594,8 +604,28 @@ async fn the_common_list_queries_never_scan_a_whole_table_on_sqlite() {
         ),
     ];
     let mut conn = app.db.get().expect("a connection");
+    let mut plans: Vec<(String, Vec<String>)> = Vec::new();
     for (name, query) in queries {
-        let plan = explain(&mut conn, query).expect("a plan");
+        plans.push((name.to_string(), explain(&mut conn, query).expect("a plan")));
+    }
+    // The claims an agent or a source is behind, in every role.
+    use claimtrail::claims::listing::backing::{Backer, Backing};
+    let agent: claimtrail::ids::AgentId = source["publisher_id"].as_str().unwrap().parse().unwrap();
+    let cited: claimtrail::ids::SourceId = source["id"].as_str().unwrap().parse().unwrap();
+    for (backer, role) in [
+        (Backer::Agent(agent.clone()), None),
+        (Backer::Agent(agent.clone()), Some("cited_publisher")),
+        (Backer::Agent(agent), Some("speaker")),
+        (Backer::Source(cited.clone()), None),
+        (Backer::Source(cited), Some("cited_source")),
+    ] {
+        for sort in [None, Some(ClaimSort::StatedOnDesc)] {
+            let name = format!("{backer:?} as {role:?} by {sort:?}");
+            let backing = Backing::new(backer.clone(), role).expect("roles");
+            plans.push((name, claimtrail::claims::listing::explain_backed(&mut conn, backing, sort).expect("a plan")));
+        }
+    }
+    for (name, plan) in plans {
         assert!(!plan.is_empty(), "{name}: no plan");
         for line in &plan {
             for table in ["claims", "attributions", "claim_tags", "claim_documents"] {

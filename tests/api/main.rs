@@ -14,6 +14,7 @@ mod cli;
 mod cluster;
 mod concurrency;
 mod contract;
+mod findability;
 mod hostile;
 mod instances;
 mod limits;

@@ -40,8 +40,14 @@ async fn provenance(app: &TestApp, claim: &str, query: &str) -> Value {
     response.json().await.unwrap()
 }
 
+/// The ids of a list of ids, or of objects with an `id` (origins).
 fn ids(value: &Value) -> Vec<String> {
-    value.as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect()
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap_or_else(|| v["id"].as_str().unwrap()).to_string())
+        .collect()
 }
 
 fn node_ids(graph: &Value) -> HashSet<String> {

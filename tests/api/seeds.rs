@@ -91,7 +91,8 @@ on_both_backends! {
             assert_eq!(response.status(), StatusCode::OK, "provenance of {}", claim["text"]);
             let graph: Value = response.json().await.unwrap();
             let strings = |field: &str| -> BTreeSet<String> {
-                graph[field].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect()
+                let id = |v: &Value| v.as_str().unwrap_or_else(|| v["id"].as_str().unwrap()).to_string();
+                graph[field].as_array().unwrap().iter().map(id).collect()
             };
             let (origins, unresolved) = (strings("origins"), strings("unresolved"));
             let (all_cited, trail_ends) = cited.get(id).cloned().unwrap_or_default();

@@ -129,9 +129,14 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List the claims an agent says or publishes
-         * @description The claims this agent is the speaker of in some attribution, or that a
-         *     source it publishes states; newest first, in pages of `limit`.
+         * List the claims an agent backs
+         * @description The claims this agent is the speaker of in some attribution
+         *     (`speaker`), that a source it publishes states (`publisher`), or that a
+         *     stating source cites a source it publishes for (`cited_publisher`: an
+         *     organisation that is only ever cited is found here), each with its
+         *     roles; `role` keeps some of them. Newest first unless `sort` says
+         *     otherwise, in pages of `limit` (keyset cursors); each item carries what
+         *     a list item of `GET /v1/claims` does.
          */
         get: operations["listClaimsOfAgent"];
         put?: never;
@@ -724,9 +729,12 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List the claims a source states
-         * @description The claims that this source has an attribution of (whatever its mode
-         *     and stance), newest first, in pages of `limit`.
+         * List the claims a source states or is cited for
+         * @description The claims that this source has an attribution of (`stating_source`,
+         *     whatever its mode and stance) or that a stating source cites it for
+         *     (`cited_source`), each with its roles; `role` keeps some of them.
+         *     Newest first unless `sort` says otherwise, in pages of `limit` (keyset
+         *     cursors); each item carries what a list item of `GET /v1/claims` does.
          */
         get: operations["listClaimsOfSource"];
         put?: never;
@@ -805,6 +813,7 @@ export interface components {
          * @description A person or organisation that publishes or says things.
          * @example {
          *       "affiliation_id": "d8542137-0f73-582e-a9e8-00e004cc31d9",
+         *       "aliases": [],
          *       "anonymous": false,
          *       "created_at": "2025-11-18T09:30:00Z",
          *       "description": "Bamako-based head of the Sahel programme at the German think tank Konrad Adenauer Foundation",
@@ -823,6 +832,11 @@ export interface components {
              * @description The organisation the person speaks for.
              */
             affiliation_id: string | null;
+            /**
+             * @description Other names the agent goes by ("JNIM", "Jama'at Nusrat al-Islam
+             *     wal-Muslimin"), which the name search (`q`) covers too.
+             */
+            aliases: string[];
             /** @description True for unnamed speakers. */
             anonymous: boolean;
             /** Format: date-time */
@@ -861,6 +875,7 @@ export interface components {
         AgentPatch: {
             /** Format: uuid */
             affiliation_id?: string | null;
+            aliases?: string[];
             anonymous?: boolean;
             description?: string | null;
             kind?: components["schemas"]["AgentKind"];
@@ -995,6 +1010,16 @@ export interface components {
             stance?: components["schemas"]["Stance"];
             stated_on?: components["schemas"]["PartialDate"] | null;
         };
+        /** @description A claim an agent or a source is behind, with its roles. */
+        BackedClaim: components["schemas"]["ClaimListItem"] & {
+            /**
+             * @description Every role the agent or source has for the claim (whatever `role`
+             *     asked for): for an agent `speaker`, `publisher` (of a stating
+             *     source), `cited_publisher` (of a cited source); for a source
+             *     `stating_source`, `cited_source`.
+             */
+            roles: components["schemas"]["Role"][];
+        };
         /** @description One attribution of a claim card, with who and where. */
         CardAttribution: components["schemas"]["Attribution"] & {
             cited_source: components["schemas"]["SourceSummary"] | null;
@@ -1087,14 +1112,31 @@ export interface components {
          */
         ClaimCard: components["schemas"]["Claim"] & {
             attributions: components["schemas"]["CardAttribution"][];
+            /**
+             * @description When the claim entered public discourse: the earliest date of its
+             *     attributions (an attribution's own `stated_on`, else its source's
+             *     `published_on`); null while no dated source states it.
+             * @example 2025
+             */
+            stated_on?: string | null;
         };
         /**
          * @description What sort of statement the claim is.
          * @enum {string}
          */
         ClaimKind: "statement" | "quantity" | "event" | "quote" | "prediction" | "opinion";
-        /** @description A claim in a list, with its search snippet when one was asked for. */
+        /**
+         * @description A claim in a list: the claim, when it entered public discourse, the
+         *     first sources that state it and how many do, and its search snippet
+         *     when one was asked for. Enough to draw a result row ("claim — stated by
+         *     The Guardian, 2025") without reading the card.
+         */
         ClaimListItem: components["schemas"]["Claim"] & {
+            /**
+             * Format: int64
+             * @description How many attributions the claim has.
+             */
+            attribution_count: number;
             /**
              * @description The passage that best matches `q` (from the text, subject or a
              *     quote), HTML-escaped, with each match wrapped in `<mark>`…`</mark>`;
@@ -1102,6 +1144,23 @@ export interface components {
              * @example JNIM is <mark>blockading</mark> <mark>fuel</mark> supplies in Mali…
              */
             snippet?: string;
+            /**
+             * Format: int64
+             * @description How many distinct sources state it.
+             */
+            source_count: number;
+            /**
+             * @description The first sources that state the claim (at most
+             *     [`FIRST_SOURCES`]), earliest first (undated last), each once.
+             */
+            sources: components["schemas"]["StatingSource"][];
+            /**
+             * @description When the claim entered public discourse: the earliest date of its
+             *     attributions (an attribution's own `stated_on`, else its source's
+             *     `published_on`); null while no dated source states it.
+             * @example 2025
+             */
+            stated_on?: string | null;
         };
         /**
          * @description A JSON Merge Patch of a claim: absent fields stay, `null` clears an
@@ -1301,6 +1360,15 @@ export interface components {
              * @description Id of an existing agent.
              */
             affiliation_id?: string | null;
+            /**
+             * @description Other names the agent goes by, which the name search covers: at most
+             *     20 of 1 to 300 characters; repeats (case aside) are dropped.
+             * @example [
+             *       "JNIM",
+             *       "Jama'at Nusrat al-Islam wal-Muslimin"
+             *     ]
+             */
+            aliases?: string[];
             /** @description Default false. */
             anonymous?: boolean;
             /** @description At most 2000 characters. */
@@ -1468,6 +1536,27 @@ export interface components {
             /** @enum {string} */
             type: "agent";
         });
+        /** @description An origin of the claim: a node of the graph where a supporting trail ends. */
+        Origin: {
+            /** Format: uuid */
+            id: string;
+            title: string;
+            /** @enum {string} */
+            type: "source";
+            why: components["schemas"]["OriginReason"];
+        } | {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            /** @enum {string} */
+            type: "agent";
+            why: components["schemas"]["OriginReason"];
+        };
+        /**
+         * @description Why a node is an origin of the claim.
+         * @enum {string}
+         */
+        OriginReason: "own_authority" | "speaker" | "cold_trail";
         /** @description A page of a list. */
         Page_Agent: {
             /** @description The items of this page, in the list's order. */
@@ -1483,9 +1572,9 @@ export interface components {
             next_cursor: string | null;
         };
         /** @description A page of a list. */
-        Page_Claim: {
+        Page_BackedClaim: {
             /** @description The items of this page, in the list's order. */
-            items: components["schemas"]["Claim"][];
+            items: components["schemas"]["BackedClaim"][];
             /** @description Pass as `cursor` to get the next page; `null` on the last page. */
             next_cursor: string | null;
         };
@@ -1629,13 +1718,14 @@ export interface components {
             /** @description Every source and speaker on the trail: sources by depth, then speakers. */
             nodes: components["schemas"]["Node"][];
             /**
-             * @description Where the trails end, each judged at the attribution that ends it:
-             *     a source that names neither a cited source nor a speaker (it asserts
-             *     the claim on its own authority), a speaker, or a cited source with
-             *     nothing on record (see `unresolved`). Only attributions with stance
-             *     `affirms` make origins.
+             * @description Where the trails end, each judged at the attribution that ends it,
+             *     with why it is an origin: a source that names neither a cited source
+             *     nor a speaker (`own_authority`), a speaker (`speaker`), or a cited
+             *     source with nothing on record (`cold_trail`, see `unresolved`). Only
+             *     attributions with stance `affirms` make origins. In the order of
+             *     `nodes`, whose entries they name by `id`.
              */
-            origins: string[];
+            origins: components["schemas"]["Origin"][];
             /** @description Sources at `max_depth` whose citations were not followed. */
             truncated: string[];
             /**
@@ -1781,6 +1871,11 @@ export interface components {
             version: number;
         };
         /**
+         * @description What an agent or a source is to a claim.
+         * @enum {string}
+         */
+        Role: "speaker" | "publisher" | "cited_publisher" | "stating_source" | "cited_source";
+        /**
          * @description What a key may do; each scope includes the ones below it.
          * @enum {string}
          */
@@ -1888,6 +1983,16 @@ export interface components {
          * @enum {string}
          */
         Stance: "affirms" | "denies" | "questions";
+        /** @description A source that states a claim, as a list item shows it. */
+        StatingSource: {
+            /** Format: uuid */
+            id: string;
+            published_on?: string | null;
+            /** @description The publisher's name, when the source has a publisher. */
+            publisher_name?: string | null;
+            quote_status?: components["schemas"]["QuoteStatus"] | null;
+            title: string;
+        };
     };
     responses: never;
     parameters: never;
@@ -2110,6 +2215,15 @@ export interface operations {
     listAgents: {
         parameters: {
             query?: {
+                /**
+                 * @description Find agents by name, alias or description, best match first: the
+                 *     words must all occur (any case, accents ignored), the last one also
+                 *     as the start of a word, as a user types (`souf` finds "The Soufan
+                 *     Center"); `"…"` is a phrase. At most 2000 characters and 64 words;
+                 *     blank means no search. Without it, newest first.
+                 * @example souf
+                 */
+                q?: string;
                 /** @description Only agents of this kind. */
                 kind?: components["schemas"]["AgentKind"];
                 /** @description Only agents affiliated with this organisation. */
@@ -3295,6 +3409,20 @@ export interface operations {
         parameters: {
             query?: {
                 /**
+                 * @description Only claims where the agent or source has one of these roles,
+                 *     comma-separated (all roles when absent). An agent's roles:
+                 *     `speaker`, `publisher` (of a stating source), `cited_publisher` (of
+                 *     a source a stating source cites); a source's: `stating_source`,
+                 *     `cited_source`. A role the other kind has is a 400.
+                 */
+                role?: string;
+                /**
+                 * @description Order of the list, as for `GET /v1/claims` but without `relevance`:
+                 *     `-created_at` (default), `created_at`, `period_start`,
+                 *     `-period_start`, `stated_on`, `-stated_on`.
+                 */
+                sort?: "-created_at" | "created_at" | "period_start" | "-period_start" | "stated_on" | "-stated_on" | "relevance";
+                /**
                  * @description Page size, 1 to 200 (default 50).
                  * @example 20
                  */
@@ -3306,7 +3434,7 @@ export interface operations {
             path: {
                 /**
                  * @description The agent's id
-                 * @example dadc5658-6eb7-549b-892b-ebf148ec0882
+                 * @example acce8725-d8fb-540a-a984-76d8e5535525
                  */
                 id: string;
             };
@@ -3314,7 +3442,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A page of claims */
+            /** @description A page of claims, each with the roles */
             200: {
                 headers: {
                     /** @description `<…>; rel="next"`: the next page, with the same parameters, when there is one */
@@ -3325,7 +3453,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Page_Claim"];
+                    "application/json": components["schemas"]["Page_BackedClaim"];
                 };
             };
             /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor or header */
@@ -6224,10 +6352,13 @@ export interface operations {
                 /**
                  * @description Full-text search over the claim's text, its subject and the quotes
                  *     of its attributions. Words must all occur (any order, any case,
-                 *     accents ignored: `menaka` finds "Ménaka"); `"fuel blockade"` is a
-                 *     phrase; `jihad*` matches words starting with `jihad` (at least 2
-                 *     letters before `*`); words joined by punctuation (`al-Qaida`) are a
-                 *     phrase of their parts. Anything else is not syntax: `-`, `OR`,
+                 *     accents ignored: `menaka` finds "Ménaka"), in any English inflection
+                 *     (`coup` finds "coups", `kill` finds "killed": claims in English or
+                 *     of no stated language are stemmed; others match words as written);
+                 *     `"fuel blockade"` is a phrase (of those words or their inflections,
+                 *     in that order); `jihad*` matches words starting with `jihad` (at
+                 *     least 2 letters before `*`; as written, not stemmed); words joined
+                 *     by punctuation (`al-Qaida`) are a phrase of their parts. Anything else is not syntax: `-`, `OR`,
                  *     `NOT`, brackets and other punctuation only separate words. At most
                  *     2000 characters and 64 words; a `q` without any letter or digit is
                  *     a 400. Blank means no search.
@@ -6266,9 +6397,11 @@ export interface operations {
                 value_max?: number;
                 /**
                  * @description Order of the list: `-created_at` (default), `created_at`,
-                 *     `period_start`, `-period_start`, or `relevance` (only with `q`).
+                 *     `period_start`, `-period_start`, `stated_on`, `-stated_on`, or
+                 *     `relevance` (only with `q`; a word as written ranks above an
+                 *     inflection of it).
                  */
-                sort?: "-created_at" | "created_at" | "period_start" | "-period_start" | "relevance";
+                sort?: "-created_at" | "created_at" | "period_start" | "-period_start" | "stated_on" | "-stated_on" | "relevance";
                 /**
                  * @description With `q`: add to each claim a `snippet` of the best-matching passage,
                  *     matches wrapped in `<mark>`…`</mark>`. Ignored without `q`.
@@ -9416,6 +9549,16 @@ export interface operations {
     listSources: {
         parameters: {
             query?: {
+                /**
+                 * @description Find sources by title, publisher's name or URL, best match first:
+                 *     the words must all occur (any case, accents ignored), the last one
+                 *     also as the start of a word, as a user types (`guardian jnim` finds
+                 *     the Guardian's article on JNIM); `"…"` is a phrase. At most 2000
+                 *     characters and 64 words; blank means no search. Without it, newest
+                 *     first.
+                 * @example jnim fuel
+                 */
+                q?: string;
                 /** @description Only sources of this kind. */
                 kind?: components["schemas"]["SourceKind"];
                 /** @description Only sources of this publisher. */
@@ -10601,6 +10744,20 @@ export interface operations {
         parameters: {
             query?: {
                 /**
+                 * @description Only claims where the agent or source has one of these roles,
+                 *     comma-separated (all roles when absent). An agent's roles:
+                 *     `speaker`, `publisher` (of a stating source), `cited_publisher` (of
+                 *     a source a stating source cites); a source's: `stating_source`,
+                 *     `cited_source`. A role the other kind has is a 400.
+                 */
+                role?: string;
+                /**
+                 * @description Order of the list, as for `GET /v1/claims` but without `relevance`:
+                 *     `-created_at` (default), `created_at`, `period_start`,
+                 *     `-period_start`, `stated_on`, `-stated_on`.
+                 */
+                sort?: "-created_at" | "created_at" | "period_start" | "-period_start" | "stated_on" | "-stated_on" | "relevance";
+                /**
                  * @description Page size, 1 to 200 (default 50).
                  * @example 20
                  */
@@ -10612,7 +10769,7 @@ export interface operations {
             path: {
                 /**
                  * @description The source's id
-                 * @example c6a8706d-f757-568a-bb3a-bda55545ee21
+                 * @example 5caf7abf-7ecd-56cd-95f4-a1fc2177daf4
                  */
                 id: string;
             };
@@ -10620,7 +10777,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A page of claims */
+            /** @description A page of claims, each with the roles */
             200: {
                 headers: {
                     /** @description `<…>; rel="next"`: the next page, with the same parameters, when there is one */
@@ -10631,7 +10788,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Page_Claim"];
+                    "application/json": components["schemas"]["Page_BackedClaim"];
                 };
             };
             /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor or header */

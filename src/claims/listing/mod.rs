@@ -28,20 +28,22 @@
 //! near a page boundary may show twice or be skipped). Paging by any other
 //! order is exact on both backends.
 
+pub mod backing;
+mod items;
 mod plan;
 mod position;
 mod postgres;
 mod request;
 mod snippet;
-mod sql;
+pub(crate) mod sql;
 mod sqlite;
 
 use std::collections::HashMap;
 
 use diesel::QueryableByName;
-use diesel::sql_types::{BigInt, Double, Nullable};
+use diesel::sql_types::{BigInt, Double, Nullable, Text};
 
-use super::model::{ClaimListItem, ClaimQuery};
+use super::model::{BackedClaim, ClaimListItem, ClaimQuery, ClaimSort};
 use super::store::{ClaimRow, with_tags};
 use crate::cursor;
 use crate::db::DbConnection;
@@ -49,6 +51,8 @@ use crate::db::write::StoreResult;
 use crate::http::Page;
 use crate::ids::ClaimId;
 use crate::search::SearchQuery;
+use crate::validate::PartialDate;
+use backing::Backing;
 use request::Request;
 
 pub use plan::DRIVER_MAX_ROWS;
@@ -57,23 +61,67 @@ pub use plan::DRIVER_MAX_ROWS;
 /// then reads one page.
 pub fn list(conn: &mut DbConnection, query: ClaimQuery, limit: i64) -> StoreResult<Page<ClaimListItem>> {
     let request = Request::new(query, limit)?;
+    read_page(conn, &request)
+}
+
+/// The claims an agent or a source is behind, in the roles of `backing`,
+/// in `sort` (newest first by default), each with every role it has.
+pub fn list_backed(
+    conn: &mut DbConnection,
+    backing: Backing,
+    sort: Option<ClaimSort>,
+    cursor: Option<&str>,
+    fingerprint: String,
+    limit: i64,
+) -> StoreResult<Page<BackedClaim>> {
+    let request = Request::of_backing(backing, sort, cursor, fingerprint, limit)?;
+    let page = read_page(conn, &request)?;
+    let ids: Vec<ClaimId> = page.items.iter().map(|item| item.claim.id.clone()).collect();
+    let mut roles = match request.backing() {
+        Some(backing) => backing.roles_of(conn, &ids)?,
+        None => HashMap::new(),
+    };
+    let items = page
+        .items
+        .into_iter()
+        .map(|item| {
+            let roles = roles.remove(&item.claim.id).unwrap_or_default();
+            BackedClaim { item, roles }
+        })
+        .collect();
+    Ok(Page { items, next_cursor: page.next_cursor })
+}
+
+/// One page of a request, as list items, in a fixed number of queries
+/// whatever its size: the page, the claims' tags, their stating sources
+/// and counts, and, when asked for, the snippets.
+fn read_page(conn: &mut DbConnection, request: &Request) -> StoreResult<Page<ClaimListItem>> {
     let dialect = dialect(conn);
-    let rows = dialect.page(&request)?;
+    let rows = dialect.page(request)?;
+    let byte_order = dialect.byte_order();
     let (rows, next_cursor) =
         cursor::paginate(rows, request.limit, &request.fingerprint, |row| request.position_of(row));
+    let ids: Vec<ClaimId> = rows.iter().map(|row| row.claim.id.clone()).collect();
     let mut snippets = match (&request.search, request.snippet) {
-        (Some(search), true) if !rows.is_empty() => {
-            let ids: Vec<ClaimId> = rows.iter().map(|row| row.claim.id.clone()).collect();
-            dialect.snippets(search, &ids)?
-        }
+        (Some(search), true) if !rows.is_empty() => dialect.snippets(search, &ids)?,
         _ => HashMap::new(),
     };
+    let mut stated_on: HashMap<ClaimId, Option<PartialDate>> =
+        rows.iter().map(|row| (row.claim.id.clone(), row.stated_on.clone())).collect();
+    let mut statings = items::statings(conn, &ids, byte_order)?;
     let claims = with_tags(conn, rows.into_iter().map(|row| row.claim).collect())?;
     let items = claims
         .into_iter()
         .map(|claim| {
-            let snippet = snippets.remove(&claim.id);
-            ClaimListItem { claim, snippet }
+            let statings = statings.remove(&claim.id).unwrap_or_default();
+            ClaimListItem {
+                stated_on: stated_on.remove(&claim.id).flatten(),
+                snippet: snippets.remove(&claim.id),
+                sources: statings.sources,
+                attribution_count: statings.attribution_count,
+                source_count: statings.source_count,
+                claim,
+            }
         })
         .collect();
     Ok(Page { items, next_cursor })
@@ -84,6 +132,12 @@ pub fn list(conn: &mut DbConnection, query: ClaimQuery, limit: i64) -> StoreResu
 /// and for operators who wonder why a query is slow.
 pub fn explain(conn: &mut DbConnection, query: ClaimQuery) -> StoreResult<Vec<String>> {
     let request = Request::new(query, 50)?;
+    dialect(conn).explain(&request)
+}
+
+/// The plans of the queries [`list_backed`] runs for these roles and sort.
+pub fn explain_backed(conn: &mut DbConnection, backing: Backing, sort: Option<ClaimSort>) -> StoreResult<Vec<String>> {
+    let request = Request::of_backing(backing, sort, None, String::new(), 50)?;
     dialect(conn).explain(&request)
 }
 
@@ -100,6 +154,10 @@ trait Dialect {
 
     /// The plan lines of the queries [`Dialect::page`] runs.
     fn explain(&mut self, request: &Request) -> StoreResult<Vec<String>>;
+
+    /// The clause that makes text compare byte by byte (partial dates
+    /// must), empty where that is the default.
+    fn byte_order(&self) -> &'static str;
 }
 
 /// The one place that asks which database the connection speaks to.
@@ -112,7 +170,7 @@ fn dialect(conn: &mut DbConnection) -> &mut dyn Dialect {
 
 /// A claim row as a list query returns it.
 #[derive(QueryableByName)]
-struct ListedRow {
+pub(crate) struct ListedRow {
     #[diesel(embed)]
     claim: ClaimRow,
     /// The claim's rank, when sorting by relevance (lower is better).
@@ -121,4 +179,7 @@ struct ListedRow {
     /// The row in SQLite's search index, when ranking by relevance there.
     #[diesel(sql_type = Nullable<BigInt>)]
     doc: Option<i64>,
+    /// When the claim entered public discourse (kept by triggers).
+    #[diesel(sql_type = Nullable<Text>)]
+    stated_on: Option<PartialDate>,
 }

@@ -30,6 +30,10 @@ pub enum Position {
     /// which come after all others, ordered by id.
     #[serde(rename = "p")]
     Period { start: Option<PartialDate>, id: ClaimId },
+    /// `(stated_on, id)`; `on` is null for claims without one, which come
+    /// after all others, ordered by id.
+    #[serde(rename = "d")]
+    Stated { on: Option<PartialDate>, id: ClaimId },
     /// `(rank, id)`. The rank travels as its bit pattern: a decimal
     /// rendering might not read back as the very same float, and the page
     /// would repeat a claim. `doc` is the claim's row in the SQLite search
@@ -65,6 +69,7 @@ impl Position {
         let fits = match (&position, sort) {
             (Position::Created { .. }, ClaimSort::NewestFirst | ClaimSort::OldestFirst) => true,
             (Position::Period { .. }, ClaimSort::PeriodStart | ClaimSort::PeriodStartDesc) => true,
+            (Position::Stated { .. }, ClaimSort::StatedOn | ClaimSort::StatedOnDesc) => true,
             (Position::Relevance { rank, .. }, ClaimSort::Relevance) => rank.is_finite(),
             _ => false,
         };
@@ -85,6 +90,7 @@ impl Request {
             ClaimSort::PeriodStart | ClaimSort::PeriodStartDesc => {
                 Position::Period { start: row.claim.period_start.clone(), id }
             }
+            ClaimSort::StatedOn | ClaimSort::StatedOnDesc => Position::Stated { on: row.stated_on.clone(), id },
             ClaimSort::Relevance => Position::Relevance { rank: row.rank.unwrap_or(0.0), id, doc: row.doc },
         }
     }

@@ -16,7 +16,7 @@ use super::sql::{self, Sql};
 use super::{Dialect, ListedRow};
 use crate::db::write::StoreResult;
 use crate::ids::ClaimId;
-use crate::search::SearchQuery;
+use crate::search::{Item, SearchQuery};
 
 /// `ts_rank` with length normalisation, negated so that, as with BM25 on
 /// SQLite, lower sorts first.
@@ -34,10 +34,10 @@ impl Dialect for PgConnection {
     fn snippets(&mut self, search: &SearchQuery, claims: &[ClaimId]) -> StoreResult<HashMap<ClaimId, String>> {
         let mut sql = Sql::new();
         sql.push(
-            "SELECT claims.id AS claim_id, ts_headline('simple', \
+            "SELECT claims.id AS claim_id, ts_headline('claimtrail_english', \
              concat_ws(' … ', claims.text, claims.subject, claim_quotes(claims.id)), ",
         );
-        write_tsquery(&mut sql, search);
+        write_headline_tsquery(&mut sql, search);
         sql.push(
             ", 'StartSel=\u{E000}, StopSel=\u{E001}, MaxWords=24, MinWords=12, ShortWord=0, \
              MaxFragments=1, FragmentDelimiter=\" … \"') AS snippet FROM claims WHERE claims.id IN (",
@@ -61,6 +61,10 @@ impl Dialect for PgConnection {
             lines.extend(plan.into_iter().map(|line| line.line));
         }
         Ok(lines)
+    }
+
+    fn byte_order(&self) -> &'static str {
+        BYTE_ORDER
     }
 }
 
@@ -96,9 +100,9 @@ fn page_sql(request: &Request, phase: Phase, limit: i64) -> Sql {
     let mut sql = sql::select_listed(rank, None);
     match &request.search {
         Some(search) => {
-            sql.push("claims, ");
+            sql.push("claims, (SELECT ");
             write_tsquery(&mut sql, search);
-            sql.push(" AS search_query WHERE claims.search_document @@ search_query");
+            sql.push(") AS search (search_query) WHERE claims.search_document @@ search_query");
         }
         None => {
             sql.push("claims WHERE TRUE");
@@ -124,24 +128,55 @@ fn page_sql(request: &Request, phase: Phase, limit: i64) -> Sql {
 /// `claim_search_words` (unaccent, punctuation to spaces), the
 /// normalisation the documents went through, and `quote_literal`, so it is
 /// one quoted lexeme (or a phrase, if normalising split it); phrases join
-/// words with `<->`, a prefix ends in `:*`, items join with `&`.
+/// words with `<->`, a prefix ends in `:*`. Each item matches its words as
+/// written (weight A of the search document) or, unless it is a prefix,
+/// their English stems (weight B, `claimtrail_english`; see the
+/// `findability` migration); items join with `&&`.
 fn write_tsquery(sql: &mut Sql, search: &SearchQuery) {
-    sql.push("to_tsquery('simple', ");
+    sql.push("(");
     for (i, item) in search.items.iter().enumerate() {
         if i > 0 {
-            sql.push(" || ' & ' || ");
+            sql.push(" && ");
         }
-        sql.push("'(' || ");
-        for (j, word) in item.words.iter().enumerate() {
-            if j > 0 {
-                sql.push(" || ' <-> ' || ");
-            }
-            sql.push("quote_literal(claim_search_words(").text(word.as_str()).push("))");
-            if item.prefix && j + 1 == item.words.len() {
-                sql.push(" || ':*'");
-            }
+        sql.push("(");
+        write_item(sql, item, "simple", "A");
+        if !item.prefix {
+            sql.push(" || ");
+            write_item(sql, item, "claimtrail_english", "B");
         }
-        sql.push(" || ')'");
+        sql.push(")");
     }
     sql.push(")");
+}
+
+/// The search for `ts_headline`, which stems the text it marks: every
+/// item's stems (or prefix), whatever the weight.
+fn write_headline_tsquery(sql: &mut Sql, search: &SearchQuery) {
+    sql.push("(");
+    for (i, item) in search.items.iter().enumerate() {
+        if i > 0 {
+            sql.push(" && ");
+        }
+        write_item(sql, item, "claimtrail_english", "");
+    }
+    sql.push(")");
+}
+
+/// One item as a `tsquery` in this configuration, its lexemes restricted
+/// to this weight (none if empty).
+fn write_item(sql: &mut Sql, item: &Item, config: &str, weight: &str) {
+    sql.push("to_tsquery('").push(config).push("', '(' || ");
+    for (j, word) in item.words.iter().enumerate() {
+        if j > 0 {
+            sql.push(" || ' <-> ' || ");
+        }
+        sql.push("quote_literal(claim_search_words(").text(word.as_str()).push("))");
+        let prefix = item.prefix && j + 1 == item.words.len();
+        match (prefix, weight.is_empty()) {
+            (true, _) => sql.push(" || ':*").push(weight).push("'"),
+            (false, false) => sql.push(" || ':").push(weight).push("'"),
+            (false, true) => sql,
+        };
+    }
+    sql.push(" || ')')");
 }

@@ -1,6 +1,7 @@
 //! The query parameters of the claim list, checked and turned into what
 //! the SQL is built from.
 
+use super::backing::Backing;
 use super::position::Position;
 use crate::claims::model::{ClaimKind, ClaimQuery, ClaimSort, ClaimStatus};
 use crate::cursor;
@@ -48,6 +49,8 @@ pub enum Member {
     Source(SourceId),
     Speaker(AgentId),
     Publisher(AgentId),
+    /// The claims an agent or a source is behind, in some roles.
+    Backing(Backing),
 }
 
 /// One query of a page: most sorts read a page in one, the `period_start`
@@ -60,6 +63,10 @@ pub enum Phase {
     WithPeriod,
     /// …then those without one, by `id`.
     WithoutPeriod,
+    /// By `(stated_on, id)`, the claims with a date…
+    WithStated,
+    /// …then those without one, by `id`.
+    WithoutStated,
     /// By `(rank, id)`; how a rank is computed, and where a page after a
     /// position starts, is each dialect's own.
     Ranked,
@@ -93,14 +100,57 @@ impl Request {
         })
     }
 
+    /// The list of the claims an agent or a source is behind: that one
+    /// membership filter, in `sort` (not by relevance: there is no search),
+    /// from `cursor` on; `fingerprint` names the list and its parameters.
+    pub fn of_backing(
+        backing: Backing,
+        sort: Option<ClaimSort>,
+        cursor: Option<&str>,
+        fingerprint: String,
+        limit: i64,
+    ) -> StoreResult<Request> {
+        let sort = sort.unwrap_or_default();
+        if sort == ClaimSort::Relevance {
+            return Err(StoreError::bad_parameter("sort", "`relevance` needs a search, which this list has not"));
+        }
+        let after = match cursor {
+            Some(cursor) => Some(Position::from_cursor(cursor, &fingerprint, sort)?),
+            None => None,
+        };
+        Ok(Request {
+            search: None,
+            columns: Vec::new(),
+            members: vec![Member::Backing(backing)],
+            sort,
+            after,
+            limit,
+            snippet: false,
+            fingerprint,
+        })
+    }
+
     /// The queries a page may need, in order.
     pub fn phases(&self) -> Vec<Phase> {
         match (self.sort, &self.after) {
             (ClaimSort::Relevance, _) => vec![Phase::Ranked],
             (ClaimSort::NewestFirst | ClaimSort::OldestFirst, _) => vec![Phase::Created],
+            (ClaimSort::StatedOn | ClaimSort::StatedOnDesc, Some(Position::Stated { on: None, .. })) => {
+                vec![Phase::WithoutStated]
+            }
+            (ClaimSort::StatedOn | ClaimSort::StatedOnDesc, _) => vec![Phase::WithStated, Phase::WithoutStated],
             (_, Some(Position::Period { start: None, .. })) => vec![Phase::WithoutPeriod],
             _ => vec![Phase::WithPeriod, Phase::WithoutPeriod],
         }
+    }
+
+    /// The backing filter of the request, if it lists an agent's or a
+    /// source's claims.
+    pub fn backing(&self) -> Option<&Backing> {
+        self.members.iter().find_map(|member| match member {
+            Member::Backing(backing) => Some(backing),
+            _ => None,
+        })
     }
 
     /// Reads up to `limit + 1` rows, phase after phase, asking each phase
@@ -119,7 +169,7 @@ impl Request {
     }
 
     pub fn descending(&self) -> bool {
-        matches!(self.sort, ClaimSort::NewestFirst | ClaimSort::PeriodStartDesc)
+        matches!(self.sort, ClaimSort::NewestFirst | ClaimSort::PeriodStartDesc | ClaimSort::StatedOnDesc)
     }
 }
 

@@ -11,10 +11,11 @@ use diesel::backend::Backend;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::serialize::ToSql;
 use diesel::sql_types::{BigInt, Double, Text, Timestamp, Untyped};
-use diesel::{QueryResult, RunQueryDsl};
+use diesel::{QueryResult, QueryableByName, RunQueryDsl};
 
 use super::position::Position;
 use super::request::{Column, Member, Phase, Request};
+use crate::db::DbConnection;
 use crate::db::write::StoreError;
 
 /// SQL text with its bound values, in the order they appear.
@@ -76,6 +77,18 @@ impl Sql {
         self
     }
 
+    /// Runs the query on either database: the SQL is the same on both, only
+    /// diesel's multi-backend connection cannot run a hand-written query.
+    pub fn load_any<R>(self, conn: &mut DbConnection) -> QueryResult<Vec<R>>
+    where
+        R: QueryableByName<diesel::sqlite::Sqlite> + QueryableByName<diesel::pg::Pg> + 'static,
+    {
+        match conn {
+            DbConnection::Sqlite(c) => self.load(c),
+            DbConnection::Pg(c) => self.load(c),
+        }
+    }
+
     /// Appends ` LIMIT <limit>`.
     pub fn limit(&mut self, limit: i64) -> &mut Sql {
         self.push(" LIMIT ").big_int(limit)
@@ -131,11 +144,12 @@ pub fn search_error(error: diesel::result::Error, refused: fn(&str) -> bool) -> 
     }
 }
 
-/// The columns of a claim row, in [`crate::claims::store::ClaimRow`]'s order.
+/// The columns of a claim row, in [`crate::claims::store::ClaimRow`]'s
+/// order, and its `stated_on`.
 const CLAIM_COLUMNS: &str = "claims.id, claims.text, claims.kind, claims.subject, claims.quantity_value, \
     claims.quantity_upper, claims.quantity_unit, claims.quantity_comparator, claims.period_start, \
     claims.period_end, claims.place, claims.status, claims.language, claims.created_at, claims.updated_at, \
-    claims.version";
+    claims.version, claims.stated_on";
 
 /// `SELECT <a listed row> FROM `: the claim's columns, its `rank` (this
 /// SQL expression, or null) and its `doc` (this one, or null).
@@ -195,11 +209,15 @@ impl Member {
             Member::Tag(tag) => tag,
             Member::Source(id) => id.as_str(),
             Member::Speaker(id) | Member::Publisher(id) => id.as_str(),
+            Member::Backing(_) => "",
         }
     }
 
     /// The set as a query: `SELECT [DISTINCT] claim_id …`.
     pub fn write_set(&self, sql: &mut Sql, distinct: bool) {
+        if let Member::Backing(backing) = self {
+            return backing.write_set(sql, distinct);
+        }
         let from = match self {
             Member::Tag(_) => "claim_tags.claim_id AS claim_id FROM claim_tags WHERE claim_tags.tag = ",
             Member::Source(_) => "attributions.claim_id AS claim_id FROM attributions WHERE attributions.source_id = ",
@@ -210,6 +228,7 @@ impl Member {
                 "attributions.claim_id AS claim_id FROM sources \
                  CROSS JOIN attributions ON attributions.source_id = sources.id WHERE sources.publisher_id = "
             }
+            Member::Backing(_) => return,
         };
         sql.push(if distinct { "SELECT DISTINCT " } else { "SELECT " }).push(from).text(self.value());
     }
@@ -218,6 +237,7 @@ impl Member {
     /// claim's own rows.
     pub fn write_probe(&self, sql: &mut Sql) {
         let probe = match self {
+            Member::Backing(backing) => return backing.write_probe(sql),
             Member::Tag(_) => {
                 "EXISTS (SELECT 1 FROM claim_tags WHERE claim_tags.claim_id = claims.id AND claim_tags.tag = "
             }
@@ -241,6 +261,7 @@ impl Member {
     /// its own way to check it.
     pub fn write_in(&self, sql: &mut Sql) {
         let set = match self {
+            Member::Backing(backing) => return backing.write_in(sql),
             Member::Tag(_) => "claims.id IN (SELECT claim_id FROM claim_tags WHERE tag = ",
             Member::Source(_) => "claims.id IN (SELECT claim_id FROM attributions WHERE source_id = ",
             Member::Speaker(_) => "claims.id IN (SELECT claim_id FROM attributions WHERE speaker_id = ",
@@ -281,6 +302,21 @@ pub fn after_and_order(sql: &mut Sql, request: &Request, phase: Phase) {
         Phase::WithoutPeriod => {
             sql.push(" AND claims.period_start IS NULL");
             if let Some(Position::Period { start: None, id }) = &request.after {
+                sql.push(" AND claims.id ").push(cmp).push(" ").text(id.as_str());
+            }
+            sql.push(" ORDER BY claims.id ").push(dir);
+        }
+        Phase::WithStated => {
+            sql.push(" AND claims.stated_on IS NOT NULL");
+            if let Some(Position::Stated { on: Some(on), id }) = &request.after {
+                sql.push(" AND (claims.stated_on, claims.id) ").push(cmp).push(" (");
+                sql.text(on.as_str()).push(", ").text(id.as_str()).push(")");
+            }
+            sql.push(" ORDER BY claims.stated_on ").push(dir).push(", claims.id ").push(dir);
+        }
+        Phase::WithoutStated => {
+            sql.push(" AND claims.stated_on IS NULL");
+            if let Some(Position::Stated { on: None, id }) = &request.after {
                 sql.push(" AND claims.id ").push(cmp).push(" ").text(id.as_str());
             }
             sql.push(" ORDER BY claims.id ").push(dir);

@@ -39,7 +39,7 @@ impl Dialect for SqliteConnection {
              FROM claims_fts JOIN claim_documents ON claim_documents.doc = claims_fts.rowid \
              WHERE claims_fts MATCH ",
         )
-        .text(words_expression(search))
+        .text(highlight_expression(search))
         .push(" AND claims_fts.rowid IN (SELECT doc FROM claim_documents WHERE claim_id IN (");
         for (i, id) in claims.iter().enumerate() {
             if i > 0 {
@@ -65,6 +65,10 @@ impl Dialect for SqliteConnection {
             lines.extend(plan.into_iter().map(|line| line.detail));
         }
         Ok(lines)
+    }
+
+    fn byte_order(&self) -> &'static str {
+        ""
     }
 }
 
@@ -157,14 +161,14 @@ fn page_sql(request: &Request, plan: Plan, phase: Phase, limit: i64) -> Sql {
         }
     }
     sql::column_conditions(&mut sql, request, "");
-    // With a search, the membership filters are part of the full-text
-    // query; a filter whose set supplies the candidates holds anyway.
-    if request.search.is_none() {
-        for (i, member) in request.members.iter().enumerate() {
-            if !plan.reads_members(i) {
-                sql.push(" AND ");
-                member.write_probe(&mut sql);
-            }
+    // With a search, the membership filters that have a facet are part of
+    // the full-text query; a filter whose set supplies the candidates holds
+    // anyway.
+    for (i, member) in request.members.iter().enumerate() {
+        let in_search = request.search.is_some() && facet(member).is_some();
+        if !in_search && !plan.reads_members(i) {
+            sql.push(" AND ");
+            member.write_probe(&mut sql);
         }
     }
     sql::after_and_order(&mut sql, request, phase);
@@ -229,32 +233,73 @@ fn ranked_claims_sql(request: &Request, docs: &[i64]) -> Sql {
     .text(format!("[{}]", docs.iter().map(i64::to_string).collect::<Vec<_>>().join(",")))
     .push("))");
     sql::column_conditions(&mut sql, request, "");
+    for member in request.members.iter().filter(|m| facet(m).is_none()) {
+        sql.push(" AND ");
+        member.write_probe(&mut sql);
+    }
     sql
 }
 
-/// What the user typed, as an FTS5 query over the fields that hold words.
+/// What the user typed, as an FTS5 query: each item as written in the
+/// text, subject or quotes, or its stems in `stems` (a claim's English
+/// stems, see the `findability` migration). An item whose words are their
+/// own stems is one phrase over all four fields, so that a word costs one
+/// posting list; BM25 weighs `stems` at half, so that a claim with the word
+/// as written ranks above one with an inflection of it.
 fn words_expression(search: &SearchQuery) -> String {
-    format!("{{text subject quotes}} : ({})", search.to_fts5())
+    let items: Vec<String> = search
+        .items
+        .iter()
+        .map(|item| match item.stems() {
+            _ if item.prefix => format!("{{text subject quotes}} : {}", item.fts5_phrase()),
+            None => format!("{{text subject quotes stems}} : {}", item.fts5_phrase()),
+            Some(stems) => {
+                format!("({{text subject quotes}} : {} OR stems : \"{}\")", item.fts5_phrase(), stems.join(" "))
+            }
+        })
+        .collect();
+    items.join(" AND ")
+}
+
+/// The FTS5 query that marks the matches in a snippet: the words as
+/// written, or (for an inflection) words that start with the item's stem.
+/// Stems are not words, so the text is marked rather than `stems`.
+fn highlight_expression(search: &SearchQuery) -> String {
+    let items: Vec<String> = search
+        .items
+        .iter()
+        .map(|item| {
+            let stems = item.stems().unwrap_or_else(|| item.words.iter().map(|w| w.to_lowercase()).collect());
+            if item.prefix || stems.last().is_none_or(|stem| stem.chars().count() < 3) {
+                format!("{{text subject quotes}} : {}", item.fts5_phrase())
+            } else {
+                format!("{{text subject quotes}} : ({} OR \"{}\"*)", item.fts5_phrase(), stems.join(" "))
+            }
+        })
+        .collect();
+    items.join(" AND ")
 }
 
 /// The FTS5 query of a request: what the user typed, over the text,
 /// subject and quotes, and a facet term per membership filter.
 fn fts5_expression(request: &Request) -> String {
     let mut expression = request.search.as_ref().map(words_expression).unwrap_or_default();
-    for member in &request.members {
-        expression.push_str(&format!(" AND facets : \"{}\"", facet(member)));
+    for facet in request.members.iter().filter_map(facet) {
+        expression.push_str(&format!(" AND facets : \"{facet}\""));
     }
     expression
 }
 
 /// A membership filter's term in the `facets` field of the full-text index
-/// (see the `search_facets` migration).
-fn facet(member: &Member) -> String {
+/// (see the `search_facets` migration); an agent's or a source's backing
+/// has none (it is checked per claim).
+fn facet(member: &Member) -> Option<String> {
     let compact = |id: &str| id.replace('-', "");
-    match member {
+    Some(match member {
         Member::Tag(tag) => format!("t{}", hex::encode(tag.as_bytes())),
         Member::Source(id) => format!("s{}", compact(id.as_str())),
         Member::Speaker(id) => format!("k{}", compact(id.as_str())),
         Member::Publisher(id) => format!("p{}", compact(id.as_str())),
-    }
+        Member::Backing(_) => return None,
+    })
 }

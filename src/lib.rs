@@ -23,6 +23,7 @@ pub mod openapi;
 pub mod provenance;
 pub mod quotes;
 pub mod revisions;
+pub mod reviews;
 pub mod search;
 pub mod security_headers;
 pub mod seed;

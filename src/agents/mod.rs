@@ -92,7 +92,7 @@ async fn update_agent(
 
 /// Delete an agent
 ///
-/// Refused with 409 while sources, attributions or other agents refer to it.
+/// Refused with 409 while sources, attributions, reviews or other agents refer to it.
 #[utoipa::path(
     tag = "agents", operation_id = "deleteAgent", params(("id" = Uuid, Path, description = "The agent's id", example = "0193a7e0-7c1e-7000-8000-000000000001")),
     responses((status = 204, description = "The agent was deleted"))

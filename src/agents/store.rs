@@ -110,7 +110,11 @@ pub fn existing(conn: &mut DbConnection, ids: &[AgentId]) -> StoreResult<HashSet
 /// Which of these ids are agents of kind `person`.
 pub fn persons(conn: &mut DbConnection, ids: &[AgentId]) -> StoreResult<HashSet<AgentId>> {
     write::existing(ids, |chunk| {
-        agents::table.filter(agents::id.eq_any(chunk)).filter(agents::kind.eq(AgentKind::Person)).select(agents::id).load(conn)
+        agents::table
+            .filter(agents::id.eq_any(chunk))
+            .filter(agents::kind.eq(AgentKind::Person))
+            .select(agents::id)
+            .load(conn)
     })
 }
 

@@ -10,11 +10,11 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::auth::{ReadAccess, WriteAccess};
 use crate::card::ClaimCard;
 use crate::card::reviews::CardQuery;
-use crate::reviews::Audience;
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::http::{self, MergePatch, Page, Params, Precondition, Valid};
 use crate::ids::ClaimId;
+use crate::reviews::Audience;
 use model::{Claim, ClaimListItem, ClaimPatch, ClaimQuery, NewClaim};
 
 pub fn configure(config: &mut ServiceConfig) {

@@ -297,6 +297,16 @@ pub struct ClaimQuery {
     pub value_min: Option<f64>,
     /// Claims with a quantity value of at most this.
     pub value_max: Option<f64>,
+    /// `true`: claims with at least one published review; `false`: claims
+    /// with none (drafts and withdrawn reviews do not count).
+    pub reviewed: Option<bool>,
+    /// Claims with a published review by this reviewer.
+    #[param(value_type = Option<Uuid>)]
+    pub reviewer_id: Option<AgentId>,
+    /// Claims with a published review whose rating label is this (case and
+    /// surrounding blanks ignored: `false` finds "False").
+    #[param(example = "Misleading")]
+    pub rating_label: Option<String>,
     /// Order of the list: `-created_at` (default), `created_at`,
     /// `period_start`, `-period_start`, or `relevance` (only with `q`).
     #[param(inline)]

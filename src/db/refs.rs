@@ -66,7 +66,10 @@ pub fn ensure_unreferenced(conn: &mut DbConnection, target: Target, id: &str) ->
                 "attributions (speaker_id)",
                 attributions::table.filter(attributions::speaker_id.eq(id)).select(count_star()).first(conn)?,
             ),
-            ("reviews (reviewer_id)", reviews::table.filter(reviews::reviewer_id.eq(id)).select(count_star()).first(conn)?),
+            (
+                "reviews (reviewer_id)",
+                reviews::table.filter(reviews::reviewer_id.eq(id)).select(count_star()).first(conn)?,
+            ),
             ("reviews (author_id)", reviews::table.filter(reviews::author_id.eq(id)).select(count_star()).first(conn)?),
         ],
         Target::Source => vec![

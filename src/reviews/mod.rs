@@ -68,7 +68,11 @@ async fn list_reviews(
         headers(("Location" = String, description = "The review's URL"), ("ETag" = String, description = "Its version"))))
 )]
 #[post("/reviews")]
-async fn create_review(access: WriteAccess, db: web::Data<Db>, body: Valid<NewReview>) -> Result<HttpResponse, ApiError> {
+async fn create_review(
+    access: WriteAccess,
+    db: web::Data<Db>,
+    body: Valid<NewReview>,
+) -> Result<HttpResponse, ApiError> {
     let review = db.write(access.change, move |tx| store::create(tx, body.0)).await?;
     Ok(http::created(format!("/v1/reviews/{}", review.id), review.version, &review))
 }

@@ -166,7 +166,9 @@ impl Body for NewReview {
 
 fn check_rating(check: &mut Check, rating: &Rating) {
     check.text("rating.label", &rating.label, 1, 100);
-    for (field, number) in [("rating.value", rating.value), ("rating.best", rating.best), ("rating.worst", rating.worst)] {
+    for (field, number) in
+        [("rating.value", rating.value), ("rating.best", rating.best), ("rating.worst", rating.worst)]
+    {
         if number.is_some_and(|n| !n.is_finite()) {
             check.fail(field, "must be a finite number");
         }

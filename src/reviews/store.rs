@@ -150,9 +150,7 @@ fn unique_violation(error: StoreError) -> StoreError {
             if info.constraint_name() == Some("reviews_one_active_per_reviewer")
                 || info.message().contains("reviews.claim_id, reviews.reviewer_id") =>
         {
-            StoreError::Conflict(
-                "The reviewer already has a review of this claim that is not withdrawn.".to_string(),
-            )
+            StoreError::Conflict("The reviewer already has a review of this claim that is not withdrawn.".to_string())
         }
         other => other,
     }
@@ -168,12 +166,7 @@ pub fn existing(conn: &mut DbConnection, ids: &[ReviewId]) -> StoreResult<HashSe
 }
 
 pub fn find(conn: &mut DbConnection, id: &ReviewId) -> StoreResult<ReviewRow> {
-    reviews::table
-        .find(id)
-        .select(ReviewRow::as_select())
-        .first(conn)
-        .optional()?
-        .ok_or(StoreError::NotFound("review"))
+    reviews::table.find(id).select(ReviewRow::as_select()).first(conn).optional()?.ok_or(StoreError::NotFound("review"))
 }
 
 /// References exist (422 naming the field), and the author is a person.
@@ -319,10 +312,11 @@ fn replace(
     let id = before.id.clone();
     ensure_one_active(tx.conn, &body, &id)?;
     let after = ReviewRow::new(id.clone(), body, before.stamp().next(tx.at()));
-    let changed = diesel::update(reviews::table.filter(reviews::id.eq(&id)).filter(reviews::version.eq(before.version)))
-        .set(&after)
-        .execute(tx.conn)
-        .map_err(|e| unique_violation(e.into()))?;
+    let changed =
+        diesel::update(reviews::table.filter(reviews::id.eq(&id)).filter(reviews::version.eq(before.version)))
+            .set(&after)
+            .execute(tx.conn)
+            .map_err(|e| unique_violation(e.into()))?;
     write::guarded(changed, || Ok(find(tx.conn, &id)?.version))?;
     tx.record(|| revision(&after, action));
     card::reviews::changed(tx, &[before.claim_id, after.claim_id.clone()], &format!("review {id} changed"))?;

@@ -17,8 +17,8 @@ use crate::auth::ReadAccess;
 use crate::db::Db;
 use crate::db::write::ResourceType;
 use crate::error::ApiError;
-use crate::reviews::Audience;
 use crate::http::Params;
+use crate::reviews::Audience;
 
 /// How often a stream looks for new changes, and how often it sends a
 /// comment line to keep proxies from closing a quiet connection.

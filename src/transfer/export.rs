@@ -13,11 +13,11 @@ use crate::agents::store::AgentRow;
 use crate::attributions::store::AttributionRow;
 use crate::auth::KeyRow;
 use crate::claims::store::{ClaimRow, with_tags};
-use crate::reviews::store::ReviewRow;
 use crate::db::schema::{agents, api_keys, attributions, claims, reviews, sources};
 use crate::db::write::ResourceType;
 use crate::db::{self, DbConnection};
 use crate::ids::SourceId;
+use crate::reviews::store::ReviewRow;
 use crate::revisions::store as revision_store;
 use crate::sources::store::SourceMeta;
 

@@ -157,14 +157,13 @@ fn page_sql(request: &Request, plan: Plan, phase: Phase, limit: i64) -> Sql {
         }
     }
     sql::column_conditions(&mut sql, request, "");
-    // With a search, the membership filters are part of the full-text
-    // query; a filter whose set supplies the candidates holds anyway.
-    if request.search.is_none() {
-        for (i, member) in request.members.iter().enumerate() {
-            if !plan.reads_members(i) {
-                sql.push(" AND ");
-                member.write_probe(&mut sql);
-            }
+    // With a search, the facet filters are part of the full-text query; a
+    // filter whose set supplies the candidates holds anyway.
+    for (i, member) in request.members.iter().enumerate() {
+        let in_search = request.search.is_some() && member.is_facet();
+        if !in_search && !plan.reads_members(i) {
+            sql.push(" AND ");
+            member.write_probe(&mut sql);
         }
     }
     sql::after_and_order(&mut sql, request, phase);
@@ -229,6 +228,10 @@ fn ranked_claims_sql(request: &Request, docs: &[i64]) -> Sql {
     .text(format!("[{}]", docs.iter().map(i64::to_string).collect::<Vec<_>>().join(",")))
     .push("))");
     sql::column_conditions(&mut sql, request, "");
+    for member in request.members.iter().filter(|m| !m.is_facet()) {
+        sql.push(" AND ");
+        member.write_probe(&mut sql);
+    }
     sql
 }
 
@@ -241,7 +244,7 @@ fn words_expression(search: &SearchQuery) -> String {
 /// subject and quotes, and a facet term per membership filter.
 fn fts5_expression(request: &Request) -> String {
     let mut expression = request.search.as_ref().map(words_expression).unwrap_or_default();
-    for member in &request.members {
+    for member in request.members.iter().filter(|m| m.is_facet()) {
         expression.push_str(&format!(" AND facets : \"{}\"", facet(member)));
     }
     expression
@@ -256,5 +259,7 @@ fn facet(member: &Member) -> String {
         Member::Source(id) => format!("s{}", compact(id.as_str())),
         Member::Speaker(id) => format!("k{}", compact(id.as_str())),
         Member::Publisher(id) => format!("p{}", compact(id.as_str())),
+        // Never asked for: not facets (see `Member::is_facet`).
+        Member::Reviewed | Member::Reviewer(_) | Member::RatingLabel(_) => String::new(),
     }
 }

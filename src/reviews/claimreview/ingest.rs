@@ -114,7 +114,9 @@ fn at(path: &str, paths: &[(&'static str, String)]) -> impl Fn(StoreError) -> St
                 .collect(),
         ),
         StoreError::Conflict(detail) => StoreError::Conflict(format!("{path}: {detail}")),
-        StoreError::Exists { what, id } => StoreError::Conflict(format!("{path}: a {what} with id {id} already exists")),
+        StoreError::Exists { what, id } => {
+            StoreError::Conflict(format!("{path}: a {what} with id {id} already exists"))
+        }
         other => other,
     }
 }

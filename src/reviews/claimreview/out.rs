@@ -296,10 +296,8 @@ pub fn reviewed(conn: &mut DbConnection, claim_id: &ClaimId) -> StoreResult<Revi
         [one] => agents.get(*one).map(summary_doc),
         _ => None,
     };
-    let earliest_appearance = appearing
-        .iter()
-        .filter_map(|id| sources.get(id).and_then(|s| s.published_on.clone()))
-        .min_by_key(date_order);
+    let earliest_appearance =
+        appearing.iter().filter_map(|id| sources.get(id).and_then(|s| s.published_on.clone())).min_by_key(date_order);
     let date_published =
         first.and_then(|s| s.published_on).or(earliest_appearance).map(|date| date.as_str().to_string());
     let item = ClaimDoc {
@@ -363,7 +361,11 @@ fn first_appearance(provenance: &Provenance) -> Option<SourceSummary> {
 
 /// The ClaimReview of one review of the claim `reviewed` describes; the
 /// agents it names are in `agents`.
-pub fn document(review: &ReviewRow, reviewed: &Reviewed, agents: &HashMap<AgentId, AgentRow>) -> StoreResult<ClaimReviewDoc> {
+pub fn document(
+    review: &ReviewRow,
+    reviewed: &Reviewed,
+    agents: &HashMap<AgentId, AgentRow>,
+) -> StoreResult<ClaimReviewDoc> {
     let agent = |id: &AgentId| {
         agents.get(id).map(agent_doc).ok_or_else(|| StoreError::Broken(format!("a review names missing agent {id}")))
     };
@@ -371,7 +373,10 @@ pub fn document(review: &ReviewRow, reviewed: &Reviewed, agents: &HashMap<AgentI
         context: CONTEXT.to_string(),
         kind: "ClaimReview".to_string(),
         id: urn(review.id.uuid()),
-        url: review.url.clone().ok_or_else(|| StoreError::Broken(format!("published review {} has no url", review.id)))?,
+        url: review
+            .url
+            .clone()
+            .ok_or_else(|| StoreError::Broken(format!("published review {} has no url", review.id)))?,
         claim_reviewed: reviewed.claim.text.clone(),
         review_rating: RatingDoc {
             kind: "Rating".to_string(),

@@ -257,7 +257,8 @@ impl Importer<'_, '_> {
                     errors.push(self.missing(field, "agent", agent.as_str()));
                 }
             }
-            if let Some(author) = body.author_id.as_ref().filter(|a| known_agents.contains(*a) && !persons.contains(*a)) {
+            if let Some(author) = body.author_id.as_ref().filter(|a| known_agents.contains(*a) && !persons.contains(*a))
+            {
                 errors.push(FieldError::new("author_id", format!("agent {author} is an organization, not a person")));
             }
             let pair = (body.claim_id.clone(), body.reviewer_id.clone());

@@ -27,7 +27,8 @@ async fn load_seeds(app: &TestApp) {
 fn assert_google_valid(document: &Value) {
     let schema: Value = serde_json::from_str(include_str!("../claimreview.schema.json")).expect("the schema is JSON");
     let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
-    let problems: Vec<String> = validator.iter_errors(document).map(|e| format!("{}: {e}", e.instance_path())).collect();
+    let problems: Vec<String> =
+        validator.iter_errors(document).map(|e| format!("{}: {e}", e.instance_path())).collect();
     assert!(problems.is_empty(), "not a valid ClaimReview for Google: {problems:?}\n{document:#}");
 }
 
@@ -80,10 +81,13 @@ async fn review_death_toll(app: &TestApp) -> Value {
         .create("/v1/agents", json!({"kind": "organization", "name": "Sahel Facts", "url": "https://sahelfacts.example.org", "wikidata_id": "Q42"}))
         .await;
     let author = app.create("/v1/agents", json!({"kind": "person", "name": "Awa Diallo"})).await;
-    app.create("/v1/reviews", json!({"claim_id": DEATH_TOLL, "reviewer_id": reviewer["id"], "author_id": author["id"],
+    app.create(
+        "/v1/reviews",
+        json!({"claim_id": DEATH_TOLL, "reviewer_id": reviewer["id"], "author_id": author["id"],
         "status": "published", "rating": {"label": "Accurate", "value": 5, "best": 5, "worst": 1},
         "url": "https://sahelfacts.example.org/2025/death-toll", "published_on": "2025-11-20", "language": "en",
-        "summary": "The Africa Center's count is what the Guardian reports."}))
+        "summary": "The Africa Center's count is what the Guardian reports."}),
+    )
     .await
 }
 
@@ -93,8 +97,7 @@ async fn counts(app: &TestApp) -> Vec<usize> {
     for list in ["/v1/agents", "/v1/sources", "/v1/claims", "/v1/attributions"] {
         counts.push(app.list_all(list).await.len());
     }
-    let reviews: Value =
-        app.request(Method::GET, "/v1/reviews?limit=200").send().await.unwrap().json().await.unwrap();
+    let reviews: Value = app.request(Method::GET, "/v1/reviews?limit=200").send().await.unwrap().json().await.unwrap();
     counts.push(reviews["items"].as_array().unwrap().len());
     counts
 }

@@ -585,13 +585,27 @@ async fn the_common_list_queries_never_scan_a_whole_table_on_sqlite() {
         ("not reviewed", ClaimQuery { reviewed: Some(false), ..Default::default() }),
         ("reviewer", ClaimQuery { reviewer_id: publisher_id.clone(), ..Default::default() }),
         ("rating label", ClaimQuery { rating_label: Some("False".into()), ..Default::default() }),
-        ("not reviewed, by period", ClaimQuery { reviewed: Some(false), sort: Some(ClaimSort::PeriodStart), ..Default::default() }),
-        ("reviewer and a word", ClaimQuery { reviewer_id: publisher_id.clone(), q: Some("fuel".into()), ..Default::default() }),
+        (
+            "not reviewed, by period",
+            ClaimQuery { reviewed: Some(false), sort: Some(ClaimSort::PeriodStart), ..Default::default() },
+        ),
+        (
+            "reviewer and a word",
+            ClaimQuery { reviewer_id: publisher_id.clone(), q: Some("fuel".into()), ..Default::default() },
+        ),
         (
             "rating label and a word by relevance",
-            ClaimQuery { rating_label: Some("False".into()), q: Some("fuel".into()), sort: Some(ClaimSort::Relevance), ..Default::default() },
+            ClaimQuery {
+                rating_label: Some("False".into()),
+                q: Some("fuel".into()),
+                sort: Some(ClaimSort::Relevance),
+                ..Default::default()
+            },
         ),
-        ("not reviewed and a common word", ClaimQuery { reviewed: Some(false), q: Some("the".into()), ..Default::default() }),
+        (
+            "not reviewed and a common word",
+            ClaimQuery { reviewed: Some(false), q: Some("the".into()), ..Default::default() },
+        ),
         (
             "publisher, period and a word by relevance",
             ClaimQuery {

@@ -9,7 +9,9 @@ use crate::on_both_backends;
 
 /// A fact-checking organisation, a person, and a claim.
 async fn parties(app: &TestApp) -> (Value, Value, Value) {
-    let reviewer = app.create("/v1/agents", json!({"kind": "organization", "name": "Desk Check", "url": "https://check.example.org"})).await;
+    let reviewer = app
+        .create("/v1/agents", json!({"kind": "organization", "name": "Desk Check", "url": "https://check.example.org"}))
+        .await;
     let author = app.create("/v1/agents", json!({"kind": "person", "name": "Awa Diallo"})).await;
     let claim = app.create_claim("More than 17,700 people have died in Mali's insurgency since 2012.").await;
     (reviewer, author, claim)

@@ -248,8 +248,9 @@ async fn a_database_moves_from_sqlite_to_postgresql_and_back_byte_for_byte() {
     assert!(expected["revisions"].as_u64().unwrap() > records_made, "{expected}");
     assert!(seeded("claim") > 0 && seeded("attribution") > 0, "the seed data is part of the trip");
     let kinds: Vec<&str> = records.iter().map(|r| r["type"].as_str().expect("a type")).collect();
-    let rank =
-        |k: &str| ["header", "agent", "source", "claim", "attribution", "review", "revision", "end"].iter().position(|x| *x == k);
+    let rank = |k: &str| {
+        ["header", "agent", "source", "claim", "attribution", "review", "revision", "end"].iter().position(|x| *x == k)
+    };
     assert!(kinds.windows(2).all(|w| rank(w[0]) <= rank(w[1])), "records are not in dependency order");
     let agents: Vec<&Value> = records.iter().filter(|r| r["type"] == "agent").map(|r| &r["data"]).collect();
     let position: HashMap<&str, usize> =
@@ -268,7 +269,10 @@ async fn a_database_moves_from_sqlite_to_postgresql_and_back_byte_for_byte() {
     assert!(text.contains(r#""quantity":{"value":0.1,"upper":null,"unit":"deaths","comparator":"eq"}"#));
     assert!(text.contains(r#""quote_status":"verified""#) && text.contains(r#""quote_status":"not_found""#));
     assert!(text.contains(r#""quote_status":"unchecked""#));
-    assert!(text.contains(r#""status":"draft""#) && text.contains(r#""status":"withdrawn""#), "every review state travels");
+    assert!(
+        text.contains(r#""status":"draft""#) && text.contains(r#""status":"withdrawn""#),
+        "every review state travels"
+    );
 
     // SQLite → PostgreSQL, through the command line.
     let (pg_url, pg_dir) = fresh_database(Backend::Postgres);

@@ -171,9 +171,9 @@ async fn import_claimreview(
     document: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let read = parse::read(&document).map_err(|errors| {
-        let n = errors.len();
+        let problems = if errors.len() == 1 { "1 problem".to_string() } else { format!("{} problems", errors.len()) };
         ApiError::unprocessable(errors)
-            .with_detail(format!("The document has {n} problems, each named at its JSON path; nothing was imported."))
+            .with_detail(format!("The document has {problems}, each named at its JSON path; nothing was imported."))
     })?;
     let dry_run = query.dry_run.unwrap_or(false);
     let report = db.write_deciding(access.change, move |tx| ingest::run(tx, read, dry_run)).await?;

@@ -56,8 +56,14 @@ impl Reader {
             };
             let document = self.fact_check_api_review(review, &here, &text);
             if let Some(document) = document {
-                let errors_before = self.errors.len();
+                let (errors_before, items_before) = (self.errors.len(), self.items.len());
                 self.claim_review(&document, &here);
+                if self.items.len() > items_before
+                    && let Some(item) = self.items.last_mut()
+                {
+                    item.reviewer.path = api_path(&item.reviewer.path, &here);
+                    item.claim.path = path.to_string();
+                }
                 // Errors name the ClaimReview member; say the API's name.
                 for error in &mut self.errors[errors_before..] {
                     error.field = api_path(&error.field, &here);

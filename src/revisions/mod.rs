@@ -119,6 +119,8 @@ macro_rules! revision_routes {
             responses(
                 (status = 200, description = "The resource as restored, at its new version", body = Object,
                     headers(("ETag" = String, description = "Its new version"))),
+                (status = 404, description = "No such resource, or no such revision of it", body = crate::error::Problem,
+                    content_type = "application/problem+json"),
                 (status = 412, description = "If-Match names another version", body = crate::error::Problem,
                     content_type = "application/problem+json"),
                 (status = 428, description = "If-Match is missing", body = crate::error::Problem,

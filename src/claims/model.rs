@@ -21,7 +21,12 @@ text_enum! {
 }
 
 text_enum! {
-    /// The newsroom's working verdict.
+    /// The newsroom's working verdict: the desk's own state of the claim,
+    /// one value changed by any `write` key, with no author, date or
+    /// explanation. It is not a published verdict: those are reviews
+    /// (`/v1/reviews`), signed by a named reviewer with its own rating,
+    /// date and URL, several per claim, shown on the card and exported as
+    /// ClaimReview. Neither changes the other.
     ClaimStatus {
         Unreviewed = "unreviewed",
         Supported = "supported",

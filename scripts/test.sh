@@ -127,6 +127,16 @@ export CLAIMTRAIL_TEST_PG_BIN=$PG_BIN
 export CLAIMTRAIL_TEST_PG_USER=${PG_USER:-}
 echo "==> PostgreSQL 15 ready: $CLAIMTRAIL_TEST_PG_URL"
 
+# Every response the API tests see is checked against openapi/openapi.json
+# as it comes (tests/api/spec_truth.rs); each test process also notes what
+# it saw here, and after a whole run one more test reads the notes: every
+# operation exercised, no optional response field always present.
+export CLAIMTRAIL_SPEC_OBSERVATIONS=$TMP/spec-observations
 status=0
 cargo test "$@" || status=$?
+if [[ $status -eq 0 && $# -eq 0 ]]; then
+    echo "==> checking what the whole suite observed against the OpenAPI document"
+    cargo test --test api -- --ignored --exact --nocapture \
+        spec_truth::every_operation_is_exercised_and_no_optional_response_field_is_always_present || status=$?
+fi
 exit "$status"

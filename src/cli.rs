@@ -1,16 +1,21 @@
 //! The command line: `claimtrail [serve|migrate|openapi|seed|generate|explain|keys create|export|import]`.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Write};
-use std::path::PathBuf;
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
-use tracing_subscriber::EnvFilter;
+use diesel::prelude::*;
 
 use crate::auth::{self, Scope};
-use crate::config::{LogFormat, Settings};
-use crate::db::write::{Actor, Change};
-use crate::db::{Db, DbOptions, write_tx};
+use crate::config::Settings;
+use crate::db::write::{Actor, Change, StoreError};
+use crate::db::{Db, DbConnection, DbOptions, write_tx};
+use crate::error::ApiError;
+use crate::exit::{self, InputError};
+use crate::progress::{Progress, Unit};
 use crate::startup::{Application, openapi_document};
 use crate::transfer::{History, Keys};
 
@@ -117,37 +122,47 @@ pub enum KeysCommand {
     },
 }
 
-fn init_logging(settings: &Settings) {
-    let filter = EnvFilter::try_new(&settings.log).unwrap_or_else(|_| EnvFilter::new("info"));
-    // The request middleware opens one span per request, holding its id,
-    // method, route and status; closing it writes the request's log line,
-    // and every event inside it carries its fields.
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-        // Colours only for a terminal: a log file gets plain text.
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr);
-    let _ = match settings.log_format {
-        LogFormat::Json => builder.json().try_init(),
-        LogFormat::Text => builder.try_init(),
+/// The program: parses the command line, runs it, and turns a failure into
+/// one `error: ...` line and an exit code (see [`crate::exit`]); never a
+/// backtrace, whatever `RUST_BACKTRACE` says.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            // Help and version are not failures; clap's own usage code is 2.
+            return ExitCode::from(if error.use_stderr() { exit::INPUT } else { exit::OK });
+        }
     };
+    match run(cli) {
+        Ok(()) => ExitCode::from(exit::OK),
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(exit::code(&error))
+        }
+    }
 }
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = cli.settings;
-    init_logging(&settings);
+    crate::observability::init_logging(&settings);
+    let url = settings.database_url.clone();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => actix_web::rt::System::new().block_on(async move {
             let app = Application::build(settings).await?;
-            tracing::info!(port = app.port(), "listening");
+            tracing::info!(
+                version = crate::observability::VERSION,
+                port = app.port(),
+                metrics_port = app.metrics_port(),
+                "listening"
+            );
             app.run_until_stopped().await?;
             Ok(())
         }),
         Command::Migrate => {
-            Db::connect(&settings.database_url, 1)?;
-            println!("The database at {} is up to date.", settings.database_url);
+            Db::connect(&url, 1)?;
+            println!("The database at {} is up to date.", crate::db::redact(&url));
             Ok(())
         }
         Command::Openapi => {
@@ -155,7 +170,16 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Seed { dir } => {
-            let db = Db::connect(&settings.database_url, 2)?;
+            if let Some(dir) = &dir
+                && !dir.is_dir()
+            {
+                return Err(InputError(format!(
+                    "the seed directory {} does not exist; give a directory laid out like seeds/ with --dir",
+                    dir.display()
+                ))
+                .into());
+            }
+            let db = Db::connect(&url, 2)?;
             let report = match dir {
                 Some(dir) => crate::seed::load_dir(&db, &dir)?,
                 None => crate::seed::load(&db)?,
@@ -164,61 +188,29 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Export { output, with_keys, without_history } => {
-            let db = Db::connect(&settings.database_url, 1)?;
-            let mut conn = db.get()?;
-            let keys = if with_keys { Keys::Include } else { Keys::Leave };
             let history = if without_history { History::Leave } else { History::Include };
-            let counts = match &output {
-                Some(path) => {
-                    let mut out = BufWriter::new(File::create(path)?);
-                    crate::transfer::export(&mut conn, &mut out, keys, history)?
-                }
-                None => {
-                    let mut out = BufWriter::new(std::io::stdout().lock());
-                    crate::transfer::export(&mut conn, &mut out, keys, history)?
-                }
-            };
-            eprintln!("Exported {counts}.");
-            Ok(())
+            export(&url, output.as_deref(), with_keys, history)
         }
         Command::Import { file, dry_run } => {
-            let input: Box<dyn BufRead> = if file.as_os_str() == "-" {
-                Box::new(std::io::stdin().lock())
-            } else {
-                Box::new(BufReader::new(File::open(&file)?))
-            };
             let options = DbOptions { durability: settings.durability, ..DbOptions::new(1) };
-            let db = Db::connect_with(&settings.database_url, &options)?;
-            let mut conn = db.get()?;
-            let report = crate::transfer::import(&mut conn, input, dry_run, Change::now(Actor::Import))?;
-            let mut stderr = std::io::stderr().lock();
-            for error in &report.errors {
-                writeln!(stderr, "line {}: {}", error.line, error.message)?;
-            }
-            if report.errors_not_listed > 0 {
-                writeln!(stderr, "... and {} more bad lines", report.errors_not_listed)?;
-            }
-            if !report.errors.is_empty() {
-                anyhow::bail!("{} problems in {}; nothing was imported", report.error_count(), file.display());
-            }
-            if dry_run {
-                println!("Dry run: every line is good; an import would write {}.", report.imported);
-            } else {
-                println!("Imported {}.", report.imported);
-            }
-            Ok(())
+            import(&url, &options, &file, dry_run)
         }
         Command::Generate { claims, seed } => {
-            let db = Db::connect(&settings.database_url, 1)?;
+            let db = Db::connect(&url, 1)?;
+            let progress = Progress::start("generate", Unit::Items("claims"), Some(claims as u64));
             let report = crate::generate::generate(&db, claims, seed)?;
+            progress.finish();
             println!("{report}");
             Ok(())
         }
         Command::Explain { query } => {
-            let db = Db::connect(&settings.database_url, 1)?;
-            let query: crate::claims::model::ClaimQuery = serde_urlencoded::from_str(&query)?;
+            let parsed: crate::claims::model::ClaimQuery = serde_urlencoded::from_str(&query)
+                .map_err(|e| InputError(format!("`{query}` is not a query of GET /v1/claims: {e}")))?;
+            let db = Db::connect(&url, 1)?;
             let mut conn = db.get()?;
-            for line in crate::claims::listing::explain(&mut conn, query)? {
+            let plan =
+                crate::claims::listing::explain(&mut conn, parsed).map_err(|e| input_or_failure(e.into(), &query))?;
+            for line in plan {
                 println!("{line}");
             }
             Ok(())
@@ -228,13 +220,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             println!("Backed up {} to {report}.", settings.database_url);
             Ok(())
         }
-        Command::Keys { command } => keys(&settings, command),
+        Command::Keys { command } => keys(&url, command),
     }
 }
 
 /// `claimtrail keys create|list|revoke`.
-fn keys(settings: &Settings, command: KeysCommand) -> anyhow::Result<()> {
-    let db = Db::connect(&settings.database_url, 1)?;
+fn keys(url: &str, command: KeysCommand) -> anyhow::Result<()> {
+    let db = Db::connect(url, 1)?;
     let mut conn = db.get()?;
     match command {
         KeysCommand::Create { name, scope } => {
@@ -268,9 +260,103 @@ fn keys(settings: &Settings, command: KeysCommand) -> anyhow::Result<()> {
             }
         }
         KeysCommand::Revoke { id } => {
-            let key = write_tx(&mut conn, Change::now(Actor::Cli), |tx| auth::revoke_key(tx, &id))?;
+            let key =
+                write_tx(&mut conn, Change::now(Actor::Cli), |tx| auth::revoke_key(tx, &id)).map_err(|e| match e {
+                    StoreError::NotFound(_) => {
+                        InputError(format!("there is no API key {id}; see `claimtrail keys list`")).into()
+                    }
+                    other => anyhow::Error::from(other),
+                })?;
             eprintln!("Revoked key {} ({}); it is refused from now on.", key.id, key.name);
         }
+    }
+    Ok(())
+}
+
+/// A refusal of the user's input (4xx) as an input error naming `what`;
+/// anything else as it is.
+fn input_or_failure(error: ApiError, what: &str) -> anyhow::Error {
+    if error.status().is_client_error() {
+        let fields: Vec<String> = error.field_errors().iter().map(|e| format!("{}: {}", e.field, e.message)).collect();
+        let detail = if fields.is_empty() { error.detail().to_string() } else { fields.join("; ") };
+        InputError(format!("{what}: {detail}")).into()
+    } else {
+        error.into()
+    }
+}
+
+/// How many lines an export of this database writes: its records, and
+/// the header and end lines.
+fn export_lines(conn: &mut DbConnection, keys: Keys, history: History) -> QueryResult<u64> {
+    use crate::db::schema::{agents, api_keys, attributions, claims, revisions, sources};
+    let mut records: i64 = agents::table.count().get_result::<i64>(conn)?
+        + sources::table.count().get_result::<i64>(conn)?
+        + claims::table.count().get_result::<i64>(conn)?
+        + attributions::table.count().get_result::<i64>(conn)?;
+    if keys == Keys::Include {
+        records += api_keys::table.count().get_result::<i64>(conn)?;
+    }
+    if history == History::Include {
+        records += revisions::table.count().get_result::<i64>(conn)?;
+    }
+    Ok(records.unsigned_abs() + 2)
+}
+
+/// `claimtrail export`: to a file or stdout, with a progress report on stderr.
+fn export(url: &str, output: Option<&Path>, with_keys: bool, history: History) -> anyhow::Result<()> {
+    let db = Db::connect(url, 1)?;
+    let mut conn = db.get()?;
+    let keys = if with_keys { Keys::Include } else { Keys::Leave };
+    let lines = export_lines(&mut conn, keys, history)?;
+    let (target, out): (String, Box<dyn Write>) = match output {
+        Some(path) => {
+            let file = File::create(path).map_err(|e| {
+                anyhow::anyhow!("cannot write the export to {} ({e}); choose another --output", path.display())
+            })?;
+            (path.display().to_string(), Box::new(file))
+        }
+        None => ("stdout".to_string(), Box::new(std::io::stdout().lock())),
+    };
+    let progress = Progress::start("export", Unit::Items("records"), Some(lines));
+    let mut out = BufWriter::new(progress.line_writer(out));
+    let counts = crate::transfer::export(&mut conn, &mut out, keys, history)?;
+    out.flush().with_context(|| format!("cannot write the export to {target}"))?;
+    progress.finish();
+    eprintln!("Exported {counts}.");
+    Ok(())
+}
+
+/// `claimtrail import`: a file or stdin, all or nothing, with a progress
+/// report on stderr.
+fn import(url: &str, options: &DbOptions, file: &Path, dry_run: bool) -> anyhow::Result<()> {
+    let name = if file.as_os_str() == "-" { "stdin".to_string() } else { file.display().to_string() };
+    let (input, size): (Box<dyn BufRead>, Option<u64>) = if file.as_os_str() == "-" {
+        (Box::new(std::io::stdin().lock()), None)
+    } else {
+        let opened = File::open(file).map_err(|e| InputError(format!("cannot open the import file {name} ({e})")))?;
+        let size = opened.metadata().ok().map(|m| m.len());
+        (Box::new(BufReader::new(opened)), size)
+    };
+    let input = crate::transfer::require_header(input).map_err(|e| input_or_failure(e, &name))?;
+    let db = Db::connect_with(url, options)?;
+    let mut conn = db.get()?;
+    let progress = Progress::start("import", Unit::Bytes, size);
+    let report = crate::transfer::import(&mut conn, progress.reader(input), dry_run, Change::now(Actor::Import))?;
+    progress.finish();
+    let mut stderr = std::io::stderr().lock();
+    for error in &report.errors {
+        writeln!(stderr, "line {}: {}", error.line, error.message)?;
+    }
+    if report.errors_not_listed > 0 {
+        writeln!(stderr, "... and {} more bad lines", report.errors_not_listed)?;
+    }
+    if !report.errors.is_empty() {
+        return Err(InputError(format!("{} problems in {name}; nothing was imported", report.error_count())).into());
+    }
+    if dry_run {
+        println!("Dry run: every line is good; an import would write {}.", report.imported);
+    } else {
+        println!("Imported {}.", report.imported);
     }
     Ok(())
 }

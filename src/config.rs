@@ -95,6 +95,10 @@ pub struct Settings {
     /// Log line format.
     #[arg(long, env = "CLAIMTRAIL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
+
+    /// Where Prometheus metrics are served, if anywhere.
+    #[command(flatten)]
+    pub metrics: crate::metrics::MetricsSettings,
 }
 
 /// How log lines are written.
@@ -129,6 +133,7 @@ impl Settings {
             concurrency_limit: Limit::Auto,
             log: "warn".to_string(),
             log_format: LogFormat::Text,
+            metrics: Default::default(),
         }
     }
 

@@ -193,8 +193,8 @@ impl ApiError {
         ApiError::new(StatusCode::NOT_ACCEPTABLE, "not-acceptable", detail)
     }
 
-    /// The database could not be reached in time; the cause is logged when
-    /// the response is built, not sent.
+    /// The database could not be reached in time; the cause is logged on
+    /// the request's log line, not sent.
     pub fn unavailable(cause: impl fmt::Display) -> ApiError {
         let mut e = ApiError::unavailable_for(Duration::from_secs(1), "The database is not available; try again.");
         e.cause = Some(format!("database unavailable: {cause}"));
@@ -239,12 +239,17 @@ impl ApiError {
             .with_header(header::RETRY_AFTER, &retry_seconds(retry_after).to_string())
     }
 
-    /// A bug or an unexpected failure; the cause is logged when the response
-    /// is built, not sent.
+    /// A bug or an unexpected failure; the cause is logged on the request's
+    /// log line, not sent.
     pub fn internal(cause: impl fmt::Display) -> ApiError {
         let mut e = ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on our side.");
         e.cause = Some(cause.to_string());
         e
+    }
+
+    /// What the response tells the client.
+    pub fn detail(&self) -> &str {
+        &self.detail
     }
 
     /// What went wrong behind a 5xx, for logs; `None` for the client's errors.
@@ -270,7 +275,12 @@ fn retry_seconds(after: Duration) -> u64 {
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.status.as_u16(), self.detail)
+        write!(f, "{} {}", self.status.as_u16(), self.detail)?;
+        // Outside a request (the CLI) this is the only place the cause shows.
+        match &self.cause {
+            Some(cause) => write!(f, " ({cause})"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -282,15 +292,8 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        // The one place a server-side failure is logged.
-        if self.status.is_server_error() {
-            tracing::error!(
-                status = self.status.as_u16(),
-                error = self.cause.as_deref().unwrap_or(""),
-                "{}",
-                self.detail
-            );
-        }
+        // A 5xx is logged once, with its cause, on the request's log line
+        // (`observability::observe`), which finds this error on the response.
         let mut response = HttpResponse::build(self.status);
         response.content_type("application/problem+json");
         for (name, value) in &self.headers {

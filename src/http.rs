@@ -238,6 +238,7 @@ pub struct Page<T> {
     /// The items of this page, in the list's order.
     pub items: Vec<T>,
     /// Pass as `cursor` to get the next page; `null` on the last page.
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 

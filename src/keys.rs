@@ -60,7 +60,7 @@ pub struct KeysQuery {
 /// Every key, newest first: id, name, scope, when it was made, last used
 /// and revoked. Never a secret. Needs an `admin` key.
 #[utoipa::path(
-    tag = "keys", operation_id = "listKeys", params(KeysQuery),
+    tag = "keys", operation_id = "listKeys", params(KeysQuery), security(("bearer" = [])),
     responses((status = 200, description = "A page of keys", body = Page<KeyInfo>,
         headers(("Link" = String, description = "`<…>; rel=\"next\"`: the next page, when there is one"))))
 )]

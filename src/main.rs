@@ -1,5 +1,3 @@
-use clap::Parser;
-
-fn main() -> anyhow::Result<()> {
-    claimtrail::cli::run(claimtrail::cli::Cli::parse())
+fn main() -> std::process::ExitCode {
+    claimtrail::cli::main()
 }

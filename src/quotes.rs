@@ -22,8 +22,27 @@ text_enum! {
 /// A W3C Web Annotation TextQuoteSelector: the words in the source.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"exact": "the total since 2012 has exceeded 17,700", "prefix": "risen sharply; "}))]
+#[schema(example = json!({"exact": "the total since 2012 has exceeded 17,700", "prefix": "risen sharply; ", "suffix": null}))]
 pub struct Quote {
+    /// The quoted words, verbatim. 1 to 5000 characters.
+    #[schema(min_length = 1, max_length = 5000)]
+    pub exact: String,
+    /// Text right before `exact`, to tell repeated passages apart.
+    #[serde(default)]
+    #[schema(required = true, min_length = 1, max_length = 500)]
+    pub prefix: Option<String>,
+    /// Text right after `exact`.
+    #[serde(default)]
+    #[schema(required = true, min_length = 1, max_length = 500)]
+    pub suffix: Option<String>,
+}
+
+/// A quote as sent to create an attribution: `prefix` and `suffix` may be
+/// left out.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"exact": "the total since 2012 has exceeded 17,700", "prefix": "risen sharply; "}))]
+pub struct NewQuote {
     /// The quoted words, verbatim. 1 to 5000 characters.
     #[schema(min_length = 1, max_length = 5000)]
     pub exact: String,
@@ -33,6 +52,21 @@ pub struct Quote {
     pub prefix: Option<String>,
     /// Text right after `exact`.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 500)]
+    pub suffix: Option<String>,
+}
+
+/// A merge patch of an attribution's quote: each member present replaces
+/// the stored one, `null` removes `prefix` or `suffix`. Merged into an
+/// attribution without a quote, the result must have `exact`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"suffix": ", with more than two-thirds"}))]
+pub struct QuotePatch {
+    #[schema(nullable = false, min_length = 1, max_length = 5000)]
+    pub exact: Option<String>,
+    #[schema(min_length = 1, max_length = 500)]
+    pub prefix: Option<String>,
     #[schema(min_length = 1, max_length = 500)]
     pub suffix: Option<String>,
 }

@@ -4,12 +4,10 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_cors::Cors;
-use actix_web::body::MessageBody;
-use actix_web::dev::{ResourceDef, Server, ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::middleware::{Next, from_fn};
-use actix_web::{App, Error, HttpMessage, HttpRequest, HttpResponse, HttpServer, web};
-use tracing_actix_web::{RequestId, TracingLogger};
+use actix_web::dev::{ResourceDef, Server, ServerHandle, ServiceFactory, ServiceRequest};
+use actix_web::middleware::from_fn;
+use actix_web::{App, Error, HttpRequest, HttpResponse, HttpServer, web};
+use anyhow::Context;
 use utoipa::OpenApi;
 use utoipa_actix_web::{AppExt, UtoipaApp, scope};
 use utoipa_swagger_ui::SwaggerUi;
@@ -19,6 +17,7 @@ use crate::config::Settings;
 use crate::db::Db;
 use crate::error::{ApiError, extractors};
 use crate::idempotency;
+use crate::metrics::Metrics;
 use crate::openapi::ApiDoc;
 use crate::revisions::feed::Shutdown;
 use crate::{agents, attributions, claims, health, keys, openapi, provenance, reviews, revisions, sources, transfer};
@@ -31,6 +30,7 @@ where
 {
     app.service(
         scope("/v1")
+            .configure(health::configure_root)
             .configure(agents::configure)
             .configure(sources::configure)
             .configure(claims::configure)
@@ -50,10 +50,12 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
     openapi::complete(document)
 }
 
-/// The running server and the port it listens on.
+/// The running server and the port it listens on; with `--metrics-bind`,
+/// the metrics listener too.
 pub struct Application {
     port: u16,
     server: Server,
+    metrics: Option<(u16, Server)>,
     /// Tells long-lived responses (change streams) that the server is
     /// shutting down, so that they end instead of holding it up.
     shutdown: tokio::sync::watch::Sender<bool>,
@@ -73,25 +75,49 @@ impl Application {
                 tracing::info!(%report, "loaded the seed data into the empty database");
             }
         }
-        let listener = TcpListener::bind(&settings.bind)?;
+        let listener = bind(&settings.bind, "--bind / CLAIMTRAIL_BIND")?;
         let port = listener.local_addr()?.port();
+        let metrics = web::Data::new(Metrics::new(&settings.metrics)?);
+        let metrics_server = match &settings.metrics.metrics_bind {
+            Some(address) => {
+                let listener = bind(address, "--metrics-bind / CLAIMTRAIL_METRICS_BIND")?;
+                let port = listener.local_addr()?.port();
+                Some((port, serve_metrics(listener, db.clone(), metrics.clone())?))
+            }
+            None => None,
+        };
         let (shutdown, signal) = tokio::sync::watch::channel(false);
-        let server = serve(listener, db, settings, Shutdown(signal))?;
-        Ok(Application { port, server, shutdown })
+        let server = serve(listener, db, metrics, settings, Shutdown(signal))?;
+        Ok(Application { port, server, metrics: metrics_server, shutdown })
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
-    /// Serves until SIGTERM (graceful) or SIGINT.
+    /// The port of the metrics listener, when `--metrics-bind` asked for one.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(port, _)| *port)
+    }
+
+    /// Serves until SIGTERM (graceful) or SIGINT; the metrics listener, if
+    /// any, stops with the API.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let shutdown = self.shutdown;
         tokio::spawn(async move {
             stop_signal().await;
             let _ = shutdown.send(true);
         });
-        self.server.await
+        let metrics: Option<ServerHandle> = self.metrics.map(|(_, server)| {
+            let handle = server.handle();
+            tokio::spawn(server);
+            handle
+        });
+        let result = self.server.await;
+        if let Some(handle) = metrics {
+            handle.stop(true).await;
+        }
+        result
     }
 
     /// A handle that stops the server gracefully, as SIGTERM does.
@@ -131,7 +157,33 @@ async fn stop_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-fn serve(listener: TcpListener, db: Db, settings: Settings, shutdown: Shutdown) -> anyhow::Result<Server> {
+/// Binds a listener, saying which address failed and which setting names it.
+fn bind(address: &str, setting: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(address).with_context(|| {
+        format!("cannot listen on {address}; stop what uses it, or choose another address with {setting}")
+    })
+}
+
+/// The metrics listener: `/metrics` and nothing else.
+fn serve_metrics(listener: TcpListener, db: Db, metrics: web::Data<Metrics>) -> anyhow::Result<Server> {
+    let db = web::Data::new(db);
+    let server = HttpServer::new(move || {
+        App::new().app_data(db.clone()).app_data(metrics.clone()).configure(crate::metrics::configure)
+    })
+    .listen(listener)?
+    .workers(1)
+    .disable_signals()
+    .run();
+    Ok(server)
+}
+
+fn serve(
+    listener: TcpListener,
+    db: Db,
+    metrics: web::Data<Metrics>,
+    settings: Settings,
+    shutdown: Shutdown,
+) -> anyhow::Result<Server> {
     let shutdown = web::Data::new(shutdown);
     let idempotency = web::Data::new(idempotency::Settings {
         keep: std::time::Duration::from_secs(settings.idempotency_hours.saturating_mul(3600)),
@@ -140,9 +192,14 @@ fn serve(listener: TcpListener, db: Db, settings: Settings, shutdown: Shutdown) 
     });
     let document = openapi_document();
     let mut known_paths = openapi::allowed_methods(&document);
+    let metrics_here = settings.metrics.on_api_address();
     // Served beside the document rather than described in it.
-    for path in ["/openapi.json", "/docs/{_:.*}"] {
-        known_paths.push((ResourceDef::new(path), "GET".to_string()));
+    let mut undocumented = vec!["/openapi.json", "/docs/{_:.*}"];
+    if metrics_here {
+        undocumented.push("/metrics");
+    }
+    for path in undocumented {
+        known_paths.push((ResourceDef::new(path), "GET, HEAD".to_string()));
     }
     let known_paths = Arc::new(known_paths);
     let db = web::Data::new(db);
@@ -156,6 +213,7 @@ fn serve(listener: TcpListener, db: Db, settings: Settings, shutdown: Shutdown) 
         let app = routes(App::new().into_utoipa_app())
             .into_app()
             .app_data(db.clone())
+            .app_data(metrics.clone())
             .app_data(policy.clone())
             .app_data(import_limit.clone())
             .app_data(shutdown.clone())
@@ -169,6 +227,11 @@ fn serve(listener: TcpListener, db: Db, settings: Settings, shutdown: Shutdown) 
                     .error_handler(extractors::json_error),
             )
             .app_data(web::PathConfig::default().error_handler(extractors::path_error))
+            .configure(|config| {
+                if metrics_here {
+                    crate::metrics::configure(config);
+                }
+            })
             .service(web::redirect("/docs", "/docs/"))
             .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", document.clone()))
             .default_service(web::to(move |req: HttpRequest| {
@@ -182,8 +245,7 @@ fn serve(listener: TcpListener, db: Db, settings: Settings, shutdown: Shutdown) 
             .wrap(from_fn(crate::auth::authenticate))
             .wrap(cors(&origins))
             .wrap(from_fn(crate::security_headers::add))
-            .wrap(from_fn(request_id_header))
-            .wrap(TracingLogger::default())
+            .wrap(from_fn(crate::observability::observe))
     })
     .listen(listener)?
     .shutdown_timeout(30);
@@ -203,12 +265,14 @@ fn unrouted(req: &HttpRequest, known_paths: &[(ResourceDef, String)]) -> Result<
 
 fn cors(origins: &[String]) -> Cors {
     let mut cors = Cors::default()
-        .allowed_methods(["GET", "POST", "PATCH", "DELETE"])
+        .allowed_methods(["GET", "HEAD", "POST", "PATCH", "DELETE"])
         .allowed_headers([
             "authorization",
             "content-type",
             "if-match",
             "if-none-match",
+            "x-request-id",
+            "traceparent",
             "idempotency-key",
             "x-change-comment",
             "last-event-id",
@@ -219,20 +283,4 @@ fn cors(origins: &[String]) -> Cors {
         cors = if origin == "*" { cors.allow_any_origin() } else { cors.allowed_origin(origin) };
     }
     cors
-}
-
-/// Echoes the request id that the tracing middleware gave the request, so a
-/// client can quote it and an operator find the request's log lines.
-async fn request_id_header(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    let id = req.extensions().get::<RequestId>().copied();
-    let mut response = next.call(req).await?;
-    if let Some(id) = id
-        && let Ok(value) = HeaderValue::from_str(&id.to_string())
-    {
-        response.headers_mut().insert(HeaderName::from_static("x-request-id"), value);
-    }
-    Ok(response)
 }

@@ -71,10 +71,15 @@ impl Check {
 }
 
 /// An ISO 8601 date of reduced precision: `"2025"`, `"2025-11"` or
-/// `"2025-11-18"`; the precision is what the source tells.
+/// `"2025-11-18"`; the precision is what the source tells. A full date must
+/// be a day of the calendar (`2024-02-29` is one, `2025-02-29` is not).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, ToSchema, diesel::AsExpression, diesel::FromSqlRow)]
 #[diesel(sql_type = diesel::sql_types::Text)]
-#[schema(value_type = String, pattern = r"^[0-9]{4}(-(0[1-9]|1[0-2])(-(0[1-9]|1[0-9]|2[0-8]))?)?$", example = "2025-11")]
+#[schema(
+    value_type = String,
+    pattern = r"^[0-9]{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?)?$",
+    example = "2025-11"
+)]
 pub struct PartialDate(String);
 
 /// Why a string is not a partial date.

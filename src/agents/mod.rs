@@ -38,6 +38,10 @@ async fn list_agents(
 }
 
 /// Create an agent
+///
+/// Needs a `write` key. The id may be chosen by the client (a UUID not yet
+/// used); the server makes a UUID v7 otherwise. `affiliation_id` must name
+/// an existing agent.
 #[utoipa::path(
     tag = "agents", operation_id = "createAgent", request_body = NewAgent,
     responses((status = 201, description = "The agent was created", body = Agent,
@@ -50,8 +54,11 @@ async fn create_agent(access: WriteAccess, db: web::Data<Db>, body: Valid<NewAge
 }
 
 /// Get an agent
+///
+/// With its `ETag`; `If-None-Match` with it answers `304` while the agent
+/// is unchanged.
 #[utoipa::path(
-    tag = "agents", operation_id = "getAgent", params(("id" = Uuid, Path, description = "The agent's id", example = "0193a7e0-7c1e-7000-8000-000000000001")),
+    tag = "agents", operation_id = "getAgent", params(("id" = Uuid, Path, description = "The agent's id", example = "dadc5658-6eb7-549b-892b-ebf148ec0882")),
     responses((status = 200, description = "The agent", body = Agent,
         headers(("ETag" = String, description = "The agent's version"))))
 )]
@@ -71,8 +78,8 @@ async fn get_agent(
 ///
 /// A JSON Merge Patch (RFC 7396); needs `If-Match` with the current ETag.
 #[utoipa::path(
-    tag = "agents", operation_id = "updateAgent", params(("id" = Uuid, Path, description = "The agent's id", example = "0193a7e0-7c1e-7000-8000-000000000001")),
-    request_body(content = AgentPatch, content_type = "application/merge-patch+json"),
+    tag = "agents", operation_id = "updateAgent", params(("id" = Uuid, Path, description = "The agent's id", example = "dadc5658-6eb7-549b-892b-ebf148ec0882")),
+    request_body(content((AgentPatch = "application/merge-patch+json"), (AgentPatch = "application/json"))),
     responses((status = 200, description = "The changed agent", body = Agent,
         headers(("ETag" = String, description = "Its new version"))))
 )]
@@ -94,7 +101,7 @@ async fn update_agent(
 ///
 /// Refused with 409 while sources, attributions, reviews or other agents refer to it.
 #[utoipa::path(
-    tag = "agents", operation_id = "deleteAgent", params(("id" = Uuid, Path, description = "The agent's id", example = "0193a7e0-7c1e-7000-8000-000000000001")),
+    tag = "agents", operation_id = "deleteAgent", params(("id" = Uuid, Path, description = "The agent's id", example = "dadc5658-6eb7-549b-892b-ebf148ec0882")),
     responses((status = 204, description = "The agent was deleted"))
 )]
 #[delete("/agents/{id}")]

@@ -17,9 +17,9 @@ text_enum! {
 /// A person or organisation that publishes or says things.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({
-    "id": "0193a7e0-7c1e-7000-8000-000000000001", "kind": "person", "name": "Ulf Laessing",
-    "description": "head of the Sahel programme at the Konrad Adenauer Foundation", "anonymous": false,
-    "affiliation_id": null, "url": null, "wikidata_id": null,
+    "id": "c038f996-4e0a-5882-a1f0-33d95bd6f176", "kind": "person", "name": "Ulf Laessing",
+    "description": "Bamako-based head of the Sahel programme at the German think tank Konrad Adenauer Foundation",
+    "anonymous": false, "affiliation_id": "d8542137-0f73-582e-a9e8-00e004cc31d9", "url": null, "wikidata_id": null,
     "created_at": "2025-11-18T09:30:00Z", "updated_at": "2025-11-18T09:30:00Z", "version": 1
 }))]
 pub struct Agent {
@@ -29,15 +29,18 @@ pub struct Agent {
     /// The name as sources give it: "Ulf Laessing", "Human Rights Watch", "A former Malian minister".
     pub name: String,
     /// The role as the source gives it.
+    #[schema(required = true)]
     pub description: Option<String>,
     /// True for unnamed speakers.
     pub anonymous: bool,
     /// The organisation the person speaks for.
-    #[schema(value_type = Option<Uuid>)]
+    #[schema(required = true, value_type = Option<Uuid>)]
     pub affiliation_id: Option<AgentId>,
     /// The agent's own web address.
+    #[schema(required = true)]
     pub url: Option<String>,
     /// Wikidata item id (`Q…`) for entity linking.
+    #[schema(required = true)]
     pub wikidata_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -61,8 +61,11 @@ async fn create_attribution(
 }
 
 /// Get an attribution
+///
+/// With its `ETag`; `If-None-Match` with it answers `304` while the
+/// attribution is unchanged.
 #[utoipa::path(
-    tag = "attributions", operation_id = "getAttribution", params(("id" = Uuid, Path, description = "The attribution's id", example = "0193a7e0-7c1e-7000-8000-000000000001")),
+    tag = "attributions", operation_id = "getAttribution", params(("id" = Uuid, Path, description = "The attribution's id", example = "b80a7a2b-e755-5ecb-bfa1-880fd9890af8")),
     responses((status = 200, description = "The attribution", body = Attribution,
         headers(("ETag" = String, description = "The attribution's version"))))
 )]
@@ -82,8 +85,8 @@ async fn get_attribution(
 ///
 /// A JSON Merge Patch (RFC 7396); needs `If-Match` with the current ETag.
 #[utoipa::path(
-    tag = "attributions", operation_id = "updateAttribution", params(("id" = Uuid, Path, description = "The attribution's id", example = "0193a7e0-7c1e-7000-8000-000000000001")),
-    request_body(content = AttributionPatch, content_type = "application/merge-patch+json"),
+    tag = "attributions", operation_id = "updateAttribution", params(("id" = Uuid, Path, description = "The attribution's id", example = "b80a7a2b-e755-5ecb-bfa1-880fd9890af8")),
+    request_body(content((AttributionPatch = "application/merge-patch+json"), (AttributionPatch = "application/json"))),
     responses((status = 200, description = "The changed attribution", body = Attribution,
         headers(("ETag" = String, description = "Its new version"))))
 )]
@@ -102,8 +105,11 @@ async fn update_attribution(
 }
 
 /// Delete an attribution
+///
+/// Needs `If-Match`. The claim's card changes, so the claim's version goes
+/// up.
 #[utoipa::path(
-    tag = "attributions", operation_id = "deleteAttribution", params(("id" = Uuid, Path, description = "The attribution's id", example = "0193a7e0-7c1e-7000-8000-000000000001")),
+    tag = "attributions", operation_id = "deleteAttribution", params(("id" = Uuid, Path, description = "The attribution's id", example = "b80a7a2b-e755-5ecb-bfa1-880fd9890af8")),
     responses((status = 204, description = "The attribution was deleted"))
 )]
 #[delete("/attributions/{id}")]

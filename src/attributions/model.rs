@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::http::Body;
 use crate::ids::{AgentId, AttributionId, ClaimId, SourceId};
-use crate::quotes::{Quote, QuoteStatus};
+use crate::quotes::{NewQuote, Quote, QuotePatch, QuoteStatus};
 use crate::validate::{Check, PartialDate, text_enum};
 
 text_enum! {
@@ -32,13 +32,13 @@ text_enum! {
 /// One source stating (or denying) one claim: the edge provenance is made of.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({
-    "id": "0193a7e0-7c1e-7000-8000-000000000004",
-    "claim_id": "0193a7e0-7c1e-7000-8000-000000000003", "source_id": "0193a7e0-7c1e-7000-8000-000000000002",
+    "id": "b80a7a2b-e755-5ecb-bfa1-880fd9890af8",
+    "claim_id": "8b7c6ca6-7d15-5a79-9ebc-7fc5d09f7338", "source_id": "c6a8706d-f757-568a-bb3a-bda55545ee21",
     "speaker_id": null, "mode": "citation", "stance": "affirms",
-    "cited_source_id": "0193a7e0-7c1e-7000-8000-000000000005",
+    "cited_source_id": "6a6cbfb7-2a16-5ff0-91a3-e2f3f61c049e",
     "quote": {"exact": "the total since 2012 has exceeded 17,700", "prefix": null, "suffix": null},
-    "quote_status": "verified", "quote_start": 4410, "quote_end": 4450,
-    "locator": "paragraph 26", "stated_on": null,
+    "quote_status": "verified", "quote_start": 5115, "quote_end": 5155,
+    "locator": "paragraph 23", "stated_on": null,
     "created_at": "2025-11-18T09:30:00Z", "updated_at": "2025-11-18T09:30:00Z", "version": 1
 }))]
 pub struct Attribution {
@@ -50,24 +50,30 @@ pub struct Attribution {
     #[schema(value_type = Uuid)]
     pub source_id: SourceId,
     /// Who says it inside the source.
-    #[schema(value_type = Option<Uuid>)]
+    #[schema(required = true, value_type = Option<Uuid>)]
     pub speaker_id: Option<AgentId>,
     pub mode: Mode,
     pub stance: Stance,
     /// The upstream source this source says it took the claim from.
-    #[schema(value_type = Option<Uuid>)]
+    #[schema(required = true, value_type = Option<Uuid>)]
     pub cited_source_id: Option<SourceId>,
     /// The words in the source.
+    #[schema(required = true)]
     pub quote: Option<Quote>,
     /// Read-only: whether `quote` occurs in the source's `content`; null without a quote.
+    #[schema(required = true)]
     pub quote_status: Option<QuoteStatus>,
     /// Read-only: character offset where a verified quote starts in `content`.
+    #[schema(required = true)]
     pub quote_start: Option<i32>,
     /// Read-only: character offset where a verified quote ends (exclusive).
+    #[schema(required = true)]
     pub quote_end: Option<i32>,
     /// Where in the source: "paragraph 14".
+    #[schema(required = true)]
     pub locator: Option<String>,
     /// When the statement was made, if not the source's date.
+    #[schema(required = true)]
     pub stated_on: Option<PartialDate>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -79,8 +85,8 @@ pub struct Attribution {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
-    "claim_id": "0193a7e0-7c1e-7000-8000-000000000003", "source_id": "0193a7e0-7c1e-7000-8000-000000000002",
-    "mode": "citation", "cited_source_id": "0193a7e0-7c1e-7000-8000-000000000005",
+    "claim_id": "8b7c6ca6-7d15-5a79-9ebc-7fc5d09f7338", "source_id": "c6a8706d-f757-568a-bb3a-bda55545ee21",
+    "mode": "citation", "cited_source_id": "6a6cbfb7-2a16-5ff0-91a3-e2f3f61c049e",
     "quote": {"exact": "the total since 2012 has exceeded 17,700"}
 }))]
 pub struct NewAttribution {
@@ -105,6 +111,7 @@ pub struct NewAttribution {
     #[schema(value_type = Option<Uuid>)]
     pub cited_source_id: Option<SourceId>,
     #[serde(default)]
+    #[schema(value_type = Option<NewQuote>)]
     pub quote: Option<Quote>,
     #[serde(default)]
     #[schema(min_length = 1, max_length = 200)]
@@ -153,7 +160,8 @@ pub struct AttributionPatch {
     #[schema(nullable = false)]
     pub stance: Option<Stance>,
     pub cited_source_id: Option<Uuid>,
-    pub quote: Option<Quote>,
+    /// Merged member by member into the stored quote; `null` removes it.
+    pub quote: Option<QuotePatch>,
     #[schema(min_length = 1, max_length = 200)]
     pub locator: Option<String>,
     pub stated_on: Option<PartialDate>,

@@ -45,9 +45,12 @@ pub struct SourceSummary {
     pub id: SourceId,
     pub kind: SourceKind,
     pub title: String,
+    #[schema(required = true)]
     pub url: Option<String>,
+    #[schema(required = true)]
     pub published_on: Option<PartialDate>,
     /// The publisher, when known.
+    #[schema(required = true)]
     pub publisher: Option<AgentSummary>,
 }
 
@@ -58,6 +61,7 @@ pub struct AgentSummary {
     pub id: AgentId,
     pub kind: AgentKind,
     pub name: String,
+    #[schema(required = true)]
     pub description: Option<String>,
     pub anonymous: bool,
 }
@@ -70,8 +74,10 @@ pub struct CardAttribution {
     /// The source that states the claim.
     pub source: SourceSummary,
     /// Who says it inside the source.
+    #[schema(required = true)]
     pub speaker: Option<AgentSummary>,
     /// The source this one says it took the claim from.
+    #[schema(required = true)]
     pub cited_source: Option<SourceSummary>,
 }
 

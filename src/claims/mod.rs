@@ -31,8 +31,7 @@ pub fn configure(config: &mut ServiceConfig) {
 /// BM25 ranks a little).
 #[utoipa::path(
     tag = "claims", operation_id = "listClaims", params(ClaimQuery),
-    responses((status = 200, description = "A page of claims", body = Page<ClaimListItem>,
-        headers(("Link" = String, description = "`<…>; rel=\"next\"`: the next page, when there is one"))))
+    responses((status = 200, description = "A page of claims", body = Page<ClaimListItem>))
 )]
 #[get("/claims")]
 async fn list_claims(
@@ -47,6 +46,9 @@ async fn list_claims(
 }
 
 /// Create a claim
+///
+/// Needs a `write` key. The claim starts `unreviewed` unless `status` says
+/// otherwise; its sources are linked by creating attributions.
 #[utoipa::path(
     tag = "claims", operation_id = "createClaim", request_body = NewClaim,
     responses((status = 201, description = "The claim was created", body = Claim,
@@ -65,7 +67,7 @@ async fn create_claim(access: WriteAccess, db: web::Data<Db>, body: Valid<NewCla
 /// one request draws a claim card. `include=drafts` (a `write` key) adds
 /// draft reviews.
 #[utoipa::path(
-    tag = "claims", operation_id = "getClaim", params(("id" = Uuid, Path, description = "The claim's id", example = "0193a7e0-7c1e-7000-8000-000000000001"), CardQuery),
+    tag = "claims", operation_id = "getClaim", params(("id" = Uuid, Path, description = "The claim's id", example = "8b7c6ca6-7d15-5a79-9ebc-7fc5d09f7338"), CardQuery),
     responses((status = 200, description = "The claim card", body = ClaimCard,
         headers(("ETag" = String, description = "The claim's version"))))
 )]
@@ -87,8 +89,8 @@ async fn get_claim(
 ///
 /// A JSON Merge Patch (RFC 7396); needs `If-Match` with the current ETag.
 #[utoipa::path(
-    tag = "claims", operation_id = "updateClaim", params(("id" = Uuid, Path, description = "The claim's id", example = "0193a7e0-7c1e-7000-8000-000000000001")),
-    request_body(content = ClaimPatch, content_type = "application/merge-patch+json"),
+    tag = "claims", operation_id = "updateClaim", params(("id" = Uuid, Path, description = "The claim's id", example = "8b7c6ca6-7d15-5a79-9ebc-7fc5d09f7338")),
+    request_body(content((ClaimPatch = "application/merge-patch+json"), (ClaimPatch = "application/json"))),
     responses((status = 200, description = "The changed claim", body = Claim,
         headers(("ETag" = String, description = "Its new version"))))
 )]
@@ -110,7 +112,7 @@ async fn update_claim(
 ///
 /// Refused with 409 while attributions or reviews refer to it.
 #[utoipa::path(
-    tag = "claims", operation_id = "deleteClaim", params(("id" = Uuid, Path, description = "The claim's id", example = "0193a7e0-7c1e-7000-8000-000000000001")),
+    tag = "claims", operation_id = "deleteClaim", params(("id" = Uuid, Path, description = "The claim's id", example = "8b7c6ca6-7d15-5a79-9ebc-7fc5d09f7338")),
     responses((status = 204, description = "The claim was deleted"))
 )]
 #[delete("/claims/{id}")]

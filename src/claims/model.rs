@@ -54,10 +54,26 @@ text_enum! {
 /// A figure the claim states.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"value": 17700, "unit": "deaths", "comparator": "gt"}))]
+#[schema(example = json!({"value": 17700, "upper": null, "unit": "deaths", "comparator": "gt"}))]
 pub struct Quantity {
     pub value: f64,
     /// The upper bound, for `between` only.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub upper: Option<f64>,
+    /// What is counted or measured: `deaths`, `USD`, `officers`. 1 to 100 characters.
+    #[schema(min_length = 1, max_length = 100)]
+    pub unit: String,
+    pub comparator: Comparator,
+}
+
+/// A figure as sent to create a claim: `upper` only for `between`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"value": 17700, "unit": "deaths", "comparator": "gt"}))]
+pub struct NewQuantity {
+    pub value: f64,
+    /// The upper bound, for `between` only (then required, not below `value`).
     #[serde(default)]
     pub upper: Option<f64>,
     /// What is counted or measured: `deaths`, `USD`, `officers`. 1 to 100 characters.
@@ -66,14 +82,32 @@ pub struct Quantity {
     pub comparator: Comparator,
 }
 
+/// A merge patch of a claim's figure: each member present replaces the
+/// stored one, `upper: null` removes the upper bound. Merged into a claim
+/// without a figure, the result must be a whole figure (`value`, `unit`,
+/// `comparator`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"comparator": "approx"}))]
+pub struct QuantityPatch {
+    #[schema(nullable = false)]
+    pub value: Option<f64>,
+    /// The upper bound, for `between` only.
+    pub upper: Option<f64>,
+    #[schema(nullable = false, min_length = 1, max_length = 100)]
+    pub unit: Option<String>,
+    #[schema(nullable = false)]
+    pub comparator: Option<Comparator>,
+}
+
 /// One checkable statement, worded neutrally.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({
-    "id": "0193a7e0-7c1e-7000-8000-000000000003",
-    "text": "The death toll from Mali's insurgency since 2012 has exceeded 17,700.",
+    "id": "8b7c6ca6-7d15-5a79-9ebc-7fc5d09f7338",
+    "text": "More than 17,700 people have died in Mali's insurgency since 2012.",
     "kind": "quantity", "subject": "Deaths in Mali's insurgency since 2012",
     "quantity": {"value": 17700, "upper": null, "unit": "deaths", "comparator": "gt"},
-    "period_start": "2012", "period_end": null, "place": "Mali", "tags": ["insurgency", "death-toll"],
+    "period_start": "2012", "period_end": null, "place": "Mali", "tags": ["death-toll", "insurgency"],
     "status": "unreviewed", "language": "en",
     "created_at": "2025-11-18T09:30:00Z", "updated_at": "2025-11-18T09:30:00Z", "version": 1
 }))]
@@ -83,15 +117,21 @@ pub struct Claim {
     pub text: String,
     pub kind: ClaimKind,
     /// What the claim is about.
+    #[schema(required = true)]
     pub subject: Option<String>,
+    #[schema(required = true)]
     pub quantity: Option<Quantity>,
     /// Start of the time the claim is about ("since 2012" → `"2012"`).
+    #[schema(required = true)]
     pub period_start: Option<PartialDate>,
     /// End of the time the claim is about.
+    #[schema(required = true)]
     pub period_end: Option<PartialDate>,
+    #[schema(required = true)]
     pub place: Option<String>,
     pub tags: Vec<String>,
     pub status: ClaimStatus,
+    #[schema(required = true)]
     pub language: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -125,6 +165,7 @@ pub struct NewClaim {
     #[schema(min_length = 1, max_length = 500)]
     pub subject: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Option<NewQuantity>)]
     pub quantity: Option<Quantity>,
     #[serde(default)]
     pub period_start: Option<PartialDate>,
@@ -205,7 +246,8 @@ pub struct ClaimPatch {
     pub kind: Option<ClaimKind>,
     #[schema(min_length = 1, max_length = 500)]
     pub subject: Option<String>,
-    pub quantity: Option<Quantity>,
+    /// Merged member by member into the stored figure; `null` removes it.
+    pub quantity: Option<QuantityPatch>,
     pub period_start: Option<PartialDate>,
     pub period_end: Option<PartialDate>,
     #[schema(min_length = 1, max_length = 300)]

@@ -9,6 +9,7 @@ pub mod refs;
 pub mod schema;
 pub mod write;
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use actix_web::web;
@@ -53,6 +54,51 @@ impl Backend {
     }
 }
 
+/// Refuses a URL with a scheme (`…://`) other than PostgreSQL's: without
+/// this, `mysql://…` would be taken for the name of a SQLite file.
+pub fn check_url(url: &str) -> Result<Backend, crate::exit::InputError> {
+    match url.split_once("://") {
+        Some(("postgres" | "postgresql", _)) | None => Ok(Backend::of_url(url)),
+        Some((scheme, _)) => Err(crate::exit::InputError(format!(
+            "the database URL {} has the scheme `{scheme}`, which claimtrail does not speak: \
+             give a postgres:// or postgresql:// URL, or the path of a SQLite file (e.g. claimtrail.db), \
+             with --database-url or CLAIMTRAIL_DATABASE_URL",
+            redact(url)
+        ))),
+    }
+}
+
+/// The URL without its password, for messages and logs.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let (authority, path) = rest.split_once('/').map_or((rest, None), |(a, p)| (a, Some(p)));
+    let authority = match authority.rsplit_once('@') {
+        Some((user_info, host)) => match user_info.split_once(':') {
+            Some((user, _password)) => format!("{user}:***@{host}"),
+            None => format!("{user_info}@{host}"),
+        },
+        None => authority.to_string(),
+    };
+    match path {
+        Some(path) => format!("{scheme}://{authority}/{path}"),
+        None => format!("{scheme}://{authority}"),
+    }
+}
+
+/// Why the database cannot be opened, naming it, with what to check.
+fn cannot_open(url: &str, cause: impl std::fmt::Display) -> anyhow::Error {
+    match Backend::of_url(url) {
+        Backend::Postgres => anyhow::anyhow!(
+            "cannot connect to PostgreSQL at {} ({cause}); is the server running, and are the host, port, \
+             database, user and password right?",
+            redact(url)
+        ),
+        Backend::Sqlite => anyhow::anyhow!(
+            "cannot open the SQLite database {url} ({cause}); does its directory exist, and may this user write there?"
+        ),
+    }
+}
+
 /// Opens one connection of the backend the URL names, with the default
 /// settings (the pool's connections get theirs in [`pool`]).
 pub fn establish(url: &str) -> diesel::ConnectionResult<DbConnection> {
@@ -83,6 +129,21 @@ pub struct Db {
     breaker: Arc<Breaker>,
     acquire_timeout: std::time::Duration,
     health_timeout: std::time::Duration,
+    /// Callers waiting for a pooled connection now, for the metrics.
+    waiting: Arc<AtomicU32>,
+}
+
+/// The pool's connections at one moment, for the metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStatus {
+    /// Open connections lent out.
+    pub in_use: u32,
+    /// Open connections waiting to be lent.
+    pub idle: u32,
+    /// Callers waiting for a connection.
+    pub waiting: u32,
+    /// The most connections the pool opens.
+    pub max: u32,
 }
 
 impl Db {
@@ -95,8 +156,8 @@ impl Db {
     /// Like [`Db::connect`], with the pool's timeouts, statement deadline
     /// and durability chosen (the server's come from its settings).
     pub fn connect_with(url: &str, options: &DbOptions) -> anyhow::Result<Db> {
-        let backend = Backend::of_url(url);
-        let mut conn = establish(url)?;
+        let backend = check_url(url)?;
+        let mut conn = establish(url).map_err(|e| cannot_open(url, e))?;
         if let DbConnection::Sqlite(conn) = &mut conn {
             conn.batch_execute("PRAGMA journal_mode = WAL;")?;
         }
@@ -111,7 +172,19 @@ impl Db {
             breaker,
             acquire_timeout: options.acquire_timeout,
             health_timeout: options.health_timeout,
+            waiting: Arc::new(AtomicU32::new(0)),
         })
+    }
+
+    /// How the pool's connections are used right now.
+    pub fn pool_status(&self) -> PoolStatus {
+        let state = self.pool.state();
+        PoolStatus {
+            in_use: state.connections.saturating_sub(state.idle_connections),
+            idle: state.idle_connections,
+            waiting: self.waiting.load(Ordering::Relaxed),
+            max: self.pool.max_size(),
+        }
     }
 
     pub fn backend(&self) -> Backend {
@@ -194,9 +267,13 @@ impl Db {
         // While the database is down, answer without queueing for it.
         self.breaker.admit().map_err(pool::turned_away)?;
         let (pool, breaker, timeout) = (self.pool.clone(), self.breaker.clone(), self.acquire_timeout);
+        let waiting = self.waiting.clone();
         web::block(move || {
             let _turn = turn.as_ref().map(|w| w.lock().unwrap_or_else(PoisonError::into_inner));
-            let mut conn = pool::checkout(&pool, &breaker, timeout, false)?;
+            waiting.fetch_add(1, Ordering::Relaxed);
+            let conn = pool::checkout(&pool, &breaker, timeout, false);
+            waiting.fetch_sub(1, Ordering::Relaxed);
+            let mut conn = conn?;
             f(&mut conn)
         })
         .await

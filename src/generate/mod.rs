@@ -98,6 +98,7 @@ pub fn generate(db: &Db, claims: usize, seed: u64) -> anyhow::Result<GenerateRep
         report.tags += batch.tags.len();
         write_tx(conn, Change::now(Actor::Generate), |tx| write_batch(tx, batch))?;
         made += count;
+        crate::progress::advance(count as u64);
         if claims >= 100_000 && made % 100_000 == 0 {
             tracing::info!(made, elapsed_s = started.elapsed().as_secs(), "generating claims");
         }

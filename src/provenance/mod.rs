@@ -76,11 +76,11 @@ pub fn configure(config: &mut ServiceConfig) {
 /// The answer takes five queries whatever the size of the graph.
 #[utoipa::path(
     tag = "provenance", operation_id = "getClaimProvenance",
-    params(("id" = Uuid, Path, description = "The claim's id", example = "0193a7e0-7c1e-7000-8000-000000000001"), ProvenanceQuery),
+    params(("id" = Uuid, Path, description = "The claim's id", example = "8b7c6ca6-7d15-5a79-9ebc-7fc5d09f7338"), ProvenanceQuery),
     responses(
         (status = 200, description = "The provenance graph, in the requested format", content(
             (Provenance = "application/json"),
-            (serde_json::Value = "application/prov+json"),
+            (prov_json::ProvDocument = "application/prov+json"),
             (String = "text/vnd.graphviz"),
             (String = "image/svg+xml"),
         ), headers(("Vary" = String, description = "`Accept`: the format follows it when `format` is absent"))),
@@ -218,7 +218,7 @@ impl MediaRange {
 /// and stance), newest first, in pages of `limit`.
 #[utoipa::path(
     tag = "provenance", operation_id = "listClaimsOfSource",
-    params(("id" = Uuid, Path, description = "The source's id", example = "0193a7e0-7c1e-7000-8000-000000000001"), ClaimsOfQuery),
+    params(("id" = Uuid, Path, description = "The source's id", example = "c6a8706d-f757-568a-bb3a-bda55545ee21"), ClaimsOfQuery),
     responses((status = 200, description = "A page of claims", body = Page<Claim>))
 )]
 #[get("/sources/{id}/claims")]
@@ -241,7 +241,7 @@ async fn list_claims_of_source(
 /// source it publishes states; newest first, in pages of `limit`.
 #[utoipa::path(
     tag = "provenance", operation_id = "listClaimsOfAgent",
-    params(("id" = Uuid, Path, description = "The agent's id", example = "0193a7e0-7c1e-7000-8000-000000000001"), ClaimsOfQuery),
+    params(("id" = Uuid, Path, description = "The agent's id", example = "dadc5658-6eb7-549b-892b-ebf148ec0882"), ClaimsOfQuery),
     responses((status = 200, description = "A page of claims", body = Page<Claim>))
 )]
 #[get("/agents/{id}/claims")]

@@ -197,3 +197,89 @@ pub fn document(graph: &Provenance) -> Value {
     }
     Value::Object(document)
 }
+
+/// The schema of [`document`]'s output, for the OpenAPI document: PROV-JSON
+/// as the W3C note lays it out (records keyed by their identifiers under
+/// each kind), narrowed to what this API writes.
+pub struct ProvDocument;
+
+impl utoipa::ToSchema for ProvDocument {}
+
+impl utoipa::PartialSchema for ProvDocument {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AdditionalProperties, AnyOfBuilder, ObjectBuilder, Schema, Type};
+        let typed = |t: Type| ObjectBuilder::new().schema_type(t);
+        let closed = || Some(AdditionalProperties::<Schema>::FreeForm(false));
+        let qualified_name = typed(Type::Object)
+            .description(Some("A PROV qualified name, such as `prov:Person`."))
+            .property("$", typed(Type::String).description(Some("The name, `prefix:local`.")))
+            .property("type", typed(Type::String).enum_values(Some(["prov:QUALIFIED_NAME"])))
+            .required("$")
+            .required("type")
+            .additional_properties(closed());
+        let value = AnyOfBuilder::new()
+            .description(Some("An attribute value: text, a number, a truth value or a qualified name."))
+            .item(typed(Type::String))
+            .item(typed(Type::Number))
+            .item(typed(Type::Boolean))
+            .item(qualified_name);
+        let record = typed(Type::Object)
+            .description(Some(
+                "A record's attributes: PROV's (`prov:type`, `prov:label`, `prov:generatedEntity`, \
+                `prov:usedEntity`, `prov:entity`, `prov:agent`, `prov:role`, `prov:location`) and this \
+                API's (`ct:kind`, `ct:depth`, `ct:step`, `ct:attribution`, `ct:mode`, `ct:stance`, ...).",
+            ))
+            .additional_properties(Some(Schema::from(value)))
+            .build();
+        let records = |what: &str| {
+            typed(Type::Object).description(Some(what)).additional_properties(Some(Schema::Object(record.clone())))
+        };
+        typed(Type::Object)
+            .description(Some(
+                "The provenance graph as a W3C PROV-JSON document (<https://www.w3.org/submissions/prov-json/>): \
+                the claim, its sources and what speakers said are entities, speakers and publishers are agents; \
+                `states`, `cites` and `says` steps are derivations (a speaker's words are an entity attributed \
+                to the speaker), and each origin is a derivation of type `prov:PrimarySource`.",
+            ))
+            .property(
+                "prefix",
+                typed(Type::Object)
+                    .description(Some("Namespace prefixes: `ct`, `claim`, `source`, `agent`, `attribution`, `speech`."))
+                    .additional_properties(Some(Schema::from(typed(Type::String)))),
+            )
+            .property(
+                "entity",
+                records(
+                    "The claim (`claim:<id>`), its sources (`source:<id>`) and speeches (`speech:<attribution id>`).",
+                ),
+            )
+            .property("agent", records("Speakers and publishers (`agent:<id>`); absent when there are none."))
+            .property(
+                "wasDerivedFrom",
+                records("Derivations, keyed by blank-node ids (`_:derivation1`); absent when there are none."),
+            )
+            .property(
+                "wasAttributedTo",
+                records(
+                    "Attributions to agents, keyed by blank-node ids (`_:attribution1`); absent when there are none.",
+                ),
+            )
+            .required("prefix")
+            .required("entity")
+            .additional_properties(closed())
+            .into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use utoipa::PartialSchema;
+
+    #[test]
+    fn the_prov_json_schema_types_every_record_attribute() {
+        let schema = serde_json::to_value(super::ProvDocument::schema()).unwrap();
+        assert_eq!(schema["required"], serde_json::json!(["prefix", "entity"]));
+        let value = &schema["properties"]["entity"]["additionalProperties"]["additionalProperties"];
+        assert_eq!(value["anyOf"].as_array().map(Vec::len), Some(4), "{value}");
+    }
+}

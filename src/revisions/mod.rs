@@ -48,7 +48,7 @@ pub fn configure(config: &mut ServiceConfig) {
 /// The revision list, one revision and restore of one kind of resource.
 macro_rules! revision_routes {
     (
-        $kind:expr, $id:ty,
+        $kind:expr, $id:ty, $example:tt,
         $list:ident = $list_path:tt, $list_op:tt, $list_summary:tt,
         $get:ident = $get_path:tt, $get_op:tt, $get_summary:tt,
         $restore:ident = $restore_path:tt, $restore_op:tt, $restore_summary:tt
@@ -60,7 +60,7 @@ macro_rules! revision_routes {
             description = "Newest first, in pages of `limit`; the revisions of a deleted resource stay \
                 readable, its tombstone first. Each says who made the change (`actor`), when, with what \
                 comment, and what the resource was after it.",
-            params(("id" = Uuid, Path, description = "The resource's id"), RevisionsQuery),
+            params(("id" = Uuid, Path, description = "The resource's id", example = $example), RevisionsQuery),
             responses((status = 200, description = "A page of revisions", body = crate::http::Page<RevisionOut>,
                 headers(("Link" = String, description = "`<…>; rel=\"next\"`: the next page, when there is one"))))
         )]
@@ -88,7 +88,9 @@ macro_rules! revision_routes {
 
         #[utoipa::path(
             tag = "revisions", operation_id = $get_op, summary = $get_summary,
-            params(("id" = Uuid, Path, description = "The resource's id"),
+            description = "The revision that made `version`: the resource as it was then (`null` for the \
+                deletion), who made the change, when, and why.",
+            params(("id" = Uuid, Path, description = "The resource's id", example = $example),
                 ("version" = i32, Path, description = "The version the revision made", example = 1)),
             responses((status = 200, description = "The revision", body = RevisionOut))
         )]
@@ -114,17 +116,11 @@ macro_rules! revision_routes {
                 is (a reference to something since deleted is a 409 naming it). Needs `If-Match` with the \
                 current ETag; for a deleted resource, the ETag of its tombstone (its last version), and then \
                 it is made again with its id.",
-            params(("id" = Uuid, Path, description = "The resource's id"),
+            params(("id" = Uuid, Path, description = "The resource's id", example = $example),
                 ("version" = i32, Path, description = "The version to make current again", example = 1)),
             responses(
                 (status = 200, description = "The resource as restored, at its new version", body = Object,
                     headers(("ETag" = String, description = "Its new version"))),
-                (status = 404, description = "No such resource, or no such revision of it", body = crate::error::Problem,
-                    content_type = "application/problem+json"),
-                (status = 412, description = "If-Match names another version", body = crate::error::Problem,
-                    content_type = "application/problem+json"),
-                (status = 428, description = "If-Match is missing", body = crate::error::Problem,
-                    content_type = "application/problem+json"),
             )
         )]
         #[post($restore_path)]
@@ -146,6 +142,7 @@ macro_rules! revision_routes {
 revision_routes!(
     ResourceType::Agent,
     AgentId,
+    "dadc5658-6eb7-549b-892b-ebf148ec0882",
     list_agent_revisions = "/agents/{id}/revisions",
     "listAgentRevisions",
     "List the revisions of an agent",
@@ -159,6 +156,7 @@ revision_routes!(
 revision_routes!(
     ResourceType::Source,
     SourceId,
+    "c6a8706d-f757-568a-bb3a-bda55545ee21",
     list_source_revisions = "/sources/{id}/revisions",
     "listSourceRevisions",
     "List the revisions of a source",
@@ -172,6 +170,7 @@ revision_routes!(
 revision_routes!(
     ResourceType::Claim,
     ClaimId,
+    "8b7c6ca6-7d15-5a79-9ebc-7fc5d09f7338",
     list_claim_revisions = "/claims/{id}/revisions",
     "listClaimRevisions",
     "List the revisions of a claim",
@@ -185,6 +184,7 @@ revision_routes!(
 revision_routes!(
     ResourceType::Attribution,
     AttributionId,
+    "b80a7a2b-e755-5ecb-bfa1-880fd9890af8",
     list_attribution_revisions = "/attributions/{id}/revisions",
     "listAttributionRevisions",
     "List the revisions of an attribution",
@@ -199,6 +199,7 @@ revision_routes!(
 revision_routes!(
     ResourceType::Review,
     ReviewId,
+    "0193a7e0-7c1e-7000-8000-000000000001",
     list_review_revisions = "/reviews/{id}/revisions",
     "listReviewRevisions",
     "List the revisions of a review",

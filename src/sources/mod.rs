@@ -43,6 +43,10 @@ async fn list_sources(
 }
 
 /// Create a source
+///
+/// Needs a `write` key. `content`, when given, is the archived text that
+/// attributions' quotes are verified against; `content_sha256` is computed
+/// from it.
 #[utoipa::path(
     tag = "sources", operation_id = "createSource", request_body = NewSource,
     responses((status = 201, description = "The source was created", body = Source,
@@ -62,7 +66,7 @@ async fn create_source(
 ///
 /// With its archived `content`, when it has one.
 #[utoipa::path(
-    tag = "sources", operation_id = "getSource", params(("id" = Uuid, Path, description = "The source's id", example = "0193a7e0-7c1e-7000-8000-000000000001")),
+    tag = "sources", operation_id = "getSource", params(("id" = Uuid, Path, description = "The source's id", example = "c6a8706d-f757-568a-bb3a-bda55545ee21")),
     responses((status = 200, description = "The source", body = Source,
         headers(("ETag" = String, description = "The source's version"))))
 )]
@@ -82,8 +86,8 @@ async fn get_source(
 ///
 /// A JSON Merge Patch (RFC 7396); needs `If-Match` with the current ETag.
 #[utoipa::path(
-    tag = "sources", operation_id = "updateSource", params(("id" = Uuid, Path, description = "The source's id", example = "0193a7e0-7c1e-7000-8000-000000000001")),
-    request_body(content = SourcePatch, content_type = "application/merge-patch+json"),
+    tag = "sources", operation_id = "updateSource", params(("id" = Uuid, Path, description = "The source's id", example = "c6a8706d-f757-568a-bb3a-bda55545ee21")),
+    request_body(content((SourcePatch = "application/merge-patch+json"), (SourcePatch = "application/json"))),
     responses((status = 200, description = "The changed source", body = Source,
         headers(("ETag" = String, description = "Its new version"))))
 )]
@@ -105,7 +109,7 @@ async fn update_source(
 ///
 /// Refused with 409 while attributions state or cite it.
 #[utoipa::path(
-    tag = "sources", operation_id = "deleteSource", params(("id" = Uuid, Path, description = "The source's id", example = "0193a7e0-7c1e-7000-8000-000000000001")),
+    tag = "sources", operation_id = "deleteSource", params(("id" = Uuid, Path, description = "The source's id", example = "c6a8706d-f757-568a-bb3a-bda55545ee21")),
     responses((status = 204, description = "The source was deleted"))
 )]
 #[delete("/sources/{id}")]

@@ -27,10 +27,11 @@ text_enum! {
 /// A document or statement in which claims appear.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({
-    "id": "0193a7e0-7c1e-7000-8000-000000000002", "kind": "article",
+    "id": "c6a8706d-f757-568a-bb3a-bda55545ee21", "kind": "article",
     "title": "How al-Qaida-linked jihadist group JNIM is bringing Mali to its knees",
-    "url": null, "publisher_id": "0193a7e0-7c1e-7000-8000-000000000001", "byline": null,
-    "published_on": "2025-10", "language": "en", "content_sha256": null, "archived_url": null,
+    "url": null, "publisher_id": "dadc5658-6eb7-549b-892b-ebf148ec0882", "byline": null,
+    "published_on": "2025", "language": "en",
+    "content_sha256": "6012f60e53604ac44ca7f5525fd56cb22d1369d5b29022b98809795c06150c72", "archived_url": null,
     "created_at": "2025-11-18T09:30:00Z", "updated_at": "2025-11-18T09:30:00Z", "version": 1
 }))]
 pub struct Source {
@@ -39,15 +40,19 @@ pub struct Source {
     pub kind: SourceKind,
     pub title: String,
     /// Where the source is published (http or https).
+    #[schema(required = true)]
     pub url: Option<String>,
     /// The agent that published it: The Guardian, France 24, ...
-    #[schema(value_type = Option<Uuid>)]
+    #[schema(required = true, value_type = Option<Uuid>)]
     pub publisher_id: Option<AgentId>,
     /// Authors as printed.
+    #[schema(required = true)]
     pub byline: Option<String>,
     /// Publication date, as precise as known.
+    #[schema(required = true)]
     pub published_on: Option<PartialDate>,
     /// BCP 47 language tag.
+    #[schema(required = true)]
     pub language: Option<String>,
     /// Archived plain text, which quotes are verified against. Present on
     /// single sources that have it; lists leave it out.
@@ -55,8 +60,10 @@ pub struct Source {
     #[schema(nullable = false)]
     pub content: Option<String>,
     /// Hex SHA-256 of `content`; read-only.
+    #[schema(required = true)]
     pub content_sha256: Option<String>,
     /// A copy in a web archive.
+    #[schema(required = true)]
     pub archived_url: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -30,7 +30,7 @@ pub mod format;
 pub mod import;
 pub mod upload;
 
-use std::io::Write;
+use std::io::{BufRead, Cursor, Read, Write};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -45,7 +45,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::auth::AdminAccess;
 use crate::db::Db;
-use crate::error::ApiError;
+use crate::error::{ApiError, FieldError};
 use crate::http::Params;
 pub use export::{History, Keys, export};
 pub use format::Counts;
@@ -53,6 +53,43 @@ pub use import::{ImportReport, LineError, import};
 
 /// The media type of transfer files.
 pub const NDJSON: &str = "application/x-ndjson";
+
+/// Refuses input that is empty or does not start with a `header` line: it
+/// is not a transfer file, and importing it would either write nothing and
+/// call that a success, or take records without knowing their format.
+/// Reads up to the first line that is not blank; hands back a reader that
+/// still yields everything, that line included.
+pub fn require_header<R: BufRead>(mut input: R) -> Result<impl BufRead, ApiError> {
+    let mut seen = Vec::new();
+    let mut line_number = 0u64;
+    let first = loop {
+        let start = seen.len();
+        let read = input
+            .read_until(b'\n', &mut seen)
+            .map_err(|e| ApiError::bad_request(format!("The input could not be read: {e}")))?;
+        if read == 0 {
+            return Err(ApiError::unprocessable(vec![FieldError::new(
+                "line 1",
+                "the file is empty: a claimtrail export starts with a `header` line",
+            )])
+            .with_detail("The file is empty; nothing was imported."));
+        }
+        line_number += 1;
+        if !seen[start..].trim_ascii().is_empty() {
+            break seen[start..].trim_ascii().to_vec();
+        }
+    };
+    let is_header = serde_json::from_slice::<serde_json::Value>(&first).is_ok_and(|line| line["type"] == "header");
+    if !is_header {
+        return Err(ApiError::unprocessable(vec![FieldError::new(
+            format!("line {line_number}"),
+            "is not a `header` line: a claimtrail export starts with \
+             {\"type\":\"header\",\"data\":{\"format\":\"claimtrail\",\"version\":1}}",
+        )])
+        .with_detail("The file does not start with a header line; nothing was imported."));
+    }
+    Ok(Cursor::new(seen).chain(input))
+}
 
 /// The largest body `POST /v1/import` accepts, in bytes.
 #[derive(Debug, Clone, Copy)]
@@ -79,7 +116,7 @@ pub fn configure(config: &mut ServiceConfig) {
 /// refuses such a file. API keys are never in it (`claimtrail export
 /// --with-keys` writes them). Needs an `admin` key.
 #[utoipa::path(
-    tag = "transfer", operation_id = "exportRecords", params(ExportQuery),
+    tag = "transfer", operation_id = "exportRecords", params(ExportQuery), security(("bearer" = [])),
     responses((status = 200, description = "Every record, one JSON object per line",
         content_type = "application/x-ndjson", body = String))
 )]
@@ -188,11 +225,15 @@ pub struct ImportQuery {
 /// (from `claimtrail export --with-keys`) add API keys by the SHA-256 of
 /// their secrets, so their tokens work here with the same scopes.
 ///
+/// The file starts with its `header` line and ends with its `end` line
+/// (which counts the records): an empty file, or one without a header, is
+/// a 422, as is a file cut short.
+///
 /// A bad line makes a 422 listing every bad line (`field` is `line N`); an
 /// id that is already stored makes a 409 listing those lines. In both cases
 /// nothing is written. Needs an `admin` key.
 #[utoipa::path(
-    tag = "transfer", operation_id = "importRecords", params(ImportQuery),
+    tag = "transfer", operation_id = "importRecords", params(ImportQuery), security(("bearer" = [])),
     request_body(content = String, content_type = "application/x-ndjson",
         description = "One JSON record per line, as `claimtrail export` writes it."),
     responses((status = 200, description = "Every line was good: what was written (or, in a dry run, would be)",
@@ -221,6 +262,12 @@ async fn import_records(
     let body = upload::receive(payload, limit).await?;
     let dry_run = query.dry_run.unwrap_or(false);
     let change = access.change;
-    let report = db.run(move |conn| import(conn, upload::reader(body), dry_run, change)).await?;
+    // The header is checked on the blocking pool too: the body is a file.
+    let report = db
+        .run(move |conn| {
+            let input = require_header(upload::reader(body))?;
+            import(conn, input, dry_run, change).map_err(ApiError::from)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(report.into_result()?))
 }

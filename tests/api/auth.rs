@@ -1,6 +1,6 @@
 use claimtrail::db::schema::api_keys;
 use diesel::prelude::*;
-use reqwest::{Method, RequestBuilder, StatusCode};
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -22,7 +22,7 @@ async fn writes(app: &TestApp) -> Vec<(Method, String, Value)> {
     ]
 }
 
-fn write(app: &TestApp, method: &Method, path: &str, sent: &Value) -> RequestBuilder {
+fn write(app: &TestApp, method: &Method, path: &str, sent: &Value) -> crate::helpers::Request {
     let request = app.anonymous(method.clone(), path).header("if-match", "\"1\"");
     if sent.is_null() { request } else { request.json(sent) }
 }

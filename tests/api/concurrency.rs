@@ -17,7 +17,7 @@ struct Answer {
 }
 
 /// Sends `RACERS` requests at once, the `i`th made by `request(i)`.
-async fn race(request: impl Fn(usize) -> reqwest::RequestBuilder) -> Vec<Answer> {
+async fn race(request: impl Fn(usize) -> crate::helpers::Request) -> Vec<Answer> {
     let tasks: Vec<_> = (0..RACERS).map(|i| tokio::spawn(request(i).send())).collect();
     let mut answers = Vec::new();
     for task in tasks {

@@ -240,11 +240,11 @@ pub async fn unknown_ids(app: &TestApp, collection: &str) {
 pub async fn wrong_methods(app: &TestApp, collection: &str, existing: &str) {
     let item = format!("{collection}/{existing}");
     let cases = [
-        (Method::PUT, collection.to_string(), ["GET", "POST"].as_slice()),
-        (Method::DELETE, collection.to_string(), ["GET", "POST"].as_slice()),
-        (Method::PATCH, collection.to_string(), ["GET", "POST"].as_slice()),
-        (Method::PUT, item.clone(), ["DELETE", "GET", "PATCH"].as_slice()),
-        (Method::POST, item, ["DELETE", "GET", "PATCH"].as_slice()),
+        (Method::PUT, collection.to_string(), ["GET", "HEAD", "POST"].as_slice()),
+        (Method::DELETE, collection.to_string(), ["GET", "HEAD", "POST"].as_slice()),
+        (Method::PATCH, collection.to_string(), ["GET", "HEAD", "POST"].as_slice()),
+        (Method::PUT, item.clone(), ["DELETE", "GET", "HEAD", "PATCH"].as_slice()),
+        (Method::POST, item, ["DELETE", "GET", "HEAD", "PATCH"].as_slice()),
     ];
     for (method, path, allowed) in cases {
         let response = app.request(method.clone(), &path).json(&json!({})).send().await.unwrap();

@@ -8,7 +8,8 @@ use claimtrail::Settings;
 use claimtrail::auth::{Scope, create_key};
 use claimtrail::db::{Backend, Db};
 use diesel::{Connection, RunQueryDsl};
-use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use reqwest::header::HeaderValue;
+use reqwest::{Method, Response, ResponseBuilderExt, StatusCode};
 use serde_json::{Value, json};
 
 /// Runs each listed test body on SQLite and on PostgreSQL, as two tests
@@ -47,6 +48,8 @@ pub struct TestApp {
     pub admin_key: String,
     pub db: Db,
     pub backend: Backend,
+    /// The metrics listener's address, when the settings asked for one.
+    pub metrics_address: Option<String>,
     _dir: tempfile::TempDir,
 }
 
@@ -102,6 +105,7 @@ pub async fn spawn_app_at(
     adjust(&mut settings);
     let app = claimtrail::Application::build(settings).await.expect("the app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let metrics_address = app.metrics_port().map(|port| format!("http://127.0.0.1:{port}"));
     tokio::spawn(app.run_until_stopped());
     let db = Db::connect(&url, 2).expect("a second pool on the test database");
     let mut conn = db.get().expect("a connection");
@@ -116,6 +120,7 @@ pub async fn spawn_app_at(
         admin_key,
         db,
         backend,
+        metrics_address,
         _dir: dir,
     }
 }
@@ -126,12 +131,12 @@ impl TestApp {
     }
 
     /// A request without credentials.
-    pub fn anonymous(&self, method: Method, path: &str) -> RequestBuilder {
-        self.client.request(method, self.url(path))
+    pub fn anonymous(&self, method: Method, path: &str) -> Request {
+        Request { method: method.clone(), builder: self.client.request(method, self.url(path)) }
     }
 
     /// A request with the write key.
-    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+    pub fn request(&self, method: Method, path: &str) -> Request {
         self.anonymous(method, path).bearer_auth(&self.write_key)
     }
 
@@ -222,6 +227,70 @@ impl TestApp {
             "claims": claims,
             "attributions": self.list_all("/v1/attributions").await,
         })
+    }
+}
+
+/// A request of a test. Sending it checks the answer against the committed
+/// OpenAPI document (`spec_truth::check`), so that every response any test
+/// sees is one the document declares.
+pub struct Request {
+    method: Method,
+    builder: reqwest::RequestBuilder,
+}
+
+impl Request {
+    pub fn header(self, name: impl AsRef<str>, value: impl AsRef<[u8]>) -> Request {
+        let value = HeaderValue::from_bytes(value.as_ref()).expect("a header value");
+        Request { builder: self.builder.header(name.as_ref(), value), ..self }
+    }
+
+    pub fn bearer_auth(self, token: impl std::fmt::Display) -> Request {
+        Request { builder: self.builder.bearer_auth(token), ..self }
+    }
+
+    pub fn json<T: serde::Serialize + ?Sized>(self, body: &T) -> Request {
+        Request { builder: self.builder.json(body), ..self }
+    }
+
+    pub fn body(self, body: impl Into<reqwest::Body>) -> Request {
+        Request { builder: self.builder.body(body), ..self }
+    }
+
+    /// Sends the request; the whole answer is read (and checked) before it
+    /// is handed back, unchanged.
+    pub fn send(self) -> impl std::future::Future<Output = reqwest::Result<Response>> + Send + 'static {
+        let Request { method, builder } = self;
+        async move {
+            let response = builder.send().await?;
+            let (status, version, url) = (response.status(), response.version(), response.url().clone());
+            let headers = response.headers().clone();
+            // A stream of events never ends: its head is checked, and it is
+            // handed back to be read as it comes.
+            if headers.get("content-type").is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream")) {
+                crate::spec_truth::check(&crate::spec_truth::Observed {
+                    method: method.as_str(),
+                    path: url.path(),
+                    status,
+                    headers: &headers,
+                    // Not read; non-empty, so that its media type is checked.
+                    body: b": a stream",
+                });
+                return Ok(response);
+            }
+            let body = response.bytes().await?;
+            crate::spec_truth::check(&crate::spec_truth::Observed {
+                method: method.as_str(),
+                path: url.path(),
+                status,
+                headers: &headers,
+                body: &body,
+            });
+            let mut rebuilt = http::Response::builder().status(status).version(version).url(url);
+            if let Some(all) = rebuilt.headers_mut() {
+                *all = headers;
+            }
+            Ok(Response::from(rebuilt.body(body).expect("the same response again")))
+        }
     }
 }
 

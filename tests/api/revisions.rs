@@ -475,6 +475,33 @@ async fn the_feed_lists_every_change_once_in_commit_order_under_concurrent_write
     // the start gives now, in the same order.
     let without_keys: Vec<(String, String, i64)> = keys.iter().filter(|(kind, _, _)| kind != "key").cloned().collect();
     assert_eq!(followed, without_keys);
+
+    // A key revoked with the CLI is refused by both instances at once.
+    let id = key_id(&key);
+    let cli = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_claimtrail"))
+            .args(["--database-url", &url])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let revoked = cli(&["keys", "revoke", &id]);
+    assert!(revoked.status.success(), "{}", String::from_utf8_lossy(&revoked.stderr));
+    for base in &servers {
+        let response = client
+            .post(format!("{base}/v1/claims"))
+            .bearer_auth(&key)
+            .json(&json!({"text": "x"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{base}");
+    }
+    let listed = String::from_utf8(cli(&["keys", "list"]).stdout).unwrap();
+    let line = listed.lines().find(|l| l.starts_with(&id)).expect("the key is listed");
+    // Columns: id (14), scope (6), created, last used, revoked (20 each).
+    let revoked_column = line.get(64..84).unwrap_or_default().trim();
+    assert!(revoked_column.starts_with("20"), "a revocation time in the list: {line}");
     drop((first, second));
 }
 

@@ -334,6 +334,24 @@ fn ndjson(lines: &[Value]) -> String {
     lines.iter().map(|l| format!("{l}\n")).collect()
 }
 
+/// A transfer file of these records: its header line first, its end line
+/// (counting them) last.
+fn transfer_file(records: &[Value]) -> String {
+    let mut counts = json!({"agents": 0, "sources": 0, "claims": 0, "attributions": 0});
+    for record in records {
+        let kind = format!("{}s", record["type"].as_str().unwrap_or("thing"));
+        if let Some(n) = counts.get_mut(&kind) {
+            *n = json!(n.as_u64().unwrap() + 1);
+        } else {
+            counts[kind] = json!(1);
+        }
+    }
+    let mut lines = vec![json!({"type": "header", "data": {"format": "claimtrail", "version": 1}})];
+    lines.extend_from_slice(records);
+    lines.push(json!({"type": "end", "data": counts}));
+    ndjson(&lines)
+}
+
 on_both_backends! {
     async fn import_names_every_bad_line_and_writes_nothing(app: TestApp) {
         let id = |n: u32| format!("0193a7e0-7c1e-7000-8000-{n:012}");
@@ -491,7 +509,7 @@ on_both_backends! {
         let mut bad = keys[0].clone();
         bad["data"]["id"] = json!("has_underscore");
         bad["data"]["secret_sha256"] = json!("ABC");
-        let file = ndjson(&[bad]);
+        let file = transfer_file(&[bad]);
         let body = problem(post_import(&target, "", file).await, 422).await;
         let messages = body["errors"].to_string();
         assert!(messages.contains("id: must be 1 to 64 ASCII letters and digits"), "{body}");
@@ -510,7 +528,7 @@ on_both_backends! {
     }
 
     async fn import_needs_an_admin_key_and_an_ndjson_body(app: TestApp) {
-        let file = ndjson(&[json!({"type": "agent", "data": {"id": "0193a7e0-7c1e-7000-8000-000000000001", "kind": "person", "name": "A"}})]);
+        let file = transfer_file(&[json!({"type": "agent", "data": {"id": "0193a7e0-7c1e-7000-8000-000000000001", "kind": "person", "name": "A"}})]);
         let response = app.anonymous(Method::POST, "/v1/import").header("content-type", "application/x-ndjson").body(file.clone()).send().await.unwrap();
         problem(response, 401).await;
         let response = app.request(Method::POST, "/v1/import").header("content-type", "application/x-ndjson").body(file.clone()).send().await.unwrap();
@@ -526,17 +544,18 @@ on_both_backends! {
 
     async fn an_agent_file_in_any_order_imports_with_forward_affiliations(app: TestApp) {
         let id = |n: u32| format!("0193a7e0-7c1e-7000-8000-{n:012}");
-        let file = ndjson(&[
+        let records = [
             json!({"type": "agent", "data": {"id": id(1), "kind": "person", "name": "Member", "affiliation_id": id(2)}}),
             json!({"type": "agent", "data": {"id": id(2), "kind": "organization", "name": "Org", "affiliation_id": id(3),
                 "created_at": "2020-01-01T00:00:00Z", "updated_at": "2021-06-01T12:00:00.5Z", "version": 4}}),
             json!({"type": "agent", "data": {"id": id(3), "kind": "organization", "name": "Parent"}}),
             json!({"type": "agent", "data": {"id": id(4), "kind": "person", "name": "Nowhere", "affiliation_id": id(5)}}),
-        ]);
-        let body = problem(post_import(&app, "", file.clone()).await, 422).await;
-        assert_eq!(error_fields(&body), ["line 4"]);
+        ];
+        let file = transfer_file(&records);
+        let body = problem(post_import(&app, "", file).await, 422).await;
+        assert_eq!(error_fields(&body), ["line 5"]);
         assert!(body["errors"][0]["message"].as_str().unwrap().starts_with("affiliation_id: no agent with id"), "{body}");
-        let good: String = file.lines().take(3).map(|l| format!("{l}\n")).collect();
+        let good = transfer_file(&records[..3]);
         assert_eq!(post_import(&app, "", good).await.status(), StatusCode::OK);
         let org: Value = app.get(&format!("/v1/agents/{}", id(2))).await.json().await.unwrap();
         assert_eq!(org["affiliation_id"], id(3));
@@ -566,17 +585,21 @@ fn the_import_command_lists_bad_lines_and_fails_and_a_dry_run_writes_nothing() {
     let file = dir.path().join("in.ndjson");
     let agent =
         json!({"type": "agent", "data": {"id": "0193a7e0-7c1e-7000-8000-000000000001", "kind": "person", "name": "A"}});
-    std::fs::write(&file, ndjson(&[agent.clone(), json!({"type": "agent", "data": {"kind": "person", "name": "B"}})]))
-        .unwrap();
+    std::fs::write(
+        &file,
+        transfer_file(&[agent.clone(), json!({"type": "agent", "data": {"kind": "person", "name": "B"}})]),
+    )
+    .unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_claimtrail"))
         .args(["--database-url", &url, "import", file.to_str().unwrap()])
         .output()
         .unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("line 2: id: is required"), "{stderr}");
+    assert!(stderr.contains("line 3: id: is required"), "{stderr}");
+    assert_eq!(output.status.code(), Some(1), "bad input exits with 1");
 
-    std::fs::write(&file, ndjson(&[agent])).unwrap();
+    std::fs::write(&file, transfer_file(&[agent])).unwrap();
     let output = cli(&["--database-url", &url, "import", "--dry-run", file.to_str().unwrap()]);
     assert!(
         String::from_utf8_lossy(&output.stdout).contains("Dry run: every line is good; an import would write 1 agents")

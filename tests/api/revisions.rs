@@ -190,6 +190,29 @@ on_both_backends! {
         assert_eq!(app.get(&path).await.status(), StatusCode::NOT_FOUND, "nothing was restored");
     }
 
+    async fn restoring_a_source_or_an_attribution_takes_back_its_fields_as_a_new_version(app: TestApp) {
+        let source = app.create_source("First title", None).await;
+        let source_path = format!("/v1/sources/{}", source["id"].as_str().unwrap());
+        send(&app, Method::PATCH, &source_path, 1, "", Some(json!({"title": "Second title"}))).await;
+        let restored = send(&app, Method::POST, &format!("{source_path}/revisions/1/restore"), 2, "", None).await;
+        assert_eq!((restored["title"].as_str(), restored["version"].as_i64()), (Some("First title"), Some(3)));
+        let current: Value = app.get(&source_path).await.json().await.unwrap();
+        assert_eq!(current["title"], "First title");
+
+        let claim = app.create_claim("A claim.").await;
+        let attribution = app
+            .create_attribution(json!({"claim_id": claim["id"], "source_id": source["id"], "mode": "direct"}))
+            .await;
+        assert_eq!(attribution["stance"], "affirms");
+        let path = format!("/v1/attributions/{}", attribution["id"].as_str().unwrap());
+        send(&app, Method::PATCH, &path, 1, "", Some(json!({"stance": "denies"}))).await;
+        let restored = send(&app, Method::POST, &format!("{path}/revisions/1/restore"), 2, "", None).await;
+        assert_eq!((restored["stance"].as_str(), restored["version"].as_i64()), (Some("affirms"), Some(3)));
+        let history = revisions(&app, &path).await;
+        let actions: Vec<_> = history.iter().map(|r| r["action"].as_str().unwrap_or_default()).collect();
+        assert_eq!(actions, ["restore", "update", "create"]);
+    }
+
     async fn restore_needs_the_current_etag_and_a_version_with_data(app: TestApp) {
         let agent = app.create_agent("Le Monde").await;
         let path = format!("/v1/agents/{}", agent["id"].as_str().unwrap());

@@ -62,9 +62,9 @@ pub struct Rating {
 /// review filters look at.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({
-    "id": "0193a7e0-7c1e-7000-8000-000000000009",
-    "claim_id": "0193a7e0-7c1e-7000-8000-000000000003",
-    "reviewer_id": "0193a7e0-7c1e-7000-8000-000000000007", "author_id": null,
+    "id": "0193a7e0-7c1e-7000-8000-000000000001",
+    "claim_id": "8b7c6ca6-7d15-5a79-9ebc-7fc5d09f7338",
+    "reviewer_id": "dadc5658-6eb7-549b-892b-ebf148ec0882", "author_id": null,
     "rating": {"label": "Accurate", "value": 5, "best": 5, "worst": 1},
     "summary": "The Africa Center's count of 17,700 deaths since 2012 is what the Guardian reports.",
     "url": "https://factcheck.example.org/2025/mali-death-toll", "language": "en",
@@ -103,8 +103,8 @@ pub struct Review {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
-    "claim_id": "0193a7e0-7c1e-7000-8000-000000000003",
-    "reviewer_id": "0193a7e0-7c1e-7000-8000-000000000007",
+    "claim_id": "8b7c6ca6-7d15-5a79-9ebc-7fc5d09f7338",
+    "reviewer_id": "dadc5658-6eb7-549b-892b-ebf148ec0882",
     "rating": {"label": "Accurate", "value": 5, "best": 5, "worst": 1},
     "url": "https://factcheck.example.org/2025/mali-death-toll",
     "published_on": "2025-11-20", "status": "published"

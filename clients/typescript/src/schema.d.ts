@@ -1756,7 +1756,7 @@ export interface components {
         /**
          * @description The writable fields of a review, as sent to create one.
          * @example {
-         *       "claim_id": "0193a7e0-7c1e-7000-8000-000000000003",
+         *       "claim_id": "8b7c6ca6-7d15-5a79-9ebc-7fc5d09f7338",
          *       "published_on": "2025-11-20",
          *       "rating": {
          *         "best": 5,
@@ -1764,7 +1764,7 @@ export interface components {
          *         "value": 5,
          *         "worst": 1
          *       },
-         *       "reviewer_id": "0193a7e0-7c1e-7000-8000-000000000007",
+         *       "reviewer_id": "dadc5658-6eb7-549b-892b-ebf148ec0882",
          *       "status": "published",
          *       "url": "https://factcheck.example.org/2025/mali-death-toll"
          *     }
@@ -2174,9 +2174,9 @@ export interface components {
          *     review filters look at.
          * @example {
          *       "author_id": null,
-         *       "claim_id": "0193a7e0-7c1e-7000-8000-000000000003",
+         *       "claim_id": "8b7c6ca6-7d15-5a79-9ebc-7fc5d09f7338",
          *       "created_at": "2025-11-20T09:30:00Z",
-         *       "id": "0193a7e0-7c1e-7000-8000-000000000009",
+         *       "id": "0193a7e0-7c1e-7000-8000-000000000001",
          *       "language": "en",
          *       "published_on": "2025-11-20",
          *       "rating": {
@@ -2185,7 +2185,7 @@ export interface components {
          *         "value": 5,
          *         "worst": 1
          *       },
-         *       "reviewer_id": "0193a7e0-7c1e-7000-8000-000000000007",
+         *       "reviewer_id": "dadc5658-6eb7-549b-892b-ebf148ec0882",
          *       "status": "published",
          *       "summary": "The Africa Center's count of 17,700 deaths since 2012 is what the Guardian reports.",
          *       "updated_at": "2025-11-20T09:30:00Z",
@@ -8059,7 +8059,7 @@ export interface operations {
             path: {
                 /**
                  * @description The claim's id
-                 * @example 0193a7e0-7c1e-7000-8000-000000000001
+                 * @example 8b7c6ca6-7d15-5a79-9ebc-7fc5d09f7338
                  */
                 id: string;
             };

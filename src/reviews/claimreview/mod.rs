@@ -95,7 +95,7 @@ async fn get_review_claimreview(
 /// `getReviewClaimReview` for what each holds); `[]` when it has none.
 #[utoipa::path(
     tag = "reviews", operation_id = "getClaimClaimReviews",
-    params(("id" = Uuid, Path, description = "The claim's id", example = "0193a7e0-7c1e-7000-8000-000000000001")),
+    params(("id" = Uuid, Path, description = "The claim's id", example = "8b7c6ca6-7d15-5a79-9ebc-7fc5d09f7338")),
     responses((status = 200, description = "The claim's published reviews as ClaimReview",
         content((Vec<ClaimReviewDoc> = "application/ld+json"))))
 )]

@@ -80,9 +80,13 @@ pub struct KeyInfo {
     pub name: String,
     pub scope: Scope,
     pub created_at: chrono::DateTime<chrono::Utc>,
-    /// When the key was revoked; it is refused (401) since.
+    /// When the key was revoked (`null` while it is valid); it is refused
+    /// (401) since.
+    #[schema(required = true)]
     pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
-    /// About when the key was last used (kept to the minute).
+    /// About when the key was last used (kept to the minute); `null` if
+    /// never.
+    #[schema(required = true)]
     pub last_used_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 

@@ -86,6 +86,15 @@ pub async fn idempotent(
         Ok(k) => k,
         Err(e) => return Ok(req.error_response(e)),
     };
+    // The request's other headers are checked as the handler would check
+    // them, before any answer is replayed: a bad comment is a 400 whether
+    // or not the key was seen, and a restore without If-Match a 428.
+    if let Err(e) = crate::http::change_comment(req.request()) {
+        return Ok(req.error_response(e));
+    }
+    if req.path().ends_with("/restore") && !req.headers().contains_key(actix_web::http::header::IF_MATCH) {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    }
     let settings = req.app_data::<web::Data<Settings>>().map(|s| ***s).unwrap_or(Settings {
         keep: Duration::from_secs(24 * 3600),
         max_body: 2 * 1024 * 1024,

@@ -330,6 +330,8 @@ fn add_problems(path: &str, method: &HttpMethod, operation: &mut Operation) {
             add(422, "Invalid fields, all listed in `errors`");
             add(428, "If-Match is missing");
         }
+        // Keys have no versions: revoking one needs no If-Match.
+        HttpMethod::Delete if path == KEY_PATH => add(404, "No such key"),
         HttpMethod::Delete => {
             add(404, "No such resource");
             add(409, "Other resources still refer to it");
@@ -341,6 +343,9 @@ fn add_problems(path: &str, method: &HttpMethod, operation: &mut Operation) {
     add(500, "An unexpected failure on the server");
     add(503, "The database is not reachable, or the request's database work ran past its deadline");
 }
+
+/// The one versionless resource that can be deleted.
+const KEY_PATH: &str = "/v1/keys/{id}";
 
 /// The `If-Match` header that `PATCH` and `DELETE` need.
 fn if_match() -> Parameter {
@@ -364,7 +369,13 @@ fn idempotency_key() -> Parameter {
              `Idempotent-Replayed: true`) instead of doing it twice. Another request with the key is a 422; \
              the same one while the first is still being answered, a 409. Keys are per API key.",
         ))
-        .schema(Some(ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(255))))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(255))
+                .pattern(Some("^[!-~]+$")),
+        ))
         .build()
 }
 
@@ -373,8 +384,16 @@ fn change_comment() -> Parameter {
         .name("X-Change-Comment")
         .parameter_in(ParameterIn::Header)
         .required(Required::False)
-        .description(Some("Why the change is made; kept with its revision. At most 500 characters."))
-        .schema(Some(ObjectBuilder::new().schema_type(Type::String).max_length(Some(500))))
+        .description(Some(
+            "Why the change is made; kept with its revision. At most 500 characters, none of them control \
+             characters.",
+        ))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(500))
+                .pattern(Some("^[^\\u0000-\\u001f\\u007f-\\u009f]*$")),
+        ))
         .build()
 }
 
@@ -507,7 +526,7 @@ fn add_links(openapi: &mut OpenApiDoc) {
         let RefOr::T(response) = created else { continue };
         for (kind, operation_id) in ops {
             let mut link = LinkBuilder::new().operation_id(&operation_id).parameter("id", "$response.body#/id");
-            if kind != "get" {
+            if kind != "get" && collection != "/v1/keys" {
                 link = link.parameter("header.If-Match", "$response.header.ETag");
             }
             response.links.insert(operation_id, link.build().into());
@@ -539,6 +558,7 @@ pub fn complete(mut openapi: OpenApiDoc) -> OpenApiDoc {
                 parameters.push(change_comment().into());
             }
             match method {
+                HttpMethod::Delete if path == KEY_PATH => {}
                 HttpMethod::Patch | HttpMethod::Delete => {
                     operation.parameters.get_or_insert_with(Vec::new).push(if_match().into());
                 }

@@ -69,7 +69,9 @@ async fn create_claim(access: WriteAccess, db: web::Data<Db>, body: Valid<NewCla
 #[utoipa::path(
     tag = "claims", operation_id = "getClaim", params(("id" = Uuid, Path, description = "The claim's id", example = "8b7c6ca6-7d15-5a79-9ebc-7fc5d09f7338"), CardQuery),
     responses((status = 200, description = "The claim card", body = ClaimCard,
-        headers(("ETag" = String, description = "The claim's version"))))
+        headers(("ETag" = String, description = "The claim's version"))),
+        (status = 403, description = "`include=drafts` without a `write` key: drafts are the desk's",
+            body = crate::error::Problem, content_type = "application/problem+json"))
 )]
 #[get("/claims/{id}")]
 async fn get_claim(

@@ -352,7 +352,6 @@ pub struct ClaimQuery {
     pub reviewer_id: Option<AgentId>,
     /// Claims with a published review whose rating label is this (case and
     /// surrounding blanks ignored: `false` finds "False").
-    #[param(example = "Misleading")]
     pub rating_label: Option<String>,
     /// Order of the list: `-created_at` (default), `created_at`,
     /// `period_start`, `-period_start`, or `relevance` (only with `q`).

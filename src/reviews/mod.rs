@@ -38,7 +38,9 @@ pub fn configure(config: &mut ServiceConfig) {
 #[utoipa::path(
     tag = "reviews", operation_id = "listReviews", params(ReviewQuery),
     responses((status = 200, description = "A page of reviews", body = Page<Review>,
-        headers(("Link" = String, description = "`<…>; rel=\"next\"`: the next page, when there is one"))))
+        headers(("Link" = String, description = "`<…>; rel=\"next\"`: the next page, when there is one"))),
+        (status = 403, description = "`status=draft` without a `write` key: drafts are the desk's",
+            body = crate::error::Problem, content_type = "application/problem+json"))
 )]
 #[get("/reviews")]
 async fn list_reviews(
@@ -104,9 +106,12 @@ async fn get_review(
 /// `{"status": "withdrawn"}`.
 #[utoipa::path(
     tag = "reviews", operation_id = "updateReview", params(("id" = Uuid, Path, description = "The review's id", example = "0193a7e0-7c1e-7000-8000-000000000001")),
-    request_body(content = ReviewPatch, content_type = "application/merge-patch+json"),
+    request_body(content((ReviewPatch = "application/merge-patch+json"), (ReviewPatch = "application/json"))),
     responses((status = 200, description = "The changed review", body = Review,
-        headers(("ETag" = String, description = "Its new version"))))
+        headers(("ETag" = String, description = "Its new version"))),
+        (status = 409, description = "The change would give the reviewer a second review of the claim that is not \
+            withdrawn, or names a claim or agent that does not exist", body = crate::error::Problem,
+            content_type = "application/problem+json"))
 )]
 #[patch("/reviews/{id}")]
 async fn update_review(

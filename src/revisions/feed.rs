@@ -68,6 +68,20 @@ pub async fn list_changes(
     Ok(HttpResponse::Ok().json(page))
 }
 
+/// One Server-Sent Event of the change stream, as an SSE parser hands it
+/// over (comment lines, which keep the connection open, are not events).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // Only described: the stream writes the event's lines itself.
+pub struct ChangeEvent {
+    /// The cursor after this change: send it as `Last-Event-ID` (or `since`) to resume.
+    id: String,
+    /// Always `change`.
+    #[schema(example = "change")]
+    event: String,
+    /// The change as `GET /v1/changes` lists it (a `RevisionOut`), as JSON text.
+    data: String,
+}
+
 /// Stream changes
 ///
 /// The change feed as Server-Sent Events (`text/event-stream`): one `change`
@@ -79,7 +93,7 @@ pub async fn list_changes(
 #[utoipa::path(
     tag = "revisions", operation_id = "streamChanges", params(ChangesQuery,
         ("Last-Event-ID" = Option<String>, Header, description = "The `id` of the last event received: resume after it (wins over `since`)")),
-    responses((status = 200, description = "Server-Sent Events, one per change", content_type = "text/event-stream", body = String))
+    responses((status = 200, description = "Server-Sent Events, one per change", content_type = "text/event-stream", body = ChangeEvent))
 )]
 #[get("/changes/stream")]
 pub async fn stream_changes(

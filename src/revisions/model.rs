@@ -27,14 +27,17 @@ pub struct RevisionOut {
     /// `GET /v1/{resources}/{id}` shows it; for a claim, without its
     /// attributions, which have revisions of their own); `null` for a
     /// deletion.
-    #[schema(value_type = Option<Object>)]
+    #[schema(required = true, value_type = Option<Object>)]
     pub data: Option<Value>,
-    /// For `card` revisions: what changed the claim's card.
+    /// For `card` revisions: what changed the claim's card; `null` for the
+    /// others.
+    #[schema(required = true)]
     pub cause: Option<String>,
     /// Who made the change: `key:<id>` for an API key, or `cli`, `seed`,
     /// `import`, `generate` for claimtrail's own commands.
     pub actor: String,
-    /// The `X-Change-Comment` the change was made with.
+    /// The `X-Change-Comment` the change was made with; `null` without one.
+    #[schema(required = true)]
     pub comment: Option<String>,
     pub created_at: DateTime<Utc>,
 }

@@ -1252,6 +1252,21 @@ export interface components {
             /** @description The fact-checking organisation whose verdict it is. */
             reviewer: components["schemas"]["AgentSummary"];
         };
+        /**
+         * @description One Server-Sent Event of the change stream, as an SSE parser hands it
+         *     over (comment lines, which keep the connection open, are not events).
+         */
+        ChangeEvent: {
+            /** @description The change as `GET /v1/changes` lists it (a `RevisionOut`), as JSON text. */
+            data: string;
+            /**
+             * @description Always `change`.
+             * @example change
+             */
+            event: string;
+            /** @description The cursor after this change: send it as `Last-Event-ID` (or `since`) to resume. */
+            id: string;
+        };
         /** @description A page of the change feed. */
         ChangesPage: {
             /** @description Changes in commit order. */
@@ -1584,15 +1599,17 @@ export interface components {
             id: string;
             /**
              * Format: date-time
-             * @description About when the key was last used (kept to the minute).
+             * @description About when the key was last used (kept to the minute); `null` if
+             *     never.
              */
-            last_used_at?: string | null;
+            last_used_at: string | null;
             name: string;
             /**
              * Format: date-time
-             * @description When the key was revoked; it is refused (401) since.
+             * @description When the key was revoked (`null` while it is valid); it is refused
+             *     (401) since.
              */
-            revoked_at?: string | null;
+            revoked_at: string | null;
             scope: components["schemas"]["Scope"];
         };
         /** @description One thing wrong with one line of the file. */
@@ -2289,10 +2306,13 @@ export interface components {
              *     `import`, `generate` for claimtrail's own commands.
              */
             actor: string;
-            /** @description For `card` revisions: what changed the claim's card. */
-            cause?: string | null;
-            /** @description The `X-Change-Comment` the change was made with. */
-            comment?: string | null;
+            /**
+             * @description For `card` revisions: what changed the claim's card; `null` for the
+             *     others.
+             */
+            cause: string | null;
+            /** @description The `X-Change-Comment` the change was made with; `null` without one. */
+            comment: string | null;
             /** Format: date-time */
             created_at: string;
             /**
@@ -2301,7 +2321,7 @@ export interface components {
              *     attributions, which have revisions of their own); `null` for a
              *     deletion.
              */
-            data?: Record<string, never> | null;
+            data: Record<string, never> | null;
             /** @description The resource's id (a UUID; for an API key, the key's id). */
             resource_id: string;
             resource_type: components["schemas"]["ResourceType"];
@@ -2810,7 +2830,7 @@ export interface operations {
             header?: {
                 /** @description A key of your choosing (1 to 255 visible ASCII characters) that makes a retry safe: the same request again with the same key, within 24 hours, gets the first answer again (with `Idempotent-Replayed: true`) instead of doing it twice. Another request with the key is a 422; the same one while the first is still being answered, a 409. Keys are per API key. */
                 "Idempotency-Key"?: string;
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
             };
             path?: never;
@@ -3258,7 +3278,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
                 /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
                 "If-Match": string;
@@ -3522,7 +3542,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
                 /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
                 "If-Match": string;
@@ -4323,7 +4343,7 @@ export interface operations {
             header: {
                 /** @description A key of your choosing (1 to 255 visible ASCII characters) that makes a retry safe: the same request again with the same key, within 24 hours, gets the first answer again (with `Idempotent-Replayed: true`) instead of doing it twice. Another request with the key is a 422; the same one while the first is still being answered, a 409. Keys are per API key. */
                 "Idempotency-Key"?: string;
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
                 /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
                 "If-Match": string;
@@ -4802,7 +4822,7 @@ export interface operations {
             header?: {
                 /** @description A key of your choosing (1 to 255 visible ASCII characters) that makes a retry safe: the same request again with the same key, within 24 hours, gets the first answer again (with `Idempotent-Replayed: true`) instead of doing it twice. Another request with the key is a 422; the same one while the first is still being answered, a 409. Keys are per API key. */
                 "Idempotency-Key"?: string;
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
             };
             path?: never;
@@ -5250,7 +5270,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
                 /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
                 "If-Match": string;
@@ -5514,7 +5534,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
                 /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
                 "If-Match": string;
@@ -6146,7 +6166,7 @@ export interface operations {
             header: {
                 /** @description A key of your choosing (1 to 255 visible ASCII characters) that makes a retry safe: the same request again with the same key, within 24 hours, gets the first answer again (with `Idempotent-Replayed: true`) instead of doing it twice. Another request with the key is a 422; the same one while the first is still being answered, a 409. Keys are per API key. */
                 "Idempotency-Key"?: string;
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
                 /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
                 "If-Match": string;
@@ -6655,7 +6675,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": string;
+                    "text/event-stream": components["schemas"]["ChangeEvent"];
                 };
             };
             /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor or header */
@@ -6826,7 +6846,6 @@ export interface operations {
                 /**
                  * @description Claims with a published review whose rating label is this (case and
                  *     surrounding blanks ignored: `false` finds "False").
-                 * @example Misleading
                  */
                 rating_label?: string;
                 /**
@@ -6989,7 +7008,7 @@ export interface operations {
             header?: {
                 /** @description A key of your choosing (1 to 255 visible ASCII characters) that makes a retry safe: the same request again with the same key, within 24 hours, gets the first answer again (with `Idempotent-Replayed: true`) instead of doing it twice. Another request with the key is a 422; the same one while the first is still being answered, a 409. Keys are per API key. */
                 "Idempotency-Key"?: string;
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
             };
             path?: never;
@@ -7381,6 +7400,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `include=drafts` without a `write` key: drafts are the desk's */
+            403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such resource */
             404: {
                 headers: {
@@ -7469,7 +7500,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
                 /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
                 "If-Match": string;
@@ -7733,7 +7764,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
                 /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
                 "If-Match": string;
@@ -8694,7 +8725,7 @@ export interface operations {
             header: {
                 /** @description A key of your choosing (1 to 255 visible ASCII characters) that makes a retry safe: the same request again with the same key, within 24 hours, gets the first answer again (with `Idempotent-Replayed: true`) instead of doing it twice. Another request with the key is a 422; the same one while the first is still being answered, a 409. Keys are per API key. */
                 "Idempotency-Key"?: string;
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
                 /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
                 "If-Match": string;
@@ -9187,7 +9218,7 @@ export interface operations {
             header?: {
                 /** @description A key of your choosing (1 to 255 visible ASCII characters) that makes a retry safe: the same request again with the same key, within 24 hours, gets the first answer again (with `Idempotent-Replayed: true`) instead of doing it twice. Another request with the key is a 422; the same one while the first is still being answered, a 409. Keys are per API key. */
                 "Idempotency-Key"?: string;
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
             };
             path?: never;
@@ -9489,7 +9520,7 @@ export interface operations {
             header?: {
                 /** @description A key of your choosing (1 to 255 visible ASCII characters) that makes a retry safe: the same request again with the same key, within 24 hours, gets the first answer again (with `Idempotent-Replayed: true`) instead of doing it twice. Another request with the key is a 422; the same one while the first is still being answered, a 409. Keys are per API key. */
                 "Idempotency-Key"?: string;
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
             };
             path?: never;
@@ -9951,7 +9982,7 @@ export interface operations {
             header?: {
                 /** @description A key of your choosing (1 to 255 visible ASCII characters) that makes a retry safe: the same request again with the same key, within 24 hours, gets the first answer again (with `Idempotent-Replayed: true`) instead of doing it twice. Another request with the key is a 422; the same one while the first is still being answered, a 409. Keys are per API key. */
                 "Idempotency-Key"?: string;
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
             };
             path?: never;
@@ -10246,11 +10277,9 @@ export interface operations {
     revokeKey: {
         parameters: {
             query?: never;
-            header: {
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+            header?: {
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
-                /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
-                "If-Match": string;
             };
             path: {
                 /**
@@ -10343,7 +10372,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such resource */
+            /** @description No such key */
             404: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -10358,68 +10387,6 @@ export interface operations {
                      *       "status": 404,
                      *       "title": "Not Found",
                      *       "type": "urn:claimtrail:problem:not-found"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Other resources still refer to it */
-            409: {
-                headers: {
-                    RateLimit: components["headers"]["RateLimit"];
-                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "detail": "This resource is still referred to by 2 attributions (claim_id); delete or change those first.",
-                     *       "status": 409,
-                     *       "title": "Conflict",
-                     *       "type": "urn:claimtrail:problem:conflict"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description If-Match names an older version */
-            412: {
-                headers: {
-                    /** @description The resource's current version. */
-                    ETag?: string;
-                    RateLimit: components["headers"]["RateLimit"];
-                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "detail": "The resource has changed: its current version is 3. Read it again and retry.",
-                     *       "status": 412,
-                     *       "title": "Precondition Failed",
-                     *       "type": "urn:claimtrail:problem:precondition-failed"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description If-Match is missing */
-            428: {
-                headers: {
-                    RateLimit: components["headers"]["RateLimit"];
-                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "detail": "This request needs an If-Match header with the resource's current ETag.",
-                     *       "status": 428,
-                     *       "title": "Precondition Required",
-                     *       "type": "urn:claimtrail:problem:precondition-required"
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"];
@@ -10596,6 +10563,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `status=draft` without a `write` key: drafts are the desk's */
+            403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Over this client's rate limit, or too many of its requests at once (when limits are on) */
             429: {
                 headers: {
@@ -10666,7 +10645,7 @@ export interface operations {
             header?: {
                 /** @description A key of your choosing (1 to 255 visible ASCII characters) that makes a retry safe: the same request again with the same key, within 24 hours, gets the first answer again (with `Idempotent-Replayed: true`) instead of doing it twice. Another request with the key is a 422; the same one while the first is still being answered, a 409. Keys are per API key. */
                 "Idempotency-Key"?: string;
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
             };
             path?: never;
@@ -11114,7 +11093,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
                 /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
                 "If-Match": string;
@@ -11378,7 +11357,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
                 /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
                 "If-Match": string;
@@ -11394,6 +11373,7 @@ export interface operations {
         };
         requestBody: {
             content: {
+                "application/json": components["schemas"]["ReviewPatch"];
                 "application/merge-patch+json": components["schemas"]["ReviewPatch"];
             };
         };
@@ -11497,6 +11477,18 @@ export interface operations {
                      *       "type": "urn:claimtrail:problem:not-found"
                      *     }
                      */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The change would give the reviewer a second review of the claim that is not withdrawn, or names a claim or agent that does not exist */
+            409: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -12142,7 +12134,7 @@ export interface operations {
             header: {
                 /** @description A key of your choosing (1 to 255 visible ASCII characters) that makes a retry safe: the same request again with the same key, within 24 hours, gets the first answer again (with `Idempotent-Replayed: true`) instead of doing it twice. Another request with the key is a 422; the same one while the first is still being answered, a 409. Keys are per API key. */
                 "Idempotency-Key"?: string;
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
                 /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
                 "If-Match": string;
@@ -12620,7 +12612,7 @@ export interface operations {
             header?: {
                 /** @description A key of your choosing (1 to 255 visible ASCII characters) that makes a retry safe: the same request again with the same key, within 24 hours, gets the first answer again (with `Idempotent-Replayed: true`) instead of doing it twice. Another request with the key is a 422; the same one while the first is still being answered, a 409. Keys are per API key. */
                 "Idempotency-Key"?: string;
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
             };
             path?: never;
@@ -13068,7 +13060,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
                 /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
                 "If-Match": string;
@@ -13332,7 +13324,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
                 /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
                 "If-Match": string;
@@ -14133,7 +14125,7 @@ export interface operations {
             header: {
                 /** @description A key of your choosing (1 to 255 visible ASCII characters) that makes a retry safe: the same request again with the same key, within 24 hours, gets the first answer again (with `Idempotent-Replayed: true`) instead of doing it twice. Another request with the key is a 422; the same one while the first is still being answered, a 409. Keys are per API key. */
                 "Idempotency-Key"?: string;
-                /** @description Why the change is made; kept with its revision. At most 500 characters. */
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
                 "X-Change-Comment"?: string;
                 /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
                 "If-Match": string;

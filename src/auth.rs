@@ -262,6 +262,12 @@ pub fn verified_key_id(req: &ServiceRequest) -> Option<String> {
     req.extensions().get::<Key>().map(|key| key.id.clone())
 }
 
+/// Whether the request carries a verified key of scope `write` or more
+/// (once [`authenticate`] has run): such requests see draft reviews.
+pub fn may_write(req: &HttpRequest) -> bool {
+    req.extensions().get::<Key>().is_some_and(|key| key.scope >= Scope::Write)
+}
+
 async fn authorize(req: &HttpRequest, needed: Scope) -> Result<Option<Key>, ApiError> {
     let identified = req.extensions().get::<Identified>().cloned();
     let key = match identified {

@@ -16,7 +16,7 @@ use anyhow::{Context, bail};
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 
-use crate::db::schema::{agents, api_keys, attributions, claims, revisions, sources};
+use crate::db::schema::{agents, api_keys, attributions, claims, reviews, revisions, sources};
 use crate::db::{Backend, DbConnection, establish};
 use crate::transfer::Counts;
 
@@ -118,6 +118,7 @@ fn check(conn: &mut DbConnection) -> anyhow::Result<Counts> {
         sources: count(sources::table.count().get_result(conn)?),
         claims: count(claims::table.count().get_result(conn)?),
         attributions: count(attributions::table.count().get_result(conn)?),
+        reviews: count(reviews::table.count().get_result(conn)?),
         keys: count(api_keys::table.count().get_result(conn)?),
         revisions: count(revisions::table.count().get_result(conn)?),
     })

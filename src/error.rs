@@ -317,6 +317,7 @@ impl From<StoreError> for ApiError {
                 by.join(", ")
             )),
             StoreError::BadParameter { field, message } => ApiError::bad_parameter(field, message),
+            StoreError::Conflict(detail) => ApiError::conflict(detail),
             StoreError::Dangling(errors) => ApiError::conflict(format!(
                 "{}; restore or create what it refers to first.",
                 errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ")

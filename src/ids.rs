@@ -102,6 +102,8 @@ typed_id! {
     ClaimId;
     /// The id of an attribution.
     AttributionId;
+    /// The id of a fact-check review.
+    ReviewId;
 }
 
 #[cfg(test)]

@@ -27,6 +27,7 @@ pub mod openapi;
 pub mod progress;
 pub mod provenance;
 pub mod quotes;
+pub mod reviews;
 pub mod revisions;
 pub mod search;
 pub mod security_headers;

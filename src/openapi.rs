@@ -43,6 +43,7 @@ logs. The server names its version in the `Server` header, in `GET /v1` and in `
         (name = "sources", description = "Documents and statements in which claims appear"),
         (name = "claims", description = "Checkable statements, worded neutrally"),
         (name = "attributions", description = "One source stating (or denying) one claim: the edges of provenance"),
+        (name = "reviews", description = "Fact-check verdicts by named reviewers, and their schema.org ClaimReview form, out and in"),
         (name = "provenance", description = "Where a claim comes from, and the claims a source or an agent is behind"),
         (name = "transfer", description = "Moving a whole database: NDJSON export and bulk import (admin keys only)"),
         (name = "revisions", description = "Every change of every resource: who, when, why, what it was; restore; the change feed"),

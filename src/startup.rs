@@ -20,7 +20,7 @@ use crate::idempotency;
 use crate::metrics::Metrics;
 use crate::openapi::ApiDoc;
 use crate::revisions::feed::Shutdown;
-use crate::{agents, attributions, claims, health, keys, openapi, provenance, revisions, sources, transfer};
+use crate::{agents, attributions, claims, health, keys, openapi, provenance, reviews, revisions, sources, transfer};
 
 /// Registers every documented route. Only `.service(..)` registrations of
 /// macro handlers are collected into the OpenAPI document.
@@ -35,6 +35,7 @@ where
             .configure(sources::configure)
             .configure(claims::configure)
             .configure(attributions::configure)
+            .configure(reviews::configure)
             .configure(provenance::configure)
             .configure(transfer::configure)
             .configure(revisions::configure)

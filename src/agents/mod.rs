@@ -99,7 +99,7 @@ async fn update_agent(
 
 /// Delete an agent
 ///
-/// Refused with 409 while sources, attributions or other agents refer to it.
+/// Refused with 409 while sources, attributions, reviews or other agents refer to it.
 #[utoipa::path(
     tag = "agents", operation_id = "deleteAgent", params(("id" = Uuid, Path, description = "The agent's id", example = "dadc5658-6eb7-549b-892b-ebf148ec0882")),
     responses((status = 204, description = "The agent was deleted"))

@@ -150,6 +150,17 @@ pub fn existing(conn: &mut DbConnection, ids: &[AgentId]) -> StoreResult<HashSet
     write::existing(ids, |chunk| agents::table.filter(agents::id.eq_any(chunk)).select(agents::id).load(conn))
 }
 
+/// Which of these ids are agents of kind `person`.
+pub fn persons(conn: &mut DbConnection, ids: &[AgentId]) -> StoreResult<HashSet<AgentId>> {
+    write::existing(ids, |chunk| {
+        agents::table
+            .filter(agents::id.eq_any(chunk))
+            .filter(agents::kind.eq(AgentKind::Person))
+            .select(agents::id)
+            .load(conn)
+    })
+}
+
 pub fn find(conn: &mut DbConnection, id: &AgentId) -> StoreResult<AgentRow> {
     agents::table.find(id).select(AgentRow::as_select()).first(conn).optional()?.ok_or(StoreError::NotFound("agent"))
 }

@@ -9,7 +9,13 @@
 //! sources by comparing what the card shows of them before and after the
 //! write ([`agent_changed`], [`source_changed`]). Those compare the
 //! summaries themselves, so a field added to [`AgentSummary`] or
-//! [`SourceSummary`] is followed without another line anywhere.
+//! [`SourceSummary`] is followed without another line anywhere. The card
+//! shows the claim's reviews too (see [`reviews`]): every write of a review
+//! changes its claim's card, whatever the review's status, as the desk's
+//! view of the card shows drafts; and a reviewer or author is an agent the
+//! card shows.
+
+pub mod reviews;
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -27,6 +33,7 @@ use crate::db::DbConnection;
 use crate::db::schema::{agents, attributions, sources};
 use crate::db::write::{StoreError, StoreResult, Tx};
 use crate::ids::{AgentId, ClaimId, SourceId};
+use crate::reviews::store as review_store;
 use crate::sources::model::SourceKind;
 use crate::sources::store::{self as source_store, SourceMeta};
 use crate::validate::PartialDate;
@@ -86,6 +93,11 @@ pub struct ClaimCard {
     #[schema(value_type = Option<String>, example = "2025")]
     pub stated_on: Option<PartialDate>,
     pub attributions: Vec<CardAttribution>,
+    /// The claim's published reviews, oldest first, each with its reviewer
+    /// and author; with `?include=drafts` (a `write` key), drafts too.
+    /// Withdrawn reviews are not on the card (`GET /v1/reviews?claim_id=…`
+    /// lists them).
+    pub reviews: Vec<reviews::CardReview>,
 }
 
 impl AgentSummary {
@@ -115,22 +127,45 @@ impl SourceSummary {
     }
 }
 
-/// The card of a claim, in five queries whatever the number of
-/// attributions: the claim, its tags, its attributions, their sources and
-/// the agents those name.
+/// The card of a claim as the public sees it (published reviews only).
 pub fn load(conn: &mut DbConnection, id: &ClaimId) -> StoreResult<ClaimCard> {
+    load_with(conn, id, false)
+}
+
+/// The card of a claim, in six queries whatever the number of
+/// attributions and reviews: the claim, its tags, its attributions, its
+/// reviews (`drafts`: drafts too), the sources the attributions name and
+/// the agents those and the reviews name.
+pub fn load_with(conn: &mut DbConnection, id: &ClaimId, drafts: bool) -> StoreResult<ClaimCard> {
     let (claim, stated_on) = claim_store::get_with_stated_on(conn, id)?;
     let rows = attribution_store::of_claims(conn, std::slice::from_ref(id))?;
-    let attributions = card_attributions(conn, rows)?;
-    Ok(ClaimCard { claim, stated_on, attributions })
+    let review_rows = review_store::of_claims(conn, std::slice::from_ref(id), drafts)?;
+    let (source_ids, mut agent_ids) = named_by(&rows);
+    agent_ids.extend(reviews::agents_named_by(&review_rows));
+    let summaries = summaries(conn, &source_ids, agent_ids)?;
+    let attributions = with_summaries(rows, &summaries)?;
+    let reviews = reviews::with_summaries(review_rows, &summaries.agents)?;
+    Ok(ClaimCard { claim, stated_on, attributions, reviews })
+}
+
+/// The sources and the speakers that attributions name.
+fn named_by(rows: &[AttributionRow]) -> (Vec<SourceId>, Vec<AgentId>) {
+    let source_ids: Vec<SourceId> =
+        rows.iter().flat_map(|r| std::iter::once(r.source_id.clone()).chain(r.cited_source_id.clone())).collect();
+    let speaker_ids: Vec<AgentId> = rows.iter().filter_map(|r| r.speaker_id.clone()).collect();
+    (source_ids, speaker_ids)
 }
 
 /// Attributions with the summaries of the sources and agents they name.
 pub fn card_attributions(conn: &mut DbConnection, rows: Vec<AttributionRow>) -> StoreResult<Vec<CardAttribution>> {
-    let source_ids: Vec<SourceId> =
-        rows.iter().flat_map(|r| std::iter::once(r.source_id.clone()).chain(r.cited_source_id.clone())).collect();
-    let speaker_ids: Vec<AgentId> = rows.iter().filter_map(|r| r.speaker_id.clone()).collect();
-    let Summaries { sources, agents } = summaries(conn, &source_ids, speaker_ids)?;
+    let (source_ids, speaker_ids) = named_by(&rows);
+    let summaries = summaries(conn, &source_ids, speaker_ids)?;
+    with_summaries(rows, &summaries)
+}
+
+/// Attributions with the summaries of what they name, all in `summaries`.
+fn with_summaries(rows: Vec<AttributionRow>, summaries: &Summaries) -> StoreResult<Vec<CardAttribution>> {
+    let Summaries { sources, agents } = summaries;
     let source_summary = |id: &SourceId| {
         sources.get(id).cloned().ok_or_else(|| StoreError::Broken(format!("an attribution names missing source {id}")))
     };
@@ -201,6 +236,7 @@ pub fn agent_changed(tx: &mut Tx, before: &AgentRow, after: &AgentRow) -> StoreR
         )
         .distinct()
         .load(tx.conn)?;
+    let showing = [showing, reviews::claims_naming(tx.conn, &after.id)?].concat();
     claim_store::bump_versions(tx, &showing, &format!("agent {} changed", after.id))
 }
 

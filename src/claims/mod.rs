@@ -9,10 +9,12 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::auth::{ReadAccess, WriteAccess};
 use crate::card::ClaimCard;
+use crate::card::reviews::CardQuery;
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::http::{self, MergePatch, Page, Params, Precondition, Valid};
 use crate::ids::ClaimId;
+use crate::reviews::Audience;
 use model::{Claim, ClaimListItem, ClaimPatch, ClaimQuery, NewClaim};
 
 pub fn configure(config: &mut ServiceConfig) {
@@ -61,11 +63,15 @@ async fn create_claim(access: WriteAccess, db: web::Data<Db>, body: Valid<NewCla
 /// Get a claim card
 ///
 /// The claim with every attribution, each with its source, speaker and
-/// cited source summaries: one request draws a claim card.
+/// cited source summaries, and its published reviews with their reviewers:
+/// one request draws a claim card. `include=drafts` (a `write` key) adds
+/// draft reviews.
 #[utoipa::path(
-    tag = "claims", operation_id = "getClaim", params(("id" = Uuid, Path, description = "The claim's id", example = "8b7c6ca6-7d15-5a79-9ebc-7fc5d09f7338")),
+    tag = "claims", operation_id = "getClaim", params(("id" = Uuid, Path, description = "The claim's id", example = "8b7c6ca6-7d15-5a79-9ebc-7fc5d09f7338"), CardQuery),
     responses((status = 200, description = "The claim card", body = ClaimCard,
-        headers(("ETag" = String, description = "The claim's version"))))
+        headers(("ETag" = String, description = "The claim's version"))),
+        (status = 403, description = "`include=drafts` without a `write` key: drafts are the desk's",
+            body = crate::error::Problem, content_type = "application/problem+json"))
 )]
 #[get("/claims/{id}")]
 async fn get_claim(
@@ -73,9 +79,11 @@ async fn get_claim(
     req: HttpRequest,
     db: web::Data<Db>,
     id: web::Path<ClaimId>,
+    Params(query): Params<CardQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    let drafts = query.drafts(Audience::of(&req))?;
     let id = id.into_inner();
-    let card = db.run(move |conn| crate::card::load(conn, &id)).await?;
+    let card = db.run(move |conn| crate::card::load_with(conn, &id, drafts)).await?;
     Ok(http::resource(&req, card.claim.version, &card))
 }
 
@@ -104,7 +112,7 @@ async fn update_claim(
 
 /// Delete a claim
 ///
-/// Refused with 409 while attributions refer to it.
+/// Refused with 409 while attributions or reviews refer to it.
 #[utoipa::path(
     tag = "claims", operation_id = "deleteClaim", params(("id" = Uuid, Path, description = "The claim's id", example = "8b7c6ca6-7d15-5a79-9ebc-7fc5d09f7338")),
     responses((status = 204, description = "The claim was deleted"))

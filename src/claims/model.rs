@@ -22,7 +22,12 @@ text_enum! {
 }
 
 text_enum! {
-    /// The newsroom's working verdict.
+    /// The newsroom's working verdict: the desk's own state of the claim,
+    /// one value changed by any `write` key, with no author, date or
+    /// explanation. It is not a published verdict: those are reviews
+    /// (`/v1/reviews`), signed by a named reviewer with its own rating,
+    /// date and URL, several per claim, shown on the card and exported as
+    /// ClaimReview. Neither changes the other.
     ClaimStatus {
         Unreviewed = "unreviewed",
         Supported = "supported",
@@ -353,6 +358,15 @@ pub struct ClaimQuery {
     pub value_min: Option<f64>,
     /// Claims with a quantity value of at most this.
     pub value_max: Option<f64>,
+    /// `true`: claims with at least one published review; `false`: claims
+    /// with none (drafts and withdrawn reviews do not count).
+    pub reviewed: Option<bool>,
+    /// Claims with a published review by this reviewer.
+    #[param(value_type = Option<Uuid>)]
+    pub reviewer_id: Option<AgentId>,
+    /// Claims with a published review whose rating label is this (case and
+    /// surrounding blanks ignored: `false` finds "False").
+    pub rating_label: Option<String>,
     /// Order of the list: `-created_at` (default), `created_at`,
     /// `period_start`, `-period_start`, `stated_on`, `-stated_on`, or
     /// `relevance` (only with `q`; a word as written ranks above an

@@ -266,6 +266,18 @@ impl Db {
         self.blocking(writer, move |conn| write_tx(conn, change, f).map_err(Into::into)).await
     }
 
+    /// Like [`Db::write`], but `f` decides whether what it wrote is kept
+    /// (a dry run answers what it would have done, and keeps nothing).
+    pub async fn write_deciding<T, E, F>(&self, change: Change, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        E: Into<ApiError> + From<diesel::result::Error> + From<StoreError>,
+        F: FnOnce(&mut Tx) -> Result<(T, bool), E> + Send + 'static,
+    {
+        let writer = (self.backend == Backend::Sqlite).then(|| self.writer.clone());
+        self.blocking(writer, move |conn| write_tx_deciding(conn, change, f).map_err(Into::into)).await
+    }
+
     /// The one place database work leaves the async workers. With `turn`,
     /// the mutex is taken before the connection, so that waiting writers
     /// hold no connection readers could use. A writer that panicked left

@@ -5,7 +5,7 @@ use diesel::dsl::count_star;
 use diesel::prelude::*;
 
 use super::DbConnection;
-use super::schema::{agents, attributions, claims, sources};
+use super::schema::{agents, attributions, claims, reviews, sources};
 use super::write::{StoreError, StoreResult};
 use crate::error::FieldError;
 
@@ -66,6 +66,11 @@ pub fn ensure_unreferenced(conn: &mut DbConnection, target: Target, id: &str) ->
                 "attributions (speaker_id)",
                 attributions::table.filter(attributions::speaker_id.eq(id)).select(count_star()).first(conn)?,
             ),
+            (
+                "reviews (reviewer_id)",
+                reviews::table.filter(reviews::reviewer_id.eq(id)).select(count_star()).first(conn)?,
+            ),
+            ("reviews (author_id)", reviews::table.filter(reviews::author_id.eq(id)).select(count_star()).first(conn)?),
         ],
         Target::Source => vec![
             (
@@ -77,10 +82,13 @@ pub fn ensure_unreferenced(conn: &mut DbConnection, target: Target, id: &str) ->
                 attributions::table.filter(attributions::cited_source_id.eq(id)).select(count_star()).first(conn)?,
             ),
         ],
-        Target::Claim => vec![(
-            "attributions (claim_id)",
-            attributions::table.filter(attributions::claim_id.eq(id)).select(count_star()).first(conn)?,
-        )],
+        Target::Claim => vec![
+            (
+                "attributions (claim_id)",
+                attributions::table.filter(attributions::claim_id.eq(id)).select(count_star()).first(conn)?,
+            ),
+            ("reviews (claim_id)", reviews::table.filter(reviews::claim_id.eq(id)).select(count_star()).first(conn)?),
+        ],
     };
     let by: Vec<String> = counts.into_iter().filter(|(_, n)| *n > 0).map(|(what, n)| format!("{n} {what}")).collect();
     if by.is_empty() { Ok(()) } else { Err(StoreError::Referenced { what: target.name(), by }) }

@@ -130,9 +130,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    reviews (id) {
+        id -> Text,
+        claim_id -> Text,
+        reviewer_id -> Text,
+        author_id -> Nullable<Text>,
+        rating_label -> Text,
+        rating_key -> Text,
+        rating_value -> Nullable<Double>,
+        rating_best -> Nullable<Double>,
+        rating_worst -> Nullable<Double>,
+        summary -> Nullable<Text>,
+        url -> Nullable<Text>,
+        language -> Nullable<Text>,
+        published_on -> Nullable<Text>,
+        status -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
 diesel::joinable!(claim_tags -> claims (claim_id));
 diesel::joinable!(attributions -> claims (claim_id));
 diesel::joinable!(sources -> agents (publisher_id));
+diesel::joinable!(reviews -> claims (claim_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     agents,
@@ -142,5 +165,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     attributions,
     api_keys,
     revisions,
-    idempotency_keys
+    idempotency_keys,
+    reviews
 );

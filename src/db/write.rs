@@ -57,6 +57,10 @@ pub enum StoreError {
     /// a revision that names a deleted source, say): every one is listed.
     #[error("{} references to missing rows", .0.len())]
     Dangling(Vec<FieldError>),
+    /// The change would break a rule over several rows (a second review of
+    /// a claim by one reviewer, say): what is in the way, for a person.
+    #[error("{0}")]
+    Conflict(String),
     /// A query parameter of a list cannot be used (a bad cursor, a search
     /// the engine refuses).
     #[error("query parameter `{field}`: {message}")]
@@ -202,6 +206,7 @@ crate::validate::text_enum! {
         Claim = "claim",
         Attribution = "attribution",
         Key = "key",
+        Review = "review",
     }
 }
 

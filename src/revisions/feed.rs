@@ -18,6 +18,7 @@ use crate::db::Db;
 use crate::db::write::ResourceType;
 use crate::error::ApiError;
 use crate::http::Params;
+use crate::reviews::Audience;
 
 /// How often a stream looks for new changes, and how often it sends a
 /// comment line to keep proxies from closing a quiet connection.
@@ -53,13 +54,17 @@ fn checked(query: &ChangesQuery) -> Result<(Vec<ResourceType>, i64), ApiError> {
 #[get("/changes")]
 pub async fn list_changes(
     _: ReadAccess,
+    req: HttpRequest,
     db: web::Data<Db>,
     Params(query): Params<ChangesQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (types, limit) = checked(&query)?;
     // An empty `since` is the start, as clients that always send it expect.
     let since = query.since.filter(|s| !s.is_empty());
-    let page = db.run(move |conn| store::changes(conn, since.as_deref(), &types, limit)).await?;
+    let mut page = db.run(move |conn| store::changes(conn, since.as_deref(), &types, limit)).await?;
+    // Draft reviews are the desk's; the cursor still marks the place after them.
+    let audience = Audience::of(&req);
+    page.items.retain(|revision| audience.sees_revision(revision));
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -103,7 +108,8 @@ pub async fn stream_changes(
     let after = store::feed_position(since.as_deref()).map_err(ApiError::from)?;
     let shutdown = req.app_data::<web::Data<Shutdown>>().map(|s| s.0.clone());
     let (sender, receiver) = mpsc::channel(16);
-    actix_web::rt::spawn(pump((**db).clone(), after, types, sender, shutdown));
+    let audience = Audience::of(&req);
+    actix_web::rt::spawn(pump((**db).clone(), after, types, audience, sender, shutdown));
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")
         .insert_header(("cache-control", "no-cache"))
@@ -116,6 +122,7 @@ async fn pump(
     db: Db,
     mut after: i64,
     types: Vec<ResourceType>,
+    audience: Audience,
     sender: mpsc::Sender<Bytes>,
     mut shutdown: Option<watch::Receiver<bool>>,
 ) {
@@ -133,8 +140,13 @@ async fn pump(
             }
         };
         for row in &rows {
+            let revision = row.clone().into_api();
+            if !audience.sees_revision(&revision) {
+                after = row.seq;
+                continue;
+            }
             let event =
-                format!("id: {}\nevent: change\ndata: {}\n\n", store::feed_cursor(row.seq), event_data(row.clone()));
+                format!("id: {}\nevent: change\ndata: {}\n\n", store::feed_cursor(row.seq), event_data(&revision));
             if sender.send(Bytes::from(event)).await.is_err() {
                 return;
             }
@@ -166,8 +178,8 @@ async fn pump(
 
 /// A revision as one line of JSON (an event's `data` must not span lines;
 /// JSON without pretty-printing never does).
-fn event_data(row: store::RevisionRow) -> String {
-    serde_json::to_string(&row.into_api()).unwrap_or_default()
+fn event_data(revision: &super::model::RevisionOut) -> String {
+    serde_json::to_string(revision).unwrap_or_default()
 }
 
 /// The events, as they come.

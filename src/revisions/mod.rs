@@ -19,8 +19,9 @@ use crate::db::Db;
 use crate::db::write::{READ_ONLY_FIELDS, ResourceType, RevisionAction, StoreError, StoreResult, Tombstone, Tx};
 use crate::error::ApiError;
 use crate::http::{self, Body, Params, Precondition, parse_body};
-use crate::ids::{AgentId, AttributionId, ClaimId, SourceId};
-use crate::{agents, attributions, claims, sources};
+use crate::ids::{AgentId, AttributionId, ClaimId, ReviewId, SourceId};
+use crate::reviews::Audience;
+use crate::{agents, attributions, claims, reviews, sources};
 use model::{RevisionOut, RevisionsQuery};
 
 pub fn configure(config: &mut ServiceConfig) {
@@ -37,6 +38,9 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(list_attribution_revisions)
         .service(get_attribution_revision)
         .service(restore_attribution_revision)
+        .service(list_review_revisions)
+        .service(get_review_revision)
+        .service(restore_review_revision)
         .service(feed::list_changes)
         .service(feed::stream_changes);
 }
@@ -70,8 +74,15 @@ macro_rules! revision_routes {
         ) -> Result<HttpResponse, ApiError> {
             let limit = http::page_limit(query.limit)?;
             let id = id.into_inner().to_string();
-            let page =
+            let first_page = query.cursor.is_none();
+            let mut page =
                 db.run(move |conn| store::of_resource(conn, $kind, &id, query.cursor.as_deref(), limit)).await?;
+            // A draft review's revisions are the desk's.
+            let audience = Audience::of(&req);
+            page.items.retain(|revision| audience.sees_revision(revision));
+            if first_page && page.items.is_empty() && page.next_cursor.is_none() {
+                return Err(StoreError::NotFound($kind.as_str()).into());
+            }
             Ok(http::page(&req, page))
         }
 
@@ -86,13 +97,17 @@ macro_rules! revision_routes {
         #[get($get_path)]
         async fn $get(
             _: ReadAccess,
+            req: HttpRequest,
             db: web::Data<Db>,
             path: web::Path<($id, i32)>,
         ) -> Result<HttpResponse, ApiError> {
             let (id, version) = path.into_inner();
             let id = id.to_string();
-            let revision = db.run(move |conn| store::find(conn, $kind, &id, version)).await?;
-            Ok(HttpResponse::Ok().json(revision.into_api()))
+            let revision = db.run(move |conn| store::find(conn, $kind, &id, version)).await?.into_api();
+            if !Audience::of(&req).sees_revision(&revision) {
+                return Err(StoreError::NotFound("revision").into());
+            }
+            Ok(HttpResponse::Ok().json(revision))
         }
 
         #[utoipa::path(
@@ -181,6 +196,21 @@ revision_routes!(
     "Restore a revision of an attribution"
 );
 
+revision_routes!(
+    ResourceType::Review,
+    ReviewId,
+    "0193a7e0-7c1e-7000-8000-000000000001",
+    list_review_revisions = "/reviews/{id}/revisions",
+    "listReviewRevisions",
+    "List the revisions of a review",
+    get_review_revision = "/reviews/{id}/revisions/{version}",
+    "getReviewRevision",
+    "Get one revision of a review",
+    restore_review_revision = "/reviews/{id}/revisions/{version}/restore",
+    "restoreReviewRevision",
+    "Restore a revision of a review"
+);
+
 /// Makes revision `version` of a resource current again (see the restore
 /// routes); answers the resource as the API shows it, and its version.
 fn restore(
@@ -224,6 +254,10 @@ fn restore(
             let body = writable(data)?;
             value(&attributions::store::restore(tx, &parse_id(id)?, body, precondition, tombstone)?)
         }
+        ResourceType::Review => {
+            let body = writable(data)?;
+            value(&reviews::store::restore(tx, &parse_id(id)?, body, precondition, tombstone)?)
+        }
         ResourceType::Key => return Err(StoreError::NotFound("revision")),
     })
 }
@@ -242,7 +276,7 @@ fn writable<T: Body>(mut data: Value) -> StoreResult<T> {
     parse_body(data).map_err(StoreError::Invalid)
 }
 
-/// The four resources as restore answers them.
+/// The resources as restore answers them.
 mod erased {
     use serde_json::Value;
 
@@ -268,6 +302,7 @@ mod erased {
         crate::agents::model::Agent,
         crate::sources::model::Source,
         crate::claims::model::Claim,
-        crate::attributions::model::Attribution
+        crate::attributions::model::Attribution,
+        crate::reviews::model::Review
     );
 }

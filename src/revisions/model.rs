@@ -72,7 +72,8 @@ pub struct ChangesQuery {
     /// The `next_cursor` of the previous page; from the first change without it.
     pub since: Option<String>,
     /// Only changes of these resource types, comma-separated: `agent`,
-    /// `source`, `claim`, `attribution`, `key`.
+    /// `source`, `claim`, `attribution`, `review`, `key`. Revisions of
+    /// draft reviews are listed to keys of scope `write` only.
     #[param(example = "claim,source")]
     pub types: Option<String>,
     /// Page size, 1 to 1000 (default 100).

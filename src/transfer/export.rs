@@ -13,10 +13,11 @@ use crate::agents::store::AgentRow;
 use crate::attributions::store::AttributionRow;
 use crate::auth::KeyRow;
 use crate::claims::store::{ClaimRow, with_tags};
-use crate::db::schema::{agents, api_keys, attributions, claims, sources};
+use crate::db::schema::{agents, api_keys, attributions, claims, reviews, sources};
 use crate::db::write::ResourceType;
 use crate::db::{self, DbConnection};
 use crate::ids::SourceId;
+use crate::reviews::store::ReviewRow;
 use crate::revisions::store as revision_store;
 use crate::sources::store::SourceMeta;
 
@@ -33,7 +34,7 @@ diesel::define_sql_function! {
     fn length(x: Nullable<Text>) -> Nullable<Integer>;
 }
 
-/// Writes every agent, source, claim and attribution to `out`, framed by a
+/// Writes every agent, source, claim, attribution and review to `out`, framed by a
 /// header and an `end` line with the counts; says how many of each it wrote.
 /// Everything is read from one snapshot, so concurrent writes never leave the
 /// file with a reference to a row it does not hold.
@@ -51,6 +52,7 @@ pub fn export(conn: &mut DbConnection, out: &mut impl Write, keys: Keys, history
             sources: export_sources(conn, out)?,
             claims: export_claims(conn, out)?,
             attributions: export_attributions(conn, out)?,
+            reviews: export_reviews(conn, out)?,
             keys: match keys {
                 Keys::Include => export_keys(conn, out)?,
                 Keys::Leave => 0,
@@ -257,6 +259,25 @@ fn export_attributions(conn: &mut DbConnection, out: &mut impl Write) -> anyhow:
         after = last.id.to_string();
         for row in page {
             write_line(out, RecordType::Attribution, &row.into_api())?;
+            count += 1;
+        }
+    }
+}
+
+fn export_reviews(conn: &mut DbConnection, out: &mut impl Write) -> anyhow::Result<u64> {
+    let mut count = 0;
+    let mut after = String::new();
+    loop {
+        let page: Vec<ReviewRow> = reviews::table
+            .filter(reviews::id.gt(&after))
+            .order(reviews::id.asc())
+            .limit(PAGE)
+            .select(ReviewRow::as_select())
+            .load(conn)?;
+        let Some(last) = page.last() else { return Ok(count) };
+        after = last.id.to_string();
+        for row in page {
+            write_line(out, RecordType::Review, &row.into_api())?;
             count += 1;
         }
     }

@@ -18,6 +18,9 @@ pub enum RecordType {
     Source,
     Claim,
     Attribution,
+    /// A fact-check review (after the attributions: it refers to claims
+    /// and agents).
+    Review,
     /// An API key, stored hash and all (`claimtrail export --with-keys`).
     Key,
     /// A revision: one change of a resource, in commit order.
@@ -33,6 +36,7 @@ impl RecordType {
             RecordType::Source => "source",
             RecordType::Claim => "claim",
             RecordType::Attribution => "attribution",
+            RecordType::Review => "review",
             RecordType::Key => "key",
             RecordType::Revision => "revision",
             RecordType::End => "end",
@@ -46,6 +50,7 @@ impl RecordType {
             RecordType::Source,
             RecordType::Claim,
             RecordType::Attribution,
+            RecordType::Review,
             RecordType::Key,
             RecordType::Revision,
             RecordType::End,
@@ -88,6 +93,10 @@ pub struct Counts {
     pub claims: u64,
     /// Attribution records.
     pub attributions: u64,
+    /// Review records, left out of the counts when there are none (files
+    /// from before reviews existed have none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub reviews: u64,
     /// API key records: only in exports made with `--with-keys`, and left
     /// out of the counts when there are none.
     #[serde(default, skip_serializing_if = "is_zero")]
@@ -123,6 +132,7 @@ impl Counts {
             RecordType::Source => self.sources += 1,
             RecordType::Claim => self.claims += 1,
             RecordType::Attribution => self.attributions += 1,
+            RecordType::Review => self.reviews += 1,
             RecordType::Key => self.keys += 1,
             RecordType::Revision => self.revisions += 1,
             RecordType::Header | RecordType::End => {}
@@ -137,6 +147,9 @@ impl std::fmt::Display for Counts {
             "{} agents, {} sources, {} claims, {} attributions",
             self.agents, self.sources, self.claims, self.attributions
         )?;
+        if self.reviews > 0 {
+            write!(f, ", {} reviews", self.reviews)?;
+        }
         if self.keys > 0 {
             write!(f, ", {} API keys", self.keys)?;
         }

@@ -11,12 +11,14 @@
 //! {"type":"source","data":{...as GET /v1/sources/{id} shows it, content included}}
 //! {"type":"claim","data":{...as in GET /v1/claims, tags included}}
 //! {"type":"attribution","data":{...as GET /v1/attributions/{id} shows it}}
+//! {"type":"review","data":{...as GET /v1/reviews/{id} shows it}}
 //! {"type":"key","data":{"id":…,"name":…,"scope":"write","secret_sha256":…,"created_at":…}}
 //! {"type":"end","data":{"agents":1,"sources":1,"claims":1,"attributions":1,"keys":1}}
 //! ```
 //!
 //! Records come in dependency order: agents (an affiliation before the agents
-//! affiliated with it), sources, claims, attributions; within a kind by id.
+//! affiliated with it), sources, claims, attributions, reviews; within a
+//! kind by id.
 //! API keys come last, and only from `claimtrail export --with-keys`: the
 //! HTTP export never holds them, and `keys` is left out of the counts when
 //! there are none.
@@ -107,7 +109,8 @@ pub fn configure(config: &mut ServiceConfig) {
 ///
 /// Streams the whole database as NDJSON, exactly as `claimtrail export`
 /// writes it: a `header` line, agents (an affiliation before its members),
-/// sources with their content, claims with their tags, attributions, and an
+/// sources with their content, claims with their tags, attributions,
+/// reviews (drafts included), and an
 /// `end` line with the counts, all from one snapshot. A response that stops
 /// before its `end` line was cut short by a failure; `POST /v1/import`
 /// refuses such a file. API keys are never in it (`claimtrail export
@@ -211,7 +214,7 @@ pub struct ImportQuery {
 /// Import records
 ///
 /// Loads an NDJSON file as `claimtrail export` writes it, in one transaction:
-/// all or nothing. Each line is `{"type": "header"|"agent"|"source"|"claim"|"attribution"|"key"|"end",
+/// all or nothing. Each line is `{"type": "header"|"agent"|"source"|"claim"|"attribution"|"review"|"key"|"end",
 /// "data": {...}}`, the data being the resource as the API shows it, ids, versions and
 /// timestamps included (absent `created_at`, `updated_at` and `version` take
 /// what a create gives). Records pass the same checks as a create, and their

@@ -528,8 +528,8 @@ on_both_backends! {
 }
 
 /// The query plans of the list's common queries on a generated database:
-/// every read of `claims`, `attributions`, `claim_tags` and
-/// `claim_documents` must seek an index. A `SCAN … USING INDEX` is
+/// every read of `claims`, `attributions`, `claim_tags`, `claim_documents`
+/// and `reviews` must seek an index. A `SCAN … USING INDEX` is
 /// accepted: it walks the sort's index and stops when the page is full.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_common_list_queries_never_scan_a_whole_table_on_sqlite() {
@@ -591,6 +591,31 @@ async fn the_common_list_queries_never_scan_a_whole_table_on_sqlite() {
                 ..Default::default()
             },
         ),
+        ("reviewed", ClaimQuery { reviewed: Some(true), ..Default::default() }),
+        ("not reviewed", ClaimQuery { reviewed: Some(false), ..Default::default() }),
+        ("reviewer", ClaimQuery { reviewer_id: publisher_id.clone(), ..Default::default() }),
+        ("rating label", ClaimQuery { rating_label: Some("False".into()), ..Default::default() }),
+        (
+            "not reviewed, by period",
+            ClaimQuery { reviewed: Some(false), sort: Some(ClaimSort::PeriodStart), ..Default::default() },
+        ),
+        (
+            "reviewer and a word",
+            ClaimQuery { reviewer_id: publisher_id.clone(), q: Some("fuel".into()), ..Default::default() },
+        ),
+        (
+            "rating label and a word by relevance",
+            ClaimQuery {
+                rating_label: Some("False".into()),
+                q: Some("fuel".into()),
+                sort: Some(ClaimSort::Relevance),
+                ..Default::default()
+            },
+        ),
+        (
+            "not reviewed and a common word",
+            ClaimQuery { reviewed: Some(false), q: Some("the".into()), ..Default::default() },
+        ),
         (
             "publisher, period and a word by relevance",
             ClaimQuery {
@@ -628,7 +653,7 @@ async fn the_common_list_queries_never_scan_a_whole_table_on_sqlite() {
     for (name, plan) in plans {
         assert!(!plan.is_empty(), "{name}: no plan");
         for line in &plan {
-            for table in ["claims", "attributions", "claim_tags", "claim_documents"] {
+            for table in ["claims", "attributions", "claim_tags", "claim_documents", "reviews"] {
                 let scan = format!("SCAN {table}");
                 let full_scan =
                     line.trim() == scan || (line.starts_with(&format!("{scan} ")) && !line.contains(" USING "));

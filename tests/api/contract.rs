@@ -188,7 +188,7 @@ pub async fn merge_patch(app: &TestApp, path: &str, change: &Value, read_only: &
     }
     // Read-only fields may follow from the change (a digest, a quote's status).
     let mut unchanged: Vec<&str> = change.as_object().unwrap().keys().map(String::as_str).collect();
-    unchanged.extend(["version", "updated_at", "attributions"]);
+    unchanged.extend(["version", "updated_at", "attributions", "reviews"]);
     // The card shows a claim's `stated_on`, which a patch answer (the claim) does not.
     if after.get("stated_on").is_none() {
         unchanged.push("stated_on");
@@ -198,8 +198,11 @@ pub async fn merge_patch(app: &TestApp, path: &str, change: &Value, read_only: &
     assert_eq!(after["created_at"], before["created_at"]);
     assert!(time(&after["updated_at"]) > time(&before["updated_at"]), "updated_at moves on");
     let fetched = read_json(app.get(path).await, StatusCode::OK).await;
-    let card_only: &[&str] =
-        if after.get("stated_on").is_none() { &["attributions", "stated_on"] } else { &["attributions"] };
+    let card_only: &[&str] = if after.get("stated_on").is_none() {
+        &["attributions", "reviews", "stated_on"]
+    } else {
+        &["attributions", "reviews"]
+    };
     assert_eq!(without(&fetched, card_only), without(&after, card_only));
     after
 }

@@ -8,7 +8,7 @@ use claimtrail::db::write::StoreError;
 use claimtrail::db::write::{Actor, Change, Tx};
 use claimtrail::db::{Backend, Db, write_tx};
 use claimtrail::http::{Body, MergePatch, Precondition, parse_body};
-use claimtrail::{agents, attributions, claims, sources};
+use claimtrail::{agents, attributions, claims, reviews, sources};
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 
@@ -101,6 +101,9 @@ pub fn fill(db: &Db, claims: usize) {
         let tag_sets = [json!([]), json!(["Zeta", "alpha", "élan", "_x", "Ω"]), json!(["mining"])];
         let periods = [(json!("2012"), Value::Null), (json!("2020-03"), json!("2025-11-18")), (Value::Null, Value::Null)];
         let statuses = ["unreviewed", "supported", "disputed", "refuted", "unverifiable", "retracted"];
+        let checker = agents::store::create(tx,
+            body(json!({"kind": "organization", "name": "Vérif' Sahel", "url": "https://verif.example.org"})))?;
+        let other_checker = agents::store::create(tx, body(json!({"kind": "organization", "name": "Other Check"})))?;
         for i in 0..claims {
             let text = if i % 1000 == 0 {
                 "Long « texte » 長い ".repeat(400).chars().take(5000).collect()
@@ -133,6 +136,22 @@ pub fn fill(db: &Db, claims: usize) {
             let mut attribution = attribution;
             attribution["claim_id"] = json!(claim.id);
             attributions::store::create(tx, body(attribution))?;
+            if i % 40 == 0 {
+                let review = match i % 120 {
+                    0 => json!({"reviewer_id": checker.id, "author_id": person.id, "status": "published",
+                        "rating": {"label": "Faux « trompeur »", "value": 1.0 / 3.0, "best": 1, "worst": 0},
+                        "url": format!("https://verif.example.org/{i}?é=1"), "published_on": "2025-11",
+                        "language": "fr", "summary": "Résumé\nsur deux lignes 😀"}),
+                    40 => json!({"reviewer_id": checker.id, "rating": {"label": "Draft"}}),
+                    _ => json!({"reviewer_id": other_checker.id, "status": "withdrawn", "rating": {"label": "-0"}}),
+                };
+                let mut review = review;
+                review["claim_id"] = json!(claim.id);
+                let made = reviews::store::create(tx, body(review))?;
+                if i % 400 == 0 {
+                    reviews::store::update(tx, &made.id, Precondition::Any, &MergePatch(json!({"rating": {"label": "Vrai"}})))?;
+                }
+            }
             if i % 97 == 0 {
                 claims::store::update(tx,
                     &claim.id,
@@ -218,18 +237,20 @@ async fn a_database_moves_from_sqlite_to_postgresql_and_back_byte_for_byte() {
     assert_eq!(end["type"], "end");
     let seeded =
         |kind: &str| claimtrail::seed::records().expect("the seed records").iter().filter(|r| r.kind == kind).count();
-    let expected = json!({"agents": 6 + generated.agents + seeded("agent"), "sources": 3 + generated.sources + seeded("source"),
+    let expected = json!({"agents": 8 + generated.agents + seeded("agent"), "sources": 3 + generated.sources + seeded("source"),
         "claims": CLAIMS + GENERATED + seeded("claim"), "attributions": CLAIMS + generated.attributions + seeded("attribution"),
+        "reviews": CLAIMS / 40,
         "revisions": records.iter().filter(|r| r["type"] == "revision").count()});
     assert_eq!(end["data"], expected);
     // History travels too: every record has at least its `create` revision.
     let records_made =
-        ["agents", "sources", "claims", "attributions"].iter().map(|k| expected[k].as_u64().unwrap()).sum();
+        ["agents", "sources", "claims", "attributions", "reviews"].iter().map(|k| expected[k].as_u64().unwrap()).sum();
     assert!(expected["revisions"].as_u64().unwrap() > records_made, "{expected}");
     assert!(seeded("claim") > 0 && seeded("attribution") > 0, "the seed data is part of the trip");
     let kinds: Vec<&str> = records.iter().map(|r| r["type"].as_str().expect("a type")).collect();
-    let rank =
-        |k: &str| ["header", "agent", "source", "claim", "attribution", "revision", "end"].iter().position(|x| *x == k);
+    let rank = |k: &str| {
+        ["header", "agent", "source", "claim", "attribution", "review", "revision", "end"].iter().position(|x| *x == k)
+    };
     assert!(kinds.windows(2).all(|w| rank(w[0]) <= rank(w[1])), "records are not in dependency order");
     let agents: Vec<&Value> = records.iter().filter(|r| r["type"] == "agent").map(|r| &r["data"]).collect();
     let position: HashMap<&str, usize> =
@@ -248,6 +269,10 @@ async fn a_database_moves_from_sqlite_to_postgresql_and_back_byte_for_byte() {
     assert!(text.contains(r#""quantity":{"value":0.1,"upper":null,"unit":"deaths","comparator":"eq"}"#));
     assert!(text.contains(r#""quote_status":"verified""#) && text.contains(r#""quote_status":"not_found""#));
     assert!(text.contains(r#""quote_status":"unchecked""#));
+    assert!(
+        text.contains(r#""status":"draft""#) && text.contains(r#""status":"withdrawn""#),
+        "every review state travels"
+    );
 
     // SQLite → PostgreSQL, through the command line.
     let (pg_url, pg_dir) = fresh_database(Backend::Postgres);

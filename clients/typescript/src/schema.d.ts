@@ -109,7 +109,7 @@ export interface paths {
         post?: never;
         /**
          * Delete an agent
-         * @description Refused with 409 while sources, attributions or other agents refer to it.
+         * @description Refused with 409 while sources, attributions, reviews or other agents refer to it.
          */
         delete: operations["deleteAgent"];
         options?: never;
@@ -412,14 +412,16 @@ export interface paths {
         /**
          * Get a claim card
          * @description The claim with every attribution, each with its source, speaker and
-         *     cited source summaries: one request draws a claim card.
+         *     cited source summaries, and its published reviews with their reviewers:
+         *     one request draws a claim card. `include=drafts` (a `write` key) adds
+         *     draft reviews.
          */
         get: operations["getClaim"];
         put?: never;
         post?: never;
         /**
          * Delete a claim
-         * @description Refused with 409 while attributions refer to it.
+         * @description Refused with 409 while attributions or reviews refer to it.
          */
         delete: operations["deleteClaim"];
         options?: never;
@@ -429,6 +431,28 @@ export interface paths {
          * @description A JSON Merge Patch (RFC 7396); needs `If-Match` with the current ETag.
          */
         patch: operations["updateClaim"];
+        trace?: never;
+    };
+    "/v1/claims/{id}/claimreview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a claim's published reviews as schema.org ClaimReview
+         * @description Every published review of the claim, oldest first, as a JSON-LD array
+         *     of ClaimReview documents (`application/ld+json`; see
+         *     `getReviewClaimReview` for what each holds); `[]` when it has none.
+         */
+        get: operations["getClaimClaimReviews"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/v1/claims/{id}/provenance": {
@@ -567,7 +591,8 @@ export interface paths {
          * Export everything
          * @description Streams the whole database as NDJSON, exactly as `claimtrail export`
          *     writes it: a `header` line, agents (an affiliation before its members),
-         *     sources with their content, claims with their tags, attributions, and an
+         *     sources with their content, claims with their tags, attributions,
+         *     reviews (drafts included), and an
          *     `end` line with the counts, all from one snapshot. A response that stops
          *     before its `end` line was cut short by a failure; `POST /v1/import`
          *     refuses such a file. API keys are never in it (`claimtrail export
@@ -594,7 +619,7 @@ export interface paths {
         /**
          * Import records
          * @description Loads an NDJSON file as `claimtrail export` writes it, in one transaction:
-         *     all or nothing. Each line is `{"type": "header"|"agent"|"source"|"claim"|"attribution"|"key"|"end",
+         *     all or nothing. Each line is `{"type": "header"|"agent"|"source"|"claim"|"attribution"|"review"|"key"|"end",
          *     "data": {...}}`, the data being the resource as the API shows it, ids, versions and
          *     timestamps included (absent `created_at`, `updated_at` and `version` take
          *     what a create gives). Records pass the same checks as a create, and their
@@ -614,6 +639,54 @@ export interface paths {
          *     nothing is written. Needs an `admin` key.
          */
         post: operations["importRecords"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/import/claimreview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import ClaimReview documents
+         * @description Takes what fact-checkers publish (`application/json` or
+         *     `application/ld+json`): one ClaimReview object, an array of them, a
+         *     JSON-LD document whose `@graph` holds them (other nodes are skipped,
+         *     `{"@id": …}` references to them followed), or the Google Fact Check
+         *     Tools API's answer (`{"claims": [{"text", "claimReview": [{"publisher",
+         *     "url", "textualRating", "reviewDate", "languageCode", "title"}]}]}`).
+         *     At most 100 reviews and 50 appearances per claim.
+         *
+         *     For each review it finds or makes, in one transaction (all or
+         *     nothing): the reviewer (`author`; `creator`, or a person after the
+         *     organisation in `author`, is the review's author), the claim
+         *     (`claimReviewed`), a source for each `appearance` and the
+         *     `firstAppearance`, with their publishers, an attribution of the claim to
+         *     each, and the review, published. Records are found before any is made:
+         *     an agent by URL, then by exact name; a claim by its `urn:uuid:` `@id`,
+         *     then by exact text; a source by `urn:uuid:` `@id`, URL, then title and
+         *     publisher; a review by `urn:uuid:` `@id`, or as the reviewer's active
+         *     review of the claim with the same URL (another URL is a 409). Made
+         *     records keep a `urn:uuid:` `@id` as their id, so a document from
+         *     `GET …/claimreview` comes back as it went out. An appearance that
+         *     `isBasedOn` another work cites it; with a Claim `author`, the
+         *     attributions made name that speaker.
+         *
+         *     The answer lists, per review, every record found (`matched`) or made
+         *     (`created`), and `notes` on what was left out (the Fact Check Tools
+         *     API's `claimant` and `claimDate`, which need a source to be recorded).
+         *     A document that breaks a rule is a 422 listing every problem at its
+         *     JSON path (`$[0].reviewRating.alternateName`); nothing is written.
+         *     `dry_run=true` does everything but keep it.
+         */
+        post: operations["importClaimReviews"];
         delete?: never;
         options?: never;
         head?: never;
@@ -661,6 +734,168 @@ export interface paths {
          *     instance. Revoking a revoked key changes nothing. Needs an `admin` key.
          */
         delete: operations["revokeKey"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reviews": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List reviews
+         * @description Filter by claim, reviewer, author or status. Newest first, in pages of
+         *     `limit` (keyset cursors). Drafts are listed to keys of scope `write`
+         *     only; without one, `status=draft` is a 403.
+         */
+        get: operations["listReviews"];
+        put?: never;
+        /**
+         * Create a review
+         * @description A reviewer's verdict on a claim; `draft` unless `status` says otherwise
+         *     (a `published` review needs `url`). At most one review per claim and
+         *     reviewer is not `withdrawn`: a second one is a 409 naming the first.
+         *     The claim's card changes (its version goes up).
+         */
+        post: operations["createReview"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reviews/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a review
+         * @description A draft is found only with a key of scope `write`.
+         */
+        get: operations["getReview"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a review
+         * @description Its revisions stay; a published verdict that was wrong is better
+         *     withdrawn (`status: withdrawn`), which keeps it on record.
+         */
+        delete: operations["deleteReview"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a review
+         * @description A JSON Merge Patch (RFC 7396); needs `If-Match` with the current ETag.
+         *     Publishing is `{"status": "published"}`; withdrawing,
+         *     `{"status": "withdrawn"}`.
+         */
+        patch: operations["updateReview"];
+        trace?: never;
+    };
+    "/v1/reviews/{id}/claimreview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a review as schema.org ClaimReview
+         * @description The published review as a ClaimReview JSON-LD document
+         *     (`application/ld+json`), ready for a fact-check page's
+         *     `<script type="application/ld+json">`: `claimReviewed` is the claim's
+         *     text, `reviewRating` the verdict (`alternateName` its label,
+         *     `ratingValue`/`bestRating`/`worstRating` its scale), `author` the
+         *     reviewer (`creator` the person who wrote it), `url` the article that
+         *     explains it. `itemReviewed` is the Claim, described from its
+         *     provenance, which no other system has:
+         *
+         *     - `appearance`: every source that states the claim (an attribution
+         *       with stance `affirms`), each with its URL as `@id`, or
+         *       `urn:uuid:<source id>` when it has none, its title, date and
+         *       publisher; `isBasedOn` names the source it says it took the claim from;
+         *     - `firstAppearance`: the earliest-dated origin of the claim's trail
+         *       (see `GET /v1/claims/{id}/provenance`): where the claim first
+         *       appeared, not the outlet a reader met first. Partial dates compare by
+         *       their first day; on a tie, the more precise date, then the origin
+         *       further upstream, then the source id; undated origins come last;
+         *     - `author`: the speaker, when the supporting attributions name exactly one;
+         *     - `datePublished`: the date of `firstAppearance`, or else of the
+         *       earliest appearance.
+         *
+         *     Only published reviews have one: a draft or a withdrawn review is a 404.
+         */
+        get: operations["getReviewClaimReview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reviews/{id}/revisions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the revisions of a review
+         * @description Newest first, in pages of `limit`; the revisions of a deleted resource stay readable, its tombstone first. Each says who made the change (`actor`), when, with what comment, and what the resource was after it.
+         */
+        get: operations["listReviewRevisions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reviews/{id}/revisions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get one revision of a review
+         * @description The revision that made `version`: the resource as it was then (`null` for the deletion), who made the change, when, and why.
+         */
+        get: operations["getReviewRevision"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reviews/{id}/revisions/{version}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restore a revision of a review
+         * @description Makes the revision's fields current again, as a new version, checked as a PATCH is (a reference to something since deleted is a 409 naming it). Needs `If-Match` with the current ETag; for a deleted resource, the ETag of its tombstone (its last version), and then it is made again with its id.
+         */
+        post: operations["restoreReviewRevision"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -860,6 +1095,15 @@ export interface components {
             /** @description Wikidata item id (`Q…`) for entity linking. */
             wikidata_id: string | null;
         };
+        /** @description A person or organisation (schema.org `Person` or `Organization`). */
+        AgentDoc: {
+            /** @description `Organization` or `Person`. */
+            "@type": string;
+            name: string;
+            /** @description The agent's Wikidata item, when known. */
+            sameAs?: string;
+            url?: string;
+        };
         /**
          * @description Whether the agent is a person or an organisation.
          * @enum {string}
@@ -1027,6 +1271,12 @@ export interface components {
             source: components["schemas"]["SourceSummary"];
             speaker: components["schemas"]["AgentSummary"] | null;
         };
+        /** @description One review on a claim card, with its reviewer and author. */
+        CardReview: components["schemas"]["Review"] & {
+            author?: components["schemas"]["AgentSummary"] | null;
+            /** @description The fact-checking organisation whose verdict it is. */
+            reviewer: components["schemas"]["AgentSummary"];
+        };
         /**
          * @description One Server-Sent Event of the change stream, as an SSE parser hands it
          *     over (comment lines, which keep the connection open, are not events).
@@ -1113,12 +1363,40 @@ export interface components {
         ClaimCard: components["schemas"]["Claim"] & {
             attributions: components["schemas"]["CardAttribution"][];
             /**
+             * @description The claim's published reviews, oldest first, each with its reviewer
+             *     and author; with `?include=drafts` (a `write` key), drafts too.
+             *     Withdrawn reviews are not on the card (`GET /v1/reviews?claim_id=…`
+             *     lists them).
+             */
+            reviews: components["schemas"]["CardReview"][];
+            /**
              * @description When the claim entered public discourse: the earliest date of its
              *     attributions (an attribution's own `stated_on`, else its source's
              *     `published_on`); null while no dated source states it.
              * @example 2025
              */
             stated_on?: string | null;
+        };
+        /** @description The claim reviewed (schema.org `Claim`), described from its provenance. */
+        ClaimDoc: {
+            /** @description `urn:uuid:<claim id>`. */
+            "@id": string;
+            /** @description Always `Claim`. */
+            "@type": string;
+            /** @description Every source that states the claim. */
+            appearance?: components["schemas"]["WorkDoc"][];
+            /**
+             * @description The speaker, when the attributions that support the claim name
+             *     exactly one.
+             */
+            author?: components["schemas"]["AgentDoc"];
+            /**
+             * @description When the claim was first made: the date of `firstAppearance`, or
+             *     else of the earliest appearance.
+             */
+            datePublished?: string;
+            /** @description The earliest-dated origin of the claim's provenance trail. */
+            firstAppearance?: components["schemas"]["WorkDoc"];
         };
         /**
          * @description What sort of statement the claim is.
@@ -1183,8 +1461,53 @@ export interface components {
             tags?: string[];
             text?: string;
         };
+        /** @description A fact-checking review as schema.org ClaimReview, in JSON-LD. */
+        ClaimReviewDoc: {
+            /** @description Always `https://schema.org`. */
+            "@context": string;
+            /** @description `urn:uuid:<review id>`. */
+            "@id": string;
+            /** @description Always `ClaimReview`. */
+            "@type": string;
+            /** @description The reviewer: the fact-checking organisation. */
+            author: components["schemas"]["AgentDoc"];
+            /** @description The claim's text. */
+            claimReviewed: string;
+            /** @description The person who wrote the review, when named. */
+            creator?: components["schemas"]["AgentDoc"];
+            /** @description The review's `published_on`. */
+            datePublished?: string;
+            /** @description The review's `language`. */
+            inLanguage?: string;
+            itemReviewed: components["schemas"]["ClaimDoc"];
+            /** @description The review's `summary`. */
+            reviewBody?: string;
+            reviewRating: components["schemas"]["RatingDoc"];
+            /** @description The article that explains the verdict (the review's `url`). */
+            url: string;
+        };
+        /** @description What `POST /v1/import/claimreview` did (or, in a dry run, would do). */
+        ClaimReviewImport: {
+            /**
+             * @description True when nothing was written: every record was checked, found or
+             *     made, and then the transaction rolled back.
+             */
+            dry_run: boolean;
+            /**
+             * @description Each ClaimReview of the document, in order, with every record it
+             *     led to.
+             */
+            items: components["schemas"]["ImportedItem"][];
+            /** @description What the import left out, and why. */
+            notes: components["schemas"]["Note"][];
+        };
         /**
-         * @description The newsroom's working verdict.
+         * @description The newsroom's working verdict: the desk's own state of the claim,
+         *     one value changed by any `write` key, with no author, date or
+         *     explanation. It is not a published verdict: those are reviews
+         *     (`/v1/reviews`), signed by a named reviewer with its own rating,
+         *     date and URL, several per claim, shown on the card and exported as
+         *     ClaimReview. Neither changes the other.
          * @enum {string}
          */
         ClaimStatus: "unreviewed" | "supported" | "disputed" | "refuted" | "unverifiable" | "retracted";
@@ -1220,6 +1543,12 @@ export interface components {
              *     out of the counts when there are none.
              */
             keys?: number;
+            /**
+             * Format: int64
+             * @description Review records, left out of the counts when there are none (files
+             *     from before reviews existed have none).
+             */
+            reviews?: number;
             /**
              * Format: int64
              * @description Revision records: only in files that carry history.
@@ -1277,6 +1606,11 @@ export interface components {
             /** @description What is wrong with it. */
             message: string;
         };
+        /**
+         * @description Whether a record was found or made.
+         * @enum {string}
+         */
+        Found: "matched" | "created";
         /** @description A probe's answer. */
         Health: {
             /**
@@ -1306,6 +1640,12 @@ export interface components {
             errors_not_listed: number;
             /** @description The records of each kind that were written (in a dry run: that would be). */
             imported: components["schemas"]["Counts"];
+        };
+        /** @description The records one ClaimReview led to. */
+        ImportedItem: {
+            /** @description The ClaimReview's JSON path in the document. */
+            path: string;
+            records: components["schemas"]["Outcome"][];
         };
         /**
          * @description A key as `GET /v1/keys` and `claimtrail keys list` show it: never its
@@ -1499,6 +1839,47 @@ export interface components {
             suffix?: string | null;
         };
         /**
+         * @description The writable fields of a review, as sent to create one.
+         * @example {
+         *       "claim_id": "8b7c6ca6-7d15-5a79-9ebc-7fc5d09f7338",
+         *       "published_on": "2025-11-20",
+         *       "rating": {
+         *         "best": 5,
+         *         "label": "Accurate",
+         *         "value": 5,
+         *         "worst": 1
+         *       },
+         *       "reviewer_id": "dadc5658-6eb7-549b-892b-ebf148ec0882",
+         *       "status": "published",
+         *       "url": "https://factcheck.example.org/2025/mali-death-toll"
+         *     }
+         */
+        NewReview: {
+            /**
+             * Format: uuid
+             * @description An existing agent of kind `person`, not the reviewer.
+             */
+            author_id?: string | null;
+            /** Format: uuid */
+            claim_id: string;
+            /** @example en */
+            language?: string | null;
+            published_on?: components["schemas"]["PartialDate"] | null;
+            rating: components["schemas"]["Rating"];
+            /**
+             * Format: uuid
+             * @description An existing agent: the fact-checking organisation. At most one of
+             *     its reviews of a claim is not `withdrawn` (409 otherwise).
+             */
+            reviewer_id: string;
+            /** @description Default `draft`. */
+            status?: components["schemas"]["ReviewStatus"];
+            /** @description At most 5000 characters. */
+            summary?: string | null;
+            /** @description An http or https URL; required when `status` is `published`. */
+            url?: string | null;
+        };
+        /**
          * @description The writable fields of a source, as sent to create one.
          * @example {
          *       "kind": "dataset",
@@ -1536,6 +1917,12 @@ export interface components {
             /** @enum {string} */
             type: "agent";
         });
+        /** @description Something the import leaves out, and why. */
+        Note: {
+            message: string;
+            /** @description The JSON path of what was left out. */
+            path: string;
+        };
         /** @description An origin of the claim: a node of the graph where a supporting trail ends. */
         Origin: {
             /** Format: uuid */
@@ -1557,6 +1944,16 @@ export interface components {
          * @enum {string}
          */
         OriginReason: "own_authority" | "speaker" | "cold_trail";
+        /** @description One record an import found or made. */
+        Outcome: {
+            /** Format: uuid */
+            id: string;
+            /** @description Where the document describes it. */
+            path: string;
+            result: components["schemas"]["Found"];
+            /** @description `agent`, `source`, `claim`, `attribution` or `review`. */
+            type: string;
+        };
         /** @description A page of a list. */
         Page_Agent: {
             /** @description The items of this page, in the list's order. */
@@ -1589,6 +1986,13 @@ export interface components {
         Page_KeyInfo: {
             /** @description The items of this page, in the list's order. */
             items: components["schemas"]["KeyInfo"][];
+            /** @description Pass as `cursor` to get the next page; `null` on the last page. */
+            next_cursor: string | null;
+        };
+        /** @description A page of a list. */
+        Page_Review: {
+            /** @description The items of this page, in the list's order. */
+            items: components["schemas"]["Review"][];
             /** @description Pass as `cursor` to get the next page; `null` on the last page. */
             next_cursor: string | null;
         };
@@ -1810,10 +2214,157 @@ export interface components {
          */
         QuoteStatus: "verified" | "not_found" | "unchecked";
         /**
+         * @description The verdict: the reviewer's own words for it, and optionally where it
+         *     sits on the reviewer's numeric scale (schema.org `Rating`).
+         * @example {
+         *       "best": 5,
+         *       "label": "Misleading",
+         *       "value": 2,
+         *       "worst": 1
+         *     }
+         */
+        Rating: {
+            /**
+             * Format: double
+             * @description The best value of the scale (the claim is wholly accurate).
+             */
+            best?: number | null;
+            /**
+             * @description The textual verdict as the reviewer publishes it: "False",
+             *     "Misleading", "Accurate". 1 to 100 characters. ClaimReview's
+             *     `reviewRating.alternateName`, the one value search engines show.
+             */
+            label: string;
+            /**
+             * Format: double
+             * @description The verdict on the reviewer's numeric scale; needs `best` and
+             *     `worst`, with `worst ≤ value ≤ best`.
+             */
+            value?: number | null;
+            /**
+             * Format: double
+             * @description The worst value of the scale (the claim is wholly false).
+             */
+            worst?: number | null;
+        };
+        /** @description schema.org `Rating`: the verdict. */
+        RatingDoc: {
+            /** @description Always `Rating`. */
+            "@type": string;
+            /** @description The textual verdict (the review's `rating.label`). */
+            alternateName: string;
+            /** Format: double */
+            bestRating?: number;
+            /** Format: double */
+            ratingValue?: number;
+            /** Format: double */
+            worstRating?: number;
+        };
+        /**
          * @description The kinds of resource revisions are kept of.
          * @enum {string}
          */
-        ResourceType: "agent" | "source" | "claim" | "attribution" | "key";
+        ResourceType: "agent" | "source" | "claim" | "attribution" | "key" | "review";
+        /**
+         * @description A fact-check review: one reviewer's published verdict on one claim.
+         *
+         *     **Reviews and the claim's `status`.** A claim's `status` is the
+         *     newsroom's own working state (`unreviewed`, `supported`, `disputed`,
+         *     …): one value, changed by anyone with a write key, with no author, no
+         *     date and no explanation. A review is a verdict someone signs: by a
+         *     named reviewer (the fact-checking organisation) and optionally its
+         *     author, with the reviewer's own rating words and scale, a date and the
+         *     URL of the article that explains it. A claim can have reviews by
+         *     several organisations that disagree; none of them changes `status`,
+         *     and `status` changes none of them. Published reviews are what the
+         *     claim card shows, what ClaimReview exports and what the claim list's
+         *     review filters look at.
+         * @example {
+         *       "author_id": null,
+         *       "claim_id": "8b7c6ca6-7d15-5a79-9ebc-7fc5d09f7338",
+         *       "created_at": "2025-11-20T09:30:00Z",
+         *       "id": "0193a7e0-7c1e-7000-8000-000000000001",
+         *       "language": "en",
+         *       "published_on": "2025-11-20",
+         *       "rating": {
+         *         "best": 5,
+         *         "label": "Accurate",
+         *         "value": 5,
+         *         "worst": 1
+         *       },
+         *       "reviewer_id": "dadc5658-6eb7-549b-892b-ebf148ec0882",
+         *       "status": "published",
+         *       "summary": "The Africa Center's count of 17,700 deaths since 2012 is what the Guardian reports.",
+         *       "updated_at": "2025-11-20T09:30:00Z",
+         *       "url": "https://factcheck.example.org/2025/mali-death-toll",
+         *       "version": 1
+         *     }
+         */
+        Review: {
+            /**
+             * Format: uuid
+             * @description The person (an agent of kind `person`) who wrote it, when named.
+             */
+            author_id?: string | null;
+            /**
+             * Format: uuid
+             * @description The claim reviewed.
+             */
+            claim_id: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: uuid */
+            id: string;
+            /** @description The language of the review (BCP 47). */
+            language?: string | null;
+            published_on?: components["schemas"]["PartialDate"] | null;
+            rating: components["schemas"]["Rating"];
+            /**
+             * Format: uuid
+             * @description The fact-checking organisation (an agent) whose verdict this is.
+             */
+            reviewer_id: string;
+            status: components["schemas"]["ReviewStatus"];
+            /** @description The verdict explained in a few sentences. */
+            summary?: string | null;
+            /** Format: date-time */
+            updated_at: string;
+            /** @description The article that explains the verdict (required once published). */
+            url?: string | null;
+            /**
+             * Format: int32
+             * @description 1 on create, +1 on every change; the ETag.
+             */
+            version: number;
+        };
+        /**
+         * @description A JSON Merge Patch of a review: absent fields stay, `null` clears an
+         *     optional field; `rating` merges member by member (RFC 7396).
+         * @example {
+         *       "status": "published"
+         *     }
+         */
+        ReviewPatch: {
+            /** Format: uuid */
+            author_id?: string | null;
+            /** Format: uuid */
+            claim_id?: string;
+            language?: string | null;
+            published_on?: components["schemas"]["PartialDate"] | null;
+            rating?: components["schemas"]["Rating"];
+            /** Format: uuid */
+            reviewer_id?: string;
+            status?: components["schemas"]["ReviewStatus"];
+            summary?: string | null;
+            url?: string | null;
+        };
+        /**
+         * @description Where a review is in its life. Only `published` reviews are public:
+         *     on the claim card, in ClaimReview, and behind the claim list's
+         *     `reviewed`, `reviewer_id` and `rating_label` filters.
+         * @enum {string}
+         */
+        ReviewStatus: "draft" | "published" | "withdrawn";
         /**
          * @description What a revision did.
          * @enum {string}
@@ -1992,6 +2543,25 @@ export interface components {
             publisher_name?: string | null;
             quote_status?: components["schemas"]["QuoteStatus"] | null;
             title: string;
+        };
+        /** @description A source (a schema.org `CreativeWork` or one of its types). */
+        WorkDoc: {
+            /** @description The source's URL, or `urn:uuid:<source id>` when it has none. */
+            "@id": string;
+            /**
+             * @description `Article`, `Report`, `Dataset`, `BroadcastEvent`,
+             *     `SocialMediaPosting`, `WebPage` or `CreativeWork`.
+             */
+            "@type": string;
+            datePublished?: string;
+            /** @description `statement` or `interview`, kinds of source schema.org has no type for. */
+            genre?: string;
+            /** @description The source this one says it took the claim from (`cited_source_id`). */
+            isBasedOn?: components["schemas"]["WorkDoc"];
+            /** @description The source's title. */
+            name: string;
+            publisher?: components["schemas"]["AgentDoc"];
+            url?: string;
         };
     };
     responses: never;
@@ -6056,7 +6626,8 @@ export interface operations {
                 since?: string;
                 /**
                  * @description Only changes of these resource types, comma-separated: `agent`,
-                 *     `source`, `claim`, `attribution`, `key`.
+                 *     `source`, `claim`, `attribution`, `review`, `key`. Revisions of
+                 *     draft reviews are listed to keys of scope `write` only.
                  * @example claim,source
                  */
                 types?: string;
@@ -6203,7 +6774,8 @@ export interface operations {
                 since?: string;
                 /**
                  * @description Only changes of these resource types, comma-separated: `agent`,
-                 *     `source`, `claim`, `attribution`, `key`.
+                 *     `source`, `claim`, `attribution`, `review`, `key`. Revisions of
+                 *     draft reviews are listed to keys of scope `write` only.
                  * @example claim,source
                  */
                 types?: string;
@@ -6395,6 +6967,18 @@ export interface operations {
                 value_min?: number;
                 /** @description Claims with a quantity value of at most this. */
                 value_max?: number;
+                /**
+                 * @description `true`: claims with at least one published review; `false`: claims
+                 *     with none (drafts and withdrawn reviews do not count).
+                 */
+                reviewed?: boolean;
+                /** @description Claims with a published review by this reviewer. */
+                reviewer_id?: string;
+                /**
+                 * @description Claims with a published review whose rating label is this (case and
+                 *     surrounding blanks ignored: `false` finds "False").
+                 */
+                rating_label?: string;
                 /**
                  * @description Order of the list: `-created_at` (default), `created_at`,
                  *     `period_start`, `-period_start`, `stated_on`, `-stated_on`, or
@@ -6853,7 +7437,13 @@ export interface operations {
     };
     getClaim: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description `drafts`: show draft reviews as well as published ones. Drafts are
+                 *     the desk's: asking for them without a key of scope `write` is a 403.
+                 */
+                include?: "drafts";
+            };
             header?: {
                 /** @description ETags the client holds, e.g. `"3"` or `"2", "3"` (or `*`): `304 Not Modified` when one names the current version. */
                 "If-None-Match"?: string;
@@ -6895,6 +7485,32 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor or header */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Query parameter `limit`: must be between 1 and 200.",
+                     *       "errors": [
+                     *         {
+                     *           "field": "limit",
+                     *           "message": "must be between 1 and 200"
+                     *         }
+                     *       ],
+                     *       "status": 400,
+                     *       "title": "Bad Request",
+                     *       "type": "urn:claimtrail:problem:invalid-parameter"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No valid API key (writes always need one; reads when the server requires it) */
             401: {
                 headers: {
@@ -6914,6 +7530,18 @@ export interface operations {
                      *       "type": "urn:claimtrail:problem:unauthorized"
                      *     }
                      */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `include=drafts` without a `write` key: drafts are the desk's */
+            403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -7581,6 +8209,139 @@ export interface operations {
                      *       "status": 507,
                      *       "title": "Insufficient Storage",
                      *       "type": "urn:claimtrail:problem:insufficient-storage"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getClaimClaimReviews: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The claim's id
+                 * @example 8b7c6ca6-7d15-5a79-9ebc-7fc5d09f7338
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The claim's published reviews as ClaimReview */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/ld+json": components["schemas"]["ClaimReviewDoc"][];
+                };
+            };
+            /** @description No valid API key (writes always need one; reads when the server requires it) */
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    /** @description `Bearer`: send an API key. */
+                    "WWW-Authenticate"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "This request needs `Authorization: Bearer <key>`.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "urn:claimtrail:problem:unauthorized"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "No claim with that id.",
+                     *       "status": 404,
+                     *       "title": "Not Found",
+                     *       "type": "urn:claimtrail:problem:not-found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over this client's rate limit, or too many of its requests at once (when limits are on) */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Over the limit of 3000 requests per 60 s for this client; retry after the time in Retry-After.",
+                     *       "status": 429,
+                     *       "title": "Too Many Requests",
+                     *       "type": "urn:claimtrail:problem:too-many-requests"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure on the server */
+            500: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Something went wrong on our side.",
+                     *       "status": 500,
+                     *       "title": "Internal Server Error",
+                     *       "type": "urn:claimtrail:problem:internal"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is not reachable, or the request's database work ran past its deadline */
+            503: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The database is not available; try again.",
+                     *       "status": 503,
+                     *       "title": "Service Unavailable",
+                     *       "type": "urn:claimtrail:problem:unavailable"
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"];
@@ -8883,6 +9644,308 @@ export interface operations {
             };
         };
     };
+    importClaimReviews: {
+        parameters: {
+            query?: {
+                /** @description Check and match everything, answer what would be done, and write nothing. */
+                dry_run?: boolean;
+            };
+            header?: {
+                /** @description A key of your choosing (1 to 255 visible ASCII characters) that makes a retry safe: the same request again with the same key, within 24 hours, gets the first answer again (with `Idempotent-Replayed: true`) instead of doing it twice. Another request with the key is a 422; the same one while the first is still being answered, a 409. Keys are per API key. */
+                "Idempotency-Key"?: string;
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
+                "X-Change-Comment"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description ClaimReview JSON-LD (one object, an array, a `@graph`), or a Fact Check Tools API answer; `application/json` too. */
+        requestBody: {
+            content: {
+                "application/ld+json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description What was found and made (in a dry run: would be) */
+            200: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClaimReviewImport"];
+                };
+            };
+            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor or header */
+            400: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Query parameter `limit`: must be between 1 and 200.",
+                     *       "errors": [
+                     *         {
+                     *           "field": "limit",
+                     *           "message": "must be between 1 and 200"
+                     *         }
+                     *       ],
+                     *       "status": 400,
+                     *       "title": "Bad Request",
+                     *       "type": "urn:claimtrail:problem:invalid-parameter"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid API key (writes always need one; reads when the server requires it) */
+            401: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    /** @description `Bearer`: send an API key. */
+                    "WWW-Authenticate"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "This request needs `Authorization: Bearer <key>`.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "urn:claimtrail:problem:unauthorized"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key's scope is too low */
+            403: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "This key has scope `read`; this request needs `admin`.",
+                     *       "status": 403,
+                     *       "title": "Forbidden",
+                     *       "type": "urn:claimtrail:problem:forbidden"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A resource with that id already exists */
+            409: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "1 records have ids that already exist; nothing was imported.",
+                     *       "errors": [
+                     *         {
+                     *           "field": "line 2",
+                     *           "message": "id: agent with id dadc5658-6eb7-549b-892b-ebf148ec0882 already exists (in the database, or earlier in this file)"
+                     *         }
+                     *       ],
+                     *       "status": 409,
+                     *       "title": "Conflict",
+                     *       "type": "urn:claimtrail:problem:conflict"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The request body is larger than the limit of 2097152 bytes.",
+                     *       "status": 413,
+                     *       "title": "Payload Too Large",
+                     *       "type": "urn:claimtrail:problem:payload-too-large"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not of the media type this operation takes */
+            415: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Send the records as application/x-ndjson: one JSON object per line.",
+                     *       "status": 415,
+                     *       "title": "Unsupported Media Type",
+                     *       "type": "urn:claimtrail:problem:unsupported-media-type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid fields, all listed in `errors` */
+            422: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "1 problems in the file; nothing was imported.",
+                     *       "errors": [
+                     *         {
+                     *           "field": "line 3",
+                     *           "message": "name: must be 1 to 300 characters"
+                     *         }
+                     *       ],
+                     *       "status": 422,
+                     *       "title": "Unprocessable Entity",
+                     *       "type": "urn:claimtrail:problem:validation"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over this client's rate limit, or too many of its requests at once (when limits are on) */
+            429: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Over the limit of 3000 requests per 60 s for this client; retry after the time in Retry-After.",
+                     *       "status": 429,
+                     *       "title": "Too Many Requests",
+                     *       "type": "urn:claimtrail:problem:too-many-requests"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure on the server */
+            500: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Something went wrong on our side.",
+                     *       "status": 500,
+                     *       "title": "Internal Server Error",
+                     *       "type": "urn:claimtrail:problem:internal"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is not reachable, or the request's database work ran past its deadline */
+            503: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The database is not available; try again.",
+                     *       "status": 503,
+                     *       "title": "Service Unavailable",
+                     *       "type": "urn:claimtrail:problem:unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database's disk is full: nothing was written */
+            507: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The database's disk is full: nothing was written. Reads still work; writes will once space is freed.",
+                     *       "status": 507,
+                     *       "title": "Insufficient Storage",
+                     *       "type": "urn:claimtrail:problem:insufficient-storage"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listKeys: {
         parameters: {
             query?: {
@@ -9527,6 +10590,1989 @@ export interface operations {
             /** @description The database's disk is full: nothing was written */
             507: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The database's disk is full: nothing was written. Reads still work; writes will once space is freed.",
+                     *       "status": 507,
+                     *       "title": "Insufficient Storage",
+                     *       "type": "urn:claimtrail:problem:insufficient-storage"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listReviews: {
+        parameters: {
+            query?: {
+                claim_id?: string;
+                reviewer_id?: string;
+                author_id?: string;
+                /**
+                 * @description Only reviews in this state. Without a `write` key, drafts are
+                 *     never listed, and `status=draft` is a 403.
+                 */
+                status?: components["schemas"]["ReviewStatus"];
+                /**
+                 * @description Page size, 1 to 200 (default 50).
+                 * @example 20
+                 */
+                limit?: number;
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of reviews */
+            200: {
+                headers: {
+                    /** @description `<…>; rel="next"`: the next page, with the same parameters, when there is one */
+                    Link?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Review"];
+                };
+            };
+            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor or header */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Query parameter `limit`: must be between 1 and 200.",
+                     *       "errors": [
+                     *         {
+                     *           "field": "limit",
+                     *           "message": "must be between 1 and 200"
+                     *         }
+                     *       ],
+                     *       "status": 400,
+                     *       "title": "Bad Request",
+                     *       "type": "urn:claimtrail:problem:invalid-parameter"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid API key (writes always need one; reads when the server requires it) */
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    /** @description `Bearer`: send an API key. */
+                    "WWW-Authenticate"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "This request needs `Authorization: Bearer <key>`.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "urn:claimtrail:problem:unauthorized"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `status=draft` without a `write` key: drafts are the desk's */
+            403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over this client's rate limit, or too many of its requests at once (when limits are on) */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Over the limit of 3000 requests per 60 s for this client; retry after the time in Retry-After.",
+                     *       "status": 429,
+                     *       "title": "Too Many Requests",
+                     *       "type": "urn:claimtrail:problem:too-many-requests"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure on the server */
+            500: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Something went wrong on our side.",
+                     *       "status": 500,
+                     *       "title": "Internal Server Error",
+                     *       "type": "urn:claimtrail:problem:internal"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is not reachable, or the request's database work ran past its deadline */
+            503: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The database is not available; try again.",
+                     *       "status": 503,
+                     *       "title": "Service Unavailable",
+                     *       "type": "urn:claimtrail:problem:unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createReview: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A key of your choosing (1 to 255 visible ASCII characters) that makes a retry safe: the same request again with the same key, within 24 hours, gets the first answer again (with `Idempotent-Replayed: true`) instead of doing it twice. Another request with the key is a 422; the same one while the first is still being answered, a 409. Keys are per API key. */
+                "Idempotency-Key"?: string;
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
+                "X-Change-Comment"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewReview"];
+            };
+        };
+        responses: {
+            /** @description The review was created */
+            201: {
+                headers: {
+                    /** @description Its version */
+                    ETag?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    /** @description The review's URL */
+                    Location?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Review"];
+                };
+            };
+            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor or header */
+            400: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Query parameter `limit`: must be between 1 and 200.",
+                     *       "errors": [
+                     *         {
+                     *           "field": "limit",
+                     *           "message": "must be between 1 and 200"
+                     *         }
+                     *       ],
+                     *       "status": 400,
+                     *       "title": "Bad Request",
+                     *       "type": "urn:claimtrail:problem:invalid-parameter"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid API key (writes always need one; reads when the server requires it) */
+            401: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    /** @description `Bearer`: send an API key. */
+                    "WWW-Authenticate"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "This request needs `Authorization: Bearer <key>`.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "urn:claimtrail:problem:unauthorized"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key's scope is too low */
+            403: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "This key has scope `read`; this request needs `write`.",
+                     *       "status": 403,
+                     *       "title": "Forbidden",
+                     *       "type": "urn:claimtrail:problem:forbidden"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A resource with that id already exists */
+            409: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "A resource with id 8b7c6ca6-7d15-5a79-9ebc-7fc5d09f7338 already exists.",
+                     *       "status": 409,
+                     *       "title": "Conflict",
+                     *       "type": "urn:claimtrail:problem:conflict"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The request body is larger than the limit of 2097152 bytes.",
+                     *       "status": 413,
+                     *       "title": "Payload Too Large",
+                     *       "type": "urn:claimtrail:problem:payload-too-large"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not of the media type this operation takes */
+            415: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Send the body as application/json (or application/merge-patch+json for PATCH).",
+                     *       "status": 415,
+                     *       "title": "Unsupported Media Type",
+                     *       "type": "urn:claimtrail:problem:unsupported-media-type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid fields, all listed in `errors` */
+            422: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The request has 2 invalid fields.",
+                     *       "errors": [
+                     *         {
+                     *           "field": "text",
+                     *           "message": "must be 1 to 5000 characters"
+                     *         },
+                     *         {
+                     *           "field": "period_end",
+                     *           "message": "must not be before period_start"
+                     *         }
+                     *       ],
+                     *       "status": 422,
+                     *       "title": "Unprocessable Entity",
+                     *       "type": "urn:claimtrail:problem:validation"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over this client's rate limit, or too many of its requests at once (when limits are on) */
+            429: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Over the limit of 3000 requests per 60 s for this client; retry after the time in Retry-After.",
+                     *       "status": 429,
+                     *       "title": "Too Many Requests",
+                     *       "type": "urn:claimtrail:problem:too-many-requests"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure on the server */
+            500: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Something went wrong on our side.",
+                     *       "status": 500,
+                     *       "title": "Internal Server Error",
+                     *       "type": "urn:claimtrail:problem:internal"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is not reachable, or the request's database work ran past its deadline */
+            503: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The database is not available; try again.",
+                     *       "status": 503,
+                     *       "title": "Service Unavailable",
+                     *       "type": "urn:claimtrail:problem:unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database's disk is full: nothing was written */
+            507: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The database's disk is full: nothing was written. Reads still work; writes will once space is freed.",
+                     *       "status": 507,
+                     *       "title": "Insufficient Storage",
+                     *       "type": "urn:claimtrail:problem:insufficient-storage"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getReview: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description ETags the client holds, e.g. `"3"` or `"2", "3"` (or `*`): `304 Not Modified` when one names the current version. */
+                "If-None-Match"?: string;
+            };
+            path: {
+                /**
+                 * @description The review's id
+                 * @example 0193a7e0-7c1e-7000-8000-000000000001
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The review */
+            200: {
+                headers: {
+                    /** @description The review's version */
+                    ETag?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Review"];
+                };
+            };
+            /** @description Not modified: `If-None-Match` names the current version */
+            304: {
+                headers: {
+                    /** @description The current version. */
+                    ETag?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid API key (writes always need one; reads when the server requires it) */
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    /** @description `Bearer`: send an API key. */
+                    "WWW-Authenticate"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "This request needs `Authorization: Bearer <key>`.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "urn:claimtrail:problem:unauthorized"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "No resource with that id.",
+                     *       "status": 404,
+                     *       "title": "Not Found",
+                     *       "type": "urn:claimtrail:problem:not-found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over this client's rate limit, or too many of its requests at once (when limits are on) */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Over the limit of 3000 requests per 60 s for this client; retry after the time in Retry-After.",
+                     *       "status": 429,
+                     *       "title": "Too Many Requests",
+                     *       "type": "urn:claimtrail:problem:too-many-requests"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure on the server */
+            500: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Something went wrong on our side.",
+                     *       "status": 500,
+                     *       "title": "Internal Server Error",
+                     *       "type": "urn:claimtrail:problem:internal"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is not reachable, or the request's database work ran past its deadline */
+            503: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The database is not available; try again.",
+                     *       "status": 503,
+                     *       "title": "Service Unavailable",
+                     *       "type": "urn:claimtrail:problem:unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteReview: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
+                "X-Change-Comment"?: string;
+                /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
+                "If-Match": string;
+            };
+            path: {
+                /**
+                 * @description The review's id
+                 * @example 0193a7e0-7c1e-7000-8000-000000000001
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The review was deleted */
+            204: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor or header */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Query parameter `limit`: must be between 1 and 200.",
+                     *       "errors": [
+                     *         {
+                     *           "field": "limit",
+                     *           "message": "must be between 1 and 200"
+                     *         }
+                     *       ],
+                     *       "status": 400,
+                     *       "title": "Bad Request",
+                     *       "type": "urn:claimtrail:problem:invalid-parameter"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid API key (writes always need one; reads when the server requires it) */
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    /** @description `Bearer`: send an API key. */
+                    "WWW-Authenticate"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "This request needs `Authorization: Bearer <key>`.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "urn:claimtrail:problem:unauthorized"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key's scope is too low */
+            403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "This key has scope `read`; this request needs `write`.",
+                     *       "status": 403,
+                     *       "title": "Forbidden",
+                     *       "type": "urn:claimtrail:problem:forbidden"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "No resource with that id.",
+                     *       "status": 404,
+                     *       "title": "Not Found",
+                     *       "type": "urn:claimtrail:problem:not-found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Other resources still refer to it */
+            409: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "This resource is still referred to by 2 attributions (claim_id); delete or change those first.",
+                     *       "status": 409,
+                     *       "title": "Conflict",
+                     *       "type": "urn:claimtrail:problem:conflict"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names an older version */
+            412: {
+                headers: {
+                    /** @description The resource's current version. */
+                    ETag?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The resource has changed: its current version is 3. Read it again and retry.",
+                     *       "status": 412,
+                     *       "title": "Precondition Failed",
+                     *       "type": "urn:claimtrail:problem:precondition-failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match is missing */
+            428: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "This request needs an If-Match header with the resource's current ETag.",
+                     *       "status": 428,
+                     *       "title": "Precondition Required",
+                     *       "type": "urn:claimtrail:problem:precondition-required"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over this client's rate limit, or too many of its requests at once (when limits are on) */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Over the limit of 3000 requests per 60 s for this client; retry after the time in Retry-After.",
+                     *       "status": 429,
+                     *       "title": "Too Many Requests",
+                     *       "type": "urn:claimtrail:problem:too-many-requests"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure on the server */
+            500: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Something went wrong on our side.",
+                     *       "status": 500,
+                     *       "title": "Internal Server Error",
+                     *       "type": "urn:claimtrail:problem:internal"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is not reachable, or the request's database work ran past its deadline */
+            503: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The database is not available; try again.",
+                     *       "status": 503,
+                     *       "title": "Service Unavailable",
+                     *       "type": "urn:claimtrail:problem:unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database's disk is full: nothing was written */
+            507: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The database's disk is full: nothing was written. Reads still work; writes will once space is freed.",
+                     *       "status": 507,
+                     *       "title": "Insufficient Storage",
+                     *       "type": "urn:claimtrail:problem:insufficient-storage"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateReview: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
+                "X-Change-Comment"?: string;
+                /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
+                "If-Match": string;
+            };
+            path: {
+                /**
+                 * @description The review's id
+                 * @example 0193a7e0-7c1e-7000-8000-000000000001
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReviewPatch"];
+                "application/merge-patch+json": components["schemas"]["ReviewPatch"];
+            };
+        };
+        responses: {
+            /** @description The changed review */
+            200: {
+                headers: {
+                    /** @description Its new version */
+                    ETag?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Review"];
+                };
+            };
+            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor or header */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Query parameter `limit`: must be between 1 and 200.",
+                     *       "errors": [
+                     *         {
+                     *           "field": "limit",
+                     *           "message": "must be between 1 and 200"
+                     *         }
+                     *       ],
+                     *       "status": 400,
+                     *       "title": "Bad Request",
+                     *       "type": "urn:claimtrail:problem:invalid-parameter"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid API key (writes always need one; reads when the server requires it) */
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    /** @description `Bearer`: send an API key. */
+                    "WWW-Authenticate"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "This request needs `Authorization: Bearer <key>`.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "urn:claimtrail:problem:unauthorized"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key's scope is too low */
+            403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "This key has scope `read`; this request needs `write`.",
+                     *       "status": 403,
+                     *       "title": "Forbidden",
+                     *       "type": "urn:claimtrail:problem:forbidden"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "No resource with that id.",
+                     *       "status": 404,
+                     *       "title": "Not Found",
+                     *       "type": "urn:claimtrail:problem:not-found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The change would give the reviewer a second review of the claim that is not withdrawn, or names a claim or agent that does not exist */
+            409: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names an older version */
+            412: {
+                headers: {
+                    /** @description The resource's current version. */
+                    ETag?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The resource has changed: its current version is 3. Read it again and retry.",
+                     *       "status": 412,
+                     *       "title": "Precondition Failed",
+                     *       "type": "urn:claimtrail:problem:precondition-failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The request body is larger than the limit of 2097152 bytes.",
+                     *       "status": 413,
+                     *       "title": "Payload Too Large",
+                     *       "type": "urn:claimtrail:problem:payload-too-large"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Send the body as application/json (or application/merge-patch+json for PATCH).",
+                     *       "status": 415,
+                     *       "title": "Unsupported Media Type",
+                     *       "type": "urn:claimtrail:problem:unsupported-media-type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid fields, all listed in `errors` */
+            422: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The request has 2 invalid fields.",
+                     *       "errors": [
+                     *         {
+                     *           "field": "text",
+                     *           "message": "must be 1 to 5000 characters"
+                     *         },
+                     *         {
+                     *           "field": "period_end",
+                     *           "message": "must not be before period_start"
+                     *         }
+                     *       ],
+                     *       "status": 422,
+                     *       "title": "Unprocessable Entity",
+                     *       "type": "urn:claimtrail:problem:validation"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match is missing */
+            428: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "This request needs an If-Match header with the resource's current ETag.",
+                     *       "status": 428,
+                     *       "title": "Precondition Required",
+                     *       "type": "urn:claimtrail:problem:precondition-required"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over this client's rate limit, or too many of its requests at once (when limits are on) */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Over the limit of 3000 requests per 60 s for this client; retry after the time in Retry-After.",
+                     *       "status": 429,
+                     *       "title": "Too Many Requests",
+                     *       "type": "urn:claimtrail:problem:too-many-requests"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure on the server */
+            500: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Something went wrong on our side.",
+                     *       "status": 500,
+                     *       "title": "Internal Server Error",
+                     *       "type": "urn:claimtrail:problem:internal"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is not reachable, or the request's database work ran past its deadline */
+            503: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The database is not available; try again.",
+                     *       "status": 503,
+                     *       "title": "Service Unavailable",
+                     *       "type": "urn:claimtrail:problem:unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database's disk is full: nothing was written */
+            507: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The database's disk is full: nothing was written. Reads still work; writes will once space is freed.",
+                     *       "status": 507,
+                     *       "title": "Insufficient Storage",
+                     *       "type": "urn:claimtrail:problem:insufficient-storage"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getReviewClaimReview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The review's id
+                 * @example 0193a7e0-7c1e-7000-8000-000000000001
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The review as ClaimReview */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/ld+json": components["schemas"]["ClaimReviewDoc"];
+                };
+            };
+            /** @description No valid API key (writes always need one; reads when the server requires it) */
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    /** @description `Bearer`: send an API key. */
+                    "WWW-Authenticate"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "This request needs `Authorization: Bearer <key>`.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "urn:claimtrail:problem:unauthorized"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "No resource with that id.",
+                     *       "status": 404,
+                     *       "title": "Not Found",
+                     *       "type": "urn:claimtrail:problem:not-found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over this client's rate limit, or too many of its requests at once (when limits are on) */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Over the limit of 3000 requests per 60 s for this client; retry after the time in Retry-After.",
+                     *       "status": 429,
+                     *       "title": "Too Many Requests",
+                     *       "type": "urn:claimtrail:problem:too-many-requests"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure on the server */
+            500: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Something went wrong on our side.",
+                     *       "status": 500,
+                     *       "title": "Internal Server Error",
+                     *       "type": "urn:claimtrail:problem:internal"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is not reachable, or the request's database work ran past its deadline */
+            503: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The database is not available; try again.",
+                     *       "status": 503,
+                     *       "title": "Service Unavailable",
+                     *       "type": "urn:claimtrail:problem:unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listReviewRevisions: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Page size, 1 to 200 (default 50).
+                 * @example 20
+                 */
+                limit?: number;
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The resource's id
+                 * @example 0193a7e0-7c1e-7000-8000-000000000001
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of revisions */
+            200: {
+                headers: {
+                    /** @description `<…>; rel="next"`: the next page, with the same parameters, when there is one */
+                    Link?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_RevisionOut"];
+                };
+            };
+            /** @description Malformed request: bad JSON, an unknown or invalid query parameter, a bad cursor or header */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Query parameter `limit`: must be between 1 and 200.",
+                     *       "errors": [
+                     *         {
+                     *           "field": "limit",
+                     *           "message": "must be between 1 and 200"
+                     *         }
+                     *       ],
+                     *       "status": 400,
+                     *       "title": "Bad Request",
+                     *       "type": "urn:claimtrail:problem:invalid-parameter"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid API key (writes always need one; reads when the server requires it) */
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    /** @description `Bearer`: send an API key. */
+                    "WWW-Authenticate"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "This request needs `Authorization: Bearer <key>`.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "urn:claimtrail:problem:unauthorized"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "No resource with that id.",
+                     *       "status": 404,
+                     *       "title": "Not Found",
+                     *       "type": "urn:claimtrail:problem:not-found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over this client's rate limit, or too many of its requests at once (when limits are on) */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Over the limit of 3000 requests per 60 s for this client; retry after the time in Retry-After.",
+                     *       "status": 429,
+                     *       "title": "Too Many Requests",
+                     *       "type": "urn:claimtrail:problem:too-many-requests"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure on the server */
+            500: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Something went wrong on our side.",
+                     *       "status": 500,
+                     *       "title": "Internal Server Error",
+                     *       "type": "urn:claimtrail:problem:internal"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is not reachable, or the request's database work ran past its deadline */
+            503: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The database is not available; try again.",
+                     *       "status": 503,
+                     *       "title": "Service Unavailable",
+                     *       "type": "urn:claimtrail:problem:unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getReviewRevision: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The resource's id
+                 * @example 0193a7e0-7c1e-7000-8000-000000000001
+                 */
+                id: string;
+                /**
+                 * @description The version the revision made
+                 * @example 1
+                 */
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The revision */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RevisionOut"];
+                };
+            };
+            /** @description No valid API key (writes always need one; reads when the server requires it) */
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    /** @description `Bearer`: send an API key. */
+                    "WWW-Authenticate"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "This request needs `Authorization: Bearer <key>`.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "urn:claimtrail:problem:unauthorized"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "No resource with that id.",
+                     *       "status": 404,
+                     *       "title": "Not Found",
+                     *       "type": "urn:claimtrail:problem:not-found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over this client's rate limit, or too many of its requests at once (when limits are on) */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Over the limit of 3000 requests per 60 s for this client; retry after the time in Retry-After.",
+                     *       "status": 429,
+                     *       "title": "Too Many Requests",
+                     *       "type": "urn:claimtrail:problem:too-many-requests"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure on the server */
+            500: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Something went wrong on our side.",
+                     *       "status": 500,
+                     *       "title": "Internal Server Error",
+                     *       "type": "urn:claimtrail:problem:internal"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is not reachable, or the request's database work ran past its deadline */
+            503: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The database is not available; try again.",
+                     *       "status": 503,
+                     *       "title": "Service Unavailable",
+                     *       "type": "urn:claimtrail:problem:unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    restoreReviewRevision: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description A key of your choosing (1 to 255 visible ASCII characters) that makes a retry safe: the same request again with the same key, within 24 hours, gets the first answer again (with `Idempotent-Replayed: true`) instead of doing it twice. Another request with the key is a 422; the same one while the first is still being answered, a 409. Keys are per API key. */
+                "Idempotency-Key"?: string;
+                /** @description Why the change is made; kept with its revision. At most 500 characters, none of them control characters. */
+                "X-Change-Comment"?: string;
+                /** @description The resource's current ETag, e.g. `"3"` (or `*` for any version). */
+                "If-Match": string;
+            };
+            path: {
+                /**
+                 * @description The resource's id
+                 * @example 0193a7e0-7c1e-7000-8000-000000000001
+                 */
+                id: string;
+                /**
+                 * @description The version to make current again
+                 * @example 1
+                 */
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The resource as restored, at its new version */
+            200: {
+                headers: {
+                    /** @description Its new version */
+                    ETag?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            /** @description A malformed If-Match, X-Change-Comment or Idempotency-Key header */
+            400: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Query parameter `limit`: must be between 1 and 200.",
+                     *       "errors": [
+                     *         {
+                     *           "field": "limit",
+                     *           "message": "must be between 1 and 200"
+                     *         }
+                     *       ],
+                     *       "status": 400,
+                     *       "title": "Bad Request",
+                     *       "type": "urn:claimtrail:problem:invalid-parameter"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid API key (writes always need one; reads when the server requires it) */
+            401: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    /** @description `Bearer`: send an API key. */
+                    "WWW-Authenticate"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "This request needs `Authorization: Bearer <key>`.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "urn:claimtrail:problem:unauthorized"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key's scope is too low */
+            403: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "This key has scope `read`; this request needs `write`.",
+                     *       "status": 403,
+                     *       "title": "Forbidden",
+                     *       "type": "urn:claimtrail:problem:forbidden"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource or revision */
+            404: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "No resource with that id.",
+                     *       "status": 404,
+                     *       "title": "Not Found",
+                     *       "type": "urn:claimtrail:problem:not-found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The revision refers to something since deleted, named in `errors` */
+            409: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "A resource with id 8b7c6ca6-7d15-5a79-9ebc-7fc5d09f7338 already exists.",
+                     *       "status": 409,
+                     *       "title": "Conflict",
+                     *       "type": "urn:claimtrail:problem:conflict"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names another version */
+            412: {
+                headers: {
+                    /** @description The resource's current version. */
+                    ETag?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The resource has changed: its current version is 3. Read it again and retry.",
+                     *       "status": 412,
+                     *       "title": "Precondition Failed",
+                     *       "type": "urn:claimtrail:problem:precondition-failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The revision is the deletion, or its fields no longer pass the rules */
+            422: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The request has 2 invalid fields.",
+                     *       "errors": [
+                     *         {
+                     *           "field": "text",
+                     *           "message": "must be 1 to 5000 characters"
+                     *         },
+                     *         {
+                     *           "field": "period_end",
+                     *           "message": "must not be before period_start"
+                     *         }
+                     *       ],
+                     *       "status": 422,
+                     *       "title": "Unprocessable Entity",
+                     *       "type": "urn:claimtrail:problem:validation"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match is missing */
+            428: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "This request needs an If-Match header with the resource's current ETag.",
+                     *       "status": 428,
+                     *       "title": "Precondition Required",
+                     *       "type": "urn:claimtrail:problem:precondition-required"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over this client's rate limit, or too many of its requests at once (when limits are on) */
+            429: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Over the limit of 3000 requests per 60 s for this client; retry after the time in Retry-After.",
+                     *       "status": 429,
+                     *       "title": "Too Many Requests",
+                     *       "type": "urn:claimtrail:problem:too-many-requests"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure on the server */
+            500: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Something went wrong on our side.",
+                     *       "status": 500,
+                     *       "title": "Internal Server Error",
+                     *       "type": "urn:claimtrail:problem:internal"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is not reachable, or the request's database work ran past its deadline */
+            503: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The database is not available; try again.",
+                     *       "status": 503,
+                     *       "title": "Service Unavailable",
+                     *       "type": "urn:claimtrail:problem:unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database's disk is full: nothing was written */
+            507: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: string;
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];

@@ -41,6 +41,8 @@ pub enum Column {
     StartsBy(String),
     /// The period ends no earlier than this day.
     EndsFrom(String),
+    /// The claim has no published review (`reviewed=false`).
+    Unreviewed,
 }
 
 /// A set of claims, held by other tables.
@@ -51,6 +53,13 @@ pub enum Member {
     Publisher(AgentId),
     /// The claims an agent or a source is behind, in some roles.
     Backing(Backing),
+    /// Has a published review (`reviewed=true`).
+    Reviewed,
+    /// Has a published review by this reviewer.
+    Reviewer(AgentId),
+    /// Has a published review with this rating key (see
+    /// `reviews::store::rating_key`).
+    RatingLabel(String),
 }
 
 /// One query of a page: most sorts read a page in one, the `period_start`
@@ -183,6 +192,7 @@ fn filters(query: &ClaimQuery) -> StoreResult<(Vec<Column>, Vec<Member>)> {
     members.extend(query.source_id.clone().map(Member::Source));
     members.extend(query.speaker_id.clone().map(Member::Speaker));
     members.extend(query.publisher_id.clone().map(Member::Publisher));
+    review_filters(query, &mut columns, &mut members)?;
     columns.extend(text_param("place", query.place.clone())?.map(Column::Place));
     columns.extend(text_param("unit", query.unit.clone())?.map(Column::Unit));
     let value_min = number_param("value_min", query.value_min)?;
@@ -206,6 +216,24 @@ fn filters(query: &ClaimQuery) -> StoreResult<(Vec<Column>, Vec<Member>)> {
     columns.extend(to.as_ref().map(|to| Column::StartsBy(to.latest())));
     columns.extend(from.as_ref().map(|from| Column::EndsFrom(from.earliest())));
     Ok((columns, members))
+}
+
+/// `reviewed`, `reviewer_id` and `rating_label`: published reviews only.
+fn review_filters(query: &ClaimQuery, columns: &mut Vec<Column>, members: &mut Vec<Member>) -> StoreResult<()> {
+    match query.reviewed {
+        Some(true) => members.push(Member::Reviewed),
+        Some(false) => columns.push(Column::Unreviewed),
+        None => {}
+    }
+    members.extend(query.reviewer_id.clone().map(Member::Reviewer));
+    if let Some(label) = text_param("rating_label", query.rating_label.clone())? {
+        let key = crate::reviews::store::rating_key(&label);
+        if key.is_empty() {
+            return Err(StoreError::bad_parameter("rating_label", "must not be blank"));
+        }
+        members.push(Member::RatingLabel(key));
+    }
+    Ok(())
 }
 
 fn text_param(name: &str, value: Option<String>) -> StoreResult<Option<String>> {

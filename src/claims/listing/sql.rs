@@ -199,18 +199,29 @@ fn column_condition(sql: &mut Sql, column: &Column, byte_order: &str) {
             .push(" >= ")
             .text(day)
             .push(")"),
+        Column::Unreviewed => sql.push(
+            "NOT EXISTS (SELECT 1 FROM reviews WHERE reviews.claim_id = claims.id AND reviews.status = 'published')",
+        ),
     };
 }
 
 impl Member {
-    /// The value the filter compares with.
-    fn value(&self) -> &str {
+    /// The value the filter compares with, if any.
+    fn value(&self) -> Option<&str> {
         match self {
-            Member::Tag(tag) => tag,
-            Member::Source(id) => id.as_str(),
-            Member::Speaker(id) | Member::Publisher(id) => id.as_str(),
-            Member::Backing(_) => "",
+            Member::Tag(tag) | Member::RatingLabel(tag) => Some(tag),
+            Member::Source(id) => Some(id.as_str()),
+            Member::Speaker(id) | Member::Publisher(id) | Member::Reviewer(id) => Some(id.as_str()),
+            Member::Reviewed | Member::Backing(_) => None,
         }
+    }
+
+    /// Writes the filter's value, when it has one, and `suffix`.
+    fn bind_value(&self, sql: &mut Sql, suffix: &str) {
+        if let Some(value) = self.value() {
+            sql.text(value);
+        }
+        sql.push(suffix);
     }
 
     /// The set as a query: `SELECT [DISTINCT] claim_id …`.
@@ -229,8 +240,18 @@ impl Member {
                  CROSS JOIN attributions ON attributions.source_id = sources.id WHERE sources.publisher_id = "
             }
             Member::Backing(_) => return,
+            Member::Reviewed => "reviews.claim_id AS claim_id FROM reviews WHERE reviews.status = 'published'",
+            Member::Reviewer(_) => {
+                "reviews.claim_id AS claim_id FROM reviews \
+                 WHERE reviews.status = 'published' AND reviews.reviewer_id = "
+            }
+            Member::RatingLabel(_) => {
+                "reviews.claim_id AS claim_id FROM reviews \
+                 WHERE reviews.status = 'published' AND reviews.rating_key = "
+            }
         };
-        sql.push(if distinct { "SELECT DISTINCT " } else { "SELECT " }).push(from).text(self.value());
+        sql.push(if distinct { "SELECT DISTINCT " } else { "SELECT " }).push(from);
+        self.bind_value(sql, "");
     }
 
     /// The filter checked for one claim (`claims.id`) by seeking the
@@ -253,8 +274,20 @@ impl Member {
                 "EXISTS (SELECT 1 FROM attributions JOIN sources ON sources.id = attributions.source_id \
                  WHERE attributions.claim_id = claims.id AND sources.publisher_id = "
             }
+            Member::Reviewed => {
+                "EXISTS (SELECT 1 FROM reviews WHERE reviews.claim_id = claims.id AND reviews.status = 'published'"
+            }
+            Member::Reviewer(_) => {
+                "EXISTS (SELECT 1 FROM reviews WHERE reviews.claim_id = claims.id \
+                 AND reviews.status = 'published' AND reviews.reviewer_id = "
+            }
+            Member::RatingLabel(_) => {
+                "EXISTS (SELECT 1 FROM reviews WHERE reviews.claim_id = claims.id \
+                 AND reviews.status = 'published' AND reviews.rating_key = "
+            }
         };
-        sql.push(probe).text(self.value()).push(")");
+        sql.push(probe);
+        self.bind_value(sql, ")");
     }
 
     /// The filter as `claims.id IN (<the set>)`, for a planner that picks
@@ -269,8 +302,16 @@ impl Member {
                 "claims.id IN (SELECT attributions.claim_id FROM sources \
                  JOIN attributions ON attributions.source_id = sources.id WHERE sources.publisher_id = "
             }
+            Member::Reviewed => "claims.id IN (SELECT claim_id FROM reviews WHERE status = 'published'",
+            Member::Reviewer(_) => {
+                "claims.id IN (SELECT claim_id FROM reviews WHERE status = 'published' AND reviewer_id = "
+            }
+            Member::RatingLabel(_) => {
+                "claims.id IN (SELECT claim_id FROM reviews WHERE status = 'published' AND rating_key = "
+            }
         };
-        sql.push(set).text(self.value()).push(")");
+        sql.push(set);
+        self.bind_value(sql, ")");
     }
 }
 

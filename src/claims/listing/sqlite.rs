@@ -300,6 +300,7 @@ fn facet(member: &Member) -> Option<String> {
         Member::Source(id) => format!("s{}", compact(id.as_str())),
         Member::Speaker(id) => format!("k{}", compact(id.as_str())),
         Member::Publisher(id) => format!("p{}", compact(id.as_str())),
-        Member::Backing(_) => return None,
+        // Not facets: checked on their own tables.
+        Member::Backing(_) | Member::Reviewed | Member::Reviewer(_) | Member::RatingLabel(_) => return None,
     })
 }

@@ -6,7 +6,8 @@ use std::collections::HashSet;
 use super::Importer;
 use super::LineError;
 use super::records::{
-    AgentRecord, AttributionRecord, ClaimRecord, KeyRecord, RevisionRecord, SourceRecord, check_verification,
+    AgentRecord, AttributionRecord, ClaimRecord, KeyRecord, ReviewRecord, RevisionRecord, SourceRecord,
+    check_verification,
 };
 use crate::agents::store::{self as agents, AgentRow};
 use crate::attributions::store::{self as attributions, AttributionRow};
@@ -15,6 +16,8 @@ use crate::claims::store::{self as claims, ClaimRow, tag_rows};
 use crate::db::write::StoreResult;
 use crate::error::FieldError;
 use crate::ids::{AgentId, SourceId};
+use crate::reviews::model::ReviewStatus;
+use crate::reviews::store::{self as reviews, ReviewRow};
 use crate::revisions::store as revision_store;
 use crate::sources::store::{self as sources, SourceRow};
 
@@ -25,6 +28,7 @@ pub enum Batch {
     Sources(Vec<SourceRecord>),
     Claims(Vec<ClaimRecord>),
     Attributions(Vec<AttributionRecord>),
+    Reviews(Vec<ReviewRecord>),
     Keys(Vec<KeyRecord>),
     Revisions(Vec<RevisionRecord>),
 }
@@ -37,6 +41,7 @@ impl Batch {
             Batch::Sources(v) => v.len(),
             Batch::Claims(v) => v.len(),
             Batch::Attributions(v) => v.len(),
+            Batch::Reviews(v) => v.len(),
             Batch::Keys(v) => v.len(),
             Batch::Revisions(v) => v.len(),
         }
@@ -53,6 +58,7 @@ impl Importer<'_, '_> {
             Batch::Sources(records) => self.write_sources(records),
             Batch::Claims(records) => self.write_claims(records),
             Batch::Attributions(records) => self.write_attributions(records),
+            Batch::Reviews(records) => self.write_reviews(records),
             Batch::Keys(records) => self.write_keys(records),
             Batch::Revisions(records) => self.write_revisions(records),
         }
@@ -216,6 +222,67 @@ impl Importer<'_, '_> {
         }
         attributions::insert(self.tx, &rows)?;
         self.imported.attributions += rows.len() as u64;
+        Ok(())
+    }
+
+    /// Reviews: their claims and agents on earlier lines or stored, an
+    /// author who is a person, and at most one review per claim and
+    /// reviewer that is not withdrawn (in the file and the database).
+    fn write_reviews(&mut self, records: Vec<ReviewRecord>) -> StoreResult<()> {
+        let ids: Vec<_> = records.iter().map(|r| r.id.clone()).collect();
+        let taken = reviews::existing(self.tx.conn, &ids)?;
+        let claim_ids: Vec<_> = records.iter().map(|r| r.body.claim_id.clone()).collect();
+        let known_claims = claims::existing(self.tx.conn, &claim_ids)?;
+        let agent_ids: Vec<AgentId> = records
+            .iter()
+            .flat_map(|r| std::iter::once(r.body.reviewer_id.clone()).chain(r.body.author_id.clone()))
+            .collect();
+        let known_agents = agents::existing(self.tx.conn, &agent_ids)?;
+        let author_ids: Vec<AgentId> = records.iter().filter_map(|r| r.body.author_id.clone()).collect();
+        let persons = agents::persons(self.tx.conn, &author_ids)?;
+        let mut written = HashSet::new();
+        let mut active = HashSet::new();
+        let mut rows = Vec::with_capacity(records.len());
+        for ReviewRecord { line, id, body, stamp } in records {
+            if taken.contains(&id) || !written.insert(id.clone()) {
+                self.conflict(line, id.as_str(), "a review");
+                continue;
+            }
+            let mut errors = Vec::new();
+            if !known_claims.contains(&body.claim_id) {
+                errors.push(self.missing("claim_id", "claim", body.claim_id.as_str()));
+            }
+            for (field, agent) in [("reviewer_id", Some(&body.reviewer_id)), ("author_id", body.author_id.as_ref())] {
+                if let Some(agent) = agent.filter(|a| !known_agents.contains(*a)) {
+                    errors.push(self.missing(field, "agent", agent.as_str()));
+                }
+            }
+            if let Some(author) = body.author_id.as_ref().filter(|a| known_agents.contains(*a) && !persons.contains(*a))
+            {
+                errors.push(FieldError::new("author_id", format!("agent {author} is an organization, not a person")));
+            }
+            let pair = (body.claim_id.clone(), body.reviewer_id.clone());
+            let is_active = body.status != ReviewStatus::Withdrawn;
+            if errors.is_empty()
+                && is_active
+                && (active.contains(&pair) || reviews::active_review(self.tx.conn, &pair.0, &pair.1, None)?.is_some())
+            {
+                errors.push(FieldError::new(
+                    "reviewer_id",
+                    "this reviewer already has a review of this claim that is not withdrawn (one per claim and reviewer)",
+                ));
+            }
+            if errors.is_empty() {
+                if is_active {
+                    active.insert(pair);
+                }
+                rows.push(ReviewRow::new(id, body, stamp));
+            } else {
+                self.reject(line, id.as_str(), errors);
+            }
+        }
+        reviews::insert(self.tx, &rows)?;
+        self.imported.reviews += rows.len() as u64;
         Ok(())
     }
 

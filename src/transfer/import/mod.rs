@@ -298,6 +298,7 @@ impl<'t, 'c> Importer<'t, 'c> {
                 | (Batch::Sources(_), Record::Source(_))
                 | (Batch::Claims(_), Record::Claim(_))
                 | (Batch::Attributions(_), Record::Attribution(_))
+                | (Batch::Reviews(_), Record::Review(_))
                 | (Batch::Keys(_), Record::Key(_))
                 | (Batch::Revisions(_), Record::Revision(_))
         );
@@ -310,12 +311,14 @@ impl<'t, 'c> Importer<'t, 'c> {
             (Batch::Sources(v), Record::Source(r)) => v.push(r),
             (Batch::Claims(v), Record::Claim(r)) => v.push(r),
             (Batch::Attributions(v), Record::Attribution(r)) => v.push(r),
+            (Batch::Reviews(v), Record::Review(r)) => v.push(r),
             (Batch::Keys(v), Record::Key(r)) => v.push(r),
             (Batch::Revisions(v), Record::Revision(r)) => v.push(r),
             (batch, Record::Agent(r)) => *batch = Batch::Agents(vec![r]),
             (batch, Record::Source(r)) => *batch = Batch::Sources(vec![r]),
             (batch, Record::Claim(r)) => *batch = Batch::Claims(vec![r]),
             (batch, Record::Attribution(r)) => *batch = Batch::Attributions(vec![r]),
+            (batch, Record::Review(r)) => *batch = Batch::Reviews(vec![r]),
             (batch, Record::Key(r)) => *batch = Batch::Keys(vec![r]),
             (batch, Record::Revision(r)) => *batch = Batch::Revisions(vec![r]),
         }

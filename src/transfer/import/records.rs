@@ -14,8 +14,9 @@ use crate::claims::model::NewClaim;
 use crate::db::write::{ResourceType, RevisionAction, Stamp};
 use crate::error::FieldError;
 use crate::http::{Body, parse_body};
-use crate::ids::{AgentId, AttributionId, ClaimId, SourceId};
+use crate::ids::{AgentId, AttributionId, ClaimId, ReviewId, SourceId};
 use crate::quotes::{QuoteStatus, Verification};
+use crate::reviews::model::NewReview;
 use crate::revisions::store::RevisionRow;
 use crate::sources::model::NewSource;
 use crate::transfer::format::{FORMAT, Header, KeyData, RecordType, VERSION};
@@ -54,6 +55,13 @@ pub struct AttributionRecord {
     pub quote_end: Stated<i32>,
 }
 
+pub struct ReviewRecord {
+    pub line: u64,
+    pub id: ReviewId,
+    pub body: NewReview,
+    pub stamp: Stamp,
+}
+
 pub struct KeyRecord {
     pub line: u64,
     pub data: KeyData,
@@ -87,6 +95,7 @@ pub enum Record {
     Source(SourceRecord),
     Claim(ClaimRecord),
     Attribution(AttributionRecord),
+    Review(ReviewRecord),
     Key(KeyRecord),
     Revision(RevisionRecord),
 }
@@ -102,6 +111,7 @@ pub fn parser(kind: RecordType) -> Option<RecordParser> {
         RecordType::Source => Some(source_record),
         RecordType::Claim => Some(claim_record),
         RecordType::Attribution => Some(attribution_record),
+        RecordType::Review => Some(review_record),
         RecordType::Key => Some(key_record),
         RecordType::Revision => Some(revision_record),
         RecordType::Header | RecordType::End => None,
@@ -125,7 +135,13 @@ macro_rules! with_id {
     )+};
 }
 
-with_id!(NewAgent => AgentId, NewSource => SourceId, NewClaim => ClaimId, NewAttribution => AttributionId);
+with_id!(
+    NewAgent => AgentId,
+    NewSource => SourceId,
+    NewClaim => ClaimId,
+    NewAttribution => AttributionId,
+    NewReview => ReviewId
+);
 
 fn agent_record(line: u64, mut map: Map<String, Value>, now: NaiveDateTime) -> Result<Record, Vec<FieldError>> {
     let (stamp, errors) = common(&mut map, now);
@@ -167,6 +183,12 @@ fn attribution_record(line: u64, mut map: Map<String, Value>, now: NaiveDateTime
     errors.extend(common_errors);
     let (id, body, stamp) = finish(parse_body::<NewAttribution>(Value::Object(map)), stamp, errors)?;
     Ok(Record::Attribution(AttributionRecord { line, id, body, stamp, quote_status, quote_start, quote_end }))
+}
+
+fn review_record(line: u64, mut map: Map<String, Value>, now: NaiveDateTime) -> Result<Record, Vec<FieldError>> {
+    let (stamp, errors) = common(&mut map, now);
+    let (id, body, stamp) = finish(parse_body::<NewReview>(Value::Object(map)), stamp, errors)?;
+    Ok(Record::Review(ReviewRecord { line, id, body, stamp }))
 }
 
 /// An API key: an id as `keys create` makes them (letters and digits, as
@@ -293,7 +315,7 @@ pub fn envelope(text: &str) -> Result<(RecordType, Value), String> {
     let kind = kind
         .as_str()
         .and_then(RecordType::parse)
-        .ok_or("`type` must be one of header, agent, source, claim, attribution, key, end")?;
+        .ok_or("`type` must be one of header, agent, source, claim, attribution, review, key, revision, end")?;
     Ok((kind, data))
 }
 

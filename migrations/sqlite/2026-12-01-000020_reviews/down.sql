@@ -1,0 +1,2 @@
+DROP INDEX claims_by_text_prefix;
+DROP TABLE reviews;

@@ -2,7 +2,8 @@
 # What keeping every revision costs in disk: each build generates CLAIMS
 # claims into a fresh SQLite database, serves it, and every claim is then
 # patched twice over HTTP (4 clients); the database's size is reported after
-# a checkpoint, with the time the patches took.
+# a checkpoint, with the patches' throughput and latency. Give the binaries
+# of two commits, alternating (A B A B), to compare them in one run.
 #
 #   bash benches/revision-cost.sh BINARY [BINARY ...]
 #
@@ -12,7 +13,7 @@ set -euo pipefail
 CLAIMS=${CLAIMS:-100000}
 WORK=${WORK:-$(mktemp -d -t claimtrail-revisions.XXXXXX)}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-printf '%-40s %12s %12s %14s\n' binary "size MiB" "patches/s" "size/claim B"
+printf '%-40s %10s %10s %8s %8s %13s\n' binary "size MiB" "patches/s" "p50 ms" "p99 ms" "size/claim B"
 for binary in "$@"; do
     db=$WORK/$(basename "$binary").db
     rm -f "$db" "$db-wal" "$db-shm"
@@ -23,10 +24,11 @@ for binary in "$@"; do
     server=$!
     trap 'kill $server 2>/dev/null || true' EXIT
     for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
-    rate=$(python3 "$here/patch_all.py" "$db" "http://127.0.0.1:$port" "$key")
+    read -r rate p50 p99 < <(python3 "$here/patch_all.py" "$db" "http://127.0.0.1:$port" "$key")
     kill "$server"; wait "$server" 2>/dev/null || true
     trap - EXIT
     python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('PRAGMA wal_checkpoint(TRUNCATE)'); c.close()" "$db"
     bytes=$(( $(stat -c %s "$db") + $( [[ -f $db-wal ]] && stat -c %s "$db-wal" || echo 0) ))
-    printf '%-40s %12.1f %12s %14d\n' "$binary" "$(python3 -c "print($bytes/1048576)")" "$rate" $((bytes / CLAIMS))
+    printf '%-40s %10.1f %10s %8s %8s %13d\n' "$binary" "$(python3 -c "print($bytes/1048576)")" "$rate" "$p50" "$p99" \
+        $((bytes / CLAIMS))
 done

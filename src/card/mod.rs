@@ -90,7 +90,7 @@ pub struct ClaimCard {
     /// When the claim entered public discourse: the earliest date of its
     /// attributions (an attribution's own `stated_on`, else its source's
     /// `published_on`); null while no dated source states it.
-    #[schema(value_type = Option<String>, example = "2025")]
+    #[schema(required = true, value_type = Option<String>, example = "2025")]
     pub stated_on: Option<PartialDate>,
     pub attributions: Vec<CardAttribution>,
     /// The claim's published reviews, oldest first, each with its reviewer

@@ -25,7 +25,8 @@ pub struct CardReview {
     pub review: Review,
     /// The fact-checking organisation whose verdict it is.
     pub reviewer: AgentSummary,
-    /// The person who wrote it, when named.
+    /// The person who wrote it, when named (`null` otherwise).
+    #[schema(required = true)]
     pub author: Option<AgentSummary>,
 }
 

@@ -396,7 +396,7 @@ pub struct ClaimListItem {
     /// When the claim entered public discourse: the earliest date of its
     /// attributions (an attribution's own `stated_on`, else its source's
     /// `published_on`); null while no dated source states it.
-    #[schema(value_type = Option<String>, example = "2025")]
+    #[schema(required = true, value_type = Option<String>, example = "2025")]
     pub stated_on: Option<PartialDate>,
     /// The first sources that state the claim (at most
     /// [`FIRST_SOURCES`]), earliest first (undated last), each once.
@@ -423,11 +423,13 @@ pub struct StatingSource {
     pub id: SourceId,
     pub title: String,
     /// The publisher's name, when the source has a publisher.
+    #[schema(required = true)]
     pub publisher_name: Option<String>,
-    #[schema(value_type = Option<String>)]
+    #[schema(required = true, value_type = Option<String>)]
     pub published_on: Option<PartialDate>,
     /// The check of the quote of the source's first attribution of the
     /// claim; null when that attribution quotes nothing.
+    #[schema(required = true)]
     pub quote_status: Option<QuoteStatus>,
 }
 

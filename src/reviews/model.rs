@@ -25,7 +25,8 @@ text_enum! {
 }
 
 /// The verdict: the reviewer's own words for it, and optionally where it
-/// sits on the reviewer's numeric scale (schema.org `Rating`).
+/// sits on the reviewer's numeric scale (schema.org `Rating`). The numbers
+/// are left out when the rating has none.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"label": "Misleading", "value": 2, "best": 5, "worst": 1}))]
@@ -37,13 +38,13 @@ pub struct Rating {
     pub label: String,
     /// The verdict on the reviewer's numeric scale; needs `best` and
     /// `worst`, with `worst ≤ value ≤ best`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<f64>,
     /// The best value of the scale (the claim is wholly accurate).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub best: Option<f64>,
     /// The worst value of the scale (the claim is wholly false).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub worst: Option<f64>,
 }
 
@@ -81,16 +82,20 @@ pub struct Review {
     #[schema(value_type = Uuid)]
     pub reviewer_id: AgentId,
     /// The person (an agent of kind `person`) who wrote it, when named.
-    #[schema(value_type = Option<Uuid>)]
+    #[schema(required = true, value_type = Option<Uuid>)]
     pub author_id: Option<AgentId>,
     pub rating: Rating,
     /// The verdict explained in a few sentences.
+    #[schema(required = true)]
     pub summary: Option<String>,
     /// The article that explains the verdict (required once published).
+    #[schema(required = true)]
     pub url: Option<String>,
     /// The language of the review (BCP 47).
+    #[schema(required = true)]
     pub language: Option<String>,
     /// When the reviewer published it.
+    #[schema(required = true)]
     pub published_on: Option<PartialDate>,
     pub status: ReviewStatus,
     pub created_at: DateTime<Utc>,

@@ -141,6 +141,26 @@ on_both_backends! {
         problem(app.get(&format!("/v1/claims/{}/claimreview", uuid::Uuid::now_v7())).await, 404).await;
     }
 
+    async fn a_claim_no_source_states_is_reviewed_without_appearances(app: TestApp) {
+        let claim = app.create_claim("A rumour nobody has published.").await;
+        let reviewer = app.create_agent("Rumour Desk").await;
+        let review = app
+            .create(
+                "/v1/reviews",
+                json!({"claim_id": claim["id"], "reviewer_id": reviewer["id"], "rating": {"label": "Unproven"},
+                    "url": "https://rumours.example.org/1", "status": "published"}),
+            )
+            .await;
+        assert_eq!(review["rating"], json!({"label": "Unproven"}), "a rating without numbers has none");
+        let document = ld(&app, &format!("/v1/reviews/{}/claimreview", review["id"].as_str().unwrap())).await;
+        assert_google_valid(&document);
+        let item = document["itemReviewed"].as_object().unwrap();
+        for absent in ["appearance", "firstAppearance", "datePublished", "author"] {
+            assert!(!item.contains_key(absent), "{absent}: {item:?}");
+        }
+        assert_eq!(document["reviewRating"], json!({"@type": "Rating", "alternateName": "Unproven"}));
+    }
+
     async fn a_speaker_origin_appears_first_where_it_spoke_and_ties_prefer_the_precise_date(app: TestApp) {
         let claim = app.create_claim("The convoy was attacked near Kayes.").await;
         let minister = app.create("/v1/agents", json!({"kind": "person", "name": "The minister"})).await;

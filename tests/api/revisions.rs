@@ -584,3 +584,34 @@ async fn read_feed(client: &Client, base: &str, types: &str) -> Vec<Value> {
         items.extend(got);
     }
 }
+
+/// A server that shuts down ends its event streams (the last chunk sent,
+/// the response complete) instead of waiting out its shutdown timeout or
+/// cutting them off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_event_stream_ends_cleanly_when_the_server_shuts_down() {
+    let (url, _dir) = fresh_database(Backend::Sqlite);
+    let mut settings = claimtrail::Settings::for_database(&url);
+    settings.pool_size = 2;
+    let app = claimtrail::Application::build(settings).await.expect("the app builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let stop = app.stop_handle();
+    let server = tokio::spawn(app.run_until_stopped());
+    let mut stream = reqwest::get(format!("{address}/v1/changes/stream")).await.expect("the stream opens");
+    assert_eq!(stream.status(), StatusCode::OK);
+    let stopping = tokio::spawn(async move { stop.stop().await });
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match stream.chunk().await {
+                Ok(Some(_)) => continue,
+                other => break other,
+            }
+        }
+    })
+    .await
+    .expect("the stream ends within 10 s of the shutdown, well inside the 30 s shutdown timeout");
+    assert!(matches!(ended, Ok(None)), "the stream ended cleanly: {ended:?}");
+    tokio::time::timeout(Duration::from_secs(10), stopping).await.expect("the server stops").expect("stop runs");
+    let result = tokio::time::timeout(Duration::from_secs(10), server).await.expect("the server returns");
+    assert!(result.expect("the server task").is_ok());
+}

@@ -1273,7 +1273,7 @@ export interface components {
         };
         /** @description One review on a claim card, with its reviewer and author. */
         CardReview: components["schemas"]["Review"] & {
-            author?: components["schemas"]["AgentSummary"] | null;
+            author: components["schemas"]["AgentSummary"] | null;
             /** @description The fact-checking organisation whose verdict it is. */
             reviewer: components["schemas"]["AgentSummary"];
         };
@@ -1375,7 +1375,7 @@ export interface components {
              *     `published_on`); null while no dated source states it.
              * @example 2025
              */
-            stated_on?: string | null;
+            stated_on: string | null;
         };
         /** @description The claim reviewed (schema.org `Claim`), described from its provenance. */
         ClaimDoc: {
@@ -1438,7 +1438,7 @@ export interface components {
              *     `published_on`); null while no dated source states it.
              * @example 2025
              */
-            stated_on?: string | null;
+            stated_on: string | null;
         };
         /**
          * @description A JSON Merge Patch of a claim: absent fields stay, `null` clears an
@@ -2215,7 +2215,8 @@ export interface components {
         QuoteStatus: "verified" | "not_found" | "unchecked";
         /**
          * @description The verdict: the reviewer's own words for it, and optionally where it
-         *     sits on the reviewer's numeric scale (schema.org `Rating`).
+         *     sits on the reviewer's numeric scale (schema.org `Rating`). The numbers
+         *     are left out when the rating has none.
          * @example {
          *       "best": 5,
          *       "label": "Misleading",
@@ -2305,7 +2306,7 @@ export interface components {
              * Format: uuid
              * @description The person (an agent of kind `person`) who wrote it, when named.
              */
-            author_id?: string | null;
+            author_id: string | null;
             /**
              * Format: uuid
              * @description The claim reviewed.
@@ -2316,8 +2317,8 @@ export interface components {
             /** Format: uuid */
             id: string;
             /** @description The language of the review (BCP 47). */
-            language?: string | null;
-            published_on?: components["schemas"]["PartialDate"] | null;
+            language: string | null;
+            published_on: components["schemas"]["PartialDate"] | null;
             rating: components["schemas"]["Rating"];
             /**
              * Format: uuid
@@ -2326,11 +2327,11 @@ export interface components {
             reviewer_id: string;
             status: components["schemas"]["ReviewStatus"];
             /** @description The verdict explained in a few sentences. */
-            summary?: string | null;
+            summary: string | null;
             /** Format: date-time */
             updated_at: string;
             /** @description The article that explains the verdict (required once published). */
-            url?: string | null;
+            url: string | null;
             /**
              * Format: int32
              * @description 1 on create, +1 on every change; the ETag.
@@ -2538,10 +2539,10 @@ export interface components {
         StatingSource: {
             /** Format: uuid */
             id: string;
-            published_on?: string | null;
+            published_on: string | null;
             /** @description The publisher's name, when the source has a publisher. */
-            publisher_name?: string | null;
-            quote_status?: components["schemas"]["QuoteStatus"] | null;
+            publisher_name: string | null;
+            quote_status: components["schemas"]["QuoteStatus"] | null;
             title: string;
         };
         /** @description A source (a schema.org `CreativeWork` or one of its types). */

@@ -1842,6 +1842,7 @@ export interface components {
          * @description The writable fields of a review, as sent to create one.
          * @example {
          *       "claim_id": "8b7c6ca6-7d15-5a79-9ebc-7fc5d09f7338",
+         *       "id": "0193a7e0-7c1e-7000-8000-000000000001",
          *       "published_on": "2025-11-20",
          *       "rating": {
          *         "best": 5,

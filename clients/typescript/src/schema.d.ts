@@ -810,7 +810,7 @@ export interface paths {
          * Get a review as schema.org ClaimReview
          * @description The published review as a ClaimReview JSON-LD document
          *     (`application/ld+json`), ready for a fact-check page's
-         *     `<script type="application/ld+json">`: `claimReviewed` is the claim's
+         *     script element of type `application/ld+json`: `claimReviewed` is the claim's
          *     text, `reviewRating` the verdict (`alternateName` its label,
          *     `ratingValue`/`bestRating`/`worstRating` its scale), `author` the
          *     reviewer (`creator` the person who wrote it), `url` the article that
@@ -1842,7 +1842,6 @@ export interface components {
          * @description The writable fields of a review, as sent to create one.
          * @example {
          *       "claim_id": "8b7c6ca6-7d15-5a79-9ebc-7fc5d09f7338",
-         *       "id": "0193a7e0-7c1e-7000-8000-000000000001",
          *       "published_on": "2025-11-20",
          *       "rating": {
          *         "best": 5,
@@ -2285,7 +2284,6 @@ export interface components {
          *       "author_id": null,
          *       "claim_id": "8b7c6ca6-7d15-5a79-9ebc-7fc5d09f7338",
          *       "created_at": "2025-11-20T09:30:00Z",
-         *       "id": "0193a7e0-7c1e-7000-8000-000000000001",
          *       "language": "en",
          *       "published_on": "2025-11-20",
          *       "rating": {

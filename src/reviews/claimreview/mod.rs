@@ -41,7 +41,7 @@ fn ld_json<T: serde::Serialize>(body: &T) -> Result<HttpResponse, ApiError> {
 ///
 /// The published review as a ClaimReview JSON-LD document
 /// (`application/ld+json`), ready for a fact-check page's
-/// `<script type="application/ld+json">`: `claimReviewed` is the claim's
+/// script element of type `application/ld+json`: `claimReviewed` is the claim's
 /// text, `reviewRating` the verdict (`alternateName` its label,
 /// `ratingValue`/`bestRating`/`worstRating` its scale), `author` the
 /// reviewer (`creator` the person who wrote it), `url` the article that

@@ -63,6 +63,7 @@ pub struct Rating {
 /// review filters look at.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({
+    "id": "0193a7e0-7c1e-7000-8000-000000000001",
     "claim_id": "8b7c6ca6-7d15-5a79-9ebc-7fc5d09f7338",
     "reviewer_id": "dadc5658-6eb7-549b-892b-ebf148ec0882", "author_id": null,
     "rating": {"label": "Accurate", "value": 5, "best": 5, "worst": 1},

@@ -2284,6 +2284,7 @@ export interface components {
          *       "author_id": null,
          *       "claim_id": "8b7c6ca6-7d15-5a79-9ebc-7fc5d09f7338",
          *       "created_at": "2025-11-20T09:30:00Z",
+         *       "id": "0193a7e0-7c1e-7000-8000-000000000001",
          *       "language": "en",
          *       "published_on": "2025-11-20",
          *       "rating": {

@@ -109,15 +109,9 @@ fn generate_export_and_import_report_progress_in_plain_lines_when_stderr_is_not_
     let exported = claimtrail(&["--database-url", &url, "export", "--output", file.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&exported.stderr);
     let lines = std::fs::read_to_string(&file).unwrap().lines().count();
-    // Counts are written with thousands separators: 1,898.
-    let digits = lines.to_string();
-    let mut grouped = String::new();
-    for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(digit);
-    }
+    // Counts are written with thousands separators (1,898), as indicatif's
+    // HumanCount writes them.
+    let grouped = indicatif::HumanCount(lines as u64).to_string();
     assert!(stderr.contains(&format!("export: {grouped}/{grouped} records (100%)")), "{lines} lines; {stderr}");
 
     let (target, _target_dir) = fresh_database(Backend::Sqlite);

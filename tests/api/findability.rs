@@ -156,6 +156,77 @@ on_both_backends! {
         assert_eq!(error_fields(&body), ["cursor"], "a cursor belongs to its roles");
     }
 
+    async fn a_backers_claims_follow_every_write_in_every_sort(app: TestApp) {
+        let first = id(&app.create_agent("First outlet").await);
+        let second = id(&app.create_agent("Second outlet").await);
+        let speaker = id(&app.create("/v1/agents", json!({"kind": "person", "name": "A minister"})).await);
+        let older = id(&app.create("/v1/sources", json!({"kind": "article", "title": "Older", "publisher_id": first, "published_on": "2024"})).await);
+        let newer = id(&app.create("/v1/sources", json!({"kind": "article", "title": "Newer", "publisher_id": second, "published_on": "2025-06"})).await);
+        let c2020 = id(&app.create("/v1/claims", json!({"text": "Claim of 2020.", "period_start": "2020"})).await);
+        let cited = id(&app.create_claim("A claim with no period.").await);
+        let c2019 = id(&app.create("/v1/claims", json!({"text": "Claim of 2019.", "period_start": "2019-05"})).await);
+        let said = app.create_attribution(json!({"claim_id": c2020, "source_id": older, "mode": "quote", "speaker_id": speaker})).await;
+        app.create_attribution(json!({"claim_id": cited, "source_id": newer, "mode": "citation", "cited_source_id": older})).await;
+        let moved = app.create_attribution(json!({"claim_id": c2019, "source_id": newer, "mode": "direct"})).await;
+        let roles = |path: String| {
+            let app = &app;
+            async move {
+                let page: Value = app.get(&path).await.json().await.expect("a page");
+                page["items"].as_array().expect("items").iter().map(|c| (id(c), c["roles"].clone())).collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(
+            roles(format!("/v1/agents/{first}/claims")).await,
+            [(cited.clone(), json!(["cited_publisher"])), (c2020.clone(), json!(["publisher"]))]
+        );
+        assert_eq!(listed(&app, &format!("/v1/agents/{speaker}/claims")).await, [c2020.clone()]);
+
+        // The older source changes publisher: both outlets' lists follow.
+        let response = app.patch(&format!("/v1/sources/{older}"), 1, &json!({"publisher_id": second})).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(listed(&app, &format!("/v1/agents/{first}/claims")).await.is_empty());
+        assert_eq!(
+            roles(format!("/v1/agents/{second}/claims")).await,
+            [
+                (c2019.clone(), json!(["publisher"])),
+                (cited.clone(), json!(["publisher", "cited_publisher"])),
+                (c2020.clone(), json!(["publisher"]))
+            ]
+        );
+        // Each sort reads the keys the claims have now.
+        let path = format!("/v1/agents/{second}/claims");
+        assert_eq!(listed(&app, &format!("{path}?sort=period_start")).await, [c2019.clone(), c2020.clone(), cited.clone()]);
+        assert_eq!(listed(&app, &format!("{path}?sort=-stated_on")).await, [c2019.clone(), cited.clone(), c2020.clone()]);
+        let version = card(&app, &cited).await["version"].as_i64().expect("a version");
+        let response = app.patch(&format!("/v1/claims/{cited}"), version, &json!({"period_start": "2018"})).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(listed(&app, &format!("{path}?sort=period_start")).await, [cited.clone(), c2019.clone(), c2020.clone()]);
+        let response = app.patch(&format!("/v1/sources/{older}"), 2, &json!({"published_on": "2026"})).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(listed(&app, &format!("{path}?sort=-stated_on")).await, [c2020.clone(), c2019.clone(), cited.clone()]);
+        for sort in ["created_at", "-created_at", "period_start", "-period_start", "stated_on", "-stated_on"] {
+            let (paged, _) = pages(&app, &format!("{path}?sort={sort}"), 1).await;
+            assert_eq!(paged, listed(&app, &format!("{path}?sort={sort}")).await, "{sort} in pages of 1");
+        }
+
+        // An attribution moves to another source, loses its speaker, goes.
+        let response = app.patch(&format!("/v1/attributions/{}", id(&moved)), 1, &json!({"source_id": older})).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(listed(&app, &format!("/v1/sources/{older}/claims?role=stating_source")).await, [c2019.clone(), c2020.clone()]);
+        assert!(listed(&app, &format!("/v1/sources/{newer}/claims")).await.contains(&cited));
+        assert!(!listed(&app, &format!("/v1/sources/{newer}/claims")).await.contains(&c2019));
+        let response = app.patch(&format!("/v1/attributions/{}", id(&said)), 1, &json!({"speaker_id": null})).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(listed(&app, &format!("/v1/agents/{speaker}/claims")).await.is_empty());
+        assert_eq!(app.delete(&format!("/v1/attributions/{}", id(&moved)), 2).await.status(), StatusCode::NO_CONTENT);
+        assert_eq!(listed(&app, &format!("/v1/sources/{older}/claims?role=stating_source")).await, [c2020.clone()]);
+
+        // A deleted claim leaves every list.
+        let version = card(&app, &c2019).await["version"].as_i64().expect("a version");
+        assert_eq!(app.delete(&format!("/v1/claims/{c2019}"), version).await.status(), StatusCode::NO_CONTENT);
+        assert!(!listed(&app, &format!("/v1/agents/{second}/claims")).await.contains(&c2019));
+    }
+
     async fn english_inflections_match_exact_forms_rank_first_and_phrases_stay_phrases(app: TestApp) {
         let coups = id(&app.create_claim("Mali has had two coups since 2020.").await);
         let coup = id(&app.create_claim("The coup of 2021 installed Assimi Goïta.").await);

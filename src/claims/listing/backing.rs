@@ -1,15 +1,17 @@
 //! The claims an agent or a source is behind (`GET /v1/agents/{id}/claims`,
-//! `GET /v1/sources/{id}/claims`): in which roles, as a membership filter of
-//! the claim list (so the list's plans, keyset cursors and result rows
-//! serve them too), and the roles of each listed claim, in one query per
-//! page.
+//! `GET /v1/sources/{id}/claims`): in which roles, read from
+//! `claim_backers` (one row per claim and backer, with the roles as bits
+//! and the claim's sort keys, kept by triggers; see its migration), so a
+//! page is one index range in any sort and any roles; the claim list's
+//! keyset cursors and result rows serve them too.
 
 use std::collections::{HashMap, HashSet};
 
 use diesel::QueryableByName;
-use diesel::sql_types::{Bool, Text};
+use diesel::sql_types::{Integer, Text};
 
-use super::sql::Sql;
+use super::request::{Phase, Request};
+use super::sql::{self, SortKeys, Sql};
 use crate::claims::model::Role;
 use crate::db::DbConnection;
 use crate::db::write::{StoreError, StoreResult};
@@ -78,113 +80,41 @@ impl Backing {
         Ok(Backing { backer, roles })
     }
 
-    /// `SELECT claim_id …` of one role's claims (a claim may come more than
-    /// once); `join` is `CROSS JOIN` where the join order must be fixed
-    /// (SQLite, which reads the set itself), else `JOIN`.
-    fn write_role_set(&self, sql: &mut Sql, role: Role, join: &str) {
-        let from = match role {
-            Role::Speaker => "SELECT claim_id FROM attributions WHERE speaker_id = ",
-            Role::StatingSource => "SELECT claim_id FROM attributions WHERE source_id = ",
-            Role::CitedSource => "SELECT claim_id FROM attributions WHERE cited_source_id = ",
-            Role::Publisher | Role::CitedPublisher => {
-                let on = if role == Role::Publisher { "source_id" } else { "cited_source_id" };
-                sql.push("SELECT attributions.claim_id AS claim_id FROM sources ").push(join);
-                sql.push(" attributions ON attributions.").push(on).push(" = sources.id WHERE sources.publisher_id = ");
-                sql.text(self.backer.id());
-                return;
-            }
-        };
-        sql.push(from).text(self.backer.id());
+    /// The roles as bits of `claim_backers.roles` (see the `claim_backers`
+    /// migration).
+    fn mask(&self) -> i64 {
+        self.roles.iter().map(|role| bit(*role)).fold(0, |mask, bit| mask | bit)
     }
 
-    /// The claims in any of the roles, as a query for SQLite to read
-    /// whole: `SELECT [DISTINCT] claim_id …`.
-    pub fn write_set(&self, sql: &mut Sql, distinct: bool) {
-        self.write_union(sql, distinct, "CROSS JOIN");
-    }
-
-    fn write_union(&self, sql: &mut Sql, distinct: bool, join: &str) {
-        sql.push(if distinct { "SELECT DISTINCT claim_id FROM (" } else { "SELECT claim_id FROM (" });
-        for (i, role) in self.roles.iter().enumerate() {
-            if i > 0 {
-                sql.push(" UNION ALL ");
-            }
-            self.write_role_set(sql, *role, join);
+    /// One phase of a page: the backer's rows of `claim_backers`, which
+    /// carry the claims' sort keys, in the sort's order from the position
+    /// on, each joined to its claim; a page reads about as many rows as it
+    /// shows. `join` is the dialect's join that keeps that order (SQLite's
+    /// `CROSS JOIN`).
+    pub(super) fn page_sql(&self, request: &Request, phase: Phase, limit: i64, join: &str) -> Sql {
+        let mut sql = sql::select_listed(None, None);
+        sql.push("claim_backers ").push(join);
+        sql.push(" claims ON claims.id = claim_backers.claim_id WHERE claim_backers.backer_id = ");
+        sql.text(self.backer.id());
+        if self.roles.len() < self.backer.roles().len() {
+            // A number of ours, not the client's: written into the SQL.
+            sql.push(&format!(" AND (claim_backers.roles & {}) <> 0", self.mask()));
         }
-        sql.push(") AS backed");
-    }
-
-    /// The filter checked for one claim (`claims.id`) by seeking its own
-    /// attributions.
-    pub fn write_probe(&self, sql: &mut Sql) {
-        sql.push("(");
-        for (i, role) in self.roles.iter().enumerate() {
-            if i > 0 {
-                sql.push(" OR ");
-            }
-            let probe = match role {
-                Role::Speaker => {
-                    "EXISTS (SELECT 1 FROM attributions WHERE attributions.claim_id = claims.id \
-                     AND attributions.speaker_id = "
-                }
-                Role::StatingSource => {
-                    "EXISTS (SELECT 1 FROM attributions WHERE attributions.claim_id = claims.id \
-                     AND attributions.source_id = "
-                }
-                Role::CitedSource => {
-                    "EXISTS (SELECT 1 FROM attributions WHERE attributions.claim_id = claims.id \
-                     AND attributions.cited_source_id = "
-                }
-                Role::Publisher => {
-                    "EXISTS (SELECT 1 FROM attributions JOIN sources ON sources.id = attributions.source_id \
-                     WHERE attributions.claim_id = claims.id AND sources.publisher_id = "
-                }
-                Role::CitedPublisher => {
-                    "EXISTS (SELECT 1 FROM attributions \
-                     JOIN sources ON sources.id = attributions.cited_source_id \
-                     WHERE attributions.claim_id = claims.id AND sources.publisher_id = "
-                }
-            };
-            sql.push(probe).text(self.backer.id()).push(")");
-        }
-        sql.push(")");
-    }
-
-    /// The filter as `claims.id IN (<the set>)`, for a planner that picks
-    /// its own way to check it.
-    pub fn write_in(&self, sql: &mut Sql) {
-        sql.push("claims.id IN (");
-        self.write_union(sql, false, "JOIN");
-        sql.push(")");
+        let keys = SortKeys { table: "claim_backers", id: "claim_id" };
+        sql::after_and_order_by(&mut sql, request, phase, keys);
+        sql.limit(limit);
+        sql
     }
 
     /// The roles the backer has for each of these claims (one query),
     /// whatever the roles asked for: an item says all it is.
     pub fn roles_of(&self, conn: &mut DbConnection, claims: &[ClaimId]) -> StoreResult<HashMap<ClaimId, Vec<Role>>> {
-        let mut out: HashMap<ClaimId, Vec<Role>> = HashMap::new();
         if claims.is_empty() {
-            return Ok(out);
+            return Ok(HashMap::new());
         }
-        let id = self.backer.id();
         let mut sql = Sql::new();
-        sql.push("SELECT attributions.claim_id AS claim_id, ");
-        match &self.backer {
-            Backer::Agent(_) => {
-                sql.push("coalesce(attributions.speaker_id = ").text(id).push(", FALSE) AS first, ");
-                sql.push("coalesce(stating.publisher_id = ").text(id).push(", FALSE) AS second, ");
-                sql.push("coalesce(cited.publisher_id = ").text(id).push(", FALSE) AS third ");
-            }
-            Backer::Source(_) => {
-                sql.push("attributions.source_id = ").text(id).push(" AS first, ");
-                sql.push("coalesce(attributions.cited_source_id = ").text(id).push(", FALSE) AS second, ");
-                sql.push("FALSE AS third ");
-            }
-        }
-        sql.push(
-            "FROM attributions JOIN sources AS stating ON stating.id = attributions.source_id \
-             LEFT JOIN sources AS cited ON cited.id = attributions.cited_source_id \
-             WHERE attributions.claim_id IN (",
-        );
+        sql.push("SELECT claim_id, roles FROM claim_backers WHERE backer_id = ").text(self.backer.id());
+        sql.push(" AND claim_id IN (");
         for (i, claim) in claims.iter().enumerate() {
             if i > 0 {
                 sql.push(", ");
@@ -194,18 +124,24 @@ impl Backing {
         sql.push(")");
         let rows: Vec<RoleRow> = sql.load_any(conn)?;
         let possible = self.backer.roles();
-        for row in rows {
-            let roles = out.entry(row.claim_id).or_default();
-            for (has, role) in [row.first, row.second, row.third].into_iter().zip(possible) {
-                if has && !roles.contains(role) {
-                    roles.push(*role);
-                }
-            }
-        }
-        for roles in out.values_mut() {
-            roles.sort_by_key(|role| possible.iter().position(|r| r == role));
-        }
-        Ok(out)
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let roles = possible.iter().copied().filter(|role| i64::from(row.roles) & bit(*role) != 0).collect();
+                (row.claim_id, roles)
+            })
+            .collect())
+    }
+}
+
+/// A role's bit in `claim_backers.roles`.
+fn bit(role: Role) -> i64 {
+    match role {
+        Role::Speaker => 1,
+        Role::Publisher => 2,
+        Role::CitedPublisher => 4,
+        Role::StatingSource => 8,
+        Role::CitedSource => 16,
     }
 }
 
@@ -213,10 +149,6 @@ impl Backing {
 struct RoleRow {
     #[diesel(sql_type = Text)]
     claim_id: ClaimId,
-    #[diesel(sql_type = Bool)]
-    first: bool,
-    #[diesel(sql_type = Bool)]
-    second: bool,
-    #[diesel(sql_type = Bool)]
-    third: bool,
+    #[diesel(sql_type = Integer)]
+    roles: i32,
 }

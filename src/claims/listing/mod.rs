@@ -98,7 +98,6 @@ pub fn list_backed(
 fn read_page(conn: &mut DbConnection, request: &Request) -> StoreResult<Page<ClaimListItem>> {
     let dialect = dialect(conn);
     let rows = dialect.page(request)?;
-    let byte_order = dialect.byte_order();
     let (rows, next_cursor) =
         cursor::paginate(rows, request.limit, &request.fingerprint, |row| request.position_of(row));
     let ids: Vec<ClaimId> = rows.iter().map(|row| row.claim.id.clone()).collect();
@@ -108,7 +107,7 @@ fn read_page(conn: &mut DbConnection, request: &Request) -> StoreResult<Page<Cla
     };
     let mut stated_on: HashMap<ClaimId, Option<PartialDate>> =
         rows.iter().map(|row| (row.claim.id.clone(), row.stated_on.clone())).collect();
-    let mut statings = items::statings(conn, &ids, byte_order)?;
+    let mut statings = items::statings(conn, &ids)?;
     let claims = with_tags(conn, rows.into_iter().map(|row| row.claim).collect())?;
     let items = claims
         .into_iter()
@@ -154,10 +153,6 @@ trait Dialect {
 
     /// The plan lines of the queries [`Dialect::page`] runs.
     fn explain(&mut self, request: &Request) -> StoreResult<Vec<String>>;
-
-    /// The clause that makes text compare byte by byte (partial dates
-    /// must), empty where that is the default.
-    fn byte_order(&self) -> &'static str;
 }
 
 /// The one place that asks which database the connection speaks to.

@@ -62,10 +62,6 @@ impl Dialect for PgConnection {
         }
         Ok(lines)
     }
-
-    fn byte_order(&self) -> &'static str {
-        BYTE_ORDER
-    }
 }
 
 #[derive(QueryableByName)]
@@ -96,6 +92,9 @@ fn refused_query(message: &str) -> bool {
 
 /// One phase of a page; every filter is a plain condition.
 fn page_sql(request: &Request, phase: Phase, limit: i64) -> Sql {
+    if let Some(backing) = request.backing() {
+        return backing.page_sql(request, phase, limit, "JOIN");
+    }
     let rank = (phase == Phase::Ranked).then_some(RANK);
     let mut sql = sql::select_listed(rank, None);
     match &request.search {

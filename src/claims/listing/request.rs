@@ -25,6 +25,9 @@ pub struct Request {
     pub snippet: bool,
     /// The fingerprint of the filters and sort, which cursors carry.
     pub fingerprint: String,
+    /// The claims an agent or a source is behind, in some roles: a list of
+    /// its own, with no other filter (see [`super::backing`]).
+    pub backing: Option<Backing>,
 }
 
 /// A condition on the claim's own columns.
@@ -51,8 +54,6 @@ pub enum Member {
     Source(SourceId),
     Speaker(AgentId),
     Publisher(AgentId),
-    /// The claims an agent or a source is behind, in some roles.
-    Backing(Backing),
     /// Has a published review (`reviewed=true`).
     Reviewed,
     /// Has a published review by this reviewer.
@@ -106,6 +107,7 @@ impl Request {
             limit,
             snippet: query.snippet.unwrap_or(false),
             fingerprint,
+            backing: None,
         })
     }
 
@@ -130,12 +132,13 @@ impl Request {
         Ok(Request {
             search: None,
             columns: Vec::new(),
-            members: vec![Member::Backing(backing)],
+            members: Vec::new(),
             sort,
             after,
             limit,
             snippet: false,
             fingerprint,
+            backing: Some(backing),
         })
     }
 
@@ -156,10 +159,7 @@ impl Request {
     /// The backing filter of the request, if it lists an agent's or a
     /// source's claims.
     pub fn backing(&self) -> Option<&Backing> {
-        self.members.iter().find_map(|member| match member {
-            Member::Backing(backing) => Some(backing),
-            _ => None,
-        })
+        self.backing.as_ref()
     }
 
     /// Reads up to `limit + 1` rows, phase after phase, asking each phase

@@ -212,7 +212,7 @@ impl Member {
             Member::Tag(tag) | Member::RatingLabel(tag) => Some(tag),
             Member::Source(id) => Some(id.as_str()),
             Member::Speaker(id) | Member::Publisher(id) | Member::Reviewer(id) => Some(id.as_str()),
-            Member::Reviewed | Member::Backing(_) => None,
+            Member::Reviewed => None,
         }
     }
 
@@ -226,9 +226,6 @@ impl Member {
 
     /// The set as a query: `SELECT [DISTINCT] claim_id …`.
     pub fn write_set(&self, sql: &mut Sql, distinct: bool) {
-        if let Member::Backing(backing) = self {
-            return backing.write_set(sql, distinct);
-        }
         let from = match self {
             Member::Tag(_) => "claim_tags.claim_id AS claim_id FROM claim_tags WHERE claim_tags.tag = ",
             Member::Source(_) => "attributions.claim_id AS claim_id FROM attributions WHERE attributions.source_id = ",
@@ -239,7 +236,6 @@ impl Member {
                 "attributions.claim_id AS claim_id FROM sources \
                  CROSS JOIN attributions ON attributions.source_id = sources.id WHERE sources.publisher_id = "
             }
-            Member::Backing(_) => return,
             Member::Reviewed => "reviews.claim_id AS claim_id FROM reviews WHERE reviews.status = 'published'",
             Member::Reviewer(_) => {
                 "reviews.claim_id AS claim_id FROM reviews \
@@ -258,7 +254,6 @@ impl Member {
     /// claim's own rows.
     pub fn write_probe(&self, sql: &mut Sql) {
         let probe = match self {
-            Member::Backing(backing) => return backing.write_probe(sql),
             Member::Tag(_) => {
                 "EXISTS (SELECT 1 FROM claim_tags WHERE claim_tags.claim_id = claims.id AND claim_tags.tag = "
             }
@@ -294,7 +289,6 @@ impl Member {
     /// its own way to check it.
     pub fn write_in(&self, sql: &mut Sql) {
         let set = match self {
-            Member::Backing(backing) => return backing.write_in(sql),
             Member::Tag(_) => "claims.id IN (SELECT claim_id FROM claim_tags WHERE tag = ",
             Member::Source(_) => "claims.id IN (SELECT claim_id FROM attributions WHERE source_id = ",
             Member::Speaker(_) => "claims.id IN (SELECT claim_id FROM attributions WHERE speaker_id = ",
@@ -320,47 +314,71 @@ impl Member {
 /// already (a rank is computed differently by each); the order is by the
 /// `rank` column, lower first.
 pub fn after_and_order(sql: &mut Sql, request: &Request, phase: Phase) {
+    after_and_order_by(sql, request, phase, SortKeys::CLAIMS);
+}
+
+/// Where the sort keys of a listed claim are read: the claim's own row, or
+/// a row that copies them (`claim_backers`).
+#[derive(Clone, Copy)]
+pub struct SortKeys {
+    /// The table, or its alias.
+    pub table: &'static str,
+    /// Its column holding the claim's id.
+    pub id: &'static str,
+}
+
+impl SortKeys {
+    pub const CLAIMS: SortKeys = SortKeys { table: "claims", id: "id" };
+}
+
+/// [`after_and_order`] over the sort keys of `keys`.
+pub fn after_and_order_by(sql: &mut Sql, request: &Request, phase: Phase, keys: SortKeys) {
     let (cmp, dir) = if request.descending() { ("<", "DESC") } else { (">", "ASC") };
+    let key = |name: &str| format!("{}.{}", keys.table, name);
+    let id = key(keys.id);
     match phase {
         Phase::Ranked => {
-            sql.push(" ORDER BY rank ASC, claims.id ASC");
+            sql.push(" ORDER BY rank ASC, ").push(&id).push(" ASC");
         }
         Phase::Created => {
-            if let Some(Position::Created { at, id }) = &request.after {
-                sql.push(" AND (claims.created_at, claims.id) ").push(cmp).push(" (");
-                sql.timestamp(*at).push(", ").text(id.as_str()).push(")");
+            let at = key("created_at");
+            if let Some(Position::Created { at: after, id: after_id }) = &request.after {
+                sql.push(&format!(" AND ({at}, {id}) {cmp} ("));
+                sql.timestamp(*after).push(", ").text(after_id.as_str()).push(")");
             }
-            sql.push(" ORDER BY claims.created_at ").push(dir).push(", claims.id ").push(dir);
+            sql.push(&format!(" ORDER BY {at} {dir}, {id} {dir}"));
         }
         Phase::WithPeriod => {
-            sql.push(" AND claims.period_start IS NOT NULL");
-            if let Some(Position::Period { start: Some(start), id }) = &request.after {
-                sql.push(" AND (claims.period_start, claims.id) ").push(cmp).push(" (");
-                sql.text(start.as_str()).push(", ").text(id.as_str()).push(")");
+            let start = key("period_start");
+            sql.push(&format!(" AND {start} IS NOT NULL"));
+            if let Some(Position::Period { start: Some(after), id: after_id }) = &request.after {
+                sql.push(&format!(" AND ({start}, {id}) {cmp} ("));
+                sql.text(after.as_str()).push(", ").text(after_id.as_str()).push(")");
             }
-            sql.push(" ORDER BY claims.period_start ").push(dir).push(", claims.id ").push(dir);
+            sql.push(&format!(" ORDER BY {start} {dir}, {id} {dir}"));
         }
         Phase::WithoutPeriod => {
-            sql.push(" AND claims.period_start IS NULL");
-            if let Some(Position::Period { start: None, id }) = &request.after {
-                sql.push(" AND claims.id ").push(cmp).push(" ").text(id.as_str());
+            sql.push(&format!(" AND {} IS NULL", key("period_start")));
+            if let Some(Position::Period { start: None, id: after_id }) = &request.after {
+                sql.push(&format!(" AND {id} {cmp} ")).text(after_id.as_str());
             }
-            sql.push(" ORDER BY claims.id ").push(dir);
+            sql.push(&format!(" ORDER BY {id} {dir}"));
         }
         Phase::WithStated => {
-            sql.push(" AND claims.stated_on IS NOT NULL");
-            if let Some(Position::Stated { on: Some(on), id }) = &request.after {
-                sql.push(" AND (claims.stated_on, claims.id) ").push(cmp).push(" (");
-                sql.text(on.as_str()).push(", ").text(id.as_str()).push(")");
+            let on = key("stated_on");
+            sql.push(&format!(" AND {on} IS NOT NULL"));
+            if let Some(Position::Stated { on: Some(after), id: after_id }) = &request.after {
+                sql.push(&format!(" AND ({on}, {id}) {cmp} ("));
+                sql.text(after.as_str()).push(", ").text(after_id.as_str()).push(")");
             }
-            sql.push(" ORDER BY claims.stated_on ").push(dir).push(", claims.id ").push(dir);
+            sql.push(&format!(" ORDER BY {on} {dir}, {id} {dir}"));
         }
         Phase::WithoutStated => {
-            sql.push(" AND claims.stated_on IS NULL");
-            if let Some(Position::Stated { on: None, id }) = &request.after {
-                sql.push(" AND claims.id ").push(cmp).push(" ").text(id.as_str());
+            sql.push(&format!(" AND {} IS NULL", key("stated_on")));
+            if let Some(Position::Stated { on: None, id: after_id }) = &request.after {
+                sql.push(&format!(" AND {id} {cmp} ")).text(after_id.as_str());
             }
-            sql.push(" ORDER BY claims.id ").push(dir);
+            sql.push(&format!(" ORDER BY {id} {dir}"));
         }
     }
 }

@@ -20,8 +20,16 @@ use crate::db::write::StoreResult;
 use crate::ids::ClaimId;
 use crate::search::SearchQuery;
 
+/// A join SQLite's planner keeps in the order written: the left table is
+/// read first.
+const JOIN_IN_ORDER: &str = "CROSS JOIN";
+
 impl Dialect for SqliteConnection {
     fn page(&mut self, request: &Request) -> StoreResult<Vec<ListedRow>> {
+        if let Some(backing) = request.backing() {
+            return request
+                .read_phases(|phase, limit| load(self, backing.page_sql(request, phase, limit, JOIN_IN_ORDER)));
+        }
         if request.sort == ClaimSort::Relevance {
             return fetch_by_rank(self, request);
         }
@@ -53,7 +61,13 @@ impl Dialect for SqliteConnection {
     }
 
     fn explain(&mut self, request: &Request) -> StoreResult<Vec<String>> {
-        let queries = if request.sort == ClaimSort::Relevance {
+        let queries = if let Some(backing) = request.backing() {
+            request
+                .phases()
+                .into_iter()
+                .map(|phase| backing.page_sql(request, phase, request.limit + 1, JOIN_IN_ORDER))
+                .collect()
+        } else if request.sort == ClaimSort::Relevance {
             vec![ranked_sql(request), ranked_claims_sql(request, &[])]
         } else {
             let plan = choose_plan(self, request)?;
@@ -65,10 +79,6 @@ impl Dialect for SqliteConnection {
             lines.extend(plan.into_iter().map(|line| line.detail));
         }
         Ok(lines)
-    }
-
-    fn byte_order(&self) -> &'static str {
-        ""
     }
 }
 
@@ -301,6 +311,6 @@ fn facet(member: &Member) -> Option<String> {
         Member::Speaker(id) => format!("k{}", compact(id.as_str())),
         Member::Publisher(id) => format!("p{}", compact(id.as_str())),
         // Not facets: checked on their own tables.
-        Member::Backing(_) | Member::Reviewed | Member::Reviewer(_) | Member::RatingLabel(_) => return None,
+        Member::Reviewed | Member::Reviewer(_) | Member::RatingLabel(_) => return None,
     })
 }

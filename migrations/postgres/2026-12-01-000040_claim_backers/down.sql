@@ -1,0 +1,12 @@
+DROP TRIGGER claims_backers_gone ON claims;
+DROP FUNCTION claims_backers_gone();
+DROP TRIGGER claims_backers_keys ON claims;
+DROP FUNCTION claims_backers_keys();
+DROP TRIGGER sources_backers ON sources;
+DROP FUNCTION sources_backers_refresh();
+DROP TRIGGER attributions_backers_delete ON attributions;
+DROP TRIGGER attributions_backers_update ON attributions;
+DROP TRIGGER attributions_backers_insert ON attributions;
+DROP FUNCTION attributions_backers_refresh();
+DROP FUNCTION claim_backers_refresh(text[]);
+DROP TABLE claim_backers;

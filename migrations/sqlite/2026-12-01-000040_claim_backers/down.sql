@@ -1,0 +1,10 @@
+DROP TRIGGER claims_backers_ad;
+DROP TRIGGER claims_backers_au;
+DROP TRIGGER claims_backers_ai;
+DROP TRIGGER sources_backers_au;
+DROP TRIGGER attributions_backers_ad;
+DROP TRIGGER attributions_backers_au;
+DROP TRIGGER attributions_backers_ai;
+DROP TRIGGER claim_backers_stale_ai;
+DROP TABLE claim_backers_stale;
+DROP TABLE claim_backers;

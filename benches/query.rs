@@ -413,8 +413,9 @@ fn main() -> anyhow::Result<()> {
         let tag = if builds.len() > 1 { format!(" {name}") } else { String::new() };
         header.push_str(&format!(" {:>14} {:>14}", format!("p50 ms{tag}"), format!("p99 ms{tag}")));
     }
-    if builds.len() > 1 {
-        header.push_str(&format!(" {:>12}", "p50 this/1st"));
+    // Each build's p50 over the one before it.
+    for pair in builds.windows(2) {
+        header.push_str(&format!(" {:>22}", format!("p50 {}/{}", pair[1].0, pair[0].0)));
     }
     header.push_str(&format!(" {:>6}", "items"));
     println!("{header}");
@@ -427,12 +428,12 @@ fn main() -> anyhow::Result<()> {
                 None => line.push_str(&format!(" {:>14} {:>14}", "n/a", "n/a")),
             }
         }
-        if builds.len() > 1 {
-            match (row.figures[0], row.figures[this]) {
-                (Some((first, _)), Some((this, _))) => {
-                    line.push_str(&format!(" {:>12.2}", this.as_secs_f64() / first.as_secs_f64()))
+        for pair in row.figures.windows(2) {
+            match (pair[0], pair[1]) {
+                (Some((before, _)), Some((after, _))) => {
+                    line.push_str(&format!(" {:>22.2}", after.as_secs_f64() / before.as_secs_f64()))
                 }
-                _ => line.push_str(&format!(" {:>12}", "n/a")),
+                _ => line.push_str(&format!(" {:>22}", "n/a")),
             }
         }
         line.push_str(&format!(" {:>6}", row.results));

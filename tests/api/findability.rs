@@ -11,6 +11,8 @@ use diesel::connection::InstrumentationEvent;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use claimtrail::claims::model::{ClaimQuery, ClaimSort};
+
 use crate::claims_list::pages;
 use crate::helpers::{TestApp, error_fields, problem};
 use crate::on_both_backends;
@@ -259,6 +261,41 @@ on_both_backends! {
         let response = app.patch(&format!("/v1/claims/{french}"), 1, &json!({"language": "en"})).await;
         assert_eq!(response.status(), StatusCode::OK);
         assert!(claim_ids(&app, "q=coup").await.contains(&french));
+    }
+
+    async fn a_search_finds_the_same_claims_whether_its_matches_are_read_or_its_order_walked(app: TestApp) {
+        let texts = [
+            ("Mali has had two coups since 2020.", None),
+            ("The coup of 2021 installed Assimi Goïta.", Some("en-GB")),
+            ("Deux coups d'État ont eu lieu.", Some("fr")),
+            ("Un coup de force à Bamako.", Some("fr")),
+            ("Fighters killed dozens of civilians.", None),
+            ("The killing of civilians went on.", Some("EN")),
+            ("Killed, she said, in the fuel blockades.", Some("es")),
+            ("The fuel blockade tightened around Bamako.", None),
+            ("A blockade of fuel is in force.", None),
+        ];
+        for (text, language) in texts {
+            app.create("/v1/claims", json!({"text": text, "language": language})).await;
+        }
+        let db = app.db.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = db.get().expect("a connection");
+            for q in ["coup", "coups", "kill", "killed", "Killings", "coup*", "\"fuel blockade\"", "fuel blockade", "coup bamako", "civilians killed"] {
+                for sort in [None, Some(ClaimSort::OldestFirst), Some(ClaimSort::PeriodStart)] {
+                    let query = || ClaimQuery { q: Some(q.to_string()), sort, ..Default::default() };
+                    let ids = |page: claimtrail::http::Page<claimtrail::claims::model::ClaimListItem>| {
+                        page.items.into_iter().map(|item| item.claim.id.to_string()).collect::<Vec<_>>()
+                    };
+                    let read = ids(claimtrail::claims::listing::list(&mut conn, query(), 50).expect("a page"));
+                    let walked = ids(claimtrail::claims::listing::list_walking(&mut conn, query(), 50).expect("a page"));
+                    assert_eq!(walked, read, "q={q} sort={sort:?}");
+                    assert!(!read.is_empty(), "q={q} finds something");
+                }
+            }
+        })
+        .await
+        .expect("the comparison");
     }
 
     async fn stated_on_is_the_earliest_date_of_the_attributions_and_follows_every_write(app: TestApp) {

@@ -64,6 +64,17 @@ pub fn list(conn: &mut DbConnection, query: ClaimQuery, limit: i64) -> StoreResu
     read_page(conn, &request)
 }
 
+/// [`list`], with the page read by walking the sort's index and checking
+/// each claim, whatever SQLite's counts would choose (PostgreSQL plans for
+/// itself: the same as [`list`]). For tests that hold one plan to the
+/// other's results; a search with few matches is otherwise never walked.
+#[doc(hidden)]
+pub fn list_walking(conn: &mut DbConnection, query: ClaimQuery, limit: i64) -> StoreResult<Page<ClaimListItem>> {
+    let mut request = Request::new(query, limit)?;
+    request.plan = Some(plan::Plan::Ordered);
+    read_page(conn, &request)
+}
+
 /// The claims an agent or a source is behind, in the roles of `backing`,
 /// in `sort` (newest first by default), each with every role it has.
 pub fn list_backed(

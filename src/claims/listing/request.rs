@@ -28,6 +28,9 @@ pub struct Request {
     /// The claims an agent or a source is behind, in some roles: a list of
     /// its own, with no other filter (see [`super::backing`]).
     pub backing: Option<Backing>,
+    /// Where the rows come from, when a test fixes it instead of SQLite's
+    /// counts (see [`super::list_walking`]).
+    pub plan: Option<super::plan::Plan>,
 }
 
 /// A condition on the claim's own columns.
@@ -108,6 +111,7 @@ impl Request {
             snippet: query.snippet.unwrap_or(false),
             fingerprint,
             backing: None,
+            plan: None,
         })
     }
 
@@ -139,6 +143,7 @@ impl Request {
             snippet: false,
             fingerprint,
             backing: Some(backing),
+            plan: None,
         })
     }
 

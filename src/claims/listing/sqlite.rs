@@ -33,7 +33,10 @@ impl Dialect for SqliteConnection {
         if request.sort == ClaimSort::Relevance {
             return fetch_by_rank(self, request);
         }
-        let plan = choose_plan(self, request)?;
+        let plan = match request.plan {
+            Some(plan) => plan,
+            None => choose_plan(self, request)?,
+        };
         request.read_phases(|phase, limit| load(self, page_sql(request, plan, phase, limit)))
     }
 
@@ -152,14 +155,33 @@ fn page_sql(request: &Request, plan: Plan, phase: Phase, limit: i64) -> Sql {
             )
             .text(fts5_expression(request));
         }
-        (Some(_), _) => {
-            sql.push(
-                "claims WHERE EXISTS (SELECT 1 FROM claim_documents JOIN claims_fts \
-                 ON claims_fts.rowid = claim_documents.doc \
-                 WHERE claim_documents.claim_id = claims.id AND claims_fts MATCH ",
-            )
-            .text(fts5_expression(request))
-            .push(")");
+        (Some(search), _) => {
+            // Checked claim by claim: a stemmed claim (most are) by one
+            // posting list per word, its stem's; an unstemmed claim, which
+            // has no stems, by the words as written (see `stems_expression`).
+            let probe = |sql: &mut Sql, expression: String| {
+                sql.push(
+                    "EXISTS (SELECT 1 FROM claim_documents JOIN claims_fts \
+                     ON claims_fts.rowid = claim_documents.doc \
+                     WHERE claim_documents.claim_id = claims.id AND claims_fts MATCH ",
+                )
+                .text(expression)
+                .push(")");
+            };
+            sql.push("claims WHERE ");
+            match stems_expression(search) {
+                Some(stems) => {
+                    sql.push("(");
+                    probe(&mut sql, with_facets(stems, request));
+                    sql.push(
+                        " OR (NOT (claims.language IS NULL OR claims.language LIKE 'en' \
+                         OR claims.language LIKE 'en-%') AND ",
+                    );
+                    probe(&mut sql, fts5_expression(request));
+                    sql.push("))");
+                }
+                None => probe(&mut sql, fts5_expression(request)),
+            }
         }
         (None, Plan::Read(Candidates::Members(i))) => {
             sql.push("(");
@@ -290,10 +312,38 @@ fn highlight_expression(search: &SearchQuery) -> String {
     items.join(" AND ")
 }
 
+/// What the user typed as it matches a stemmed claim: an item with stems
+/// by its stems alone, since a stemmed claim that has the words as written
+/// has their stems too (both come from the same text, and the `stems`
+/// column keeps the fields' words in order), so one posting list per word
+/// instead of two. `None` when no item has stems (the words expression is
+/// then the same). An unstemmed claim (see [`crate::stems::is_stemmed`])
+/// has no stems and must still be checked with [`words_expression`].
+fn stems_expression(search: &SearchQuery) -> Option<String> {
+    let mut any = false;
+    let items: Vec<String> = search
+        .items
+        .iter()
+        .map(|item| match item.stems() {
+            _ if item.prefix => format!("{{text subject quotes}} : {}", item.fts5_phrase()),
+            None => format!("{{text subject quotes stems}} : {}", item.fts5_phrase()),
+            Some(stems) => {
+                any = true;
+                format!("stems : \"{}\"", stems.join(" "))
+            }
+        })
+        .collect();
+    any.then(|| items.join(" AND "))
+}
+
 /// The FTS5 query of a request: what the user typed, over the text,
 /// subject and quotes, and a facet term per membership filter.
 fn fts5_expression(request: &Request) -> String {
-    let mut expression = request.search.as_ref().map(words_expression).unwrap_or_default();
+    with_facets(request.search.as_ref().map(words_expression).unwrap_or_default(), request)
+}
+
+/// A words expression and a facet term per membership filter.
+fn with_facets(mut expression: String, request: &Request) -> String {
     for facet in request.members.iter().filter_map(facet) {
         expression.push_str(&format!(" AND facets : \"{facet}\""));
     }

@@ -181,7 +181,7 @@ on_both_backends! {
             roles(format!("/v1/agents/{first}/claims")).await,
             [(cited.clone(), json!(["cited_publisher"])), (c2020.clone(), json!(["publisher"]))]
         );
-        assert_eq!(listed(&app, &format!("/v1/agents/{speaker}/claims")).await, [c2020.clone()]);
+        assert_eq!(listed(&app, &format!("/v1/agents/{speaker}/claims")).await, vec![c2020.clone()]);
 
         // The older source changes publisher: both outlets' lists follow.
         let response = app.patch(&format!("/v1/sources/{older}"), 1, &json!({"publisher_id": second})).await;
@@ -221,7 +221,7 @@ on_both_backends! {
         assert_eq!(response.status(), StatusCode::OK);
         assert!(listed(&app, &format!("/v1/agents/{speaker}/claims")).await.is_empty());
         assert_eq!(app.delete(&format!("/v1/attributions/{}", id(&moved)), 2).await.status(), StatusCode::NO_CONTENT);
-        assert_eq!(listed(&app, &format!("/v1/sources/{older}/claims?role=stating_source")).await, [c2020.clone()]);
+        assert_eq!(listed(&app, &format!("/v1/sources/{older}/claims?role=stating_source")).await, vec![c2020.clone()]);
 
         // A deleted claim leaves every list.
         let version = card(&app, &c2019).await["version"].as_i64().expect("a version");

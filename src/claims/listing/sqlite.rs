@@ -41,6 +41,24 @@ impl Dialect for SqliteConnection {
     }
 
     fn snippets(&mut self, search: &SearchQuery, claims: &[ClaimId]) -> StoreResult<HashMap<ClaimId, String>> {
+        let in_claims = |sql: &mut Sql| {
+            for (i, id) in claims.iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.text(id.as_str());
+            }
+        };
+        // The words of these claims' documents, for the inflections to mark.
+        let mut sql = Sql::new();
+        sql.push(
+            "SELECT coalesce(text, '') || ' ' || coalesce(subject, '') || ' ' || coalesce(quotes, '') AS words \
+             FROM claim_documents WHERE claim_id IN (",
+        );
+        in_claims(&mut sql);
+        sql.push(")");
+        let documents: Vec<DocumentWords> = load(self, sql)?;
+        let texts: Vec<&str> = documents.iter().map(|d| d.words.as_str()).collect();
         // The rowid lookup lets FTS5 seek each listed document instead of
         // walking every match.
         let mut sql = Sql::new();
@@ -50,14 +68,9 @@ impl Dialect for SqliteConnection {
              FROM claims_fts JOIN claim_documents ON claim_documents.doc = claims_fts.rowid \
              WHERE claims_fts MATCH ",
         )
-        .text(highlight_expression(search))
+        .text(highlight_expression(search, &texts))
         .push(" AND claims_fts.rowid IN (SELECT doc FROM claim_documents WHERE claim_id IN (");
-        for (i, id) in claims.iter().enumerate() {
-            if i > 0 {
-                sql.push(", ");
-            }
-            sql.text(id.as_str());
-        }
+        in_claims(&mut sql);
         sql.push("))");
         let found: Vec<SnippetRow> = load(self, sql)?;
         Ok(found.into_iter().filter_map(|r| Some((r.claim_id, marked_html(&r.snippet?)))).collect())
@@ -89,6 +102,12 @@ impl Dialect for SqliteConnection {
 struct PlanLine {
     #[diesel(sql_type = Text)]
     detail: String,
+}
+
+#[derive(QueryableByName)]
+struct DocumentWords {
+    #[diesel(sql_type = Text)]
+    words: String,
 }
 
 #[derive(QueryableByName)]
@@ -293,19 +312,73 @@ fn words_expression(search: &SearchQuery) -> String {
     items.join(" AND ")
 }
 
-/// The FTS5 query that marks the matches in a snippet: the words as
-/// written, or (for an inflection) words that start with the item's stem.
-/// Stems are not words, so the text is marked rather than `stems`.
-fn highlight_expression(search: &SearchQuery) -> String {
+/// The FTS5 query that marks the matches in a snippet: each item's words
+/// as written, or any of their inflections that occur in `texts` (the
+/// listed claims' documents): words whose English stem is the item's.
+/// Those are exact words, each one posting list sought by row id; a prefix
+/// (`"secur"*`) would mark the same, but FTS5 answers it by merging the
+/// posting lists of every word with that prefix in the whole index, on each
+/// listed claim. A phrase with too many combinations of inflections keeps
+/// the prefix. Stems are not words, so the text is marked, not `stems`.
+fn highlight_expression(search: &SearchQuery, texts: &[&str]) -> String {
+    /// Phrases of inflections tried before falling back to a prefix.
+    const MAX_VARIANTS: usize = 16;
+    let mut stems_of: HashMap<String, String> = HashMap::new();
+    for text in texts {
+        for word in text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+            let word = word.to_lowercase();
+            if !stems_of.contains_key(&word) {
+                let stem = crate::stems::stem(&word);
+                stems_of.insert(word, stem);
+            }
+        }
+    }
     let items: Vec<String> = search
         .items
         .iter()
         .map(|item| {
-            let stems = item.stems().unwrap_or_else(|| item.words.iter().map(|w| w.to_lowercase()).collect());
-            if item.prefix || stems.last().is_none_or(|stem| stem.chars().count() < 3) {
-                format!("{{text subject quotes}} : {}", item.fts5_phrase())
-            } else {
-                format!("{{text subject quotes}} : ({} OR \"{}\"*)", item.fts5_phrase(), stems.join(" "))
+            if item.prefix {
+                return format!("{{text subject quotes}} : {}", item.fts5_phrase());
+            }
+            // Per word of the item: itself and the inflections present.
+            let forms: Vec<Vec<String>> = item
+                .words
+                .iter()
+                .map(|word| {
+                    let word = word.to_lowercase();
+                    let stem = crate::stems::stem(&word);
+                    let mut forms: Vec<String> =
+                        stems_of.iter().filter(|(w, s)| **s == stem && **w != word).map(|(w, _)| w.clone()).collect();
+                    forms.sort();
+                    forms.insert(0, word);
+                    forms
+                })
+                .collect();
+            let variants = forms.iter().map(Vec::len).try_fold(1usize, |n, len| n.checked_mul(len));
+            match variants {
+                Some(n) if n <= MAX_VARIANTS => {
+                    let mut phrases = vec![String::new()];
+                    for word_forms in &forms {
+                        phrases = phrases
+                            .iter()
+                            .flat_map(|start| {
+                                word_forms.iter().map(move |form| {
+                                    if start.is_empty() { form.clone() } else { format!("{start} {form}") }
+                                })
+                            })
+                            .collect();
+                    }
+                    let phrases: Vec<String> = phrases.into_iter().map(|p| format!("\"{p}\"")).collect();
+                    format!("{{text subject quotes}} : ({})", phrases.join(" OR "))
+                }
+                _ => {
+                    let stems: Vec<String> = item.words.iter().map(|w| crate::stems::stem(w)).collect();
+                    if stems.last().is_none_or(|stem| stem.chars().count() < 3) {
+                        format!("{{text subject quotes}} : {}", item.fts5_phrase())
+                    } else {
+                        format!("{{text subject quotes}} : ({} OR \"{}\"*)", item.fts5_phrase(), stems.join(" "))
+                    }
+                }
             }
         })
         .collect();
@@ -363,4 +436,34 @@ fn facet(member: &Member) -> Option<String> {
         // Not facets: checked on their own tables.
         Member::Reviewed | Member::Reviewer(_) | Member::RatingLabel(_) => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn search(q: &str) -> SearchQuery {
+        SearchQuery::parse(q).expect("a query").expect("not blank")
+    }
+
+    #[test]
+    fn a_snippet_marks_the_inflections_the_listed_claims_hold_as_exact_words() {
+        let texts = ["Securities were sold; security tightened.", "Mali's fuel blockades and a blockade of fuel"];
+        assert_eq!(
+            highlight_expression(&search("security"), &texts),
+            "{text subject quotes} : (\"security\" OR \"securities\")"
+        );
+        assert_eq!(
+            highlight_expression(&search("\"fuel blockade\" sold"), &texts),
+            "{text subject quotes} : (\"fuel blockade\" OR \"fuel blockades\") AND {text subject quotes} : (\"sold\")"
+        );
+        assert_eq!(highlight_expression(&search("secur*"), &texts), "{text subject quotes} : \"secur\"*");
+    }
+
+    #[test]
+    fn a_phrase_with_too_many_inflections_is_marked_by_its_stems_prefix() {
+        let text = "kill kills killed killing killings; coup coups couped couping";
+        let expression = highlight_expression(&search("\"coup kill\""), &[text]);
+        assert_eq!(expression, "{text subject quotes} : (\"coup kill\" OR \"coup kill\"*)");
+    }
 }

@@ -326,11 +326,7 @@ fn highlight_expression(search: &SearchQuery, texts: &[&str]) -> String {
     let mut stems_of: HashMap<String, String> = HashMap::new();
     for text in texts {
         for word in text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
-            let word = word.to_lowercase();
-            if !stems_of.contains_key(&word) {
-                let stem = crate::stems::stem(&word);
-                stems_of.insert(word, stem);
-            }
+            stems_of.entry(word.to_lowercase()).or_insert_with_key(|word| crate::stems::stem(word));
         }
     }
     let items: Vec<String> = search

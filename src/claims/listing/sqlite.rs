@@ -175,9 +175,9 @@ fn page_sql(request: &Request, plan: Plan, phase: Phase, limit: i64) -> Sql {
             .text(fts5_expression(request));
         }
         (Some(search), _) => {
-            // Checked claim by claim: a stemmed claim (most are) by one
-            // posting list per word, its stem's; an unstemmed claim, which
-            // has no stems, by the words as written (see `stems_expression`).
+            // Checked claim by claim: a stemmed claim (most are) by its
+            // stems, an unstemmed one by the words as written; one posting
+            // list per word either way (see `stems_expression`).
             let probe = |sql: &mut Sql, expression: String| {
                 sql.push(
                     "EXISTS (SELECT 1 FROM claim_documents JOIN claims_fts \
@@ -196,7 +196,7 @@ fn page_sql(request: &Request, plan: Plan, phase: Phase, limit: i64) -> Sql {
                         " OR (NOT (claims.language IS NULL OR claims.language LIKE 'en' \
                          OR claims.language LIKE 'en-%') AND ",
                     );
-                    probe(&mut sql, fts5_expression(request));
+                    probe(&mut sql, with_facets(written_expression(search), request));
                     sql.push("))");
                 }
                 None => probe(&mut sql, fts5_expression(request)),
@@ -387,7 +387,7 @@ fn highlight_expression(search: &SearchQuery, texts: &[&str]) -> String {
 /// column keeps the fields' words in order), so one posting list per word
 /// instead of two. `None` when no item has stems (the words expression is
 /// then the same). An unstemmed claim (see [`crate::stems::is_stemmed`])
-/// has no stems and must still be checked with [`words_expression`].
+/// has no stems and is checked with [`written_expression`].
 fn stems_expression(search: &SearchQuery) -> Option<String> {
     let mut any = false;
     let items: Vec<String> = search
@@ -403,6 +403,14 @@ fn stems_expression(search: &SearchQuery) -> Option<String> {
         })
         .collect();
     any.then(|| items.join(" AND "))
+}
+
+/// What the user typed as it matches an unstemmed claim, which has no
+/// stems: the words as written, one posting list per word.
+fn written_expression(search: &SearchQuery) -> String {
+    let items: Vec<String> =
+        search.items.iter().map(|item| format!("{{text subject quotes}} : {}", item.fts5_phrase())).collect();
+    items.join(" AND ")
 }
 
 /// The FTS5 query of a request: what the user typed, over the text,

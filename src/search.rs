@@ -153,8 +153,12 @@ impl Item {
 }
 
 /// The words of a piece of text: maximal runs of letters and digits.
+pub fn words(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty())
+}
+
 fn words_of(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_string).collect()
+    words(text).map(str::to_string).collect()
 }
 
 /// Adds an item unless it is empty or already there (case aside).

@@ -43,7 +43,7 @@ pub fn stem(word: &str) -> String {
 
 /// The stems of a text's words (runs of letters and digits), in order.
 fn stems_of(text: &str) -> String {
-    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(stem).collect::<Vec<_>>().join(" ")
+    crate::search::words(text).map(stem).collect::<Vec<_>>().join(" ")
 }
 
 /// What the search index holds as a claim's stems: those of its text,

@@ -9,4 +9,5 @@ DROP TRIGGER attributions_backers_update ON attributions;
 DROP TRIGGER attributions_backers_insert ON attributions;
 DROP FUNCTION attributions_backers_refresh();
 DROP FUNCTION claim_backers_refresh(text[]);
+DROP FUNCTION claim_backers_recompute(text[]);
 DROP TABLE claim_backers;

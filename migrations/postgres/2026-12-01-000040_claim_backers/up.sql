@@ -16,7 +16,7 @@ CREATE TABLE claim_backers (
 );
 
 -- The rows of these claims, recomputed from their attributions.
-CREATE FUNCTION claim_backers_refresh(changed text[]) RETURNS void
+CREATE FUNCTION claim_backers_recompute(changed text[]) RETURNS void
 LANGUAGE sql AS $$
     DELETE FROM claim_backers WHERE claim_id = ANY (changed);
     INSERT INTO claim_backers (claim_id, backer_id, roles, created_at, period_start, stated_on)
@@ -35,10 +35,21 @@ LANGUAGE sql AS $$
     GROUP BY c.id, b.backer_id;
 $$;
 
--- Statement-level, like the search and `stated_on` refreshes: the claim
--- rows are locked first (`FOR NO KEY UPDATE`, see the `findability`
--- migration), so that the recomputation's snapshot includes any writer
--- that held them before.
+-- The same, from a trigger: the claim rows are locked first (`FOR NO KEY
+-- UPDATE`, see the `findability` migration), so that the recomputation's
+-- snapshot includes any writer that held them before.
+CREATE FUNCTION claim_backers_refresh(changed text[]) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF changed IS NULL THEN
+        RETURN;
+    END IF;
+    PERFORM 1 FROM claims WHERE id = ANY (changed) ORDER BY id FOR NO KEY UPDATE;
+    PERFORM claim_backers_recompute(changed);
+END
+$$;
+
+-- Statement-level, like the search and `stated_on` refreshes.
 CREATE FUNCTION attributions_backers_refresh() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -57,10 +68,6 @@ BEGIN
            OR n.cited_source_id IS DISTINCT FROM o.cited_source_id
            OR n.speaker_id IS DISTINCT FROM o.speaker_id;
     END IF;
-    IF changed IS NULL THEN
-        RETURN NULL;
-    END IF;
-    PERFORM 1 FROM claims WHERE id = ANY (changed) ORDER BY id FOR NO KEY UPDATE;
     PERFORM claim_backers_refresh(changed);
     RETURN NULL;
 END
@@ -83,10 +90,6 @@ DECLARE
 BEGIN
     SELECT array_agg(DISTINCT claim_id) INTO changed FROM attributions
     WHERE source_id = NEW.id OR cited_source_id = NEW.id;
-    IF changed IS NULL THEN
-        RETURN NULL;
-    END IF;
-    PERFORM 1 FROM claims WHERE id = ANY (changed) ORDER BY id FOR NO KEY UPDATE;
     PERFORM claim_backers_refresh(changed);
     RETURN NULL;
 END
@@ -119,7 +122,7 @@ $$;
 CREATE TRIGGER claims_backers_gone AFTER DELETE ON claims
 FOR EACH ROW EXECUTE FUNCTION claims_backers_gone();
 
-SELECT claim_backers_refresh(ARRAY(SELECT id FROM claims));
+SELECT claim_backers_recompute(ARRAY(SELECT id FROM claims));
 
 CREATE INDEX claim_backers_by_created ON claim_backers (backer_id, created_at, claim_id, roles);
 CREATE INDEX claim_backers_by_period ON claim_backers (backer_id, period_start, claim_id, roles);

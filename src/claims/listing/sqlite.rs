@@ -18,7 +18,7 @@ use super::{Dialect, ListedRow};
 use crate::claims::model::ClaimSort;
 use crate::db::write::StoreResult;
 use crate::ids::ClaimId;
-use crate::search::SearchQuery;
+use crate::search::{Item, SearchQuery};
 
 /// A join SQLite's planner keeps in the order written: the left table is
 /// read first.
@@ -302,7 +302,7 @@ fn words_expression(search: &SearchQuery) -> String {
         .items
         .iter()
         .map(|item| match item.stems() {
-            _ if item.prefix => format!("{{text subject quotes}} : {}", item.fts5_phrase()),
+            _ if item.prefix => as_written(item),
             None => format!("{{text subject quotes stems}} : {}", item.fts5_phrase()),
             Some(stems) => {
                 format!("({{text subject quotes}} : {} OR stems : \"{}\")", item.fts5_phrase(), stems.join(" "))
@@ -325,7 +325,7 @@ fn highlight_expression(search: &SearchQuery, texts: &[&str]) -> String {
     const MAX_VARIANTS: usize = 16;
     let mut stems_of: HashMap<String, String> = HashMap::new();
     for text in texts {
-        for word in text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+        for word in crate::search::words(text) {
             stems_of.entry(word.to_lowercase()).or_insert_with_key(|word| crate::stems::stem(word));
         }
     }
@@ -334,7 +334,7 @@ fn highlight_expression(search: &SearchQuery, texts: &[&str]) -> String {
         .iter()
         .map(|item| {
             if item.prefix {
-                return format!("{{text subject quotes}} : {}", item.fts5_phrase());
+                return as_written(item);
             }
             // Per word of the item: itself and the inflections present.
             let forms: Vec<Vec<String>> = item
@@ -370,7 +370,7 @@ fn highlight_expression(search: &SearchQuery, texts: &[&str]) -> String {
                 _ => {
                     let stems: Vec<String> = item.words.iter().map(|w| crate::stems::stem(w)).collect();
                     if stems.last().is_none_or(|stem| stem.chars().count() < 3) {
-                        format!("{{text subject quotes}} : {}", item.fts5_phrase())
+                        as_written(item)
                     } else {
                         format!("{{text subject quotes}} : ({} OR \"{}\"*)", item.fts5_phrase(), stems.join(" "))
                     }
@@ -394,7 +394,7 @@ fn stems_expression(search: &SearchQuery) -> Option<String> {
         .items
         .iter()
         .map(|item| match item.stems() {
-            _ if item.prefix => format!("{{text subject quotes}} : {}", item.fts5_phrase()),
+            _ if item.prefix => as_written(item),
             None => format!("{{text subject quotes stems}} : {}", item.fts5_phrase()),
             Some(stems) => {
                 any = true;
@@ -405,11 +405,16 @@ fn stems_expression(search: &SearchQuery) -> Option<String> {
     any.then(|| items.join(" AND "))
 }
 
+/// An item as written (a prefix with its `*`), in the text, subject or
+/// quotes.
+fn as_written(item: &Item) -> String {
+    format!("{{text subject quotes}} : {}", item.fts5_phrase())
+}
+
 /// What the user typed as it matches an unstemmed claim, which has no
 /// stems: the words as written, one posting list per word.
 fn written_expression(search: &SearchQuery) -> String {
-    let items: Vec<String> =
-        search.items.iter().map(|item| format!("{{text subject quotes}} : {}", item.fts5_phrase())).collect();
+    let items: Vec<String> = search.items.iter().map(as_written).collect();
     items.join(" AND ")
 }
 

@@ -6,6 +6,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::listing::sql::Sql;
 use super::model::{Claim, ClaimKind, ClaimStatus, Comparator, NewClaim, Quantity};
 use crate::db::refs::{self, Target};
 use crate::db::schema::{claim_tags, claims};
@@ -38,7 +39,7 @@ pub struct ClaimRow {
 }
 
 /// One tag of one claim.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Insertable)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, QueryableByName, Insertable)]
 #[diesel(table_name = claim_tags)]
 pub struct TagRow {
     pub claim_id: ClaimId,
@@ -168,11 +169,12 @@ fn replace_tags(tx: &mut Tx, id: &ClaimId, tags: &[String]) -> StoreResult<Vec<S
 
 /// Tags of these claims, by claim id (one query).
 fn tags_of(conn: &mut DbConnection, claim_ids: &[ClaimId]) -> StoreResult<HashMap<ClaimId, Vec<String>>> {
-    let rows: Vec<TagRow> = claim_tags::table
-        .filter(claim_tags::claim_id.eq_any(claim_ids))
-        .order((claim_tags::claim_id, claim_tags::tag))
-        .select((claim_tags::claim_id, claim_tags::tag))
-        .load(conn)?;
+    // One statement text for any number of claims, kept prepared.
+    let mut sql = Sql::new();
+    sql.push("SELECT claim_id, tag FROM claim_tags WHERE claim_id IN ")
+        .list(claim_ids.iter().map(ClaimId::as_str))
+        .push(" ORDER BY claim_id, tag");
+    let rows: Vec<TagRow> = sql.cached().load_any(conn)?;
     let mut by_claim: HashMap<ClaimId, Vec<String>> = HashMap::new();
     for TagRow { claim_id, tag } in rows {
         by_claim.entry(claim_id).or_default().push(tag);

@@ -200,3 +200,31 @@ pub(super) fn turned_away(tripped: Tripped) -> ApiError {
         "The database cannot be reached right now; try again after the time in Retry-After.",
     )
 }
+
+#[cfg(test)]
+mod sqlite_build_tests {
+    use diesel::sql_types::Text;
+    use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};
+
+    #[derive(QueryableByName)]
+    struct CompileOption {
+        #[diesel(sql_type = Text)]
+        compile_options: String,
+    }
+
+    /// `.cargo/config.toml` compiles the bundled SQLite with the query
+    /// planner stability guarantee on, so that a prepared statement is not
+    /// planned again for every new bound value (STAT4 is on too).
+    #[test]
+    fn the_bundled_sqlite_plans_without_bound_values() {
+        let mut conn = SqliteConnection::establish(":memory:").expect("an in-memory database opens");
+        let options: Vec<String> = diesel::sql_query("PRAGMA compile_options")
+            .load::<CompileOption>(&mut conn)
+            .expect("compile options read")
+            .into_iter()
+            .map(|o| o.compile_options)
+            .collect();
+        assert!(options.iter().any(|o| o == "ENABLE_STAT4"), "{options:?}");
+        assert!(options.iter().any(|o| o == "ENABLE_QPSG"), "{options:?}");
+    }
+}

@@ -76,16 +76,10 @@ pub fn statings(conn: &mut DbConnection, claims: &[ClaimId]) -> StoreResult<Hash
          attributions.created_at AS created_at, attributions.id AS attribution_id \
          FROM attributions JOIN sources ON sources.id = attributions.source_id \
          LEFT JOIN agents AS publishers ON publishers.id = sources.publisher_id \
-         WHERE attributions.claim_id IN (",
+         WHERE attributions.claim_id IN ",
     );
-    for (i, claim) in claims.iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.text(claim.as_str());
-    }
-    sql.push(")");
-    let rows: Vec<StatingRow> = sql.load_any(conn)?;
+    sql.list(claims.iter().map(ClaimId::as_str));
+    let rows: Vec<StatingRow> = sql.cached().load_any(conn)?;
     // Per claim, per source: its earliest attribution.
     let mut per_claim: HashMap<ClaimId, (i64, HashMap<SourceId, StatingRow>)> = HashMap::new();
     for row in rows {

@@ -22,11 +22,16 @@ use crate::db::write::StoreError;
 #[derive(Default)]
 pub struct Sql {
     parts: Vec<Part>,
+    /// Whether the statement may be kept prepared (see [`Sql::cached`]).
+    cached: bool,
 }
 
 enum Part {
     Text(String),
     Bind(Bind),
+    /// A list of text values as one bound JSON array, read back as rows
+    /// by the dialect's JSON function (see [`Sql::list`]).
+    List(String),
 }
 
 /// A value bound to a query parameter.
@@ -77,6 +82,27 @@ impl Sql {
         self
     }
 
+    /// Appends `(SELECT value FROM <these values>)`, for `column IN …`: the
+    /// values are bound as one JSON array, so the statement's text is the
+    /// same however many there are and it can be kept prepared.
+    pub fn list<'a>(&mut self, values: impl IntoIterator<Item = &'a str>) -> &mut Sql {
+        let values: Vec<&str> = values.into_iter().collect();
+        // A list of strings always serialises.
+        let json = serde_json::to_string(&values).unwrap_or_else(|_| "[]".to_string());
+        self.parts.push(Part::List(json));
+        self
+    }
+
+    /// Keeps the statement prepared on its connection, for statements whose
+    /// text does not depend on the request (a fixed shape, lists bound with
+    /// [`Sql::list`]): the next run skips SQLite's parsing and planning, and
+    /// PostgreSQL's. Statements built per request are not kept, or the
+    /// cache would grow with every new shape.
+    pub fn cached(mut self) -> Sql {
+        self.cached = true;
+        self
+    }
+
     /// Runs the query on either database: the SQL is the same on both, only
     /// diesel's multi-backend connection cannot run a hand-written query.
     pub fn load_any<R>(self, conn: &mut DbConnection) -> QueryResult<Vec<R>>
@@ -84,9 +110,28 @@ impl Sql {
         R: QueryableByName<diesel::sqlite::Sqlite> + QueryableByName<diesel::pg::Pg> + 'static,
     {
         match conn {
-            DbConnection::Sqlite(c) => self.load(c),
-            DbConnection::Pg(c) => self.load(c),
+            DbConnection::Sqlite(c) => self.in_dialect("SELECT value FROM json_each(", ")").load(c),
+            DbConnection::Pg(c) => self.in_dialect("SELECT json_array_elements_text(CAST(", " AS json))").load(c),
         }
+    }
+
+    /// Writes each [`Part::List`] as the dialect reads a JSON array.
+    fn in_dialect(self, open: &str, close: &str) -> Sql {
+        let mut out = Sql { parts: Vec::with_capacity(self.parts.len()), cached: self.cached };
+        for part in self.parts {
+            match part {
+                Part::List(json) => {
+                    out.push("(").push(open);
+                    out.parts.push(Part::Bind(Bind::Text(json)));
+                    out.push(close).push(")");
+                }
+                Part::Text(text) => {
+                    out.push(&text);
+                }
+                bind => out.parts.push(bind),
+            }
+        }
+        out
     }
 
     /// Appends ` LIMIT <limit>`.
@@ -104,12 +149,16 @@ where
     NaiveDateTime: ToSql<Timestamp, DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        // Built per request, with as many binds as it needs: caching the
-        // prepared statements would only grow the cache.
-        out.unsafe_to_cache_prepared();
+        if !self.cached {
+            out.unsafe_to_cache_prepared();
+        }
         for part in &self.parts {
             match part {
                 Part::Text(text) => out.push_sql(text),
+                // `load_any` writes lists in the connection's dialect first.
+                Part::List(_) => {
+                    return Err(diesel::result::Error::QueryBuilderError("a list outside load_any".into()));
+                }
                 Part::Bind(Bind::Text(value)) => out.push_bind_param::<Text, _>(value)?,
                 Part::Bind(Bind::Double(value)) => out.push_bind_param::<Double, _>(value)?,
                 Part::Bind(Bind::BigInt(value)) => out.push_bind_param::<BigInt, _>(value)?,

@@ -78,6 +78,14 @@ pub struct Settings {
     #[arg(long, env = "CLAIMTRAIL_DURABILITY", value_enum, default_value_t = Durability::Normal, global = true)]
     pub durability: Durability,
 
+    /// How much of a SQLite database file each connection reads through a
+    /// memory map, in MiB (`0`: none; SQLite then reads pages with `read()`
+    /// into its own cache). Mapped pages are the OS's file cache, shared
+    /// by all connections, but they count in the server's resident memory
+    /// (RSS) once read. At most 2047 (SQLite's limit).
+    #[arg(long, env = "CLAIMTRAIL_SQLITE_MMAP_MIB", default_value_t = crate::db::DEFAULT_MMAP_MIB, global = true)]
+    pub sqlite_mmap_mib: u64,
+
     /// Requests per key (or client address, without a key) and window,
     /// e.g. `3000/1m`; `off`; `auto` is off on a loopback address, else 3000/1m.
     #[arg(long, env = "CLAIMTRAIL_RATE_LIMIT", default_value = "auto", global = true)]
@@ -129,6 +137,7 @@ impl Settings {
             db_retry_after: Duration::from_secs(2),
             statement_timeout: Duration::from_secs(5),
             durability: Durability::Normal,
+            sqlite_mmap_mib: crate::db::DEFAULT_MMAP_MIB,
             rate_limit: Limit::Auto,
             concurrency_limit: Limit::Auto,
             log: "warn".to_string(),
@@ -146,6 +155,7 @@ impl Settings {
             retry_after: self.db_retry_after,
             statement_timeout: Some(self.statement_timeout).filter(|t| !t.is_zero()),
             durability: self.durability,
+            mmap_mib: self.sqlite_mmap_mib,
         }
     }
 }

@@ -20,7 +20,7 @@ use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use self::breaker::Breaker;
-pub use self::pool::{DbOptions, Durability, PooledDb};
+pub use self::pool::{DEFAULT_MMAP_MIB, DbOptions, Durability, PooledDb};
 use crate::error::ApiError;
 use write::{Change, StoreError, Tx};
 
@@ -107,7 +107,7 @@ pub fn establish(url: &str) -> diesel::ConnectionResult<DbConnection> {
         Backend::Postgres => PgConnection::establish(url).map(DbConnection::Pg),
         Backend::Sqlite => {
             let mut conn = SqliteConnection::establish(url)?;
-            pool::configure_sqlite(&mut conn, Durability::Normal)
+            pool::configure_sqlite(&mut conn, Durability::Normal, DEFAULT_MMAP_MIB)
                 .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
             register_sqlite_functions(&mut conn).map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
             Ok(DbConnection::Sqlite(conn))

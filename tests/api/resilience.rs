@@ -228,3 +228,27 @@ async fn a_full_disk_under_postgresql_is_a_507_naming_the_condition() {
     }
     let _ = diesel::sql_query(format!("DROP TABLESPACE IF EXISTS {name}")).execute(&mut admin);
 }
+
+#[derive(diesel::QueryableByName)]
+struct MmapSize {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    mmap_size: i64,
+}
+
+#[test]
+fn a_sqlite_connection_maps_as_much_of_the_file_as_the_setting_says() {
+    let mapped = |options: &DbOptions| {
+        let (url, _dir) = fresh_database(Backend::Sqlite);
+        let db = Db::connect_with(&url, options).expect("the database opens");
+        let mut conn = db.get().expect("a connection");
+        let size: MmapSize = diesel::sql_query("PRAGMA mmap_size").get_result(&mut *conn).expect("mmap_size");
+        size.mmap_size
+    };
+    assert_eq!(mapped(&DbOptions::new(1)), 256 * 1024 * 1024, "the default");
+    assert_eq!(mapped(&DbOptions { mmap_mib: 0, ..DbOptions::new(1) }), 0, "none");
+    // SQLite's limit holds whatever is asked.
+    assert_eq!(mapped(&DbOptions { mmap_mib: 1 << 20, ..DbOptions::new(1) }), 2047 * 1024 * 1024);
+    // The settings carry the flag to the pool.
+    let settings = claimtrail::Settings { sqlite_mmap_mib: 64, ..claimtrail::Settings::for_database("x.db") };
+    assert_eq!(settings.db_options().mmap_mib, 64);
+}

@@ -4,9 +4,8 @@
 
 use std::collections::HashMap;
 
-use chrono::NaiveDateTime;
 use diesel::QueryableByName;
-use diesel::sql_types::{Nullable, Text, Timestamp};
+use diesel::sql_types::{Nullable, Text};
 
 use super::sql::Sql;
 use crate::claims::model::{FIRST_SOURCES, StatingSource};
@@ -41,10 +40,6 @@ struct StatingRow {
     /// The attribution's own date.
     #[diesel(sql_type = Nullable<Text>)]
     stated_on: Option<PartialDate>,
-    #[diesel(sql_type = Timestamp)]
-    created_at: NaiveDateTime,
-    #[diesel(sql_type = Text)]
-    attribution_id: String,
 }
 
 impl StatingRow {
@@ -72,13 +67,15 @@ pub fn statings(conn: &mut DbConnection, claims: &[ClaimId]) -> StoreResult<Hash
     sql.push(
         "SELECT attributions.claim_id AS claim_id, attributions.source_id AS source_id, sources.title AS title, \
          publishers.name AS publisher_name, sources.published_on AS published_on, \
-         attributions.quote_status AS quote_status, attributions.stated_on AS stated_on, \
-         attributions.created_at AS created_at, attributions.id AS attribution_id \
+         attributions.quote_status AS quote_status, attributions.stated_on AS stated_on \
          FROM attributions JOIN sources ON sources.id = attributions.source_id \
          LEFT JOIN agents AS publishers ON publishers.id = sources.publisher_id \
          WHERE attributions.claim_id IN ",
     );
     sql.list(claims.iter().map(ClaimId::as_str));
+    // The order in which a source's attributions of one claim were made:
+    // of those with the same date, the first is kept.
+    sql.push(" ORDER BY attributions.created_at, attributions.id");
     let rows: Vec<StatingRow> = sql.cached().load_any(conn)?;
     // Per claim, per source: its earliest attribution.
     let mut per_claim: HashMap<ClaimId, (i64, HashMap<SourceId, StatingRow>)> = HashMap::new();
@@ -86,7 +83,7 @@ pub fn statings(conn: &mut DbConnection, claims: &[ClaimId]) -> StoreResult<Hash
         let (count, sources) = per_claim.entry(row.claim_id.clone()).or_default();
         *count += 1;
         match sources.get(&row.source_id) {
-            Some(kept) if earliest(kept) <= earliest(&row) => {}
+            Some(kept) if dated_order(kept) <= dated_order(&row) => {}
             _ => {
                 sources.insert(row.source_id.clone(), row);
             }
@@ -118,7 +115,8 @@ fn listed_order(row: &StatingRow) -> (bool, Option<&str>, &str, &str) {
     (row.dated().is_none(), row.dated(), row.title.as_str(), row.source_id.as_str())
 }
 
-/// The order of a source's attributions of one claim, earliest first.
-fn earliest(row: &StatingRow) -> (bool, Option<&str>, NaiveDateTime, &str) {
-    (row.dated().is_none(), row.dated(), row.created_at, row.attribution_id.as_str())
+/// The order of a source's attributions of one claim, earliest first
+/// (then as made: the rows come in that order).
+fn dated_order(row: &StatingRow) -> (bool, Option<&str>) {
+    (row.dated().is_none(), row.dated())
 }

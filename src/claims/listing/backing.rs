@@ -114,14 +114,7 @@ impl Backing {
         }
         let mut sql = Sql::new();
         sql.push("SELECT claim_id, roles FROM claim_backers WHERE backer_id = ").text(self.backer.id());
-        sql.push(" AND claim_id IN (");
-        for (i, claim) in claims.iter().enumerate() {
-            if i > 0 {
-                sql.push(", ");
-            }
-            sql.text(claim.as_str());
-        }
-        sql.push(")");
+        sql.push(" AND claim_id IN ").list(claims.iter().map(ClaimId::as_str));
         let rows: Vec<RoleRow> = sql.load_any(conn)?;
         let possible = self.backer.roles();
         Ok(rows

@@ -40,15 +40,9 @@ impl Dialect for PgConnection {
         write_headline_tsquery(&mut sql, search);
         sql.push(
             ", 'StartSel=\u{E000}, StopSel=\u{E001}, MaxWords=24, MinWords=12, ShortWord=0, \
-             MaxFragments=1, FragmentDelimiter=\" … \"') AS snippet FROM claims WHERE claims.id IN (",
-        );
-        for (i, id) in claims.iter().enumerate() {
-            if i > 0 {
-                sql.push(", ");
-            }
-            sql.text(id.as_str());
-        }
-        sql.push(")");
+             MaxFragments=1, FragmentDelimiter=\" … \"') AS snippet FROM claims WHERE claims.id IN ",
+        )
+        .list(claims.iter().map(ClaimId::as_str));
         let found: Vec<SnippetRow> = load(self, sql)?;
         Ok(found.into_iter().filter_map(|r| Some((r.claim_id, marked_html(&r.snippet?)))).collect())
     }
@@ -80,7 +74,7 @@ struct SnippetRow {
 }
 
 fn load<R: QueryableByName<diesel::pg::Pg> + 'static>(conn: &mut PgConnection, sql: Sql) -> StoreResult<Vec<R>> {
-    sql.load(conn).map_err(|e| sql::search_error(e, refused_query))
+    sql.for_postgres().load(conn).map_err(|e| sql::search_error(e, refused_query))
 }
 
 /// Whether PostgreSQL refused the `tsquery` itself.

@@ -87,9 +87,7 @@ impl Sql {
     /// same however many there are and it can be kept prepared.
     pub fn list<'a>(&mut self, values: impl IntoIterator<Item = &'a str>) -> &mut Sql {
         let values: Vec<&str> = values.into_iter().collect();
-        // A list of strings always serialises.
-        let json = serde_json::to_string(&values).unwrap_or_else(|_| "[]".to_string());
-        self.parts.push(Part::List(json));
+        self.parts.push(Part::List(serde_json::json!(values).to_string()));
         self
     }
 
@@ -110,9 +108,20 @@ impl Sql {
         R: QueryableByName<diesel::sqlite::Sqlite> + QueryableByName<diesel::pg::Pg> + 'static,
     {
         match conn {
-            DbConnection::Sqlite(c) => self.in_dialect("SELECT value FROM json_each(", ")").load(c),
-            DbConnection::Pg(c) => self.in_dialect("SELECT json_array_elements_text(CAST(", " AS json))").load(c),
+            DbConnection::Sqlite(c) => self.for_sqlite().load(c),
+            DbConnection::Pg(c) => self.for_postgres().load(c),
         }
+    }
+
+    /// The query as SQLite runs it (its lists read with `json_each`).
+    pub fn for_sqlite(self) -> Sql {
+        self.in_dialect("SELECT value FROM json_each(", ")")
+    }
+
+    /// The query as PostgreSQL runs it (its lists read with
+    /// `json_array_elements_text`).
+    pub fn for_postgres(self) -> Sql {
+        self.in_dialect("SELECT json_array_elements_text(CAST(", " AS json))")
     }
 
     /// Writes each [`Part::List`] as the dialect reads a JSON array.
@@ -155,9 +164,9 @@ where
         for part in &self.parts {
             match part {
                 Part::Text(text) => out.push_sql(text),
-                // `load_any` writes lists in the connection's dialect first.
+                // `for_sqlite`/`for_postgres` write lists in their dialect first.
                 Part::List(_) => {
-                    return Err(diesel::result::Error::QueryBuilderError("a list outside load_any".into()));
+                    return Err(diesel::result::Error::QueryBuilderError("a list not written for a dialect".into()));
                 }
                 Part::Bind(Bind::Text(value)) => out.push_bind_param::<Text, _>(value)?,
                 Part::Bind(Bind::Double(value)) => out.push_bind_param::<Double, _>(value)?,

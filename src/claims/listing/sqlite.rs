@@ -41,22 +41,14 @@ impl Dialect for SqliteConnection {
     }
 
     fn snippets(&mut self, search: &SearchQuery, claims: &[ClaimId]) -> StoreResult<HashMap<ClaimId, String>> {
-        let in_claims = |sql: &mut Sql| {
-            for (i, id) in claims.iter().enumerate() {
-                if i > 0 {
-                    sql.push(", ");
-                }
-                sql.text(id.as_str());
-            }
-        };
+        let in_claims = || claims.iter().map(ClaimId::as_str);
         // The words of these claims' documents, for the inflections to mark.
         let mut sql = Sql::new();
         sql.push(
             "SELECT coalesce(text, '') || ' ' || coalesce(subject, '') || ' ' || coalesce(quotes, '') AS words \
-             FROM claim_documents WHERE claim_id IN (",
-        );
-        in_claims(&mut sql);
-        sql.push(")");
+             FROM claim_documents WHERE claim_id IN ",
+        )
+        .list(in_claims());
         let documents: Vec<DocumentWords> = load(self, sql)?;
         let texts: Vec<&str> = documents.iter().map(|d| d.words.as_str()).collect();
         // The rowid lookup lets FTS5 seek each listed document instead of
@@ -69,9 +61,9 @@ impl Dialect for SqliteConnection {
              WHERE claims_fts MATCH ",
         )
         .text(highlight_expression(search, &texts))
-        .push(" AND claims_fts.rowid IN (SELECT doc FROM claim_documents WHERE claim_id IN (");
-        in_claims(&mut sql);
-        sql.push("))");
+        .push(" AND claims_fts.rowid IN (SELECT doc FROM claim_documents WHERE claim_id IN ")
+        .list(in_claims())
+        .push(")");
         let found: Vec<SnippetRow> = load(self, sql)?;
         Ok(found.into_iter().filter_map(|r| Some((r.claim_id, marked_html(&r.snippet?)))).collect())
     }
@@ -137,7 +129,7 @@ fn load<R: QueryableByName<diesel::sqlite::Sqlite> + 'static>(
     conn: &mut SqliteConnection,
     sql: Sql,
 ) -> StoreResult<Vec<R>> {
-    sql.load(conn).map_err(|e| sql::search_error(e, |message| message.starts_with("fts5:")))
+    sql.for_sqlite().load(conn).map_err(|e| sql::search_error(e, |message| message.starts_with("fts5:")))
 }
 
 /// Counts the candidates of each plan that could read them (see

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Import throughput of claimtrail builds, side by side: one export of
 # generated claims, imported into a fresh SQLite database by each build in
-# turn, several rounds interleaved; records/s per round and the median.
+# turn, several rounds interleaved; records/s and peak RSS (the memory-mapped
+# database pages included) per round, and the median rate.
 #
 #   bash benches/import-throughput.sh BINARY [BINARY ...]
 #
@@ -34,11 +35,12 @@ for round in $(seq 1 "$ROUNDS"); do
         rm -f "$db" "$db-wal" "$db-shm"
         "$binary" --database-url "$db" migrate >/dev/null 2>&1
         start=$(date +%s.%N)
-        "$binary" --database-url "$db" import "$file" >/dev/null
+        /usr/bin/time -f %M -o "$WORK/peak" "$binary" --database-url "$db" import "$file" >/dev/null
         end=$(date +%s.%N)
         rate=$(python3 -c "print(round($records / ($end - $start)))")
         rates[$binary]+="$rate "
-        printf 'round %d  %-40s %8.1f s  %8d records/s\n' "$round" "$binary" "$(python3 -c "print($end - $start)")" "$rate"
+        printf 'round %d  %-40s %8.1f s  %8d records/s  peak RSS %5d MiB\n' "$round" "$binary" \
+            "$(python3 -c "print($end - $start)")" "$rate" "$(( $(tail -n1 "$WORK/peak") / 1024 ))"
     done
 done
 echo

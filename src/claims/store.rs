@@ -132,17 +132,10 @@ pub fn tag_rows(claim_id: &ClaimId, tags: &[String]) -> Vec<TagRow> {
 
 /// Writes claims and their tags as they are, many per statement, each
 /// claim with its revision. Every claim and tag enters its table here;
-/// callers have checked the rows against the API's rules. With foreign keys
-/// deferred (a bulk load), tags go in first, so that the search index's
-/// trigger sees each claim whole when it goes in.
+/// callers have checked the rows against the API's rules.
 pub fn insert(tx: &mut Tx, rows: &[ClaimRow], tags: &[TagRow]) -> StoreResult<()> {
-    if tx.foreign_keys_deferred() {
-        write::insert_rows!(tx.conn, claim_tags::table, tags);
-        write::insert_rows!(tx.conn, claims::table, rows);
-    } else {
-        write::insert_rows!(tx.conn, claims::table, rows);
-        write::insert_rows!(tx.conn, claim_tags::table, tags);
-    }
+    write::insert_rows!(tx.conn, claims::table, rows);
+    write::insert_rows!(tx.conn, claim_tags::table, tags);
     if tx.recording() {
         let mut by_claim: HashMap<&ClaimId, Vec<String>> = HashMap::new();
         for tag in tags {

@@ -237,12 +237,13 @@ pub struct Tx<'c> {
     pending: Vec<Revision>,
     /// False while an import loads a file that carries its own history.
     record: bool,
-    keys_deferred: bool,
+    /// A bulk write: claims' derived data is refreshed when it finishes.
+    bulk: bool,
 }
 
 impl<'c> Tx<'c> {
     pub fn new(conn: &'c mut DbConnection, change: Change) -> Tx<'c> {
-        Tx { conn, change, pending: Vec::new(), record: true, keys_deferred: false }
+        Tx { conn, change, pending: Vec::new(), record: true, bulk: false }
     }
 
     pub fn change(&self) -> &Change {
@@ -277,20 +278,23 @@ impl<'c> Tx<'c> {
         self.record = false;
     }
 
-    /// For bulk loads: on SQLite, foreign keys are checked at commit, so rows
-    /// can go in in any order (see [`crate::db::defer_foreign_keys`]).
-    pub fn defer_foreign_keys(&mut self) -> diesel::QueryResult<bool> {
-        self.keys_deferred = crate::db::defer_foreign_keys(self.conn)?;
-        Ok(self.keys_deferred)
+    /// For bulk writes (an import, the generator): each claim's derived
+    /// data is refreshed once, when the transaction finishes, instead of at
+    /// every claim, tag and attribution row written for it (see
+    /// [`crate::db::begin_bulk_write`]).
+    pub fn bulk(&mut self) -> diesel::QueryResult<()> {
+        if !self.bulk {
+            self.bulk = crate::db::begin_bulk_write(self.conn)?;
+        }
+        Ok(())
     }
 
-    pub fn foreign_keys_deferred(&self) -> bool {
-        self.keys_deferred
-    }
-
-    /// Writes the pending revisions; the transaction's last statement before
-    /// it commits.
+    /// Refreshes what a bulk write left stale, then writes the pending
+    /// revisions: the transaction's last statements before it commits.
     pub fn finish(self) -> StoreResult<()> {
+        if self.bulk {
+            crate::db::end_bulk_write(self.conn)?;
+        }
         crate::revisions::store::append(self.conn, &self.change, self.pending)
     }
 }

@@ -103,15 +103,17 @@ pub fn generate(db: &Db, claims: usize, seed: u64) -> anyhow::Result<GenerateRep
             tracing::info!(made, elapsed_s = started.elapsed().as_secs(), "generating claims");
         }
     }
+    db::after_bulk_write(conn)?;
     db::after_bulk_load(conn)?;
     report.elapsed = started.elapsed();
     Ok(report)
 }
 
-/// Writes one batch through the tables' write paths. On SQLite the
-/// attributions go in first (foreign keys are checked at commit), so that
-/// the search index's trigger sees each claim whole when it goes in.
+/// Writes one batch through the tables' write paths, as a bulk write: each
+/// claim's search document, `stated_on` and backers are made once, when the
+/// batch commits.
 fn write_batch(tx: &mut Tx, batch: Batch) -> Result<(), StoreError> {
+    tx.bulk()?;
     let (keys, bodies): (Vec<_>, Vec<_>) =
         batch.attributions.into_iter().map(|(id, body, stamp)| ((id, stamp), body)).unzip();
     let verified = attributions::verify(tx.conn, bodies)?;
@@ -120,11 +122,6 @@ fn write_batch(tx: &mut Tx, batch: Batch) -> Result<(), StoreError> {
         .zip(verified)
         .map(|((id, stamp), verified)| AttributionRow::new(id, verified, stamp))
         .collect();
-    if tx.defer_foreign_keys()? {
-        attributions::insert(tx, &rows)?;
-        claims::insert(tx, &batch.claims, &batch.tags)
-    } else {
-        claims::insert(tx, &batch.claims, &batch.tags)?;
-        attributions::insert(tx, &rows)
-    }
+    claims::insert(tx, &batch.claims, &batch.tags)?;
+    attributions::insert(tx, &rows)
 }

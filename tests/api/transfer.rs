@@ -313,6 +313,85 @@ async fn a_database_moves_from_sqlite_to_postgresql_and_back_byte_for_byte() {
     }
 }
 
+/// What SQLite derives from a database's records: each claim's search
+/// document, its `stated_on` and its backers, one line per row, in id order
+/// (the documents' rowids left out: they number insertions).
+fn derived_rows(db: &Db) -> Vec<String> {
+    #[derive(diesel::QueryableByName)]
+    struct Line {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        line: String,
+    }
+    let mut conn = db.get().expect("a connection");
+    let claimtrail::db::DbConnection::Sqlite(conn) = &mut *conn else { panic!("a SQLite database") };
+    let queries = [
+        "SELECT 'doc ' || claim_id || ' ' || text || ' ' || coalesce(subject, '-') || ' ' || coalesce(quotes, '-')
+            || ' ' || coalesce(facets, '-') || ' ' || coalesce(language, '-') || ' ' || coalesce(stems, '-') AS line
+         FROM claim_documents ORDER BY claim_id",
+        "SELECT 'claim ' || id || ' ' || coalesce(stated_on, '-') AS line FROM claims ORDER BY id",
+        "SELECT 'backer ' || claim_id || ' ' || backer_id || ' ' || roles || ' ' || created_at || ' '
+            || coalesce(period_start, '-') || ' ' || coalesce(stated_on, '-') AS line
+         FROM claim_backers ORDER BY claim_id, backer_id",
+    ];
+    let mut rows = Vec::new();
+    for query in queries {
+        let lines: Vec<Line> = diesel::RunQueryDsl::load(diesel::sql_query(query), conn).expect("the derived rows");
+        rows.extend(lines.into_iter().map(|l| l.line));
+    }
+    // The full-text index holds exactly the documents (an error if not).
+    diesel::RunQueryDsl::execute(
+        diesel::sql_query("INSERT INTO claims_fts (claims_fts, rank) VALUES ('integrity-check', 1)"),
+        conn,
+    )
+    .expect("the full-text index matches the documents");
+    rows
+}
+
+fn import_into(db: &Db, file: &str) {
+    let mut conn = db.get().expect("a connection");
+    let report = claimtrail::transfer::import(&mut conn, file.as_bytes(), false, Change::now(Actor::Import))
+        .expect("the import runs");
+    assert_eq!(report.errors.len(), 0, "{:?}", report.errors);
+}
+
+/// A transfer file of some of an export's records, with their counts.
+fn part_of(records: &[Value], kinds: &[&str]) -> String {
+    let mut counts = json!({"agents": 0, "sources": 0, "claims": 0, "attributions": 0});
+    let mut part = vec![records[0].clone()];
+    for record in records.iter().filter(|r| kinds.contains(&r["type"].as_str().unwrap_or_default())) {
+        let key = format!("{}s", record["type"].as_str().unwrap_or_default());
+        counts[&key] = json!(counts[&key].as_u64().unwrap_or(0) + 1);
+        part.push(record.clone());
+    }
+    part.push(json!({"type": "end", "data": counts}));
+    ndjson(&part)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_derives_the_search_documents_dates_and_backers_that_single_writes_derived() {
+    // Single writes: every claim, tag and attribution refreshes its claim.
+    let (url, _dir) = fresh_database(Backend::Sqlite);
+    let original = Db::connect(&url, 2).expect("the SQLite database opens");
+    fill(&original, 300);
+    let expected = derived_rows(&original);
+    assert!(expected.iter().any(|r| r.starts_with("backer ")), "the sample has backers");
+    assert!(expected.iter().any(|r| r.starts_with("claim ") && !r.ends_with(" -")), "and dated claims");
+    let records = lines(&export_of(&original));
+
+    // One bulk write: each claim refreshed once, at the end.
+    let (url, _dir) = fresh_database(Backend::Sqlite);
+    let whole = Db::connect(&url, 2).expect("the SQLite database opens");
+    import_into(&whole, &ndjson(&records));
+    assert_eq!(derived_rows(&whole), expected, "one import of the whole file");
+
+    // Attributions added by a bulk write to claims already stored.
+    let (url, _dir) = fresh_database(Backend::Sqlite);
+    let split = Db::connect(&url, 2).expect("the SQLite database opens");
+    import_into(&split, &part_of(&records, &["agent", "source", "claim"]));
+    import_into(&split, &part_of(&records, &["attribution", "review", "revision"]));
+    assert_eq!(derived_rows(&split), expected, "claims, then their attributions");
+}
+
 /// A small file of good records, as an export writes them.
 async fn small_export(app: &TestApp) -> (Vec<u8>, Value) {
     let outlet = app.create_agent("Le Monde").await;

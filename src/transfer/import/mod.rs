@@ -103,11 +103,14 @@ pub fn import(
     dry_run: bool,
     change: Change,
 ) -> StoreResult<ImportReport> {
-    db::write_tx_deciding(conn, change, |tx| {
+    let imported = db::write_tx_deciding(conn, change, |tx| {
+        tx.bulk()?;
         let report = Importer::new(tx, dry_run).run(input)?;
         let keep = !dry_run && report.errors.is_empty();
         Ok((report, keep))
-    })
+    });
+    db::after_bulk_write(conn)?;
+    imported
 }
 
 struct Importer<'t, 'c> {

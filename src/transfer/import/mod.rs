@@ -103,14 +103,17 @@ pub fn import(
     dry_run: bool,
     change: Change,
 ) -> StoreResult<ImportReport> {
-    let imported = db::write_tx_deciding(conn, change, |tx| {
+    let imported: StoreResult<ImportReport> = db::write_tx_deciding(conn, change, |tx| {
         tx.bulk()?;
         let report = Importer::new(tx, dry_run).run(input)?;
         let keep = !dry_run && report.errors.is_empty();
         Ok((report, keep))
     });
-    db::after_bulk_write(conn)?;
-    imported
+    // The import's own error, if any, is the one to report.
+    let restored = db::after_bulk_write(conn);
+    let report = imported?;
+    restored?;
+    Ok(report)
 }
 
 struct Importer<'t, 'c> {

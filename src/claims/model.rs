@@ -413,7 +413,8 @@ pub struct ClaimListItem {
     pub snippet: Option<String>,
 }
 
-/// How many stating sources a list item shows.
+/// How many stating sources a list item shows: the `claim_statings`
+/// migrations (`LIMIT 3`) keep that many per claim.
 pub const FIRST_SOURCES: usize = 3;
 
 /// A source that states a claim, as a list item shows it.

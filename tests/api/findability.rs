@@ -375,6 +375,61 @@ on_both_backends! {
         assert_eq!(item["stated_on"], Value::Null);
     }
 
+    async fn list_items_follow_every_write_to_their_attributions_sources_and_publishers(app: TestApp) {
+        let outlet = id(&app.create_agent("Outlet A").await);
+        let other_outlet = id(&app.create_agent("Outlet B").await);
+        let alpha = id(&app.create("/v1/sources", json!({"kind": "article", "title": "Alpha", "published_on": "2025", "publisher_id": outlet})).await);
+        let beta = id(&app.create_source("Beta", None).await);
+        let claim = id(&app.create_claim("Followed closely.").await);
+        let first = id(&app.create_attribution(json!({"claim_id": claim, "source_id": alpha, "mode": "direct"})).await);
+        let second = id(&app.create_attribution(json!({"claim_id": claim, "source_id": beta, "mode": "direct"})).await);
+        // (title, published_on, publisher_name) of each source shown, and the counts.
+        let shown = |item: Value| {
+            let sources: Vec<(String, Value, Value)> = item["sources"].as_array().expect("sources").iter()
+                .map(|s| (s["title"].as_str().expect("a title").to_string(), s["published_on"].clone(), s["publisher_name"].clone()))
+                .collect();
+            (sources, item["attribution_count"].as_i64(), item["source_count"].as_i64())
+        };
+        let item_of = |path: String| {
+            let app = &app;
+            let claim = claim.clone();
+            async move {
+                let page: Value = app.get(&path).await.json().await.expect("a page");
+                page["items"].as_array().expect("items").iter().find(|i| id(i) == claim).cloned().expect("the claim is listed")
+            }
+        };
+        let item = || item_of("/v1/claims?limit=200".to_string());
+        assert_eq!(shown(item().await), (vec![
+            ("Alpha".into(), json!("2025"), json!("Outlet A")),
+            ("Beta".into(), Value::Null, Value::Null),
+        ], Some(2), Some(2)));
+
+        // The publisher is renamed.
+        assert_eq!(app.patch(&format!("/v1/agents/{outlet}"), 1, &json!({"name": "Outlet Renamed"})).await.status(), StatusCode::OK);
+        assert_eq!(shown(item().await).0[0].2, json!("Outlet Renamed"));
+        // A source is dated and retitled: it comes first.
+        assert_eq!(app.patch(&format!("/v1/sources/{beta}"), 1, &json!({"published_on": "2020", "title": "Beta 2"})).await.status(), StatusCode::OK);
+        assert_eq!(shown(item().await).0, vec![
+            ("Beta 2".into(), json!("2020"), Value::Null),
+            ("Alpha".into(), json!("2025"), json!("Outlet Renamed")),
+        ]);
+        // A source changes publisher; an attribution gets its own, earlier date.
+        assert_eq!(app.patch(&format!("/v1/sources/{alpha}"), 1, &json!({"publisher_id": other_outlet})).await.status(), StatusCode::OK);
+        assert_eq!(app.patch(&format!("/v1/attributions/{first}"), 1, &json!({"stated_on": "2019"})).await.status(), StatusCode::OK);
+        let expected = (vec![
+            ("Alpha".into(), json!("2025"), json!("Outlet B")),
+            ("Beta 2".into(), json!("2020"), Value::Null),
+        ], Some(2), Some(2));
+        assert_eq!(shown(item().await), expected);
+        // The publisher's own claim list shows the same item.
+        assert_eq!(shown(item_of(format!("/v1/agents/{other_outlet}/claims")).await), expected);
+        // Attributions go.
+        assert_eq!(app.delete(&format!("/v1/attributions/{second}"), 1).await.status(), StatusCode::NO_CONTENT);
+        assert_eq!(shown(item().await), (vec![("Alpha".into(), json!("2025"), json!("Outlet B"))], Some(1), Some(1)));
+        assert_eq!(app.delete(&format!("/v1/attributions/{first}"), 2).await.status(), StatusCode::NO_CONTENT);
+        assert_eq!(shown(item().await), (vec![], Some(0), Some(0)));
+    }
+
     async fn a_page_of_list_items_costs_the_same_statements_with_1_or_40_claims(app: TestApp) {
         let source = id(&app.create("/v1/sources", json!({"kind": "article", "title": "Report", "publisher_id": id(&app.create_agent("Outlet").await)})).await);
         for i in 0..40 {

@@ -314,8 +314,9 @@ async fn a_database_moves_from_sqlite_to_postgresql_and_back_byte_for_byte() {
 }
 
 /// What SQLite derives from a database's records: each claim's search
-/// document, its `stated_on` and its backers, one line per row, in id order
-/// (the documents' rowids left out: they number insertions).
+/// document, its `stated_on`, its backers and its list item's sources, one
+/// line per row, in id order (the documents' rowids left out: they number
+/// insertions).
 fn derived_rows(db: &Db) -> Vec<String> {
     #[derive(diesel::QueryableByName)]
     struct Line {
@@ -332,6 +333,8 @@ fn derived_rows(db: &Db) -> Vec<String> {
         "SELECT 'backer ' || claim_id || ' ' || backer_id || ' ' || roles || ' ' || created_at || ' '
             || coalesce(period_start, '-') || ' ' || coalesce(stated_on, '-') AS line
          FROM claim_backers ORDER BY claim_id, backer_id",
+        "SELECT 'statings ' || claim_id || ' ' || attribution_count || ' ' || source_count || ' ' || first_sources AS line
+         FROM claim_statings ORDER BY claim_id",
     ];
     let mut rows = Vec::new();
     for query in queries {

@@ -1,0 +1,11 @@
+DROP TRIGGER agents_statings ON agents;
+DROP FUNCTION agents_statings_refresh();
+DROP TRIGGER sources_statings ON sources;
+DROP FUNCTION sources_statings_refresh();
+DROP TRIGGER attributions_statings_insert ON attributions;
+DROP TRIGGER attributions_statings_update ON attributions;
+DROP TRIGGER attributions_statings_delete ON attributions;
+DROP FUNCTION attributions_statings_refresh();
+DROP FUNCTION claim_statings_refresh(text[]);
+DROP FUNCTION claim_statings_recompute(text[]);
+DROP TABLE claim_statings;

@@ -417,7 +417,8 @@ pub struct ClaimListItem {
 /// migrations (`LIMIT 3`) keep that many per claim.
 pub const FIRST_SOURCES: usize = 3;
 
-/// A source that states a claim, as a list item shows it.
+/// A source that states a claim, as a list item shows it. The
+/// `claim_statings` migrations write its fields as an array, in this order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct StatingSource {
     #[schema(value_type = Uuid)]

@@ -1,10 +1,13 @@
 -- What a list item shows besides its claim (src/claims/listing/items.rs):
 -- the claim's first three stating sources (`FIRST_SOURCES`), as the JSON
 -- array the item carries, and how many attributions and distinct sources
--- it has. One row per claim that has attributions, kept by the triggers
--- below on every write path, so that a page reads one row per claim
--- instead of every attribution of every claim with its source and
--- publisher.
+-- it has. Each source is an array of the fields of `StatingSource`, in
+-- their order: `[id, title, publisher_name, published_on, quote_status]`
+-- (two thirds of the size of objects: 225 bytes a claim on average at a
+-- million generated claims, 286 MiB in all). One row per claim that has
+-- attributions, kept by the triggers below on every write path, so that a
+-- page reads one row per claim instead of every attribution of every claim
+-- with its source and publisher.
 --
 -- The first sources: each stating source once, with its earliest
 -- attribution of the claim (the attribution's own `stated_on`, else the
@@ -25,8 +28,7 @@ LANGUAGE sql AS $$
     DELETE FROM claim_statings WHERE claim_id = ANY (changed);
     INSERT INTO claim_statings (claim_id, attribution_count, source_count, first_sources)
     SELECT c.claim_id, count(*), count(DISTINCT c.source_id), (
-        SELECT coalesce(json_agg(json_build_object('id', f.source_id, 'title', f.title,
-                'publisher_name', f.publisher_name, 'published_on', f.published_on, 'quote_status', f.quote_status)
+        SELECT coalesce(json_agg(json_build_array(f.source_id, f.title, f.publisher_name, f.published_on, f.quote_status)
             ORDER BY f.dated IS NULL, f.dated, f.title COLLATE "C", f.source_id COLLATE "C"), '[]')::text
         FROM (
             SELECT * FROM (

@@ -39,7 +39,8 @@ struct StatingsRow {
     attribution_count: i64,
     #[diesel(sql_type = BigInt)]
     source_count: i64,
-    /// A JSON array of [`StatingSource`]s.
+    /// A JSON array of [`StatingSource`]s, each an array of its fields in
+    /// their order (serde reads a struct from either form).
     #[diesel(sql_type = Text)]
     first_sources: String,
 }

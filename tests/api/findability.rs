@@ -453,6 +453,29 @@ on_both_backends! {
         assert!(one <= 7, "on {backend:?}, a source's claim page takes {one} statements");
     }
 
+    async fn only_the_plain_lists_page_statements_are_kept_prepared(app: TestApp) {
+        for i in 0..3 {
+            app.create_claim(&format!("Fuel convoy {i} was stopped.")).await;
+        }
+        let filtered = |query: ClaimQuery| ClaimQuery { limit: Some(2), ..query };
+        let runs = kept_statements(&app, vec![
+            filtered(ClaimQuery { q: Some("fuel".into()), ..Default::default() }),
+            filtered(ClaimQuery { kind: Some(claimtrail::claims::model::ClaimKind::Statement), ..Default::default() }),
+            filtered(ClaimQuery { place: Some("Bamako".into()), sort: Some(ClaimSort::OldestFirst), ..Default::default() }),
+            // The plain list, in a sort no request of this test used.
+            filtered(ClaimQuery { sort: Some(ClaimSort::OldestFirst), ..Default::default() }),
+            filtered(ClaimQuery { sort: Some(ClaimSort::OldestFirst), ..Default::default() }),
+        ])
+        .await;
+        // A page statement is the one that reads listed rows (`… AS doc`).
+        let pages = |kept: &Vec<String>| kept.iter().filter(|sql| sql.contains(" AS doc")).count();
+        for (run, kept) in runs[..3].iter().enumerate() {
+            assert_eq!(pages(kept), 0, "on {:?}, request {run} kept its page statement: {kept:#?}", app.backend);
+        }
+        assert_eq!(pages(&runs[3]), 1, "on {:?}, the plain list's page statement is kept: {:#?}", app.backend, runs[3]);
+        assert_eq!(runs[4], Vec::<String>::new(), "on {:?}, the second plain page prepares nothing", app.backend);
+    }
+
     async fn origins_name_what_they_are_and_why(app: TestApp) {
         let claim = id(&app.create_claim("Seventeen thousand died.").await);
         let outlet = id(&app.create_source("Outlet", None).await);
@@ -497,6 +520,31 @@ async fn statements_for_backed(app: &TestApp, source: &str, limit: i64) -> (usiz
         claimtrail::provenance::store::claims_of_source(conn, &source, &query, limit).expect("a page").items.len()
     })
     .await
+}
+
+/// The statements each of these list requests adds to the prepared
+/// statement cache of one connection, run one after the other on it.
+async fn kept_statements(app: &TestApp, queries: Vec<ClaimQuery>) -> Vec<Vec<String>> {
+    let db = app.db.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = db.get().expect("a connection");
+        let kept = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = kept.clone();
+        conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+            if let InstrumentationEvent::CacheQuery { sql, .. } = event {
+                sink.lock().expect("the list of kept statements").push(sql.to_string());
+            }
+        });
+        let mut runs = Vec::new();
+        for query in queries {
+            claimtrail::claims::listing::list(&mut conn, query, 2).expect("a page");
+            runs.push(std::mem::take(&mut *kept.lock().expect("the list of kept statements")));
+        }
+        conn.set_instrumentation(|_: InstrumentationEvent<'_>| {});
+        runs
+    })
+    .await
+    .expect("the blocking task")
 }
 
 async fn counted(

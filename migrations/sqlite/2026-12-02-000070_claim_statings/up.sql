@@ -1,14 +1,13 @@
 -- What a list item shows besides its claim (src/claims/listing/items.rs):
 -- the claim's first three stating sources (`FIRST_SOURCES`), as the JSON
 -- array the item carries, and how many attributions and distinct sources
--- it has. Each source is an array of the fields of `StatingSource`, in
--- their order: `[id, title, publisher_name, published_on, quote_status]`
--- (two thirds of the size of objects: 225 bytes a claim on average at a
--- million generated claims, 286 MiB in all). One row per claim that has
--- attributions, kept by the triggers below on every write path, so that a
--- page reads one row per claim instead of every attribution of every claim
--- with its source and publisher (at a million claims, that read was a
--- third of a page's time).
+-- it has. The server passes the array to the client as it is stored, so it
+-- is written here in the shape of `StatingSource` (src/claims/model.rs),
+-- compact JSON on both backends. One row per claim that has attributions,
+-- kept by the triggers below on every write path, so that a page reads one
+-- row per claim instead of every attribution of every claim with its
+-- source and publisher (at a million claims, that read was a third of a
+-- page's time).
 --
 -- The first sources: each stating source once, with its earliest
 -- attribution of the claim (the attribution's own `stated_on`, else the
@@ -33,7 +32,8 @@ CREATE TRIGGER claim_statings_stale_ai AFTER INSERT ON claim_statings_stale BEGI
         -- In the order of the rows of `f`, as the search migrations'
         -- `group_concat`s (an `ORDER BY` inside the aggregate would make
         -- the schema unreadable to the sqlite3 shell of Debian 12, 3.40).
-        SELECT json_group_array(json_array(f.source_id, f.title, f.publisher_name, f.published_on, f.quote_status))
+        SELECT json_group_array(json_object('id', f.source_id, 'title', f.title, 'publisher_name', f.publisher_name,
+                'published_on', f.published_on, 'quote_status', f.quote_status))
         FROM (
             SELECT * FROM (
                 SELECT a.source_id, s.title, p.name AS publisher_name, s.published_on, a.quote_status,

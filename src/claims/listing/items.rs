@@ -18,7 +18,7 @@ use diesel::sql_types::{BigInt, Text};
 use super::sql::Sql;
 #[cfg(doc)]
 use crate::claims::model::FIRST_SOURCES;
-use crate::claims::model::StatingSource;
+use crate::claims::model::FirstSources;
 use crate::db::DbConnection;
 use crate::db::write::{StoreError, StoreResult};
 use crate::ids::ClaimId;
@@ -26,7 +26,7 @@ use crate::ids::ClaimId;
 /// The stating sources and counts of some claims.
 #[derive(Debug, Default, Clone)]
 pub struct Statings {
-    pub sources: Vec<StatingSource>,
+    pub sources: FirstSources,
     pub attribution_count: i64,
     pub source_count: i64,
 }
@@ -39,8 +39,7 @@ struct StatingsRow {
     attribution_count: i64,
     #[diesel(sql_type = BigInt)]
     source_count: i64,
-    /// A JSON array of [`StatingSource`]s, each an array of its fields in
-    /// their order (serde reads a struct from either form).
+    /// A JSON array of [`crate::claims::model::StatingSource`]s.
     #[diesel(sql_type = Text)]
     first_sources: String,
 }
@@ -60,8 +59,9 @@ pub fn statings(conn: &mut DbConnection, claims: &[ClaimId]) -> StoreResult<Hash
     let rows: Vec<StatingsRow> = sql.cached().load_any(conn)?;
     rows.into_iter()
         .map(|row| {
-            let sources: Vec<StatingSource> = serde_json::from_str(&row.first_sources)
-                .map_err(|e| StoreError::Broken(format!("claim {} has unreadable first sources: {e}", row.claim_id)))?;
+            let sources = FirstSources::from_stored(row.first_sources).map_err(|e| {
+                StoreError::Broken(format!("claim {} has first sources that are not JSON: {e}", row.claim_id))
+            })?;
             let statings =
                 Statings { sources, attribution_count: row.attribution_count, source_count: row.source_count };
             Ok((row.claim_id, statings))

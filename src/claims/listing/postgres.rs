@@ -28,7 +28,7 @@ const BYTE_ORDER: &str = " COLLATE \"C\"";
 
 impl Dialect for PgConnection {
     fn page(&mut self, request: &Request) -> StoreResult<Vec<ListedRow>> {
-        request.read_phases(|phase, limit| load(self, page_sql(request, phase, limit)))
+        request.read_phases(|phase, limit| load(self, page_sql(request, phase, limit).cached_if(request.is_plain())))
     }
 
     fn snippets(&mut self, search: &SearchQuery, claims: &[ClaimId]) -> StoreResult<HashMap<ClaimId, String>> {

@@ -161,6 +161,16 @@ impl Request {
         }
     }
 
+    /// Whether the request lists every claim (no search, no filter, in
+    /// any sort, from any position): its statements come in a few dozen
+    /// shapes (sort × phase × first or later page), few enough to keep
+    /// prepared on each connection. Other requests' statements are built
+    /// and dropped: kept, a client could grow every connection's cache
+    /// with each combination of filters.
+    pub fn is_plain(&self) -> bool {
+        self.search.is_none() && self.columns.is_empty() && self.members.is_empty() && self.backing.is_none()
+    }
+
     /// The backing filter of the request, if it lists an agent's or a
     /// source's claims.
     pub fn backing(&self) -> Option<&Backing> {

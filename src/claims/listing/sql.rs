@@ -101,6 +101,11 @@ impl Sql {
         self
     }
 
+    /// [`Sql::cached`] when `keep` holds.
+    pub fn cached_if(self, keep: bool) -> Sql {
+        if keep { self.cached() } else { self }
+    }
+
     /// Runs the query on either database: the SQL is the same on both, only
     /// diesel's multi-backend connection cannot run a hand-written query.
     pub fn load_any<R>(self, conn: &mut DbConnection) -> QueryResult<Vec<R>>

@@ -37,7 +37,8 @@ impl Dialect for SqliteConnection {
             Some(plan) => plan,
             None => choose_plan(self, request)?,
         };
-        request.read_phases(|phase, limit| load(self, page_sql(request, plan, phase, limit)))
+        request
+            .read_phases(|phase, limit| load(self, page_sql(request, plan, phase, limit).cached_if(request.is_plain())))
     }
 
     fn snippets(&mut self, search: &SearchQuery, claims: &[ClaimId]) -> StoreResult<HashMap<ClaimId, String>> {

@@ -145,6 +145,13 @@ pub fn explain(conn: &mut DbConnection, query: ClaimQuery) -> StoreResult<Vec<St
     dialect(conn).explain(&request)
 }
 
+/// The plans of the queries [`list_walking`] runs.
+pub fn explain_walking(conn: &mut DbConnection, query: ClaimQuery) -> StoreResult<Vec<String>> {
+    let mut request = Request::new(query, 50)?;
+    request.plan = Some(plan::Plan::Ordered);
+    dialect(conn).explain(&request)
+}
+
 /// The plans of the queries [`list_backed`] runs for these roles and sort.
 pub fn explain_backed(conn: &mut DbConnection, backing: Backing, sort: Option<ClaimSort>) -> StoreResult<Vec<String>> {
     let request = Request::of_backing(backing, sort, None, String::new(), 50)?;

@@ -396,6 +396,18 @@ impl SortKeys {
 
 /// [`after_and_order`] over the sort keys of `keys`.
 pub fn after_and_order_by(sql: &mut Sql, request: &Request, phase: Phase, keys: SortKeys) {
+    after_position_and_order(sql, request, request.after.as_ref(), phase, keys);
+}
+
+/// [`after_and_order_by`] from another position than the request's: where
+/// a page read in several steps has got to.
+pub fn after_position_and_order(
+    sql: &mut Sql,
+    request: &Request,
+    after: Option<&Position>,
+    phase: Phase,
+    keys: SortKeys,
+) {
     let (cmp, dir) = if request.descending() { ("<", "DESC") } else { (">", "ASC") };
     let key = |name: &str| format!("{}.{}", keys.table, name);
     let id = key(keys.id);
@@ -405,7 +417,7 @@ pub fn after_and_order_by(sql: &mut Sql, request: &Request, phase: Phase, keys: 
         }
         Phase::Created => {
             let at = key("created_at");
-            if let Some(Position::Created { at: after, id: after_id }) = &request.after {
+            if let Some(Position::Created { at: after, id: after_id }) = after {
                 sql.push(&format!(" AND ({at}, {id}) {cmp} ("));
                 sql.timestamp(*after).push(", ").text(after_id.as_str()).push(")");
             }
@@ -414,7 +426,7 @@ pub fn after_and_order_by(sql: &mut Sql, request: &Request, phase: Phase, keys: 
         Phase::WithPeriod => {
             let start = key("period_start");
             sql.push(&format!(" AND {start} IS NOT NULL"));
-            if let Some(Position::Period { start: Some(after), id: after_id }) = &request.after {
+            if let Some(Position::Period { start: Some(after), id: after_id }) = after {
                 sql.push(&format!(" AND ({start}, {id}) {cmp} ("));
                 sql.text(after.as_str()).push(", ").text(after_id.as_str()).push(")");
             }
@@ -422,7 +434,7 @@ pub fn after_and_order_by(sql: &mut Sql, request: &Request, phase: Phase, keys: 
         }
         Phase::WithoutPeriod => {
             sql.push(&format!(" AND {} IS NULL", key("period_start")));
-            if let Some(Position::Period { start: None, id: after_id }) = &request.after {
+            if let Some(Position::Period { start: None, id: after_id }) = after {
                 sql.push(&format!(" AND {id} {cmp} ")).text(after_id.as_str());
             }
             sql.push(&format!(" ORDER BY {id} {dir}"));
@@ -430,7 +442,7 @@ pub fn after_and_order_by(sql: &mut Sql, request: &Request, phase: Phase, keys: 
         Phase::WithStated => {
             let on = key("stated_on");
             sql.push(&format!(" AND {on} IS NOT NULL"));
-            if let Some(Position::Stated { on: Some(after), id: after_id }) = &request.after {
+            if let Some(Position::Stated { on: Some(after), id: after_id }) = after {
                 sql.push(&format!(" AND ({on}, {id}) {cmp} ("));
                 sql.text(after.as_str()).push(", ").text(after_id.as_str()).push(")");
             }
@@ -438,7 +450,7 @@ pub fn after_and_order_by(sql: &mut Sql, request: &Request, phase: Phase, keys: 
         }
         Phase::WithoutStated => {
             sql.push(&format!(" AND {} IS NULL", key("stated_on")));
-            if let Some(Position::Stated { on: None, id: after_id }) = &request.after {
+            if let Some(Position::Stated { on: None, id: after_id }) = after {
                 sql.push(&format!(" AND {id} {cmp} ")).text(after_id.as_str());
             }
             sql.push(&format!(" ORDER BY {id} {dir}"));

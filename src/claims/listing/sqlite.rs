@@ -3,9 +3,10 @@
 //! `facets` field for membership filters, BM25 ranks, and the [`Plan`]
 //! that picks where a page's rows come from.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use diesel::sql_types::{BigInt, Double, Nullable, Text};
+use chrono::NaiveDateTime;
+use diesel::sql_types::{BigInt, Double, Nullable, Text, Timestamp};
 use diesel::sqlite::SqliteConnection;
 use diesel::{QueryableByName, RunQueryDsl};
 
@@ -37,6 +38,9 @@ impl Dialect for SqliteConnection {
             Some(plan) => plan,
             None => choose_plan(self, request)?,
         };
+        if walks_in_windows(request, plan) {
+            return walk_in_windows(self, request);
+        }
         request
             .read_phases(|phase, limit| load(self, page_sql(request, plan, phase, limit).cached_if(request.is_plain())))
     }
@@ -79,8 +83,20 @@ impl Dialect for SqliteConnection {
         } else if request.sort == ClaimSort::Relevance {
             vec![ranked_sql(request), ranked_claims_sql(request, &[])]
         } else {
-            let plan = choose_plan(self, request)?;
-            request.phases().into_iter().map(|phase| page_sql(request, plan, phase, request.limit + 1)).collect()
+            let plan = match request.plan {
+                Some(plan) => plan,
+                None => choose_plan(self, request)?,
+            };
+            if walks_in_windows(request, plan) {
+                vec![
+                    window_sql(request, request.after.as_ref(), FIRST_WINDOW),
+                    span_sql(request, 0, 1),
+                    probe_sql(request, &[0, 1]),
+                    claims_sql(&[]),
+                ]
+            } else {
+                request.phases().into_iter().map(|phase| page_sql(request, plan, phase, request.limit + 1)).collect()
+            }
         };
         let mut lines = Vec::new();
         for sql in queries {
@@ -170,7 +186,8 @@ fn page_sql(request: &Request, plan: Plan, phase: Phase, limit: i64) -> Sql {
         (Some(search), _) => {
             // Checked claim by claim: a stemmed claim (most are) by its
             // stems, an unstemmed one by the words as written; one posting
-            // list per word either way (see `stems_expression`).
+            // list per word, and one probe per claim, either way (see
+            // `stems_expression`). The claim's language picks the probe.
             let probe = |sql: &mut Sql, expression: String| {
                 sql.push(
                     "EXISTS (SELECT 1 FROM claim_documents JOIN claims_fts \
@@ -183,14 +200,14 @@ fn page_sql(request: &Request, plan: Plan, phase: Phase, limit: i64) -> Sql {
             sql.push("claims WHERE ");
             match stems_expression(search) {
                 Some(stems) => {
-                    sql.push("(");
-                    probe(&mut sql, with_facets(stems, request));
                     sql.push(
-                        " OR (NOT (claims.language IS NULL OR claims.language LIKE 'en' \
-                         OR claims.language LIKE 'en-%') AND ",
+                        "(CASE WHEN claims.language IS NULL OR claims.language LIKE 'en' \
+                         OR claims.language LIKE 'en-%' THEN ",
                     );
+                    probe(&mut sql, with_facets(stems, request));
+                    sql.push(" ELSE ");
                     probe(&mut sql, with_facets(written_expression(search), request));
-                    sql.push("))");
+                    sql.push(" END)");
                 }
                 None => probe(&mut sql, fts5_expression(request)),
             }
@@ -218,6 +235,161 @@ fn page_sql(request: &Request, plan: Plan, phase: Phase, limit: i64) -> Sql {
     sql::after_and_order(&mut sql, request, phase);
     sql.limit(limit);
     sql
+}
+
+/// Claims read in the first window of a search walked newest or oldest
+/// first; each further window is four times as large, up to
+/// [`MAX_WINDOW`].
+const FIRST_WINDOW: i64 = 512;
+const MAX_WINDOW: i64 = 16_384;
+
+/// The widest span of search-index rows, per claim of a window, whose
+/// matches are read in one range: claims' documents are written in the
+/// order the claims are, so the documents of claims created one after the
+/// other are neighbours in the index. Where they are not (claims whose
+/// text was edited later have newer documents), the window's claims are
+/// probed one by one instead.
+const MAX_SPAN_PER_CLAIM: i64 = 4;
+
+/// Whether a page is read by [`walk_in_windows`]: a search with many
+/// matches, newest or oldest first.
+fn walks_in_windows(request: &Request, plan: Plan) -> bool {
+    request.search.is_some()
+        && plan == Plan::Ordered
+        && matches!(request.sort, ClaimSort::NewestFirst | ClaimSort::OldestFirst)
+}
+
+/// A search with many matches, newest or oldest first, read in windows:
+/// the next claims in the sort's index that pass the other filters, a
+/// window at a time (their ids, creation times and documents' rows, from
+/// the indexes alone), and then which of them match, from one read of the
+/// full-text index over the range of rows their documents are in. Probing
+/// the index claim by claim (what the other sorts do) costs a parse of the
+/// query and a seek into every posting list per claim; a range is one
+/// stretch of each list per window. Stops when the page is full, and then
+/// reads the page's claims.
+fn walk_in_windows(conn: &mut SqliteConnection, request: &Request) -> StoreResult<Vec<ListedRow>> {
+    let want = (request.limit + 1) as usize;
+    let mut found: Vec<ClaimId> = Vec::with_capacity(want);
+    let mut after = request.after.clone();
+    let mut window = FIRST_WINDOW;
+    'walk: loop {
+        let candidates: Vec<WindowRow> = load(conn, window_sql(request, after.as_ref(), window))?;
+        let Some(last) = candidates.last() else { break };
+        after = Some(Position::Created { at: last.created_at, id: last.id.clone() });
+        let exhausted = (candidates.len() as i64) < window;
+        let matching = matching_docs(conn, request, &candidates)?;
+        for row in candidates {
+            if matching.contains(&row.doc) {
+                found.push(row.id);
+                if found.len() == want {
+                    break 'walk;
+                }
+            }
+        }
+        if exhausted {
+            break;
+        }
+        window = (window * 4).min(MAX_WINDOW);
+    }
+    if found.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut rows: HashMap<ClaimId, ListedRow> =
+        load::<ListedRow>(conn, claims_sql(&found))?.into_iter().map(|row| (row.claim.id.clone(), row)).collect();
+    Ok(found.iter().filter_map(|id| rows.remove(id)).collect())
+}
+
+/// A claim of a window: where it is in the sort, and its document's row in
+/// the full-text index.
+#[derive(QueryableByName)]
+struct WindowRow {
+    #[diesel(sql_type = Text)]
+    id: ClaimId,
+    #[diesel(sql_type = Timestamp)]
+    created_at: NaiveDateTime,
+    #[diesel(sql_type = BigInt)]
+    doc: i64,
+}
+
+/// The next `window` claims after `after` that pass every filter but the
+/// search's (and the membership filters that are terms of it).
+fn window_sql(request: &Request, after: Option<&Position>, window: i64) -> Sql {
+    let mut sql = Sql::new();
+    sql.push(
+        "SELECT claims.id AS id, claims.created_at AS created_at, claim_documents.doc AS doc \
+         FROM claims CROSS JOIN claim_documents ON claim_documents.claim_id = claims.id WHERE TRUE",
+    );
+    sql::column_conditions(&mut sql, request, "");
+    for member in request.members.iter().filter(|m| facet(m).is_none()) {
+        sql.push(" AND ");
+        member.write_probe(&mut sql);
+    }
+    sql::after_position_and_order(&mut sql, request, after, Phase::Created, sql::SortKeys::CLAIMS);
+    sql.limit(window);
+    sql
+}
+
+/// Which of a window's documents match the search (and its membership
+/// filters' terms): read as a range of the full-text index when they are
+/// close together in it, else sought one by one.
+fn matching_docs(conn: &mut SqliteConnection, request: &Request, window: &[WindowRow]) -> StoreResult<HashSet<i64>> {
+    let docs = || window.iter().map(|row| row.doc);
+    let (Some(low), Some(high)) = (docs().min(), docs().max()) else {
+        return Ok(HashSet::new());
+    };
+    let sql = if high - low < MAX_SPAN_PER_CLAIM * window.len() as i64 {
+        span_sql(request, low, high)
+    } else {
+        probe_sql(request, &docs().collect::<Vec<_>>())
+    };
+    let found: Vec<Doc> = load(conn, sql)?;
+    Ok(found.into_iter().map(|row| row.doc).collect())
+}
+
+/// The matches among the full-text index's rows `low` to `high`: a
+/// stretch of each posting list. This and the next two statements are
+/// the same text for any request (the query and the values are bound),
+/// so they are kept prepared.
+fn span_sql(request: &Request, low: i64, high: i64) -> Sql {
+    let mut sql = Sql::new();
+    sql.push("SELECT claims_fts.rowid AS doc FROM claims_fts WHERE claims_fts MATCH ")
+        .text(fts5_expression(request))
+        .push(" AND claims_fts.rowid BETWEEN ")
+        .big_int(low)
+        .push(" AND ")
+        .big_int(high);
+    sql.cached()
+}
+
+/// The matches among these rows of the full-text index, each one sought.
+fn probe_sql(request: &Request, docs: &[i64]) -> Sql {
+    let mut sql = Sql::new();
+    sql.push("SELECT claims_fts.rowid AS doc FROM claims_fts WHERE claims_fts MATCH ")
+        .text(fts5_expression(request))
+        .push(" AND claims_fts.rowid IN (SELECT value FROM json_each(")
+        .text(json_list(docs))
+        .push("))");
+    sql.cached()
+}
+
+/// These claims, whole.
+fn claims_sql(ids: &[ClaimId]) -> Sql {
+    let mut sql = sql::select_listed(None, None);
+    sql.push("claims WHERE claims.id IN ").list(ids.iter().map(ClaimId::as_str));
+    sql.cached()
+}
+
+/// Numbers as a JSON array, bound as one value (for `json_each`).
+fn json_list(values: &[i64]) -> String {
+    format!("[{}]", values.iter().map(i64::to_string).collect::<Vec<_>>().join(","))
+}
+
+/// A row of the full-text index.
+#[derive(QueryableByName)]
+struct Doc {
+    #[diesel(sql_type = BigInt)]
+    doc: i64,
 }
 
 /// Relevance, in two steps. Every match's BM25 rank comes from the
@@ -274,7 +446,7 @@ fn ranked_claims_sql(request: &Request, docs: &[i64]) -> Sql {
         "claim_documents CROSS JOIN claims ON claims.id = claim_documents.claim_id \
          WHERE claim_documents.doc IN (SELECT value FROM json_each(",
     )
-    .text(format!("[{}]", docs.iter().map(i64::to_string).collect::<Vec<_>>().join(",")))
+    .text(json_list(docs))
     .push("))");
     sql::column_conditions(&mut sql, request, "");
     for member in request.members.iter().filter(|m| facet(m).is_none()) {

@@ -8,7 +8,9 @@
 //! tables being checked match by match. Few matches are read from the index
 //! and sorted (cheap whatever the sort); many are found by walking the
 //! sort's index and probing the full-text index claim by claim, stopping as
-//! soon as the page is full. Relevance ranks every match, as each one's
+//! soon as the page is full (newest and oldest first: a window of claims at
+//! a time, their matches read from one range of the index, see
+//! `sqlite::walk_in_windows`). Relevance ranks every match, as each one's
 //! rank is needed, but from the full-text index alone; claims are read
 //! afterwards, best first, only as many as the page needs (see
 //! `sqlite::fetch_by_rank`). Ranking costs what the matches cost: a word in

@@ -24,9 +24,9 @@
 //! from /proc) with its default settings; one client sends one request at
 //! a time over a kept-alive connection. Printed: p50 and p99 per query, the
 //! deep-page / first-page ratio, the database size and the server's peak
-//! RSS. Goals: every p99 ≤ 20 ms (but the row that ranks every match of a
-//! common word, which is informational), deep / first ≤ 1.5 (newest first
-//! and `-stated_on`).
+//! RSS. Goals: every p99 ≤ 20 ms (but two informational rows: the one that
+//! ranks every match of a common word, and an uncommon word newest first),
+//! deep / first ≤ 1.5 (newest first and `-stated_on`).
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -109,14 +109,18 @@ fn main() -> anyhow::Result<()> {
         Ok(diesel::sql_query(sql).load::<Count>(conn)?[0].n)
     };
     // Word ranks of the generator's Zipf vocabulary: a common word (in about
-    // one claim in eight), a middling one and a rare one.
+    // one claim in eight), an uncommon one (about one in a hundred: enough
+    // matches that a page walks the claims rather than reading them), a
+    // middling one and a rare one.
     let common = vocabulary_word(6);
+    let uncommon = vocabulary_word(100);
     let middling = vocabulary_word(250);
     let rare = vocabulary_word(40_000);
     let hits = |conn: &mut DbConnection, word: &str| {
         count(conn, &format!("SELECT count(*) AS n FROM claims_fts WHERE claims_fts MATCH '\"{word}\"'"))
     };
     let common_hits = hits(&mut conn, &common)?;
+    let uncommon_hits = hits(&mut conn, &uncommon)?;
     let middling_hits = hits(&mut conn, &middling)?;
     let rare_hits = hits(&mut conn, &rare)?;
     let publisher_claims = count(
@@ -292,8 +296,6 @@ fn main() -> anyhow::Result<()> {
         let period = "period_from=2020&period_to=2021";
         // The same paths for every build.
         let all = |paths: Vec<String>| vec![Some(paths); bases.len()];
-        // The last row is informational (not one of the goals): ranking
-        // every match of a common word costs what the matches cost.
         let scenarios: Vec<(String, Vec<Option<Vec<String>>>)> = vec![
             ("claim card by id".into(), all(claim_ids.iter().map(|id| format!("/v1/claims/{id}")).collect())),
             ("first page (50, newest first)".into(), all(vec!["/v1/claims".into()])),
@@ -302,6 +304,7 @@ fn main() -> anyhow::Result<()> {
                 deep.iter().map(|cursor| Some(vec![format!("/v1/claims?limit=50{cursor}")])).collect(),
             ),
             (format!("q={common} (common: {common_hits} claims)"), all(vec![format!("/v1/claims?q={common}")])),
+            (format!("q={uncommon} (uncommon: {uncommon_hits} claims)"), all(vec![format!("/v1/claims?q={uncommon}")])),
             (format!("q={rare} (rare: {rare_hits} claims)"), all(vec![format!("/v1/claims?q={rare}")])),
             (
                 format!("publisher ({publisher_claims} claims) + period"),
@@ -353,12 +356,16 @@ fn main() -> anyhow::Result<()> {
         ];
         let this = bases.len() - 1;
         let mut rows = Vec::new();
-        let informational = 8;
-        for (index, (name, paths)) in scenarios.into_iter().enumerate() {
+        // Rows that are not goals: ranking every match of a common word
+        // (which costs what the matches cost; 20 requests), and an
+        // uncommon word newest first, whose page walks thousands of claims.
+        let ranks_every_match = |name: &str| name.contains("relevance, snippets");
+        let informational = |name: &str| ranks_every_match(name) || name.contains("(uncommon:");
+        for (name, paths) in scenarios {
             if !wanted(&name) {
                 continue;
             }
-            let requests = if index == informational { requests.min(20) } else { requests };
+            let requests = if ranks_every_match(&name) { requests.min(20) } else { requests };
             let warmup = 20.min(requests);
             let mut timings: Vec<Vec<Duration>> = vec![Vec::with_capacity(requests); bases.len()];
             let mut failed = vec![false; bases.len()];
@@ -398,7 +405,8 @@ fn main() -> anyhow::Result<()> {
                     Some((at(0.50), at(0.99)))
                 })
                 .collect();
-            rows.push(Row { name, figures, results: results.to_string(), informational: index == informational });
+            let informational = informational(&name);
+            rows.push(Row { name, figures, results: results.to_string(), informational });
         }
         Ok::<_, anyhow::Error>((rows, walks, walked))
     });
@@ -492,8 +500,7 @@ fn main() -> anyhow::Result<()> {
             _ => println!("server peak RSS ({name}): not available"),
         }
     }
-    // Every row but the informational one (ranking every match of a
-    // common word) is a goal.
+    // Every row but the informational ones is a goal.
     let worst = rows.iter().filter(|row| !row.informational).map(|row| this_figures(row).1).max().unwrap_or_default();
     println!("goals: every p99 ≤ 20 ms (worst of the required rows: {} ms), deep / first ≤ 1.5", ms(worst));
     Ok(())

@@ -432,16 +432,12 @@ impl FirstSources {
     pub fn from_stored(json: String) -> serde_json::Result<FirstSources> {
         serde_json::value::RawValue::from_string(json).map(FirstSources)
     }
-
-    /// The sources of a claim that has none.
-    pub fn none() -> FirstSources {
-        FirstSources(serde_json::value::RawValue::from_string("[]".to_string()).expect("`[]` is JSON"))
-    }
 }
 
+/// The sources of a claim that has none.
 impl Default for FirstSources {
     fn default() -> FirstSources {
-        FirstSources::none()
+        FirstSources(serde_json::value::RawValue::from_string("[]".to_string()).expect("`[]` is JSON"))
     }
 }
 

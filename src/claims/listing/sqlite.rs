@@ -34,10 +34,7 @@ impl Dialect for SqliteConnection {
         if request.sort == ClaimSort::Relevance {
             return fetch_by_rank(self, request);
         }
-        let plan = match request.plan {
-            Some(plan) => plan,
-            None => choose_plan(self, request)?,
-        };
+        let plan = plan_of(self, request)?;
         if walks_in_windows(request, plan) {
             return walk_in_windows(self, request);
         }
@@ -83,10 +80,7 @@ impl Dialect for SqliteConnection {
         } else if request.sort == ClaimSort::Relevance {
             vec![ranked_sql(request), ranked_claims_sql(request, &[])]
         } else {
-            let plan = match request.plan {
-                Some(plan) => plan,
-                None => choose_plan(self, request)?,
-            };
+            let plan = plan_of(self, request)?;
             if walks_in_windows(request, plan) {
                 vec![
                     window_sql(request, request.after.as_ref(), FIRST_WINDOW),
@@ -147,6 +141,14 @@ fn load<R: QueryableByName<diesel::sqlite::Sqlite> + 'static>(
     sql: Sql,
 ) -> StoreResult<Vec<R>> {
     sql.for_sqlite().load(conn).map_err(|e| sql::search_error(e, |message| message.starts_with("fts5:")))
+}
+
+/// The plan a test fixed, else the one the counts choose.
+fn plan_of(conn: &mut SqliteConnection, request: &Request) -> StoreResult<Plan> {
+    match request.plan {
+        Some(plan) => Ok(plan),
+        None => choose_plan(conn, request),
+    }
 }
 
 /// Counts the candidates of each plan that could read them (see

@@ -309,6 +309,27 @@ on_both_backends! {
         }
         assert_eq!(order.iter().cloned().collect::<BTreeSet<_>>(), all.into_iter().collect());
     }
+
+    async fn relevance_with_a_filter_that_sets_the_best_matches_aside_still_lists_the_rest_in_order(app: TestApp) {
+        // Twenty short claims rank best for "blockade" and are opinions;
+        // the three events rank below all of them, each below the one before.
+        for i in 0..20 {
+            app.create("/v1/claims", json!({"text": format!("Blockade {i}."), "kind": "opinion"})).await;
+        }
+        let filler = "officials reported that supplies fell across several regions";
+        let mut facts = Vec::new();
+        for words in 1..=3 {
+            let text = format!("{} a blockade was mentioned.", vec![filler; words].join(" "));
+            facts.push(id(&app.create("/v1/claims", json!({"text": text, "kind": "event"})).await));
+        }
+        let path = "/v1/claims?q=blockade&kind=event&sort=relevance";
+        for limit in [1, 2, 3, 50] {
+            let (listed, _) = pages(&app, path, limit).await;
+            assert_eq!(listed, facts, "pages of {limit}");
+        }
+        let (opinions, _) = pages(&app, "/v1/claims?q=blockade&kind=opinion&sort=relevance", 7).await;
+        assert_eq!(opinions.len(), 20);
+    }
 }
 
 /// On PostgreSQL a claim's rank depends on it and the query only, so paging

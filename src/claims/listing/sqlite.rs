@@ -78,7 +78,10 @@ impl Dialect for SqliteConnection {
                 .map(|phase| backing.page_sql(request, phase, request.limit + 1, JOIN_IN_ORDER))
                 .collect()
         } else if request.sort == ClaimSort::Relevance {
-            vec![ranked_sql(request), ranked_claims_sql(request, &[])]
+            vec![
+                ranked_sql(request, every_match_listed(request).then_some(request.limit as usize + 1)),
+                ranked_claims_sql(request, &[]),
+            ]
         } else {
             let plan = plan_of(self, request)?;
             if walks_in_windows(request, plan) {
@@ -394,18 +397,42 @@ struct Doc {
     doc: i64,
 }
 
-/// Relevance, in two steps. Every match's BM25 rank comes from the
-/// full-text index alone (the facet terms apply the tag, source, speaker
-/// and publisher filters there), sorted by rank and then by the match's row
-/// in the index. Only then are claims read, in that order, in batches that
-/// grow fourfold, each checked against the filters on the claim's own
-/// columns, until the page is full: a page reads about as many claims as it
-/// shows, not one per match.
+/// Relevance, in two steps. The BM25 ranks come from the full-text index
+/// alone (the facet terms apply the tag, source, speaker and publisher
+/// filters there), sorted by rank and then by the match's row in the
+/// index. Only then are claims read, in that order, in batches that grow
+/// fourfold, each checked against the filters on the claim's own columns,
+/// until the page is full: a page reads about as many claims as it shows,
+/// not one per match.
+///
+/// FTS5 ranks every match either way. When nothing is checked on the
+/// claims themselves, every match is listed and the page is the best
+/// `limit + 1` of them: SQLite keeps only those as it goes instead of
+/// sorting every match and handing each one over. Otherwise every match is
+/// ranked and sorted, since the filters may set any number aside (asking
+/// for more only when they did would rank them all a second time).
 fn fetch_by_rank(conn: &mut SqliteConnection, request: &Request) -> StoreResult<Vec<ListedRow>> {
-    let ranked: Vec<Ranked> = load(conn, ranked_sql(request))?;
     let want = (request.limit + 1) as usize;
-    let mut rows: Vec<ListedRow> = Vec::with_capacity(want);
-    let mut rest = &ranked[..];
+    let ranked: Vec<Ranked> = load(conn, ranked_sql(request, every_match_listed(request).then_some(want)))?;
+    list_ranked(conn, request, &ranked, want)
+}
+
+/// Every match of the full-text query is a listed claim: no filter is
+/// checked on the claims themselves.
+fn every_match_listed(request: &Request) -> bool {
+    request.columns.is_empty() && request.members.iter().all(|m| facet(m).is_some())
+}
+
+/// The claims of ranked matches that pass the filters, in rank order, at
+/// most `want` of them.
+fn list_ranked(
+    conn: &mut SqliteConnection,
+    request: &Request,
+    ranked: &[Ranked],
+    want: usize,
+) -> StoreResult<Vec<ListedRow>> {
+    let mut rows: Vec<ListedRow> = Vec::with_capacity(want.min(ranked.len()));
+    let mut rest = ranked;
     let mut batch = 2 * want;
     while rows.len() < want && !rest.is_empty() {
         let (head, tail) = rest.split_at(batch.min(rest.len()));
@@ -427,8 +454,9 @@ fn fetch_by_rank(conn: &mut SqliteConnection, request: &Request) -> StoreResult<
     Ok(rows)
 }
 
-/// Every match of the search after the position, best first.
-fn ranked_sql(request: &Request) -> Sql {
+/// The matches of the search after the position, best first; the best
+/// `limit` of them if given.
+fn ranked_sql(request: &Request, limit: Option<usize>) -> Sql {
     let mut sql = Sql::new();
     sql.push("SELECT claims_fts.rowid AS doc, claims_fts.rank AS rank FROM claims_fts WHERE claims_fts MATCH ")
         .text(fts5_expression(request));
@@ -437,6 +465,9 @@ fn ranked_sql(request: &Request) -> Sql {
         sql.double(*rank).push(", ").big_int(doc.unwrap_or(i64::MIN)).push(")");
     }
     sql.push(" ORDER BY claims_fts.rank, claims_fts.rowid");
+    if let Some(limit) = limit {
+        sql.limit(limit as i64);
+    }
     sql
 }
 

@@ -235,19 +235,33 @@ mod sqlite_build_tests {
         compile_options: String,
     }
 
+    /// The options the bundled SQLite was compiled with.
+    fn compile_options() -> Vec<String> {
+        let mut conn = SqliteConnection::establish(":memory:").expect("an in-memory database opens");
+        diesel::sql_query("PRAGMA compile_options")
+            .load::<CompileOption>(&mut conn)
+            .expect("compile options read")
+            .into_iter()
+            .map(|o| o.compile_options)
+            .collect()
+    }
+
     /// `.cargo/config.toml` compiles the bundled SQLite with the query
     /// planner stability guarantee on, so that a prepared statement is not
     /// planned again for every new bound value (STAT4 is on too).
     #[test]
     fn the_bundled_sqlite_plans_without_bound_values() {
-        let mut conn = SqliteConnection::establish(":memory:").expect("an in-memory database opens");
-        let options: Vec<String> = diesel::sql_query("PRAGMA compile_options")
-            .load::<CompileOption>(&mut conn)
-            .expect("compile options read")
-            .into_iter()
-            .map(|o| o.compile_options)
-            .collect();
+        let options = compile_options();
         assert!(options.iter().any(|o| o == "ENABLE_STAT4"), "{options:?}");
         assert!(options.iter().any(|o| o == "ENABLE_QPSG"), "{options:?}");
+    }
+
+    /// And in multi-thread mode: no mutex around each call on a connection
+    /// (the pool lends a connection to one thread at a time).
+    #[test]
+    fn the_bundled_sqlite_runs_in_multi_thread_mode() {
+        assert_eq!(unsafe { libsqlite3_sys::sqlite3_threadsafe() }, 2);
+        let options = compile_options();
+        assert!(options.iter().any(|o| o == "THREADSAFE=2"), "{options:?}");
     }
 }

@@ -20,7 +20,7 @@ use crate::revisions::store as revision_store;
 
 use super::model::AgentKind;
 
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
+#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = agents, treat_none_as_null = true)]
 pub struct AgentRow {
     pub id: AgentId,
@@ -76,6 +76,12 @@ where
 }
 
 impl AgentRow {
+    /// Its columns, for queries written as text (the same as `as_select`'s;
+    /// a test compares them).
+    pub const COLUMNS: &str = "agents.id, agents.kind, agents.name, agents.description, agents.anonymous, \
+        agents.affiliation_id, agents.url, agents.wikidata_id, agents.aliases, agents.created_at, agents.updated_at, \
+        agents.version";
+
     pub fn new(id: AgentId, body: NewAgent, stamp: Stamp) -> AgentRow {
         AgentRow {
             id,

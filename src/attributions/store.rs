@@ -9,6 +9,7 @@ use diesel::prelude::*;
 
 use super::model::{Attribution, AttributionQuery, Mode, NewAttribution, Stance};
 use crate::card;
+use crate::claims::listing::sql::Sql;
 use crate::cursor::{self, newest_first};
 use crate::db::refs::{self, Target};
 use crate::db::schema::{attributions, sources};
@@ -20,7 +21,7 @@ use crate::quotes::{Quote, QuoteStatus, Verification, verify_quote};
 use crate::revisions::store as revision_store;
 use crate::validate::PartialDate;
 
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
+#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = attributions, treat_none_as_null = true)]
 pub struct AttributionRow {
     pub id: AttributionId,
@@ -63,6 +64,14 @@ impl Verified {
 }
 
 impl AttributionRow {
+    /// Its columns, for queries written as text (the same as `as_select`'s;
+    /// a test compares them).
+    pub const COLUMNS: &str = "attributions.id, attributions.claim_id, attributions.source_id, \
+        attributions.speaker_id, attributions.mode, attributions.stance, attributions.cited_source_id, \
+        attributions.quote_exact, attributions.quote_prefix, attributions.quote_suffix, attributions.quote_status, \
+        attributions.quote_start, attributions.quote_end, attributions.locator, attributions.stated_on, \
+        attributions.created_at, attributions.updated_at, attributions.version";
+
     pub fn new(id: AttributionId, attribution: Verified, stamp: Stamp) -> AttributionRow {
         let Verified { body, verification } = attribution;
         let (exact, prefix, suffix) = match body.quote {
@@ -281,11 +290,14 @@ pub fn list(conn: &mut DbConnection, query: &AttributionQuery, limit: i64) -> St
 
 /// Every attribution of these claims, oldest first (one query).
 pub fn of_claims(conn: &mut DbConnection, claim_ids: &[ClaimId]) -> StoreResult<Vec<AttributionRow>> {
-    Ok(attributions::table
-        .filter(attributions::claim_id.eq_any(claim_ids))
-        .order((attributions::created_at.asc(), attributions::id.asc()))
-        .select(AttributionRow::as_select())
-        .load(conn)?)
+    // One statement text for any number of claims, kept prepared.
+    let mut sql = Sql::new();
+    sql.push("SELECT ")
+        .push(AttributionRow::COLUMNS)
+        .push(" FROM attributions WHERE attributions.claim_id IN ")
+        .list(claim_ids.iter().map(ClaimId::as_str))
+        .push(" ORDER BY attributions.created_at, attributions.id");
+    Ok(sql.cached().load_any(conn)?)
 }
 
 /// Applies a merge patch, checking the quote again; the cards of the claim

@@ -27,6 +27,7 @@ use crate::agents::model::AgentKind;
 use crate::agents::store::AgentRow;
 use crate::attributions::model::Attribution;
 use crate::attributions::store::{self as attribution_store, AttributionRow};
+use crate::claims::listing::sql::Sql;
 use crate::claims::model::Claim;
 use crate::claims::store as claim_store;
 use crate::db::DbConnection;
@@ -195,10 +196,15 @@ pub fn summaries(
     let sources = source_store::metas(conn, source_ids)?;
     let agent_ids: BTreeSet<AgentId> =
         speaker_ids.into_iter().chain(sources.iter().filter_map(|s| s.publisher_id.clone())).collect();
-    let agents: HashMap<AgentId, AgentSummary> = agents::table
-        .filter(agents::id.eq_any(&agent_ids))
-        .select(AgentRow::as_select())
-        .load::<AgentRow>(conn)?
+    // One statement text for any number of agents, kept prepared.
+    let mut sql = Sql::new();
+    sql.push("SELECT ")
+        .push(AgentRow::COLUMNS)
+        .push(" FROM agents WHERE agents.id IN ")
+        .list(agent_ids.iter().map(AgentId::as_str));
+    let agents: HashMap<AgentId, AgentSummary> = sql
+        .cached()
+        .load_any::<AgentRow>(conn)?
         .iter()
         .map(|agent| (agent.id.clone(), AgentSummary::of(agent)))
         .collect();
@@ -265,4 +271,29 @@ pub fn source_changed(tx: &mut Tx, before: &SourceMeta, after: &SourceMeta) -> S
         .distinct()
         .load(tx.conn)?;
     claim_store::bump_versions(tx, &showing, &format!("source {} changed", after.id))
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::query_builder::QueryFragment;
+    use diesel::sqlite::Sqlite;
+
+    use super::*;
+    use crate::db::schema::reviews;
+    use crate::reviews::store::ReviewRow;
+
+    /// The columns a query selects, as `table.column, …`.
+    fn selected(query: impl QueryFragment<Sqlite>) -> String {
+        let sql = diesel::debug_query::<Sqlite, _>(&query).to_string();
+        let columns = sql.strip_prefix("SELECT ").and_then(|s| s.split(" FROM ").next()).unwrap_or_default();
+        columns.replace('`', "")
+    }
+
+    #[test]
+    fn the_column_lists_the_card_queries_are_written_with_are_the_rows_own() {
+        assert_eq!(AgentRow::COLUMNS, selected(agents::table.select(AgentRow::as_select())));
+        assert_eq!(SourceMeta::COLUMNS, selected(sources::table.select(SourceMeta::as_select())));
+        assert_eq!(AttributionRow::COLUMNS, selected(attributions::table.select(AttributionRow::as_select())));
+        assert_eq!(ReviewRow::COLUMNS, selected(reviews::table.select(ReviewRow::as_select())));
+    }
 }

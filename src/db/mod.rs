@@ -404,10 +404,10 @@ where
 
 /// Runs `f` in a read-only transaction that sees one snapshot: PostgreSQL's
 /// default READ COMMITTED would give every statement its own.
-pub fn in_snapshot<T>(
+pub fn in_snapshot<T, E: From<diesel::result::Error>>(
     conn: &mut DbConnection,
-    f: impl FnOnce(&mut DbConnection) -> anyhow::Result<T>,
-) -> anyhow::Result<T> {
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E> {
     match conn {
         DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN DEFERRED")?,
         DbConnection::Pg(c) => {

@@ -63,7 +63,7 @@ pub fn export(conn: &mut DbConnection, out: &mut impl Write, keys: Keys, history
             counts.revisions = export_revisions(conn, out, keys)?;
         }
         write_line(out, RecordType::End, &counts)?;
-        Ok(counts)
+        Ok::<_, anyhow::Error>(counts)
     })?;
     out.flush()?;
     Ok(counts)

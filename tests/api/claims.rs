@@ -33,8 +33,12 @@ async fn statements_for_card(app: &TestApp, claim_id: String) -> (usize, Value) 
         let count = Arc::new(AtomicUsize::new(0));
         let counter = count.clone();
         conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
-            if matches!(event, InstrumentationEvent::StartQuery { .. }) {
-                counter.fetch_add(1, Ordering::SeqCst);
+            // The card's queries; not the transaction around them (SQLite).
+            if let InstrumentationEvent::StartQuery { query, .. } = event {
+                let sql = query.to_string();
+                if !["BEGIN", "ROLLBACK", "COMMIT"].iter().any(|word| sql.starts_with(word)) {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                }
             }
         });
         let card = claimtrail::card::load(&mut conn, &claim_id.parse().expect("a claim id")).expect("the card");

@@ -133,17 +133,17 @@ pub fn load(conn: &mut DbConnection, id: &ClaimId) -> StoreResult<ClaimCard> {
     load_with(conn, id, false)
 }
 
-/// The card of a claim, in six queries whatever the number of
-/// attributions and reviews: the claim, its tags, its attributions, its
+/// The card of a claim, in five queries whatever the number of
+/// attributions and reviews: the claim with its tags, its attributions, its
 /// reviews (`drafts`: drafts too), the sources the attributions name and
 /// the agents those and the reviews name.
 ///
-/// On SQLite the six run in one read transaction, so they see one
+/// On SQLite the five run in one read transaction, so they see one
 /// snapshot: otherwise a write committed between two of them could show an
 /// attribution whose source the next one no longer finds. (Its cost
 /// measured as noise: `perf` put each statement's own read transaction at
-/// about a tenth of the card's CPU, and one transaction in place of six
-/// showed no difference in cards per second.) On PostgreSQL they still run
+/// about a tenth of the card's CPU, and one transaction in place of one
+/// per statement showed no difference in cards per second.) On PostgreSQL they still run
 /// each in its own snapshot (READ COMMITTED): a transaction there costs two
 /// more round trips a card.
 pub fn load_with(conn: &mut DbConnection, id: &ClaimId, drafts: bool) -> StoreResult<ClaimCard> {

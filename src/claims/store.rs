@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::listing::sql::Sql;
+use super::listing::sql::{CLAIM_COLUMNS, Sql};
 use super::model::{Claim, ClaimKind, ClaimStatus, Comparator, NewClaim, Quantity};
 use crate::db::refs::{self, Target};
 use crate::db::schema::{claim_tags, claims};
@@ -199,15 +199,41 @@ pub fn find(conn: &mut DbConnection, id: &ClaimId) -> StoreResult<ClaimRow> {
 
 /// A claim and its `stated_on` (kept by triggers, not a field of the row),
 /// in one query, and its tags in another.
+/// A claim's row, its `stated_on` and its tags as a JSON array.
+#[derive(QueryableByName)]
+struct RowWithTags {
+    #[diesel(embed)]
+    claim: ClaimRow,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    stated_on: Option<PartialDate>,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    tags: String,
+}
+
+/// A claim with its `stated_on`, in one statement kept prepared: the row
+/// and its tags (as [`tags_of`] orders them, aggregated into a JSON array by
+/// the database).
 pub fn get_with_stated_on(conn: &mut DbConnection, id: &ClaimId) -> StoreResult<(Claim, Option<PartialDate>)> {
-    let (row, stated_on): (ClaimRow, Option<PartialDate>) = claims::table
-        .find(id)
-        .select((ClaimRow::as_select(), claims::stated_on))
-        .first(conn)
-        .optional()?
-        .ok_or(StoreError::NotFound("claim"))?;
-    let tags = tags_of_one(conn, id)?;
-    Ok((row.into_api(tags), stated_on))
+    let tags = match conn {
+        DbConnection::Sqlite(_) => {
+            "(SELECT json_group_array(tag ORDER BY tag) FROM claim_tags WHERE claim_tags.claim_id = claims.id)"
+        }
+        DbConnection::Pg(_) => {
+            "(SELECT coalesce(CAST(json_agg(tag ORDER BY tag) AS text), '[]') \
+             FROM claim_tags WHERE claim_tags.claim_id = claims.id)"
+        }
+    };
+    let mut sql = Sql::new();
+    sql.push("SELECT ")
+        .push(CLAIM_COLUMNS)
+        .push(", ")
+        .push(tags)
+        .push(" AS tags FROM claims WHERE claims.id = ")
+        .text(id.as_str());
+    let row = sql.cached().load_any::<RowWithTags>(conn)?.pop().ok_or(StoreError::NotFound("claim"))?;
+    let tags: Vec<String> = serde_json::from_str(&row.tags)
+        .map_err(|e| StoreError::Broken(format!("the tags of claim {id} read back as {}: {e}", row.tags)))?;
+    Ok((row.claim.into_api(tags), row.stated_on))
 }
 
 fn tags_of_one(conn: &mut DbConnection, id: &ClaimId) -> StoreResult<Vec<String>> {

@@ -209,7 +209,7 @@ pub fn search_error(error: diesel::result::Error, refused: fn(&str) -> bool) -> 
 
 /// The columns of a claim row, in [`crate::claims::store::ClaimRow`]'s
 /// order, and its `stated_on`.
-const CLAIM_COLUMNS: &str = "claims.id, claims.text, claims.kind, claims.subject, claims.quantity_value, \
+pub const CLAIM_COLUMNS: &str = "claims.id, claims.text, claims.kind, claims.subject, claims.quantity_value, \
     claims.quantity_upper, claims.quantity_unit, claims.quantity_comparator, claims.period_start, \
     claims.period_end, claims.place, claims.status, claims.language, claims.created_at, claims.updated_at, \
     claims.version, claims.stated_on";

@@ -26,8 +26,7 @@
 //! deep-page / first-page ratio, the database size and the server's peak
 //! RSS. Goals: every p99 ≤ 20 ms (but informational rows: a common word by
 //! relevance, unfiltered, which ranks every match, and an uncommon word
-//! newest first),
-//! deep / first ≤ 1.5 (newest first and `-stated_on`).
+//! newest first), deep / first ≤ 1.5 (newest first and `-stated_on`).
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};

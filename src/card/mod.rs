@@ -142,10 +142,10 @@ pub fn load(conn: &mut DbConnection, id: &ClaimId) -> StoreResult<ClaimCard> {
 /// snapshot: otherwise a write committed between two of them could show an
 /// attribution whose source the next one no longer finds. (Its cost
 /// measured as noise: `perf` put each statement's own read transaction at
-/// about a tenth of the card's CPU, and one transaction in place of one
-/// per statement showed no difference in cards per second.) On PostgreSQL they still run
-/// each in its own snapshot (READ COMMITTED): a transaction there costs two
-/// more round trips a card.
+/// about a tenth of the card's CPU, and one transaction in place of one per
+/// statement showed no difference in cards per second.) On PostgreSQL they
+/// still run each in its own snapshot (READ COMMITTED): a transaction there
+/// costs two more round trips a card.
 pub fn load_with(conn: &mut DbConnection, id: &ClaimId, drafts: bool) -> StoreResult<ClaimCard> {
     match conn {
         DbConnection::Sqlite(_) => crate::db::in_snapshot(conn, |conn| read(conn, id, drafts)),

@@ -197,9 +197,8 @@ pub fn find(conn: &mut DbConnection, id: &ClaimId) -> StoreResult<ClaimRow> {
     claims::table.find(id).select(ClaimRow::as_select()).first(conn).optional()?.ok_or(StoreError::NotFound("claim"))
 }
 
-/// A claim and its `stated_on` (kept by triggers, not a field of the row),
-/// in one query, and its tags in another.
-/// A claim's row, its `stated_on` and its tags as a JSON array.
+/// A claim's row, its `stated_on` (kept by triggers, not a field of the
+/// row) and its tags as a JSON array.
 #[derive(QueryableByName)]
 struct RowWithTags {
     #[diesel(embed)]

@@ -710,22 +710,7 @@ async fn a_search_walked_in_windows_pages_through_the_same_claims_as_one_reading
             }})
         })
         .collect();
-    let mut file = format!("{}\n", json!({"type": "header", "data": {"format": "claimtrail", "version": 1}}));
-    for record in &records {
-        file.push_str(&format!("{record}\n"));
-    }
-    file.push_str(&format!(
-        "{}\n",
-        json!({"type": "end", "data": {"agents": 0, "sources": 0, "claims": records.len(), "attributions": 0}})
-    ));
-    let response = app
-        .anonymous(reqwest::Method::POST, "/v1/import")
-        .bearer_auth(&app.admin_key)
-        .header("content-type", "application/x-ndjson")
-        .body(file)
-        .send()
-        .await
-        .unwrap();
+    let response = crate::transfer::post_import(&app, "", crate::transfer::transfer_file(&records)).await;
     assert_eq!(response.status(), StatusCode::OK, "{:?}", response.text().await);
 
     let db = app.db.clone();

@@ -211,7 +211,7 @@ fn cli(args: &[&str]) -> std::process::Output {
     output
 }
 
-async fn post_import(app: &TestApp, query: &str, ndjson: impl Into<reqwest::Body>) -> Response {
+pub async fn post_import(app: &TestApp, query: &str, ndjson: impl Into<reqwest::Body>) -> Response {
     app.anonymous(Method::POST, &format!("/v1/import{query}"))
         .bearer_auth(&app.admin_key)
         .header("content-type", "application/x-ndjson")
@@ -418,7 +418,7 @@ fn ndjson(lines: &[Value]) -> String {
 
 /// A transfer file of these records: its header line first, its end line
 /// (counting them) last.
-fn transfer_file(records: &[Value]) -> String {
+pub fn transfer_file(records: &[Value]) -> String {
     let mut counts = json!({"agents": 0, "sources": 0, "claims": 0, "attributions": 0});
     for record in records {
         let kind = format!("{}s", record["type"].as_str().unwrap_or("thing"));

@@ -414,25 +414,8 @@ struct Doc {
 fn fetch_by_rank(conn: &mut SqliteConnection, request: &Request) -> StoreResult<Vec<ListedRow>> {
     let want = (request.limit + 1) as usize;
     let ranked: Vec<Ranked> = load(conn, ranked_sql(request, every_match_listed(request).then_some(want)))?;
-    list_ranked(conn, request, &ranked, want)
-}
-
-/// Every match of the full-text query is a listed claim: no filter is
-/// checked on the claims themselves.
-fn every_match_listed(request: &Request) -> bool {
-    request.columns.is_empty() && request.members.iter().all(|m| facet(m).is_some())
-}
-
-/// The claims of ranked matches that pass the filters, in rank order, at
-/// most `want` of them.
-fn list_ranked(
-    conn: &mut SqliteConnection,
-    request: &Request,
-    ranked: &[Ranked],
-    want: usize,
-) -> StoreResult<Vec<ListedRow>> {
     let mut rows: Vec<ListedRow> = Vec::with_capacity(want.min(ranked.len()));
-    let mut rest = ranked;
+    let mut rest = &ranked[..];
     let mut batch = 2 * want;
     while rows.len() < want && !rest.is_empty() {
         let (head, tail) = rest.split_at(batch.min(rest.len()));
@@ -452,6 +435,12 @@ fn list_ranked(
     }
     rows.truncate(want);
     Ok(rows)
+}
+
+/// Every match of the full-text query is a listed claim: no filter is
+/// checked on the claims themselves.
+fn every_match_listed(request: &Request) -> bool {
+    request.columns.is_empty() && request.members.iter().all(|m| facet(m).is_some())
 }
 
 /// The matches of the search after the position, best first; the best

@@ -1,6 +1,7 @@
 //! Storage: one connection type over SQLite and PostgreSQL, the pool, the
 //! embedded migrations and the one helper that runs blocking database work.
 
+pub mod bm25;
 pub mod breaker;
 pub mod deadline;
 pub mod failure;
@@ -103,6 +104,7 @@ fn cannot_open(url: &str, cause: impl std::fmt::Display) -> anyhow::Error {
 /// settings (the pool's connections get theirs in [`pool`]).
 pub fn establish(url: &str) -> diesel::ConnectionResult<DbConnection> {
     deadline::install();
+    bm25::install();
     match Backend::of_url(url) {
         Backend::Postgres => PgConnection::establish(url).map(DbConnection::Pg),
         Backend::Sqlite => {

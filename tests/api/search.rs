@@ -465,3 +465,106 @@ async fn the_same_query_finds_the_same_claims_on_sqlite_and_postgresql() {
         assert!(search(app, "killings").await.is_superset(&search(app, "killed").await));
     }
 }
+
+#[derive(diesel::QueryableByName)]
+struct Scores {
+    #[diesel(sql_type = diesel::sql_types::Double)]
+    fts5: f64,
+    #[diesel(sql_type = diesel::sql_types::Double)]
+    ours: f64,
+}
+
+/// Each expression's matches scored by FTS5's configured `rank` (`bm25`)
+/// and by `claimtrail_bm25`, which the claim list ranks by on SQLite.
+fn scores(conn: &mut claimtrail::db::DbConnection, expressions: &[&str]) -> Vec<Vec<Scores>> {
+    use diesel::RunQueryDsl;
+    use diesel::sql_types::Text;
+    let sql = format!(
+        "SELECT claims_fts.rank AS fts5, {}(claims_fts, ?, {}) AS ours FROM claims_fts \
+         WHERE claims_fts MATCH ? ORDER BY claims_fts.rowid",
+        claimtrail::db::bm25::FUNCTION,
+        claimtrail::claims::listing::RANK_WEIGHTS
+    );
+    expressions
+        .iter()
+        .map(|expression| {
+            diesel::sql_query(&sql)
+                .bind::<Text, _>(*expression)
+                .bind::<Text, _>(*expression)
+                .load::<Scores>(conn)
+                .expect("the expression is ranked")
+        })
+        .collect()
+}
+
+fn assert_same_scores(all: &[Vec<Scores>], expressions: &[&str], matches: &[usize]) {
+    for ((scores, expression), expected) in all.iter().zip(expressions).zip(matches) {
+        assert_eq!(scores.len(), *expected, "matches of {expression}");
+        for score in scores {
+            assert_eq!(
+                score.ours.to_bits(),
+                score.fts5.to_bits(),
+                "{expression}: ours {} against bm25 {}",
+                score.ours,
+                score.fts5
+            );
+        }
+    }
+}
+
+/// On SQLite relevance is `claimtrail_bm25`: FTS5's `bm25` keeping each
+/// query text's IDFs until the database changes. Its scores are `bm25`'s
+/// bit for bit (words, stems, prefixes, phrases, facet terms of weight 0):
+/// on the first run of a query, on the next (from what it kept), after
+/// another connection's commit changed how many claims hold the words, and
+/// inside a write transaction that changed them without committing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_relevance_scores_are_fts5_bm25_scores_before_and_after_writes() {
+    use diesel::Connection;
+    let app = spawn_app(claimtrail::db::Backend::Sqlite).await;
+    for text in [
+        "Security forces secured the road to Gao.",
+        "The security council met; security was the agenda.",
+        "Markets for securities fell in Bamako.",
+        "A fuel blockade by JNIM cut supplies.",
+        "Gold exports rose as the blockade eased.",
+    ] {
+        app.create_claim(text).await;
+    }
+    app.create("/v1/claims", json!({"text": "Security guards were hired.", "tags": ["security"]})).await;
+    let tag = format!("t{}", hex::encode("security"));
+    let with_tag = format!("({{text subject quotes}} : \"security\" OR stems : \"secur\") AND facets : \"{tag}\"");
+    let expressions = [
+        "({text subject quotes} : \"security\" OR stems : \"secur\")",
+        "{text subject quotes} : \"secur\"*",
+        "{text subject quotes} : \"fuel blockade\"",
+        "{text subject quotes stems} : \"blockade\" AND {text subject quotes stems} : \"gold\"",
+        with_tag.as_str(),
+    ];
+    let mut conn = app.db.get().expect("a connection");
+    let first = scores(&mut conn, &expressions);
+    assert_same_scores(&first, &expressions, &[4, 4, 1, 1, 1]);
+    assert_same_scores(&scores(&mut conn, &expressions), &expressions, &[4, 4, 1, 1, 1]);
+
+    // Another connection commits: more claims hold "security", so its IDF
+    // falls; what this connection kept for the query must go.
+    for i in 0..6 {
+        app.create_claim(&format!("Security patrol {i} reported calm.")).await;
+    }
+    let after = scores(&mut conn, &expressions);
+    assert_same_scores(&after, &expressions, &[10, 10, 1, 1, 1]);
+    assert_ne!(after[0][0].ours.to_bits(), first[0][0].ours.to_bits(), "the first claim's score moved with the IDF");
+
+    // Inside a write transaction, before it commits: the data version has
+    // not moved, yet the words have.
+    conn.transaction::<(), diesel::result::Error, _>(|conn| {
+        use diesel::RunQueryDsl;
+        diesel::sql_query("UPDATE claims SET text = 'Gold, gold and a blockade.' WHERE text LIKE 'Security patrol%'")
+            .execute(conn)?;
+        let inside = scores(conn, &expressions);
+        assert_same_scores(&inside, &expressions, &[4, 4, 1, 7, 1]);
+        Err(diesel::result::Error::RollbackTransaction)
+    })
+    .expect_err("rolled back");
+    assert_same_scores(&scores(&mut conn, &expressions), &expressions, &[10, 10, 1, 1, 1]);
+}

@@ -38,6 +38,8 @@ mod snippet;
 pub(crate) mod sql;
 mod sqlite;
 
+pub use sqlite::RANK_WEIGHTS;
+
 use std::collections::HashMap;
 
 use diesel::QueryableByName;

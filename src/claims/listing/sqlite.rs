@@ -443,17 +443,30 @@ fn every_match_listed(request: &Request) -> bool {
     request.columns.is_empty() && request.members.iter().all(|m| facet(m).is_some())
 }
 
+/// The column weights of relevance: those of `claims_fts`'s configured
+/// `rank` (the `findability` migration), which a test holds them to.
+pub const RANK_WEIGHTS: &str = "1.0, 1.0, 1.0, 0.0, 0.5";
+
 /// The matches of the search after the position, best first; the best
-/// `limit` of them if given.
+/// `limit` of them if given. Ranked by [`crate::db::bm25`]: FTS5's `bm25`
+/// with the IDFs of a query text kept between runs of it.
 fn ranked_sql(request: &Request, limit: Option<usize>) -> Sql {
+    let expression = fts5_expression(request);
     let mut sql = Sql::new();
-    sql.push("SELECT claims_fts.rowid AS doc, claims_fts.rank AS rank FROM claims_fts WHERE claims_fts MATCH ")
-        .text(fts5_expression(request));
+    sql.push("SELECT doc, rank FROM (SELECT claims_fts.rowid AS doc, ")
+        .push(crate::db::bm25::FUNCTION)
+        .push("(claims_fts, ")
+        .text(expression.clone())
+        .push(", ")
+        .push(RANK_WEIGHTS)
+        .push(") AS rank FROM claims_fts WHERE claims_fts MATCH ")
+        .text(expression)
+        .push(")");
     if let Some(Position::Relevance { rank, doc, .. }) = &request.after {
-        sql.push(" AND (claims_fts.rank, claims_fts.rowid) > (");
+        sql.push(" WHERE (rank, doc) > (");
         sql.double(*rank).push(", ").big_int(doc.unwrap_or(i64::MIN)).push(")");
     }
-    sql.push(" ORDER BY claims_fts.rank, claims_fts.rowid");
+    sql.push(" ORDER BY rank, doc");
     if let Some(limit) = limit {
         sql.limit(limit as i64);
     }

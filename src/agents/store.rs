@@ -20,7 +20,9 @@ use crate::revisions::store as revision_store;
 
 use super::model::AgentKind;
 
-#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable, AsChangeset)]
+#[derive(
+    Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable, AsChangeset, serde::Deserialize,
+)]
 #[diesel(table_name = agents, treat_none_as_null = true)]
 pub struct AgentRow {
     pub id: AgentId,
@@ -39,7 +41,7 @@ pub struct AgentRow {
 
 /// An agent's other names, stored as a JSON array of strings (the name
 /// search's triggers read them from there).
-#[derive(Debug, Clone, PartialEq, Eq, diesel::AsExpression, diesel::FromSqlRow)]
+#[derive(Debug, Clone, PartialEq, Eq, diesel::AsExpression, diesel::FromSqlRow, serde::Deserialize)]
 #[diesel(sql_type = diesel::sql_types::Text)]
 pub struct Aliases(String);
 

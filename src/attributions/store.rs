@@ -21,7 +21,9 @@ use crate::quotes::{Quote, QuoteStatus, Verification, verify_quote};
 use crate::revisions::store as revision_store;
 use crate::validate::PartialDate;
 
-#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable, AsChangeset)]
+#[derive(
+    Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable, AsChangeset, serde::Deserialize,
+)]
 #[diesel(table_name = attributions, treat_none_as_null = true)]
 pub struct AttributionRow {
     pub id: AttributionId,

@@ -27,14 +27,16 @@ use crate::agents::model::AgentKind;
 use crate::agents::store::AgentRow;
 use crate::attributions::model::Attribution;
 use crate::attributions::store::{self as attribution_store, AttributionRow};
+use crate::claims::listing::sql::CLAIM_COLUMNS;
 use crate::claims::listing::sql::Sql;
 use crate::claims::model::Claim;
-use crate::claims::store as claim_store;
+use crate::claims::store::{self as claim_store, ClaimRow};
 use crate::db::DbConnection;
 use crate::db::schema::{agents, attributions, sources};
 use crate::db::write::{StoreError, StoreResult, Tx};
 use crate::ids::{AgentId, ClaimId, SourceId};
-use crate::reviews::store as review_store;
+use crate::reviews::model::ReviewStatus;
+use crate::reviews::store::{self as review_store, ReviewRow};
 use crate::sources::model::SourceKind;
 use crate::sources::store::{self as source_store, SourceMeta};
 use crate::validate::PartialDate;
@@ -133,27 +135,29 @@ pub fn load(conn: &mut DbConnection, id: &ClaimId) -> StoreResult<ClaimCard> {
     load_with(conn, id, false)
 }
 
-/// The card of a claim, in five queries whatever the number of
-/// attributions and reviews: the claim with its tags, its attributions, its
-/// reviews (`drafts`: drafts too), the sources the attributions name and
-/// the agents those and the reviews name.
+/// The card of a claim, in a fixed number of queries whatever the number
+/// of attributions and reviews, all reading one snapshot, so that a write
+/// committed meanwhile cannot show an attribution whose source a later
+/// query no longer finds.
 ///
-/// On SQLite the five run in one read transaction, so they see one
-/// snapshot: otherwise a write committed between two of them could show an
-/// attribution whose source the next one no longer finds. (Its cost
-/// measured as noise: `perf` put each statement's own read transaction at
-/// about a tenth of the card's CPU, and one transaction in place of one per
-/// statement showed no difference in cards per second.) On PostgreSQL they
-/// still run each in its own snapshot (READ COMMITTED): a transaction there
-/// costs two more round trips a card.
+/// On SQLite, five queries in one read transaction: the claim with its
+/// tags, its attributions, its reviews (`drafts`: drafts too), the sources
+/// the attributions name and the agents those and the reviews name. (The
+/// transaction's cost measured as noise: `perf` put each statement's own
+/// read transaction at about a tenth of the card's CPU, and one
+/// transaction in place of one per statement showed no difference in
+/// cards per second.) On PostgreSQL, where each statement is a round trip,
+/// the same five reads are one statement ([`read_in_one_statement`]).
 pub fn load_with(conn: &mut DbConnection, id: &ClaimId, drafts: bool) -> StoreResult<ClaimCard> {
     match conn {
         DbConnection::Sqlite(_) => crate::db::in_snapshot(conn, |conn| read(conn, id, drafts)),
-        DbConnection::Pg(_) => read(conn, id, drafts),
+        DbConnection::Pg(_) => read_in_one_statement(conn, id, drafts),
     }
 }
 
-fn read(conn: &mut DbConnection, id: &ClaimId, drafts: bool) -> StoreResult<ClaimCard> {
+/// The card's five reads, one statement each (what SQLite runs; a test
+/// holds PostgreSQL's one statement to it).
+pub fn read(conn: &mut DbConnection, id: &ClaimId, drafts: bool) -> StoreResult<ClaimCard> {
     let (claim, stated_on) = claim_store::get_with_stated_on(conn, id)?;
     let rows = attribution_store::of_claims(conn, std::slice::from_ref(id))?;
     let review_rows = review_store::of_claims(conn, std::slice::from_ref(id), drafts)?;
@@ -163,6 +167,89 @@ fn read(conn: &mut DbConnection, id: &ClaimId, drafts: bool) -> StoreResult<Clai
     let attributions = with_summaries(rows, &summaries)?;
     let reviews = reviews::with_summaries(review_rows, &summaries.agents)?;
     Ok(ClaimCard { claim, stated_on, attributions, reviews })
+}
+
+/// The five reads of [`read`] as one PostgreSQL statement (one round trip
+/// and one snapshot): each a common table expression with the same
+/// columns, filters and order, the rows handed back as JSON arrays and
+/// read into the same row types.
+fn read_in_one_statement(conn: &mut DbConnection, id: &ClaimId, drafts: bool) -> StoreResult<ClaimCard> {
+    let shown: &[ReviewStatus] =
+        if drafts { &[ReviewStatus::Published, ReviewStatus::Draft] } else { &[ReviewStatus::Published] };
+    let mut sql = Sql::new();
+    sql.push("WITH a AS (SELECT ")
+        .push(AttributionRow::COLUMNS)
+        .push(" FROM attributions WHERE attributions.claim_id = ")
+        .text(id.as_str())
+        .push("), r AS (SELECT ")
+        .push(ReviewRow::COLUMNS)
+        .push(" FROM reviews WHERE reviews.claim_id = ")
+        .text(id.as_str())
+        .push(" AND reviews.status IN ")
+        .list(shown.iter().map(|s| s.as_str()))
+        .push("), s AS (SELECT ")
+        .push(SourceMeta::COLUMNS)
+        .push(" FROM sources WHERE sources.id IN (SELECT source_id FROM a UNION SELECT cited_source_id FROM a)")
+        .push("), g AS (SELECT ")
+        .push(AgentRow::COLUMNS)
+        .push(
+            " FROM agents WHERE agents.id IN (SELECT speaker_id FROM a UNION SELECT publisher_id FROM s \
+             UNION SELECT reviewer_id FROM r UNION SELECT author_id FROM r)",
+        )
+        .push("), c AS (SELECT ")
+        .push(CLAIM_COLUMNS)
+        .push(
+            ", (SELECT coalesce(json_agg(tag ORDER BY tag), '[]') FROM claim_tags \
+             WHERE claim_tags.claim_id = claims.id) AS tags FROM claims WHERE claims.id = ",
+        )
+        .text(id.as_str())
+        .push(
+            ") SELECT (SELECT CAST(row_to_json(c) AS text) FROM c) AS claim, \
+             (SELECT CAST(coalesce(json_agg(a ORDER BY a.created_at, a.id), '[]') AS text) FROM a) AS attributions, \
+             (SELECT CAST(coalesce(json_agg(r ORDER BY r.created_at, r.id), '[]') AS text) FROM r) AS reviews, \
+             (SELECT CAST(coalesce(json_agg(s), '[]') AS text) FROM s) AS sources, \
+             (SELECT CAST(coalesce(json_agg(g), '[]') AS text) FROM g) AS agents",
+        );
+    let row = sql.cached().load_any::<CardJson>(conn)?.pop().ok_or(StoreError::NotFound("claim"))?;
+    let claim: ClaimJson = decode(id, "claim", &row.claim.ok_or(StoreError::NotFound("claim"))?)?;
+    let rows: Vec<AttributionRow> = decode(id, "attributions", &row.attributions)?;
+    let review_rows: Vec<ReviewRow> = decode(id, "reviews", &row.reviews)?;
+    let sources: Vec<SourceMeta> = decode(id, "sources", &row.sources)?;
+    let agents: Vec<AgentRow> = decode(id, "agents", &row.agents)?;
+    let summaries = summaries_of(&sources, &agents);
+    let attributions = with_summaries(rows, &summaries)?;
+    let reviews = reviews::with_summaries(review_rows, &summaries.agents)?;
+    Ok(ClaimCard { claim: claim.row.into_api(claim.tags), stated_on: claim.stated_on, attributions, reviews })
+}
+
+/// The card's reads as [`read_in_one_statement`] gets them: JSON, one
+/// column each (`claim` is null when there is no such claim).
+#[derive(QueryableByName)]
+struct CardJson {
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    claim: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    attributions: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    reviews: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    sources: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    agents: String,
+}
+
+/// The claim's row, its `stated_on` and its tags, as one JSON object.
+#[derive(Deserialize)]
+struct ClaimJson {
+    #[serde(flatten)]
+    row: ClaimRow,
+    stated_on: Option<PartialDate>,
+    tags: Vec<String>,
+}
+
+fn decode<T: serde::de::DeserializeOwned>(id: &ClaimId, what: &str, json: &str) -> StoreResult<T> {
+    serde_json::from_str(json)
+        .map_err(|e| StoreError::Broken(format!("the card of claim {id}: its {what} read back as {json}: {e}")))
 }
 
 /// The sources and the speakers that attributions name.
@@ -218,12 +305,15 @@ pub fn summaries(
         .push(AgentRow::COLUMNS)
         .push(" FROM agents WHERE agents.id IN ")
         .list(agent_ids.iter().map(AgentId::as_str));
-    let agents: HashMap<AgentId, AgentSummary> = sql
-        .cached()
-        .load_any::<AgentRow>(conn)?
-        .iter()
-        .map(|agent| (agent.id.clone(), AgentSummary::of(agent)))
-        .collect();
+    let agents: Vec<AgentRow> = sql.cached().load_any::<AgentRow>(conn)?;
+    Ok(summaries_of(&sources, &agents))
+}
+
+/// The summaries of these sources (with their publishers, when among
+/// `agents`) and of these agents.
+fn summaries_of(sources: &[SourceMeta], agents: &[AgentRow]) -> Summaries {
+    let agents: HashMap<AgentId, AgentSummary> =
+        agents.iter().map(|agent| (agent.id.clone(), AgentSummary::of(agent))).collect();
     let sources = sources
         .iter()
         .map(|source| {
@@ -231,7 +321,7 @@ pub fn summaries(
             (source.id.clone(), SourceSummary::of(source, publisher))
         })
         .collect();
-    Ok(Summaries { sources, agents })
+    Summaries { sources, agents }
 }
 
 /// After an attribution was created, changed or deleted, or its quote

@@ -17,7 +17,9 @@ use crate::ids::ClaimId;
 use crate::revisions::store as revision_store;
 use crate::validate::PartialDate;
 
-#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable, AsChangeset)]
+#[derive(
+    Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable, AsChangeset, serde::Deserialize,
+)]
 #[diesel(table_name = claims, treat_none_as_null = true)]
 pub struct ClaimRow {
     pub id: ClaimId,

@@ -104,6 +104,12 @@ unsafe fn fts5_api(db: *mut ffi::sqlite3) -> Option<*mut ffi::fts5_api> {
     // SAFETY: the statement is finalised before returning; the pointer
     // bound lives until then.
     unsafe {
+        // Preparing reads the schema, which another connection may have
+        // locked (one migrating the same new file): wait for it as every
+        // later statement does (`pool::configure_sqlite` sets the same
+        // timeout). An error here is the open's error: SQLite fails an
+        // open whose automatic extensions leave one.
+        ffi::sqlite3_busy_timeout(db, super::pool::BUSY_TIMEOUT_MS);
         if ffi::sqlite3_prepare_v2(db, c"SELECT fts5(?1)".as_ptr(), -1, &mut stmt, std::ptr::null_mut())
             != ffi::SQLITE_OK
         {

@@ -59,6 +59,9 @@ pub struct DbOptions {
 /// times as long (README, "Memory").
 pub const DEFAULT_MMAP_MIB: u64 = 256;
 
+/// How long a statement waits for a lock another connection holds.
+pub const BUSY_TIMEOUT_MS: i32 = 10_000;
+
 /// SQLite's largest memory map (its `SQLITE_MAX_MMAP_SIZE`, 0x7fff0000
 /// bytes), in whole MiB.
 const MAX_MMAP_MIB: u64 = 2047;
@@ -84,7 +87,7 @@ pub(super) fn configure_sqlite(
     durability: Durability,
     mmap_mib: u64,
 ) -> diesel::QueryResult<()> {
-    conn.batch_execute("PRAGMA busy_timeout = 10000;")?;
+    conn.batch_execute(&format!("PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};"))?;
     conn.batch_execute("PRAGMA foreign_keys = ON;")?;
     conn.batch_execute(match durability {
         Durability::Normal => "PRAGMA synchronous = NORMAL;",

@@ -22,7 +22,9 @@ use crate::ids::{AgentId, ClaimId, ReviewId};
 use crate::revisions::store as revision_store;
 use crate::validate::PartialDate;
 
-#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable, AsChangeset)]
+#[derive(
+    Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable, AsChangeset, serde::Deserialize,
+)]
 #[diesel(table_name = reviews, treat_none_as_null = true)]
 pub struct ReviewRow {
     pub id: ReviewId,

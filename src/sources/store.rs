@@ -34,7 +34,9 @@ pub struct SourceRow {
 
 /// A source without its content, which can be large and which lists and
 /// summaries never show.
-#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable, AsChangeset)]
+#[derive(
+    Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable, AsChangeset, serde::Deserialize,
+)]
 #[diesel(table_name = sources, treat_none_as_null = true)]
 pub struct SourceMeta {
     pub id: SourceId,

@@ -174,6 +174,25 @@ pub fn read(conn: &mut DbConnection, id: &ClaimId, drafts: bool) -> StoreResult<
 /// columns, filters and order, the rows handed back as JSON arrays and
 /// read into the same row types.
 fn read_in_one_statement(conn: &mut DbConnection, id: &ClaimId, drafts: bool) -> StoreResult<ClaimCard> {
+    let Parts { claim, stated_on, attributions, reviews, summaries } = parts_in_one_statement(conn, id, drafts)?;
+    let attributions = with_summaries(attributions, &summaries)?;
+    let reviews = reviews::with_summaries(reviews, &summaries.agents)?;
+    Ok(ClaimCard { claim, stated_on, attributions, reviews })
+}
+
+/// What a card is made of, as read: the claim, its attribution and review
+/// rows, and the summaries of every source and agent they name.
+pub struct Parts {
+    pub claim: Claim,
+    pub stated_on: Option<PartialDate>,
+    pub attributions: Vec<AttributionRow>,
+    pub reviews: Vec<ReviewRow>,
+    pub summaries: Summaries,
+}
+
+/// A card's [`Parts`] in one PostgreSQL statement (see
+/// [`read_in_one_statement`]); provenance graphs read theirs this way too.
+pub fn parts_in_one_statement(conn: &mut DbConnection, id: &ClaimId, drafts: bool) -> StoreResult<Parts> {
     let shown: &[ReviewStatus] =
         if drafts { &[ReviewStatus::Published, ReviewStatus::Draft] } else { &[ReviewStatus::Published] };
     let mut sql = Sql::new();
@@ -216,10 +235,13 @@ fn read_in_one_statement(conn: &mut DbConnection, id: &ClaimId, drafts: bool) ->
     let review_rows: Vec<ReviewRow> = decode(id, "reviews", &row.reviews)?;
     let sources: Vec<SourceMeta> = decode(id, "sources", &row.sources)?;
     let agents: Vec<AgentRow> = decode(id, "agents", &row.agents)?;
-    let summaries = summaries_of(&sources, &agents);
-    let attributions = with_summaries(rows, &summaries)?;
-    let reviews = reviews::with_summaries(review_rows, &summaries.agents)?;
-    Ok(ClaimCard { claim: claim.row.into_api(claim.tags), stated_on: claim.stated_on, attributions, reviews })
+    Ok(Parts {
+        claim: claim.row.into_api(claim.tags),
+        stated_on: claim.stated_on,
+        attributions: rows,
+        reviews: review_rows,
+        summaries: summaries_of(&sources, &agents),
+    })
 }
 
 /// The card's reads as [`read_in_one_statement`] gets them: JSON, one

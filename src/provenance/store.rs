@@ -19,10 +19,18 @@ use crate::db::write::{StoreError, StoreResult};
 use crate::http::Page;
 use crate::ids::{AgentId, ClaimId, SourceId};
 
-/// The claim's provenance graph, in five queries whatever its size: the
-/// claim and its tags, its attributions, the sources on the trail, and the
-/// agents (speakers and publishers) they name.
+/// The claim's provenance graph, in a fixed number of queries whatever its
+/// size. On SQLite five: the claim and its tags, its attributions, the
+/// sources on the trail, and the agents (speakers and publishers) they
+/// name. On PostgreSQL, where each is a round trip, one: the card's
+/// statement ([`card::parts_in_one_statement`]), whose sources and agents
+/// are those every attribution names, the trail's among them.
 pub fn provenance(conn: &mut DbConnection, claim_id: &ClaimId, max_depth: i32) -> StoreResult<Provenance> {
+    if let DbConnection::Pg(_) = conn {
+        let card::Parts { claim, attributions, summaries, .. } = card::parts_in_one_statement(conn, claim_id, false)?;
+        let trail = Trail::walk(&attributions, max_depth);
+        return trail.into_provenance(claim, &summaries.sources, &summaries.agents);
+    }
     let claim = claim_store::get(conn, claim_id)?;
     let rows = attribution_store::of_claims(conn, std::slice::from_ref(claim_id))?;
     let trail = Trail::walk(&rows, max_depth);

@@ -41,9 +41,19 @@ pub struct AgentRow {
 
 /// An agent's other names, stored as a JSON array of strings (the name
 /// search's triggers read them from there).
-#[derive(Debug, Clone, PartialEq, Eq, diesel::AsExpression, diesel::FromSqlRow, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, diesel::AsExpression, diesel::FromSqlRow)]
 #[diesel(sql_type = diesel::sql_types::Text)]
 pub struct Aliases(String);
+
+/// As the column's text (PostgreSQL's card reads rows as JSON), checked as
+/// [`FromSql`](diesel::deserialize::FromSql) checks it.
+impl<'de> serde::Deserialize<'de> for Aliases {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Aliases, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        serde_json::from_str::<Vec<String>>(&text).map_err(serde::de::Error::custom)?;
+        Ok(Aliases(text))
+    }
+}
 
 impl Aliases {
     pub fn of(aliases: &[String]) -> Aliases {

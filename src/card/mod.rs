@@ -270,8 +270,10 @@ struct ClaimJson {
 }
 
 fn decode<T: serde::de::DeserializeOwned>(id: &ClaimId, what: &str, json: &str) -> StoreResult<T> {
-    serde_json::from_str(json)
-        .map_err(|e| StoreError::Broken(format!("the card of claim {id}: its {what} read back as {json}: {e}")))
+    serde_json::from_str(json).map_err(|e| {
+        let start: String = json.chars().take(200).collect();
+        StoreError::Broken(format!("the card of claim {id}: its {what} read back as {start}…: {e}"))
+    })
 }
 
 /// The sources and the speakers that attributions name.

@@ -16,6 +16,9 @@
 //! (a test holds them to the configured `rank`).
 //!
 //! `claimtrail_bm25(claims_fts, <the MATCH text>, <column weights>...)`.
+//! The text names what is kept: it must be the statement's MATCH
+//! expression, on `claims_fts` only (the one caller,
+//! `claims::listing::sqlite`, binds the same string to both).
 //! Registered on every SQLite connection this process opens, through an
 //! automatic extension, like [`super::deadline`].
 
@@ -240,7 +243,12 @@ unsafe fn idf_of(
         idf = 1e-6;
     }
     query.idf[i] = Some(idf);
-    if let (Some(key), Some(version)) = (&query.key, query.data_version) {
+    // Kept only if the database is still the one the query started on (a
+    // write on this connection while the statement steps would make the
+    // count belong to neither version).
+    // SAFETY: the connection is open while its function runs.
+    let unchanged = query.data_version.is_some() && unsafe { data_version(connection.db) } == query.data_version;
+    if let (Some(key), Some(version), true) = (&query.key, query.data_version, unchanged) {
         let mut kept = connection.kept.borrow_mut();
         if kept.len() >= KEPT_QUERIES && !kept.contains_key(key) {
             kept.clear();

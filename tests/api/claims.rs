@@ -338,7 +338,8 @@ on_both_backends! {
 /// PostgreSQL's card, read in one statement as JSON, is the card the five
 /// separate reads give, field for field: numbers, dates, timestamps,
 /// Unicode, tags, quotes, cited sources, speakers, publishers with
-/// aliases, and published and draft reviews.
+/// aliases, and published and draft reviews; and its rows are the rows
+/// the per-table reads give, timestamps included.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_postgres_card_in_one_statement_is_the_card_of_five_reads() {
     let app = crate::helpers::spawn_app(claimtrail::db::Backend::Postgres).await;
@@ -353,7 +354,7 @@ async fn the_postgres_card_in_one_statement_is_the_card_of_five_reads() {
     let upstream =
         app.create("/v1/sources", json!({"kind": "dataset", "title": "ACLED", "published_on": "2024"})).await;
     let claim = app.create("/v1/claims", json!({"text": "Barrick will pay Mali $430 million — “in full”.", "subject": "Barrick",
-        "quantity": {"value": 0.1, "upper": 430000000.5, "unit": "USD", "comparator": "between"},
+        "quantity": {"value": 1e-30, "upper": 123.45678901234568, "unit": "USD", "comparator": "between"},
         "period_start": "2025", "period_end": "2025-11", "place": "Bamako", "language": "en", "tags": ["mining", "gold", "Mali"]})).await;
     app.create_attribution(
         json!({"claim_id": claim["id"], "source_id": source["id"], "speaker_id": analyst["id"], "mode": "quote",
@@ -375,7 +376,16 @@ async fn the_postgres_card_in_one_statement_is_the_card_of_five_reads() {
             assert_eq!(one.reviews.len(), if drafts { 2 } else { 1 });
             assert_eq!(one.attributions.len(), 2);
             assert_eq!(serde_json::to_value(&one).unwrap(), serde_json::to_value(&five).unwrap());
+            // The rows themselves, fields the card does not show included.
+            let parts = claimtrail::card::parts_in_one_statement(&mut conn, &claim_id, drafts).expect("the parts");
+            let ids = std::slice::from_ref(&claim_id);
+            assert_eq!(parts.attributions, claimtrail::attributions::store::of_claims(&mut conn, ids).unwrap());
+            assert_eq!(parts.reviews, claimtrail::reviews::store::of_claims(&mut conn, ids, drafts).unwrap());
+            let claim = claimtrail::claims::store::get(&mut conn, &claim_id).unwrap();
+            assert_eq!(serde_json::to_value(&parts.claim).unwrap(), serde_json::to_value(&claim).unwrap());
         }
+        let quantity = claimtrail::claims::store::get(&mut conn, &claim_id).unwrap().quantity.expect("a figure");
+        assert_eq!((quantity.value, quantity.upper), (1e-30, Some(123.45678901234568)));
         let missing = claimtrail::ids::ClaimId::generate();
         assert!(matches!(
             claimtrail::card::load(&mut conn, &missing),

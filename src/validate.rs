@@ -149,6 +149,13 @@ where
     }
 }
 
+/// A stored partial date read back from JSON (PostgreSQL's card reads rows
+/// that way), taken as [`FromSql`](diesel::deserialize::FromSql) takes it:
+/// as stored, not checked again. For `#[serde(deserialize_with)]`.
+pub fn stored_partial_date<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<PartialDate>, D::Error> {
+    Ok(Option::<String>::deserialize(deserializer)?.map(PartialDate))
+}
+
 impl Serialize for PartialDate {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&self.0)

@@ -40,6 +40,7 @@ pub struct AttributionRow {
     pub quote_start: Option<i32>,
     pub quote_end: Option<i32>,
     pub locator: Option<String>,
+    #[serde(deserialize_with = "crate::validate::stored_partial_date")]
     pub stated_on: Option<PartialDate>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,

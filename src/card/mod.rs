@@ -265,6 +265,7 @@ struct CardJson {
 struct ClaimJson {
     #[serde(flatten)]
     row: ClaimRow,
+    #[serde(deserialize_with = "crate::validate::stored_partial_date")]
     stated_on: Option<PartialDate>,
     tags: Vec<String>,
 }

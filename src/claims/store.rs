@@ -30,7 +30,9 @@ pub struct ClaimRow {
     pub quantity_upper: Option<f64>,
     pub quantity_unit: Option<String>,
     pub quantity_comparator: Option<Comparator>,
+    #[serde(deserialize_with = "crate::validate::stored_partial_date")]
     pub period_start: Option<PartialDate>,
+    #[serde(deserialize_with = "crate::validate::stored_partial_date")]
     pub period_end: Option<PartialDate>,
     pub place: Option<String>,
     pub status: ClaimStatus,

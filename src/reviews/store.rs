@@ -39,6 +39,7 @@ pub struct ReviewRow {
     pub summary: Option<String>,
     pub url: Option<String>,
     pub language: Option<String>,
+    #[serde(deserialize_with = "crate::validate::stored_partial_date")]
     pub published_on: Option<PartialDate>,
     pub status: ReviewStatus,
     pub created_at: NaiveDateTime,

@@ -45,6 +45,7 @@ pub struct SourceMeta {
     pub url: Option<String>,
     pub publisher_id: Option<AgentId>,
     pub byline: Option<String>,
+    #[serde(deserialize_with = "crate::validate::stored_partial_date")]
     pub published_on: Option<PartialDate>,
     pub language: Option<String>,
     pub content_sha256: Option<String>,

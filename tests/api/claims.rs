@@ -386,6 +386,18 @@ async fn the_postgres_card_in_one_statement_is_the_card_of_five_reads() {
         }
         let quantity = claimtrail::claims::store::get(&mut conn, &claim_id).unwrap().quantity.expect("a figure");
         assert_eq!((quantity.value, quantity.upper), (1e-30, Some(123.45678901234568)));
+        // A date stored by something else, that a create would refuse, is
+        // read as stored, as diesel reads it.
+        {
+            use diesel::RunQueryDsl;
+            diesel::sql_query("UPDATE sources SET published_on = '2025-13' WHERE title = 'ACLED'")
+                .execute(&mut conn)
+                .unwrap();
+        }
+        let one = claimtrail::card::load(&mut conn, &claim_id).expect("the card with an odd stored date");
+        let five = claimtrail::card::read(&mut conn, &claim_id, false).expect("the card in five reads");
+        assert_eq!(serde_json::to_value(&one).unwrap(), serde_json::to_value(&five).unwrap());
+        assert!(serde_json::to_string(&one).unwrap().contains("\"2025-13\""));
         let missing = claimtrail::ids::ClaimId::generate();
         assert!(matches!(
             claimtrail::card::load(&mut conn, &missing),

@@ -246,11 +246,22 @@ pub struct Reviewed {
     pub item: ClaimDoc,
 }
 
-/// The claim reviewed, described from its trail: seven queries (the
-/// claim, its tags, its attributions, their sources, the agents they name).
+/// The claim reviewed, described from its trail. On SQLite seven queries
+/// (the claim, its tags, its attributions, their sources, the agents they
+/// name); on PostgreSQL, where each is a round trip, the card's one
+/// statement ([`card::parts_in_one_statement`]), whose sources and agents
+/// are those every attribution names.
 pub fn reviewed(conn: &mut DbConnection, claim_id: &ClaimId) -> StoreResult<Reviewed> {
-    let claim = claim_store::get(conn, claim_id)?;
-    let rows = attribution_store::of_claims(conn, std::slice::from_ref(claim_id))?;
+    let (claim, rows, read) = match conn {
+        DbConnection::Pg(_) => {
+            let parts = card::parts_in_one_statement(conn, claim_id, false)?;
+            (parts.claim, parts.attributions, Some(parts.summaries))
+        }
+        DbConnection::Sqlite(_) => {
+            let claim = claim_store::get(conn, claim_id)?;
+            (claim, attribution_store::of_claims(conn, std::slice::from_ref(claim_id))?, None)
+        }
+    };
     let trail = Trail::walk(&rows, MAX_DEPTH_CAP);
     let supporting: Vec<_> = rows.iter().filter(|r| r.stance == Stance::Affirms).collect();
     let mut appearing: Vec<SourceId> = Vec::new();
@@ -260,7 +271,10 @@ pub fn reviewed(conn: &mut DbConnection, claim_id: &ClaimId) -> StoreResult<Revi
         }
     }
     let source_ids: Vec<SourceId> = trail.source_ids().into_iter().chain(appearing.iter().cloned()).collect();
-    let Summaries { sources, agents } = card::summaries(conn, &source_ids, trail.speaker_ids())?;
+    let Summaries { sources, agents } = match read {
+        Some(summaries) => summaries,
+        None => card::summaries(conn, &source_ids, trail.speaker_ids())?,
+    };
     let provenance = trail.into_provenance(claim.clone(), &sources, &agents)?;
     let missing = |id: &SourceId| StoreError::Broken(format!("an attribution names missing source {id}"));
 

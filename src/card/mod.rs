@@ -35,7 +35,6 @@ use crate::db::DbConnection;
 use crate::db::schema::{agents, attributions, sources};
 use crate::db::write::{StoreError, StoreResult, Tx};
 use crate::ids::{AgentId, ClaimId, SourceId};
-use crate::reviews::model::ReviewStatus;
 use crate::reviews::store::{self as review_store, ReviewRow};
 use crate::sources::model::SourceKind;
 use crate::sources::store::{self as source_store, SourceMeta};
@@ -193,8 +192,6 @@ pub struct Parts {
 /// A card's [`Parts`] in one PostgreSQL statement (see
 /// [`read_in_one_statement`]); provenance graphs read theirs this way too.
 pub fn parts_in_one_statement(conn: &mut DbConnection, id: &ClaimId, drafts: bool) -> StoreResult<Parts> {
-    let shown: &[ReviewStatus] =
-        if drafts { &[ReviewStatus::Published, ReviewStatus::Draft] } else { &[ReviewStatus::Published] };
     let mut sql = Sql::new();
     sql.push("WITH a AS (SELECT ")
         .push(AttributionRow::COLUMNS)
@@ -205,7 +202,7 @@ pub fn parts_in_one_statement(conn: &mut DbConnection, id: &ClaimId, drafts: boo
         .push(" FROM reviews WHERE reviews.claim_id = ")
         .text(id.as_str())
         .push(" AND reviews.status IN ")
-        .list(shown.iter().map(|s| s.as_str()))
+        .list(review_store::shown(drafts).iter().map(|s| s.as_str()))
         .push("), s AS (SELECT ")
         .push(SourceMeta::COLUMNS)
         .push(" FROM sources WHERE sources.id IN (SELECT source_id FROM a UNION SELECT cited_source_id FROM a)")
@@ -242,6 +239,26 @@ pub fn parts_in_one_statement(conn: &mut DbConnection, id: &ClaimId, drafts: boo
         reviews: review_rows,
         summaries: summaries_of(&sources, &agents),
     })
+}
+
+/// A claim, its attribution rows and the summaries of every source and
+/// agent they name: what a provenance graph and ClaimReview's description
+/// of a claim are drawn from. On SQLite five queries (the claim, its tags,
+/// its attributions, their sources, the agents); on PostgreSQL, where each
+/// is a round trip, the card's one statement ([`parts_in_one_statement`]).
+pub fn claim_with_attributions(
+    conn: &mut DbConnection,
+    id: &ClaimId,
+) -> StoreResult<(Claim, Vec<AttributionRow>, Summaries)> {
+    if let DbConnection::Pg(_) = conn {
+        let Parts { claim, attributions, summaries, .. } = parts_in_one_statement(conn, id, false)?;
+        return Ok((claim, attributions, summaries));
+    }
+    let claim = claim_store::get(conn, id)?;
+    let rows = attribution_store::of_claims(conn, std::slice::from_ref(id))?;
+    let (source_ids, speaker_ids) = named_by(&rows);
+    let summaries = summaries(conn, &source_ids, speaker_ids)?;
+    Ok((claim, rows, summaries))
 }
 
 /// The card's reads as [`read_in_one_statement`] gets them: JSON, one

@@ -253,12 +253,9 @@ unsafe fn idf_of(
         if kept.len() >= KEPT_QUERIES && !kept.contains_key(key) {
             kept.clear();
         }
-        let entry =
-            kept.entry(key.clone()).or_insert_with(|| Kept { data_version: version, idf: vec![None; query.idf.len()] });
-        if entry.data_version != version || entry.idf.len() != query.idf.len() {
-            *entry = Kept { data_version: version, idf: vec![None; query.idf.len()] };
-        }
-        entry.idf[i] = Some(idf);
+        // The query started from what was kept at this version, so its
+        // IDFs are those and the ones counted since.
+        kept.insert(key.clone(), Kept { data_version: version, idf: query.idf.clone() });
     }
     Ok(idf)
 }

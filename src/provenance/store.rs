@@ -4,14 +4,12 @@
 
 use super::model::{ClaimsOfQuery, Provenance};
 use super::trail::Trail;
-use crate::attributions::store as attribution_store;
 use crate::card::{self, Summaries};
 use crate::claims::listing::{
     self,
     backing::{Backer, Backing},
 };
 use crate::claims::model::BackedClaim;
-use crate::claims::store as claim_store;
 use crate::cursor;
 use crate::db::DbConnection;
 use crate::db::refs::{self, Target};
@@ -20,22 +18,10 @@ use crate::http::Page;
 use crate::ids::{AgentId, ClaimId, SourceId};
 
 /// The claim's provenance graph, in a fixed number of queries whatever its
-/// size. On SQLite five: the claim and its tags, its attributions, the
-/// sources on the trail, and the agents (speakers and publishers) they
-/// name. On PostgreSQL, where each is a round trip, one: the card's
-/// statement ([`card::parts_in_one_statement`]), whose sources and agents
-/// are those every attribution names, the trail's among them.
+/// size (see [`card::claim_with_attributions`]).
 pub fn provenance(conn: &mut DbConnection, claim_id: &ClaimId, max_depth: i32) -> StoreResult<Provenance> {
-    if let DbConnection::Pg(_) = conn {
-        let card::Parts { claim, attributions, summaries, .. } = card::parts_in_one_statement(conn, claim_id, false)?;
-        let trail = Trail::walk(&attributions, max_depth);
-        return trail.into_provenance(claim, &summaries.sources, &summaries.agents);
-    }
-    let claim = claim_store::get(conn, claim_id)?;
-    let rows = attribution_store::of_claims(conn, std::slice::from_ref(claim_id))?;
-    let trail = Trail::walk(&rows, max_depth);
-    let Summaries { sources, agents } = card::summaries(conn, &trail.source_ids(), trail.speaker_ids())?;
-    trail.into_provenance(claim, &sources, &agents)
+    let (claim, rows, Summaries { sources, agents }) = card::claim_with_attributions(conn, claim_id)?;
+    Trail::walk(&rows, max_depth).into_provenance(claim, &sources, &agents)
 }
 
 /// The claims a source states or is cited for, in the roles `query` asks

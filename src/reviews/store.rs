@@ -289,11 +289,16 @@ pub fn list(conn: &mut DbConnection, query: &ReviewQuery, limit: i64, audience: 
     Ok(Page { items: rows.into_iter().map(ReviewRow::into_api).collect(), next_cursor })
 }
 
+/// The statuses of the reviews a card shows: the published ones, and the
+/// drafts too with `drafts`.
+pub fn shown(drafts: bool) -> &'static [ReviewStatus] {
+    if drafts { &[ReviewStatus::Published, ReviewStatus::Draft] } else { &[ReviewStatus::Published] }
+}
+
 /// The reviews of these claims that this audience sees, published and (for
 /// the desk, when asked) drafts, oldest first (one query).
 pub fn of_claims(conn: &mut DbConnection, claim_ids: &[ClaimId], drafts: bool) -> StoreResult<Vec<ReviewRow>> {
-    let shown: &[ReviewStatus] =
-        if drafts { &[ReviewStatus::Published, ReviewStatus::Draft] } else { &[ReviewStatus::Published] };
+    let shown = shown(drafts);
     // One statement text for any number of claims, kept prepared.
     let mut sql = Sql::new();
     sql.push("SELECT ")

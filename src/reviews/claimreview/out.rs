@@ -35,10 +35,8 @@ use uuid::Uuid;
 use crate::agents::model::AgentKind;
 use crate::agents::store::AgentRow;
 use crate::attributions::model::Stance;
-use crate::attributions::store as attribution_store;
 use crate::card::{self, AgentSummary, SourceSummary, Summaries};
 use crate::claims::model::Claim;
-use crate::claims::store as claim_store;
 use crate::db::DbConnection;
 use crate::db::schema::agents;
 use crate::db::write::{StoreError, StoreResult};
@@ -246,22 +244,10 @@ pub struct Reviewed {
     pub item: ClaimDoc,
 }
 
-/// The claim reviewed, described from its trail. On SQLite seven queries
-/// (the claim, its tags, its attributions, their sources, the agents they
-/// name); on PostgreSQL, where each is a round trip, the card's one
-/// statement ([`card::parts_in_one_statement`]), whose sources and agents
-/// are those every attribution names.
+/// The claim reviewed, described from its trail (read by
+/// [`card::claim_with_attributions`]).
 pub fn reviewed(conn: &mut DbConnection, claim_id: &ClaimId) -> StoreResult<Reviewed> {
-    let (claim, rows, read) = match conn {
-        DbConnection::Pg(_) => {
-            let parts = card::parts_in_one_statement(conn, claim_id, false)?;
-            (parts.claim, parts.attributions, Some(parts.summaries))
-        }
-        DbConnection::Sqlite(_) => {
-            let claim = claim_store::get(conn, claim_id)?;
-            (claim, attribution_store::of_claims(conn, std::slice::from_ref(claim_id))?, None)
-        }
-    };
+    let (claim, rows, Summaries { sources, agents }) = card::claim_with_attributions(conn, claim_id)?;
     let trail = Trail::walk(&rows, MAX_DEPTH_CAP);
     let supporting: Vec<_> = rows.iter().filter(|r| r.stance == Stance::Affirms).collect();
     let mut appearing: Vec<SourceId> = Vec::new();
@@ -270,11 +256,6 @@ pub fn reviewed(conn: &mut DbConnection, claim_id: &ClaimId) -> StoreResult<Revi
             appearing.push(row.source_id.clone());
         }
     }
-    let source_ids: Vec<SourceId> = trail.source_ids().into_iter().chain(appearing.iter().cloned()).collect();
-    let Summaries { sources, agents } = match read {
-        Some(summaries) => summaries,
-        None => card::summaries(conn, &source_ids, trail.speaker_ids())?,
-    };
     let provenance = trail.into_provenance(claim.clone(), &sources, &agents)?;
     let missing = |id: &SourceId| StoreError::Broken(format!("an attribution names missing source {id}"));
 

@@ -297,8 +297,8 @@ pub fn of_claims(conn: &mut DbConnection, claim_ids: &[ClaimId]) -> StoreResult<
     let mut sql = Sql::new();
     sql.push("SELECT ")
         .push(AttributionRow::COLUMNS)
-        .push(" FROM attributions WHERE attributions.claim_id IN ")
-        .list(claim_ids.iter().map(ClaimId::as_str))
+        .push(" FROM attributions WHERE attributions.claim_id")
+        .in_list(claim_ids.iter().map(ClaimId::as_str))
         .push(" ORDER BY attributions.created_at, attributions.id");
     Ok(sql.cached().load_any(conn)?)
 }

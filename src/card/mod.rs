@@ -201,8 +201,8 @@ pub fn parts_in_one_statement(conn: &mut DbConnection, id: &ClaimId, drafts: boo
         .push(ReviewRow::COLUMNS)
         .push(" FROM reviews WHERE reviews.claim_id = ")
         .text(id.as_str())
-        .push(" AND reviews.status IN ")
-        .list(review_store::shown(drafts).iter().map(|s| s.as_str()))
+        .push(" AND reviews.status")
+        .in_list(review_store::shown(drafts).iter().map(|s| s.as_str()))
         .push("), s AS (SELECT ")
         .push(SourceMeta::COLUMNS)
         .push(" FROM sources WHERE sources.id IN (SELECT source_id FROM a UNION SELECT cited_source_id FROM a)")
@@ -345,8 +345,8 @@ pub fn summaries(
     let mut sql = Sql::new();
     sql.push("SELECT ")
         .push(AgentRow::COLUMNS)
-        .push(" FROM agents WHERE agents.id IN ")
-        .list(agent_ids.iter().map(AgentId::as_str));
+        .push(" FROM agents WHERE agents.id")
+        .in_list(agent_ids.iter().map(AgentId::as_str));
     let agents: Vec<AgentRow> = sql.cached().load_any::<AgentRow>(conn)?;
     Ok(summaries_of(&sources, &agents))
 }

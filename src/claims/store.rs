@@ -168,8 +168,8 @@ fn replace_tags(tx: &mut Tx, id: &ClaimId, tags: &[String]) -> StoreResult<Vec<S
 fn tags_of(conn: &mut DbConnection, claim_ids: &[ClaimId]) -> StoreResult<HashMap<ClaimId, Vec<String>>> {
     // One statement text for any number of claims, kept prepared.
     let mut sql = Sql::new();
-    sql.push("SELECT claim_id, tag FROM claim_tags WHERE claim_id IN ")
-        .list(claim_ids.iter().map(ClaimId::as_str))
+    sql.push("SELECT claim_id, tag FROM claim_tags WHERE claim_id")
+        .in_list(claim_ids.iter().map(ClaimId::as_str))
         .push(" ORDER BY claim_id, tag");
     let rows: Vec<TagRow> = sql.cached().load_any(conn)?;
     let mut by_claim: HashMap<ClaimId, Vec<String>> = HashMap::new();

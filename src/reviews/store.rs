@@ -303,10 +303,10 @@ pub fn of_claims(conn: &mut DbConnection, claim_ids: &[ClaimId], drafts: bool) -
     let mut sql = Sql::new();
     sql.push("SELECT ")
         .push(ReviewRow::COLUMNS)
-        .push(" FROM reviews WHERE reviews.claim_id IN ")
-        .list(claim_ids.iter().map(ClaimId::as_str))
-        .push(" AND reviews.status IN ")
-        .list(shown.iter().map(|s| s.as_str()))
+        .push(" FROM reviews WHERE reviews.claim_id")
+        .in_list(claim_ids.iter().map(ClaimId::as_str))
+        .push(" AND reviews.status")
+        .in_list(shown.iter().map(|s| s.as_str()))
         .push(" ORDER BY reviews.created_at, reviews.id");
     Ok(sql.cached().load_any(conn)?)
 }

@@ -160,8 +160,8 @@ pub fn metas(conn: &mut DbConnection, ids: &[SourceId]) -> StoreResult<Vec<Sourc
     let mut sql = Sql::new();
     sql.push("SELECT ")
         .push(SourceMeta::COLUMNS)
-        .push(" FROM sources WHERE sources.id IN ")
-        .list(ids.iter().map(SourceId::as_str));
+        .push(" FROM sources WHERE sources.id")
+        .in_list(ids.iter().map(SourceId::as_str));
     Ok(sql.cached().load_any(conn)?)
 }
 

@@ -662,3 +662,117 @@ async fn the_common_list_queries_never_scan_a_whole_table_on_sqlite() {
         }
     }
 }
+
+/// The plan PostgreSQL keeps for each statement a page of the list, a
+/// claim's card, a claim's attributions and reviews run: prepared
+/// statements are planned once for any value (a generic plan) after five
+/// runs, so each statement is prepared here and explained that way. None
+/// may read all of a table with a row per claim or more (on 3,000
+/// generated claims). A lookup of the
+/// page's claims by a list of ids bound as JSON was a sequential scan of
+/// `claim_tags` on every page: PostgreSQL cannot see into the JSON function
+/// and planned it as 100 rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_statements_behind_a_page_keep_plans_that_seek_on_postgres() {
+    use std::sync::{Arc, Mutex};
+
+    use claimtrail::claims::listing::backing::{Backer, Backing};
+    use claimtrail::claims::model::{ClaimQuery, ClaimSort};
+    use claimtrail::db::DbConnection;
+    use diesel::connection::{InstrumentationEvent, SimpleConnection};
+    use diesel::sql_types::Text;
+    use diesel::{Connection, QueryableByName, RunQueryDsl};
+
+    #[derive(QueryableByName)]
+    struct PlanLine {
+        #[diesel(sql_type = Text)]
+        #[diesel(column_name = "QUERY PLAN")]
+        line: String,
+    }
+
+    let app = crate::helpers::spawn_app(claimtrail::db::Backend::Postgres).await;
+    let db = app.db.clone();
+    tokio::task::spawn_blocking(move || claimtrail::generate::generate(&db, 3000, 11))
+        .await
+        .unwrap()
+        .expect("generated data");
+    let claims: Value = app.get("/v1/claims?limit=1").await.json().await.unwrap();
+    let claim_id: claimtrail::ids::ClaimId = claims["items"][0]["id"].as_str().unwrap().parse().unwrap();
+    let sources: Value = app.get("/v1/sources?limit=200").await.json().await.unwrap();
+    let source = sources["items"].as_array().unwrap().iter().find(|s| s["publisher_id"].is_string()).unwrap();
+    let publisher: claimtrail::ids::AgentId = source["publisher_id"].as_str().unwrap().parse().unwrap();
+
+    let db = app.db.clone();
+    let plans = tokio::task::spawn_blocking(move || {
+        let mut conn = db.get().expect("a connection");
+        let statements = Arc::new(Mutex::new(Vec::<String>::new()));
+        let seen = statements.clone();
+        conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+            if let InstrumentationEvent::StartQuery { query, .. } = event {
+                let sql = query.to_string();
+                let sql = sql.split(" -- binds: ").next().unwrap_or_default().to_string();
+                if sql.starts_with("SELECT") || sql.starts_with("WITH") {
+                    seen.lock().unwrap().push(sql);
+                }
+            }
+        });
+        for query in [
+            ClaimQuery::default(),
+            ClaimQuery { q: Some("fuel".into()), ..Default::default() },
+            ClaimQuery { q: Some("fuel".into()), sort: Some(ClaimSort::Relevance), ..Default::default() },
+        ] {
+            let page = claimtrail::claims::listing::list(&mut conn, query, 50).expect("a page");
+            assert!(!page.items.is_empty(), "the generated claims are listed");
+        }
+        let backing = Backing::new(Backer::Agent(publisher), None).expect("roles");
+        let backed = claimtrail::claims::listing::list_backed(&mut conn, backing, None, None, String::new(), 50)
+            .expect("a page of backed claims");
+        assert!(!backed.items.is_empty(), "the publisher backs generated claims");
+        claimtrail::card::load(&mut conn, &claim_id).expect("a card");
+        let of_claim = serde_json::from_value(json!({"claim_id": claim_id.as_str()})).expect("a query");
+        claimtrail::attributions::store::list(&mut conn, &of_claim, 50).expect("attributions");
+        let of_claim = serde_json::from_value(json!({"claim_id": claim_id.as_str()})).expect("a query");
+        claimtrail::reviews::store::list(&mut conn, &of_claim, 50, claimtrail::reviews::Audience::Desk)
+            .expect("reviews");
+        conn.set_instrumentation(|_: InstrumentationEvent<'_>| {});
+
+        let statements = statements.lock().unwrap().clone();
+        let DbConnection::Pg(pg) = &mut *conn else { panic!("a PostgreSQL connection") };
+        diesel::sql_query("SET plan_cache_mode = force_generic_plan").execute(pg).expect("generic plans");
+        let mut plans = Vec::new();
+        for (i, sql) in statements.iter().enumerate() {
+            let params = (1..=64).take_while(|n| sql.contains(&format!("${n}"))).count();
+            pg.batch_execute(&format!("PREPARE planned_{i} AS {sql}")).expect("the statement prepares");
+            let nulls = vec!["NULL"; params].join(", ");
+            let execute = if params == 0 {
+                format!("EXPLAIN EXECUTE planned_{i}")
+            } else {
+                format!("EXPLAIN EXECUTE planned_{i}({nulls})")
+            };
+            let plan: Vec<PlanLine> = diesel::sql_query(execute).load(pg).expect("a generic plan");
+            plans.push((sql.clone(), plan.into_iter().map(|l| l.line).collect::<Vec<String>>()));
+        }
+        plans
+    })
+    .await
+    .expect("the blocking task");
+
+    assert!(plans.len() >= 10, "the statements were seen: {}", plans.len());
+    assert!(
+        plans.iter().any(|(sql, _)| sql.contains("FROM claim_tags")),
+        "the page's tags are among the statements explained"
+    );
+    // `reviews` is not among them: the generator writes none, and a scan of
+    // an empty table is the right plan for it.
+    for (sql, plan) in &plans {
+        for line in plan {
+            for table in ["claims", "attributions", "claim_tags", "claim_statings", "claim_backers"] {
+                assert!(
+                    !line.contains(&format!("Seq Scan on {table} "))
+                        && !line.ends_with(&format!("Seq Scan on {table}")),
+                    "`{sql}` reads all of {table}: {plan:#?}"
+                );
+            }
+        }
+    }
+}

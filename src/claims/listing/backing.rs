@@ -114,7 +114,7 @@ impl Backing {
         }
         let mut sql = Sql::new();
         sql.push("SELECT claim_id, roles FROM claim_backers WHERE backer_id = ").text(self.backer.id());
-        sql.push(" AND claim_id IN ").list(claims.iter().map(ClaimId::as_str));
+        sql.push(" AND claim_id").in_list(claims.iter().map(ClaimId::as_str));
         let rows: Vec<RoleRow> = sql.load_any(conn)?;
         let possible = self.backer.roles();
         Ok(rows

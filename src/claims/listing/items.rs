@@ -54,8 +54,8 @@ pub fn statings(conn: &mut DbConnection, claims: &[ClaimId]) -> StoreResult<Hash
         return Ok(HashMap::new());
     }
     let mut sql = Sql::new();
-    sql.push("SELECT claim_id, attribution_count, source_count, first_sources FROM claim_statings WHERE claim_id IN ");
-    sql.list(claims.iter().map(ClaimId::as_str));
+    sql.push("SELECT claim_id, attribution_count, source_count, first_sources FROM claim_statings WHERE claim_id");
+    sql.in_list(claims.iter().map(ClaimId::as_str));
     let rows: Vec<StatingsRow> = sql.cached().load_any(conn)?;
     rows.into_iter()
         .map(|row| {

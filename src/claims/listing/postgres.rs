@@ -40,9 +40,9 @@ impl Dialect for PgConnection {
         write_headline_tsquery(&mut sql, search);
         sql.push(
             ", 'StartSel=\u{E000}, StopSel=\u{E001}, MaxWords=24, MinWords=12, ShortWord=0, \
-             MaxFragments=1, FragmentDelimiter=\" … \"') AS snippet FROM claims WHERE claims.id IN ",
+             MaxFragments=1, FragmentDelimiter=\" … \"') AS snippet FROM claims WHERE claims.id",
         )
-        .list(claims.iter().map(ClaimId::as_str));
+        .in_list(claims.iter().map(ClaimId::as_str));
         let found: Vec<SnippetRow> = load(self, sql)?;
         Ok(found.into_iter().filter_map(|r| Some((r.claim_id, marked_html(&r.snippet?)))).collect())
     }

@@ -48,9 +48,9 @@ impl Dialect for SqliteConnection {
         let mut sql = Sql::new();
         sql.push(
             "SELECT coalesce(text, '') || ' ' || coalesce(subject, '') || ' ' || coalesce(quotes, '') AS words \
-             FROM claim_documents WHERE claim_id IN ",
+             FROM claim_documents WHERE claim_id",
         )
-        .list(in_claims());
+        .in_list(in_claims());
         let documents: Vec<DocumentWords> = load(self, sql)?;
         let texts: Vec<&str> = documents.iter().map(|d| d.words.as_str()).collect();
         // The rowid lookup lets FTS5 seek each listed document instead of
@@ -63,8 +63,8 @@ impl Dialect for SqliteConnection {
              WHERE claims_fts MATCH ",
         )
         .text(highlight_expression(search, &texts))
-        .push(" AND claims_fts.rowid IN (SELECT doc FROM claim_documents WHERE claim_id IN ")
-        .list(in_claims())
+        .push(" AND claims_fts.rowid IN (SELECT doc FROM claim_documents WHERE claim_id")
+        .in_list(in_claims())
         .push(")");
         let found: Vec<SnippetRow> = load(self, sql)?;
         Ok(found.into_iter().filter_map(|r| Some((r.claim_id, marked_html(&r.snippet?)))).collect())
@@ -381,7 +381,7 @@ fn probe_sql(request: &Request, docs: &[i64]) -> Sql {
 /// These claims, whole.
 fn claims_sql(ids: &[ClaimId]) -> Sql {
     let mut sql = sql::select_listed(None, None);
-    sql.push("claims WHERE claims.id IN ").list(ids.iter().map(ClaimId::as_str));
+    sql.push("claims WHERE claims.id").in_list(ids.iter().map(ClaimId::as_str));
     sql.cached()
 }
 

@@ -664,7 +664,7 @@ async fn the_common_list_queries_never_scan_a_whole_table_on_sqlite() {
 }
 
 /// The plan PostgreSQL keeps for each statement a page of the list, a
-/// claim's card, a claim's attributions and reviews run: prepared
+/// claim's card and provenance, a claim's attributions and reviews run: prepared
 /// statements are planned once for any value (a generic plan) after five
 /// runs, so each statement is prepared here and explained that way. None
 /// may read all of a table with a row per claim or more (on 3,000
@@ -729,6 +729,7 @@ async fn the_statements_behind_a_page_keep_plans_that_seek_on_postgres() {
             .expect("a page of backed claims");
         assert!(!backed.items.is_empty(), "the publisher backs generated claims");
         claimtrail::card::load(&mut conn, &claim_id).expect("a card");
+        claimtrail::provenance::store::provenance(&mut conn, &claim_id, 10).expect("a provenance graph");
         let of_claim = serde_json::from_value(json!({"claim_id": claim_id.as_str()})).expect("a query");
         claimtrail::attributions::store::list(&mut conn, &of_claim, 50).expect("attributions");
         let of_claim = serde_json::from_value(json!({"claim_id": claim_id.as_str()})).expect("a query");

@@ -75,7 +75,38 @@ struct Query {
     rows: i64,
     idf: Vec<Option<f64>>,
     freq: Vec<f64>,
+    columns: usize,
+    sizes: Sizes,
 }
+
+/// Where a query reads each row's length from: a read-only blob handle on
+/// `claims_fts_docsize`, moved from row to row, or (if it cannot be opened
+/// or moved) FTS5's `xColumnSize`.
+///
+/// FTS5's `xColumnSize` reads the same record, but through a prepared
+/// statement it steps and resets for every row. Ranking a common word at
+/// a million claims spent 66 % of its time there (`perf`), most of it the
+/// statement's machinery around one B-tree seek: a reset, a halt, and the
+/// statement trace of [`super::deadline`], which SQLite formats anew for
+/// each nested statement. `sqlite3_blob_reopen` is the seek alone.
+struct Sizes {
+    blob: *mut ffi::sqlite3_blob,
+    /// The handle could not be opened or moved: `xColumnSize` from now on.
+    unusable: bool,
+}
+
+impl Drop for Sizes {
+    fn drop(&mut self) {
+        if !self.blob.is_null() {
+            // SAFETY: opened by `sqlite3_blob_open`, closed once, here.
+            unsafe { ffi::sqlite3_blob_close(self.blob) };
+        }
+    }
+}
+
+/// The table FTS5 keeps each row's column lengths in (`<table>_docsize`),
+/// of the one table this function ranks.
+const DOCSIZE_TABLE: &CStr = c"claims_fts_docsize";
 
 /// Runs inside `sqlite3_open` for each new connection: finds FTS5's API
 /// and adds the function to it.
@@ -194,6 +225,7 @@ unsafe fn query_of(
             _ => None,
         }
         .unwrap_or_else(|| vec![None; phrases]);
+        let columns = usize::try_from((api.xColumnCount.ok_or(ffi::SQLITE_ERROR)?)(fts)).unwrap_or(0);
         let query = Box::into_raw(Box::new(Query {
             key,
             data_version,
@@ -201,6 +233,8 @@ unsafe fn query_of(
             rows,
             idf,
             freq: vec![0.0; phrases],
+            columns,
+            sizes: Sizes { blob: std::ptr::null_mut(), unusable: false },
         }));
         let rc = (api.xSetAuxdata.ok_or(ffi::SQLITE_ERROR)?)(fts, query.cast::<c_void>(), Some(free_query));
         check(rc)?;
@@ -315,8 +349,14 @@ unsafe fn score(
                 *freq += weight;
             }
         }
-        let mut length: c_int = 0;
-        check((api.xColumnSize.ok_or(ffi::SQLITE_ERROR)?)(fts, -1, &mut length))?;
+        let length = match row_length(api, fts, connection, query) {
+            Some(length) => length,
+            None => {
+                let mut length: c_int = 0;
+                check((api.xColumnSize.ok_or(ffi::SQLITE_ERROR)?)(fts, -1, &mut length))?;
+                length
+            }
+        };
         let length = f64::from(length);
         let mut score = 0.0;
         for i in 0..query.freq.len() {
@@ -330,5 +370,107 @@ unsafe fn score(
             score += idf * ((freq * (K1 + 1.0)) / (freq + K1 * (1.0 - B + B * length / query.avgdl)));
         }
         Ok(score)
+    }
+}
+
+/// The current row's length in tokens, all columns, as `xColumnSize(-1)`
+/// counts it: read through the query's blob handle. `None` when the handle
+/// cannot give it (then the caller asks FTS5, which reports what is wrong).
+unsafe fn row_length(
+    api: &ffi::Fts5ExtensionApi,
+    fts: *mut ffi::Fts5Context,
+    connection: &Connection,
+    query: &mut Query,
+) -> Option<c_int> {
+    let sizes = &mut query.sizes;
+    if sizes.unusable {
+        return None;
+    }
+    // SAFETY: the API's functions are called with their context; the blob
+    // handle is this query's, on this connection, and read within its size.
+    unsafe {
+        let rowid = (api.xRowid?)(fts);
+        let rc = if sizes.blob.is_null() {
+            ffi::sqlite3_blob_open(
+                connection.db,
+                c"main".as_ptr(),
+                DOCSIZE_TABLE.as_ptr(),
+                c"sz".as_ptr(),
+                rowid,
+                0,
+                &mut sizes.blob,
+            )
+        } else {
+            ffi::sqlite3_blob_reopen(sizes.blob, rowid)
+        };
+        let mut record = [0u8; 64];
+        let bytes = ffi::sqlite3_blob_bytes(sizes.blob);
+        let read = rc == ffi::SQLITE_OK
+            && usize::try_from(bytes).is_ok_and(|n| n <= record.len())
+            && ffi::sqlite3_blob_read(sizes.blob, record.as_mut_ptr().cast::<c_void>(), bytes, 0) == ffi::SQLITE_OK;
+        let length = read.then(|| total_length(&record[..bytes as usize], query.columns)).flatten();
+        if length.is_none() {
+            // An aborted handle stays aborted: close it and ask FTS5 from
+            // now on.
+            ffi::sqlite3_blob_close(sizes.blob);
+            sizes.blob = std::ptr::null_mut();
+            sizes.unusable = true;
+        }
+        length
+    }
+}
+
+/// The sum of a docsize record's column lengths: one SQLite varint per
+/// column, nothing after them (FTS5's own check). `None` when the record
+/// is not that.
+fn total_length(record: &[u8], columns: usize) -> Option<c_int> {
+    let mut at = 0;
+    let mut total: c_int = 0;
+    for _ in 0..columns {
+        let (value, used) = varint(record.get(at..)?)?;
+        at += used;
+        // FTS5 reads each as a 32-bit int and adds them as ints.
+        total = total.wrapping_add(value as u32 as c_int);
+    }
+    (at == record.len()).then_some(total)
+}
+
+/// An SQLite varint: big-endian groups of 7 bits, the high bit set on
+/// every byte but the last; a ninth byte gives all 8 of its bits.
+fn varint(bytes: &[u8]) -> Option<(u64, usize)> {
+    let mut value: u64 = 0;
+    for (i, byte) in bytes.iter().take(9).enumerate() {
+        if i == 8 {
+            return Some(((value << 8) | u64::from(*byte), 9));
+        }
+        value = (value << 7) | u64::from(byte & 0x7f);
+        if byte & 0x80 == 0 {
+            return Some((value, i + 1));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn varints_read_as_sqlite_writes_them() {
+        assert_eq!(varint(&[0x00]), Some((0, 1)));
+        assert_eq!(varint(&[0x7f]), Some((127, 1)));
+        assert_eq!(varint(&[0x81, 0x00]), Some((128, 2)));
+        assert_eq!(varint(&[0x82, 0x2c]), Some((300, 2)));
+        assert_eq!(varint(&[0xff; 9]), Some((u64::MAX, 9)));
+        assert_eq!(varint(&[0x81]), None);
+        assert_eq!(varint(&[]), None);
+    }
+
+    #[test]
+    fn a_docsize_record_is_its_columns_lengths_and_nothing_else() {
+        assert_eq!(total_length(&[3, 0x81, 0x00, 5], 3), Some(3 + 128 + 5));
+        assert_eq!(total_length(&[3, 4], 3), None, "too short");
+        assert_eq!(total_length(&[3, 4, 5, 6], 3), None, "too long");
+        assert_eq!(total_length(&[], 0), Some(0));
     }
 }

@@ -466,6 +466,45 @@ mod tests {
         assert_eq!(varint(&[]), None);
     }
 
+    /// On a table whose lengths are not in `claims_fts_docsize` the blob
+    /// handle cannot open, and the function asks FTS5 for each length: the
+    /// scores are still `bm25`'s.
+    #[test]
+    fn without_the_docsize_table_lengths_come_from_fts5() {
+        use diesel::connection::SimpleConnection;
+        use diesel::sql_types::{Double, Text};
+        use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};
+
+        #[derive(QueryableByName, Debug, PartialEq)]
+        struct Scores {
+            #[diesel(sql_type = Text)]
+            a: String,
+            #[diesel(sql_type = Double)]
+            ours: f64,
+            #[diesel(sql_type = Double)]
+            theirs: f64,
+        }
+
+        install();
+        let mut conn = SqliteConnection::establish(":memory:").expect("a database");
+        conn.batch_execute(
+            "CREATE VIRTUAL TABLE notes USING fts5(a, b);
+             INSERT INTO notes VALUES ('fuel fuel prices', 'rose'), ('fuel', 'a long second column of words'),
+                                      ('prices of bread', 'fuel'), ('nothing here', 'at all');",
+        )
+        .expect("a table");
+        let scores: Vec<Scores> = diesel::sql_query(
+            "SELECT a, claimtrail_bm25(notes, 'fuel', 1.0, 0.5) AS ours, bm25(notes, 1.0, 0.5) AS theirs \
+             FROM notes WHERE notes MATCH 'fuel' ORDER BY rowid",
+        )
+        .load(&mut conn)
+        .expect("scores");
+        assert_eq!(scores.len(), 3);
+        for row in &scores {
+            assert_eq!(row.ours.to_bits(), row.theirs.to_bits(), "{row:?}");
+        }
+    }
+
     #[test]
     fn a_docsize_record_is_its_columns_lengths_and_nothing_else() {
         assert_eq!(total_length(&[3, 0x81, 0x00, 5], 3), Some(3 + 128 + 5));

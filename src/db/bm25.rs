@@ -91,8 +91,11 @@ struct Query {
 /// each nested statement. `sqlite3_blob_reopen` is the seek alone.
 struct Sizes {
     blob: *mut ffi::sqlite3_blob,
-    /// The handle could not be opened or moved: `xColumnSize` from now on.
+    /// The handle could not be opened or moved, or its first length was
+    /// not FTS5's: `xColumnSize` from now on.
     unusable: bool,
+    /// Room for one record: at most one 9-byte varint per column.
+    record: Vec<u8>,
 }
 
 impl Drop for Sizes {
@@ -105,7 +108,9 @@ impl Drop for Sizes {
 }
 
 /// The table FTS5 keeps each row's column lengths in (`<table>_docsize`),
-/// of the one table this function ranks.
+/// of the one table this function ranks. A query on another table finds
+/// its first row's length differ from FTS5's (or no such table) and asks
+/// FTS5 for every length.
 const DOCSIZE_TABLE: &CStr = c"claims_fts_docsize";
 
 /// Runs inside `sqlite3_open` for each new connection: finds FTS5's API
@@ -234,7 +239,7 @@ unsafe fn query_of(
             idf,
             freq: vec![0.0; phrases],
             columns,
-            sizes: Sizes { blob: std::ptr::null_mut(), unusable: false },
+            sizes: Sizes { blob: std::ptr::null_mut(), unusable: false, record: vec![0; columns * 9] },
         }));
         let rc = (api.xSetAuxdata.ok_or(ffi::SQLITE_ERROR)?)(fts, query.cast::<c_void>(), Some(free_query));
         check(rc)?;
@@ -390,7 +395,8 @@ unsafe fn row_length(
     // handle is this query's, on this connection, and read within its size.
     unsafe {
         let rowid = (api.xRowid?)(fts);
-        let rc = if sizes.blob.is_null() {
+        let first = sizes.blob.is_null();
+        let rc = if first {
             ffi::sqlite3_blob_open(
                 connection.db,
                 c"main".as_ptr(),
@@ -403,12 +409,22 @@ unsafe fn row_length(
         } else {
             ffi::sqlite3_blob_reopen(sizes.blob, rowid)
         };
-        let mut record = [0u8; 64];
         let bytes = ffi::sqlite3_blob_bytes(sizes.blob);
         let read = rc == ffi::SQLITE_OK
-            && usize::try_from(bytes).is_ok_and(|n| n <= record.len())
-            && ffi::sqlite3_blob_read(sizes.blob, record.as_mut_ptr().cast::<c_void>(), bytes, 0) == ffi::SQLITE_OK;
-        let length = read.then(|| total_length(&record[..bytes as usize], query.columns)).flatten();
+            && usize::try_from(bytes).is_ok_and(|n| n <= sizes.record.len())
+            && ffi::sqlite3_blob_read(sizes.blob, sizes.record.as_mut_ptr().cast::<c_void>(), bytes, 0)
+                == ffi::SQLITE_OK;
+        let mut length = read.then(|| total_length(&sizes.record[..bytes as usize], query.columns)).flatten();
+        if first && length.is_some() {
+            // The table's name is fixed here, but the function could be
+            // called on another FTS5 table: its first length must be the
+            // one FTS5 gives, or the handle reads some other table's.
+            let mut theirs: c_int = 0;
+            let fts5 = (api.xColumnSize?)(fts, -1, &mut theirs);
+            if fts5 != ffi::SQLITE_OK || length != Some(theirs) {
+                length = None;
+            }
+        }
         if length.is_none() {
             // An aborted handle stays aborted: close it and ask FTS5 from
             // now on.
@@ -429,8 +445,9 @@ fn total_length(record: &[u8], columns: usize) -> Option<c_int> {
     for _ in 0..columns {
         let (value, used) = varint(record.get(at..)?)?;
         at += used;
-        // FTS5 reads each as a 32-bit int and adds them as ints.
-        total = total.wrapping_add(value as u32 as c_int);
+        // FTS5 reads each as a 31-bit int (`sqlite3Fts5GetVarint32`) and
+        // adds them as ints.
+        total = total.wrapping_add((value as u32 & 0x7fff_ffff) as c_int);
     }
     (at == record.len()).then_some(total)
 }
@@ -467,10 +484,11 @@ mod tests {
     }
 
     /// On a table whose lengths are not in `claims_fts_docsize` the blob
-    /// handle cannot open, and the function asks FTS5 for each length: the
-    /// scores are still `bm25`'s.
+    /// handle cannot open, or (another table's lengths at the same row ids)
+    /// its first length is not FTS5's, and the function asks FTS5 for each
+    /// length: the scores are still `bm25`'s.
     #[test]
-    fn without_the_docsize_table_lengths_come_from_fts5() {
+    fn on_another_table_lengths_come_from_fts5() {
         use diesel::connection::SimpleConnection;
         use diesel::sql_types::{Double, Text};
         use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};
@@ -503,6 +521,20 @@ mod tests {
         for row in &scores {
             assert_eq!(row.ours.to_bits(), row.theirs.to_bits(), "{row:?}");
         }
+        // Now a `claims_fts` whose rows at the same ids are other lengths.
+        conn.batch_execute(
+            "CREATE VIRTUAL TABLE claims_fts USING fts5(a, b);
+             INSERT INTO claims_fts VALUES ('one', 'two'), ('three four five six', 'seven eight'),
+                                           ('nine', ''), ('ten', '');",
+        )
+        .expect("another table");
+        let again: Vec<Scores> = diesel::sql_query(
+            "SELECT a, claimtrail_bm25(notes, 'fuel', 1.0, 0.5) AS ours, bm25(notes, 1.0, 0.5) AS theirs \
+             FROM notes WHERE notes MATCH 'fuel' ORDER BY rowid",
+        )
+        .load(&mut conn)
+        .expect("scores");
+        assert_eq!(again, scores);
     }
 
     #[test]

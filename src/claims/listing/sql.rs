@@ -86,6 +86,8 @@ impl Sql {
     /// one JSON array, so the statement's text is the same however many
     /// there are and it can be kept prepared. Each dialect writes the test
     /// its planner estimates as a short list (see [`Sql::for_postgres`]).
+    /// For text columns, and for `IN` only: PostgreSQL's form compares with
+    /// a `text[]`, and `NOT` before it would not be SQL there.
     pub fn in_list<'a>(&mut self, values: impl IntoIterator<Item = &'a str>) -> &mut Sql {
         let values: Vec<&str> = values.into_iter().collect();
         self.parts.push(Part::List(serde_json::json!(values).to_string()));
@@ -94,7 +96,7 @@ impl Sql {
 
     /// Keeps the statement prepared on its connection, for statements whose
     /// text does not depend on the request (a fixed shape, lists bound with
-    /// [`Sql::list`]): the next run skips SQLite's parsing and planning, and
+    /// [`Sql::in_list`]): the next run skips SQLite's parsing and planning, and
     /// PostgreSQL's. Statements built per request are not kept, or the
     /// cache would grow with every new shape.
     pub fn cached(mut self) -> Sql {

@@ -511,12 +511,15 @@ mod tests {
                                       ('prices of bread', 'fuel'), ('nothing here', 'at all');",
         )
         .expect("a table");
-        let scores: Vec<Scores> = diesel::sql_query(
-            "SELECT a, claimtrail_bm25(notes, 'fuel', 1.0, 0.5) AS ours, bm25(notes, 1.0, 0.5) AS theirs \
-             FROM notes WHERE notes MATCH 'fuel' ORDER BY rowid",
-        )
-        .load(&mut conn)
-        .expect("scores");
+        let scores_of = |conn: &mut SqliteConnection| -> Vec<Scores> {
+            diesel::sql_query(
+                "SELECT a, claimtrail_bm25(notes, 'fuel', 1.0, 0.5) AS ours, bm25(notes, 1.0, 0.5) AS theirs \
+                 FROM notes WHERE notes MATCH 'fuel' ORDER BY rowid",
+            )
+            .load(conn)
+            .expect("scores")
+        };
+        let scores = scores_of(&mut conn);
         assert_eq!(scores.len(), 3);
         for row in &scores {
             assert_eq!(row.ours.to_bits(), row.theirs.to_bits(), "{row:?}");
@@ -528,13 +531,7 @@ mod tests {
                                            ('nine', ''), ('ten', '');",
         )
         .expect("another table");
-        let again: Vec<Scores> = diesel::sql_query(
-            "SELECT a, claimtrail_bm25(notes, 'fuel', 1.0, 0.5) AS ours, bm25(notes, 1.0, 0.5) AS theirs \
-             FROM notes WHERE notes MATCH 'fuel' ORDER BY rowid",
-        )
-        .load(&mut conn)
-        .expect("scores");
-        assert_eq!(again, scores);
+        assert_eq!(scores_of(&mut conn), scores);
     }
 
     #[test]

@@ -527,6 +527,20 @@ on_both_backends! {
     }
 }
 
+/// A server on 3,000 generated claims (the plan tests' database), and a
+/// source of it that has a publisher.
+async fn generated(backend: claimtrail::db::Backend) -> (TestApp, Value) {
+    let app = crate::helpers::spawn_app(backend).await;
+    let db = app.db.clone();
+    tokio::task::spawn_blocking(move || claimtrail::generate::generate(&db, 3000, 11))
+        .await
+        .unwrap()
+        .expect("generated data");
+    let sources: Value = app.get("/v1/sources?limit=200").await.json().await.unwrap();
+    let source = sources["items"].as_array().unwrap().iter().find(|s| s["publisher_id"].is_string()).unwrap().clone();
+    (app, source)
+}
+
 /// The query plans of the list's common queries on a generated database:
 /// every read of `claims`, `attributions`, `claim_tags`, `claim_documents`
 /// and `reviews` must seek an index. A `SCAN … USING INDEX` is
@@ -537,14 +551,7 @@ async fn the_common_list_queries_never_scan_a_whole_table_on_sqlite() {
     use claimtrail::claims::model::{ClaimKind, ClaimQuery, ClaimSort, ClaimStatus};
     use claimtrail::validate::PartialDate;
 
-    let app = crate::helpers::spawn_app(claimtrail::db::Backend::Sqlite).await;
-    let db = app.db.clone();
-    tokio::task::spawn_blocking(move || claimtrail::generate::generate(&db, 3000, 11))
-        .await
-        .unwrap()
-        .expect("generated data");
-    let sources: Value = app.get("/v1/sources?limit=200").await.json().await.unwrap();
-    let source = sources["items"].as_array().unwrap().iter().find(|s| s["publisher_id"].is_string()).unwrap();
+    let (app, source) = generated(claimtrail::db::Backend::Sqlite).await;
     let source_id = source["id"].as_str().unwrap().parse().ok();
     let publisher_id = source["publisher_id"].as_str().unwrap().parse().ok();
     let attributions: Value = app.get("/v1/attributions?limit=200").await.json().await.unwrap();
@@ -690,16 +697,9 @@ async fn the_statements_behind_a_page_keep_plans_that_seek_on_postgres() {
         line: String,
     }
 
-    let app = crate::helpers::spawn_app(claimtrail::db::Backend::Postgres).await;
-    let db = app.db.clone();
-    tokio::task::spawn_blocking(move || claimtrail::generate::generate(&db, 3000, 11))
-        .await
-        .unwrap()
-        .expect("generated data");
+    let (app, source) = generated(claimtrail::db::Backend::Postgres).await;
     let claims: Value = app.get("/v1/claims?limit=1").await.json().await.unwrap();
     let claim_id: claimtrail::ids::ClaimId = claims["items"][0]["id"].as_str().unwrap().parse().unwrap();
-    let sources: Value = app.get("/v1/sources?limit=200").await.json().await.unwrap();
-    let source = sources["items"].as_array().unwrap().iter().find(|s| s["publisher_id"].is_string()).unwrap();
     let publisher: claimtrail::ids::AgentId = source["publisher_id"].as_str().unwrap().parse().unwrap();
 
     let db = app.db.clone();

@@ -60,7 +60,7 @@ fn sha256_hex(secret: &str) -> String {
 
 /// A key as the `api_keys` table holds it.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = api_keys)]
+#[diesel(table_name = api_keys, treat_none_as_default_value = false)]
 pub struct KeyRow {
     pub id: String,
     pub name: String,

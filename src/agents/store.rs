@@ -23,7 +23,7 @@ use super::model::AgentKind;
 #[derive(
     Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable, AsChangeset, serde::Deserialize,
 )]
-#[diesel(table_name = agents, treat_none_as_null = true)]
+#[diesel(table_name = agents, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct AgentRow {
     pub id: AgentId,
     pub kind: AgentKind,

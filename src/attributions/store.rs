@@ -24,7 +24,7 @@ use crate::validate::PartialDate;
 #[derive(
     Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable, AsChangeset, serde::Deserialize,
 )]
-#[diesel(table_name = attributions, treat_none_as_null = true)]
+#[diesel(table_name = attributions, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct AttributionRow {
     pub id: AttributionId,
     pub claim_id: ClaimId,

@@ -20,7 +20,7 @@ use crate::validate::PartialDate;
 #[derive(
     Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable, AsChangeset, serde::Deserialize,
 )]
-#[diesel(table_name = claims, treat_none_as_null = true)]
+#[diesel(table_name = claims, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct ClaimRow {
     pub id: ClaimId,
     pub text: String,

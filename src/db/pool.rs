@@ -259,6 +259,15 @@ mod sqlite_build_tests {
         assert!(options.iter().any(|o| o == "ENABLE_QPSG"), "{options:?}");
     }
 
+    /// Without allocation statistics, so without their global mutexes
+    /// (`.cargo/config.toml`).
+    #[test]
+    fn the_bundled_sqlite_keeps_no_allocation_statistics() {
+        let options = compile_options();
+        assert!(options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"), "{options:?}");
+        assert!(options.iter().any(|o| o == "DISABLE_PAGECACHE_OVERFLOW_STATS"), "{options:?}");
+    }
+
     /// And in multi-thread mode: no mutex around each call on a connection
     /// (the pool lends a connection to one thread at a time).
     #[test]

@@ -25,7 +25,7 @@ use crate::validate::PartialDate;
 #[derive(
     Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable, AsChangeset, serde::Deserialize,
 )]
-#[diesel(table_name = reviews, treat_none_as_null = true)]
+#[diesel(table_name = reviews, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct ReviewRow {
     pub id: ReviewId,
     pub claim_id: ClaimId,

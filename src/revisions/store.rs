@@ -13,7 +13,7 @@ use crate::db::{self, DbConnection};
 use crate::http::Page;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = revisions)]
+#[diesel(table_name = revisions, treat_none_as_default_value = false)]
 pub struct RevisionRow {
     pub seq: i64,
     pub resource_type: ResourceType,

@@ -25,7 +25,7 @@ use crate::validate::PartialDate;
 /// Every column of a source, as written and as read whole: its content
 /// and the rest.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = sources, treat_none_as_null = true)]
+#[diesel(table_name = sources, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct SourceRow {
     #[diesel(embed)]
     pub meta: SourceMeta,
@@ -37,7 +37,7 @@ pub struct SourceRow {
 #[derive(
     Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable, AsChangeset, serde::Deserialize,
 )]
-#[diesel(table_name = sources, treat_none_as_null = true)]
+#[diesel(table_name = sources, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct SourceMeta {
     pub id: SourceId,
     pub kind: SourceKind,

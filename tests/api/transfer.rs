@@ -316,7 +316,8 @@ async fn a_database_moves_from_sqlite_to_postgresql_and_back_byte_for_byte() {
 /// What SQLite derives from a database's records: each claim's search
 /// document, its `stated_on`, its backers and its list item's sources, one
 /// line per row, in id order (the documents' rowids left out: they number
-/// insertions).
+/// insertions); and the definitions of the backers' indexes, which a large
+/// bulk write drops and builds again, checked against their table.
 fn derived_rows(db: &Db) -> Vec<String> {
     #[derive(diesel::QueryableByName)]
     struct Line {
@@ -335,6 +336,9 @@ fn derived_rows(db: &Db) -> Vec<String> {
          FROM claim_backers ORDER BY claim_id, backer_id",
         "SELECT 'statings ' || claim_id || ' ' || attribution_count || ' ' || source_count || ' ' || first_sources AS line
          FROM claim_statings ORDER BY claim_id",
+        "SELECT 'index ' || name || ' ' || sql AS line FROM sqlite_schema
+         WHERE type = 'index' AND tbl_name = 'claim_backers' AND sql IS NOT NULL ORDER BY name",
+        "SELECT 'integrity ' || integrity_check AS line FROM pragma_integrity_check('claim_backers')",
     ];
     let mut rows = Vec::new();
     for query in queries {
@@ -379,6 +383,8 @@ async fn an_import_derives_the_search_documents_dates_and_backers_that_single_wr
     let expected = derived_rows(&original);
     assert!(expected.iter().any(|r| r.starts_with("backer ")), "the sample has backers");
     assert!(expected.iter().any(|r| r.starts_with("claim ") && !r.ends_with(" -")), "and dated claims");
+    assert_eq!(expected.iter().filter(|r| r.starts_with("index ")).count(), 3, "{expected:?}");
+    assert!(expected.contains(&"integrity ok".to_string()), "{expected:?}");
     let records = lines(&export_of(&original));
 
     // One bulk write: each claim refreshed once, at the end.

@@ -29,9 +29,12 @@ pub struct Sql {
 enum Part {
     Text(String),
     Bind(Bind),
-    /// `IN` a list of text values, bound as one JSON array (see
-    /// [`Sql::in_list`]).
-    List(String),
+    /// `IN` a list of text values, bound as one JSON array, or the value
+    /// itself when there is one (see [`Sql::in_list`]).
+    List {
+        json: String,
+        single: Option<String>,
+    },
 }
 
 /// A value bound to a query parameter.
@@ -88,9 +91,19 @@ impl Sql {
     /// its planner estimates as a short list (see [`Sql::for_postgres`]).
     /// For text columns, and for `IN` only: PostgreSQL's form compares with
     /// a `text[]`, and `NOT` before it would not be SQL there.
+    ///
+    /// A list of one value is written ` = <value>` instead (a second
+    /// statement text, kept prepared too): SQLite reads an `IN (SELECT …)`
+    /// list into a temporary b-tree, which it opens, fills and frees at
+    /// every run, and a card's lists (its claim's attributions, its
+    /// reviews' status) are mostly one value.
     pub fn in_list<'a>(&mut self, values: impl IntoIterator<Item = &'a str>) -> &mut Sql {
         let values: Vec<&str> = values.into_iter().collect();
-        self.parts.push(Part::List(serde_json::json!(values).to_string()));
+        let single = match values.as_slice() {
+            [value] => Some(value.to_string()),
+            _ => None,
+        };
+        self.parts.push(Part::List { json: serde_json::json!(values).to_string(), single });
         self
     }
 
@@ -143,7 +156,11 @@ impl Sql {
         let mut out = Sql { parts: Vec::with_capacity(self.parts.len()), cached: self.cached };
         for part in self.parts {
             match part {
-                Part::List(json) => {
+                Part::List { single: Some(value), .. } => {
+                    out.push(" = ");
+                    out.parts.push(Part::Bind(Bind::Text(value)));
+                }
+                Part::List { json, single: None } => {
                     out.push(open);
                     out.parts.push(Part::Bind(Bind::Text(json)));
                     out.push(close);
@@ -179,7 +196,7 @@ where
             match part {
                 Part::Text(text) => out.push_sql(text),
                 // `for_sqlite`/`for_postgres` write lists in their dialect first.
-                Part::List(_) => {
+                Part::List { .. } => {
                     return Err(diesel::result::Error::QueryBuilderError("a list not written for a dialect".into()));
                 }
                 Part::Bind(Bind::Text(value)) => out.push_bind_param::<Text, _>(value)?,
@@ -464,5 +481,44 @@ pub fn after_position_and_order(
             }
             sql.push(&format!(" ORDER BY {id} {dir}"));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::connection::SimpleConnection;
+    use diesel::sql_types::Text;
+    use diesel::{Connection, QueryableByName, SqliteConnection};
+
+    use super::*;
+
+    #[derive(QueryableByName, Debug, PartialEq)]
+    struct Name {
+        #[diesel(sql_type = Text)]
+        name: String,
+    }
+
+    fn names_in(conn: &mut SqliteConnection, values: &[&str]) -> (String, Vec<String>) {
+        let mut sql = Sql::new();
+        sql.push("SELECT name FROM t WHERE name").in_list(values.iter().copied()).push(" ORDER BY name");
+        let sql = sql.for_sqlite();
+        let text = diesel::debug_query::<diesel::sqlite::Sqlite, _>(&sql).to_string();
+        let rows: Vec<Name> = sql.load(conn).expect("the query runs");
+        (text, rows.into_iter().map(|r| r.name).collect())
+    }
+
+    #[test]
+    fn a_list_of_one_value_is_an_equality_and_longer_lists_one_json_array() {
+        let mut conn = SqliteConnection::establish(":memory:").expect("an in-memory database opens");
+        conn.batch_execute("CREATE TABLE t (name TEXT); INSERT INTO t VALUES ('a'), ('b'), ('c');").expect("a table");
+        let (text, names) = names_in(&mut conn, &["b"]);
+        assert!(text.starts_with("SELECT name FROM t WHERE name = ? ORDER BY name"), "{text}");
+        assert_eq!(names, ["b"]);
+        let (text, names) = names_in(&mut conn, &["c", "a", "x"]);
+        assert!(text.contains("name IN (SELECT value FROM json_each(?))"), "{text}");
+        assert_eq!(names, ["a", "c"]);
+        let (text, names) = names_in(&mut conn, &[]);
+        assert!(text.contains("json_each"), "{text}");
+        assert!(names.is_empty());
     }
 }

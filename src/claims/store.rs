@@ -176,6 +176,11 @@ fn tags_of(conn: &mut DbConnection, claim_ids: &[ClaimId]) -> StoreResult<HashMa
     for TagRow { claim_id, tag } in rows {
         by_claim.entry(claim_id).or_default().push(tag);
     }
+    // In bytes' order on both backends, as writes answer them (SQLite's
+    // `BINARY` is that order; PostgreSQL's database collation may not be).
+    for tags in by_claim.values_mut() {
+        tags.sort_unstable();
+    }
     Ok(by_claim)
 }
 
@@ -214,17 +219,17 @@ struct RowWithTags {
 }
 
 /// A claim with its `stated_on`, in one statement kept prepared: the row
-/// and its tags (as [`tags_of`] orders them, aggregated into a JSON array by
-/// the database).
+/// and its tags (aggregated into a JSON array by the database, then put in
+/// bytes' order as [`tags_of`] puts them).
 pub fn get_with_stated_on(conn: &mut DbConnection, id: &ClaimId) -> StoreResult<(Claim, Option<PartialDate>)> {
     let tags = match conn {
-        // Sorted below: an `ORDER BY` in the aggregate costs SQLite a
-        // temporary b-tree at every run.
+        // Sorted below, on both backends: an `ORDER BY` in the aggregate
+        // costs SQLite a temporary b-tree at every run.
         DbConnection::Sqlite(_) => {
             "(SELECT json_group_array(tag) FROM claim_tags WHERE claim_tags.claim_id = claims.id)"
         }
         DbConnection::Pg(_) => {
-            "(SELECT coalesce(CAST(json_agg(tag ORDER BY tag) AS text), '[]') \
+            "(SELECT coalesce(CAST(json_agg(tag ORDER BY tag COLLATE \"C\") AS text), '[]') \
              FROM claim_tags WHERE claim_tags.claim_id = claims.id)"
         }
     };
@@ -238,10 +243,7 @@ pub fn get_with_stated_on(conn: &mut DbConnection, id: &ClaimId) -> StoreResult<
     let row = sql.cached().load_any::<RowWithTags>(conn)?.pop().ok_or(StoreError::NotFound("claim"))?;
     let mut tags: Vec<String> = serde_json::from_str(&row.tags)
         .map_err(|e| StoreError::Broken(format!("the tags of claim {id} read back as {}: {e}", row.tags)))?;
-    if let DbConnection::Sqlite(_) = conn {
-        // In SQLite's BINARY order, which is bytes' order, as Rust's.
-        tags.sort_unstable();
-    }
+    tags.sort_unstable();
     Ok((row.claim.into_api(tags), row.stated_on))
 }
 

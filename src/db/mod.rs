@@ -480,8 +480,15 @@ pub fn end_bulk_write(conn: &mut DbConnection) -> diesel::QueryResult<()> {
         DbConnection::Sqlite(c) => {
             let rebuilt = if refresh_is_large(c)? { drop_indexes(c, "claim_backers")? } else { Vec::new() };
             c.batch_execute("DELETE FROM bulk_write; DELETE FROM claims_stale;")?;
-            for index in rebuilt {
-                c.batch_execute(&index)?;
+            if !rebuilt.is_empty() {
+                for index in rebuilt {
+                    c.batch_execute(&index)?;
+                }
+                // Dropping an index drops its planner statistics: a database
+                // that had them gets the new indexes' back.
+                if has_statistics(c)? {
+                    c.batch_execute("PRAGMA analysis_limit = 2000; ANALYZE claim_backers;")?;
+                }
             }
             Ok(())
         }
@@ -511,6 +518,20 @@ fn refresh_is_large(c: &mut SqliteConnection) -> diesel::QueryResult<bool> {
     )
     .get_result(c)?;
     Ok(counts.stale >= BULK_REBUILD_MIN && counts.stale * 2 >= counts.claims)
+}
+
+/// Whether `ANALYZE` has ever run on the database (`sqlite_stat1` exists).
+fn has_statistics(c: &mut SqliteConnection) -> diesel::QueryResult<bool> {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        found: i64,
+    }
+    let found: Found =
+        diesel::sql_query("SELECT count(*) AS found FROM sqlite_schema WHERE type = 'table' AND name = 'sqlite_stat1'")
+            .get_result(c)?;
+    Ok(found.found > 0)
 }
 
 /// A refresh of at least this many claims may rebuild indexes.

@@ -111,9 +111,10 @@ pub fn existing<Id: Eq + Hash>(
 /// multi-backend connection (diesel's `MultiBackend` has no batch insert),
 /// so each backend's own connection runs it.
 ///
-/// On SQLite too a chunk is one statement, because every row type derives
-/// `Insertable` with `treat_none_as_default_value = false` (a `None` is
-/// written as `NULL`, which no nullable column's default differs from).
+/// On SQLite too a chunk is one statement, because every row type with
+/// optional fields derives `Insertable` with
+/// `treat_none_as_default_value = false` (a `None` is written as `NULL`,
+/// which no nullable column's default differs from).
 /// Otherwise diesel writes a chunk row by row inside a savepoint, and in a
 /// large transaction (an import) SQLite then copies every page those rows
 /// touch into its statement journal, row after row: a fifth of an import's

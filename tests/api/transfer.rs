@@ -354,6 +354,25 @@ fn derived_rows(db: &Db) -> Vec<String> {
     rows
 }
 
+fn run_sql(db: &Db, sql: &str) {
+    let mut conn = db.get().expect("a connection");
+    let claimtrail::db::DbConnection::Sqlite(conn) = &mut *conn else { panic!("a SQLite database") };
+    diesel::connection::SimpleConnection::batch_execute(conn, sql).expect("the statement runs");
+}
+
+/// The `line` column of a query's rows.
+fn lines_of(db: &Db, query: &str) -> Vec<String> {
+    #[derive(diesel::QueryableByName)]
+    struct Line {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        line: String,
+    }
+    let mut conn = db.get().expect("a connection");
+    let claimtrail::db::DbConnection::Sqlite(conn) = &mut *conn else { panic!("a SQLite database") };
+    let lines: Vec<Line> = diesel::RunQueryDsl::load(diesel::sql_query(query), conn).expect("the rows");
+    lines.into_iter().map(|l| l.line).collect()
+}
+
 fn import_into(db: &Db, file: &str) {
     let mut conn = db.get().expect("a connection");
     let report = claimtrail::transfer::import(&mut conn, file.as_bytes(), false, Change::now(Actor::Import))
@@ -397,8 +416,18 @@ async fn an_import_derives_the_search_documents_dates_and_backers_that_single_wr
     let (url, _dir) = fresh_database(Backend::Sqlite);
     let split = Db::connect(&url, 2).expect("the SQLite database opens");
     import_into(&split, &part_of(&records, &["agent", "source", "claim"]));
+    // A database with planner statistics keeps them for the indexes the
+    // second import builds again.
+    run_sql(&split, "ANALYZE");
     import_into(&split, &part_of(&records, &["attribution", "review", "revision"]));
     assert_eq!(derived_rows(&split), expected, "claims, then their attributions");
+    assert_eq!(
+        lines_of(
+            &split,
+            "SELECT idx AS line FROM sqlite_stat1 WHERE tbl = 'claim_backers' AND idx <> tbl ORDER BY idx"
+        ),
+        ["claim_backers_by_created", "claim_backers_by_period", "claim_backers_by_stated_on"]
+    );
 }
 
 /// A small file of good records, as an export writes them.

@@ -319,13 +319,6 @@ async fn a_database_moves_from_sqlite_to_postgresql_and_back_byte_for_byte() {
 /// insertions); and the definitions of the backers' indexes, which a large
 /// bulk write drops and builds again, checked against their table.
 fn derived_rows(db: &Db) -> Vec<String> {
-    #[derive(diesel::QueryableByName)]
-    struct Line {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        line: String,
-    }
-    let mut conn = db.get().expect("a connection");
-    let claimtrail::db::DbConnection::Sqlite(conn) = &mut *conn else { panic!("a SQLite database") };
     let queries = [
         "SELECT 'doc ' || claim_id || ' ' || text || ' ' || coalesce(subject, '-') || ' ' || coalesce(quotes, '-')
             || ' ' || coalesce(facets, '-') || ' ' || coalesce(language, '-') || ' ' || coalesce(stems, '-') AS line
@@ -340,17 +333,9 @@ fn derived_rows(db: &Db) -> Vec<String> {
          WHERE type = 'index' AND tbl_name = 'claim_backers' AND sql IS NOT NULL ORDER BY name",
         "SELECT 'integrity ' || integrity_check AS line FROM pragma_integrity_check('claim_backers')",
     ];
-    let mut rows = Vec::new();
-    for query in queries {
-        let lines: Vec<Line> = diesel::RunQueryDsl::load(diesel::sql_query(query), conn).expect("the derived rows");
-        rows.extend(lines.into_iter().map(|l| l.line));
-    }
+    let rows = queries.iter().flat_map(|query| lines_of(db, query)).collect();
     // The full-text index holds exactly the documents (an error if not).
-    diesel::RunQueryDsl::execute(
-        diesel::sql_query("INSERT INTO claims_fts (claims_fts, rank) VALUES ('integrity-check', 1)"),
-        conn,
-    )
-    .expect("the full-text index matches the documents");
+    run_sql(db, "INSERT INTO claims_fts (claims_fts, rank) VALUES ('integrity-check', 1)");
     rows
 }
 

@@ -215,7 +215,7 @@ pub fn parts_in_one_statement(conn: &mut DbConnection, id: &ClaimId, drafts: boo
         .push("), c AS (SELECT ")
         .push(CLAIM_COLUMNS)
         .push(
-            ", (SELECT coalesce(json_agg(tag ORDER BY tag COLLATE \"C\"), '[]') FROM claim_tags \
+            ", (SELECT coalesce(json_agg(tag), '[]') FROM claim_tags \
              WHERE claim_tags.claim_id = claims.id) AS tags FROM claims WHERE claims.id = ",
         )
         .text(id.as_str())

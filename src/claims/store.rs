@@ -89,7 +89,11 @@ impl ClaimRow {
         Some(Quantity { value, upper: self.quantity_upper, unit: unit.clone(), comparator })
     }
 
-    pub fn into_api(self, tags: Vec<String>) -> Claim {
+    /// The claim as the API shows it, its tags in bytes' order whichever
+    /// way they were read (SQLite's `BINARY` order; PostgreSQL's database
+    /// collation may differ), so that both backends answer and export alike.
+    pub fn into_api(self, mut tags: Vec<String>) -> Claim {
+        tags.sort_unstable();
         Claim {
             quantity: self.quantity(),
             id: self.id,
@@ -168,18 +172,11 @@ fn replace_tags(tx: &mut Tx, id: &ClaimId, tags: &[String]) -> StoreResult<Vec<S
 fn tags_of(conn: &mut DbConnection, claim_ids: &[ClaimId]) -> StoreResult<HashMap<ClaimId, Vec<String>>> {
     // One statement text for any number of claims, kept prepared.
     let mut sql = Sql::new();
-    sql.push("SELECT claim_id, tag FROM claim_tags WHERE claim_id")
-        .in_list(claim_ids.iter().map(ClaimId::as_str))
-        .push(" ORDER BY claim_id, tag");
+    sql.push("SELECT claim_id, tag FROM claim_tags WHERE claim_id").in_list(claim_ids.iter().map(ClaimId::as_str));
     let rows: Vec<TagRow> = sql.cached().load_any(conn)?;
     let mut by_claim: HashMap<ClaimId, Vec<String>> = HashMap::new();
     for TagRow { claim_id, tag } in rows {
         by_claim.entry(claim_id).or_default().push(tag);
-    }
-    // In bytes' order on both backends, as writes answer them (SQLite's
-    // `BINARY` is that order; PostgreSQL's database collation may not be).
-    for tags in by_claim.values_mut() {
-        tags.sort_unstable();
     }
     Ok(by_claim)
 }
@@ -219,17 +216,17 @@ struct RowWithTags {
 }
 
 /// A claim with its `stated_on`, in one statement kept prepared: the row
-/// and its tags (aggregated into a JSON array by the database, then put in
-/// bytes' order as [`tags_of`] puts them).
+/// and its tags (aggregated into a JSON array by the database; ordered by
+/// [`ClaimRow::into_api`]).
 pub fn get_with_stated_on(conn: &mut DbConnection, id: &ClaimId) -> StoreResult<(Claim, Option<PartialDate>)> {
     let tags = match conn {
-        // Sorted below, on both backends: an `ORDER BY` in the aggregate
-        // costs SQLite a temporary b-tree at every run.
+        // No `ORDER BY` in the aggregate: it costs SQLite a temporary
+        // b-tree at every run.
         DbConnection::Sqlite(_) => {
             "(SELECT json_group_array(tag) FROM claim_tags WHERE claim_tags.claim_id = claims.id)"
         }
         DbConnection::Pg(_) => {
-            "(SELECT coalesce(CAST(json_agg(tag ORDER BY tag COLLATE \"C\") AS text), '[]') \
+            "(SELECT coalesce(CAST(json_agg(tag) AS text), '[]') \
              FROM claim_tags WHERE claim_tags.claim_id = claims.id)"
         }
     };
@@ -241,9 +238,8 @@ pub fn get_with_stated_on(conn: &mut DbConnection, id: &ClaimId) -> StoreResult<
         .push(" AS tags FROM claims WHERE claims.id = ")
         .text(id.as_str());
     let row = sql.cached().load_any::<RowWithTags>(conn)?.pop().ok_or(StoreError::NotFound("claim"))?;
-    let mut tags: Vec<String> = serde_json::from_str(&row.tags)
+    let tags: Vec<String> = serde_json::from_str(&row.tags)
         .map_err(|e| StoreError::Broken(format!("the tags of claim {id} read back as {}: {e}", row.tags)))?;
-    tags.sort_unstable();
     Ok((row.claim.into_api(tags), row.stated_on))
 }
 

@@ -474,21 +474,20 @@ pub fn begin_bulk_write(conn: &mut DbConnection) -> diesel::QueryResult<bool> {
 
 /// Ends a bulk write begun by [`begin_bulk_write`]: refreshes every claim it
 /// noted, once (a large refresh rebuilds the backers' indexes, see
-/// [`refresh_is_large`]). Must run before the transaction commits.
+/// [`Refresh::is_large`]). Must run before the transaction commits.
 pub fn end_bulk_write(conn: &mut DbConnection) -> diesel::QueryResult<()> {
     match conn {
         DbConnection::Sqlite(c) => {
-            let rebuilt = if refresh_is_large(c)? { drop_indexes(c, "claim_backers")? } else { Vec::new() };
+            let refresh = Refresh::of(c)?;
+            let rebuilt = if refresh.is_large() { drop_indexes(c, "claim_backers")? } else { Vec::new() };
             c.batch_execute("DELETE FROM bulk_write; DELETE FROM claims_stale;")?;
-            if !rebuilt.is_empty() {
-                for index in rebuilt {
-                    c.batch_execute(&index)?;
-                }
-                // Dropping an index drops its planner statistics: a database
-                // that had them gets the new indexes' back.
-                if has_statistics(c)? {
-                    c.batch_execute("PRAGMA analysis_limit = 2000; ANALYZE claim_backers;")?;
-                }
+            for index in &rebuilt {
+                c.batch_execute(index)?;
+            }
+            // Dropping an index drops its planner statistics: a database
+            // that had them gets the new indexes' back.
+            if !rebuilt.is_empty() && refresh.analysed {
+                c.batch_execute("PRAGMA analysis_limit = 2000; ANALYZE claim_backers;")?;
             }
             Ok(())
         }
@@ -496,42 +495,41 @@ pub fn end_bulk_write(conn: &mut DbConnection) -> diesel::QueryResult<()> {
     }
 }
 
-/// Whether a bulk write's refresh rewrites most of `claim_backers`: at
-/// least [`BULK_REBUILD_MIN`] claims, and at least half of those stored.
-/// Then the table's three secondary indexes are dropped before the refresh
-/// and built again after it, from the schema's own statements, in the same
-/// transaction: one sort per index instead of three inserts at random
-/// places per backer row (an import of 100,000 claims writes 1.2 million
-/// index entries so). A smaller write into a larger database keeps them,
-/// as rebuilding costs the whole table.
-fn refresh_is_large(c: &mut SqliteConnection) -> diesel::QueryResult<bool> {
-    use diesel::RunQueryDsl;
-    #[derive(diesel::QueryableByName)]
-    struct Counts {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        stale: i64,
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        claims: i64,
-    }
-    let counts: Counts = diesel::sql_query(
-        "SELECT (SELECT count(*) FROM claims_stale) AS stale, (SELECT count(*) FROM claims) AS claims",
-    )
-    .get_result(c)?;
-    Ok(counts.stale >= BULK_REBUILD_MIN && counts.stale * 2 >= counts.claims)
+/// What a bulk write's refresh is about to do, read in one query.
+#[derive(diesel::QueryableByName)]
+struct Refresh {
+    /// Claims it refreshes.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    stale: i64,
+    /// Claims stored.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    claims: i64,
+    /// Whether `ANALYZE` has ever run on the database (`sqlite_stat1` exists).
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    analysed: bool,
 }
 
-/// Whether `ANALYZE` has ever run on the database (`sqlite_stat1` exists).
-fn has_statistics(c: &mut SqliteConnection) -> diesel::QueryResult<bool> {
-    use diesel::RunQueryDsl;
-    #[derive(diesel::QueryableByName)]
-    struct Found {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        found: i64,
+impl Refresh {
+    fn of(c: &mut SqliteConnection) -> diesel::QueryResult<Refresh> {
+        use diesel::RunQueryDsl;
+        diesel::sql_query(
+            "SELECT (SELECT count(*) FROM claims_stale) AS stale, (SELECT count(*) FROM claims) AS claims, \
+             EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'sqlite_stat1') AS analysed",
+        )
+        .get_result(c)
     }
-    let found: Found =
-        diesel::sql_query("SELECT count(*) AS found FROM sqlite_schema WHERE type = 'table' AND name = 'sqlite_stat1'")
-            .get_result(c)?;
-    Ok(found.found > 0)
+
+    /// Whether the refresh rewrites most of `claim_backers`: at least
+    /// [`BULK_REBUILD_MIN`] claims, and at least half of those stored.
+    /// Then the table's three secondary indexes are dropped before the
+    /// refresh and built again after it, from the schema's own statements,
+    /// in the same transaction: one sort per index instead of three inserts
+    /// at random places per backer row (an import of 100,000 claims writes
+    /// 1.2 million index entries so). A smaller write into a larger
+    /// database keeps them, as rebuilding costs the whole table.
+    fn is_large(&self) -> bool {
+        self.stale >= BULK_REBUILD_MIN && self.stale * 2 >= self.claims
+    }
 }
 
 /// A refresh of at least this many claims may rebuild indexes.

@@ -87,8 +87,9 @@ impl Sql {
 
     /// Appends ` IN <these values>`, after a column: the values are bound as
     /// one JSON array, so the statement's text is the same however many
-    /// there are (but one, see below) and it can be kept prepared. Each dialect writes the test
-    /// its planner estimates as a short list (see [`Sql::for_postgres`]).
+    /// there are (but one, see below) and it can be kept prepared. Each
+    /// dialect writes the test its planner estimates as a short list (see
+    /// [`Sql::for_postgres`]).
     /// For text columns, and for `IN` only: PostgreSQL's form compares with
     /// a `text[]`, and `NOT` before it would not be SQL there.
     ///

@@ -33,9 +33,17 @@ use libsqlite3_sys as ffi;
 pub const FUNCTION: &str = "claimtrail_bm25";
 const FUNCTION_C: &CStr = c"claimtrail_bm25";
 
+/// The statistics `claimtrail_bm25` ranks with, for the same query text:
+/// `claimtrail_bm25_stats(claims_fts, <the MATCH text>)` is a JSON object,
+/// `{"avgdl": …, "idf": [one per phrase]}`, every IDF counted (or kept) as
+/// the ranking counts it. `claims::listing::top` bounds the scores of the
+/// matches it has not read with them.
+pub const STATS_FUNCTION: &str = "claimtrail_bm25_stats";
+const STATS_FUNCTION_C: &CStr = c"claimtrail_bm25_stats";
+
 /// BM25's constants, as FTS5 has them.
-const K1: f64 = 1.2;
-const B: f64 = 0.75;
+pub const K1: f64 = 1.2;
+pub const B: f64 = 0.75;
 
 /// Queries whose counts a connection keeps; past that it starts afresh.
 const KEPT_QUERIES: usize = 512;
@@ -130,14 +138,16 @@ unsafe extern "C" fn on_open(
         let rc = create(api, FUNCTION_C.as_ptr(), state.cast::<c_void>(), Some(rank), Some(free_connection));
         if rc != ffi::SQLITE_OK {
             drop(Box::from_raw(state));
+            return rc;
         }
-        rc
+        // The same state; freed with the first function.
+        create(api, STATS_FUNCTION_C.as_ptr(), state.cast::<c_void>(), Some(stats), None)
     }
 }
 
 /// FTS5's API object of a connection (`SELECT fts5(?1)`, as its
 /// documentation says to get it).
-unsafe fn fts5_api(db: *mut ffi::sqlite3) -> Option<*mut ffi::fts5_api> {
+pub(super) unsafe fn fts5_api(db: *mut ffi::sqlite3) -> Option<*mut ffi::fts5_api> {
     let mut api: *mut ffi::fts5_api = std::ptr::null_mut();
     let mut stmt: *mut ffi::sqlite3_stmt = std::ptr::null_mut();
     // SAFETY: the statement is finalised before returning; the pointer
@@ -318,6 +328,55 @@ unsafe extern "C" fn rank(
     }
 }
 
+/// `claimtrail_bm25_stats`: the query's average length and IDFs, as JSON.
+unsafe extern "C" fn stats(
+    api: *const ffi::Fts5ExtensionApi,
+    fts: *mut ffi::Fts5Context,
+    context: *mut ffi::sqlite3_context,
+    argc: c_int,
+    argv: *mut *mut ffi::sqlite3_value,
+) {
+    // SAFETY: as in `rank`.
+    unsafe {
+        let api = &*api;
+        let counted = (|| -> Result<String, c_int> {
+            let connection = &*(api.xUserData.ok_or(ffi::SQLITE_ERROR)?)(fts).cast::<Connection>();
+            let args: &[*mut ffi::sqlite3_value] =
+                if argc > 0 && !argv.is_null() { std::slice::from_raw_parts(argv, argc as usize) } else { &[] };
+            let query = &mut *query_of(api, fts, connection, key_of(args))?;
+            let mut idf = Vec::with_capacity(query.idf.len());
+            for i in 0..query.idf.len() {
+                idf.push(idf_of(api, fts, connection, query, i)?);
+            }
+            Ok(serde_json::json!({ "avgdl": query.avgdl, "idf": idf }).to_string())
+        })();
+        match counted {
+            Ok(json) => match c_int::try_from(json.len()) {
+                Ok(len) => {
+                    ffi::sqlite3_result_text(context, json.as_ptr().cast::<c_char>(), len, ffi::SQLITE_TRANSIENT())
+                }
+                Err(_) => ffi::sqlite3_result_error_toobig(context),
+            },
+            Err(rc) => ffi::sqlite3_result_error_code(context, rc),
+        }
+    }
+}
+
+/// The query text a call names (its first argument), if it is text.
+unsafe fn key_of<'a>(args: &[*mut ffi::sqlite3_value]) -> Option<&'a [u8]> {
+    // SAFETY: the values are the call's, valid while it runs.
+    unsafe {
+        match args.first() {
+            Some(value) if ffi::sqlite3_value_type(*value) == ffi::SQLITE_TEXT => {
+                let text = ffi::sqlite3_value_text(*value);
+                let len = usize::try_from(ffi::sqlite3_value_bytes(*value)).unwrap_or(0);
+                (!text.is_null()).then(|| std::slice::from_raw_parts(text, len))
+            }
+            _ => None,
+        }
+    }
+}
+
 unsafe fn score(
     api: &ffi::Fts5ExtensionApi,
     fts: *mut ffi::Fts5Context,
@@ -329,14 +388,7 @@ unsafe fn score(
         let connection = &*(api.xUserData.ok_or(ffi::SQLITE_ERROR)?)(fts).cast::<Connection>();
         let args: &[*mut ffi::sqlite3_value] =
             if argc > 0 && !argv.is_null() { std::slice::from_raw_parts(argv, argc as usize) } else { &[] };
-        let key = match args.first() {
-            Some(value) if ffi::sqlite3_value_type(*value) == ffi::SQLITE_TEXT => {
-                let text = ffi::sqlite3_value_text(*value);
-                let len = usize::try_from(ffi::sqlite3_value_bytes(*value)).unwrap_or(0);
-                (!text.is_null()).then(|| std::slice::from_raw_parts(text, len))
-            }
-            _ => None,
-        };
+        let key = key_of(args);
         let weights = args.get(1..).unwrap_or(&[]);
         let query = &mut *query_of(api, fts, connection, key)?;
         query.freq.iter_mut().for_each(|f| *f = 0.0);

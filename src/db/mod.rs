@@ -8,6 +8,7 @@ pub mod failure;
 pub mod pool;
 pub mod refs;
 pub mod schema;
+pub mod terms;
 pub mod write;
 
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -105,6 +106,7 @@ fn cannot_open(url: &str, cause: impl std::fmt::Display) -> anyhow::Error {
 pub fn establish(url: &str) -> diesel::ConnectionResult<DbConnection> {
     deadline::install();
     bm25::install();
+    terms::install();
     match Backend::of_url(url) {
         Backend::Postgres => PgConnection::establish(url).map(DbConnection::Pg),
         Backend::Sqlite => {

@@ -568,3 +568,179 @@ async fn sqlite_relevance_scores_are_fts5_bm25_scores_before_and_after_writes() 
     .expect_err("rolled back");
     assert_same_scores(&scores(&mut conn, &expressions), &expressions, &[10, 10, 1, 1, 1]);
 }
+
+/// Lines naming every row where `claim_terms` and what FTS5 indexed (read
+/// back through an `fts5vocab` table of every token) disagree: none when
+/// the triggers keep it right.
+fn claim_terms_against_fts5(db: &claimtrail::db::Db) -> Vec<String> {
+    crate::transfer::run_sql(
+        db,
+        "CREATE VIRTUAL TABLE IF NOT EXISTS claims_fts_instances USING fts5vocab(claims_fts, instance);",
+    );
+    crate::transfer::lines_of(
+        db,
+        "WITH lengths AS (SELECT doc, count(*) AS n FROM claims_fts_instances GROUP BY doc),
+         expected AS (
+             SELECT i.term AS term, sum(i.col IN ('text', 'subject', 'quotes')) AS written,
+                 sum(i.col = 'stems') AS stemmed, l.n AS length, i.doc AS doc
+             FROM claims_fts_instances i JOIN lengths l ON l.doc = i.doc
+             WHERE i.col <> 'facets' GROUP BY i.term, i.doc)
+         SELECT 'missing ' || term || ' ' || doc AS line FROM (
+             SELECT * FROM expected EXCEPT SELECT term, written, stemmed, length, doc FROM claim_terms)
+         UNION ALL
+         SELECT 'extra ' || term || ' ' || doc AS line FROM (
+             SELECT term, written, stemmed, length, doc FROM claim_terms EXCEPT SELECT * FROM expected)
+         UNION ALL
+         SELECT 'rows ' || count(*) AS line FROM claim_terms",
+    )
+}
+
+/// On SQLite a search of one word by relevance reads its best matches from
+/// `claim_terms` and stops once nothing unread can beat them (see
+/// `claims::listing::top`). It must give the rows and ranks, to the bit,
+/// that ranking every match gives: first pages of several sizes, the pages
+/// after them by cursor, words with stems and without, accents, words
+/// nowhere; and again after writes changed the texts and quotes, which the
+/// triggers must carry into `claim_terms` as FTS5 indexes them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_one_word_search_by_relevance_from_claim_terms_is_the_full_ranking() {
+    use claimtrail::claims::model::{ClaimQuery, ClaimSort};
+    let app = spawn_app(claimtrail::db::Backend::Sqlite).await;
+    let vocabulary = [
+        "security",
+        "security",
+        "security",
+        "secure",
+        "securities",
+        "secured",
+        "officials",
+        "official",
+        "killed",
+        "kill",
+        "killing",
+        "the",
+        "the",
+        "mali",
+        "gold",
+        "Sécurité",
+        "forces",
+        "attack",
+        "road",
+        "town",
+        "said",
+    ];
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move || {
+        state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        (state >> 33) as usize
+    };
+    let records: Vec<Value> = (0..1000)
+        .map(|i| {
+            let words: Vec<&str> = (0..2 + next() % 30).map(|_| vocabulary[next() % vocabulary.len()]).collect();
+            let at = format!("2001-01-01T{:02}:{:02}:{:02}Z", i / 3600, i / 60 % 60, i % 60);
+            json!({"type": "claim", "data": {
+                "id": format!("0193a7e0-0000-7000-8000-{:012x}", 0xe000 + i),
+                "text": words.join(" "), "created_at": at, "updated_at": at, "version": 1,
+            }})
+        })
+        .collect();
+    let response = crate::transfer::post_import(&app, "", crate::transfer::transfer_file(&records)).await;
+    assert_eq!(response.status(), StatusCode::OK, "{:?}", response.text().await);
+
+    let check = |app: &TestApp| {
+        let db = app.db.clone();
+        async move {
+            let lines = claim_terms_against_fts5(&db);
+            assert_eq!(lines.len(), 1, "claim_terms differs from FTS5: {:?}", &lines[..lines.len().min(10)]);
+            assert!(lines[0] != "rows 0", "claim_terms is empty");
+            tokio::task::spawn_blocking(move || {
+                let mut conn = db.get().expect("a connection");
+                let query = |q: &str, cursor: Option<String>| ClaimQuery {
+                    q: Some(q.to_string()),
+                    sort: Some(ClaimSort::Relevance),
+                    cursor,
+                    ..Default::default()
+                };
+                for q in [
+                    "security",
+                    "Security",
+                    "secured",
+                    "officials",
+                    "kill",
+                    "killed",
+                    "the",
+                    "mali",
+                    "securite",
+                    "nowhere",
+                ] {
+                    for (limit, first_batch) in [(1, 1), (7, 1), (7, 64), (50, 2), (50, 64)] {
+                        let (best, all) = claimtrail::claims::listing::ranked_both_ways(
+                            &mut conn,
+                            query(q, None),
+                            limit,
+                            first_batch,
+                        )
+                        .expect("ranks");
+                        let best = best.unwrap_or_else(|| panic!("q={q} limit={limit}: answered from claim_terms"));
+                        let bits = |rows: &[(i64, f64)]| {
+                            rows.iter().map(|(doc, rank)| (*doc, rank.to_bits())).collect::<Vec<_>>()
+                        };
+                        assert_eq!(bits(&best), bits(&all), "q={q} limit={limit} first_batch={first_batch}");
+                        if q != "nowhere" {
+                            assert_eq!(all.len(), limit as usize + 1, "q={q} has more matches than a page");
+                        }
+                    }
+                    // Page after page by cursor: the pages of the full
+                    // ranking (`list_walking` ranks every match).
+                    let mut pages = [Vec::new(), Vec::new()];
+                    for (walk, ids) in pages.iter_mut().enumerate() {
+                        let mut cursor = None;
+                        loop {
+                            let page = if walk == 1 {
+                                claimtrail::claims::listing::list_walking(&mut conn, query(q, cursor), 7)
+                            } else {
+                                claimtrail::claims::listing::list(&mut conn, query(q, cursor), 7)
+                            }
+                            .expect("a page");
+                            ids.push(page.items.into_iter().map(|item| item.claim.id.to_string()).collect::<Vec<_>>());
+                            cursor = page.next_cursor;
+                            if cursor.is_none() || ids.len() == 12 {
+                                break;
+                            }
+                        }
+                    }
+                    assert_eq!(pages[0], pages[1], "q={q}");
+                }
+                // Two words are ranked whole.
+                let (best, _) =
+                    claimtrail::claims::listing::ranked_both_ways(&mut conn, query("security officials", None), 7, 64)
+                        .expect("ranks");
+                assert!(best.is_none(), "two words are not answered from claim_terms");
+            })
+            .await
+            .expect("the comparison");
+        }
+    };
+    check(&app).await;
+
+    // Writes: new texts, a quote (the `quotes` column), a new claim.
+    let source = id(&app
+        .create_source("Security report", Some("Officials said security forces killed the security chief."))
+        .await);
+    for i in [3, 17, 42] {
+        let claim = format!("0193a7e0-0000-7000-8000-{:012x}", 0xe000 + i);
+        let response = app
+            .patch(
+                &format!("/v1/claims/{claim}"),
+                1,
+                &json!({"text": "security security security, said the officials"}),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        app.create_attribution(json!({"claim_id": claim, "source_id": source, "mode": "direct",
+            "quote": {"exact": "security forces killed the security chief"}}))
+            .await;
+    }
+    app.create_claim("Security.").await;
+    check(&app).await;
+}

@@ -339,14 +339,14 @@ fn derived_rows(db: &Db) -> Vec<String> {
     rows
 }
 
-fn run_sql(db: &Db, sql: &str) {
+pub fn run_sql(db: &Db, sql: &str) {
     let mut conn = db.get().expect("a connection");
     let claimtrail::db::DbConnection::Sqlite(conn) = &mut *conn else { panic!("a SQLite database") };
     diesel::connection::SimpleConnection::batch_execute(conn, sql).expect("the statement runs");
 }
 
 /// The `line` column of a query's rows.
-fn lines_of(db: &Db, query: &str) -> Vec<String> {
+pub fn lines_of(db: &Db, query: &str) -> Vec<String> {
     #[derive(diesel::QueryableByName)]
     struct Line {
         #[diesel(sql_type = diesel::sql_types::Text)]

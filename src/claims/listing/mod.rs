@@ -37,6 +37,7 @@ mod request;
 mod snippet;
 pub(crate) mod sql;
 mod sqlite;
+mod top;
 
 pub use sqlite::RANK_WEIGHTS;
 
@@ -75,6 +76,28 @@ pub fn list_walking(conn: &mut DbConnection, query: ClaimQuery, limit: i64) -> S
     let mut request = Request::new(query, limit)?;
     request.plan = Some(plan::Plan::Ordered);
     read_page(conn, &request)
+}
+
+/// A page's matches by relevance, `(row in the search index, rank)` each.
+pub type RankedRows = Vec<(i64, f64)>;
+
+/// A relevance page's matches as `(row, rank)`, from `claim_terms` (`None`
+/// when that path does not answer the search) and from ranking every
+/// match, on SQLite; for the test that holds the first to the second.
+/// `first_batch`: the rows the first read takes from each group of a
+/// word's rows (see `top`), small to make the bound do the work.
+#[doc(hidden)]
+pub fn ranked_both_ways(
+    conn: &mut DbConnection,
+    query: ClaimQuery,
+    limit: i64,
+    first_batch: i64,
+) -> StoreResult<(Option<RankedRows>, RankedRows)> {
+    let request = Request::new(query, limit)?;
+    match conn {
+        DbConnection::Sqlite(c) => sqlite::ranked_both_ways(c, &request, first_batch),
+        DbConnection::Pg(_) => Err(crate::db::write::StoreError::bad_parameter("sort", "ranks rows on SQLite only")),
+    }
 }
 
 /// The claims an agent or a source is behind, in the roles of `backing`,

@@ -413,7 +413,14 @@ struct Doc {
 /// for more only when they did would rank them all a second time).
 fn fetch_by_rank(conn: &mut SqliteConnection, request: &Request) -> StoreResult<Vec<ListedRow>> {
     let want = (request.limit + 1) as usize;
-    let ranked: Vec<Ranked> = load(conn, ranked_sql(request, every_match_listed(request).then_some(want)))?;
+    let best = match every_match_listed(request) {
+        true => super::top::best(conn, request, &fts5_expression(request), want, super::top::FIRST_BATCH)?,
+        false => None,
+    };
+    let ranked: Vec<Ranked> = match best {
+        Some(best) => best.into_iter().map(|(doc, rank)| Ranked { doc, rank }).collect(),
+        None => load(conn, ranked_sql(request, every_match_listed(request).then_some(want)))?,
+    };
     let mut rows: Vec<ListedRow> = Vec::with_capacity(want.min(ranked.len()));
     let mut rest = &ranked[..];
     let mut batch = 2 * want;
@@ -435,6 +442,18 @@ fn fetch_by_rank(conn: &mut SqliteConnection, request: &Request) -> StoreResult<
     }
     rows.truncate(want);
     Ok(rows)
+}
+
+/// See [`super::ranked_both_ways`].
+pub(super) fn ranked_both_ways(
+    conn: &mut SqliteConnection,
+    request: &Request,
+    first_batch: i64,
+) -> StoreResult<(Option<super::RankedRows>, super::RankedRows)> {
+    let want = (request.limit + 1) as usize;
+    let best = super::top::best(conn, request, &fts5_expression(request), want, first_batch)?;
+    let all: Vec<Ranked> = load(conn, ranked_sql(request, Some(want)))?;
+    Ok((best, all.into_iter().map(|r| (r.doc, r.rank)).collect()))
 }
 
 /// Every match of the full-text query is a listed claim: no filter is

@@ -1,0 +1,597 @@
+//! The best matches of a search by relevance on SQLite, without ranking
+//! every match: the threshold algorithm (Fagin, Lotem and Naor, 2001) over
+//! `claim_terms`, the table of every document's terms that the triggers of
+//! `claim_documents` keep (the `claim_terms` migration).
+//!
+//! FTS5 ranks a search by visiting every match: at a million claims a
+//! common word (one claim in eight) costs 55–90 ms however few results a
+//! page shows. But BM25 of one phrase is a function of two numbers per
+//! match: how often the document holds the phrase (in columns with weights)
+//! and the document's length; it grows with the first and falls as the
+//! second grows. `claim_terms` holds both per term and document, ordered by
+//! term, then the counts, then length. So for each phrase of a search and
+//! each pair of counts (a handful per term), the rows in that order are the
+//! group's matches best first, and the phrase's next unread row of each
+//! group bounds what any match not read yet can score for that phrase.
+//!
+//! The search reads each group's rows in batches that double, looks up the
+//! documents it has not seen in `claim_terms_by_doc` (what each holds of
+//! the search's terms, and its length), scores them in Rust, and stops once
+//! it holds `want` matches that all score above what any unread document
+//! can: such a document is no shorter than the last row read in each group
+//! it is in, so a choice of one group (or none) per phrase bounds it at
+//! the longest of their lengths. The IDFs and the average length are those
+//! `claimtrail_bm25` ranks with (`claimtrail_bm25_stats`), and the score is
+//! its arithmetic in its order, so the ranks are those of the full ranking,
+//! bit for bit, and so are ties (by row), cursors and pages; a test holds
+//! this path to it.
+//!
+//! It answers a search of one word (its stems included), with no filter.
+//! Anything else (several words, a phrase, a prefix, a filter, a search
+//! whose bound does not fall within [`MAX_ROWS`] rows) returns `None` and
+//! is ranked whole, as before. For several words the best matches of all
+//! of them are rarely the best of each: at a million claims two common
+//! words read 20,000 rows before the bound let go, slower than ranking.
+
+use std::collections::HashMap;
+
+use diesel::sql_types::{BigInt, Text};
+use diesel::sqlite::SqliteConnection;
+use diesel::{QueryableByName, RunQueryDsl};
+
+use super::position::Position;
+use super::request::Request;
+use super::sql::Sql;
+use crate::db::write::StoreResult;
+
+/// The weight of the text, subject and quotes columns in [`super::RANK_WEIGHTS`].
+pub const WRITTEN_WEIGHT: f64 = 1.0;
+/// The weight of the `stems` column in [`super::RANK_WEIGHTS`].
+pub const STEMS_WEIGHT: f64 = 0.5;
+
+use crate::db::bm25::{B, K1};
+
+/// Rows read from each group in the first round; each round reads twice
+/// as many as the one before.
+pub const FIRST_BATCH: i64 = 64;
+/// Rows read in all, past which the search is ranked whole instead: the
+/// matches that beat the bounds are too thinly spread (words that rarely
+/// occur together, or a page deep into the results).
+const MAX_ROWS: usize = 20_000;
+/// Most results one search returns this way (a page and one more).
+const MAX_WANT: usize = 1_001;
+/// How far above the bound the last result must score: the bound is
+/// summed in another order than the ranks, which may differ in the last
+/// bits.
+const MARGIN: f64 = 1e-9;
+
+/// What one phrase of the search counts, of a term's occurrences.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Counts {
+    /// In the text, subject and quotes (`{text subject quotes} : "w"`).
+    Written,
+    /// In `stems` (`stems : "s"`).
+    Stems,
+    /// In all four (`{text subject quotes stems} : "w"`).
+    Both,
+}
+
+impl Counts {
+    /// The phrase's weighted frequency in a document with these counts.
+    fn frequency(self, written: i64, stemmed: i64) -> f64 {
+        let (w, s) = (written as f64 * WRITTEN_WEIGHT, stemmed as f64 * STEMS_WEIGHT);
+        match self {
+            Counts::Written => w,
+            Counts::Stems => s,
+            Counts::Both => w + s,
+        }
+    }
+}
+
+/// The phrases of a search, in the order the FTS5 expression of
+/// `claims::listing::sqlite` (`words_expression`) writes them, or `None`
+/// when the search is not one this path answers.
+/// Each phrase comes with the index of the search's item it belongs to.
+fn phrases(request: &Request) -> Option<Vec<(usize, String, Counts)>> {
+    if !request.columns.is_empty() || !request.members.is_empty() || request.plan.is_some() {
+        return None;
+    }
+    let search = request.search.as_ref()?;
+    // Several words: see the module's documentation.
+    if search.items.len() != 1 {
+        return None;
+    }
+    let mut phrases = Vec::new();
+    for (i, item) in search.items.iter().enumerate() {
+        let [word] = item.words.as_slice() else { return None };
+        if item.prefix {
+            return None;
+        }
+        match item.stems() {
+            None => phrases.push((i, word.clone(), Counts::Both)),
+            Some(stems) => {
+                let [stem] = stems.as_slice() else { return None };
+                phrases.push((i, word.clone(), Counts::Written));
+                phrases.push((i, stem.clone(), Counts::Stems));
+            }
+        }
+    }
+    Some(phrases)
+}
+
+#[derive(QueryableByName)]
+struct Terms {
+    #[diesel(sql_type = Text)]
+    terms: String,
+}
+
+/// A word as FTS5 indexes it (folded case, no diacritics), through the
+/// tokeniser `claim_terms` is written with; `None` unless it is one token.
+fn term_of(conn: &mut SqliteConnection, word: &str) -> StoreResult<Option<String>> {
+    let mut sql = Sql::new();
+    sql.push("SELECT ")
+        .push(crate::db::terms::FUNCTION)
+        .push("(")
+        .text(word)
+        .push(", NULL, NULL, NULL, NULL) AS terms");
+    let rows: Vec<Terms> = sql.cached().for_sqlite().load(conn)?;
+    let Some(row) = rows.first() else { return Ok(None) };
+    let found: Vec<(String, i64, i64, i64)> = serde_json::from_str(&row.terms).unwrap_or_default();
+    Ok(match found.as_slice() {
+        [(term, 1, 0, 1)] => Some(term.clone()),
+        _ => None,
+    })
+}
+
+/// One pair of counts of a phrase's term: its rows, best first.
+struct Group {
+    written: i64,
+    stemmed: i64,
+    frequency: f64,
+    /// The last row read: the next ones come after it, and are no shorter.
+    last: Option<(i64, i64)>,
+    done: bool,
+}
+
+/// One phrase: its term and its groups.
+struct Stream {
+    term: String,
+    groups: Vec<Group>,
+}
+
+#[derive(QueryableByName)]
+struct Pair {
+    #[diesel(sql_type = BigInt)]
+    written: i64,
+    #[diesel(sql_type = BigInt)]
+    stemmed: i64,
+}
+
+#[derive(QueryableByName)]
+struct Row {
+    #[diesel(sql_type = BigInt)]
+    length: i64,
+    #[diesel(sql_type = BigInt)]
+    doc: i64,
+}
+
+#[derive(serde::Deserialize)]
+struct Stats {
+    avgdl: f64,
+    idf: Vec<f64>,
+}
+
+/// The groups of a term whose phrase weighs them: each distinct pair of
+/// counts, found by seeking past the previous one (a skip scan; `DISTINCT`
+/// would read every row of the term). Each seek compares one column at a
+/// time: SQLite seeks a row value `(a, b) > (?, ?)` by `a` alone, and then
+/// walks every row of the previous pair.
+fn groups_of(conn: &mut SqliteConnection, term: &str, counts: Counts) -> StoreResult<Vec<Group>> {
+    let mut groups = Vec::new();
+    let mut after: Option<(i64, i64)> = None;
+    loop {
+        let mut pair = None;
+        if let Some((written, stemmed)) = after {
+            let mut sql = Sql::new();
+            sql.push("SELECT written, stemmed FROM claim_terms WHERE term = ")
+                .text(term)
+                .push(" AND written = ")
+                .big_int(written)
+                .push(" AND stemmed > ")
+                .big_int(stemmed)
+                .push(" ORDER BY stemmed LIMIT 1");
+            pair = sql.cached().for_sqlite().load::<Pair>(conn)?.into_iter().next();
+        }
+        if pair.is_none() {
+            let mut sql = Sql::new();
+            sql.push("SELECT written, stemmed FROM claim_terms WHERE term = ")
+                .text(term)
+                .push(" AND written > ")
+                .big_int(after.map_or(-1, |(written, _)| written))
+                .push(" ORDER BY written, stemmed LIMIT 1");
+            pair = sql.cached().for_sqlite().load::<Pair>(conn)?.into_iter().next();
+        }
+        let Some(pair) = pair else { break };
+        after = Some((pair.written, pair.stemmed));
+        let frequency = counts.frequency(pair.written, pair.stemmed);
+        if frequency > 0.0 {
+            groups.push(Group { written: pair.written, stemmed: pair.stemmed, frequency, last: None, done: false });
+        }
+    }
+    Ok(groups)
+}
+
+/// The next `batch` rows of a group: the rest of the last row's length,
+/// then the longer ones (two seeks, for the reason given at [`groups_of`]).
+fn read(conn: &mut SqliteConnection, term: &str, group: &Group, batch: i64) -> StoreResult<Vec<Row>> {
+    let group_sql = |sql: &mut Sql| {
+        sql.push("SELECT length, doc FROM claim_terms WHERE term = ")
+            .text(term)
+            .push(" AND written = ")
+            .big_int(group.written)
+            .push(" AND stemmed = ")
+            .big_int(group.stemmed);
+    };
+    let mut rows: Vec<Row> = Vec::new();
+    let mut longer_than = i64::MIN;
+    if let Some((length, doc)) = group.last {
+        let mut sql = Sql::new();
+        group_sql(&mut sql);
+        sql.push(" AND length = ")
+            .big_int(length)
+            .push(" AND doc > ")
+            .big_int(doc)
+            .push(" ORDER BY doc LIMIT ")
+            .big_int(batch);
+        rows = sql.cached().for_sqlite().load(conn)?;
+        longer_than = length;
+    }
+    let rest = batch - rows.len() as i64;
+    if rest > 0 {
+        let mut sql = Sql::new();
+        group_sql(&mut sql);
+        sql.push(" AND length > ").big_int(longer_than).push(" ORDER BY length, doc LIMIT ").big_int(rest);
+        rows.extend(sql.cached().for_sqlite().load::<Row>(conn)?);
+    }
+    Ok(rows)
+}
+
+/// BM25 of one phrase, as `claimtrail_bm25` computes it, term for term.
+fn bm25(idf: f64, frequency: f64, length: i64, avgdl: f64) -> f64 {
+    idf * ((frequency * (K1 + 1.0)) / (frequency + K1 * (1.0 - B + B * length as f64 / avgdl)))
+}
+
+#[derive(QueryableByName)]
+struct DocTerm {
+    #[diesel(sql_type = BigInt)]
+    doc: i64,
+    #[diesel(sql_type = Text)]
+    term: String,
+    #[diesel(sql_type = BigInt)]
+    written: i64,
+    #[diesel(sql_type = BigInt)]
+    stemmed: i64,
+    #[diesel(sql_type = BigInt)]
+    length: i64,
+}
+
+/// What one document holds of the search's terms.
+struct Found {
+    length: i64,
+    /// Per phrase: its weighted frequency in the document.
+    frequencies: Vec<f64>,
+}
+
+/// The search's phrases and how they make up its items.
+struct Search {
+    streams: Vec<Stream>,
+    /// Per phrase, what it counts.
+    counts: Vec<Counts>,
+    /// Per phrase, the item it belongs to.
+    items: Vec<usize>,
+    item_count: usize,
+}
+
+impl Search {
+    /// A document matches when each item has a phrase it holds.
+    fn matches(&self, found: &Found) -> bool {
+        (0..self.item_count)
+            .all(|item| self.items.iter().zip(&found.frequencies).any(|(i, frequency)| *i == item && *frequency > 0.0))
+    }
+
+    /// The document's score, as `claimtrail_bm25` adds it up: phrase by
+    /// phrase, in order, those it holds.
+    fn score(&self, found: &Found, stats: &Stats) -> f64 {
+        let mut score = 0.0;
+        for (p, frequency) in found.frequencies.iter().enumerate() {
+            if *frequency == 0.0 {
+                continue;
+            }
+            score += bm25(stats.idf[p], *frequency, found.length, stats.avgdl);
+        }
+        score
+    }
+}
+
+/// The best `want` matches of the search after the request's position, as
+/// `(doc, rank)` best first, exactly those the full ranking gives; `None`
+/// when this search is not one this path answers, or gave up.
+/// `expression` is the search's FTS5 expression; `first_batch` the rows
+/// read from each group in the first round ([`FIRST_BATCH`] but in tests).
+pub fn best(
+    conn: &mut SqliteConnection,
+    request: &Request,
+    expression: &str,
+    want: usize,
+    first_batch: i64,
+) -> StoreResult<Option<Vec<(i64, f64)>>> {
+    let Some(phrases) = phrases(request) else { return Ok(None) };
+    if want == 0 || want > MAX_WANT {
+        return Ok(None);
+    }
+    let after = match &request.after {
+        None => None,
+        Some(Position::Relevance { rank, doc: Some(doc), .. }) => Some((*rank, *doc)),
+        Some(_) => return Ok(None),
+    };
+    let mut search = Search { streams: Vec::new(), counts: Vec::new(), items: Vec::new(), item_count: 0 };
+    let mut items_found: HashMap<usize, bool> = HashMap::new();
+    for (item, word, counts) in phrases {
+        let Some(term) = term_of(conn, &word)? else { return Ok(None) };
+        let groups = groups_of(conn, &term, counts)?;
+        *items_found.entry(item).or_default() |= !groups.is_empty();
+        search.streams.push(Stream { term, groups });
+        search.counts.push(counts);
+        search.items.push(item);
+        search.item_count = search.item_count.max(item + 1);
+    }
+    // A word no claim holds (nor its stem): nothing matches the search.
+    if items_found.values().any(|found| !found) {
+        return Ok(Some(Vec::new()));
+    }
+    let terms: Vec<String> = search.streams.iter().map(|s| s.term.clone()).collect();
+    // Every document seen: `Some` if it matches the search.
+    let mut seen: HashMap<i64, Option<Found>> = HashMap::new();
+    let mut stats: Option<Stats> = None;
+    let mut rows_read = 0usize;
+    let mut batch = first_batch.max(1);
+    loop {
+        let ranked = stats.as_ref().map(|stats| ordered(&search, &seen, stats, after));
+        let kth = ranked.as_ref().and_then(|r| r.get(want - 1)).map(|(_, rank)| -rank);
+        // Per phrase and group: whether the last result already beats
+        // everything unread there.
+        let settled: Option<Vec<Vec<bool>>> = match (&stats, kth) {
+            (Some(stats), Some(kth)) => Some(
+                unread_bounds(&search, stats).1.iter().map(|b| b.iter().map(|x| beats(kth, *x)).collect()).collect(),
+            ),
+            _ => None,
+        };
+        let mut fresh: Vec<i64> = Vec::new();
+        for (p, stream) in search.streams.iter_mut().enumerate() {
+            for (g, group) in stream.groups.iter_mut().enumerate() {
+                // Read on only where an unread match could still beat the
+                // last result.
+                if group.done || settled.as_ref().is_some_and(|settled| settled[p][g]) {
+                    continue;
+                }
+                let rows = read(conn, &stream.term, group, batch)?;
+                rows_read += rows.len();
+                if (rows.len() as i64) < batch {
+                    group.done = true;
+                }
+                if let Some(last) = rows.last() {
+                    group.last = Some((last.length, last.doc));
+                }
+                fresh.extend(rows.iter().map(|r| r.doc).filter(|doc| !seen.contains_key(doc)));
+            }
+        }
+        fresh.sort_unstable();
+        fresh.dedup();
+        if !fresh.is_empty() {
+            for (doc, found) in found_in(conn, &search, &terms, &fresh)? {
+                let matched = search.matches(&found);
+                seen.insert(doc, matched.then_some(found));
+            }
+        }
+        if stats.is_none()
+            && let Some(doc) = seen.iter().find_map(|(doc, found)| found.as_ref().map(|_| *doc))
+        {
+            stats = stats_of(conn, expression, doc)?;
+            if stats.as_ref().is_some_and(|s| s.idf.len() != search.streams.len()) {
+                return Ok(None);
+            }
+        }
+        let every_group_read = search.streams.iter().all(|s| s.groups.iter().all(|g| g.done));
+        if let Some(stats) = &stats {
+            let ranked = ordered(&search, &seen, stats, after);
+            let kth = ranked.get(want - 1).map(|(_, rank)| -rank);
+            let (unread, _) = unread_bounds(&search, stats);
+            if every_group_read || kth.is_some_and(|kth| beats(kth, unread)) {
+                return Ok(Some(ranked.into_iter().take(want).collect()));
+            }
+        } else if every_group_read {
+            // Every document read, none matching.
+            return Ok(Some(Vec::new()));
+        }
+        if rows_read > MAX_ROWS {
+            return Ok(None);
+        }
+        batch = batch.saturating_mul(2);
+    }
+}
+
+/// `kth` beats `bound` by more than the margin.
+fn beats(kth: f64, bound: f64) -> bool {
+    kth > bound * (1.0 + MARGIN)
+}
+
+/// What these documents hold of the search's terms (documents that hold
+/// none of them are left out), through `claim_terms_by_doc`.
+fn found_in(
+    conn: &mut SqliteConnection,
+    search: &Search,
+    terms: &[String],
+    docs: &[i64],
+) -> StoreResult<HashMap<i64, Found>> {
+    let mut distinct: Vec<&str> = terms.iter().map(String::as_str).collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let mut sql = Sql::new();
+    sql.push("SELECT doc, term, written, stemmed, length FROM claim_terms WHERE doc IN (SELECT value FROM json_each(")
+        .text(json_numbers(docs))
+        .push(")) AND term");
+    sql.in_list(distinct);
+    let rows: Vec<DocTerm> = sql.cached().for_sqlite().load(conn)?;
+    let mut found: HashMap<i64, Found> = HashMap::with_capacity(docs.len());
+    for row in rows {
+        let entry =
+            found.entry(row.doc).or_insert_with(|| Found { length: row.length, frequencies: vec![0.0; terms.len()] });
+        for (p, term) in terms.iter().enumerate() {
+            if *term == row.term {
+                entry.frequencies[p] = search.counts[p].frequency(row.written, row.stemmed);
+            }
+        }
+    }
+    Ok(found)
+}
+
+fn json_numbers(values: &[i64]) -> String {
+    format!("[{}]", values.iter().map(i64::to_string).collect::<Vec<_>>().join(","))
+}
+
+/// The matches seen after the position, ranked (rank, then row).
+fn ordered(
+    search: &Search,
+    seen: &HashMap<i64, Option<Found>>,
+    stats: &Stats,
+    after: Option<(f64, i64)>,
+) -> Vec<(i64, f64)> {
+    let mut ranked: Vec<(i64, f64)> = seen
+        .iter()
+        .filter_map(|(doc, found)| Some((*doc, -search.score(found.as_ref()?, stats))))
+        .filter(|(doc, rank)| after.is_none_or(|(r, d)| (*rank, *doc) > (r, d)))
+        .collect();
+    ranked.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+    ranked
+}
+
+/// Most combinations of groups the bound is worked out over; past that
+/// each phrase is bounded alone (looser, still a bound).
+const MAX_COMBINATIONS: usize = 50_000;
+
+/// The most a document not read yet can score, and, per phrase and group,
+/// the most one such document in that group can score.
+///
+/// Such a document is unread in every group it is in, so it is no shorter
+/// than the last row read in each of them: a combination of one group (or
+/// none) per phrase, with at least one per item, scores at most its BM25 at
+/// the longest of those lengths. Groups read to the end hold no such
+/// document.
+fn unread_bounds(search: &Search, stats: &Stats) -> (f64, Vec<Vec<f64>>) {
+    let streams = &search.streams;
+    let mut per_group: Vec<Vec<f64>> = streams.iter().map(|s| vec![0.0; s.groups.len()]).collect();
+    let floor = |g: &Group| g.last.map_or(g.written + g.stemmed, |(length, _)| length);
+    let open: Vec<Vec<usize>> =
+        streams.iter().map(|s| (0..s.groups.len()).filter(|g| !s.groups[*g].done).collect()).collect();
+    let combinations = open.iter().try_fold(1usize, |n, o| n.checked_mul(o.len() + 1));
+    if combinations.is_none_or(|n| n > MAX_COMBINATIONS) {
+        // Each phrase alone: its best group at that group's own length.
+        let mut total = 0.0;
+        for (p, stream) in streams.iter().enumerate() {
+            let mut best: f64 = 0.0;
+            for g in &open[p] {
+                let group = &stream.groups[*g];
+                let bound = bm25(stats.idf[p], group.frequency, floor(group), stats.avgdl);
+                best = best.max(bound);
+                per_group[p][*g] = f64::INFINITY;
+            }
+            total += best;
+        }
+        return (total, per_group);
+    }
+    // Odometer over the choices: `choice[p]` is 0 for none, else 1 + the
+    // index into `open[p]`.
+    let mut choice = vec![0usize; streams.len()];
+    let mut total: f64 = 0.0;
+    loop {
+        let chosen = |p: usize| (choice[p] > 0).then(|| open[p][choice[p] - 1]);
+        let every_item = (0..search.item_count)
+            .all(|item| (0..streams.len()).any(|p| search.items[p] == item && chosen(p).is_some()));
+        if every_item {
+            let length =
+                (0..streams.len()).filter_map(|p| chosen(p).map(|g| floor(&streams[p].groups[g]))).max().unwrap_or(0);
+            let bound: f64 = (0..streams.len())
+                .filter_map(|p| {
+                    chosen(p).map(|g| bm25(stats.idf[p], streams[p].groups[g].frequency, length, stats.avgdl))
+                })
+                .sum();
+            total = total.max(bound);
+            for (p, bounds) in per_group.iter_mut().enumerate() {
+                if let Some(g) = chosen(p) {
+                    bounds[g] = bounds[g].max(bound);
+                }
+            }
+        }
+        // Next combination.
+        let mut p = 0;
+        loop {
+            if p == choice.len() {
+                return (total, per_group);
+            }
+            choice[p] += 1;
+            if choice[p] <= open[p].len() {
+                break;
+            }
+            choice[p] = 0;
+            p += 1;
+        }
+    }
+}
+
+/// The statistics the search is ranked with, read through a document that
+/// matches it (`claimtrail_bm25_stats` runs on a match).
+fn stats_of(conn: &mut SqliteConnection, expression: &str, doc: i64) -> StoreResult<Option<Stats>> {
+    let mut sql = Sql::new();
+    sql.push("SELECT ")
+        .push(crate::db::bm25::STATS_FUNCTION)
+        .push("(claims_fts, ")
+        .text(expression)
+        .push(") AS stats FROM claims_fts WHERE claims_fts MATCH ")
+        .text(expression)
+        .push(" AND claims_fts.rowid = ")
+        .big_int(doc);
+    let rows: Vec<StatsRow> = sql.for_sqlite().load(conn)?;
+    Ok(rows.first().and_then(|row| serde_json::from_str(&row.stats).ok()))
+}
+
+#[derive(QueryableByName)]
+struct StatsRow {
+    #[diesel(sql_type = Text)]
+    stats: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_weights_are_those_of_the_configured_rank() {
+        assert_eq!(
+            super::super::RANK_WEIGHTS,
+            format!("{WRITTEN_WEIGHT:.1}, {WRITTEN_WEIGHT:.1}, {WRITTEN_WEIGHT:.1}, 0.0, {STEMS_WEIGHT:.1}")
+        );
+    }
+
+    #[test]
+    fn a_phrase_counts_its_columns() {
+        assert_eq!(Counts::Written.frequency(2, 3), 2.0);
+        assert_eq!(Counts::Stems.frequency(2, 3), 1.5);
+        assert_eq!(Counts::Both.frequency(2, 3), 3.5);
+    }
+
+    #[test]
+    fn bm25_grows_with_frequency_and_falls_with_length() {
+        assert!(bm25(1.0, 2.0, 10, 20.0) > bm25(1.0, 1.0, 10, 20.0));
+        assert!(bm25(1.0, 1.0, 10, 20.0) > bm25(1.0, 1.0, 30, 20.0));
+    }
+}

@@ -24,8 +24,8 @@
 //! from /proc) with its default settings; one client sends one request at
 //! a time over a kept-alive connection. Printed: p50 and p99 per query, the
 //! deep-page / first-page ratio, the database size and the server's peak
-//! RSS. Goals: every p99 ≤ 20 ms (but informational rows: a common word by
-//! relevance, unfiltered, which ranks every match, an uncommon word
+//! RSS. Goals: every p99 ≤ 20 ms (but informational rows: two common words
+//! by relevance, unfiltered, which ranks every match, an uncommon word
 //! newest first, and a search never run before, whose IDFs SQLite's
 //! relevance counts, see `src/db/bm25.rs`), deep / first ≤ 1.5 (newest first and `-stated_on`).
 
@@ -330,15 +330,24 @@ fn main() -> anyhow::Result<()> {
                 format!("publisher + period + q={middling} ({middling_hits} claims), relevance"),
                 all(vec![format!("/v1/claims?publisher_id={publisher}&{period}&q={middling}&sort=relevance")]),
             ),
-            // Relevance unfiltered (the performance issue's goal).
+            // Relevance unfiltered (the performance issue's goal): one word
+            // from `claim_terms` (src/claims/listing/top.rs), two ranked whole.
             (format!("q={common}, relevance"), all(vec![format!("/v1/claims?q={common}&sort=relevance")])),
+            (
+                format!("q={common}, relevance, new query text each time"),
+                all(case_variants(&common, 256)
+                    .into_iter()
+                    .map(|word| format!("/v1/claims?q={word}&sort=relevance"))
+                    .collect()),
+            ),
+            (format!("q={uncommon}, relevance"), all(vec![format!("/v1/claims?q={uncommon}&sort=relevance")])),
             (
                 format!("q={common} {common2} (two words), relevance"),
                 all(vec![format!("/v1/claims?q={common}%20{common2}&sort=relevance")]),
             ),
             (format!("q={rare}, relevance"), all(vec![format!("/v1/claims?q={rare}&sort=relevance")])),
             (
-                format!("q={common}, relevance, snippets (all {common_hits} ranked)"),
+                format!("q={common}, relevance, snippets"),
                 all(vec![format!("/v1/claims?q={common}&sort=relevance&snippet=true")]),
             ),
             // Findability (issue 13).
@@ -375,11 +384,11 @@ fn main() -> anyhow::Result<()> {
         ];
         let this = bases.len() - 1;
         let mut rows = Vec::new();
-        // Rows that are not met goals: ranking every match of a common word
-        // unfiltered (which costs what the matches cost; 20 requests), and
-        // an uncommon word newest first, whose page walks thousands of
-        // claims.
-        let ranks_every_match = |name: &str| name.starts_with(&format!("q={common}")) && name.contains(", relevance");
+        // Rows that are not met goals: ranking every match of two common
+        // words unfiltered (which costs what the matches cost; 20
+        // requests), and an uncommon word newest first, whose page walks
+        // thousands of claims.
+        let ranks_every_match = |name: &str| name.contains("(two words), relevance");
         let informational =
             |name: &str| ranks_every_match(name) || name.contains("(uncommon:") || name.contains("new query text");
         for (name, paths) in scenarios {

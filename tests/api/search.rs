@@ -572,7 +572,7 @@ async fn sqlite_relevance_scores_are_fts5_bm25_scores_before_and_after_writes() 
 /// Lines naming every row where `claim_terms` and what FTS5 indexed (read
 /// back through an `fts5vocab` table of every token) disagree: none when
 /// the triggers keep it right.
-fn claim_terms_against_fts5(db: &claimtrail::db::Db) -> Vec<String> {
+pub fn claim_terms_against_fts5(db: &claimtrail::db::Db) -> Vec<String> {
     crate::transfer::run_sql(
         db,
         "CREATE VIRTUAL TABLE IF NOT EXISTS claims_fts_instances USING fts5vocab(claims_fts, instance);",

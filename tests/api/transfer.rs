@@ -316,8 +316,9 @@ async fn a_database_moves_from_sqlite_to_postgresql_and_back_byte_for_byte() {
 /// What SQLite derives from a database's records: each claim's search
 /// document, its `stated_on`, its backers and its list item's sources, one
 /// line per row, in id order (the documents' rowids left out: they number
-/// insertions); and the definitions of the backers' indexes, which a large
-/// bulk write drops and builds again, checked against their table.
+/// insertions), each document's terms (`claim_terms`); and the definitions
+/// of the backers' and the terms' indexes, which a large bulk write drops
+/// and builds again, checked against their tables.
 fn derived_rows(db: &Db) -> Vec<String> {
     let queries = [
         "SELECT 'doc ' || claim_id || ' ' || text || ' ' || coalesce(subject, '-') || ' ' || coalesce(quotes, '-')
@@ -329,11 +330,16 @@ fn derived_rows(db: &Db) -> Vec<String> {
          FROM claim_backers ORDER BY claim_id, backer_id",
         "SELECT 'statings ' || claim_id || ' ' || attribution_count || ' ' || source_count || ' ' || first_sources AS line
          FROM claim_statings ORDER BY claim_id",
+        "SELECT 'terms ' || d.claim_id || ' ' || t.term || ' ' || t.written || ' ' || t.stemmed || ' ' || t.length AS line
+         FROM claim_terms t JOIN claim_documents d ON d.doc = t.doc ORDER BY d.claim_id, t.term",
         "SELECT 'index ' || name || ' ' || sql AS line FROM sqlite_schema
-         WHERE type = 'index' AND tbl_name = 'claim_backers' AND sql IS NOT NULL ORDER BY name",
+         WHERE type = 'index' AND tbl_name IN ('claim_backers', 'claim_terms') AND sql IS NOT NULL ORDER BY name",
         "SELECT 'integrity ' || integrity_check AS line FROM pragma_integrity_check('claim_backers')",
+        "SELECT 'integrity ' || integrity_check AS line FROM pragma_integrity_check('claim_terms')",
     ];
-    let rows = queries.iter().flat_map(|query| lines_of(db, query)).collect();
+    let mut rows: Vec<String> = queries.iter().flat_map(|query| lines_of(db, query)).collect();
+    // `claim_terms` holds what FTS5 indexed: a "rows N" line, no other.
+    rows.extend(crate::search::claim_terms_against_fts5(db));
     // The full-text index holds exactly the documents (an error if not).
     run_sql(db, "INSERT INTO claims_fts (claims_fts, rank) VALUES ('integrity-check', 1)");
     rows
@@ -387,8 +393,9 @@ async fn an_import_derives_the_search_documents_dates_and_backers_that_single_wr
     let expected = derived_rows(&original);
     assert!(expected.iter().any(|r| r.starts_with("backer ")), "the sample has backers");
     assert!(expected.iter().any(|r| r.starts_with("claim ") && !r.ends_with(" -")), "and dated claims");
-    assert_eq!(expected.iter().filter(|r| r.starts_with("index ")).count(), 3, "{expected:?}");
-    assert!(expected.contains(&"integrity ok".to_string()), "{expected:?}");
+    assert_eq!(expected.iter().filter(|r| r.starts_with("index ")).count(), 4, "{expected:?}");
+    assert_eq!(expected.iter().filter(|r| *r == "integrity ok").count(), 2, "{expected:?}");
+    assert!(expected.iter().any(|r| r.starts_with("terms ")), "the sample has terms");
     let records = lines(&export_of(&original));
 
     // One bulk write: each claim refreshed once, at the end.
@@ -409,9 +416,9 @@ async fn an_import_derives_the_search_documents_dates_and_backers_that_single_wr
     assert_eq!(
         lines_of(
             &split,
-            "SELECT idx AS line FROM sqlite_stat1 WHERE tbl = 'claim_backers' AND idx <> tbl ORDER BY idx"
+            "SELECT idx AS line FROM sqlite_stat1 WHERE tbl IN ('claim_backers', 'claim_terms') AND idx <> tbl ORDER BY idx"
         ),
-        ["claim_backers_by_created", "claim_backers_by_period", "claim_backers_by_stated_on"]
+        ["claim_backers_by_created", "claim_backers_by_period", "claim_backers_by_stated_on", "claim_terms_by_doc"]
     );
 }
 

@@ -18,6 +18,7 @@ CREATE TABLE claim_terms (
     PRIMARY KEY (term, written, stemmed, length, doc)
 ) WITHOUT ROWID;
 
+-- Filled in the table's order (as `end_bulk_write` fills it again).
 INSERT INTO claim_terms (term, written, stemmed, length, doc)
 SELECT t.value ->> 0, t.value ->> 1, t.value ->> 2, t.value ->> 3, d.doc
 FROM claim_documents d, json_each(claimtrail_terms(d.text, d.subject, d.quotes, d.facets, d.stems)) t
@@ -27,17 +28,26 @@ ORDER BY 1, 2, 3, 4, 5;
 -- deleting them.
 CREATE INDEX claim_terms_by_doc ON claim_terms (doc, term);
 
-CREATE TRIGGER claim_documents_terms_ai AFTER INSERT ON claim_documents BEGIN
+-- While a row is here (a bulk write's large refresh, src/db/mod.rs,
+-- `end_bulk_write`), the triggers leave `claim_terms` alone: the refresh
+-- builds it again whole, in order, which is faster than its rows one
+-- document at a time.
+CREATE TABLE claim_terms_paused (id INTEGER PRIMARY KEY CHECK (id = 1));
+
+CREATE TRIGGER claim_documents_terms_ai AFTER INSERT ON claim_documents
+WHEN NOT EXISTS (SELECT 1 FROM claim_terms_paused) BEGIN
     INSERT INTO claim_terms (term, written, stemmed, length, doc)
     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, new.doc
     FROM json_each(claimtrail_terms(new.text, new.subject, new.quotes, new.facets, new.stems));
 END;
-CREATE TRIGGER claim_documents_terms_ad AFTER DELETE ON claim_documents BEGIN
+CREATE TRIGGER claim_documents_terms_ad AFTER DELETE ON claim_documents
+WHEN NOT EXISTS (SELECT 1 FROM claim_terms_paused) BEGIN
     DELETE FROM claim_terms WHERE doc = old.doc;
 END;
 CREATE TRIGGER claim_documents_terms_au AFTER UPDATE ON claim_documents
-WHEN old.text IS NOT new.text OR old.subject IS NOT new.subject OR old.quotes IS NOT new.quotes
-    OR old.facets IS NOT new.facets OR old.stems IS NOT new.stems BEGIN
+WHEN (old.text IS NOT new.text OR old.subject IS NOT new.subject OR old.quotes IS NOT new.quotes
+    OR old.facets IS NOT new.facets OR old.stems IS NOT new.stems)
+    AND NOT EXISTS (SELECT 1 FROM claim_terms_paused) BEGIN
     DELETE FROM claim_terms WHERE doc = old.doc;
     INSERT INTO claim_terms (term, written, stemmed, length, doc)
     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, new.doc

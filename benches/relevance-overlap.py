@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Relevance pages of two claimtrail servers on the same database, side by side.
+
+    python3 benches/relevance-overlap.py DATABASE URL_A URL_B [N]
+
+Picks N (default 50) words of the database's `claim_terms` (three letters
+or more, spread over the alphabet by a fixed seed), asks both servers for
+`q=<word>&sort=relevance&limit=50` twice (the first run warms each), and
+prints how many pages are identical (ids, order, next cursor), the mean
+overlap of the two top 50s, and the median and slowest second-run times.
+"""
+import json
+import random
+import sqlite3
+import statistics
+import sys
+import time
+import urllib.parse
+import urllib.request
+
+
+def words_of(database, n):
+    rng = random.Random(7)
+    db = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    words = []
+    for _ in range(n * 20):
+        if len(words) == n:
+            break
+        start = rng.choice("abcdefghijklmnoprstuw") + rng.choice("aeiou")
+        row = db.execute(
+            "SELECT term FROM claim_terms WHERE term >= ? AND term GLOB '[a-z][a-z][a-z]*' LIMIT 1", (start,)
+        ).fetchone()
+        if row and row[0] not in words:
+            words.append(row[0])
+    return words
+
+
+def page(base, word):
+    url = f"{base}/v1/claims?q={urllib.parse.quote(word)}&sort=relevance&limit=50"
+    started = time.perf_counter()
+    body = json.load(urllib.request.urlopen(url))
+    return body, (time.perf_counter() - started) * 1000
+
+
+def main():
+    database, a, b = sys.argv[1:4]
+    n = int(sys.argv[4]) if len(sys.argv) > 4 else 50
+    words = words_of(database, n)
+    same, overlaps, times_a, times_b = 0, [], [], []
+    for word in words:
+        for _ in range(2):
+            page_a, time_a = page(a, word)
+            page_b, time_b = page(b, word)
+        ids_a = [item["id"] for item in page_a["items"]]
+        ids_b = [item["id"] for item in page_b["items"]]
+        same += ids_a == ids_b and page_a.get("next_cursor") == page_b.get("next_cursor")
+        overlaps.append(len(set(ids_a) & set(ids_b)) / max(1, len(ids_b)))
+        times_a.append(time_a)
+        times_b.append(time_b)
+    print(f"{len(words)} one-word queries: identical pages (ids, order, next cursor) {same}/{len(words)}; "
+          f"mean overlap of the top 50 {statistics.mean(overlaps):.3f}")
+    print(f"second runs, ms: median {statistics.median(times_a):.2f} ({a}) against {statistics.median(times_b):.2f} ({b}); "
+          f"slowest {max(times_a):.2f} against {max(times_b):.2f}")
+
+
+if __name__ == "__main__":
+    main()

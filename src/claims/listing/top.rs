@@ -37,7 +37,7 @@ use std::collections::HashMap;
 
 use diesel::sql_types::{BigInt, Text};
 use diesel::sqlite::SqliteConnection;
-use diesel::{QueryableByName, RunQueryDsl};
+use diesel::{Connection, QueryableByName, RunQueryDsl};
 
 use super::position::Position;
 use super::request::Request;
@@ -329,6 +329,19 @@ pub fn best(
     if want == 0 || want > MAX_WANT {
         return Ok(None);
     }
+    // One snapshot for the rows, the lookups and the statistics: a commit
+    // between them would score rows of one version with counts of another.
+    conn.transaction(|conn| read_best(conn, request, phrases, expression, want, first_batch))
+}
+
+fn read_best(
+    conn: &mut SqliteConnection,
+    request: &Request,
+    phrases: Vec<(usize, String, Counts)>,
+    expression: &str,
+    want: usize,
+    first_batch: i64,
+) -> StoreResult<Option<Vec<(i64, f64)>>> {
     let after = match &request.after {
         None => None,
         Some(Position::Relevance { rank, doc: Some(doc), .. }) => Some((*rank, *doc)),

@@ -33,14 +33,6 @@ use libsqlite3_sys as ffi;
 pub const FUNCTION: &str = "claimtrail_bm25";
 const FUNCTION_C: &CStr = c"claimtrail_bm25";
 
-/// The statistics `claimtrail_bm25` ranks with, for the same query text:
-/// `claimtrail_bm25_stats(claims_fts, <the MATCH text>)` is a JSON object,
-/// `{"avgdl": …, "idf": [one per phrase]}`, every IDF counted (or kept) as
-/// the ranking counts it. `claims::listing::top` bounds the scores of the
-/// matches it has not read with them.
-pub const STATS_FUNCTION: &str = "claimtrail_bm25_stats";
-const STATS_FUNCTION_C: &CStr = c"claimtrail_bm25_stats";
-
 /// BM25's constants, as FTS5 has them.
 pub const K1: f64 = 1.2;
 pub const B: f64 = 0.75;
@@ -138,10 +130,8 @@ unsafe extern "C" fn on_open(
         let rc = create(api, FUNCTION_C.as_ptr(), state.cast::<c_void>(), Some(rank), Some(free_connection));
         if rc != ffi::SQLITE_OK {
             drop(Box::from_raw(state));
-            return rc;
         }
-        // The same state; freed with the first function.
-        create(api, STATS_FUNCTION_C.as_ptr(), state.cast::<c_void>(), Some(stats), None)
+        rc
     }
 }
 
@@ -267,6 +257,14 @@ unsafe extern "C" fn count_row(_: *const ffi::Fts5ExtensionApi, _: *mut ffi::Fts
     ffi::SQLITE_OK
 }
 
+/// BM25's IDF of a phrase `hits` of `rows` rows hold, as FTS5 computes it
+/// (at least 1e-6, so that a phrase in most rows still counts).
+pub fn idf(rows: i64, hits: i64) -> f64 {
+    let (rows, hits) = (rows as f64, hits as f64);
+    let idf = ((rows - hits + 0.5) / (hits + 0.5)).ln();
+    if idf <= 0.0 { 1e-6 } else { idf }
+}
+
 /// The IDF of phrase `i`: kept, or counted now (and kept).
 unsafe fn idf_of(
     api: &ffi::Fts5ExtensionApi,
@@ -285,12 +283,7 @@ unsafe fn idf_of(
         let run = api.xQueryPhrase.ok_or(ffi::SQLITE_ERROR)?;
         check(run(fts, phrase, (&mut hits as *mut i64).cast::<c_void>(), Some(count_row)))?;
     }
-    let rows = query.rows as f64;
-    let hits = hits as f64;
-    let mut idf = ((rows - hits + 0.5) / (hits + 0.5)).ln();
-    if idf <= 0.0 {
-        idf = 1e-6;
-    }
+    let idf = idf(query.rows, hits);
     query.idf[i] = Some(idf);
     // Kept only if the database is still the one the query started on (a
     // write on this connection while the statement steps would make the
@@ -323,40 +316,6 @@ unsafe extern "C" fn rank(
     unsafe {
         match score(&*api, fts, argc, argv) {
             Ok(score) => ffi::sqlite3_result_double(context, -score),
-            Err(rc) => ffi::sqlite3_result_error_code(context, rc),
-        }
-    }
-}
-
-/// `claimtrail_bm25_stats`: the query's average length and IDFs, as JSON.
-unsafe extern "C" fn stats(
-    api: *const ffi::Fts5ExtensionApi,
-    fts: *mut ffi::Fts5Context,
-    context: *mut ffi::sqlite3_context,
-    argc: c_int,
-    argv: *mut *mut ffi::sqlite3_value,
-) {
-    // SAFETY: as in `rank`.
-    unsafe {
-        let api = &*api;
-        let counted = (|| -> Result<String, c_int> {
-            let connection = &*(api.xUserData.ok_or(ffi::SQLITE_ERROR)?)(fts).cast::<Connection>();
-            let args: &[*mut ffi::sqlite3_value] =
-                if argc > 0 && !argv.is_null() { std::slice::from_raw_parts(argv, argc as usize) } else { &[] };
-            let query = &mut *query_of(api, fts, connection, key_of(args))?;
-            let mut idf = Vec::with_capacity(query.idf.len());
-            for i in 0..query.idf.len() {
-                idf.push(idf_of(api, fts, connection, query, i)?);
-            }
-            Ok(serde_json::json!({ "avgdl": query.avgdl, "idf": idf }).to_string())
-        })();
-        match counted {
-            Ok(json) => match c_int::try_from(json.len()) {
-                Ok(len) => {
-                    ffi::sqlite3_result_text(context, json.as_ptr().cast::<c_char>(), len, ffi::SQLITE_TRANSIENT())
-                }
-                Err(_) => ffi::sqlite3_result_error_toobig(context),
-            },
             Err(rc) => ffi::sqlite3_result_error_code(context, rc),
         }
     }
@@ -506,7 +465,7 @@ fn total_length(record: &[u8], columns: usize) -> Option<c_int> {
 
 /// An SQLite varint: big-endian groups of 7 bits, the high bit set on
 /// every byte but the last; a ninth byte gives all 8 of its bits.
-fn varint(bytes: &[u8]) -> Option<(u64, usize)> {
+pub fn varint(bytes: &[u8]) -> Option<(u64, usize)> {
     let mut value: u64 = 0;
     for (i, byte) in bytes.iter().take(9).enumerate() {
         if i == 8 {

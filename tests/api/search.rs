@@ -570,8 +570,9 @@ async fn sqlite_relevance_scores_are_fts5_bm25_scores_before_and_after_writes() 
 }
 
 /// Lines naming every row where `claim_terms` and what FTS5 indexed (read
-/// back through an `fts5vocab` table of every token) disagree: none when
-/// the triggers keep it right.
+/// back through an `fts5vocab` table of every token) disagree, and every
+/// term whose counts in `claim_term_docs` are not `claim_terms`' own: none
+/// when the triggers keep them right; then a last line, "rows N".
 pub fn claim_terms_against_fts5(db: &claimtrail::db::Db) -> Vec<String> {
     crate::transfer::run_sql(
         db,
@@ -590,6 +591,14 @@ pub fn claim_terms_against_fts5(db: &claimtrail::db::Db) -> Vec<String> {
          UNION ALL
          SELECT 'extra ' || term || ' ' || doc AS line FROM (
              SELECT term, written, stemmed, length, doc FROM claim_terms EXCEPT SELECT * FROM expected)
+         UNION ALL
+         SELECT 'counts ' || term AS line FROM (
+             SELECT * FROM (SELECT term, sum(written > 0), sum(stemmed > 0), count(*) FROM claim_terms GROUP BY term)
+             EXCEPT SELECT term, written, stemmed, docs FROM claim_term_docs)
+         UNION ALL
+         SELECT 'counted ' || term AS line FROM (
+             SELECT term, written, stemmed, docs FROM claim_term_docs
+             EXCEPT SELECT * FROM (SELECT term, sum(written > 0), sum(stemmed > 0), count(*) FROM claim_terms GROUP BY term))
          UNION ALL
          SELECT 'rows ' || count(*) AS line FROM claim_terms",
     )

@@ -414,7 +414,7 @@ struct Doc {
 fn fetch_by_rank(conn: &mut SqliteConnection, request: &Request) -> StoreResult<Vec<ListedRow>> {
     let want = (request.limit + 1) as usize;
     let best = match every_match_listed(request) {
-        true => super::top::best(conn, request, &fts5_expression(request), want, super::top::FIRST_BATCH)?,
+        true => super::top::best(conn, request, want, super::top::FIRST_BATCH)?,
         false => None,
     };
     let ranked: Vec<Ranked> = match best {
@@ -451,7 +451,7 @@ pub(super) fn ranked_both_ways(
     first_batch: i64,
 ) -> StoreResult<(Option<super::RankedRows>, super::RankedRows)> {
     let want = (request.limit + 1) as usize;
-    let best = super::top::best(conn, request, &fts5_expression(request), want, first_batch)?;
+    let best = super::top::best(conn, request, want, first_batch)?;
     let all: Vec<Ranked> = load(conn, ranked_sql(request, Some(want)))?;
     Ok((best, all.into_iter().map(|r| (r.doc, r.rank)).collect()))
 }

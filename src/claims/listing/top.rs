@@ -35,7 +35,7 @@
 
 use std::collections::HashMap;
 
-use diesel::sql_types::{BigInt, Text};
+use diesel::sql_types::{BigInt, Binary, Text};
 use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, QueryableByName, RunQueryDsl};
 
@@ -175,7 +175,7 @@ struct Row {
     doc: i64,
 }
 
-#[derive(serde::Deserialize)]
+/// What BM25 needs besides a document's counts and length.
 struct Stats {
     avgdl: f64,
     idf: Vec<f64>,
@@ -316,12 +316,11 @@ impl Search {
 /// The best `want` matches of the search after the request's position, as
 /// `(doc, rank)` best first, exactly those the full ranking gives; `None`
 /// when this search is not one this path answers, or gave up.
-/// `expression` is the search's FTS5 expression; `first_batch` the rows
-/// read from each group in the first round ([`FIRST_BATCH`] but in tests).
+/// `first_batch`: the rows read from each group in the first round
+/// ([`FIRST_BATCH`] but in tests).
 pub fn best(
     conn: &mut SqliteConnection,
     request: &Request,
-    expression: &str,
     want: usize,
     first_batch: i64,
 ) -> StoreResult<Option<Vec<(i64, f64)>>> {
@@ -331,14 +330,13 @@ pub fn best(
     }
     // One snapshot for the rows, the lookups and the statistics: a commit
     // between them would score rows of one version with counts of another.
-    conn.transaction(|conn| read_best(conn, request, phrases, expression, want, first_batch))
+    conn.transaction(|conn| read_best(conn, request, phrases, want, first_batch))
 }
 
 fn read_best(
     conn: &mut SqliteConnection,
     request: &Request,
     phrases: Vec<(usize, String, Counts)>,
-    expression: &str,
     want: usize,
     first_batch: i64,
 ) -> StoreResult<Option<Vec<(i64, f64)>>> {
@@ -362,23 +360,19 @@ fn read_best(
     if items_found.values().any(|found| !found) {
         return Ok(Some(Vec::new()));
     }
+    let Some(stats) = stats_of(conn, &search)? else { return Ok(None) };
     let terms: Vec<String> = search.streams.iter().map(|s| s.term.clone()).collect();
     // Every document seen: `Some` if it matches the search.
     let mut seen: HashMap<i64, Option<Found>> = HashMap::new();
-    let mut stats: Option<Stats> = None;
     let mut rows_read = 0usize;
     let mut batch = first_batch.max(1);
     loop {
-        let ranked = stats.as_ref().map(|stats| ordered(&search, &seen, stats, after));
-        let kth = ranked.as_ref().and_then(|r| r.get(want - 1)).map(|(_, rank)| -rank);
+        let kth = ordered(&search, &seen, &stats, after).get(want - 1).map(|(_, rank)| -rank);
         // Per phrase and group: whether the last result already beats
         // everything unread there.
-        let settled: Option<Vec<Vec<bool>>> = match (&stats, kth) {
-            (Some(stats), Some(kth)) => Some(
-                unread_bounds(&search, stats).1.iter().map(|b| b.iter().map(|x| beats(kth, *x)).collect()).collect(),
-            ),
-            _ => None,
-        };
+        let settled: Option<Vec<Vec<bool>>> = kth.map(|kth| {
+            unread_bounds(&search, &stats).1.iter().map(|b| b.iter().map(|x| beats(kth, *x)).collect()).collect()
+        });
         let mut fresh: Vec<i64> = Vec::new();
         for (p, stream) in search.streams.iter_mut().enumerate() {
             for (g, group) in stream.groups.iter_mut().enumerate() {
@@ -406,25 +400,12 @@ fn read_best(
                 seen.insert(doc, matched.then_some(found));
             }
         }
-        if stats.is_none()
-            && let Some(doc) = seen.iter().find_map(|(doc, found)| found.as_ref().map(|_| *doc))
-        {
-            stats = stats_of(conn, expression, doc)?;
-            if stats.as_ref().is_some_and(|s| s.idf.len() != search.streams.len()) {
-                return Ok(None);
-            }
-        }
         let every_group_read = search.streams.iter().all(|s| s.groups.iter().all(|g| g.done));
-        if let Some(stats) = &stats {
-            let ranked = ordered(&search, &seen, stats, after);
-            let kth = ranked.get(want - 1).map(|(_, rank)| -rank);
-            let (unread, _) = unread_bounds(&search, stats);
-            if every_group_read || kth.is_some_and(|kth| beats(kth, unread)) {
-                return Ok(Some(ranked.into_iter().take(want).collect()));
-            }
-        } else if every_group_read {
-            // Every document read, none matching.
-            return Ok(Some(Vec::new()));
+        let ranked = ordered(&search, &seen, &stats, after);
+        let kth = ranked.get(want - 1).map(|(_, rank)| -rank);
+        let (unread, _) = unread_bounds(&search, &stats);
+        if every_group_read || kth.is_some_and(|kth| beats(kth, unread)) {
+            return Ok(Some(ranked.into_iter().take(want).collect()));
         }
         if rows_read > MAX_ROWS {
             return Ok(None);
@@ -561,26 +542,70 @@ fn unread_bounds(search: &Search, stats: &Stats) -> (f64, Vec<Vec<f64>>) {
     }
 }
 
-/// The statistics the search is ranked with, read through a document that
-/// matches it (`claimtrail_bm25_stats` runs on a match).
-fn stats_of(conn: &mut SqliteConnection, expression: &str, doc: i64) -> StoreResult<Option<Stats>> {
-    let mut sql = Sql::new();
-    sql.push("SELECT ")
-        .push(crate::db::bm25::STATS_FUNCTION)
-        .push("(claims_fts, ")
-        .text(expression)
-        .push(") AS stats FROM claims_fts WHERE claims_fts MATCH ")
-        .text(expression)
-        .push(" AND claims_fts.rowid = ")
-        .big_int(doc);
-    let rows: Vec<StatsRow> = sql.for_sqlite().load(conn)?;
-    Ok(rows.first().and_then(|row| serde_json::from_str(&row.stats).ok()))
+#[derive(QueryableByName)]
+struct Averages {
+    #[diesel(sql_type = Binary)]
+    block: Vec<u8>,
 }
 
 #[derive(QueryableByName)]
-struct StatsRow {
+struct TermDocs {
     #[diesel(sql_type = Text)]
-    stats: String,
+    term: String,
+    #[diesel(sql_type = BigInt)]
+    written: i64,
+    #[diesel(sql_type = BigInt)]
+    stemmed: i64,
+    #[diesel(sql_type = BigInt)]
+    docs: i64,
+}
+
+/// The statistics `claimtrail_bm25` ranks the search with, without walking
+/// a posting list: the rows and tokens of the index from FTS5's own
+/// averages record (`claims_fts_data`, row 1: the row count, then each
+/// column's tokens, as varints), and each phrase's IDF from the documents
+/// `claim_term_docs` counts for its term. `None` when the record is not
+/// that.
+fn stats_of(conn: &mut SqliteConnection, search: &Search) -> StoreResult<Option<Stats>> {
+    let mut sql = Sql::new();
+    sql.push("SELECT block FROM claims_fts_data WHERE id = 1");
+    let averages: Vec<Averages> = sql.cached().for_sqlite().load(conn)?;
+    let Some(record) = averages.first().map(|a| a.block.as_slice()) else { return Ok(None) };
+    let Some((rows, mut at)) = crate::db::bm25::varint(record) else { return Ok(None) };
+    let mut tokens: i64 = 0;
+    while at < record.len() {
+        let Some((column, used)) = crate::db::bm25::varint(&record[at..]) else { return Ok(None) };
+        tokens = tokens.wrapping_add(column as i64);
+        at += used;
+    }
+    let rows = rows as i64;
+    if rows <= 0 {
+        return Ok(None);
+    }
+    let mut sql = Sql::new();
+    sql.push("SELECT term, written, stemmed, docs FROM claim_term_docs WHERE term");
+    sql.in_list(search.streams.iter().map(|s| s.term.as_str()));
+    let documents: HashMap<String, TermDocs> =
+        sql.cached().for_sqlite().load::<TermDocs>(conn)?.into_iter().map(|c| (c.term.clone(), c)).collect();
+    let idf = search
+        .streams
+        .iter()
+        .zip(&search.counts)
+        .map(|(stream, counts)| {
+            let hits = counts_of(documents.get(&stream.term), *counts);
+            crate::db::bm25::idf(rows, hits)
+        })
+        .collect();
+    Ok(Some(Stats { avgdl: tokens as f64 / rows as f64, idf }))
+}
+
+/// The documents that hold a phrase's term where the phrase looks.
+fn counts_of(docs: Option<&TermDocs>, counts: Counts) -> i64 {
+    docs.map_or(0, |d| match counts {
+        Counts::Written => d.written,
+        Counts::Stems => d.stemmed,
+        Counts::Both => d.docs,
+    })
 }
 
 #[cfg(test)]

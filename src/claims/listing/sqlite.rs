@@ -96,6 +96,13 @@ impl Dialect for SqliteConnection {
             }
         };
         let mut lines = Vec::new();
+        if request.sort == ClaimSort::Relevance && every_match_listed(request) && super::top::answers(request) {
+            lines.push(
+                "BEST MATCHES FROM claim_terms (one word: src/claims/listing/top.rs); \
+                 the plan below ranks every match, if that gives up"
+                    .to_string(),
+            );
+        }
         for sql in queries {
             let plan: Vec<PlanLine> = load(self, sql.prefixed("EXPLAIN QUERY PLAN "))?;
             lines.extend(plan.into_iter().map(|line| line.detail));

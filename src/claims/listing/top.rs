@@ -20,11 +20,12 @@
 //! it holds `want` matches that all score above what any unread document
 //! can: such a document is no shorter than the last row read in each group
 //! it is in, so a choice of one group (or none) per phrase bounds it at
-//! the longest of their lengths. The IDFs and the average length are those
-//! `claimtrail_bm25` ranks with (`claimtrail_bm25_stats`), and the score is
-//! its arithmetic in its order, so the ranks are those of the full ranking,
-//! bit for bit, and so are ties (by row), cursors and pages; a test holds
-//! this path to it.
+//! the longest of their lengths. The IDFs are counted as `claimtrail_bm25`
+//! counts them, from the documents per term in `claim_term_docs` instead of
+//! a walk of each posting list, the average length is FTS5's, and the
+//! score is `claimtrail_bm25`'s arithmetic in its order, so the ranks are
+//! those of the full ranking, bit for bit, and so are ties (by row),
+//! cursors and pages; a test holds this path to it.
 //!
 //! It answers a search of one word (its stems included), with no filter.
 //! Anything else (several words, a phrase, a prefix, a filter, a search
@@ -117,6 +118,11 @@ fn phrases(request: &Request) -> Option<Vec<(usize, String, Counts)>> {
         }
     }
     Some(phrases)
+}
+
+/// Whether [`best`] answers this request (unless it gives up).
+pub fn answers(request: &Request) -> bool {
+    phrases(request).is_some()
 }
 
 #[derive(QueryableByName)]

@@ -15,10 +15,14 @@
 //! `bm25`'s arithmetic, in its order, so the scores are the same numbers
 //! (a test holds them to the configured `rank`).
 //!
-//! `claimtrail_bm25(claims_fts, <the MATCH text>, <column weights>...)`.
-//! The text names what is kept: it must be the statement's MATCH
+//! `claimtrail_bm25(claims_fts, <the MATCH text>, <column weights>...[,
+//! <IDFs>])`. The text names what is kept: it must be the statement's MATCH
 //! expression, on `claims_fts` only (the one caller,
-//! `claims::listing::sqlite`, binds the same string to both).
+//! `claims::listing::sqlite`, binds the same string to both). The last,
+//! optional argument, after one weight per column, gives IDFs the caller
+//! counted elsewhere (from `claim_term_docs`, see
+//! `claims::listing::top::known_idfs`): a JSON array with a number or
+//! `null` per phrase; a `null` is counted here.
 //! Registered on every SQLite connection this process opens, through an
 //! automatic extension, like [`super::deadline`].
 
@@ -199,12 +203,15 @@ unsafe fn data_version(db: *mut ffi::sqlite3) -> Option<u32> {
 }
 
 /// The query's auxiliary data, made on its first row: the table's row
-/// count and average length, and the IDFs kept for this query text.
+/// count and average length, and the IDFs kept for this query text or
+/// given by the caller (`seeds`: a JSON array with one number or `null`
+/// per phrase; used outside write transactions only, as kept ones are).
 unsafe fn query_of(
     api: &ffi::Fts5ExtensionApi,
     fts: *mut ffi::Fts5Context,
     connection: &Connection,
     key: Option<&[u8]>,
+    seeds: Option<&[u8]>,
 ) -> Result<*mut Query, c_int> {
     // SAFETY: the API's functions are called with the context they were
     // given with; the auxiliary data is ours and lives as long as the query.
@@ -230,6 +237,17 @@ unsafe fn query_of(
             _ => None,
         }
         .unwrap_or_else(|| vec![None; phrases]);
+        let mut idf = idf;
+        let seeded: Option<Vec<Option<f64>>> = seeds.and_then(|s| serde_json::from_slice(s).ok());
+        if let (Some(seeded), Some(_)) = (seeded, data_version)
+            && seeded.len() == phrases
+        {
+            for (kept, seed) in idf.iter_mut().zip(seeded) {
+                if kept.is_none() {
+                    *kept = seed;
+                }
+            }
+        }
         let columns = usize::try_from((api.xColumnCount.ok_or(ffi::SQLITE_ERROR)?)(fts)).unwrap_or(0);
         let query = Box::into_raw(Box::new(Query {
             key,
@@ -349,7 +367,10 @@ unsafe fn score(
             if argc > 0 && !argv.is_null() { std::slice::from_raw_parts(argv, argc as usize) } else { &[] };
         let key = key_of(args);
         let weights = args.get(1..).unwrap_or(&[]);
-        let query = &mut *query_of(api, fts, connection, key)?;
+        // After one weight per column, the IDFs the caller already knows.
+        let columns = usize::try_from((api.xColumnCount.ok_or(ffi::SQLITE_ERROR)?)(fts)).unwrap_or(0);
+        let seeds = weights.get(columns..).and_then(|rest| key_of(rest));
+        let query = &mut *query_of(api, fts, connection, key, seeds)?;
         query.freq.iter_mut().for_each(|f| *f = 0.0);
         let mut instances: c_int = 0;
         check((api.xInstCount.ok_or(ffi::SQLITE_ERROR)?)(fts, &mut instances))?;

@@ -613,10 +613,13 @@ pub fn claim_terms_against_fts5(db: &claimtrail::db::Db) -> Vec<String> {
 /// triggers must carry into `claim_terms` as FTS5 indexes them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_one_word_search_by_relevance_from_claim_terms_is_the_full_ranking() {
+    use claimtrail::claims::listing::{RankedBy, ranked_by};
     use claimtrail::claims::model::{ClaimQuery, ClaimSort};
     let app = spawn_app(claimtrail::db::Backend::Sqlite).await;
-    let vocabulary = [
-        "security",
+    // The searched words among fillers, so that few are in most claims
+    // (a word in more than half has the smallest IDF, the same for all).
+    let fillers: Vec<String> = (0..40).map(|i| format!("filler{i}")).collect();
+    let mut vocabulary = vec![
         "security",
         "security",
         "secure",
@@ -629,6 +632,7 @@ async fn a_one_word_search_by_relevance_from_claim_terms_is_the_full_ranking() {
         "killing",
         "the",
         "the",
+        "the",
         "mali",
         "gold",
         "Sécurité",
@@ -638,6 +642,7 @@ async fn a_one_word_search_by_relevance_from_claim_terms_is_the_full_ranking() {
         "town",
         "said",
     ];
+    vocabulary.extend(fillers.iter().map(String::as_str));
     let mut state: u64 = 0x2545_f491_4f6c_dd1d;
     let mut next = move || {
         state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
@@ -647,9 +652,10 @@ async fn a_one_word_search_by_relevance_from_claim_terms_is_the_full_ranking() {
         .map(|i| {
             let words: Vec<&str> = (0..2 + next() % 30).map(|_| vocabulary[next() % vocabulary.len()]).collect();
             let at = format!("2001-01-01T{:02}:{:02}:{:02}Z", i / 3600, i / 60 % 60, i % 60);
+            let tags: Vec<&str> = if i % 3 == 0 { vec!["security"] } else { vec![] };
             json!({"type": "claim", "data": {
                 "id": format!("0193a7e0-0000-7000-8000-{:012x}", 0xe000 + i),
-                "text": words.join(" "), "created_at": at, "updated_at": at, "version": 1,
+                "text": words.join(" "), "tags": tags, "created_at": at, "updated_at": at, "version": 1,
             }})
         })
         .collect();
@@ -683,14 +689,12 @@ async fn a_one_word_search_by_relevance_from_claim_terms_is_the_full_ranking() {
                     "nowhere",
                 ] {
                     for (limit, first_batch) in [(1, 1), (7, 1), (7, 64), (50, 2), (50, 64)] {
-                        let (best, all) = claimtrail::claims::listing::ranked_both_ways(
-                            &mut conn,
-                            query(q, None),
-                            limit,
-                            first_batch,
-                        )
-                        .expect("ranks");
-                        let best = best.unwrap_or_else(|| panic!("q={q} limit={limit}: answered from claim_terms"));
+                        let best = ranked_by(&mut conn, query(q, None), limit, RankedBy::Terms { first_batch })
+                            .expect("ranks")
+                            .unwrap_or_else(|| panic!("q={q} limit={limit}: answered from claim_terms"));
+                        let all = ranked_by(&mut conn, query(q, None), limit, RankedBy::Counted)
+                            .expect("ranks")
+                            .expect("every match ranked");
                         let bits = |rows: &[(i64, f64)]| {
                             rows.iter().map(|(doc, rank)| (*doc, rank.to_bits())).collect::<Vec<_>>()
                         };
@@ -721,10 +725,30 @@ async fn a_one_word_search_by_relevance_from_claim_terms_is_the_full_ranking() {
                     assert_eq!(pages[0], pages[1], "q={q}");
                 }
                 // Two words are ranked whole.
-                let (best, _) =
-                    claimtrail::claims::listing::ranked_both_ways(&mut conn, query("security officials", None), 7, 64)
+                let best =
+                    ranked_by(&mut conn, query("security officials", None), 7, RankedBy::Terms { first_batch: 64 })
                         .expect("ranks");
                 assert!(best.is_none(), "two words are not answered from claim_terms");
+                // Ranked whole, with the IDFs of one-word phrases from
+                // `claim_term_docs`: the ranks of counting them all, on
+                // another connection (each keeps what it counted).
+                let mut other = db.get().expect("a second connection");
+                for (name, q, tag) in [
+                    ("two words", "security officials", None),
+                    ("a word and a stopword", "kill the", None),
+                    ("a prefix and a word", "secur* officials", None),
+                    ("a phrase and a word", "\"the security\" mali", None),
+                    ("a tag and a word", "security", Some("security")),
+                    ("a tag and two words", "security road", Some("security")),
+                ] {
+                    let search = || ClaimQuery { tag: tag.map(str::to_string), ..query(q, None) };
+                    let known = ranked_by(&mut conn, search(), 50, RankedBy::KnownIdfs).expect("ranks").expect("rows");
+                    let counted = ranked_by(&mut other, search(), 50, RankedBy::Counted).expect("ranks").expect("rows");
+                    let bits =
+                        |rows: &[(i64, f64)]| rows.iter().map(|(doc, rank)| (*doc, rank.to_bits())).collect::<Vec<_>>();
+                    assert_eq!(bits(&known), bits(&counted), "{name}");
+                    assert!(!known.is_empty(), "{name}: finds claims");
+                }
             })
             .await
             .expect("the comparison");

@@ -81,21 +81,33 @@ pub fn list_walking(conn: &mut DbConnection, query: ClaimQuery, limit: i64) -> S
 /// A page's matches by relevance, `(row in the search index, rank)` each.
 pub type RankedRows = Vec<(i64, f64)>;
 
-/// A relevance page's matches as `(row, rank)`, from `claim_terms` (`None`
-/// when that path does not answer the search) and from ranking every
-/// match, on SQLite; for the test that holds the first to the second.
-/// `first_batch`: the rows the first read takes from each group of a
-/// word's rows (see `top`), small to make the bound do the work.
+/// How [`ranked_by`] ranks a page by relevance, on SQLite.
 #[doc(hidden)]
-pub fn ranked_both_ways(
+#[derive(Debug, Clone, Copy)]
+pub enum RankedBy {
+    /// From `claim_terms`, reading `first_batch` rows of each group first
+    /// (small, to make the bound do the work); `None` when that path does
+    /// not answer the search.
+    Terms { first_batch: i64 },
+    /// Ranking every match, with the IDFs `claim_term_docs` knows given to
+    /// `claimtrail_bm25`.
+    KnownIdfs,
+    /// Ranking every match, every IDF counted (or kept) by `claimtrail_bm25`.
+    Counted,
+}
+
+/// A relevance page's matches as `(row in the search index, rank)`, ranked
+/// one of the ways SQLite can; for the tests that hold them to each other.
+#[doc(hidden)]
+pub fn ranked_by(
     conn: &mut DbConnection,
     query: ClaimQuery,
     limit: i64,
-    first_batch: i64,
-) -> StoreResult<(Option<RankedRows>, RankedRows)> {
+    how: RankedBy,
+) -> StoreResult<Option<RankedRows>> {
     let request = Request::new(query, limit)?;
     match conn {
-        DbConnection::Sqlite(c) => sqlite::ranked_both_ways(c, &request, first_batch),
+        DbConnection::Sqlite(c) => sqlite::ranked_by(c, &request, how),
         DbConnection::Pg(_) => Err(crate::db::write::StoreError::bad_parameter("sort", "ranks rows on SQLite only")),
     }
 }

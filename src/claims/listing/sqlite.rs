@@ -79,7 +79,7 @@ impl Dialect for SqliteConnection {
                 .collect()
         } else if request.sort == ClaimSort::Relevance {
             vec![
-                ranked_sql(request, every_match_listed(request).then_some(request.limit as usize + 1)),
+                ranked_sql(request, every_match_listed(request).then_some(request.limit as usize + 1), None),
                 ranked_claims_sql(request, &[]),
             ]
         } else {
@@ -426,7 +426,10 @@ fn fetch_by_rank(conn: &mut SqliteConnection, request: &Request) -> StoreResult<
     };
     let ranked: Vec<Ranked> = match best {
         Some(best) => best.into_iter().map(|(doc, rank)| Ranked { doc, rank }).collect(),
-        None => load(conn, ranked_sql(request, every_match_listed(request).then_some(want)))?,
+        None => {
+            let idfs = super::top::known_idfs(conn, request)?;
+            load(conn, ranked_sql(request, every_match_listed(request).then_some(want), idfs))?
+        }
     };
     let mut rows: Vec<ListedRow> = Vec::with_capacity(want.min(ranked.len()));
     let mut rest = &ranked[..];
@@ -451,16 +454,20 @@ fn fetch_by_rank(conn: &mut SqliteConnection, request: &Request) -> StoreResult<
     Ok(rows)
 }
 
-/// See [`super::ranked_both_ways`].
-pub(super) fn ranked_both_ways(
+/// See [`super::ranked_by`].
+pub(super) fn ranked_by(
     conn: &mut SqliteConnection,
     request: &Request,
-    first_batch: i64,
-) -> StoreResult<(Option<super::RankedRows>, super::RankedRows)> {
+    how: super::RankedBy,
+) -> StoreResult<Option<super::RankedRows>> {
     let want = (request.limit + 1) as usize;
-    let best = super::top::best(conn, request, want, first_batch)?;
-    let all: Vec<Ranked> = load(conn, ranked_sql(request, Some(want)))?;
-    Ok((best, all.into_iter().map(|r| (r.doc, r.rank)).collect()))
+    let idfs = match how {
+        super::RankedBy::Terms { first_batch } => return super::top::best(conn, request, want, first_batch),
+        super::RankedBy::KnownIdfs => super::top::known_idfs(conn, request)?,
+        super::RankedBy::Counted => None,
+    };
+    let all: Vec<Ranked> = load(conn, ranked_sql(request, Some(want), idfs))?;
+    Ok(Some(all.into_iter().map(|r| (r.doc, r.rank)).collect()))
 }
 
 /// Every match of the full-text query is a listed claim: no filter is
@@ -475,8 +482,9 @@ pub const RANK_WEIGHTS: &str = "1.0, 1.0, 1.0, 0.0, 0.5";
 
 /// The matches of the search after the position, best first; the best
 /// `limit` of them if given. Ranked by [`crate::db::bm25`]: FTS5's `bm25`
-/// with the IDFs of a query text kept between runs of it.
-fn ranked_sql(request: &Request, limit: Option<usize>) -> Sql {
+/// with the IDFs of a query text kept between runs of it, and those given
+/// in `idfs` (see `top::known_idfs`).
+fn ranked_sql(request: &Request, limit: Option<usize>, idfs: Option<String>) -> Sql {
     let expression = fts5_expression(request);
     let mut sql = Sql::new();
     sql.push("SELECT doc, rank FROM (SELECT claims_fts.rowid AS doc, ")
@@ -484,10 +492,11 @@ fn ranked_sql(request: &Request, limit: Option<usize>) -> Sql {
         .push("(claims_fts, ")
         .text(expression.clone())
         .push(", ")
-        .push(RANK_WEIGHTS)
-        .push(") AS rank FROM claims_fts WHERE claims_fts MATCH ")
-        .text(expression)
-        .push(")");
+        .push(RANK_WEIGHTS);
+    if let Some(idfs) = idfs {
+        sql.push(", ").text(idfs);
+    }
+    sql.push(") AS rank FROM claims_fts WHERE claims_fts MATCH ").text(expression).push(")");
     if let Some(Position::Relevance { rank, doc, .. }) = &request.after {
         sql.push(" WHERE (rank, doc) > (");
         sql.double(*rank).push(", ").big_int(doc.unwrap_or(i64::MIN)).push(")");
@@ -661,6 +670,11 @@ fn with_facets(mut expression: String, request: &Request) -> String {
 /// A membership filter's term in the `facets` field of the full-text index
 /// (see the `search_facets` migration); an agent's or a source's backing
 /// has none (it is checked per claim).
+/// Whether a membership filter is a facet term of the search (see [`facet`]).
+pub(super) fn facet_of(member: &Member) -> bool {
+    facet(member).is_some()
+}
+
 fn facet(member: &Member) -> Option<String> {
     let compact = |id: &str| id.replace('-', "");
     Some(match member {

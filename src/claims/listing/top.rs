@@ -568,11 +568,28 @@ struct TermDocs {
 
 /// The statistics `claimtrail_bm25` ranks the search with, without walking
 /// a posting list: the rows and tokens of the index from FTS5's own
-/// averages record (`claims_fts_data`, row 1: the row count, then each
-/// column's tokens, as varints), and each phrase's IDF from the documents
+/// averages record, and each phrase's IDF from the documents
 /// `claim_term_docs` counts for its term. `None` when the record is not
 /// that.
 fn stats_of(conn: &mut SqliteConnection, search: &Search) -> StoreResult<Option<Stats>> {
+    let Some((rows, tokens)) = averages(conn)? else { return Ok(None) };
+    let terms: Vec<&str> = search.streams.iter().map(|s| s.term.as_str()).collect();
+    let documents = term_docs(conn, &terms)?;
+    let idf = search
+        .streams
+        .iter()
+        .zip(&search.counts)
+        .map(|(stream, counts)| crate::db::bm25::idf(rows, counts_of(documents.get(&stream.term), *counts)))
+        .collect();
+    Ok(Some(Stats { avgdl: tokens as f64 / rows as f64, idf }))
+}
+
+/// The rows of the full-text index and their tokens, all columns, from
+/// FTS5's averages record (`claims_fts_data`, row 1: the row count, then
+/// each column's tokens, as varints), as `xRowCount` and
+/// `xColumnTotalSize(-1)` give them. `None` when the record is not that,
+/// or the index is empty.
+fn averages(conn: &mut SqliteConnection) -> StoreResult<Option<(i64, i64)>> {
     let mut sql = Sql::new();
     sql.push("SELECT block FROM claims_fts_data WHERE id = 1");
     let averages: Vec<Averages> = sql.cached().for_sqlite().load(conn)?;
@@ -585,24 +602,62 @@ fn stats_of(conn: &mut SqliteConnection, search: &Search) -> StoreResult<Option<
         at += used;
     }
     let rows = rows as i64;
-    if rows <= 0 {
-        return Ok(None);
-    }
+    Ok((rows > 0).then_some((rows, tokens)))
+}
+
+/// The documents each of these terms is in, by `claim_term_docs`.
+fn term_docs(conn: &mut SqliteConnection, terms: &[&str]) -> StoreResult<HashMap<String, TermDocs>> {
     let mut sql = Sql::new();
     sql.push("SELECT term, written, stemmed, docs FROM claim_term_docs WHERE term");
-    sql.in_list(search.streams.iter().map(|s| s.term.as_str()));
-    let documents: HashMap<String, TermDocs> =
-        sql.cached().for_sqlite().load::<TermDocs>(conn)?.into_iter().map(|c| (c.term.clone(), c)).collect();
-    let idf = search
-        .streams
+    sql.in_list(terms.iter().copied());
+    Ok(sql.cached().for_sqlite().load::<TermDocs>(conn)?.into_iter().map(|c| (c.term.clone(), c)).collect())
+}
+
+/// The IDFs of the phrases of the request's FTS5 expression (as
+/// `claims::listing::sqlite` writes it: each item's phrases, then one per
+/// facet) that are one word, from `claim_term_docs`, as the JSON array
+/// `claimtrail_bm25` takes after its weights: `null` for the others (a
+/// phrase of several words, a prefix, a facet), which it counts itself.
+/// `None` when no phrase is one word, or the counts cannot be read.
+pub fn known_idfs(conn: &mut SqliteConnection, request: &Request) -> StoreResult<Option<String>> {
+    let Some(search) = request.search.as_ref() else { return Ok(None) };
+    let mut phrases: Vec<Option<(String, Counts)>> = Vec::new();
+    for item in &search.items {
+        let word = match item.words.as_slice() {
+            [word] if !item.prefix => Some(word),
+            _ => None,
+        };
+        match (item.prefix, item.stems()) {
+            (true, _) => phrases.push(None),
+            (false, None) => phrases.push(word.map(|w| (w.clone(), Counts::Both))),
+            (false, Some(stems)) => {
+                phrases.push(word.map(|w| (w.clone(), Counts::Written)));
+                phrases.push(match (word, stems.as_slice()) {
+                    (Some(_), [stem]) => Some((stem.clone(), Counts::Stems)),
+                    _ => None,
+                });
+            }
+        }
+    }
+    if phrases.iter().all(Option::is_none) {
+        return Ok(None);
+    }
+    phrases.extend(request.members.iter().filter(|m| super::sqlite::facet_of(m)).map(|_| None));
+    let Some((rows, _)) = averages(conn)? else { return Ok(None) };
+    let mut terms: Vec<Option<(String, Counts)>> = Vec::with_capacity(phrases.len());
+    for phrase in phrases {
+        terms.push(match phrase {
+            Some((word, counts)) => term_of(conn, &word)?.map(|term| (term, counts)),
+            None => None,
+        });
+    }
+    let wanted: Vec<&str> = terms.iter().flatten().map(|(term, _)| term.as_str()).collect();
+    let documents = term_docs(conn, &wanted)?;
+    let idfs: Vec<Option<f64>> = terms
         .iter()
-        .zip(&search.counts)
-        .map(|(stream, counts)| {
-            let hits = counts_of(documents.get(&stream.term), *counts);
-            crate::db::bm25::idf(rows, hits)
-        })
+        .map(|t| t.as_ref().map(|(term, counts)| crate::db::bm25::idf(rows, counts_of(documents.get(term), *counts))))
         .collect();
-    Ok(Some(Stats { avgdl: tokens as f64 / rows as f64, idf }))
+    Ok(Some(serde_json::to_string(&idfs).unwrap_or_default()).filter(|json| !json.is_empty()))
 }
 
 /// The documents that hold a phrase's term where the phrase looks.

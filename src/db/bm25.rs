@@ -118,7 +118,8 @@ impl Drop for Sizes {
 const DOCSIZE_TABLE: &CStr = c"claims_fts_docsize";
 
 /// Runs inside `sqlite3_open` for each new connection: finds FTS5's API
-/// and adds the function to it.
+/// and adds the function to it, and `claimtrail_terms` (see
+/// [`super::terms`]) to the connection.
 unsafe extern "C" fn on_open(
     db: *mut ffi::sqlite3,
     _error: *mut *mut c_char,
@@ -134,14 +135,15 @@ unsafe extern "C" fn on_open(
         let rc = create(api, FUNCTION_C.as_ptr(), state.cast::<c_void>(), Some(rank), Some(free_connection));
         if rc != ffi::SQLITE_OK {
             drop(Box::from_raw(state));
+            return rc;
         }
-        rc
+        super::terms::register(db, api)
     }
 }
 
 /// FTS5's API object of a connection (`SELECT fts5(?1)`, as its
 /// documentation says to get it).
-pub(super) unsafe fn fts5_api(db: *mut ffi::sqlite3) -> Option<*mut ffi::fts5_api> {
+unsafe fn fts5_api(db: *mut ffi::sqlite3) -> Option<*mut ffi::fts5_api> {
     let mut api: *mut ffi::fts5_api = std::ptr::null_mut();
     let mut stmt: *mut ffi::sqlite3_stmt = std::ptr::null_mut();
     // SAFETY: the statement is finalised before returning; the pointer

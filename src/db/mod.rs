@@ -106,7 +106,6 @@ fn cannot_open(url: &str, cause: impl std::fmt::Display) -> anyhow::Error {
 pub fn establish(url: &str) -> diesel::ConnectionResult<DbConnection> {
     deadline::install();
     bm25::install();
-    terms::install();
     match Backend::of_url(url) {
         Backend::Postgres => PgConnection::establish(url).map(DbConnection::Pg),
         Backend::Sqlite => {

@@ -13,12 +13,11 @@
 //! rank) count towards the length only. The triggers of `claim_documents`
 //! (the `claim_terms` migration) keep `claim_terms` with it.
 //!
-//! Registered on every SQLite connection this process opens, through an
-//! automatic extension, like [`super::bm25`].
+//! Registered on every SQLite connection this process opens, by the
+//! automatic extension of [`super::bm25`].
 
 use std::collections::BTreeMap;
 use std::ffi::{CStr, c_char, c_int, c_void};
-use std::sync::Once;
 
 use libsqlite3_sys as ffi;
 
@@ -51,18 +50,6 @@ enum Column {
     Stems,
 }
 
-/// Installs the extension for every SQLite connection opened from now on.
-pub fn install() {
-    static INSTALL: Once = Once::new();
-    INSTALL.call_once(|| {
-        // SAFETY: `on_open` has the signature SQLite calls entry points with.
-        let rc = unsafe { ffi::sqlite3_auto_extension(Some(on_open)) };
-        if rc != ffi::SQLITE_OK {
-            tracing::error!(rc, "could not install the SQLite terms function");
-        }
-    });
-}
-
 /// One connection's tokeniser, made once with the table's arguments.
 struct Tokenizer {
     api: ffi::fts5_tokenizer,
@@ -78,15 +65,16 @@ impl Drop for Tokenizer {
     }
 }
 
-unsafe extern "C" fn on_open(
-    db: *mut ffi::sqlite3,
-    _error: *mut *mut c_char,
-    _api: *const ffi::sqlite3_api_routines,
-) -> c_int {
-    // SAFETY: `db` is the connection being opened; the tokeniser is made
-    // through its FTS5 API and freed with the function (`free_tokenizer`).
+/// Adds the function to a connection being opened, through its FTS5 API
+/// (called by [`super::bm25`]'s automatic extension, which finds the API
+/// once for both). A connection without FTS5 or the tokeniser gets none.
+///
+/// # Safety
+/// `db` is the connection being opened and `api` its FTS5 API.
+pub(super) unsafe fn register(db: *mut ffi::sqlite3, api: *mut ffi::fts5_api) -> c_int {
+    // SAFETY: the tokeniser is made through the connection's FTS5 API and
+    // freed with the function (`free_tokenizer`).
     unsafe {
-        let Some(api) = super::bm25::fts5_api(db) else { return ffi::SQLITE_OK };
         let Some(find) = (*api).xFindTokenizer else { return ffi::SQLITE_OK };
         let mut user: *mut c_void = std::ptr::null_mut();
         let mut methods: ffi::fts5_tokenizer = std::mem::zeroed();
@@ -117,7 +105,7 @@ unsafe extern "C" fn on_open(
 }
 
 unsafe extern "C" fn free_tokenizer(state: *mut c_void) {
-    // SAFETY: made by `Box::into_raw` in `on_open`, freed once, here.
+    // SAFETY: made by `Box::into_raw` in `register`, freed once, here.
     drop(unsafe { Box::from_raw(state.cast::<Tokenizer>()) });
 }
 

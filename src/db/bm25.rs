@@ -38,8 +38,8 @@ pub const FUNCTION: &str = "claimtrail_bm25";
 const FUNCTION_C: &CStr = c"claimtrail_bm25";
 
 /// BM25's constants, as FTS5 has them.
-pub const K1: f64 = 1.2;
-pub const B: f64 = 0.75;
+const K1: f64 = 1.2;
+const B: f64 = 0.75;
 
 /// Queries whose counts a connection keeps; past that it starts afresh.
 const KEPT_QUERIES: usize = 512;
@@ -277,6 +277,14 @@ unsafe extern "C" fn count_row(_: *const ffi::Fts5ExtensionApi, _: *mut ffi::Fts
     ffi::SQLITE_OK
 }
 
+/// BM25 of one phrase in one row: its IDF, its weighted frequency there,
+/// the row's length in tokens and the average length. FTS5's arithmetic,
+/// in its order; `claims::listing::top` scores with the same function, so
+/// that its ranks are these to the bit.
+pub fn phrase_score(idf: f64, frequency: f64, length: f64, avgdl: f64) -> f64 {
+    idf * ((frequency * (K1 + 1.0)) / (frequency + K1 * (1.0 - B + B * length / avgdl)))
+}
+
 /// BM25's IDF of a phrase `hits` of `rows` rows hold, as FTS5 computes it
 /// (at least 1e-6, so that a phrase in most rows still counts).
 pub fn idf(rows: i64, hits: i64) -> f64 {
@@ -406,7 +414,7 @@ unsafe fn score(
                 continue;
             }
             let idf = idf_of(api, fts, connection, query, i)?;
-            score += idf * ((freq * (K1 + 1.0)) / (freq + K1 * (1.0 - B + B * length / query.avgdl)));
+            score += phrase_score(idf, freq, length, query.avgdl);
         }
         Ok(score)
     }

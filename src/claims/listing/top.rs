@@ -50,8 +50,6 @@ pub const WRITTEN_WEIGHT: f64 = 1.0;
 /// The weight of the `stems` column in [`super::RANK_WEIGHTS`].
 pub const STEMS_WEIGHT: f64 = 0.5;
 
-use crate::db::bm25::{B, K1};
-
 /// Rows read from each group in the first round; each round reads twice
 /// as many as the one before.
 pub const FIRST_BATCH: i64 = 64;
@@ -262,9 +260,9 @@ fn read(conn: &mut SqliteConnection, term: &str, group: &Group, batch: i64) -> S
     Ok(rows)
 }
 
-/// BM25 of one phrase, as `claimtrail_bm25` computes it, term for term.
+/// BM25 of one phrase, as `claimtrail_bm25` computes it.
 fn bm25(idf: f64, frequency: f64, length: i64, avgdl: f64) -> f64 {
-    idf * ((frequency * (K1 + 1.0)) / (frequency + K1 * (1.0 - B + B * length as f64 / avgdl)))
+    crate::db::bm25::phrase_score(idf, frequency, length as f64, avgdl)
 }
 
 #[derive(QueryableByName)]

@@ -44,6 +44,7 @@ use super::position::Position;
 use super::request::Request;
 use super::sql::Sql;
 use crate::db::write::StoreResult;
+use crate::search::Item;
 
 /// The weight of the text, subject and quotes columns in [`super::RANK_WEIGHTS`].
 pub const WRITTEN_WEIGHT: f64 = 1.0;
@@ -87,35 +88,38 @@ impl Counts {
     }
 }
 
-/// The phrases of a search, in the order the FTS5 expression of
-/// `claims::listing::sqlite` (`words_expression`) writes them, or `None`
-/// when the search is not one this path answers.
-/// Each phrase comes with the index of the search's item it belongs to.
-fn phrases(request: &Request) -> Option<Vec<(usize, String, Counts)>> {
+/// The phrases of one item of a search, in the order the FTS5 expression
+/// of `claims::listing::sqlite` (`words_expression`) writes them: one over
+/// all four fields for a word that is its own stem, else the words as
+/// written and their stems. Each is `Some((word, counts))` when it is one
+/// word, `None` when it is several or a prefix.
+fn item_phrases(item: &Item) -> Vec<Option<(String, Counts)>> {
+    let word = match item.words.as_slice() {
+        [word] if !item.prefix => Some(word),
+        _ => None,
+    };
+    match (item.prefix, item.stems()) {
+        (true, _) => vec![None],
+        (false, None) => vec![word.map(|w| (w.clone(), Counts::Both))],
+        (false, Some(stems)) => vec![
+            word.map(|w| (w.clone(), Counts::Written)),
+            match (word, stems.as_slice()) {
+                (Some(_), [stem]) => Some((stem.clone(), Counts::Stems)),
+                _ => None,
+            },
+        ],
+    }
+}
+
+/// The phrases of a search this path answers: one item, each of its
+/// phrases one word, no filter; `None` for any other.
+fn phrases(request: &Request) -> Option<Vec<(String, Counts)>> {
     if !request.columns.is_empty() || !request.members.is_empty() || request.plan.is_some() {
         return None;
     }
-    let search = request.search.as_ref()?;
     // Several words: see the module's documentation.
-    if search.items.len() != 1 {
-        return None;
-    }
-    let mut phrases = Vec::new();
-    for (i, item) in search.items.iter().enumerate() {
-        let [word] = item.words.as_slice() else { return None };
-        if item.prefix {
-            return None;
-        }
-        match item.stems() {
-            None => phrases.push((i, word.clone(), Counts::Both)),
-            Some(stems) => {
-                let [stem] = stems.as_slice() else { return None };
-                phrases.push((i, word.clone(), Counts::Written));
-                phrases.push((i, stem.clone(), Counts::Stems));
-            }
-        }
-    }
-    Some(phrases)
+    let [item] = request.search.as_ref()?.items.as_slice() else { return None };
+    item_phrases(item).into_iter().collect()
 }
 
 /// Whether [`best`] answers this request (unless it gives up).
@@ -286,21 +290,18 @@ struct Found {
     frequencies: Vec<f64>,
 }
 
-/// The search's phrases and how they make up its items.
+/// The search's phrases: those of its one word (as written and as a stem,
+/// or one over all fields); a document matches when it holds any.
 struct Search {
     streams: Vec<Stream>,
     /// Per phrase, what it counts.
     counts: Vec<Counts>,
-    /// Per phrase, the item it belongs to.
-    items: Vec<usize>,
-    item_count: usize,
 }
 
 impl Search {
-    /// A document matches when each item has a phrase it holds.
+    /// A document matches when it holds a phrase.
     fn matches(&self, found: &Found) -> bool {
-        (0..self.item_count)
-            .all(|item| self.items.iter().zip(&found.frequencies).any(|(i, frequency)| *i == item && *frequency > 0.0))
+        found.frequencies.iter().any(|frequency| *frequency > 0.0)
     }
 
     /// The document's score, as `claimtrail_bm25` adds it up: phrase by
@@ -340,7 +341,7 @@ pub fn best(
 fn read_best(
     conn: &mut SqliteConnection,
     request: &Request,
-    phrases: Vec<(usize, String, Counts)>,
+    phrases: Vec<(String, Counts)>,
     want: usize,
     first_batch: i64,
 ) -> StoreResult<Option<Vec<(i64, f64)>>> {
@@ -349,19 +350,15 @@ fn read_best(
         Some(Position::Relevance { rank, doc: Some(doc), .. }) => Some((*rank, *doc)),
         Some(_) => return Ok(None),
     };
-    let mut search = Search { streams: Vec::new(), counts: Vec::new(), items: Vec::new(), item_count: 0 };
-    let mut items_found: HashMap<usize, bool> = HashMap::new();
-    for (item, word, counts) in phrases {
+    let mut search = Search { streams: Vec::new(), counts: Vec::new() };
+    for (word, counts) in phrases {
         let Some(term) = term_of(conn, &word)? else { return Ok(None) };
         let groups = groups_of(conn, &term, counts)?;
-        *items_found.entry(item).or_default() |= !groups.is_empty();
         search.streams.push(Stream { term, groups });
         search.counts.push(counts);
-        search.items.push(item);
-        search.item_count = search.item_count.max(item + 1);
     }
     // A word no claim holds (nor its stem): nothing matches the search.
-    if items_found.values().any(|found| !found) {
+    if search.streams.iter().all(|s| s.groups.is_empty()) {
         return Ok(Some(Vec::new()));
     }
     let Some(stats) = stats_of(conn, &search)? else { return Ok(None) };
@@ -482,7 +479,7 @@ const MAX_COMBINATIONS: usize = 50_000;
 ///
 /// Such a document is unread in every group it is in, so it is no shorter
 /// than the last row read in each of them: a combination of one group (or
-/// none) per phrase, with at least one per item, scores at most its BM25 at
+/// none) per phrase, at least one in all, scores at most its BM25 at
 /// the longest of those lengths. Groups read to the end hold no such
 /// document.
 fn unread_bounds(search: &Search, stats: &Stats) -> (f64, Vec<Vec<f64>>) {
@@ -513,9 +510,7 @@ fn unread_bounds(search: &Search, stats: &Stats) -> (f64, Vec<Vec<f64>>) {
     let mut total: f64 = 0.0;
     loop {
         let chosen = |p: usize| (choice[p] > 0).then(|| open[p][choice[p] - 1]);
-        let every_item = (0..search.item_count)
-            .all(|item| (0..streams.len()).any(|p| search.items[p] == item && chosen(p).is_some()));
-        if every_item {
+        if (0..streams.len()).any(|p| chosen(p).is_some()) {
             let length =
                 (0..streams.len()).filter_map(|p| chosen(p).map(|g| floor(&streams[p].groups[g]))).max().unwrap_or(0);
             let bound: f64 = (0..streams.len())
@@ -619,24 +614,7 @@ fn term_docs(conn: &mut SqliteConnection, terms: &[&str]) -> StoreResult<HashMap
 /// `None` when no phrase is one word, or the counts cannot be read.
 pub fn known_idfs(conn: &mut SqliteConnection, request: &Request) -> StoreResult<Option<String>> {
     let Some(search) = request.search.as_ref() else { return Ok(None) };
-    let mut phrases: Vec<Option<(String, Counts)>> = Vec::new();
-    for item in &search.items {
-        let word = match item.words.as_slice() {
-            [word] if !item.prefix => Some(word),
-            _ => None,
-        };
-        match (item.prefix, item.stems()) {
-            (true, _) => phrases.push(None),
-            (false, None) => phrases.push(word.map(|w| (w.clone(), Counts::Both))),
-            (false, Some(stems)) => {
-                phrases.push(word.map(|w| (w.clone(), Counts::Written)));
-                phrases.push(match (word, stems.as_slice()) {
-                    (Some(_), [stem]) => Some((stem.clone(), Counts::Stems)),
-                    _ => None,
-                });
-            }
-        }
-    }
+    let mut phrases: Vec<Option<(String, Counts)>> = search.items.iter().flat_map(item_phrases).collect();
     if phrases.iter().all(Option::is_none) {
         return Ok(None);
     }

@@ -132,6 +132,9 @@ echo "==> PostgreSQL 15 ready: $CLAIMTRAIL_TEST_PG_URL"
 # it saw here, and after a whole run one more test reads the notes: every
 # operation exercised, no optional response field always present.
 export CLAIMTRAIL_SPEC_OBSERVATIONS=$TMP/spec-observations
+# A failing test's message, not 40 lines of backtrace, ends its report:
+# CI shows the tail of the output (CLAIMTRAIL_TEST_BACKTRACE=1 to see them).
+export RUST_BACKTRACE=${CLAIMTRAIL_TEST_BACKTRACE:-0}
 status=0
 cargo test "$@" || status=$?
 if [[ $status -eq 0 && $# -eq 0 ]]; then

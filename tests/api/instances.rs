@@ -244,8 +244,14 @@ async fn many_instances_share_one_database(backend: Backend) {
         assert_eq!(
             (winners.len(), losers),
             (1, RACERS - 1),
-            "round {round}: {:?}",
-            outcomes.iter().map(|(r, s, _)| (r, s.as_u16())).collect::<Vec<_>>()
+            "round {round}: {:?}\nanswers other than 200 and 412: {:?}\n{}\n{}",
+            outcomes.iter().map(|(r, s, _)| (r, s.as_u16())).collect::<Vec<_>>(),
+            outcomes
+                .iter()
+                .filter(|(_, s, _)| *s != StatusCode::OK && *s != StatusCode::PRECONDITION_FAILED)
+                .collect::<Vec<_>>(),
+            first.log_tail(),
+            second.log_tail()
         );
         let (winner, _, changed) = winners[0];
         assert_eq!(changed["version"], version + 1);

@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Relevance pages of two claimtrail servers on the same database, side by side.
 
-    python3 benches/relevance-overlap.py DATABASE URL_A URL_B [N]
+    python3 benches/relevance-overlap.py DATABASE URL_A URL_B [N] [WORDS]
 
 Picks N (default 50) words of the database's `claim_terms` (three letters
 or more, spread over the alphabet by a fixed seed), asks both servers for
 `q=<word>&sort=relevance&limit=50` twice (the first run warms each), and
 prints how many pages are identical (ids, order, next cursor), the mean
 overlap of the two top 50s, and the median and slowest second-run times.
+With WORDS = 2, each query is two words that one claim holds (a claim
+picked by the same seed, two of its terms of three letters or more).
 """
 import json
 import random
@@ -35,6 +37,24 @@ def words_of(database, n):
     return words
 
 
+def pairs_of(database, n):
+    rng = random.Random(7)
+    db = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    (top,) = db.execute("SELECT max(rowid) FROM claims").fetchone()
+    pairs = []
+    for _ in range(n * 20):
+        if len(pairs) == n:
+            break
+        terms = [row[0] for row in db.execute(
+            "SELECT term FROM claim_terms WHERE doc = ? AND term GLOB '[a-z][a-z][a-z]*' AND written > 0 ORDER BY term",
+            (rng.randint(1, top),))]
+        if len(terms) >= 2:
+            pair = " ".join(rng.sample(terms, 2))
+            if pair not in pairs:
+                pairs.append(pair)
+    return pairs
+
+
 def page(base, word):
     url = f"{base}/v1/claims?q={urllib.parse.quote(word)}&sort=relevance&limit=50"
     started = time.perf_counter()
@@ -45,7 +65,8 @@ def page(base, word):
 def main():
     database, a, b = sys.argv[1:4]
     n = int(sys.argv[4]) if len(sys.argv) > 4 else 50
-    words = words_of(database, n)
+    two = len(sys.argv) > 5 and sys.argv[5] == "2"
+    words = pairs_of(database, n) if two else words_of(database, n)
     same, overlaps, times_a, times_b = 0, [], [], []
     for word in words:
         for _ in range(2):
@@ -57,7 +78,7 @@ def main():
         overlaps.append(len(set(ids_a) & set(ids_b)) / max(1, len(ids_b)))
         times_a.append(time_a)
         times_b.append(time_b)
-    print(f"{len(words)} one-word queries: identical pages (ids, order, next cursor) {same}/{len(words)}; "
+    print(f"{len(words)} {'two' if two else 'one'}-word queries: identical pages (ids, order, next cursor) {same}/{len(words)}; "
           f"mean overlap of the top 50 {statistics.mean(overlaps):.3f}")
     print(f"second runs, ms: median {statistics.median(times_a):.2f} ({a}) against {statistics.median(times_b):.2f} ({b}); "
           f"slowest {max(times_a):.2f} against {max(times_b):.2f}")

@@ -694,6 +694,9 @@ async fn a_search_of_words_by_relevance_from_claim_terms_is_the_full_ranking() {
                     "securite forces",
                     "official said",
                     "nowhere security",
+                    // After the writes below, in three claims only.
+                    "chief security",
+                    "killed the chief",
                 ] {
                     for (limit, first_batch) in [(1, 1), (7, 1), (7, 64), (50, 2), (50, 64)] {
                         let best = ranked_by(&mut conn, query(q, None), limit, RankedBy::Terms { first_batch })
@@ -706,7 +709,7 @@ async fn a_search_of_words_by_relevance_from_claim_terms_is_the_full_ranking() {
                             rows.iter().map(|(doc, rank)| (*doc, rank.to_bits())).collect::<Vec<_>>()
                         };
                         assert_eq!(bits(&best), bits(&all), "q={q} limit={limit} first_batch={first_batch}");
-                        if !q.contains("nowhere") {
+                        if !q.contains("nowhere") && !q.contains("chief") {
                             assert_eq!(all.len(), limit as usize + 1, "q={q} has more matches than a page");
                         }
                     }

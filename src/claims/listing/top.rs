@@ -447,6 +447,10 @@ fn read_best(
     }
 }
 
+/// Most documents a search of several words looks up once one of its
+/// words is read to its end.
+const MAX_LOOKUPS: usize = 20_000;
+
 /// Rows read in all by a search of several words before it is ranked
 /// whole instead: its words are rarely together in the shorter documents.
 const MAX_MERGED_ROWS: usize = 60_000;
@@ -492,6 +496,31 @@ fn merged(
                 batches[p][g] = batches[p][g].saturating_mul(2);
             }
         }
+        // A word read to its end: the documents left that can match are
+        // those its unmet rows name; look them up instead of reading on.
+        let read_out = |i: usize| {
+            (0..search.streams.len()).all(|p| search.items[p] != i || search.streams[p].groups.iter().all(|g| g.done))
+        };
+        if let Some(i) = (0..search.item_count).find(|i| read_out(*i)) {
+            let mut docs: Vec<i64> = (0..search.streams.len())
+                .filter(|p| search.items[*p] == i)
+                .flat_map(|p| buffers[p].iter().flatten().map(|r| r.doc))
+                .collect();
+            docs.sort_unstable();
+            docs.dedup();
+            if docs.len() <= MAX_LOOKUPS {
+                let terms: Vec<String> = search.streams.iter().map(|s| s.term.clone()).collect();
+                for (doc, found) in found_in(conn, search, &terms, &docs)? {
+                    let rank = -search.score(&found, stats);
+                    if search.matches(&found) && after.is_none_or(|(r, d)| (rank, doc) > (r, d)) {
+                        best.push((doc, rank));
+                    }
+                }
+                best.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+                best.truncate(want);
+                return Ok(Some(best));
+            }
+        }
         let next = buffers.iter().flatten().filter_map(|b| b.front().map(|r| (r.length, r.doc))).min();
         let Some((length, doc)) = next else {
             // Every group read to its end.
@@ -506,8 +535,11 @@ fn merged(
             best.truncate(want);
             let floors: Vec<Vec<Option<i64>>> =
                 buffers.iter().map(|groups| groups.iter().map(|b| b.front().map(|r| r.length)).collect()).collect();
-            if best.len() == want && beats(-best[want - 1].1, and_bound(search, stats, &floors)) {
-                return Ok(Some(best));
+            match and_bound(search, stats, &floors) {
+                // No unread document holds every word.
+                None => return Ok(Some(best)),
+                Some(bound) if best.len() == want && beats(-best[want - 1].1, bound) => return Ok(Some(best)),
+                Some(_) => {}
             }
             if rows_read > MAX_MERGED_ROWS {
                 return Ok(None);
@@ -539,23 +571,28 @@ fn merged(
 /// group has no row left), so it scores at most the BM25 of the chosen
 /// groups at the longest of those lengths. Past [`MAX_COMBINATIONS`], each
 /// phrase's best group at its own floor, summed (looser, still a bound).
-fn and_bound(search: &Search, stats: &Stats, floors: &[Vec<Option<i64>>]) -> f64 {
+/// `None` when some word has no row left: no unread document can match.
+fn and_bound(search: &Search, stats: &Stats, floors: &[Vec<Option<i64>>]) -> Option<f64> {
     let open: Vec<Vec<usize>> =
         floors.iter().map(|groups| (0..groups.len()).filter(|g| groups[*g].is_some()).collect()).collect();
+    if !(0..search.item_count).all(|i| (0..open.len()).any(|p| search.items[p] == i && !open[p].is_empty())) {
+        return None;
+    }
     let frequency = |p: usize, g: usize| search.streams[p].groups[g].frequency;
     let floor = |p: usize, g: usize| floors[p][g].unwrap_or(i64::MAX);
     let combinations = open.iter().try_fold(1usize, |n, o| n.checked_mul(o.len() + 1));
     if combinations.is_none_or(|n| n > MAX_COMBINATIONS) {
-        return open
-            .iter()
-            .enumerate()
-            .map(|(p, groups)| {
-                groups
-                    .iter()
-                    .map(|g| bm25(stats.idf[p], frequency(p, *g), floor(p, *g), stats.avgdl))
-                    .fold(0.0, f64::max)
-            })
-            .sum();
+        return Some(
+            open.iter()
+                .enumerate()
+                .map(|(p, groups)| {
+                    groups
+                        .iter()
+                        .map(|g| bm25(stats.idf[p], frequency(p, *g), floor(p, *g), stats.avgdl))
+                        .fold(0.0, f64::max)
+                })
+                .sum(),
+        );
     }
     let mut choice = vec![0usize; open.len()];
     let mut total: f64 = 0.0;
@@ -573,7 +610,7 @@ fn and_bound(search: &Search, stats: &Stats, floors: &[Vec<Option<i64>>]) -> f64
         let mut p = 0;
         loop {
             if p == choice.len() {
-                return total;
+                return Some(total);
             }
             choice[p] += 1;
             if choice[p] <= open[p].len() {

@@ -345,6 +345,10 @@ fn main() -> anyhow::Result<()> {
                 format!("q={common} {common2} (two words), relevance"),
                 all(vec![format!("/v1/claims?q={common}%20{common2}&sort=relevance")]),
             ),
+            (
+                format!("q={common} {uncommon} (two words), relevance"),
+                all(vec![format!("/v1/claims?q={common}%20{uncommon}&sort=relevance")]),
+            ),
             (format!("q={rare}, relevance"), all(vec![format!("/v1/claims?q={rare}&sort=relevance")])),
             (
                 format!("q={common}, relevance, snippets"),

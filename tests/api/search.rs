@@ -604,7 +604,7 @@ pub fn claim_terms_against_fts5(db: &claimtrail::db::Db) -> Vec<String> {
     )
 }
 
-/// On SQLite a search of one word or several by relevance reads its best matches from
+/// On SQLite a search of one word by relevance reads its best matches from
 /// `claim_terms` and stops once nothing unread can beat them (see
 /// `claims::listing::top`). It must give the rows and ranks, to the bit,
 /// that ranking every match gives: first pages of several sizes, the pages
@@ -612,7 +612,7 @@ pub fn claim_terms_against_fts5(db: &claimtrail::db::Db) -> Vec<String> {
 /// nowhere; and again after writes changed the texts and quotes, which the
 /// triggers must carry into `claim_terms` as FTS5 indexes them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_search_of_words_by_relevance_from_claim_terms_is_the_full_ranking() {
+async fn a_one_word_search_by_relevance_from_claim_terms_is_the_full_ranking() {
     use claimtrail::claims::listing::{RankedBy, ranked_by};
     use claimtrail::claims::model::{ClaimQuery, ClaimSort};
     let app = spawn_app(claimtrail::db::Backend::Sqlite).await;
@@ -687,16 +687,6 @@ async fn a_search_of_words_by_relevance_from_claim_terms_is_the_full_ranking() {
                     "mali",
                     "securite",
                     "nowhere",
-                    "security officials",
-                    "kill the",
-                    "the security killed",
-                    "security security",
-                    "securite forces",
-                    "official said",
-                    "nowhere security",
-                    // After the writes below, in three claims only.
-                    "chief security",
-                    "killed the chief",
                 ] {
                     for (limit, first_batch) in [(1, 1), (7, 1), (7, 64), (50, 2), (50, 64)] {
                         let best = ranked_by(&mut conn, query(q, None), limit, RankedBy::Terms { first_batch })
@@ -709,7 +699,7 @@ async fn a_search_of_words_by_relevance_from_claim_terms_is_the_full_ranking() {
                             rows.iter().map(|(doc, rank)| (*doc, rank.to_bits())).collect::<Vec<_>>()
                         };
                         assert_eq!(bits(&best), bits(&all), "q={q} limit={limit} first_batch={first_batch}");
-                        if !q.contains("nowhere") && !q.contains("chief") {
+                        if q != "nowhere" {
                             assert_eq!(all.len(), limit as usize + 1, "q={q} has more matches than a page");
                         }
                     }
@@ -734,12 +724,11 @@ async fn a_search_of_words_by_relevance_from_claim_terms_is_the_full_ranking() {
                     }
                     assert_eq!(pages[0], pages[1], "q={q}");
                 }
-                // A prefix or a phrase among the words is ranked whole.
-                for q in ["secur* officials", "\"the security\" mali"] {
-                    let best =
-                        ranked_by(&mut conn, query(q, None), 7, RankedBy::Terms { first_batch: 64 }).expect("ranks");
-                    assert!(best.is_none(), "q={q} is not answered from claim_terms");
-                }
+                // Two words are ranked whole.
+                let best =
+                    ranked_by(&mut conn, query("security officials", None), 7, RankedBy::Terms { first_batch: 64 })
+                        .expect("ranks");
+                assert!(best.is_none(), "two words are not answered from claim_terms");
                 // Ranked whole, with the IDFs of one-word phrases from
                 // `claim_term_docs`: the ranks of counting them all, on
                 // another connection (each keeps what it counted).

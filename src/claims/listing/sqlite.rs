@@ -98,7 +98,7 @@ impl Dialect for SqliteConnection {
         let mut lines = Vec::new();
         if request.sort == ClaimSort::Relevance && every_match_listed(request) && super::top::answers(request) {
             lines.push(
-                "BEST MATCHES FROM claim_terms (words, no prefix or phrase: src/claims/listing/top.rs); \
+                "BEST MATCHES FROM claim_terms (one word: src/claims/listing/top.rs); \
                  the plan below ranks every match, if that gives up"
                     .to_string(),
             );

@@ -28,20 +28,11 @@
 //! cursors and pages; a test holds this path to it.
 //!
 //! It answers a search of one word (its stems included), with no filter.
-//!
-//! A search of several words (each matched as written or by its stems, all
-//! of them in every match) is answered another way ([`merged`]): the best
-//! matches of all the words are rarely the best of each, and the bound
-//! above, looking up every document read, went through 20,000 rows at a
-//! million claims before it let go. Instead every group of every phrase is
-//! read in one order, by length and then row, so that a document's rows in
-//! all the groups come together and its counts are whole without a lookup;
-//! and an unread document must hold a phrase of every word, in groups whose
-//! next rows bound its length from below.
-//!
-//! Anything else (a phrase, a prefix, a filter, a search whose bound does
-//! not fall within [`MAX_ROWS`] or [`MAX_MERGED_ROWS`] rows) returns `None`
-//! and is ranked whole, as before.
+//! Anything else (several words, a phrase, a prefix, a filter, a search
+//! whose bound does not fall within [`MAX_ROWS`] rows) returns `None` and
+//! is ranked whole, as before. For several words the best matches of all
+//! of them are rarely the best of each: at a million claims two common
+//! words read 20,000 rows before the bound let go, slower than ranking.
 
 use std::collections::HashMap;
 
@@ -120,25 +111,15 @@ fn item_phrases(item: &Item) -> Vec<Option<(String, Counts)>> {
     }
 }
 
-/// The phrases of a search this path answers, each with the index of its
-/// item: every item one word (not a prefix, not a phrase of several), no
-/// filter; `None` for any other.
-fn phrases(request: &Request) -> Option<Vec<(String, Counts, usize)>> {
+/// The phrases of a search this path answers: one item, each of its
+/// phrases one word, no filter; `None` for any other.
+fn phrases(request: &Request) -> Option<Vec<(String, Counts)>> {
     if !request.columns.is_empty() || !request.members.is_empty() || request.plan.is_some() {
         return None;
     }
-    let items = &request.search.as_ref()?.items;
-    if items.is_empty() {
-        return None;
-    }
-    let mut phrases = Vec::new();
-    for (i, item) in items.iter().enumerate() {
-        for phrase in item_phrases(item) {
-            let (word, counts) = phrase?;
-            phrases.push((word, counts, i));
-        }
-    }
-    Some(phrases)
+    // Several words: see the module's documentation.
+    let [item] = request.search.as_ref()?.items.as_slice() else { return None };
+    item_phrases(item).into_iter().collect()
 }
 
 /// Whether [`best`] answers this request (unless it gives up).
@@ -309,25 +290,18 @@ struct Found {
     frequencies: Vec<f64>,
 }
 
-/// The search's phrases: those of each of its words (as written and as a
-/// stem, or one over all fields). A document matches an item when it
-/// holds any of the item's phrases, and the search when it matches every
-/// item.
+/// The search's phrases: those of its one word (as written and as a stem,
+/// or one over all fields); a document matches when it holds any.
 struct Search {
     streams: Vec<Stream>,
     /// Per phrase, what it counts.
     counts: Vec<Counts>,
-    /// Per phrase, the index of its item.
-    items: Vec<usize>,
-    /// How many items the search has.
-    item_count: usize,
 }
 
 impl Search {
-    /// A document matches when it holds a phrase of every item.
+    /// A document matches when it holds a phrase.
     fn matches(&self, found: &Found) -> bool {
-        (0..self.item_count)
-            .all(|i| found.frequencies.iter().zip(&self.items).any(|(frequency, item)| *item == i && *frequency > 0.0))
+        found.frequencies.iter().any(|frequency| *frequency > 0.0)
     }
 
     /// The document's score, as `claimtrail_bm25` adds it up: phrase by
@@ -367,7 +341,7 @@ pub fn best(
 fn read_best(
     conn: &mut SqliteConnection,
     request: &Request,
-    phrases: Vec<(String, Counts, usize)>,
+    phrases: Vec<(String, Counts)>,
     want: usize,
     first_batch: i64,
 ) -> StoreResult<Option<Vec<(i64, f64)>>> {
@@ -376,24 +350,18 @@ fn read_best(
         Some(Position::Relevance { rank, doc: Some(doc), .. }) => Some((*rank, *doc)),
         Some(_) => return Ok(None),
     };
-    let item_count = phrases.iter().map(|(_, _, item)| item + 1).max().unwrap_or(0);
-    let mut search = Search { streams: Vec::new(), counts: Vec::new(), items: Vec::new(), item_count };
-    for (word, counts, item) in phrases {
+    let mut search = Search { streams: Vec::new(), counts: Vec::new() };
+    for (word, counts) in phrases {
         let Some(term) = term_of(conn, &word)? else { return Ok(None) };
         let groups = groups_of(conn, &term, counts)?;
         search.streams.push(Stream { term, groups });
         search.counts.push(counts);
-        search.items.push(item);
     }
     // A word no claim holds (nor its stem): nothing matches the search.
-    let held = |i: usize| search.streams.iter().zip(&search.items).any(|(s, item)| *item == i && !s.groups.is_empty());
-    if !(0..item_count).all(held) {
+    if search.streams.iter().all(|s| s.groups.is_empty()) {
         return Ok(Some(Vec::new()));
     }
     let Some(stats) = stats_of(conn, &search)? else { return Ok(None) };
-    if item_count > 1 {
-        return merged(conn, &mut search, &stats, want, after, first_batch);
-    }
     let terms: Vec<String> = search.streams.iter().map(|s| s.term.clone()).collect();
     // Every document seen: `Some` if it matches the search.
     let mut seen: HashMap<i64, Option<Found>> = HashMap::new();
@@ -444,181 +412,6 @@ fn read_best(
             return Ok(None);
         }
         batch = batch.saturating_mul(2);
-    }
-}
-
-/// Most documents a search of several words looks up once one of its
-/// words is read to its end.
-const MAX_LOOKUPS: usize = 20_000;
-
-/// Rows read in all by a search of several words before it is ranked
-/// whole instead: its words are rarely together in the shorter documents.
-const MAX_MERGED_ROWS: usize = 60_000;
-
-/// The best matches of a search of several words: every group of every
-/// phrase read in one order, by length and then row, so that a document's
-/// rows in all groups are met together and its counts are whole without a
-/// lookup. Documents are scored as they are met; the search stops, between
-/// one length and the next, once the last of the best `want` beats what
-/// any unread document can score: one that holds a phrase of each item, in
-/// groups whose next rows are no shorter than their next unread ones.
-fn merged(
-    conn: &mut SqliteConnection,
-    search: &mut Search,
-    stats: &Stats,
-    want: usize,
-    after: Option<(f64, i64)>,
-    first_batch: i64,
-) -> StoreResult<Option<Vec<(i64, f64)>>> {
-    // Per phrase and group: the rows read and not yet met, and the size of
-    // the next batch.
-    let mut buffers: Vec<Vec<std::collections::VecDeque<Row>>> =
-        search.streams.iter().map(|s| s.groups.iter().map(|_| Default::default()).collect()).collect();
-    let mut batches: Vec<Vec<i64>> = search.streams.iter().map(|s| vec![first_batch.max(1); s.groups.len()]).collect();
-    let mut best: Vec<(i64, f64)> = Vec::new();
-    let mut rows_read = 0usize;
-    let mut length_met: Option<i64> = None;
-    loop {
-        for (p, stream) in search.streams.iter_mut().enumerate() {
-            for (g, group) in stream.groups.iter_mut().enumerate() {
-                if !buffers[p][g].is_empty() || group.done {
-                    continue;
-                }
-                let rows = read(conn, &stream.term, group, batches[p][g])?;
-                rows_read += rows.len();
-                if (rows.len() as i64) < batches[p][g] {
-                    group.done = true;
-                }
-                if let Some(last) = rows.last() {
-                    group.last = Some((last.length, last.doc));
-                }
-                buffers[p][g].extend(rows);
-                batches[p][g] = batches[p][g].saturating_mul(2);
-            }
-        }
-        // A word read to its end: the documents left that can match are
-        // those its unmet rows name; look them up instead of reading on.
-        let read_out = |i: usize| {
-            (0..search.streams.len()).all(|p| search.items[p] != i || search.streams[p].groups.iter().all(|g| g.done))
-        };
-        if let Some(i) = (0..search.item_count).find(|i| read_out(*i)) {
-            let mut docs: Vec<i64> = (0..search.streams.len())
-                .filter(|p| search.items[*p] == i)
-                .flat_map(|p| buffers[p].iter().flatten().map(|r| r.doc))
-                .collect();
-            docs.sort_unstable();
-            docs.dedup();
-            if docs.len() <= MAX_LOOKUPS {
-                let terms: Vec<String> = search.streams.iter().map(|s| s.term.clone()).collect();
-                for (doc, found) in found_in(conn, search, &terms, &docs)? {
-                    let rank = -search.score(&found, stats);
-                    if search.matches(&found) && after.is_none_or(|(r, d)| (rank, doc) > (r, d)) {
-                        best.push((doc, rank));
-                    }
-                }
-                best.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
-                best.truncate(want);
-                return Ok(Some(best));
-            }
-        }
-        let next = buffers.iter().flatten().filter_map(|b| b.front().map(|r| (r.length, r.doc))).min();
-        let Some((length, doc)) = next else {
-            // Every group read to its end.
-            best.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
-            best.truncate(want);
-            return Ok(Some(best));
-        };
-        // Between one length and the next, every shorter document has been
-        // met: stop when nothing unread can beat the last of the best.
-        if length_met.is_some_and(|met| length > met) {
-            best.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
-            best.truncate(want);
-            let floors: Vec<Vec<Option<i64>>> =
-                buffers.iter().map(|groups| groups.iter().map(|b| b.front().map(|r| r.length)).collect()).collect();
-            match and_bound(search, stats, &floors) {
-                // No unread document holds every word.
-                None => return Ok(Some(best)),
-                Some(bound) if best.len() == want && beats(-best[want - 1].1, bound) => return Ok(Some(best)),
-                Some(_) => {}
-            }
-            if rows_read > MAX_MERGED_ROWS {
-                return Ok(None);
-            }
-        }
-        length_met = Some(length);
-        let mut frequencies = vec![0.0; search.streams.len()];
-        for (p, stream) in search.streams.iter().enumerate() {
-            for (g, group) in stream.groups.iter().enumerate() {
-                if buffers[p][g].front().is_some_and(|r| (r.length, r.doc) == (length, doc)) {
-                    buffers[p][g].pop_front();
-                    frequencies[p] = group.frequency;
-                }
-            }
-        }
-        let found = Found { length, frequencies };
-        if search.matches(&found) {
-            let rank = -search.score(&found, stats);
-            if after.is_none_or(|(r, d)| (rank, doc) > (r, d)) {
-                best.push((doc, rank));
-            }
-        }
-    }
-}
-
-/// The most a document not met yet can score in a search of several
-/// words: it holds a phrase of every item, each in a group (one per phrase
-/// at most) whose next row is no shorter than `floors` says (`None`: the
-/// group has no row left), so it scores at most the BM25 of the chosen
-/// groups at the longest of those lengths. Past [`MAX_COMBINATIONS`], each
-/// phrase's best group at its own floor, summed (looser, still a bound).
-/// `None` when some word has no row left: no unread document can match.
-fn and_bound(search: &Search, stats: &Stats, floors: &[Vec<Option<i64>>]) -> Option<f64> {
-    let open: Vec<Vec<usize>> =
-        floors.iter().map(|groups| (0..groups.len()).filter(|g| groups[*g].is_some()).collect()).collect();
-    if !(0..search.item_count).all(|i| (0..open.len()).any(|p| search.items[p] == i && !open[p].is_empty())) {
-        return None;
-    }
-    let frequency = |p: usize, g: usize| search.streams[p].groups[g].frequency;
-    let floor = |p: usize, g: usize| floors[p][g].unwrap_or(i64::MAX);
-    let combinations = open.iter().try_fold(1usize, |n, o| n.checked_mul(o.len() + 1));
-    if combinations.is_none_or(|n| n > MAX_COMBINATIONS) {
-        return Some(
-            open.iter()
-                .enumerate()
-                .map(|(p, groups)| {
-                    groups
-                        .iter()
-                        .map(|g| bm25(stats.idf[p], frequency(p, *g), floor(p, *g), stats.avgdl))
-                        .fold(0.0, f64::max)
-                })
-                .sum(),
-        );
-    }
-    let mut choice = vec![0usize; open.len()];
-    let mut total: f64 = 0.0;
-    loop {
-        let chosen = |p: usize| (choice[p] > 0).then(|| open[p][choice[p] - 1]);
-        let every_item =
-            (0..search.item_count).all(|i| (0..open.len()).any(|p| search.items[p] == i && chosen(p).is_some()));
-        if every_item {
-            let length = (0..open.len()).filter_map(|p| chosen(p).map(|g| floor(p, g))).max().unwrap_or(0);
-            let bound: f64 = (0..open.len())
-                .filter_map(|p| chosen(p).map(|g| bm25(stats.idf[p], frequency(p, g), length, stats.avgdl)))
-                .sum();
-            total = total.max(bound);
-        }
-        let mut p = 0;
-        loop {
-            if p == choice.len() {
-                return Some(total);
-            }
-            choice[p] += 1;
-            if choice[p] <= open[p].len() {
-                break;
-            }
-            choice[p] = 0;
-            p += 1;
-        }
     }
 }
 

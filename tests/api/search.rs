@@ -777,3 +777,37 @@ async fn a_one_word_search_by_relevance_from_claim_terms_is_the_full_ranking() {
     app.create_claim("Security.").await;
     check(&app).await;
 }
+
+/// The relevance search looks up what the documents it read hold of the
+/// search's terms through `claim_terms_by_doc`, whatever the statistics
+/// say: with those `ANALYZE` wrote at a million claims under an
+/// `analysis_limit` (a dozen rows per term), SQLite read every row of each
+/// term instead and checked it against the documents, 30 ms a search.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_relevance_search_looks_up_documents_by_document_whatever_the_statistics_say() {
+    let app = spawn_app(claimtrail::db::Backend::Sqlite).await;
+    let db = app.db.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = db.get().expect("a connection");
+        let claimtrail::db::DbConnection::Sqlite(sqlite) = &mut *conn else { panic!("a SQLite database") };
+        diesel::connection::SimpleConnection::batch_execute(
+            sqlite,
+            "ANALYZE;
+             DELETE FROM sqlite_stat1 WHERE tbl = 'claim_terms';
+             INSERT INTO sqlite_stat1 VALUES ('claim_terms', 'claim_terms', '26762272 12 10 10 4 1'),
+                 ('claim_terms', 'claim_terms_by_doc', '26762272 27 1');
+             ANALYZE sqlite_schema;",
+        )
+        .expect("the statistics are written");
+        for terms in [&["security", "secur"][..], &["mali"][..]] {
+            let plan = claimtrail::claims::listing::terms_lookup_plan(&mut conn, &[1, 2, 3], terms).expect("a plan");
+            assert!(
+                plan.iter().any(|line| line.contains("claim_terms_by_doc (doc=? AND term=?)")),
+                "terms {terms:?}: {plan:?}"
+            );
+            assert!(!plan.iter().any(|line| line.contains("PRIMARY KEY")), "terms {terms:?}: {plan:?}");
+        }
+    })
+    .await
+    .expect("the plans");
+}

@@ -96,6 +96,16 @@ pub enum RankedBy {
     Counted,
 }
 
+/// SQLite's plan of the relevance search's lookup of what documents hold
+/// of a search's terms (`top::lookup_plan`); for a test.
+#[doc(hidden)]
+pub fn terms_lookup_plan(conn: &mut DbConnection, docs: &[i64], terms: &[&str]) -> StoreResult<Vec<String>> {
+    match conn {
+        DbConnection::Sqlite(c) => top::lookup_plan(c, docs, terms),
+        DbConnection::Pg(_) => Err(crate::db::write::StoreError::bad_parameter("q", "claim_terms is SQLite's")),
+    }
+}
+
 /// A relevance page's matches as `(row in the search index, rank)`, ranked
 /// one of the ways SQLite can; for the tests that hold them to each other.
 #[doc(hidden)]

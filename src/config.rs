@@ -69,6 +69,11 @@ pub struct Settings {
     #[arg(long, env = "CLAIMTRAIL_DB_RETRY_AFTER", default_value = "2s", value_parser = duration, global = true)]
     pub db_retry_after: Duration,
 
+    /// A pooled connection is checked (`SELECT 1`) before it is lent unless
+    /// its last use succeeded within this long (`0s`: check every time).
+    #[arg(long, env = "CLAIMTRAIL_DB_CHECK_AFTER_IDLE", default_value = "1s", value_parser = duration, global = true)]
+    pub db_check_after_idle: Duration,
+
     /// The longest one database statement of a request may run (`0s`: no limit).
     #[arg(long, env = "CLAIMTRAIL_STATEMENT_TIMEOUT", default_value = "5s", value_parser = duration, global = true)]
     pub statement_timeout: Duration,
@@ -135,6 +140,7 @@ impl Settings {
             db_acquire_timeout: Duration::from_secs(10),
             db_health_timeout: Duration::from_millis(500),
             db_retry_after: Duration::from_secs(2),
+            db_check_after_idle: crate::db::DEFAULT_CHECK_AFTER_IDLE,
             statement_timeout: Duration::from_secs(5),
             durability: Durability::Normal,
             sqlite_mmap_mib: crate::db::DEFAULT_MMAP_MIB,
@@ -156,6 +162,7 @@ impl Settings {
             statement_timeout: Some(self.statement_timeout).filter(|t| !t.is_zero()),
             durability: self.durability,
             mmap_mib: self.sqlite_mmap_mib,
+            check_after_idle: self.db_check_after_idle,
         }
     }
 }

@@ -22,7 +22,7 @@ use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use self::breaker::Breaker;
-pub use self::pool::{DEFAULT_MMAP_MIB, DbOptions, Durability, PooledDb};
+pub use self::pool::{DEFAULT_CHECK_AFTER_IDLE, DEFAULT_MMAP_MIB, DbOptions, Durability, PooledDb, answered};
 use crate::error::ApiError;
 use write::{Change, StoreError, Tx};
 
@@ -156,6 +156,7 @@ pub struct Db {
     breaker: Arc<Breaker>,
     acquire_timeout: std::time::Duration,
     health_timeout: std::time::Duration,
+    check_after_idle: std::time::Duration,
     /// Callers waiting for a pooled connection now, for the metrics.
     waiting: Arc<AtomicU32>,
 }
@@ -198,6 +199,7 @@ impl Db {
             writer: Arc::new(Mutex::new(())),
             breaker,
             acquire_timeout: options.acquire_timeout,
+            check_after_idle: options.check_after_idle,
             health_timeout: options.health_timeout,
             waiting: Arc::new(AtomicU32::new(0)),
         })
@@ -220,7 +222,7 @@ impl Db {
 
     /// Checks out a connection for synchronous callers (the CLI).
     pub fn get(&self) -> Result<PooledDb, ApiError> {
-        pool::checkout(&self.pool, &self.breaker, self.acquire_timeout, false)
+        pool::checkout(&self.pool, &self.breaker, self.acquire_timeout, self.check_after_idle, false)
     }
 
     /// Whether the database answers, within the health timeout; the 503
@@ -233,12 +235,18 @@ impl Db {
             return Err(not_ready(&tripped.reason));
         }
         let (pool, breaker, timeout) = (self.pool.clone(), self.breaker.clone(), self.health_timeout);
+        let check_after_idle = self.check_after_idle;
         let answered = web::block(move || {
-            let mut conn = pool::checkout(&pool, &breaker, timeout, true).map_err(|_| match breaker.tripped() {
-                Some(tripped) => tripped.reason,
-                None => format!("no free connection within {} ms", timeout.as_millis()),
-            })?;
-            diesel::RunQueryDsl::execute(diesel::sql_query("SELECT 1"), &mut *conn).map_err(|e| e.to_string())
+            let mut conn =
+                pool::checkout(&pool, &breaker, timeout, check_after_idle, true).map_err(|_| {
+                    match breaker.tripped() {
+                        Some(tripped) => tripped.reason,
+                        None => format!("no free connection within {} ms", timeout.as_millis()),
+                    }
+                })?;
+            let answer = diesel::RunQueryDsl::execute(diesel::sql_query("SELECT 1"), &mut *conn);
+            pool::answered(&mut conn, answer.is_ok());
+            answer.map_err(|e| e.to_string())
         })
         .await
         .map_err(ApiError::internal)?;
@@ -294,14 +302,16 @@ impl Db {
         // While the database is down, answer without queueing for it.
         self.breaker.admit().map_err(pool::turned_away)?;
         let (pool, breaker, timeout) = (self.pool.clone(), self.breaker.clone(), self.acquire_timeout);
-        let waiting = self.waiting.clone();
+        let (waiting, check_after_idle) = (self.waiting.clone(), self.check_after_idle);
         web::block(move || {
             let _turn = turn.as_ref().map(|w| w.lock().unwrap_or_else(PoisonError::into_inner));
             waiting.fetch_add(1, Ordering::Relaxed);
-            let conn = pool::checkout(&pool, &breaker, timeout, false);
+            let conn = pool::checkout(&pool, &breaker, timeout, check_after_idle, false);
             waiting.fetch_sub(1, Ordering::Relaxed);
             let mut conn = conn?;
-            f(&mut conn)
+            let done = f(&mut conn);
+            pool::answered(&mut conn, done.is_ok());
+            done
         })
         .await
         .map_err(ApiError::internal)?

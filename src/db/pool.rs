@@ -49,6 +49,10 @@ pub struct DbOptions {
     pub durability: Durability,
     /// SQLite: how much of the file is read through a memory map, in MiB.
     pub mmap_mib: u64,
+    /// A connection whose last use succeeded longer ago than this is asked
+    /// a `SELECT 1` before it is lent; one used more recently is lent as it
+    /// is (see [`checkout`]).
+    pub check_after_idle: Duration,
 }
 
 /// How much of a SQLite file is memory-mapped unless said otherwise, in
@@ -58,6 +62,10 @@ pub struct DbOptions {
 /// instead of 1.4 GB after every row; with no map at all the card took 1.5
 /// times as long (README, "Memory").
 pub const DEFAULT_MMAP_MIB: u64 = 256;
+
+/// How long a connection may have been idle (since its last successful
+/// use) and still be lent without a `SELECT 1` first.
+pub const DEFAULT_CHECK_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 /// How long a statement waits for a lock another connection holds.
 pub const BUSY_TIMEOUT_MS: i32 = 10_000;
@@ -76,6 +84,7 @@ impl DbOptions {
             statement_timeout: None,
             durability: Durability::Normal,
             mmap_mib: DEFAULT_MMAP_MIB,
+            check_after_idle: DEFAULT_CHECK_AFTER_IDLE,
         }
     }
 }
@@ -177,28 +186,63 @@ pub(super) fn build(url: &str, options: &DbOptions, breaker: Arc<Breaker>) -> Po
         // it, so a database that comes back is found within that.
         .connection_timeout(options.health_timeout.max(Duration::from_millis(100)))
         .error_handler(Box::new(TripOnError(breaker)))
+        // `checkout` checks the connections that need it (see there).
+        .test_on_check_out(false)
         .build_unchecked(manager)
 }
 
 /// How often a request waiting for a connection looks at the breaker.
 const LOOK_AT_BREAKER_EVERY: Duration = Duration::from_millis(50);
 
+/// When a pooled connection last did what it was lent for without an
+/// error (or answered its check): kept with the connection in the pool
+/// (r2d2's extensions).
+struct Answered(Instant);
+
 /// A connection within `timeout`; gives up at once when the breaker opens
 /// meanwhile, so that requests do not queue for a database that is down.
 /// When the whole wait passes without the pool holding a single connection,
 /// the database is taken to be unreachable (a connection attempt that hangs
 /// never reports a failure): the breaker opens, unless `probe_only`.
+///
+/// A connection is checked (`SELECT 1`) before it is lent only when it has
+/// not answered within `check_after_idle`: when it is new, idle for longer,
+/// or its last use failed (see [`answered`]). Checking every connection on
+/// every checkout, as r2d2 does by default, costs PostgreSQL a round trip
+/// per request, as much as the card's one statement. One that fails its
+/// check is dropped and the next tried; a database that is down then shows
+/// as new connections failing, which opens the breaker. A connection the
+/// database closed within `check_after_idle` of its last use is lent as it
+/// is: its request answers a 503 with `Retry-After` (as one does whose
+/// connection is closed while it runs), and the connection is checked, and
+/// dropped, at its next checkout.
 pub(super) fn checkout(
     pool: &Pool,
     breaker: &Breaker,
     timeout: Duration,
+    check_after_idle: Duration,
     probe_only: bool,
 ) -> Result<PooledDb, ApiError> {
     let deadline = Instant::now() + timeout;
     loop {
         let wait = deadline.saturating_duration_since(Instant::now()).min(LOOK_AT_BREAKER_EVERY);
         match pool.get_timeout(wait.max(Duration::from_millis(1))) {
-            Ok(conn) => {
+            Ok(mut conn) => {
+                let fresh = r2d2::PooledConnection::extensions(&conn)
+                    .get::<Answered>()
+                    .is_some_and(|answered| answered.0.elapsed() < check_after_idle);
+                if !fresh {
+                    if let Err(error) = conn.ping() {
+                        tracing::info!(%error, "a pooled connection failed its check; dropped");
+                        discard(&mut conn);
+                        drop(conn);
+                        if Instant::now() >= deadline {
+                            return Err(ApiError::unavailable(error));
+                        }
+                        continue;
+                    }
+                    answered(&mut conn, true);
+                }
                 breaker.success();
                 return Ok(conn);
             }
@@ -215,6 +259,34 @@ pub(super) fn checkout(
                     return Err(ApiError::unavailable(format!("no free connection within {timeout:?}: {error}")));
                 }
             }
+        }
+    }
+}
+
+/// Records how a lent connection's work went: after a success it is lent
+/// again unchecked for a while; after a failure it is checked first (see
+/// [`checkout`]).
+pub fn answered(conn: &mut PooledDb, ok: bool) {
+    let extensions = r2d2::PooledConnection::extensions_mut(conn);
+    if ok {
+        extensions.insert(Answered(Instant::now()));
+    } else {
+        extensions.remove::<Answered>();
+    }
+}
+
+/// Makes the pool drop the connection when it comes back: its transaction
+/// manager is marked failed, which [`Manager::has_broken`] reports.
+fn discard(conn: &mut DbConnection) {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    match conn {
+        DbConnection::Sqlite(c) => {
+            <AnsiTransactionManager as TransactionManager<SqliteConnection>>::transaction_manager_status_mut(c)
+                .set_in_error()
+        }
+        DbConnection::Pg(c) => {
+            <AnsiTransactionManager as TransactionManager<diesel::PgConnection>>::transaction_manager_status_mut(c)
+                .set_in_error()
         }
     }
 }

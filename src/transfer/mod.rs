@@ -134,7 +134,9 @@ async fn export_records(
     let (sender, receiver) = mpsc::channel(8);
     actix_web::rt::task::spawn_blocking(move || {
         let mut out = ChunkSender { sender, chunk: Vec::with_capacity(CHUNK) };
-        if let Err(error) = export(&mut conn, &mut out, Keys::Leave, history) {
+        let exported = export(&mut conn, &mut out, Keys::Leave, history);
+        crate::db::answered(&mut conn, exported.is_ok());
+        if let Err(error) = exported {
             // The client sees the body end without its `end` line.
             tracing::warn!(%error, "the export stopped");
             let _ = out.sender.blocking_send(Err(std::io::Error::other("the export stopped")));

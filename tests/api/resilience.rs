@@ -143,6 +143,63 @@ async fn a_statement_past_its_deadline_is_a_503_and_the_connection_is_returned_c
     a_statement_past_its_deadline_is_a_503_and_the_connection_is_returned_clean(Backend::Postgres).await;
 }
 
+#[derive(diesel::QueryableByName)]
+struct BackendPid {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pid: i32,
+}
+
+/// The PostgreSQL backend serving the pool's connection, read through it.
+async fn pooled_backend(db: &Db) -> Result<i32, ApiError> {
+    db.run(|conn| diesel::sql_query("SELECT pg_backend_pid() AS pid").get_result::<BackendPid>(conn).map(|p| p.pid))
+        .await
+}
+
+/// Closes a PostgreSQL backend from outside, as a restart or an
+/// administrator would, and waits until it is gone.
+fn terminate(url: &str, pid: i32) {
+    use diesel::Connection;
+    let mut admin = diesel::PgConnection::establish(url).expect("a second connection");
+    diesel::sql_query(format!("SELECT pg_terminate_backend({pid})")).execute(&mut admin).expect("terminated");
+    for _ in 0..100 {
+        let left = diesel::sql_query(format!("SELECT {pid} AS pid FROM pg_stat_activity WHERE pid = {pid}"))
+            .load::<BackendPid>(&mut admin)
+            .expect("pg_stat_activity");
+        if left.is_empty() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("backend {pid} did not end");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pooled_connection_idle_past_the_check_interval_is_checked_and_replaced_if_the_database_closed_it() {
+    let (url, _dir) = fresh_database(Backend::Postgres);
+    let options = DbOptions { check_after_idle: Duration::ZERO, ..DbOptions::new(1) };
+    let db = Db::connect_with(&url, &options).expect("the database opens");
+    let first = pooled_backend(&db).await.expect("a backend");
+    terminate(&url, first);
+    let second = pooled_backend(&db).await.expect("the checkout finds the closed connection and opens another");
+    assert_ne!(second, first);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pooled_connection_used_within_the_check_interval_is_lent_unchecked_and_checked_after_it_fails() {
+    let (url, _dir) = fresh_database(Backend::Postgres);
+    let options = DbOptions { check_after_idle: Duration::from_secs(3600), ..DbOptions::new(1) };
+    let db = Db::connect_with(&url, &options).expect("the database opens");
+    let first = pooled_backend(&db).await.expect("a backend");
+    terminate(&url, first);
+    // No `SELECT 1` before lending it (that round trip is what is saved):
+    // the request meets the closed connection, and says to retry.
+    let error = pooled_backend(&db).await.expect_err("the closed connection was lent as it was");
+    assert_eq!(error.status().as_u16(), 503, "{error}");
+    // Its failure gets it checked at the next checkout, and replaced.
+    let second = pooled_backend(&db).await.expect("the failed connection is checked, dropped and replaced");
+    assert_ne!(second, first);
+}
+
 /// A source whose content takes about `kib` KiB.
 fn big_source(title: &str, kib: usize) -> Value {
     let content: String = (0..kib * 16).map(|i| format!("{:0>63} ", i * 7919 % 1_000_003)).collect();

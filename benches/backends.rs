@@ -8,6 +8,10 @@
 //!     CLAIMTRAIL_BENCH_PG_URL=postgres://user@127.0.0.1:5432/postgres cargo bench --bench backends
 //!
 //! The PostgreSQL URL must allow `CREATE DATABASE`; without one, only SQLite runs.
+//! `CLAIMTRAIL_DB_CHECK_AFTER_IDLE` sets the server's setting of that name
+//! (e.g. `0s`: a `SELECT 1` before every checkout, as before the pool
+//! checked only connections idle for longer), to compare runs with and
+//! without the check.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -116,6 +120,9 @@ async fn run(backend: Backend, pg_base: Option<&str>) -> Results {
     settings.workers = Some(1);
     settings.pool_size = 8;
     settings.log = "error".to_string();
+    if let Some(check) = check_after_idle() {
+        settings.db_check_after_idle = check;
+    }
     let app = Application::build(settings).await.expect("the app builds");
     let base = Arc::new(format!("http://127.0.0.1:{}", app.port()));
     let server = tokio::spawn(app.run_until_stopped());
@@ -209,6 +216,12 @@ fn row(name: &str, sqlite: &Measure, pg: Option<&Measure>) {
     }
 }
 
+/// `CLAIMTRAIL_DB_CHECK_AFTER_IDLE`, if set.
+fn check_after_idle() -> Option<Duration> {
+    let value = std::env::var("CLAIMTRAIL_DB_CHECK_AFTER_IDLE").ok()?;
+    Some(humantime::parse_duration(value.trim()).expect("CLAIMTRAIL_DB_CHECK_AFTER_IDLE is a duration, e.g. 0s"))
+}
+
 fn main() {
     let pg_base = std::env::var("CLAIMTRAIL_BENCH_PG_URL").or_else(|_| std::env::var("CLAIMTRAIL_TEST_PG_URL")).ok();
     let runtime =
@@ -220,6 +233,10 @@ fn main() {
     }
     println!(
         "\n{CONCURRENCY} concurrent clients over HTTP, 1 server worker; {WRITES} writes, {READS} card reads, {LISTS} list pages"
+    );
+    println!(
+        "connections checked when idle for more than {:?}",
+        check_after_idle().unwrap_or(claimtrail::db::DEFAULT_CHECK_AFTER_IDLE)
     );
     println!("{:<34} | {:^24} | {:^24} | PG/SQLite", "", "SQLite", "PostgreSQL");
     println!(

@@ -278,17 +278,8 @@ pub fn answered(conn: &mut PooledDb, ok: bool) {
 /// Makes the pool drop the connection when it comes back: its transaction
 /// manager is marked failed, which [`Manager::has_broken`] reports.
 fn discard(conn: &mut DbConnection) {
-    use diesel::connection::{AnsiTransactionManager, TransactionManager};
-    match conn {
-        DbConnection::Sqlite(c) => {
-            <AnsiTransactionManager as TransactionManager<SqliteConnection>>::transaction_manager_status_mut(c)
-                .set_in_error()
-        }
-        DbConnection::Pg(c) => {
-            <AnsiTransactionManager as TransactionManager<diesel::PgConnection>>::transaction_manager_status_mut(c)
-                .set_in_error()
-        }
-    }
+    use diesel::connection::{Connection, TransactionManager};
+    <DbConnection as Connection>::TransactionManager::transaction_manager_status_mut(conn).set_in_error();
 }
 
 /// The 503 of a request turned away by the breaker.

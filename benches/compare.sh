@@ -25,7 +25,7 @@
 # target/compare-venv: a virtual environment holding datasette==0.65.5,
 # made with `pip` from PyPI when missing and reused), DATASETTE_QS (added
 # to Datasette's table URLs; default `_nosuggest=1`, see below; empty for
-# none), COMMON_WORD (security), RARE_WORD (bubika). claimtrail's own
+# none), COMMON_WORD (security), RARE_WORD (bubika), COLD_IDS (see below). claimtrail's own
 # settings in the environment (e.g. CLAIMTRAIL_LOG=warn) apply to its
 # server, but for the ones set here. Needs wrk, curl, sqlite3, python3.
 #
@@ -53,7 +53,16 @@
 #                       claimtrail: /v1/claims/{id}
 #                       Datasette:  /DB/claims/{id}.json
 #                       the same 1,000 random claim ids on both, in turn
-#                       (a wrk Lua script)
+#                       (a wrk Lua script): claimtrail keeps these cards
+#                       (its card cache, 64 MiB by default) and sends
+#                       them again after one indexed read of each claim's
+#                       version
+#   claim card, a different claim each time
+#                       the same, over COLD_IDS random claim ids (default
+#                       all claims, at most 1,000,000), each wrk run
+#                       starting at a random place in them: a claim is
+#                       rarely read twice, so nearly every card is made
+#                       from its rows (what the cache cannot help)
 #   first page of 50    claimtrail: /v1/claims  (limit 50, -created_at,
 #                                    the defaults)
 #                       Datasette:  /DB/claims.json?_size=50&_sort_desc=created_at&ds_qs
@@ -179,6 +188,8 @@ hits() { sql "SELECT count(*) FROM claims_fts WHERE claims_fts MATCH '\"$1\"'"; 
 common_hits=$(hits "$COMMON_WORD")
 rare_hits=$(hits "$RARE_WORD")
 sql 'SELECT id FROM claims ORDER BY random() LIMIT 1000' >"$WORK/ids"
+COLD_IDS=${COLD_IDS:-$(( claims < 1000000 ? claims : 1000000 ))}
+sql "SELECT id FROM claims ORDER BY random() LIMIT $COLD_IDS" >"$WORK/cold-ids"
 
 # Datasette's name for the database in its URLs, its `_next` token for the
 # page after (after_at, after_id), and the relevance SQL, URL-encoded.
@@ -265,6 +276,8 @@ search() {
 row healthz '`/healthz` (claimtrail only: the framework ceiling)' /healthz ''
 row card 'claim card vs Datasette row JSON' "$(sed 's|^|/v1/claims/|' "$WORK/ids")" \
     "$(sed "s|.*|/$ds_name/claims/&.json|" "$WORK/ids")"
+row cold "claim card, a different claim each time ($(group "$COLD_IDS") ids)" \
+    "$(sed 's|^|/v1/claims/|' "$WORK/cold-ids")" "$(sed "s|.*|/$ds_name/claims/&.json|" "$WORK/cold-ids")"
 row first 'first page of 50' /v1/claims "/$ds_name/claims.json?_size=50&_sort_desc=created_at$ds_qs"
 row deep "page at depth $(group "$depth")" "/v1/claims?limit=50&cursor=$cursor" \
     "/$ds_name/claims.json?_size=50&_sort_desc=created_at&_next=$ds_next$ds_qs"
@@ -314,7 +327,7 @@ echo "$pinning; one claimtrail worker; Datasette opens the file $ds_mode; wrk $T
 echo
 for key in "${keys[@]}"; do
     printf '%-10s claimtrail %7s B  %s\n' "$key" "${bytes[$key.claimtrail]}" \
-        "$(sed -n 1p "$WORK/paths/$key.claimtrail")$( [[ $key == card ]] && echo '  (1,000 ids in turn)')"
+        "$(sed -n 1p "$WORK/paths/$key.claimtrail")$( [[ $key == card ]] && echo '  (1,000 ids in turn)')$( [[ $key == cold ]] && echo "  ($(group "$COLD_IDS") ids in turn)")"
     [[ -f $WORK/paths/$key.datasette ]] && printf '%-10s Datasette  %7s B  %s\n' "" "${bytes[$key.datasette]}" \
         "$(sed -n 1p "$WORK/paths/$key.datasette")"
 done
@@ -325,6 +338,8 @@ cat >"$WORK/paths.lua" <<'LUA'
 local paths, i = {}, 0
 function init(args)
     for line in io.lines(args[1]) do paths[#paths + 1] = line end
+    math.randomseed(os.time() + math.floor(os.clock() * 1e6))
+    i = math.random(#paths) - 1
 end
 function request()
     i = i % #paths + 1

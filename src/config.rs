@@ -91,6 +91,13 @@ pub struct Settings {
     #[arg(long, env = "CLAIMTRAIL_SQLITE_MMAP_MIB", default_value_t = crate::db::DEFAULT_MMAP_MIB, global = true)]
     pub sqlite_mmap_mib: u64,
 
+    /// How many MiB of claim cards the server keeps as the JSON it sent
+    /// (`0`: none). A kept card is sent again only while its claim's
+    /// version is the one it was made at, read from the database on each
+    /// request, so a write by any process is seen as soon as it commits.
+    #[arg(long, env = "CLAIMTRAIL_CARD_CACHE_MIB", default_value_t = DEFAULT_CARD_CACHE_MIB, global = true)]
+    pub card_cache_mib: u64,
+
     /// Requests per key (or client address, without a key) and window,
     /// e.g. `3000/1m`; `off`; `auto` is off on a loopback address, else 3000/1m.
     #[arg(long, env = "CLAIMTRAIL_RATE_LIMIT", default_value = "auto", global = true)]
@@ -113,6 +120,10 @@ pub struct Settings {
     #[command(flatten)]
     pub metrics: crate::metrics::MetricsSettings,
 }
+
+/// The claim cards a server keeps by default, in MiB (see
+/// `card::cache`): at about 3 kB a card, some 20,000 cards.
+pub const DEFAULT_CARD_CACHE_MIB: u64 = 64;
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -144,6 +155,7 @@ impl Settings {
             statement_timeout: Duration::from_secs(5),
             durability: Durability::Normal,
             sqlite_mmap_mib: crate::db::DEFAULT_MMAP_MIB,
+            card_cache_mib: DEFAULT_CARD_CACHE_MIB,
             rate_limit: Limit::Auto,
             concurrency_limit: Limit::Auto,
             log: "warn".to_string(),

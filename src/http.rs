@@ -224,6 +224,18 @@ pub fn resource<T: Serialize>(req: &HttpRequest, version: i32, body: &T) -> Http
     HttpResponse::Ok().insert_header((header::ETAG, etag(version))).json(body)
 }
 
+/// A resource already written as JSON (a kept claim card): `200` with its
+/// `ETag`, or `304` as [`resource`] answers.
+pub fn resource_json(req: &HttpRequest, version: i32, body: actix_web::web::Bytes) -> HttpResponse {
+    if none_match(req.headers(), version) {
+        return HttpResponse::NotModified().insert_header((header::ETAG, etag(version))).finish();
+    }
+    HttpResponse::Ok()
+        .insert_header((header::ETAG, etag(version)))
+        .content_type(actix_web::http::header::ContentType::json())
+        .body(body)
+}
+
 /// A resource just created: `201` with `Location` and `ETag`.
 pub fn created<T: Serialize>(location: String, version: i32, body: &T) -> HttpResponse {
     HttpResponse::Created()

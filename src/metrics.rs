@@ -101,6 +101,11 @@ impl Metrics {
         })
     }
 
+    /// Adds a collector kept elsewhere (the card cache's counts).
+    pub fn register(&self, collector: Box<dyn prometheus::core::Collector>) -> Result<(), prometheus::Error> {
+        self.registry.register(collector)
+    }
+
     /// Counts one answered request. `route` is the matched pattern
     /// (`/v1/claims/{id}`), never the raw path, so the label set stays small.
     pub fn observe_request(&self, method: &str, route: &str, status: u16, elapsed: Duration) {

@@ -13,6 +13,7 @@ use utoipa_actix_web::{AppExt, UtoipaApp, scope};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::AuthPolicy;
+use crate::card::cache::CardCache;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::error::{ApiError, extractors};
@@ -77,7 +78,11 @@ impl Application {
         }
         let listener = bind(&settings.bind, "--bind / CLAIMTRAIL_BIND")?;
         let port = listener.local_addr()?.port();
-        let metrics = web::Data::new(Metrics::new(&settings.metrics)?);
+        let metrics = Metrics::new(&settings.metrics)?;
+        let cards = CardCache::new(settings.card_cache_mib)?;
+        metrics.register(Box::new(cards.counter()))?;
+        let metrics = web::Data::new(metrics);
+        let cards = web::Data::new(cards);
         let metrics_server = match &settings.metrics.metrics_bind {
             Some(address) => {
                 let listener = bind(address, "--metrics-bind / CLAIMTRAIL_METRICS_BIND")?;
@@ -87,7 +92,7 @@ impl Application {
             None => None,
         };
         let (shutdown, signal) = tokio::sync::watch::channel(false);
-        let server = serve(listener, db, metrics, settings, Shutdown(signal))?;
+        let server = serve(listener, db, cards, metrics, settings, Shutdown(signal))?;
         Ok(Application { port, server, metrics: metrics_server, shutdown })
     }
 
@@ -180,6 +185,7 @@ fn serve_metrics(listener: TcpListener, db: Db, metrics: web::Data<Metrics>) -> 
 fn serve(
     listener: TcpListener,
     db: Db,
+    cards: web::Data<CardCache>,
     metrics: web::Data<Metrics>,
     settings: Settings,
     shutdown: Shutdown,
@@ -213,6 +219,7 @@ fn serve(
         let app = routes(App::new().into_utoipa_app())
             .into_app()
             .app_data(db.clone())
+            .app_data(cards.clone())
             .app_data(metrics.clone())
             .app_data(policy.clone())
             .app_data(import_limit.clone())

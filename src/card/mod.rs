@@ -15,6 +15,7 @@
 //! view of the card shows drafts; and a reviewer or author is an agent the
 //! card shows.
 
+pub mod cache;
 pub mod reviews;
 
 use std::collections::{BTreeSet, HashMap};

@@ -9,6 +9,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::auth::{ReadAccess, WriteAccess};
 use crate::card::ClaimCard;
+use crate::card::cache::CardCache;
 use crate::card::reviews::CardQuery;
 use crate::db::Db;
 use crate::error::ApiError;
@@ -78,13 +79,15 @@ async fn get_claim(
     _: ReadAccess,
     req: HttpRequest,
     db: web::Data<Db>,
+    cards: web::Data<CardCache>,
     id: web::Path<ClaimId>,
     Params(query): Params<CardQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let drafts = query.drafts(Audience::of(&req))?;
     let id = id.into_inner();
-    let card = db.run(move |conn| crate::card::load_with(conn, &id, drafts)).await?;
-    Ok(http::resource(&req, card.claim.version, &card))
+    let cards = cards.into_inner();
+    let card = db.run(move |conn| cards.read(conn, &id, drafts)).await?;
+    Ok(http::resource_json(&req, card.stamp.version, card.body.clone()))
 }
 
 /// Change a claim

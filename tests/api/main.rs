@@ -8,6 +8,7 @@ mod agents;
 mod attributions;
 mod auth;
 mod backup;
+mod card_cache;
 mod claimreview;
 mod claims;
 mod claims_list;

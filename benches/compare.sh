@@ -54,7 +54,7 @@
 #                       Datasette:  /DB/claims/{id}.json
 #                       the same 1,000 random claim ids on both, in turn
 #                       (a wrk Lua script): claimtrail keeps these cards
-#                       (its card cache, 64 MiB by default) and sends
+#                       (its card cache, 32 MiB by default) and sends
 #                       them again after one indexed read of each claim's
 #                       version
 #   claim card, a different claim each time

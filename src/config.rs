@@ -122,8 +122,8 @@ pub struct Settings {
 }
 
 /// The claim cards a server keeps by default, in MiB (see
-/// `card::cache`): at about 3 kB a card, some 20,000 cards.
-pub const DEFAULT_CARD_CACHE_MIB: u64 = 64;
+/// `card::cache`): at 3 to 4 kB a card, some 8,000 to 10,000 cards.
+pub const DEFAULT_CARD_CACHE_MIB: u64 = 32;
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

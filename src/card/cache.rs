@@ -14,7 +14,7 @@
 //! commits, as the stamp is read on each request.
 //!
 //! **What it keeps.** Up to `--card-cache-mib` MiB of response bodies
-//! (`CLAIMTRAIL_CARD_CACHE_MIB`, default 64; `0` keeps none), the public
+//! (`CLAIMTRAIL_CARD_CACHE_MIB`, default 32; `0` keeps none), the public
 //! card and the desk's card (`include=drafts`) apart, evicted by
 //! `quick_cache`'s policy (CLOCK-Pro: a card read once does not push out
 //! cards read often). `claimtrail_card_cache_total{result}` counts reads by
@@ -143,7 +143,10 @@ fn stamp_shown(claim: &Claim) -> Stamp {
 /// Makes a card and its JSON body.
 fn render(conn: &mut DbConnection, id: &ClaimId, drafts: bool) -> StoreResult<Arc<Rendered>> {
     let card = super::load_with(conn, id, drafts)?;
-    let body = serde_json::to_vec(&card)
+    let mut body = serde_json::to_vec(&card)
         .map_err(|e| StoreError::Broken(format!("the card of claim {id} could not be written as JSON: {e}")))?;
+    // What the cache weighs is what it holds: a vector grown by doubling
+    // may have room for nearly as much again.
+    body.shrink_to_fit();
     Ok(Arc::new(Rendered { stamp: stamp_shown(&card.claim), body: Bytes::from(body) }))
 }

@@ -16,10 +16,10 @@
 //! **What it keeps.** Up to `--card-cache-mib` MiB of response bodies
 //! (`CLAIMTRAIL_CARD_CACHE_MIB`, default 32; `0` keeps none), the public
 //! card and the desk's card (`include=drafts`) apart, evicted by
-//! `quick_cache`'s policy (CLOCK-Pro: a card read once does not push out
-//! cards read often). `claimtrail_card_cache_total{result}` counts reads by
-//! what the cache answered: `hit`, `stale` (kept at another stamp, made
-//! again) and `miss`.
+//! `quick_cache`'s policy (a modified CLOCK-Pro: a card read once does not
+//! push out cards read often). `claimtrail_card_cache_total{result}`
+//! counts reads by what the cache answered: `hit`, `stale` (kept at
+//! another stamp, made again) and `miss`.
 
 use std::sync::Arc;
 
@@ -65,8 +65,8 @@ pub struct CardCache {
     misses: IntCounter,
 }
 
-/// A kept card weighs about this much (a card of a few attributions is
-/// 2 to 3 kB of JSON): sizes the cache's table.
+/// A kept card weighs about this much (a card of two attributions is 3
+/// to 4 kB of JSON): sizes the cache's table.
 const TYPICAL_CARD_BYTES: u64 = 3 * 1024;
 
 impl CardCache {

@@ -349,6 +349,13 @@ fn main() -> anyhow::Result<()> {
                 format!("q={common} {uncommon} (two words), relevance"),
                 all(vec![format!("/v1/claims?q={common}%20{uncommon}&sort=relevance")]),
             ),
+            // "Mali", which the generator's templates put in most claims,
+            // and a common word: one weighs far less than the other, so the
+            // server takes the pair from `claim_terms`.
+            (
+                format!("q=mali {common} (two words, one in most claims), relevance"),
+                all(vec![format!("/v1/claims?q=mali%20{common}&sort=relevance")]),
+            ),
             (format!("q={rare}, relevance"), all(vec![format!("/v1/claims?q={rare}&sort=relevance")])),
             (
                 format!("q={common}, relevance, snippets"),

@@ -89,6 +89,9 @@ pub enum RankedBy {
     /// (small, to make the bound do the work); `None` when that path does
     /// not answer the search.
     Terms { first_batch: i64 },
+    /// From `claim_terms` as the server does: two words only when that is
+    /// cheaper (see `top::Words`); `None` otherwise.
+    TermsWhenCheaper,
     /// Ranking every match, with the IDFs `claim_term_docs` knows given to
     /// `claimtrail_bm25`.
     KnownIdfs,

@@ -98,7 +98,7 @@ impl Dialect for SqliteConnection {
         let mut lines = Vec::new();
         if request.sort == ClaimSort::Relevance && every_match_listed(request) && super::top::answers(request) {
             lines.push(
-                "BEST MATCHES FROM claim_terms (one word: src/claims/listing/top.rs); \
+                "BEST MATCHES FROM claim_terms (one or two words: src/claims/listing/top.rs); \
                  the plan below ranks every match, if that gives up"
                     .to_string(),
             );
@@ -421,7 +421,7 @@ struct Doc {
 fn fetch_by_rank(conn: &mut SqliteConnection, request: &Request) -> StoreResult<Vec<ListedRow>> {
     let want = (request.limit + 1) as usize;
     let best = match every_match_listed(request) {
-        true => super::top::best(conn, request, want, super::top::FIRST_BATCH)?,
+        true => super::top::best(conn, request, want, super::top::FIRST_BATCH, super::top::Words::WhenCheaper)?,
         false => None,
     };
     let ranked: Vec<Ranked> = match best {
@@ -462,7 +462,12 @@ pub(super) fn ranked_by(
 ) -> StoreResult<Option<super::RankedRows>> {
     let want = (request.limit + 1) as usize;
     let idfs = match how {
-        super::RankedBy::Terms { first_batch } => return super::top::best(conn, request, want, first_batch),
+        super::RankedBy::Terms { first_batch } => {
+            return super::top::best(conn, request, want, first_batch, super::top::Words::Always);
+        }
+        super::RankedBy::TermsWhenCheaper => {
+            return super::top::best(conn, request, want, super::top::FIRST_BATCH, super::top::Words::WhenCheaper);
+        }
         super::RankedBy::KnownIdfs => super::top::known_idfs(conn, request)?,
         super::RankedBy::Counted => None,
     };

@@ -218,22 +218,26 @@ fn none_match(headers: &HeaderMap, version: i32) -> bool {
 /// A single resource with its ETag; `304 Not Modified` when the client's
 /// `If-None-Match` already names this version.
 pub fn resource<T: Serialize>(req: &HttpRequest, version: i32, body: &T) -> HttpResponse {
-    if none_match(req.headers(), version) {
-        return HttpResponse::NotModified().insert_header((header::ETAG, etag(version))).finish();
-    }
-    HttpResponse::Ok().insert_header((header::ETAG, etag(version))).json(body)
+    not_modified(req, version)
+        .unwrap_or_else(|| HttpResponse::Ok().insert_header((header::ETAG, etag(version))).json(body))
 }
 
 /// A resource already written as JSON (a kept claim card): `200` with its
 /// `ETag`, or `304` as [`resource`] answers.
 pub fn resource_json(req: &HttpRequest, version: i32, body: actix_web::web::Bytes) -> HttpResponse {
-    if none_match(req.headers(), version) {
-        return HttpResponse::NotModified().insert_header((header::ETAG, etag(version))).finish();
-    }
-    HttpResponse::Ok()
-        .insert_header((header::ETAG, etag(version)))
-        .content_type(actix_web::http::header::ContentType::json())
-        .body(body)
+    not_modified(req, version).unwrap_or_else(|| {
+        HttpResponse::Ok()
+            .insert_header((header::ETAG, etag(version)))
+            .content_type(actix_web::http::header::ContentType::json())
+            .body(body)
+    })
+}
+
+/// `304 Not Modified` with the ETag, when the client's `If-None-Match`
+/// already names this version.
+fn not_modified(req: &HttpRequest, version: i32) -> Option<HttpResponse> {
+    none_match(req.headers(), version)
+        .then(|| HttpResponse::NotModified().insert_header((header::ETAG, etag(version))).finish())
 }
 
 /// A resource just created: `201` with `Location` and `ETag`.

@@ -226,12 +226,12 @@ struct Stats {
     idf: Vec<f64>,
 }
 
-/// The groups of a term whose phrase weighs them: each distinct pair of
-/// counts, found by seeking past the previous one (a skip scan; `DISTINCT`
-/// would read every row of the term). Each seek compares one column at a
+/// The groups of a term whose phrase weighs them, each to read `batch`
+/// rows first: each distinct pair of counts, found by seeking past the
+/// previous one (a skip scan; `DISTINCT` would read every row of the term). Each seek compares one column at a
 /// time: SQLite seeks a row value `(a, b) > (?, ?)` by `a` alone, and then
 /// walks every row of the previous pair.
-fn groups_of(conn: &mut SqliteConnection, term: &str, counts: Counts) -> StoreResult<Vec<Group>> {
+fn groups_of(conn: &mut SqliteConnection, term: &str, counts: Counts, batch: i64) -> StoreResult<Vec<Group>> {
     let mut groups = Vec::new();
     let mut after: Option<(i64, i64)> = None;
     loop {
@@ -266,7 +266,7 @@ fn groups_of(conn: &mut SqliteConnection, term: &str, counts: Counts) -> StoreRe
                 frequency,
                 last: None,
                 done: false,
-                batch: 0,
+                batch,
             });
         }
     }
@@ -350,9 +350,7 @@ struct Search {
 impl Search {
     /// A document matches when it holds a phrase of every word.
     fn matches(&self, found: &Found) -> bool {
-        (0..self.words).all(|word| {
-            found.frequencies.iter().zip(&self.items).any(|(frequency, item)| *item == word && *frequency > 0.0)
-        })
+        self.covers(|p| found.frequencies[p] > 0.0)
     }
 
     /// Whether a choice of phrases (`chosen(p)`) has one of every word.
@@ -412,7 +410,7 @@ fn read_best(
     let mut search = Search { streams: Vec::new(), counts: Vec::new(), items: Vec::new(), words };
     for (word, counts, item) in phrases {
         let Some(term) = term_of(conn, &word)? else { return Ok(None) };
-        let groups = groups_of(conn, &term, counts)?;
+        let groups = groups_of(conn, &term, counts, first_batch.max(1))?;
         search.streams.push(Stream { term, groups });
         search.counts.push(counts);
         search.items.push(item);
@@ -436,9 +434,6 @@ fn read_best(
     let terms: Vec<String> = search.streams.iter().map(|s| s.term.clone()).collect();
     // Every document seen: `Some` if it matches the search.
     let mut seen: HashMap<i64, Option<Found>> = HashMap::new();
-    for group in search.streams.iter_mut().flat_map(|s| s.groups.iter_mut()) {
-        group.batch = first_batch.max(1);
-    }
     let mut rows_read = 0usize;
     let mut rounds = 0usize;
     loop {

@@ -13,15 +13,28 @@
 //! another server on the same PostgreSQL database, is seen as soon as it
 //! commits, as the stamp is read on each request.
 //!
+//! **When the stamp is not read.** On SQLite the database's
+//! [`Epoch`](crate::db::watch::Epoch) tells, without a pooled connection,
+//! whether anything at all was committed since a moment. A kept card
+//! remembers the epoch at which it was last found current (read before its
+//! stamp was, or before it was made); while the epoch is still that one,
+//! nothing has been committed since, by any connection of any process, and
+//! the card is sent as kept without reading anything. The first commit
+//! anywhere in the database ends the epoch, and each kept card is then
+//! checked by its stamp once more.
+//!
 //! **What it keeps.** Up to `--card-cache-mib` MiB of response bodies
 //! (`CLAIMTRAIL_CARD_CACHE_MIB`, default 32; `0` keeps none), the public
 //! card and the desk's card (`include=drafts`) apart, evicted by
 //! `quick_cache`'s policy (a modified CLOCK-Pro: a card read once does not
 //! push out cards read often). `claimtrail_card_cache_total{result}`
-//! counts reads by what the cache answered: `hit`, `stale` (kept at
-//! another stamp, made again) and `miss`.
+//! counts reads by what the cache answered: `unchanged` (sent without a
+//! read: nothing committed since it was found current), `hit` (sent after
+//! reading its stamp), `stale` (kept at another stamp, made again) and
+//! `miss`.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use actix_web::web::Bytes;
 use diesel::prelude::*;
@@ -32,6 +45,7 @@ use quick_cache::sync::Cache;
 use crate::claims::model::Claim;
 use crate::db::DbConnection;
 use crate::db::schema::claims;
+use crate::db::watch::Epoch;
 use crate::db::write::{Stamp, StoreError, StoreResult};
 use crate::ids::ClaimId;
 
@@ -40,6 +54,23 @@ use crate::ids::ClaimId;
 pub struct Rendered {
     pub stamp: Stamp,
     pub body: Bytes,
+    /// The epoch at which the card was last found current
+    /// ([`Epoch::raw`]; 0 for none).
+    current_in: AtomicU64,
+}
+
+impl Rendered {
+    /// Whether the card was found current in the epoch `now`.
+    fn current_in(&self, now: Epoch) -> bool {
+        Epoch::from_raw(self.current_in.load(Ordering::Relaxed)) == Some(now)
+    }
+
+    /// Notes that the card was found current by a read begun in `epoch`.
+    /// Two requests may note different epochs in either order; an older
+    /// one only costs the next read a check.
+    fn found_current(&self, epoch: Option<Epoch>) {
+        self.current_in.store(epoch.map_or(0, Epoch::raw), Ordering::Relaxed);
+    }
 }
 
 /// A card's key: the claim and whether drafts are shown.
@@ -60,6 +91,7 @@ impl Weighter<Key, Arc<Rendered>> for BodyBytes {
 pub struct CardCache {
     cards: Option<Cache<Key, Arc<Rendered>, BodyBytes>>,
     reads: IntCounterVec,
+    unchanged: IntCounter,
     hits: IntCounter,
     stale: IntCounter,
     misses: IntCounter,
@@ -81,13 +113,16 @@ impl CardCache {
         let reads = IntCounterVec::new(
             Opts::new(
                 "claimtrail_card_cache_total",
-                "Claim cards read, by what the card cache answered: hit (sent as kept), \
-                 stale (kept at another version of the claim, made again) or miss (made).",
+                "Claim cards read, by what the card cache answered: unchanged (sent as kept \
+                 without a read, nothing committed since it was found current), hit (sent as kept \
+                 after reading its claim's stamp), stale (kept at another version of the claim, \
+                 made again) or miss (made).",
             ),
             &["result"],
         )?;
-        let [hits, stale, misses] = ["hit", "stale", "miss"].map(|result| reads.with_label_values(&[result]));
-        Ok(CardCache { cards, reads, hits, stale, misses })
+        let [unchanged, hits, stale, misses] =
+            ["unchanged", "hit", "stale", "miss"].map(|result| reads.with_label_values(&[result]));
+        Ok(CardCache { cards, reads, unchanged, hits, stale, misses })
     }
 
     /// The counter of reads by result, for `/metrics`.
@@ -95,10 +130,28 @@ impl CardCache {
         self.reads.clone()
     }
 
+    /// The kept card of a claim, if it was found current in the epoch
+    /// `now` (read before this call): nothing has been committed since, so
+    /// it is still current, and no read is needed.
+    pub fn unchanged(&self, id: &ClaimId, drafts: bool, now: Option<Epoch>) -> Option<Arc<Rendered>> {
+        let (cards, now) = (self.cards.as_ref()?, now?);
+        let kept = cards.get(&(id.clone(), drafts)).filter(|kept| kept.current_in(now))?;
+        self.unchanged.inc();
+        Some(kept)
+    }
+
     /// The card of a claim as JSON (`drafts`: the desk's card, drafts
     /// shown): the kept one if its claim's stamp is still the one it was
-    /// made at, else made (see [`super::load_with`]) and kept.
-    pub fn read(&self, conn: &mut DbConnection, id: &ClaimId, drafts: bool) -> StoreResult<Arc<Rendered>> {
+    /// made at, else made (see [`super::load_with`]) and kept. `epoch` is
+    /// the database's, read before this call: the card sent is noted as
+    /// current in it.
+    pub fn read(
+        &self,
+        conn: &mut DbConnection,
+        id: &ClaimId,
+        drafts: bool,
+        epoch: Option<Epoch>,
+    ) -> StoreResult<Arc<Rendered>> {
         let Some(cards) = &self.cards else {
             self.misses.inc();
             return render(conn, id, drafts);
@@ -108,6 +161,7 @@ impl CardCache {
             Some(kept) => match stamp_of(conn, id)? {
                 Some(stamp) if stamp == kept.stamp => {
                     self.hits.inc();
+                    kept.found_current(epoch);
                     return Ok(kept);
                 }
                 Some(_) => self.stale.inc(),
@@ -119,6 +173,7 @@ impl CardCache {
             None => self.misses.inc(),
         }
         let card = render(conn, id, drafts)?;
+        card.found_current(epoch);
         cards.insert(key, card.clone());
         Ok(card)
     }
@@ -148,5 +203,5 @@ fn render(conn: &mut DbConnection, id: &ClaimId, drafts: bool) -> StoreResult<Ar
     // What the cache weighs is what it holds: a vector grown by doubling
     // may have room for nearly as much again.
     body.shrink_to_fit();
-    Ok(Arc::new(Rendered { stamp: stamp_shown(&card.claim), body: Bytes::from(body) }))
+    Ok(Arc::new(Rendered { stamp: stamp_shown(&card.claim), body: Bytes::from(body), current_in: AtomicU64::new(0) }))
 }

@@ -9,6 +9,7 @@ pub mod pool;
 pub mod refs;
 pub mod schema;
 pub mod terms;
+pub mod watch;
 pub mod write;
 
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -159,6 +160,8 @@ pub struct Db {
     check_after_idle: std::time::Duration,
     /// Callers waiting for a pooled connection now, for the metrics.
     waiting: Arc<AtomicU32>,
+    /// Whether anything was committed since a moment (SQLite).
+    watch: Arc<watch::Watch>,
 }
 
 /// The pool's connections at one moment, for the metrics.
@@ -202,6 +205,7 @@ impl Db {
             check_after_idle: options.check_after_idle,
             health_timeout: options.health_timeout,
             waiting: Arc::new(AtomicU32::new(0)),
+            watch: Arc::new(watch::Watch::new(url, backend)),
         })
     }
 
@@ -218,6 +222,13 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The database's current [`watch::Epoch`], told on the calling
+    /// thread without a pooled connection; `None` when it cannot be told
+    /// (always on PostgreSQL).
+    pub fn epoch(&self) -> Option<watch::Epoch> {
+        self.watch.epoch()
     }
 
     /// Checks out a connection for synchronous callers (the CLI).

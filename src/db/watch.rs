@@ -1,0 +1,184 @@
+//! Whether anything was committed to a SQLite database since a moment,
+//! told in a microsecond on the async worker itself: no pooled connection,
+//! no hop to the blocking thread pool.
+//!
+//! SQLite's `PRAGMA data_version` on a connection returns a different
+//! number whenever any *other* connection has committed a change in the
+//! meantime, in this process or another one
+//! (<https://sqlite.org/pragma.html#pragma_data_version>). The watch keeps
+//! one connection of its own that never writes, so every commit to the
+//! file moves the number it reads, and turns each move into a new
+//! [`Epoch`]. Two reads of the same epoch therefore mean that nothing was
+//! committed between them; the card cache uses that to send a card it has
+//! already found current without reading its claim's stamp again.
+//!
+//! The pragma reads the WAL's shared index and the file's first page, both
+//! in memory; the connection waits for no lock (`busy_timeout` 0), so a
+//! read that would wait, or any other failure, answers "unknown" (`None`)
+//! and the caller does the full check. That is why this, alone of the
+//! database work, runs on the async worker rather than in [`super::Db::run`].
+//! On PostgreSQL there is no such number, and every answer is `None`.
+
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use diesel::sql_types::BigInt;
+use diesel::sqlite::SqliteConnection;
+use diesel::{Connection, QueryableByName, RunQueryDsl};
+
+use super::Backend;
+
+/// A span of time in which nothing was committed to the database, as the
+/// watch saw it: equal epochs, read at two moments, mean no commit between
+/// them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Epoch(u64);
+
+impl Epoch {
+    /// As one number, for an atomic; never 0 (see [`Epoch::from_raw`]).
+    pub fn raw(self) -> u64 {
+        self.0
+    }
+
+    /// The epoch [`Epoch::raw`] gave; `None` for 0, which no epoch is.
+    pub fn from_raw(raw: u64) -> Option<Epoch> {
+        (raw != 0).then_some(Epoch(raw))
+    }
+}
+
+/// The watch of one database, shared by a server's workers.
+pub struct Watch {
+    /// `None` on PostgreSQL.
+    sqlite: Option<Mutex<Watcher>>,
+}
+
+struct Watcher {
+    url: String,
+    conn: Option<SqliteConnection>,
+    /// The `data_version` last read on `conn`; `None` once `conn` is new,
+    /// as a new connection's numbers do not follow the old one's.
+    seen: Option<i64>,
+    /// The current epoch; moves whenever `seen` does.
+    epoch: u64,
+    /// When opening the connection last failed: it is not tried again
+    /// for [`RETRY_AFTER`], so that a database that cannot be opened costs
+    /// each request nothing.
+    failed_at: Option<Instant>,
+}
+
+/// How long after a failed open the watch tries again.
+const RETRY_AFTER: Duration = Duration::from_secs(1);
+
+#[derive(QueryableByName)]
+struct DataVersion {
+    #[diesel(sql_type = BigInt)]
+    data_version: i64,
+}
+
+impl Watch {
+    /// The watch of the database `url` names; it opens its connection when
+    /// first asked, so that commands that never ask open none.
+    pub fn new(url: &str, backend: Backend) -> Watch {
+        let sqlite = (backend == Backend::Sqlite)
+            .then(|| Mutex::new(Watcher { url: url.to_string(), conn: None, seen: None, epoch: 0, failed_at: None }));
+        Watch { sqlite }
+    }
+
+    /// The epoch now, or `None` when it cannot be told (PostgreSQL, a
+    /// lock held elsewhere, a database that cannot be opened).
+    pub fn epoch(&self) -> Option<Epoch> {
+        let mut watcher = self.sqlite.as_ref()?.lock().unwrap_or_else(PoisonError::into_inner);
+        watcher.read()
+    }
+}
+
+impl Watcher {
+    fn read(&mut self) -> Option<Epoch> {
+        if self.conn.is_none() {
+            if self.failed_at.is_some_and(|at| at.elapsed() < RETRY_AFTER) {
+                return None;
+            }
+            match SqliteConnection::establish(&self.url) {
+                Ok(conn) => (self.conn, self.seen, self.failed_at) = (Some(conn), None, None),
+                Err(e) => {
+                    tracing::warn!(error = %e, "the database watch cannot open its connection; cards are checked by their stamps");
+                    self.failed_at = Some(Instant::now());
+                    return None;
+                }
+            }
+        }
+        let conn = self.conn.as_mut()?;
+        match diesel::sql_query("PRAGMA data_version").get_result::<DataVersion>(conn) {
+            Ok(DataVersion { data_version }) => {
+                if self.seen != Some(data_version) {
+                    self.epoch += 1;
+                    self.seen = Some(data_version);
+                }
+                Some(Epoch(self.epoch))
+            }
+            Err(_) => {
+                // Busy or broken: start again from a new connection, whose
+                // numbers begin a new epoch.
+                self.conn = None;
+                self.seen = None;
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::connection::SimpleConnection;
+
+    use super::*;
+
+    fn database() -> (tempfile::TempDir, String) {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let url = dir.path().join("watch.db").to_string_lossy().into_owned();
+        let mut conn = SqliteConnection::establish(&url).expect("the database opens");
+        conn.batch_execute("PRAGMA journal_mode = WAL; CREATE TABLE t (x INTEGER);").expect("a table");
+        (dir, url)
+    }
+
+    #[test]
+    fn the_epoch_moves_with_each_commit_by_another_connection_and_only_then() {
+        let (_dir, url) = database();
+        let watch = Watch::new(&url, Backend::Sqlite);
+        let first = watch.epoch().expect("an epoch");
+        assert_eq!(watch.epoch(), Some(first));
+        let mut writer = SqliteConnection::establish(&url).expect("a second connection");
+        writer.batch_execute("INSERT INTO t VALUES (1)").expect("a commit");
+        let second = watch.epoch().expect("an epoch");
+        assert_ne!(second, first);
+        assert_eq!(watch.epoch(), Some(second));
+        // A transaction rolled back commits nothing.
+        writer.batch_execute("BEGIN; INSERT INTO t VALUES (2); ROLLBACK;").expect("a rollback");
+        assert_eq!(watch.epoch(), Some(second));
+        writer.batch_execute("UPDATE t SET x = 3").expect("a commit");
+        assert_ne!(watch.epoch(), Some(second));
+    }
+
+    #[test]
+    fn a_write_lock_held_elsewhere_does_not_stop_the_watch() {
+        let (_dir, url) = database();
+        let watch = Watch::new(&url, Backend::Sqlite);
+        let before = watch.epoch().expect("an epoch");
+        let mut writer = SqliteConnection::establish(&url).expect("a second connection");
+        writer.batch_execute("BEGIN IMMEDIATE; INSERT INTO t VALUES (1);").expect("a write begun");
+        assert_eq!(watch.epoch(), Some(before), "nothing is committed yet");
+        writer.batch_execute("COMMIT").expect("a commit");
+        assert_ne!(watch.epoch(), Some(before));
+    }
+
+    #[test]
+    fn postgres_has_no_epoch() {
+        assert_eq!(Watch::new("postgres://nowhere/none", Backend::Postgres).epoch(), None);
+    }
+
+    #[test]
+    fn epochs_round_trip_through_one_number_and_none_is_zero() {
+        assert_eq!(Epoch::from_raw(0), None);
+        assert_eq!(Epoch::from_raw(Epoch(7).raw()), Some(Epoch(7)));
+    }
+}

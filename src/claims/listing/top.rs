@@ -449,8 +449,9 @@ fn read_best(
             tracing::debug!(rows_read, rounds, documents = seen.len(), "claim_terms gave up; ranked whole");
             return Ok(None);
         }
-        // Read on where the bound is: the groups of the combinations an
-        // unread document could score most in. Small groups of many
+        // Read on where the bound is: in each combination an unread
+        // document could score most in, the group whose floor bounds it
+        // (see `unread_bounds`). Small groups of many
         // occurrences hold the bound up however long their documents
         // are; read to their end, they let it fall, without reading the
         // large groups of one occurrence further than the page needs.
@@ -572,13 +573,16 @@ fn ordered(
 const MAX_COMBINATIONS: usize = 50_000;
 
 /// The most a document not read yet can score, and, per phrase and group,
-/// the most one such document in that group can score.
+/// the highest bound of the combinations that reading the group lowers.
 ///
 /// Such a document is unread in every group it is in, so it is no shorter
 /// than the last row read in each of them: a combination of one group (or
 /// none) per phrase, at least one phrase of every word (a match holds
 /// every word), scores at most its BM25 at the longest of those lengths.
-/// Groups read to the end hold no such document.
+/// Only reading on in the group of that longest length lowers it, so a
+/// combination is counted for that group alone. Groups read to the end
+/// hold no such document. (In the fallback past [`MAX_COMBINATIONS`] every
+/// open group is to be read.)
 fn unread_bounds(search: &Search, stats: &Stats) -> (f64, Vec<Vec<f64>>) {
     let streams = &search.streams;
     let mut per_group: Vec<Vec<f64>> = streams.iter().map(|s| vec![0.0; s.groups.len()]).collect();
@@ -616,10 +620,17 @@ fn unread_bounds(search: &Search, stats: &Stats) -> (f64, Vec<Vec<f64>>) {
                 })
                 .sum();
             total = total.max(bound);
-            for (p, bounds) in per_group.iter_mut().enumerate() {
-                if let Some(g) = chosen(p) {
-                    bounds[g] = bounds[g].max(bound);
-                }
+            // Its bound falls only once the longest of its floors rises:
+            // it is read in the group of that floor alone (of the rarer
+            // phrase on a tie, which reaches longer documents sooner).
+            let reader = (0..streams.len()).filter_map(|p| chosen(p).map(|g| (p, g))).max_by(|(p, g), (q, h)| {
+                floor(&streams[*p].groups[*g])
+                    .cmp(&floor(&streams[*q].groups[*h]))
+                    .then(stats.idf[*p].total_cmp(&stats.idf[*q]))
+                    .then(q.cmp(p))
+            });
+            if let Some((p, g)) = reader {
+                per_group[p][g] = per_group[p][g].max(bound);
             }
         }
         // Next combination.

@@ -659,6 +659,17 @@ async fn a_search_of_one_or_two_words_by_relevance_from_claim_terms_is_the_full_
             }})
         })
         .collect();
+    // A word in three claims only, beside one in most.
+    let records: Vec<Value> = records
+        .into_iter()
+        .chain((0..3).map(|i| {
+            json!({"type": "claim", "data": {
+                "id": format!("0193a7e0-0000-7000-8000-{:012x}", 0xf000 + i),
+                "text": format!("the vuraka of the road {i}"), "tags": [],
+                "created_at": "2001-01-02T00:00:00Z", "updated_at": "2001-01-02T00:00:00Z", "version": 1,
+            }})
+        }))
+        .collect();
     let response = crate::transfer::post_import(&app, "", crate::transfer::transfer_file(&records)).await;
     assert_eq!(response.status(), StatusCode::OK, "{:?}", response.text().await);
 
@@ -697,9 +708,14 @@ async fn a_search_of_one_or_two_words_by_relevance_from_claim_terms_is_the_full_
                     "security nowhere",
                 ] {
                     for (limit, first_batch) in [(1, 1), (7, 1), (7, 64), (50, 2), (50, 64)] {
-                        let best = ranked_by(&mut conn, query(q, None), limit, RankedBy::Terms { first_batch })
-                            .expect("ranks")
-                            .unwrap_or_else(|| panic!("q={q} limit={limit}: answered from claim_terms"));
+                        let best = ranked_by(
+                            &mut conn,
+                            query(q, None),
+                            limit,
+                            RankedBy::Terms { first_batch, max_rows: usize::MAX },
+                        )
+                        .expect("ranks")
+                        .unwrap_or_else(|| panic!("q={q} limit={limit}: answered from claim_terms"));
                         let all = ranked_by(&mut conn, query(q, None), limit, RankedBy::Counted)
                             .expect("ranks")
                             .expect("every match ranked");
@@ -733,6 +749,21 @@ async fn a_search_of_one_or_two_words_by_relevance_from_claim_terms_is_the_full_
                     }
                     assert_eq!(pages[0], pages[1], "q={q}");
                 }
+                // Once the rare word's rows are read, no unread claim can
+                // match: the search stops there, with fewer matches than
+                // the page holds, rather than read the common word's rows
+                // (allowed here far fewer than it has) and give up.
+                for limit in [1, 2, 7, 50] {
+                    let search = || query("the vuraka", None);
+                    let best = ranked_by(&mut conn, search(), limit, RankedBy::Terms { first_batch: 1, max_rows: 60 })
+                        .expect("ranks")
+                        .unwrap_or_else(|| panic!("limit={limit}: answered from claim_terms within 60 rows"));
+                    let all = ranked_by(&mut conn, search(), limit, RankedBy::Counted).expect("ranks").expect("rows");
+                    let bits =
+                        |rows: &[(i64, f64)]| rows.iter().map(|(doc, rank)| (*doc, rank.to_bits())).collect::<Vec<_>>();
+                    assert_eq!(bits(&best), bits(&all), "limit={limit}");
+                    assert_eq!(all.len(), 3.min(limit as usize + 1), "limit={limit}");
+                }
                 // The server takes two words from `claim_terms` only when
                 // one weighs far less than the other ("the" is in most
                 // claims); two of like weight are ranked whole.
@@ -747,7 +778,7 @@ async fn a_search_of_one_or_two_words_by_relevance_from_claim_terms_is_the_full_
                     &mut conn,
                     query("security officials mali", None),
                     7,
-                    RankedBy::Terms { first_batch: 64 },
+                    RankedBy::Terms { first_batch: 64, max_rows: usize::MAX },
                 )
                 .expect("ranks");
                 assert!(best.is_none(), "three words are not answered from claim_terms");

@@ -86,9 +86,9 @@ pub type RankedRows = Vec<(i64, f64)>;
 #[derive(Debug, Clone, Copy)]
 pub enum RankedBy {
     /// From `claim_terms`, reading `first_batch` rows of each group first
-    /// (small, to make the bound do the work); `None` when that path does
-    /// not answer the search.
-    Terms { first_batch: i64 },
+    /// (small, to make the bound do the work) and giving up past
+    /// `max_rows`; `None` when that path does not answer the search.
+    Terms { first_batch: i64, max_rows: usize },
     /// From `claim_terms` as the server does: two words only when that is
     /// cheaper (see `top::Words`); `None` otherwise.
     TermsWhenCheaper,

@@ -421,7 +421,7 @@ struct Doc {
 fn fetch_by_rank(conn: &mut SqliteConnection, request: &Request) -> StoreResult<Vec<ListedRow>> {
     let want = (request.limit + 1) as usize;
     let best = match every_match_listed(request) {
-        true => super::top::best(conn, request, want, super::top::FIRST_BATCH, super::top::Words::WhenCheaper)?,
+        true => super::top::best(conn, request, want, super::top::Reading::SERVER)?,
         false => None,
     };
     let ranked: Vec<Ranked> = match best {
@@ -462,11 +462,12 @@ pub(super) fn ranked_by(
 ) -> StoreResult<Option<super::RankedRows>> {
     let want = (request.limit + 1) as usize;
     let idfs = match how {
-        super::RankedBy::Terms { first_batch } => {
-            return super::top::best(conn, request, want, first_batch, super::top::Words::Always);
+        super::RankedBy::Terms { first_batch, max_rows } => {
+            let reading = super::top::Reading { first_batch, max_rows, words: super::top::Words::Always };
+            return super::top::best(conn, request, want, reading);
         }
         super::RankedBy::TermsWhenCheaper => {
-            return super::top::best(conn, request, want, super::top::FIRST_BATCH, super::top::Words::WhenCheaper);
+            return super::top::best(conn, request, want, super::top::Reading::SERVER);
         }
         super::RankedBy::KnownIdfs => super::top::known_idfs(conn, request)?,
         super::RankedBy::Counted => None,

@@ -60,6 +60,22 @@ pub const FIRST_BATCH: i64 = 64;
 /// matches that beat the bounds are too thinly spread (words that rarely
 /// occur together, or a page deep into the results).
 const MAX_ROWS: usize = 20_000;
+
+/// How [`best`] reads.
+#[derive(Debug, Clone, Copy)]
+pub struct Reading {
+    /// Rows read from each group in the first round.
+    pub first_batch: i64,
+    /// Rows read in all, past which it gives up.
+    pub max_rows: usize,
+    /// Which searches of two words it answers.
+    pub words: Words,
+}
+
+impl Reading {
+    /// The server's: [`FIRST_BATCH`], [`MAX_ROWS`], two words when cheaper.
+    pub const SERVER: Reading = Reading { first_batch: FIRST_BATCH, max_rows: MAX_ROWS, words: Words::WhenCheaper };
+}
 /// Most results one search returns this way (a page and one more).
 const MAX_WANT: usize = 1_001;
 /// How far above the bound the last result must score: the bound is
@@ -377,14 +393,11 @@ impl Search {
 /// The best `want` matches of the search after the request's position, as
 /// `(doc, rank)` best first, exactly those the full ranking gives; `None`
 /// when this search is not one this path answers, or gave up.
-/// `first_batch`: the rows read from each group in the first round
-/// ([`FIRST_BATCH`] but in tests).
 pub fn best(
     conn: &mut SqliteConnection,
     request: &Request,
     want: usize,
-    first_batch: i64,
-    words: Words,
+    reading: Reading,
 ) -> StoreResult<Option<Vec<(i64, f64)>>> {
     let Some(phrases) = phrases(request) else { return Ok(None) };
     if want == 0 || want > MAX_WANT {
@@ -392,7 +405,7 @@ pub fn best(
     }
     // One snapshot for the rows, the lookups and the statistics: a commit
     // between them would score rows of one version with counts of another.
-    conn.transaction(|conn| read_best(conn, request, phrases, want, first_batch, words))
+    conn.transaction(|conn| read_best(conn, request, phrases, want, reading))
 }
 
 fn read_best(
@@ -400,8 +413,7 @@ fn read_best(
     request: &Request,
     phrases: Vec<(String, Counts, usize)>,
     want: usize,
-    first_batch: i64,
-    words_taken: Words,
+    reading: Reading,
 ) -> StoreResult<Option<Vec<(i64, f64)>>> {
     let after = match &request.after {
         None => None,
@@ -412,7 +424,7 @@ fn read_best(
     let mut search = Search { streams: Vec::new(), counts: Vec::new(), items: Vec::new(), words };
     for (word, counts, item) in phrases {
         let Some(term) = term_of(conn, &word)? else { return Ok(None) };
-        let groups = groups_of(conn, &term, counts, first_batch.max(1))?;
+        let groups = groups_of(conn, &term, counts, reading.first_batch.max(1))?;
         search.streams.push(Stream { term, groups });
         search.counts.push(counts);
         search.items.push(item);
@@ -423,7 +435,7 @@ fn read_best(
         return Ok(Some(Vec::new()));
     }
     let Some(stats) = stats_of(conn, &search)? else { return Ok(None) };
-    if words > 1 && words_taken == Words::WhenCheaper {
+    if words > 1 && reading.words == Words::WhenCheaper {
         // Each word's weight: the IDF of its rarer phrase.
         let weight = |word: usize| {
             stats.idf.iter().zip(&search.items).filter(|(_, i)| **i == word).map(|(idf, _)| *idf).fold(0.0, f64::max)
@@ -442,12 +454,16 @@ fn read_best(
         let ranked = ordered(&search, &seen, &stats, after);
         let kth = ranked.get(want - 1).map(|(_, rank)| -rank);
         let (unread, per_group) = unread_bounds(&search, &stats);
-        let every_group_read = search.streams.iter().all(|s| s.groups.iter().all(|g| g.done));
-        if every_group_read || kth.is_some_and(|kth| beats(kth, unread)) {
+        // An unread document that matches is in an unread group of a
+        // phrase of every word; once one word's groups are all read (a word
+        // in fewer claims than the page holds, beside a common one), there
+        // is none, however few matches were found.
+        let unread_may_match = search.covers(|p| search.streams[p].groups.iter().any(|g| !g.done));
+        if !unread_may_match || kth.is_some_and(|kth| beats(kth, unread)) {
             tracing::debug!(rows_read, rounds, documents = seen.len(), "best matches from claim_terms");
             return Ok(Some(ranked.into_iter().take(want).collect()));
         }
-        if rows_read > MAX_ROWS {
+        if rows_read > reading.max_rows {
             tracing::debug!(rows_read, rounds, documents = seen.len(), "claim_terms gave up; ranked whole");
             return Ok(None);
         }

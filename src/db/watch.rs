@@ -55,8 +55,8 @@ pub struct Watch {
 struct Watcher {
     url: String,
     conn: Option<SqliteConnection>,
-    /// The `data_version` last read on `conn`; `None` once `conn` is new,
-    /// as a new connection's numbers do not follow the old one's.
+    /// The `data_version` last read on `conn`; `None` while `conn` is new:
+    /// its first read begins an epoch.
     seen: Option<i64>,
     /// The current epoch; moves whenever `seen` does.
     epoch: u64,
@@ -116,13 +116,10 @@ impl Watcher {
                 }
                 Some(Epoch(self.epoch))
             }
-            Err(_) => {
-                // Busy or broken: start again from a new connection, whose
-                // numbers begin a new epoch.
-                self.conn = None;
-                self.seen = None;
-                None
-            }
+            // Busy (a lock that keeps readers out) or broken: unknown now.
+            // The connection's numbers stay comparable, so a commit made
+            // meanwhile is seen by its next read.
+            Err(_) => None,
         }
     }
 }
@@ -169,6 +166,26 @@ mod tests {
         assert_eq!(watch.epoch(), Some(before), "nothing is committed yet");
         writer.batch_execute("COMMIT").expect("a commit");
         assert_ne!(watch.epoch(), Some(before));
+    }
+
+    #[test]
+    fn a_lock_that_keeps_readers_out_answers_unknown_at_once_and_then_a_new_epoch() {
+        // In WAL mode (the server's) readers are not kept out; a rollback
+        // journal's exclusive lock does keep them out.
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let url = dir.path().join("journal.db").to_string_lossy().into_owned();
+        let mut holder = SqliteConnection::establish(&url).expect("the database opens");
+        holder.batch_execute("CREATE TABLE t (x INTEGER)").expect("a table");
+        let watch = Watch::new(&url, Backend::Sqlite);
+        let before = watch.epoch().expect("an epoch");
+        holder.batch_execute("BEGIN EXCLUSIVE; INSERT INTO t VALUES (1);").expect("an exclusive lock");
+        let started = Instant::now();
+        assert_eq!(watch.epoch(), None, "a reader is kept out");
+        assert!(started.elapsed() < Duration::from_secs(1), "without waiting for the lock");
+        holder.batch_execute("COMMIT").expect("a commit");
+        let after = watch.epoch().expect("an epoch again");
+        assert_ne!(after, before);
+        assert_eq!(watch.epoch(), Some(after));
     }
 
     #[test]

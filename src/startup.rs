@@ -68,7 +68,12 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let database_url = settings.database_url.clone();
         let options = settings.db_options();
-        let db = web::block(move || Db::connect_with(&database_url, &options)).await??;
+        let db = web::block(move || {
+            let db = Db::connect_with(&database_url, &options)?;
+            db.open_watch();
+            anyhow::Ok(db)
+        })
+        .await??;
         if !settings.no_seed {
             let seeder = db.clone();
             let loaded = web::block(move || crate::seed::load_if_empty(&seeder)).await??;

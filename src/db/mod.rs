@@ -231,6 +231,12 @@ impl Db {
         self.watch.epoch()
     }
 
+    /// Opens the connection [`Db::epoch`] reads (blocking: call it where
+    /// blocking is allowed), so that no request opens it.
+    pub fn open_watch(&self) {
+        self.watch.open();
+    }
+
     /// Checks out a connection for synchronous callers (the CLI).
     pub fn get(&self) -> Result<PooledDb, ApiError> {
         pool::checkout(&self.pool, &self.breaker, self.acquire_timeout, self.check_after_idle, false)

@@ -13,13 +13,23 @@
 //! already found current without reading its claim's stamp again.
 //!
 //! The pragma reads the WAL's shared index and the file's first page, both
-//! in memory; the connection waits for no lock (`busy_timeout` 0), so a
-//! read that would wait, or any other failure, answers "unknown" (`None`)
-//! and the caller does the full check. That is why this, alone of the
-//! database work, runs on the async worker rather than in [`super::Db::run`].
-//! On PostgreSQL there is no such number, and every answer is `None`.
+//! in memory, in a microsecond or two; the connection waits for no lock
+//! (`busy_timeout` 0), so a read that would wait, or any other failure,
+//! answers "unknown" (`None`) and the caller does the full check. That is
+//! why this, alone of the database work, runs on the async worker rather
+//! than in [`super::Db::run`]. One worker reads at a time; another that
+//! finds the watch taken waits at most 50 µs for it (a read's time many
+//! times over), then answers "unknown". (SQLite may still retry inside a read while another process
+//! recovers the WAL after a crash; then one worker waits, as the pool's
+//! connections would.) On PostgreSQL, and for a database in memory (each
+//! connection its own), there is no such number, and every answer is
+//! `None`.
+//!
+//! The watch follows the file it opened: a database file replaced under a
+//! running server (rather than restored as "Durability and backups" in the
+//! README says, with the servers stopped) is not seen.
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, TryLockError};
 use std::time::{Duration, Instant};
 
 use diesel::sql_types::BigInt;
@@ -64,10 +74,18 @@ struct Watcher {
     /// for [`RETRY_AFTER`], so that a database that cannot be opened costs
     /// each request nothing.
     failed_at: Option<Instant>,
+    /// Reads that failed in a row on `conn`.
+    failures: u32,
 }
 
 /// How long after a failed open the watch tries again.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// Reads failed in a row after which the connection is opened again.
+const MAX_FAILURES: u32 = 3;
+
+/// How long a worker waits for the watch while another reads it.
+const WAIT_FOR_WATCH: Duration = Duration::from_micros(50);
 
 #[derive(QueryableByName)]
 struct DataVersion {
@@ -76,40 +94,77 @@ struct DataVersion {
 }
 
 impl Watch {
-    /// The watch of the database `url` names; it opens its connection when
-    /// first asked, so that commands that never ask open none.
+    /// The watch of the database `url` names. It opens its connection in
+    /// [`Watch::open`] or when first asked, so that commands that never ask
+    /// open none.
     pub fn new(url: &str, backend: Backend) -> Watch {
-        let sqlite = (backend == Backend::Sqlite)
-            .then(|| Mutex::new(Watcher { url: url.to_string(), conn: None, seen: None, epoch: 0, failed_at: None }));
+        let in_memory = url.is_empty() || url == ":memory:" || url.contains("mode=memory");
+        let sqlite = (backend == Backend::Sqlite && !in_memory).then(|| {
+            Mutex::new(Watcher { url: url.to_string(), conn: None, seen: None, epoch: 0, failed_at: None, failures: 0 })
+        });
         Watch { sqlite }
     }
 
-    /// The epoch now, or `None` when it cannot be told (PostgreSQL, a
-    /// lock held elsewhere, a database that cannot be opened).
+    /// Opens the connection now (the server does, on a blocking thread,
+    /// before it serves), so that no request opens it.
+    pub fn open(&self) {
+        if let Some(watcher) = &self.sqlite {
+            watcher.lock().unwrap_or_else(std::sync::PoisonError::into_inner).connect();
+        }
+    }
+
+    /// The epoch now, or `None` when it cannot be told (PostgreSQL, the
+    /// watch read by another worker this moment, a lock held elsewhere, a
+    /// database that cannot be opened).
     pub fn epoch(&self) -> Option<Epoch> {
-        let mut watcher = self.sqlite.as_ref()?.lock().unwrap_or_else(PoisonError::into_inner);
+        let watch = self.sqlite.as_ref()?;
+        let mut waited: Option<Instant> = None;
+        let mut watcher = loop {
+            match watch.try_lock() {
+                Ok(watcher) => break watcher,
+                Err(TryLockError::Poisoned(poisoned)) => break poisoned.into_inner(),
+                // Another worker reads it: a read takes microseconds, so
+                // wait that long, not for a read stuck on a lock.
+                Err(TryLockError::WouldBlock) => {
+                    if waited.get_or_insert_with(Instant::now).elapsed() > WAIT_FOR_WATCH {
+                        return None;
+                    }
+                    std::hint::spin_loop();
+                }
+            }
+        };
         watcher.read()
     }
 }
 
 impl Watcher {
-    fn read(&mut self) -> Option<Epoch> {
-        if self.conn.is_none() {
-            if self.failed_at.is_some_and(|at| at.elapsed() < RETRY_AFTER) {
-                return None;
-            }
-            match SqliteConnection::establish(&self.url) {
-                Ok(conn) => (self.conn, self.seen, self.failed_at) = (Some(conn), None, None),
-                Err(e) => {
-                    tracing::warn!(error = %e, "the database watch cannot open its connection; cards are checked by their stamps");
-                    self.failed_at = Some(Instant::now());
-                    return None;
-                }
+    /// Opens the connection unless it is open, or failed to open less than
+    /// [`RETRY_AFTER`] ago. A file that is not there is not made.
+    fn connect(&mut self) {
+        if self.conn.is_some() || self.failed_at.is_some_and(|at| at.elapsed() < RETRY_AFTER) {
+            return;
+        }
+        let plain_path = !self.url.starts_with("file:");
+        let opened = if plain_path && !std::path::Path::new(&self.url).exists() {
+            Err("the file is not there".to_string())
+        } else {
+            SqliteConnection::establish(&self.url).map_err(|e| e.to_string())
+        };
+        match opened {
+            Ok(conn) => (self.conn, self.seen, self.failed_at, self.failures) = (Some(conn), None, None, 0),
+            Err(error) => {
+                tracing::warn!(%error, "the database watch cannot open its connection; cards are checked by their stamps");
+                self.failed_at = Some(Instant::now());
             }
         }
+    }
+
+    fn read(&mut self) -> Option<Epoch> {
+        self.connect();
         let conn = self.conn.as_mut()?;
         match diesel::sql_query("PRAGMA data_version").get_result::<DataVersion>(conn) {
             Ok(DataVersion { data_version }) => {
+                self.failures = 0;
                 if self.seen != Some(data_version) {
                     self.epoch += 1;
                     self.seen = Some(data_version);
@@ -118,8 +173,16 @@ impl Watcher {
             }
             // Busy (a lock that keeps readers out) or broken: unknown now.
             // The connection's numbers stay comparable, so a commit made
-            // meanwhile is seen by its next read.
-            Err(_) => None,
+            // meanwhile is seen by its next read; after a few failures in a
+            // row it is opened again (its first read begins an epoch).
+            Err(error) => {
+                self.failures += 1;
+                if self.failures >= MAX_FAILURES {
+                    tracing::warn!(%error, failures = self.failures, "the database watch fails to read; opening it again");
+                    (self.conn, self.seen, self.failures) = (None, None, 0);
+                }
+                None
+            }
         }
     }
 }
@@ -180,7 +243,10 @@ mod tests {
         let before = watch.epoch().expect("an epoch");
         holder.batch_execute("BEGIN EXCLUSIVE; INSERT INTO t VALUES (1);").expect("an exclusive lock");
         let started = Instant::now();
-        assert_eq!(watch.epoch(), None, "a reader is kept out");
+        // More reads than the failures after which it opens again.
+        for _ in 0..=MAX_FAILURES {
+            assert_eq!(watch.epoch(), None, "a reader is kept out");
+        }
         assert!(started.elapsed() < Duration::from_secs(1), "without waiting for the lock");
         holder.batch_execute("COMMIT").expect("a commit");
         let after = watch.epoch().expect("an epoch again");
@@ -189,8 +255,31 @@ mod tests {
     }
 
     #[test]
-    fn postgres_has_no_epoch() {
+    fn a_worker_that_finds_the_watch_taken_does_not_wait_for_it() {
+        let (_dir, url) = database();
+        let watch = Watch::new(&url, Backend::Sqlite);
+        watch.open();
+        let taken = watch.sqlite.as_ref().expect("a SQLite watch").lock().expect("the watch");
+        assert_eq!(watch.epoch(), None);
+        drop(taken);
+        assert!(watch.epoch().is_some());
+    }
+
+    #[test]
+    fn a_database_file_that_is_not_there_is_not_made() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("gone.db");
+        let watch = Watch::new(&path.to_string_lossy(), Backend::Sqlite);
+        watch.open();
+        assert_eq!(watch.epoch(), None);
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn postgres_and_databases_in_memory_have_no_epoch() {
         assert_eq!(Watch::new("postgres://nowhere/none", Backend::Postgres).epoch(), None);
+        assert_eq!(Watch::new(":memory:", Backend::Sqlite).epoch(), None);
+        assert_eq!(Watch::new("file:cards?mode=memory&cache=shared", Backend::Sqlite).epoch(), None);
     }
 
     #[test]

@@ -162,6 +162,8 @@ on_both_backends! {
         assert_eq!(again.status(), StatusCode::CREATED);
         let made: Value = serde_json::from_str(&card(&app, &path).await.3).unwrap();
         assert_eq!((made["text"].as_str(), made["attributions"].as_array().map(Vec::len)), (Some("Barrick will not pay."), Some(0)));
+        // Each read came after a commit: none was sent unread.
+        assert_eq!(cache_counts(&app).await["unchanged"], 0.0);
     }
 
     async fn the_public_card_and_the_desks_card_are_kept_apart(app: TestApp) {

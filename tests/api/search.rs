@@ -764,6 +764,33 @@ async fn a_search_of_one_or_two_words_by_relevance_from_claim_terms_is_the_full_
                     assert_eq!(bits(&best), bits(&all), "limit={limit}");
                     assert_eq!(all.len(), 3.min(limit as usize + 1), "limit={limit}");
                 }
+                // The server takes that pair from `claim_terms`; page after
+                // page of one claim by cursor, the pages of the full ranking.
+                assert!(
+                    ranked_by(&mut conn, query("the vuraka", None), 1, RankedBy::TermsWhenCheaper)
+                        .expect("ranks")
+                        .is_some(),
+                    "the vuraka: from claim_terms"
+                );
+                let mut pages = [Vec::new(), Vec::new()];
+                for (walk, ids) in pages.iter_mut().enumerate() {
+                    let mut cursor = None;
+                    loop {
+                        let page = if walk == 1 {
+                            claimtrail::claims::listing::list_walking(&mut conn, query("the vuraka", cursor), 1)
+                        } else {
+                            claimtrail::claims::listing::list(&mut conn, query("the vuraka", cursor), 1)
+                        }
+                        .expect("a page");
+                        ids.extend(page.items.into_iter().map(|item| item.claim.id.to_string()));
+                        cursor = page.next_cursor;
+                        if cursor.is_none() || ids.len() > 3 {
+                            break;
+                        }
+                    }
+                }
+                assert_eq!(pages[0], pages[1], "the vuraka, page by page");
+                assert_eq!(pages[0].len(), 3, "the vuraka: its three claims");
                 // The server takes two words from `claim_terms` only when
                 // one weighs far less than the other ("the" is in most
                 // claims); two of like weight are ranked whole.

@@ -32,6 +32,7 @@
 use std::sync::{Mutex, TryLockError};
 use std::time::{Duration, Instant};
 
+use diesel::connection::SimpleConnection;
 use diesel::sql_types::BigInt;
 use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, QueryableByName, RunQueryDsl};
@@ -80,9 +81,6 @@ struct Watcher {
 
 /// How long after a failed open the watch tries again.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
-
-/// Reads failed in a row after which the connection is opened again.
-const MAX_FAILURES: u32 = 3;
 
 /// How long a worker waits for the watch while another reads it.
 const WAIT_FOR_WATCH: Duration = Duration::from_micros(50);
@@ -148,7 +146,11 @@ impl Watcher {
         let opened = if plain_path && !std::path::Path::new(&self.url).exists() {
             Err("the file is not there".to_string())
         } else {
-            SqliteConnection::establish(&self.url).map_err(|e| e.to_string())
+            // The server's automatic extensions give every connection the
+            // pool's busy timeout (`bm25::install`): this one waits for no lock.
+            SqliteConnection::establish(&self.url).map_err(|e| e.to_string()).and_then(|mut conn| {
+                conn.batch_execute("PRAGMA busy_timeout = 0").map(|()| conn).map_err(|e| e.to_string())
+            })
         };
         match opened {
             Ok(conn) => (self.conn, self.seen, self.failed_at, self.failures) = (Some(conn), None, None, 0),
@@ -171,15 +173,14 @@ impl Watcher {
                 }
                 Some(Epoch(self.epoch))
             }
-            // Busy (a lock that keeps readers out) or broken: unknown now.
-            // The connection's numbers stay comparable, so a commit made
-            // meanwhile is seen by its next read; after a few failures in a
-            // row it is opened again (its first read begins an epoch).
+            // Busy (a lock that keeps readers out): unknown now. The
+            // connection's numbers stay comparable, so a commit made
+            // meanwhile is seen by its next read. It is not opened again
+            // (opening reads the schema, which would wait for that lock).
             Err(error) => {
                 self.failures += 1;
-                if self.failures >= MAX_FAILURES {
-                    tracing::warn!(%error, failures = self.failures, "the database watch fails to read; opening it again");
-                    (self.conn, self.seen, self.failures) = (None, None, 0);
+                if self.failures.is_power_of_two() {
+                    tracing::warn!(%error, failures = self.failures, "the database watch cannot read; cards are checked by their stamps");
                 }
                 None
             }
@@ -241,6 +242,7 @@ mod tests {
     fn a_lock_that_keeps_readers_out_answers_unknown_at_once_and_then_a_new_epoch() {
         // In WAL mode (the server's) readers are not kept out; a rollback
         // journal's exclusive lock does keep them out.
+        crate::db::bm25::install();
         let dir = tempfile::tempdir().expect("a temporary directory");
         let url = dir.path().join("journal.db").to_string_lossy().into_owned();
         let mut holder = SqliteConnection::establish(&url).expect("the database opens");
@@ -248,14 +250,14 @@ mod tests {
         let watch = Watch::new(&url, Backend::Sqlite);
         let before = watch.epoch().expect("an epoch");
         holder.batch_execute("BEGIN EXCLUSIVE; INSERT INTO t VALUES (1);").expect("an exclusive lock");
-        // More reads than the failures after which it opens again.
-        for _ in 0..=MAX_FAILURES {
+        for _ in 0..3 {
             assert_eq!(watch.epoch(), None, "a reader is kept out");
         }
-        // It waits for no lock: SQLite's busy timeout on its connection
-        // is 0 (a reader kept out answers at once).
+        // It waits for no lock: its connection's busy timeout is 0, though
+        // the server's automatic extensions (installed above, as the
+        // server's first connection installs them) set the pool's.
         let mut watcher = watch.sqlite.as_ref().expect("a SQLite watch").lock().expect("the watch");
-        let conn = watcher.conn.as_mut().expect("its connection, opened again");
+        let conn = watcher.conn.as_mut().expect("its connection");
         let timeout: Vec<BusyTimeout> = diesel::sql_query("PRAGMA busy_timeout").load(conn).expect("the timeout");
         assert_eq!(timeout.iter().map(|t| t.timeout).collect::<Vec<_>>(), [0]);
         drop(watcher);

@@ -19,11 +19,11 @@
 //! why this, alone of the database work, runs on the async worker rather
 //! than in [`super::Db::run`]. One worker reads at a time; another that
 //! finds the watch taken waits at most 50 µs for it (a read's time many
-//! times over), then answers "unknown". (SQLite may still retry inside a read while another process
-//! recovers the WAL after a crash; then one worker waits, as the pool's
-//! connections would.) On PostgreSQL, and for a database in memory (each
-//! connection its own), there is no such number, and every answer is
-//! `None`.
+//! times over), then answers "unknown". (SQLite may still retry inside a
+//! read while another process recovers the WAL after a crash; then one
+//! worker waits, as the pool's connections would.) On PostgreSQL, and for
+//! a database in memory (each connection its own), there is no such
+//! number, and every answer is `None`.
 //!
 //! The watch follows the file it opened: a database file replaced under a
 //! running server (rather than restored as "Durability and backups" in the
@@ -190,8 +190,6 @@ impl Watcher {
 
 #[cfg(test)]
 mod tests {
-    use diesel::connection::SimpleConnection;
-
     use super::*;
 
     #[derive(QueryableByName)]

@@ -57,9 +57,14 @@ fn counts(unchanged: f64, hit: f64, stale: f64, miss: f64) -> BTreeMap<String, f
 /// was committed since it was found current is `unchanged`; PostgreSQL
 /// has no such shortcut, and reads every kept card's stamp (`hit`).
 fn kept_counts(app: &TestApp, kept: f64, stale: f64, miss: f64) -> BTreeMap<String, f64> {
+    per_backend(app, counts(kept, 0.0, stale, miss), counts(0.0, kept, stale, miss))
+}
+
+/// The value for the test's backend.
+fn per_backend<T>(app: &TestApp, sqlite: T, postgres: T) -> T {
     match app.backend {
-        Backend::Sqlite => counts(kept, 0.0, stale, miss),
-        Backend::Postgres => counts(0.0, kept, stale, miss),
+        Backend::Sqlite => sqlite,
+        Backend::Postgres => postgres,
     }
 }
 
@@ -196,10 +201,7 @@ on_both_backends! {
         app.create_claim("Mali's junta expelled the French ambassador.").await;
         assert_eq!(card(&app, &path).await, kept);
         assert_eq!(card(&app, &path).await, kept);
-        let after_api = match app.backend {
-            Backend::Sqlite => counts(2.0, 1.0, 0.0, 1.0),
-            Backend::Postgres => counts(0.0, 3.0, 0.0, 1.0),
-        };
+        let after_api = per_backend(&app, counts(2.0, 1.0, 0.0, 1.0), counts(0.0, 3.0, 0.0, 1.0));
         assert_eq!(cache_counts(&app).await, after_api);
 
         // A commit by another process, to a table no card shows.
@@ -208,10 +210,7 @@ on_both_backends! {
         drop(conn);
         assert_eq!(card(&app, &path).await, kept);
         assert_eq!(card(&app, &path).await, kept);
-        let after_other = match app.backend {
-            Backend::Sqlite => counts(3.0, 2.0, 0.0, 1.0),
-            Backend::Postgres => counts(0.0, 5.0, 0.0, 1.0),
-        };
+        let after_other = per_backend(&app, counts(3.0, 2.0, 0.0, 1.0), counts(0.0, 5.0, 0.0, 1.0));
         assert_eq!(cache_counts(&app).await, after_other);
     }
 

@@ -60,6 +60,12 @@ pub const FIRST_BATCH: i64 = 64;
 /// matches that beat the bounds are too thinly spread (words that rarely
 /// occur together, or a page deep into the results).
 const MAX_ROWS: usize = 20_000;
+/// Most results one search returns this way (a page and one more).
+const MAX_WANT: usize = 1_001;
+/// How far above the bound the last result must score: the bound is
+/// summed in another order than the ranks, which may differ in the last
+/// bits.
+const MARGIN: f64 = 1e-9;
 
 /// How [`best`] reads.
 #[derive(Debug, Clone, Copy)]
@@ -76,12 +82,6 @@ impl Reading {
     /// The server's: [`FIRST_BATCH`], [`MAX_ROWS`], two words when cheaper.
     pub const SERVER: Reading = Reading { first_batch: FIRST_BATCH, max_rows: MAX_ROWS, words: Words::WhenCheaper };
 }
-/// Most results one search returns this way (a page and one more).
-const MAX_WANT: usize = 1_001;
-/// How far above the bound the last result must score: the bound is
-/// summed in another order than the ranks, which may differ in the last
-/// bits.
-const MARGIN: f64 = 1e-9;
 
 /// What one phrase of the search counts, of a term's occurrences.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

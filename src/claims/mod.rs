@@ -42,7 +42,8 @@ async fn list_claims(
     Params(query): Params<ClaimQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = http::page_limit(query.limit)?;
-    let page = db.run(move |conn| listing::list(conn, query, limit)).await?;
+    let terms = db.terms();
+    let page = db.run(move |conn| listing::list_kept(conn, query, limit, terms)).await?;
     Ok(http::page(&req, page))
 }
 

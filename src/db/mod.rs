@@ -6,6 +6,7 @@ pub mod breaker;
 pub mod deadline;
 pub mod failure;
 pub mod pool;
+pub mod postings;
 pub mod refs;
 pub mod schema;
 pub mod terms;
@@ -162,6 +163,8 @@ pub struct Db {
     waiting: Arc<AtomicU32>,
     /// Whether anything was committed since a moment (SQLite).
     watch: Arc<watch::Watch>,
+    /// Search terms' posting lists, kept while nothing is committed (SQLite).
+    postings: Arc<postings::PostingCache>,
 }
 
 /// The pool's connections at one moment, for the metrics.
@@ -206,6 +209,7 @@ impl Db {
             health_timeout: options.health_timeout,
             waiting: Arc::new(AtomicU32::new(0)),
             watch: Arc::new(watch::Watch::new(url, backend)),
+            postings: Arc::new(postings::PostingCache::new(postings::BUDGET_BYTES)),
         })
     }
 
@@ -229,6 +233,12 @@ impl Db {
     /// (always on PostgreSQL).
     pub fn epoch(&self) -> Option<watch::Epoch> {
         self.watch.epoch()
+    }
+
+    /// The posting lists searches keep, and the watch that tells whether
+    /// they are current.
+    pub fn terms(&self) -> postings::Terms {
+        postings::Terms::new(self.postings.clone(), self.watch.clone())
     }
 
     /// Opens the connection [`Db::epoch`] reads (blocking: call it where

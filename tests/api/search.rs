@@ -723,21 +723,27 @@ async fn a_search_of_one_or_two_words_by_relevance_from_claim_terms_is_the_full_
                             rows.iter().map(|(doc, rank)| (*doc, rank.to_bits())).collect::<Vec<_>>()
                         };
                         assert_eq!(bits(&best), bits(&all), "q={q} limit={limit} first_batch={first_batch}");
+                        let merged = ranked_by(&mut conn, query(q, None), limit, RankedBy::Postings)
+                            .expect("ranks")
+                            .unwrap_or_else(|| panic!("q={q} limit={limit}: ranked from the posting lists"));
+                        assert_eq!(bits(&merged), bits(&all), "q={q} limit={limit}: from the posting lists");
                         if !q.contains("nowhere") {
                             let enough = if q.contains(' ') { 8.min(limit as usize + 1) } else { limit as usize + 1 };
                             assert!(all.len() >= enough, "q={q} limit={limit}: only {} matches", all.len());
                         }
                     }
                     // Page after page by cursor: the pages of the full
-                    // ranking (`list_walking` ranks every match).
-                    let mut pages = [Vec::new(), Vec::new()];
+                    // ranking (`list_walking` ranks every match), as the
+                    // server reads them (with its kept posting lists) and
+                    // without them.
+                    let mut pages = [Vec::new(), Vec::new(), Vec::new()];
                     for (walk, ids) in pages.iter_mut().enumerate() {
                         let mut cursor = None;
                         loop {
-                            let page = if walk == 1 {
-                                claimtrail::claims::listing::list_walking(&mut conn, query(q, cursor), 7)
-                            } else {
-                                claimtrail::claims::listing::list(&mut conn, query(q, cursor), 7)
+                            let page = match walk {
+                                0 => claimtrail::claims::listing::list(&mut conn, query(q, cursor), 7),
+                                1 => claimtrail::claims::listing::list_walking(&mut conn, query(q, cursor), 7),
+                                _ => claimtrail::claims::listing::list_kept(&mut conn, query(q, cursor), 7, db.terms()),
                             }
                             .expect("a page");
                             ids.push(page.items.into_iter().map(|item| item.claim.id.to_string()).collect::<Vec<_>>());
@@ -748,7 +754,17 @@ async fn a_search_of_one_or_two_words_by_relevance_from_claim_terms_is_the_full_
                         }
                     }
                     assert_eq!(pages[0], pages[1], "q={q}");
+                    assert_eq!(pages[2], pages[1], "q={q}, with the kept posting lists");
                 }
+                // The server's first search of two words of like weight
+                // keeps their four posting lists (each word as written and
+                // as a stem); the next reads none.
+                let kept = || db.terms().cache().bytes();
+                let before = kept();
+                claimtrail::claims::listing::list_kept(&mut conn, query("officials security", None), 7, db.terms())
+                    .expect("a page");
+                assert!(kept() > 0, "the lists are kept");
+                assert_eq!(kept(), before, "the lists of security and officials were kept already, by the pages above");
                 // Once the rare word's rows are read, no unread claim can
                 // match: the search stops there, with fewer matches than
                 // the page holds, rather than read the common word's rows
@@ -856,6 +872,41 @@ async fn a_search_of_one_or_two_words_by_relevance_from_claim_terms_is_the_full_
     }
     app.create_claim("Security.").await;
     check(&app).await;
+}
+
+/// Two words of like weight are ranked from their posting lists kept in
+/// memory (SQLite): a commit, through the API or by another connection,
+/// ends what was kept, so the next search sees it at once; and a search
+/// after a commit keeps the lists again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_words_ranked_from_kept_posting_lists_see_every_commit() {
+    let app = spawn_app(claimtrail::db::Backend::Sqlite).await;
+    for i in 0..40 {
+        let text = match i % 4 {
+            0 => format!("Security officials met in Gao on day {i}, with many others present at length."),
+            1 => format!("Officials of the security council spoke on day {i}, after a long and tiring session."),
+            2 => format!("Security was tight on day {i}."),
+            _ => format!("Officials said nothing on day {i}."),
+        };
+        app.create_claim(&text).await;
+    }
+    let path = "/v1/claims?q=security%20officials&sort=relevance&limit=5";
+    let first = |body: &Value| body["items"][0]["id"].as_str().map(str::to_string);
+    let page = app.get(path).await.json::<Value>().await.expect("a page");
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(5), "{page}");
+
+    // A claim that holds both words, short: the best match once committed.
+    let best = app.create_claim("Security officials; security officials.").await;
+    let page = app.get(path).await.json::<Value>().await.expect("a page");
+    assert_eq!(first(&page), best["id"].as_str().map(str::to_string), "the new claim first: {page}");
+
+    // Written by another connection, outside the server.
+    let id = best["id"].as_str().expect("an id");
+    crate::transfer::run_sql(&app.db, &format!("UPDATE claims SET text = 'Nothing to see here.' WHERE id = '{id}'"));
+    let page = app.get(path).await.json::<Value>().await.expect("a page");
+    assert_ne!(first(&page), Some(id.to_string()), "the claim no longer holds the words: {page}");
+    let ids: Vec<&str> = page["items"].as_array().into_iter().flatten().filter_map(|i| i["id"].as_str()).collect();
+    assert!(!ids.contains(&id), "{page}");
 }
 
 /// The relevance search looks up what the documents it read hold of the

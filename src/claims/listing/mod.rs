@@ -67,6 +67,19 @@ pub fn list(conn: &mut DbConnection, query: ClaimQuery, limit: i64) -> StoreResu
     read_page(conn, &request)
 }
 
+/// [`list`], with the posting lists of common search terms kept in memory
+/// while nothing is committed (the server's; see `top::by_postings`).
+pub fn list_kept(
+    conn: &mut DbConnection,
+    query: ClaimQuery,
+    limit: i64,
+    terms: crate::db::postings::Terms,
+) -> StoreResult<Page<ClaimListItem>> {
+    let mut request = Request::new(query, limit)?;
+    request.terms = Some(terms);
+    read_page(conn, &request)
+}
+
 /// [`list`], with the page read by walking the sort's index and checking
 /// each claim, whatever SQLite's counts would choose (PostgreSQL plans for
 /// itself: the same as [`list`]). For tests that hold one plan to the
@@ -92,6 +105,11 @@ pub enum RankedBy {
     /// From `claim_terms` as the server does: two words only when that is
     /// cheaper (see `top::Words`); `None` otherwise.
     TermsWhenCheaper,
+    /// Ranking every match in memory, from the posting lists of the search's
+    /// terms read from `claim_terms` (as the server ranks two words of
+    /// like weight, lists it keeps aside); `None` when that path does not
+    /// answer the search.
+    Postings,
     /// Ranking every match, with the IDFs `claim_term_docs` knows given to
     /// `claimtrail_bm25`.
     KnownIdfs,

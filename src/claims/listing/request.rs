@@ -31,6 +31,10 @@ pub struct Request {
     /// Where the rows come from, when a test fixes it instead of SQLite's
     /// counts (see [`super::list_walking`]).
     pub plan: Option<super::plan::Plan>,
+    /// The posting lists kept in memory, for a search by relevance that
+    /// ranks every match (see `top::by_postings`); `None` reads
+    /// them from the database each time.
+    pub terms: Option<crate::db::postings::Terms>,
 }
 
 /// A condition on the claim's own columns.
@@ -112,6 +116,7 @@ impl Request {
             fingerprint,
             backing: None,
             plan: None,
+            terms: None,
         })
     }
 
@@ -144,6 +149,7 @@ impl Request {
             fingerprint,
             backing: Some(backing),
             plan: None,
+            terms: None,
         })
     }
 

@@ -466,6 +466,10 @@ pub(super) fn ranked_by(
             let reading = super::top::Reading { first_batch, max_rows, words: super::top::Words::Always };
             return super::top::best(conn, request, want, reading);
         }
+        super::RankedBy::Postings => {
+            let reading = super::top::Reading { words: super::top::Words::Postings, ..super::top::Reading::SERVER };
+            return super::top::best(conn, request, want, reading);
+        }
         super::RankedBy::TermsWhenCheaper => {
             return super::top::best(conn, request, want, super::top::Reading::SERVER);
         }

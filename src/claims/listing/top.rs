@@ -45,6 +45,8 @@ use diesel::{Connection, QueryableByName, RunQueryDsl};
 use super::position::Position;
 use super::request::Request;
 use super::sql::Sql;
+use crate::db::postings::{self, List, Posting, PostingCache};
+use crate::db::watch::Epoch;
 use crate::db::write::StoreResult;
 use crate::search::Item;
 
@@ -152,6 +154,10 @@ pub enum Words {
     WhenCheaper,
     /// Every one (for the tests that hold the ranks to the full ranking).
     Always,
+    /// None: every match is ranked, from the posting lists of the search's
+    /// terms read from `claim_terms` (for the tests that hold
+    /// [`by_postings`] to the full ranking).
+    Postings,
 }
 
 /// The phrases of a search this path answers: one or two items, each of
@@ -403,9 +409,11 @@ pub fn best(
     if want == 0 || want > MAX_WANT {
         return Ok(None);
     }
+    // Before the snapshot begins, for the posting lists kept in memory.
+    let before = request.terms.as_ref().and_then(postings::Terms::epoch);
     // One snapshot for the rows, the lookups and the statistics: a commit
     // between them would score rows of one version with counts of another.
-    conn.transaction(|conn| read_best(conn, request, phrases, want, reading))
+    conn.transaction(|conn| read_best(conn, request, phrases, want, reading, before))
 }
 
 fn read_best(
@@ -414,6 +422,7 @@ fn read_best(
     phrases: Vec<(String, Counts, usize)>,
     want: usize,
     reading: Reading,
+    before: Option<Epoch>,
 ) -> StoreResult<Option<Vec<(i64, f64)>>> {
     let after = match &request.after {
         None => None,
@@ -435,6 +444,9 @@ fn read_best(
         return Ok(Some(Vec::new()));
     }
     let Some(stats) = stats_of(conn, &search)? else { return Ok(None) };
+    if reading.words == Words::Postings {
+        return by_postings(conn, &search, &stats, want, after, None);
+    }
     if words > 1 && reading.words == Words::WhenCheaper {
         // Each word's weight: the IDF of its rarer phrase.
         let weight = |word: usize| {
@@ -442,7 +454,17 @@ fn read_best(
         };
         let (a, b) = (weight(0), weight(1));
         if a.min(b) > MAX_IDF_RATIO * a.max(b) {
-            return Ok(None);
+            // Every match is ranked: from the lists kept in memory when
+            // the snapshot is of an epoch they can be kept for, else by
+            // FTS5.
+            let kept = request.terms.as_ref().and_then(|terms| {
+                let epoch = postings::unchanged(before, terms.epoch())?;
+                Some((terms.cache(), epoch))
+            });
+            return match kept {
+                Some(kept) => by_postings(conn, &search, &stats, want, after, Some(kept)),
+                None => Ok(None),
+            };
         }
     }
     let terms: Vec<String> = search.streams.iter().map(|s| s.term.clone()).collect();
@@ -501,6 +523,178 @@ fn read_best(
             }
         }
     }
+}
+
+/// Every match of a search of one or two words ranked from its terms'
+/// posting lists, in memory: the best `want` after `after`, as
+/// `(doc, rank)` best first, exactly as the full ranking gives them.
+///
+/// Two common words of like weight make the threshold algorithm above
+/// read far: the best matches of each word seldom hold the other. FTS5
+/// ranks such a search by walking its phrases' posting lists (four for
+/// two words: each as written and as a stem) and looking up every match's
+/// length, 40–60 ms at a million claims. The same lists, from
+/// `claim_terms` in document order with each document's counts and length,
+/// are merged here in one pass, and each match is scored with
+/// `claimtrail_bm25`'s arithmetic, as [`Search::score`] does for the
+/// threshold algorithm. Read from the database each time they would cost
+/// more than FTS5's walk; `kept` holds them while nothing is committed
+/// (see [`crate::db::postings`]), so only the first such search of a word
+/// after a commit reads its lists.
+fn by_postings(
+    conn: &mut SqliteConnection,
+    search: &Search,
+    stats: &Stats,
+    want: usize,
+    after: Option<(f64, i64)>,
+    kept: Option<(&PostingCache, Epoch)>,
+) -> StoreResult<Option<Vec<(i64, f64)>>> {
+    let mut lists: Vec<List> = Vec::with_capacity(search.streams.len());
+    for stream in &search.streams {
+        let kept_list = kept.and_then(|(cache, epoch)| cache.get(epoch, &stream.term));
+        let list = match kept_list {
+            Some(list) => list,
+            None => {
+                let Some(list) = posting_list(conn, &stream.term)? else { return Ok(None) };
+                if let Some((cache, epoch)) = kept {
+                    cache.put(epoch, &stream.term, list.clone());
+                }
+                list
+            }
+        };
+        lists.push(list);
+    }
+    let mut at = vec![0usize; lists.len()];
+    let mut found = Found { length: 0, frequencies: vec![0.0; lists.len()] };
+    // The best `want` so far, worst on top.
+    let mut best: std::collections::BinaryHeap<Ranked> = std::collections::BinaryHeap::with_capacity(want + 1);
+    // Leapfrog: every word's phrases are moved on to the first document
+    // at or past `target`; when all words' first documents agree, it
+    // holds every word and is scored.
+    let mut target = i64::MIN;
+    'matches: loop {
+        let doc = loop {
+            let mut highest = target;
+            let mut agree = true;
+            for word in 0..search.words {
+                let mut first: Option<i64> = None;
+                for (p, list) in lists.iter().enumerate() {
+                    if search.items[p] != word {
+                        continue;
+                    }
+                    at[p] = seek(list, at[p], target);
+                    if let Some(posting) = list.get(at[p]) {
+                        first = Some(first.map_or(posting.doc, |d| d.min(posting.doc)));
+                    }
+                }
+                let Some(first) = first else { break 'matches };
+                if first != target {
+                    agree = false;
+                    highest = highest.max(first);
+                }
+            }
+            if agree {
+                break target;
+            }
+            target = highest;
+        };
+        for (p, list) in lists.iter().enumerate() {
+            found.frequencies[p] = match list.get(at[p]) {
+                Some(posting) if posting.doc == doc => {
+                    found.length = i64::from(posting.length);
+                    search.counts[p].frequency(i64::from(posting.written), i64::from(posting.stemmed))
+                }
+                _ => 0.0,
+            };
+        }
+        target = doc.saturating_add(1);
+        let ranked = Ranked { rank: -search.score(&found, stats), doc };
+        if after.is_some_and(|(rank, doc)| (ranked.rank, ranked.doc) <= (rank, doc)) {
+            continue;
+        }
+        if best.len() < want {
+            best.push(ranked);
+        } else if best.peek().is_some_and(|worst| ranked < *worst) {
+            best.pop();
+            best.push(ranked);
+        }
+        if doc == i64::MAX {
+            break;
+        }
+    }
+    Ok(Some(best.into_sorted_vec().into_iter().map(|r| (r.doc, r.rank)).collect()))
+}
+
+/// The first place at or after `from` in `list` whose document is at
+/// least `target` (the list's length if none is): a few steps forward,
+/// then doubling strides and a binary search within the last one.
+fn seek(list: &[Posting], from: usize, target: i64) -> usize {
+    let mut low = from;
+    let mut step = 1;
+    while low < list.len() && list[low].doc < target {
+        let high = (low + step).min(list.len());
+        if high == list.len() || list[high].doc >= target {
+            return low + 1 + list[low + 1..high].partition_point(|p| p.doc < target);
+        }
+        low = high;
+        step *= 2;
+    }
+    low
+}
+
+/// A match's place in the ranking: by rank, then by row.
+#[derive(Debug, Clone, Copy)]
+struct Ranked {
+    rank: f64,
+    doc: i64,
+}
+
+impl PartialEq for Ranked {
+    fn eq(&self, other: &Ranked) -> bool {
+        self.cmp(other) == std::cmp::Ordering::Equal
+    }
+}
+
+impl Eq for Ranked {}
+
+impl PartialOrd for Ranked {
+    fn partial_cmp(&self, other: &Ranked) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Ranked {
+    fn cmp(&self, other: &Ranked) -> std::cmp::Ordering {
+        self.rank.total_cmp(&other.rank).then(self.doc.cmp(&other.doc))
+    }
+}
+
+#[derive(QueryableByName)]
+struct PostingRow {
+    #[diesel(sql_type = BigInt)]
+    doc: i64,
+    #[diesel(sql_type = BigInt)]
+    written: i64,
+    #[diesel(sql_type = BigInt)]
+    stemmed: i64,
+    #[diesel(sql_type = BigInt)]
+    length: i64,
+}
+
+/// A term's posting list from `claim_terms`, in document order; `None`
+/// if a count or a length does not fit a [`Posting`].
+fn posting_list(conn: &mut SqliteConnection, term: &str) -> StoreResult<Option<List>> {
+    let mut sql = Sql::new();
+    sql.push("SELECT doc, written, stemmed, length FROM claim_terms WHERE term = ").text(term);
+    let rows: Vec<PostingRow> = sql.cached().for_sqlite().load(conn)?;
+    let mut list = Vec::with_capacity(rows.len());
+    for row in rows {
+        let counts = (u16::try_from(row.written), u16::try_from(row.stemmed), u32::try_from(row.length));
+        let (Ok(written), Ok(stemmed), Ok(length)) = counts else { return Ok(None) };
+        list.push(Posting { doc: row.doc, written, stemmed, length });
+    }
+    list.sort_unstable_by_key(|posting| posting.doc);
+    Ok(Some(list.into()))
 }
 
 /// `kth` beats `bound` by more than the margin.

@@ -670,6 +670,16 @@ async fn a_search_of_one_or_two_words_by_relevance_from_claim_terms_is_the_full_
             }})
         }))
         .collect();
+    // A claim in French has no stems: `secur` is a word written there,
+    // which the stem phrase of `security` does not match.
+    let records: Vec<Value> = records
+        .into_iter()
+        .chain(std::iter::once(json!({"type": "claim", "data": {
+            "id": "0193a7e0-0000-7000-8000-00000000f100", "language": "fr",
+            "text": "secur officials secur", "tags": [],
+            "created_at": "2001-01-03T00:00:00Z", "updated_at": "2001-01-03T00:00:00Z", "version": 1,
+        }})))
+        .collect();
     let response = crate::transfer::post_import(&app, "", crate::transfer::transfer_file(&records)).await;
     assert_eq!(response.status(), StatusCode::OK, "{:?}", response.text().await);
 

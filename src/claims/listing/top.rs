@@ -569,8 +569,8 @@ fn by_postings(
     // The best `want` so far, worst on top.
     let mut best: std::collections::BinaryHeap<Ranked> = std::collections::BinaryHeap::with_capacity(want + 1);
     // Leapfrog: every word's phrases are moved on to the first document
-    // at or past `target`; when all words' first documents agree, it
-    // holds every word and is scored.
+    // at or past `target`; when all words' first documents agree, it is
+    // in a list of every word, and scored if its phrases match.
     let mut target = i64::MIN;
     'matches: loop {
         let doc = loop {
@@ -607,20 +607,21 @@ fn by_postings(
                 _ => 0.0,
             };
         }
-        target = doc.saturating_add(1);
-        let ranked = Ranked { rank: -search.score(&found, stats), doc };
-        if after.is_some_and(|(rank, doc)| (ranked.rank, ranked.doc) <= (rank, doc)) {
-            continue;
+        // A phrase may not count what its term's row holds (the stem
+        // phrase of a word, in a claim without stems that has the stem as
+        // a word): its list held the document, the phrase does not match.
+        if search.matches(&found) {
+            let ranked = Ranked { rank: -search.score(&found, stats), doc };
+            let past = after.is_none_or(|(rank, doc)| (ranked.rank, ranked.doc) > (rank, doc));
+            if past && best.len() < want {
+                best.push(ranked);
+            } else if past && best.peek().is_some_and(|worst| ranked < *worst) {
+                best.pop();
+                best.push(ranked);
+            }
         }
-        if best.len() < want {
-            best.push(ranked);
-        } else if best.peek().is_some_and(|worst| ranked < *worst) {
-            best.pop();
-            best.push(ranked);
-        }
-        if doc == i64::MAX {
-            break;
-        }
+        let Some(next) = doc.checked_add(1) else { break };
+        target = next;
     }
     Ok(Some(best.into_sorted_vec().into_iter().map(|r| (r.doc, r.rank)).collect()))
 }

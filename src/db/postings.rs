@@ -9,9 +9,13 @@
 //! are merged in a few milliseconds. The lists are only as good as the
 //! moment they were read, so each is kept with the [`Epoch`] in which it
 //! was read; the first commit anywhere ends the epoch and with it every
-//! list, and the next search reads its lists again. Nothing is kept when
-//! the epoch cannot be told (PostgreSQL, a database in memory, a watch
-//! that is busy).
+//! list. Reading a list costs several times what FTS5's walk does, so it
+//! is read only for the second search in an epoch that wants it (the
+//! first is ranked by FTS5): under a stream of commits the searches cost
+//! what they did, and between commits all but two are fast. Lists used
+//! least lately are dropped to stay within [`BUDGET_BYTES`]. Nothing is
+//! kept when the epoch cannot be told (PostgreSQL, a database in memory, a
+//! watch that is busy).
 //!
 //! A read is labelled with an epoch only when the epoch was the same just
 //! before the read's snapshot began and just after: then no commit fell
@@ -41,12 +45,21 @@ pub type List = Arc<[Posting]>;
 /// a million claims several times over.
 pub const BUDGET_BYTES: usize = 32 * 1024 * 1024;
 
-/// The lists kept, all of one epoch.
+/// The lists kept, all of one epoch, each with the moment it was last
+/// used (a count of uses).
 #[derive(Default)]
 struct Kept {
     epoch: Option<Epoch>,
-    lists: HashMap<String, List>,
+    lists: HashMap<String, (List, u64)>,
     bytes: usize,
+    uses: u64,
+    /// Terms a search wanted in this epoch and did not find kept.
+    wanted: std::collections::HashSet<String>,
+}
+
+/// The memory a kept list takes, as counted against the budget.
+fn size(term: &str, list: &List) -> usize {
+    std::mem::size_of_val(&**list) + term.len()
 }
 
 /// The posting lists a server keeps, shared by its workers.
@@ -62,28 +75,53 @@ impl PostingCache {
 
     /// The term's list as of `epoch`, if it is kept.
     pub fn get(&self, epoch: Epoch, term: &str) -> Option<List> {
-        let kept = self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut kept = self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if kept.epoch != Some(epoch) {
             return None;
         }
-        kept.lists.get(term).cloned()
+        kept.uses += 1;
+        let now = kept.uses;
+        let (list, used) = kept.lists.get_mut(term)?;
+        *used = now;
+        Some(list.clone())
+    }
+
+    /// Notes that a search in `epoch` wanted the term's list and did not
+    /// find it kept; true if one had already.
+    pub fn wanted_before(&self, epoch: Epoch, term: &str) -> bool {
+        let mut kept = self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if kept.epoch != Some(epoch) {
+            *kept = Kept { epoch: Some(epoch), ..Kept::default() };
+        }
+        !kept.wanted.insert(term.to_string())
     }
 
     /// Keeps the term's list, read as of `epoch`. Lists of an earlier epoch
-    /// are dropped; so are all the others when this one would pass the
-    /// budget (a list larger than the budget is not kept).
+    /// are dropped, and then those used least lately until this one fits
+    /// the budget (a list larger than the budget is not kept).
     pub fn put(&self, epoch: Epoch, term: &str, list: List) {
-        let bytes = std::mem::size_of_val(&*list) + term.len();
+        let bytes = size(term, &list);
         if bytes > self.budget {
             return;
         }
         let mut kept = self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if kept.epoch != Some(epoch) || kept.bytes + bytes > self.budget {
+        if kept.epoch != Some(epoch) {
             *kept = Kept { epoch: Some(epoch), ..Kept::default() };
         }
-        if let Some(old) = kept.lists.insert(term.to_string(), list) {
-            kept.bytes -= std::mem::size_of_val(&*old) + term.len();
+        if let Some((old, _)) = kept.lists.remove(term) {
+            kept.bytes -= size(term, &old);
         }
+        while kept.bytes + bytes > self.budget {
+            let Some(oldest) = kept.lists.iter().min_by_key(|(_, (_, used))| *used).map(|(t, _)| t.clone()) else {
+                break;
+            };
+            if let Some((old, _)) = kept.lists.remove(&oldest) {
+                kept.bytes -= size(&oldest, &old);
+            }
+        }
+        kept.uses += 1;
+        let now = kept.uses;
+        kept.lists.insert(term.to_string(), (list, now));
         kept.bytes += bytes;
     }
 
@@ -151,21 +189,35 @@ mod tests {
     }
 
     #[test]
-    fn the_lists_stay_within_the_budget() {
+    fn a_term_is_wanted_before_only_within_one_epoch() {
+        let cache = PostingCache::new(BUDGET_BYTES);
+        assert!(!cache.wanted_before(epoch(1), "mali"));
+        assert!(cache.wanted_before(epoch(1), "mali"));
+        assert!(!cache.wanted_before(epoch(1), "gold"));
+        assert!(!cache.wanted_before(epoch(2), "mali"), "a new epoch forgets");
+        assert!(cache.wanted_before(epoch(2), "mali"));
+    }
+
+    #[test]
+    fn the_lists_stay_within_the_budget_dropping_those_used_least_lately() {
         let one = std::mem::size_of::<Posting>() * 100 + "a".len();
         let cache = PostingCache::new(2 * one);
         let hundred: Vec<i64> = (0..100).collect();
         cache.put(epoch(1), "a", list(&hundred));
         cache.put(epoch(1), "b", list(&hundred));
         assert_eq!(cache.bytes(), 2 * one);
+        assert!(cache.get(epoch(1), "a").is_some(), "a is used after b");
         cache.put(epoch(1), "c", list(&hundred));
-        assert!(cache.bytes() <= 2 * one, "{} bytes kept", cache.bytes());
+        assert_eq!(cache.bytes(), 2 * one);
+        assert!(cache.get(epoch(1), "b").is_none(), "b, used least lately, was dropped");
+        assert!(cache.get(epoch(1), "a").is_some());
         assert!(cache.get(epoch(1), "c").is_some(), "the newest list is kept");
         let too_large: Vec<i64> = (0..300).collect();
         cache.put(epoch(1), "d", list(&too_large));
         assert!(cache.get(epoch(1), "d").is_none(), "a list over the budget is not kept");
-        assert!(cache.get(epoch(1), "c").is_some(), "and drops nothing");
+        assert!(cache.get(epoch(1), "a").is_some() && cache.get(epoch(1), "c").is_some(), "and drops nothing");
         cache.put(epoch(1), "c", list(&[1]));
         assert_eq!(cache.get(epoch(1), "c").as_deref(), Some(&*list(&[1])), "a list read again replaces it");
+        assert_eq!(cache.bytes(), one + std::mem::size_of::<Posting>() + 1);
     }
 }

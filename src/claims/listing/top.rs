@@ -538,9 +538,11 @@ fn read_best(
 /// are merged here in one pass, and each match is scored with
 /// `claimtrail_bm25`'s arithmetic, as [`Search::score`] does for the
 /// threshold algorithm. Read from the database each time they would cost
-/// more than FTS5's walk; `kept` holds them while nothing is committed
-/// (see [`crate::db::postings`]), so only the first such search of a word
-/// after a commit reads its lists.
+/// several times FTS5's walk (170–200 ms for `security officials`);
+/// `kept` holds them while nothing is committed (see
+/// [`crate::db::postings`]). After a commit, the first search that needs
+/// a list is ranked by FTS5 instead (`None`), the second reads it, and
+/// the ones after use it, until the next commit.
 fn by_postings(
     conn: &mut SqliteConnection,
     search: &Search,
@@ -549,6 +551,21 @@ fn by_postings(
     after: Option<(f64, i64)>,
     kept: Option<(&PostingCache, Epoch)>,
 ) -> StoreResult<Option<Vec<(i64, f64)>>> {
+    if let Some((cache, epoch)) = kept {
+        // Reading the lists costs several times FTS5's walk, which is
+        // worth it only if they are used again before the next commit: the
+        // first search in an epoch that does not find them kept is ranked
+        // by FTS5, and the next one reads them.
+        let mut read_now = true;
+        for stream in &search.streams {
+            if cache.get(epoch, &stream.term).is_none() && !cache.wanted_before(epoch, &stream.term) {
+                read_now = false;
+            }
+        }
+        if !read_now {
+            return Ok(None);
+        }
+    }
     let mut lists: Vec<List> = Vec::with_capacity(search.streams.len());
     for stream in &search.streams {
         let kept_list = kept.and_then(|(cache, epoch)| cache.get(epoch, &stream.term));

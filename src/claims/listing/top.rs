@@ -687,29 +687,21 @@ impl Ord for Ranked {
     }
 }
 
-#[derive(QueryableByName)]
-struct PostingRow {
-    #[diesel(sql_type = BigInt)]
-    doc: i64,
-    #[diesel(sql_type = BigInt)]
-    written: i64,
-    #[diesel(sql_type = BigInt)]
-    stemmed: i64,
-    #[diesel(sql_type = BigInt)]
-    length: i64,
-}
-
 /// A term's posting list from `claim_terms`, in document order; `None`
 /// if a count or a length does not fit a [`Posting`].
 fn posting_list(conn: &mut SqliteConnection, term: &str) -> StoreResult<Option<List>> {
-    let mut sql = Sql::new();
-    sql.push("SELECT doc, written, stemmed, length FROM claim_terms WHERE term = ").text(term);
-    let rows: Vec<PostingRow> = sql.cached().for_sqlite().load(conn)?;
+    // Columns by position, not by name: a list is 100,000 rows and more,
+    // and diesel finding each column by its name took a fifth of the time.
+    let columns = diesel::dsl::sql::<(BigInt, BigInt, BigInt, BigInt)>(
+        "doc, written, stemmed, length FROM claim_terms WHERE term = ",
+    )
+    .bind::<Text, _>(term);
+    let rows: Vec<(i64, i64, i64, i64)> = diesel::select(columns).load(conn)?;
     let mut list = Vec::with_capacity(rows.len());
-    for row in rows {
-        let counts = (u16::try_from(row.written), u16::try_from(row.stemmed), u32::try_from(row.length));
+    for (doc, written, stemmed, length) in rows {
+        let counts = (u16::try_from(written), u16::try_from(stemmed), u32::try_from(length));
         let (Ok(written), Ok(stemmed), Ok(length)) = counts else { return Ok(None) };
-        list.push(Posting { doc: row.doc, written, stemmed, length });
+        list.push(Posting { doc, written, stemmed, length });
     }
     list.sort_unstable_by_key(|posting| posting.doc);
     Ok(Some(list.into()))

@@ -209,7 +209,7 @@ impl Db {
             health_timeout: options.health_timeout,
             waiting: Arc::new(AtomicU32::new(0)),
             watch: Arc::new(watch::Watch::new(url, backend)),
-            postings: Arc::new(postings::PostingCache::new(postings::BUDGET_BYTES)),
+            postings: Arc::new(postings::PostingCache::new(postings::BUDGET_BYTES)?),
         })
     }
 

@@ -8,22 +8,25 @@
 //! `claims::listing::top::by_postings`). Held in memory, the same lists
 //! are merged in a few milliseconds. The lists are only as good as the
 //! moment they were read, so each is kept with the [`Epoch`] in which it
-//! was read; the first commit anywhere ends the epoch and with it every
-//! list. Reading a list costs several times what FTS5's walk does, so it
-//! is read only for the second search in an epoch that wants it (the
-//! first is ranked by FTS5): under a stream of commits the searches cost
-//! what they did, and between commits all but two are fast. Lists used
-//! least lately are dropped to stay within [`BUDGET_BYTES`]. Nothing is
-//! kept when the epoch cannot be told (PostgreSQL, a database in memory, a
-//! watch that is busy).
+//! was read, and used only in that epoch: after the first commit anywhere
+//! none is used again, and the next list kept drops them. Reading a list
+//! costs several times what FTS5's walk does, so it is read only for the
+//! second search in an epoch that wants it (the first is ranked by FTS5),
+//! and by one search at a time (the others meanwhile are ranked by FTS5):
+//! under a stream of commits the searches cost what they did, and between
+//! commits all but two are fast. Lists used least lately are dropped to
+//! stay within [`BUDGET_BYTES`]. Nothing is kept when the epoch cannot be
+//! told (PostgreSQL, a database in memory, a watch that is busy).
 //!
 //! A read is labelled with an epoch only when the epoch was the same just
 //! before the read's snapshot began and just after: then no commit fell
 //! between, and the snapshot is the database as of that epoch (see
 //! [`Terms::epoch`]).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use prometheus::{IntCounter, IntCounterVec, Opts};
 
 use super::watch::{Epoch, Watch};
 
@@ -32,18 +35,29 @@ use super::watch::{Epoch, Watch};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Posting {
     pub doc: i64,
-    pub written: u16,
-    pub stemmed: u16,
+    pub written: u32,
+    pub stemmed: u32,
     pub length: u32,
 }
 
 /// A term's posting list, in document order.
 pub type List = Arc<[Posting]>;
 
-/// Bytes of posting lists kept at most: 32 MiB is the lists of about two
+/// Bytes of posting lists kept at most: 32 MiB is the lists of about 1.4
 /// million (document, term) pairs, the four lists of two common words at
-/// a million claims several times over.
+/// a million claims (about 480,000) several times over.
 pub const BUDGET_BYTES: usize = 32 * 1024 * 1024;
+
+/// What a kept list costs besides its postings: its term, the map's entry.
+const ENTRY_BYTES: usize = 128;
+
+/// Terms noted as wanted in one epoch at most; past that, none is read.
+const MAX_WANTED: usize = 4096;
+
+/// The memory a kept list takes, as counted against the budget.
+fn size(term: &str, list: &List) -> usize {
+    std::mem::size_of_val(&**list) + term.len() + ENTRY_BYTES
+}
 
 /// The lists kept, all of one epoch, each with the moment it was last
 /// used (a count of uses).
@@ -54,59 +68,134 @@ struct Kept {
     bytes: usize,
     uses: u64,
     /// Terms a search wanted in this epoch and did not find kept.
-    wanted: std::collections::HashSet<String>,
+    wanted: HashSet<String>,
+    /// Terms a search is reading now.
+    reading: HashSet<String>,
 }
 
-/// The memory a kept list takes, as counted against the budget.
-fn size(term: &str, list: &List) -> usize {
-    std::mem::size_of_val(&**list) + term.len()
+/// What a search in an epoch does with its terms' lists ([`PostingCache::plan`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plan {
+    /// Every list is kept: use them.
+    Kept,
+    /// Read the lists that are not kept (they are noted as being read by
+    /// this search; [`PostingCache::put`] or [`PostingCache::abandon`]
+    /// each of them).
+    Read,
+    /// Rank by FTS5: the first search in the epoch to want a list, another
+    /// search is reading one, or the epoch is past.
+    Fts5,
 }
 
 /// The posting lists a server keeps, shared by its workers.
 pub struct PostingCache {
     kept: Mutex<Kept>,
     budget: usize,
+    searches: IntCounterVec,
+    by_plan: [IntCounter; 3],
 }
 
 impl PostingCache {
-    pub fn new(budget: usize) -> PostingCache {
-        PostingCache { kept: Mutex::new(Kept::default()), budget }
+    pub fn new(budget: usize) -> Result<PostingCache, prometheus::Error> {
+        let searches = IntCounterVec::new(
+            Opts::new(
+                "claimtrail_posting_lists_total",
+                "Searches of two words of like weight by relevance (SQLite), by how they were \
+                 ranked: kept (from posting lists kept in memory), read (the lists read, then \
+                 kept) or fts5 (by FTS5: the first such search since a commit, lists being read \
+                 by another search, or none can be kept).",
+            ),
+            &["result"],
+        )?;
+        let by_plan = ["kept", "read", "fts5"].map(|result| searches.with_label_values(&[result]));
+        Ok(PostingCache { kept: Mutex::new(Kept::default()), budget, searches, by_plan })
+    }
+
+    /// The counter of searches by how they were ranked, for `/metrics`.
+    pub fn counter(&self) -> IntCounterVec {
+        self.searches.clone()
+    }
+
+    /// Counts a search ranked by FTS5 without asking for a plan (its lists
+    /// would not fit, or the epoch could not be told).
+    pub fn count_fts5(&self) {
+        self.by_plan[2].inc();
+    }
+
+    /// The state for a search in `epoch`: moved on to it if it is newer
+    /// than the one kept (dropping every list); `None` if it is older (a
+    /// search that began before a commit another has seen).
+    fn state(&self, epoch: Epoch) -> Option<MutexGuard<'_, Kept>> {
+        let mut kept = self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        match kept.epoch {
+            Some(current) if current.raw() > epoch.raw() => return None,
+            Some(current) if current == epoch => {}
+            _ => *kept = Kept { epoch: Some(epoch), ..Kept::default() },
+        }
+        Some(kept)
+    }
+
+    /// What a search in `epoch` does with the lists of `terms`, counted.
+    pub fn plan(&self, epoch: Epoch, terms: &[&str]) -> Plan {
+        let plan = match self.state(epoch) {
+            None => Plan::Fts5,
+            Some(mut kept) => {
+                let missing: Vec<&str> = terms.iter().copied().filter(|t| !kept.lists.contains_key(*t)).collect();
+                if missing.is_empty() {
+                    kept.uses += 1;
+                    let now = kept.uses;
+                    for term in terms {
+                        if let Some((_, used)) = kept.lists.get_mut(*term) {
+                            *used = now;
+                        }
+                    }
+                    Plan::Kept
+                } else if missing.iter().any(|t| kept.reading.contains(*t))
+                    || kept.wanted.len() + missing.len() > MAX_WANTED
+                {
+                    Plan::Fts5
+                } else {
+                    let mut first = false;
+                    for term in &missing {
+                        first |= kept.wanted.insert(term.to_string());
+                    }
+                    if first {
+                        Plan::Fts5
+                    } else {
+                        kept.reading.extend(missing.iter().map(|t| t.to_string()));
+                        Plan::Read
+                    }
+                }
+            }
+        };
+        let counter = match plan {
+            Plan::Kept => 0,
+            Plan::Read => 1,
+            Plan::Fts5 => 2,
+        };
+        self.by_plan[counter].inc();
+        plan
     }
 
     /// The term's list as of `epoch`, if it is kept.
     pub fn get(&self, epoch: Epoch, term: &str) -> Option<List> {
-        let mut kept = self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let kept = self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if kept.epoch != Some(epoch) {
             return None;
         }
-        kept.uses += 1;
-        let now = kept.uses;
-        let (list, used) = kept.lists.get_mut(term)?;
-        *used = now;
-        Some(list.clone())
+        kept.lists.get(term).map(|(list, _)| list.clone())
     }
 
-    /// Notes that a search in `epoch` wanted the term's list and did not
-    /// find it kept; true if one had already.
-    pub fn wanted_before(&self, epoch: Epoch, term: &str) -> bool {
-        let mut kept = self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if kept.epoch != Some(epoch) {
-            *kept = Kept { epoch: Some(epoch), ..Kept::default() };
-        }
-        !kept.wanted.insert(term.to_string())
-    }
-
-    /// Keeps the term's list, read as of `epoch`. Lists of an earlier epoch
-    /// are dropped, and then those used least lately until this one fits
-    /// the budget (a list larger than the budget is not kept).
+    /// Keeps the term's list, read as of `epoch` (unless a newer epoch has
+    /// begun; an older one is dropped, lists and all), dropping the lists
+    /// used least lately until it fits the budget (a list larger than the
+    /// budget is not kept).
     pub fn put(&self, epoch: Epoch, term: &str, list: List) {
+        let Some(mut kept) = self.state(epoch) else { return };
+        kept.reading.remove(term);
         let bytes = size(term, &list);
         if bytes > self.budget {
             return;
-        }
-        let mut kept = self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if kept.epoch != Some(epoch) {
-            *kept = Kept { epoch: Some(epoch), ..Kept::default() };
         }
         if let Some((old, _)) = kept.lists.remove(term) {
             kept.bytes -= size(term, &old);
@@ -125,7 +214,18 @@ impl PostingCache {
         kept.bytes += bytes;
     }
 
-    /// Bytes of lists kept now.
+    /// A search that was to read these lists did not (it failed, or a list
+    /// could not be kept): another may.
+    pub fn abandon(&self, epoch: Epoch, terms: &[&str]) {
+        let mut kept = self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if kept.epoch == Some(epoch) {
+            for term in terms {
+                kept.reading.remove(*term);
+            }
+        }
+    }
+
+    /// Bytes of lists kept now, as counted against the budget.
     pub fn bytes(&self) -> usize {
         self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).bytes
     }
@@ -145,9 +245,11 @@ impl Terms {
     }
 
     /// The database's epoch now. A search reads it before its snapshot
-    /// begins and again once it has begun: when both are the same
-    /// ([`unchanged`]), nothing was committed between them, and the
-    /// snapshot is the database as of that epoch.
+    /// begins (on a connection with no transaction open: a transaction
+    /// already open may have begun its snapshot earlier) and again once
+    /// the snapshot has begun: when both are the same ([`unchanged`]),
+    /// nothing was committed between them, and the snapshot is the
+    /// database as of that epoch.
     pub fn epoch(&self) -> Option<Epoch> {
         self.watch.epoch()
     }
@@ -175,9 +277,13 @@ mod tests {
         Epoch::from_raw(n).expect("an epoch")
     }
 
+    fn cache() -> PostingCache {
+        PostingCache::new(BUDGET_BYTES).expect("a cache")
+    }
+
     #[test]
     fn a_list_is_kept_for_its_epoch_only() {
-        let cache = PostingCache::new(BUDGET_BYTES);
+        let cache = cache();
         cache.put(epoch(1), "mali", list(&[1, 2, 3]));
         assert_eq!(cache.get(epoch(1), "mali").as_deref(), Some(&*list(&[1, 2, 3])));
         assert!(cache.get(epoch(2), "mali").is_none(), "another epoch sees nothing");
@@ -189,24 +295,43 @@ mod tests {
     }
 
     #[test]
-    fn a_term_is_wanted_before_only_within_one_epoch() {
-        let cache = PostingCache::new(BUDGET_BYTES);
-        assert!(!cache.wanted_before(epoch(1), "mali"));
-        assert!(cache.wanted_before(epoch(1), "mali"));
-        assert!(!cache.wanted_before(epoch(1), "gold"));
-        assert!(!cache.wanted_before(epoch(2), "mali"), "a new epoch forgets");
-        assert!(cache.wanted_before(epoch(2), "mali"));
+    fn a_list_of_an_older_epoch_is_not_kept_and_drops_nothing() {
+        let cache = cache();
+        assert_eq!(cache.plan(epoch(2), &["gold"]), Plan::Fts5);
+        cache.put(epoch(2), "mali", list(&[1]));
+        cache.put(epoch(1), "army", list(&[2]));
+        assert!(cache.get(epoch(1), "army").is_none(), "read before a commit another search has seen");
+        assert!(cache.get(epoch(2), "mali").is_some(), "the newer epoch's lists stay");
+        assert_eq!(cache.plan(epoch(2), &["gold"]), Plan::Read, "and what it wanted");
+        assert_eq!(cache.plan(epoch(1), &["mali"]), Plan::Fts5, "a search of an older epoch reads nothing");
+    }
+
+    #[test]
+    fn a_list_is_read_by_the_second_search_that_wants_it_and_one_at_a_time() {
+        let cache = cache();
+        assert_eq!(cache.plan(epoch(1), &["security", "officials"]), Plan::Fts5, "the first");
+        assert_eq!(cache.plan(epoch(1), &["security", "officials"]), Plan::Read, "the second");
+        assert_eq!(cache.plan(epoch(1), &["officials", "security"]), Plan::Fts5, "while it reads");
+        cache.put(epoch(1), "security", list(&[1, 2]));
+        assert_eq!(cache.plan(epoch(1), &["officials"]), Plan::Fts5, "officials is still being read");
+        cache.abandon(epoch(1), &["officials"]);
+        assert_eq!(cache.plan(epoch(1), &["security", "officials"]), Plan::Read, "read again once abandoned");
+        cache.put(epoch(1), "officials", list(&[2]));
+        assert_eq!(cache.plan(epoch(1), &["security", "officials"]), Plan::Kept);
+        assert_eq!(cache.plan(epoch(2), &["security", "officials"]), Plan::Fts5, "a commit starts over");
+        let counts: Vec<u64> = cache.by_plan.iter().map(IntCounter::get).collect();
+        assert_eq!(counts, vec![1, 2, 4], "kept, read, fts5");
     }
 
     #[test]
     fn the_lists_stay_within_the_budget_dropping_those_used_least_lately() {
-        let one = std::mem::size_of::<Posting>() * 100 + "a".len();
-        let cache = PostingCache::new(2 * one);
+        let one = std::mem::size_of::<Posting>() * 100 + "a".len() + ENTRY_BYTES;
+        let cache = PostingCache::new(2 * one).expect("a cache");
         let hundred: Vec<i64> = (0..100).collect();
         cache.put(epoch(1), "a", list(&hundred));
         cache.put(epoch(1), "b", list(&hundred));
         assert_eq!(cache.bytes(), 2 * one);
-        assert!(cache.get(epoch(1), "a").is_some(), "a is used after b");
+        assert_eq!(cache.plan(epoch(1), &["a"]), Plan::Kept, "a is used after b");
         cache.put(epoch(1), "c", list(&hundred));
         assert_eq!(cache.bytes(), 2 * one);
         assert!(cache.get(epoch(1), "b").is_none(), "b, used least lately, was dropped");
@@ -218,6 +343,14 @@ mod tests {
         assert!(cache.get(epoch(1), "a").is_some() && cache.get(epoch(1), "c").is_some(), "and drops nothing");
         cache.put(epoch(1), "c", list(&[1]));
         assert_eq!(cache.get(epoch(1), "c").as_deref(), Some(&*list(&[1])), "a list read again replaces it");
-        assert_eq!(cache.bytes(), one + std::mem::size_of::<Posting>() + 1);
+        assert_eq!(cache.bytes(), one + std::mem::size_of::<Posting>() + 1 + ENTRY_BYTES);
+    }
+
+    #[test]
+    fn a_snapshot_is_of_an_epoch_only_when_both_readings_agree() {
+        assert_eq!(unchanged(Some(epoch(3)), Some(epoch(3))), Some(epoch(3)));
+        assert_eq!(unchanged(Some(epoch(3)), Some(epoch(4))), None);
+        assert_eq!(unchanged(None, Some(epoch(3))), None);
+        assert_eq!(unchanged(Some(epoch(3)), None), None);
     }
 }

@@ -766,15 +766,28 @@ async fn a_search_of_one_or_two_words_by_relevance_from_claim_terms_is_the_full_
                     assert_eq!(pages[0], pages[1], "q={q}");
                     assert_eq!(pages[2], pages[1], "q={q}, with the kept posting lists");
                 }
-                // The server's first search of two words of like weight
-                // keeps their four posting lists (each word as written and
-                // as a stem); the next reads none.
-                let kept = || db.terms().cache().bytes();
-                let before = kept();
+                // Of the server's searches of two words of like weight
+                // since the last commit, the first is ranked by FTS5, the
+                // second reads the posting lists (each word as written and
+                // as a stem) and keeps them, and the next read none: the
+                // pages above did all three for `security officials`, so
+                // the same words in the other order are from kept lists.
+                let count = |result: &str| db.terms().cache().counter().with_label_values(&[result]).get();
+                let (kept, read, fts5) = (count("kept"), count("read"), count("fts5"));
+                assert!(kept > 0 && read > 0 && fts5 > 0, "kept {kept}, read {read}, fts5 {fts5}");
+                assert!(db.terms().cache().bytes() > 0, "the lists are kept");
                 claimtrail::claims::listing::list_kept(&mut conn, query("officials security", None), 7, db.terms())
                     .expect("a page");
-                assert!(kept() > 0, "the lists are kept");
-                assert_eq!(kept(), before, "the lists of security and officials were kept already, by the pages above");
+                assert_eq!((count("kept"), count("read"), count("fts5")), (kept + 1, read, fts5), "from kept lists");
+                // Inside a transaction already open, whose snapshot may be
+                // older than the epoch, no kept list is used.
+                diesel::Connection::transaction::<_, diesel::result::Error, _>(&mut *conn, |conn| {
+                    claimtrail::claims::listing::list_kept(conn, query("officials security", None), 7, db.terms())
+                        .expect("a page");
+                    Ok(())
+                })
+                .expect("the transaction");
+                assert_eq!((count("kept"), count("fts5")), (kept + 1, fts5 + 1), "by FTS5 inside a transaction");
                 // Once the rare word's rows are read, no unread claim can
                 // match: the search stops there, with fewer matches than
                 // the page holds, rather than read the common word's rows
@@ -890,7 +903,19 @@ async fn a_search_of_one_or_two_words_by_relevance_from_claim_terms_is_the_full_
 /// after a commit keeps the lists again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_words_ranked_from_kept_posting_lists_see_every_commit() {
-    let app = spawn_app(claimtrail::db::Backend::Sqlite).await;
+    let app = crate::helpers::spawn_app_with(claimtrail::db::Backend::Sqlite, |s| {
+        s.metrics.metrics_bind = Some("127.0.0.1:0".to_string());
+    })
+    .await;
+    // `claimtrail_posting_lists_total` by result: kept, read, fts5.
+    let counts = || async {
+        let metrics = app.metrics_address.clone().expect("a metrics listener");
+        let text = app.client.get(format!("{metrics}/metrics")).send().await.unwrap().text().await.unwrap();
+        ["kept", "read", "fts5"].map(|result| {
+            let name = format!(r#"claimtrail_posting_lists_total{{result="{result}"}} "#);
+            text.lines().find_map(|line| line.strip_prefix(name.as_str())).and_then(|v| v.parse::<u64>().ok())
+        })
+    };
     for i in 0..40 {
         let text = match i % 4 {
             0 => format!("Security officials met in Gao on day {i}, with many others present at length."),
@@ -912,6 +937,7 @@ async fn two_words_ranked_from_kept_posting_lists_see_every_commit() {
     }
     assert_eq!(before[0].len(), 5, "{before:?}");
     assert!(before.iter().all(|page| page == &before[0]), "the same page each time: {before:?}");
+    assert_eq!(counts().await, [Some(1), Some(1), Some(1)], "kept, read, fts5");
 
     // A claim that holds both words, short: the best match once committed.
     let best = app.create_claim("Security officials; security officials.").await;
@@ -920,6 +946,7 @@ async fn two_words_ranked_from_kept_posting_lists_see_every_commit() {
         let page = ids(&app.get(path).await.json::<Value>().await.expect("a page"));
         assert_eq!(page.first(), Some(&id), "the new claim first: {page:?}");
     }
+    assert_eq!(counts().await, [Some(2), Some(2), Some(2)], "kept, read, fts5: the same again after the commit");
 
     // Written by another connection, outside the server.
     crate::transfer::run_sql(&app.db, &format!("UPDATE claims SET text = 'Nothing to see here.' WHERE id = '{id}'"));
@@ -927,6 +954,7 @@ async fn two_words_ranked_from_kept_posting_lists_see_every_commit() {
         let page = ids(&app.get(path).await.json::<Value>().await.expect("a page"));
         assert_eq!(page, before[0], "the claim no longer holds the words");
     }
+    assert_eq!(counts().await, [Some(3), Some(3), Some(3)], "kept, read, fts5: and after the other connection's");
 }
 
 /// The relevance search looks up what the documents it read hold of the

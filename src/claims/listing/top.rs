@@ -38,6 +38,7 @@
 
 use std::collections::HashMap;
 
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::sql_types::{BigInt, Binary, Text};
 use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, QueryableByName, RunQueryDsl};
@@ -45,7 +46,7 @@ use diesel::{Connection, QueryableByName, RunQueryDsl};
 use super::position::Position;
 use super::request::Request;
 use super::sql::Sql;
-use crate::db::postings::{self, List, Posting, PostingCache};
+use crate::db::postings::{self, List, Plan, Posting, PostingCache};
 use crate::db::watch::Epoch;
 use crate::db::write::StoreResult;
 use crate::search::Item;
@@ -154,9 +155,9 @@ pub enum Words {
     WhenCheaper,
     /// Every one (for the tests that hold the ranks to the full ranking).
     Always,
-    /// None: every match is ranked, from the posting lists of the search's
-    /// terms read from `claim_terms` (for the tests that hold
-    /// [`by_postings`] to the full ranking).
+    /// Every one, and one word too, by ranking every match from the
+    /// posting lists of the search's terms read from `claim_terms`, none
+    /// kept (for the tests that hold [`by_postings`] to the full ranking).
     Postings,
 }
 
@@ -248,6 +249,9 @@ struct Row {
 struct Stats {
     avgdl: f64,
     idf: Vec<f64>,
+    /// The documents of each distinct term of the search, summed: the
+    /// length of their posting lists together.
+    postings: i64,
 }
 
 /// The groups of a term whose phrase weighs them, each to read `batch`
@@ -409,8 +413,12 @@ pub fn best(
     if want == 0 || want > MAX_WANT {
         return Ok(None);
     }
-    // Before the snapshot begins, for the posting lists kept in memory.
-    let before = request.terms.as_ref().and_then(postings::Terms::epoch);
+    // Before the snapshot begins, for the posting lists kept in memory (two
+    // words only; and only on a connection with no transaction open, whose
+    // snapshot begins in the one below).
+    let outside = matches!(AnsiTransactionManager::transaction_manager_status_mut(conn).transaction_depth(), Ok(None));
+    let two_words = request.search.as_ref().is_some_and(|search| search.items.len() == 2);
+    let before = request.terms.as_ref().filter(|_| outside && two_words).and_then(postings::Terms::epoch);
     // One snapshot for the rows, the lookups and the statistics: a commit
     // between them would score rows of one version with counts of another.
     conn.transaction(|conn| read_best(conn, request, phrases, want, reading, before))
@@ -455,15 +463,17 @@ fn read_best(
         let (a, b) = (weight(0), weight(1));
         if a.min(b) > MAX_IDF_RATIO * a.max(b) {
             // Every match is ranked: from the lists kept in memory when
-            // the snapshot is of an epoch they can be kept for, else by
-            // FTS5.
-            let kept = request.terms.as_ref().and_then(|terms| {
-                let epoch = postings::unchanged(before, terms.epoch())?;
-                Some((terms.cache(), epoch))
-            });
-            return match kept {
-                Some(kept) => by_postings(conn, &search, &stats, want, after, Some(kept)),
-                None => Ok(None),
+            // the snapshot is of an epoch they can be kept for and they
+            // fit, else by FTS5.
+            let Some(terms) = request.terms.as_ref() else { return Ok(None) };
+            let epoch = postings::unchanged(before, terms.epoch());
+            let fits = stats.postings <= max_postings();
+            return match epoch.filter(|_| fits) {
+                Some(epoch) => by_postings(conn, &search, &stats, want, after, Some((terms.cache(), epoch))),
+                None => {
+                    terms.cache().count_fts5();
+                    Ok(None)
+                }
             };
         }
     }
@@ -538,11 +548,12 @@ fn read_best(
 /// are merged here in one pass, and each match is scored with
 /// `claimtrail_bm25`'s arithmetic, as [`Search::score`] does for the
 /// threshold algorithm. Read from the database each time they would cost
-/// several times FTS5's walk (170–200 ms for `security officials`);
+/// several times FTS5's walk (120–180 ms for `security officials`);
 /// `kept` holds them while nothing is committed (see
 /// [`crate::db::postings`]). After a commit, the first search that needs
-/// a list is ranked by FTS5 instead (`None`), the second reads it, and
-/// the ones after use it, until the next commit.
+/// a list is ranked by FTS5 instead (`None`), as is any that comes while
+/// another reads it; the second reads it, and the ones after use it,
+/// until the next commit.
 fn by_postings(
     conn: &mut SqliteConnection,
     search: &Search,
@@ -551,18 +562,14 @@ fn by_postings(
     after: Option<(f64, i64)>,
     kept: Option<(&PostingCache, Epoch)>,
 ) -> StoreResult<Option<Vec<(i64, f64)>>> {
+    let mut terms: Vec<&str> = search.streams.iter().map(|s| s.term.as_str()).collect();
+    terms.sort_unstable();
+    terms.dedup();
     if let Some((cache, epoch)) = kept {
         // Reading the lists costs several times FTS5's walk, which is
-        // worth it only if they are used again before the next commit: the
-        // first search in an epoch that does not find them kept is ranked
-        // by FTS5, and the next one reads them.
-        let mut read_now = true;
-        for stream in &search.streams {
-            if cache.get(epoch, &stream.term).is_none() && !cache.wanted_before(epoch, &stream.term) {
-                read_now = false;
-            }
-        }
-        if !read_now {
+        // worth it only if they are used again before the next commit (see
+        // `PostingCache::plan`).
+        if cache.plan(epoch, &terms) == Plan::Fts5 {
             return Ok(None);
         }
     }
@@ -572,7 +579,13 @@ fn by_postings(
         let list = match kept_list {
             Some(list) => list,
             None => {
-                let Some(list) = posting_list(conn, &stream.term)? else { return Ok(None) };
+                let read = posting_list(conn, &stream.term);
+                let Ok(Some(list)) = read else {
+                    if let Some((cache, epoch)) = kept {
+                        cache.abandon(epoch, &terms);
+                    }
+                    return read.map(|_| None);
+                };
                 if let Some((cache, epoch)) = kept {
                     cache.put(epoch, &stream.term, list.clone());
                 }
@@ -643,6 +656,14 @@ fn by_postings(
     Ok(Some(best.into_sorted_vec().into_iter().map(|r| (r.doc, r.rank)).collect()))
 }
 
+/// More postings than this in all (half the budget), and the lists are
+/// not read: they would push out most others, and reading them costs
+/// seconds (two words in most claims, such as `the since`), so FTS5 ranks
+/// the search.
+fn max_postings() -> i64 {
+    i64::try_from(postings::BUDGET_BYTES / 2 / std::mem::size_of::<Posting>()).unwrap_or(i64::MAX)
+}
+
 /// The first place at or after `from` in `list` whose document is at
 /// least `target` (the list's length if none is): a few steps forward,
 /// then doubling strides and a binary search within the last one.
@@ -699,7 +720,7 @@ fn posting_list(conn: &mut SqliteConnection, term: &str) -> StoreResult<Option<L
     let rows: Vec<(i64, i64, i64, i64)> = diesel::select(columns).load(conn)?;
     let mut list = Vec::with_capacity(rows.len());
     for (doc, written, stemmed, length) in rows {
-        let counts = (u16::try_from(written), u16::try_from(stemmed), u32::try_from(length));
+        let counts = (u32::try_from(written), u32::try_from(stemmed), u32::try_from(length));
         let (Ok(written), Ok(stemmed), Ok(length)) = counts else { return Ok(None) };
         list.push(Posting { doc, written, stemmed, length });
     }
@@ -904,7 +925,8 @@ fn stats_of(conn: &mut SqliteConnection, search: &Search) -> StoreResult<Option<
         .zip(&search.counts)
         .map(|(stream, counts)| crate::db::bm25::idf(rows, counts_of(documents.get(&stream.term), *counts)))
         .collect();
-    Ok(Some(Stats { avgdl: tokens as f64 / rows as f64, idf }))
+    let postings = documents.values().map(|d| d.docs).sum();
+    Ok(Some(Stats { avgdl: tokens as f64 / rows as f64, idf, postings }))
 }
 
 /// The rows of the full-text index and their tokens, all columns, from

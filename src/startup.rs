@@ -87,6 +87,7 @@ impl Application {
         let cards = CardCache::new(settings.card_cache_mib)?;
         metrics.register(Box::new(cards.counter()))?;
         metrics.register(Box::new(db.terms().cache().counter()))?;
+        metrics.register(Box::new(db.terms().cache().gauge()))?;
         let metrics = web::Data::new(metrics);
         let cards = web::Data::new(cards);
         let metrics_server = match &settings.metrics.metrics_bind {

@@ -10,13 +10,15 @@
 //! moment they were read, so each is kept with the [`Epoch`] in which it
 //! was read, and used only in that epoch: after the first commit anywhere
 //! none is used again, and the next list kept drops them. Reading a list
-//! costs several times what FTS5's walk does, so it is read only for the
-//! second search in an epoch that wants it (the first is ranked by FTS5),
-//! and by one search at a time (the others meanwhile are ranked by FTS5):
-//! under a stream of commits the searches cost what they did, and between
-//! commits all but two are fast. Lists used least lately are dropped to
-//! stay within [`BUDGET_BYTES`]. Nothing is kept when the epoch cannot be
-//! told (PostgreSQL, a database in memory, a watch that is busy).
+//! costs several times what FTS5's walk does, so it is read only when a
+//! second search in an epoch wants it (the first is ranked by FTS5), in
+//! the background, on a connection of its own ([`Terms::in_background`]),
+//! one read at a time; the searches meanwhile are ranked by FTS5. No
+//! request waits for a list; under a stream of commits the searches cost
+//! what they did, and between commits all but the first few are fast.
+//! Lists used least lately are dropped to stay within [`BUDGET_BYTES`].
+//! Nothing is kept when the epoch cannot be told (PostgreSQL, a database
+//! in memory, a watch that is busy).
 //!
 //! A read is labelled with an epoch only when the epoch was the same just
 //! before the read's snapshot began and just after: then no commit fell
@@ -26,9 +28,10 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use prometheus::{IntCounter, IntCounterVec, Opts};
+use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts};
 
 use super::watch::{Epoch, Watch};
+use super::{Db, DbConnection};
 
 /// One document holding a term: its row in the search index, how often
 /// the term is written in it and is a stem in it, and its length.
@@ -78,12 +81,12 @@ struct Kept {
 pub enum Plan {
     /// Every list is kept: use them.
     Kept,
-    /// Read the lists that are not kept (they are noted as being read by
-    /// this search; [`PostingCache::put`] or [`PostingCache::abandon`]
-    /// each of them).
+    /// Rank by FTS5, and read the lists that are not kept in the
+    /// background (they are noted as being read; [`PostingCache::put`] or
+    /// [`PostingCache::abandon`] each of them).
     Read,
     /// Rank by FTS5: the first search in the epoch to want a list, another
-    /// search is reading one, or the epoch is past.
+    /// search's lists are being read, or the epoch is past.
     Fts5,
 }
 
@@ -93,6 +96,8 @@ pub struct PostingCache {
     budget: usize,
     searches: IntCounterVec,
     by_plan: [IntCounter; 3],
+    /// The bytes of lists kept, for `/metrics`.
+    kept_bytes: IntGauge,
 }
 
 impl PostingCache {
@@ -101,19 +106,28 @@ impl PostingCache {
             Opts::new(
                 "claimtrail_posting_lists_total",
                 "Searches of two words of like weight by relevance (SQLite), by how they were \
-                 ranked: kept (from posting lists kept in memory), read (the lists read, then \
-                 kept) or fts5 (by FTS5: the first such search since a commit, lists being read \
-                 by another search, or none can be kept).",
+                 ranked: kept (from posting lists kept in memory), read (by FTS5, their lists \
+                 then read in the background) or fts5 (by FTS5: the first such search since a \
+                 commit, lists being read, or none can be kept).",
             ),
             &["result"],
         )?;
         let by_plan = ["kept", "read", "fts5"].map(|result| searches.with_label_values(&[result]));
-        Ok(PostingCache { kept: Mutex::new(Kept::default()), budget, searches, by_plan })
+        let kept_bytes = IntGauge::new(
+            "claimtrail_posting_lists_bytes",
+            "Bytes of posting lists kept in memory (SQLite), as counted against their budget.",
+        )?;
+        Ok(PostingCache { kept: Mutex::new(Kept::default()), budget, searches, by_plan, kept_bytes })
     }
 
     /// The counter of searches by how they were ranked, for `/metrics`.
     pub fn counter(&self) -> IntCounterVec {
         self.searches.clone()
+    }
+
+    /// The gauge of bytes kept, for `/metrics`.
+    pub fn gauge(&self) -> IntGauge {
+        self.kept_bytes.clone()
     }
 
     /// Counts a search ranked by FTS5 without asking for a plan (its lists
@@ -130,7 +144,10 @@ impl PostingCache {
         match kept.epoch {
             Some(current) if current.raw() > epoch.raw() => return None,
             Some(current) if current == epoch => {}
-            _ => *kept = Kept { epoch: Some(epoch), ..Kept::default() },
+            _ => {
+                *kept = Kept { epoch: Some(epoch), ..Kept::default() };
+                self.kept_bytes.set(0);
+            }
         }
         Some(kept)
     }
@@ -212,6 +229,7 @@ impl PostingCache {
         let now = kept.uses;
         kept.lists.insert(term.to_string(), (list, now));
         kept.bytes += bytes;
+        self.kept_bytes.set(i64::try_from(kept.bytes).unwrap_or(i64::MAX));
     }
 
     /// A search that was to read these lists did not (it failed, or a list
@@ -231,17 +249,40 @@ impl PostingCache {
     }
 }
 
-/// What a search needs to use the kept lists: the cache and the watch
-/// that tells whether they are still current.
+/// What a search needs to use the kept lists: the cache, the watch that
+/// tells whether they are still current, and the database to read them
+/// from in the background.
 #[derive(Clone)]
 pub struct Terms {
     cache: Arc<PostingCache>,
     watch: Arc<Watch>,
+    db: Db,
 }
 
 impl Terms {
-    pub fn new(cache: Arc<PostingCache>, watch: Arc<Watch>) -> Terms {
-        Terms { cache, watch }
+    pub fn new(cache: Arc<PostingCache>, watch: Arc<Watch>, db: Db) -> Terms {
+        Terms { cache, watch, db }
+    }
+
+    /// Runs `read` on a blocking thread of its own, with a pooled
+    /// connection (`None` if none could be had), so that no request waits
+    /// for it; `read` tells whether the connection answered.
+    pub fn in_background(&self, read: impl FnOnce(Option<&mut DbConnection>) -> bool + Send + 'static) {
+        let db = self.db.clone();
+        let job = move || match db.get() {
+            Ok(mut conn) => {
+                let answered = read(Some(&mut conn));
+                super::answered(&mut conn, answered);
+            }
+            Err(error) => {
+                tracing::warn!(%error, "no connection to read posting lists with");
+                read(None);
+            }
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn_blocking(job)),
+            Err(_) => drop(std::thread::spawn(job)),
+        }
     }
 
     /// The database's epoch now. A search reads it before its snapshot

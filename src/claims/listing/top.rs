@@ -46,7 +46,7 @@ use diesel::{Connection, QueryableByName, RunQueryDsl};
 use super::position::Position;
 use super::request::Request;
 use super::sql::Sql;
-use crate::db::postings::{self, List, Plan, Posting, PostingCache};
+use crate::db::postings::{self, List, Plan, Posting};
 use crate::db::watch::Epoch;
 use crate::db::write::StoreResult;
 use crate::search::Item;
@@ -469,7 +469,7 @@ fn read_best(
             let epoch = postings::unchanged(before, terms.epoch());
             let fits = stats.postings <= max_postings();
             return match epoch.filter(|_| fits) {
-                Some(epoch) => by_postings(conn, &search, &stats, want, after, Some((terms.cache(), epoch))),
+                Some(epoch) => by_postings(conn, &search, &stats, want, after, Some((terms, epoch))),
                 None => {
                     terms.cache().count_fts5();
                     Ok(None)
@@ -551,48 +551,52 @@ fn read_best(
 /// several times FTS5's walk (120–180 ms for `security officials`);
 /// `kept` holds them while nothing is committed (see
 /// [`crate::db::postings`]). After a commit, the first search that needs
-/// a list is ranked by FTS5 instead (`None`), as is any that comes while
-/// another reads it; the second reads it, and the ones after use it,
-/// until the next commit.
+/// a list is ranked by FTS5 instead (`None`); so is the second, which has
+/// the lists read in the background, and any that comes while they are
+/// read; the ones after use them, until the next commit. Without `kept`
+/// (tests) the lists are read here.
 fn by_postings(
     conn: &mut SqliteConnection,
     search: &Search,
     stats: &Stats,
     want: usize,
     after: Option<(f64, i64)>,
-    kept: Option<(&PostingCache, Epoch)>,
+    kept: Option<(&postings::Terms, Epoch)>,
 ) -> StoreResult<Option<Vec<(i64, f64)>>> {
     let mut terms: Vec<&str> = search.streams.iter().map(|s| s.term.as_str()).collect();
     terms.sort_unstable();
     terms.dedup();
-    if let Some((cache, epoch)) = kept {
-        // Reading the lists costs several times FTS5's walk, which is
-        // worth it only if they are used again before the next commit (see
-        // `PostingCache::plan`).
-        if cache.plan(epoch, &terms) == Plan::Fts5 {
-            return Ok(None);
-        }
-    }
     let mut lists: Vec<List> = Vec::with_capacity(search.streams.len());
-    for stream in &search.streams {
-        let kept_list = kept.and_then(|(cache, epoch)| cache.get(epoch, &stream.term));
-        let list = match kept_list {
-            Some(list) => list,
-            None => {
-                let read = posting_list(conn, &stream.term);
-                let Ok(Some(list)) = read else {
-                    if let Some((cache, epoch)) = kept {
-                        cache.abandon(epoch, &terms);
-                    }
-                    return read.map(|_| None);
-                };
-                if let Some((cache, epoch)) = kept {
-                    cache.put(epoch, &stream.term, list.clone());
+    match kept {
+        Some((handle, epoch)) => {
+            // Reading the lists costs several times FTS5's walk, which is
+            // worth it only if they are used again before the next commit
+            // (see `PostingCache::plan`), and is done in the background.
+            match handle.cache().plan(epoch, &terms) {
+                Plan::Kept => {}
+                Plan::Read => {
+                    let missing: Vec<String> = terms
+                        .iter()
+                        .filter(|t| handle.cache().get(epoch, t).is_none())
+                        .map(|t| t.to_string())
+                        .collect();
+                    read_in_background(handle, epoch, missing);
+                    return Ok(None);
                 }
-                list
+                Plan::Fts5 => return Ok(None),
             }
-        };
-        lists.push(list);
+            for stream in &search.streams {
+                // Gone if a newer epoch began since the plan.
+                let Some(list) = handle.cache().get(epoch, &stream.term) else { return Ok(None) };
+                lists.push(list);
+            }
+        }
+        None => {
+            for stream in &search.streams {
+                let Some(list) = posting_list(conn, &stream.term)? else { return Ok(None) };
+                lists.push(list);
+            }
+        }
     }
     let mut at = vec![0usize; lists.len()];
     let mut found = Found { length: 0, frequencies: vec![0.0; lists.len()] };
@@ -679,6 +683,50 @@ fn seek(list: &[Posting], from: usize, target: i64) -> usize {
         step *= 2;
     }
     low
+}
+
+/// Reads these terms' posting lists on a connection of their own, off the
+/// request, and keeps them for the epoch of the snapshot they were read
+/// in, if one can be told (read before the snapshot began and again
+/// after, as a search does); otherwise, or on failure, gives them up, so
+/// that a later search may read them. `planned` is the epoch whose
+/// search noted them as being read.
+fn read_in_background(handle: &postings::Terms, planned: Epoch, missing: Vec<String>) {
+    let keeper = handle.clone();
+    handle.in_background(move |conn| {
+        let cache = keeper.cache();
+        let Some(crate::db::DbConnection::Sqlite(conn)) = conn else {
+            cache.abandon(planned, &missing.iter().map(String::as_str).collect::<Vec<_>>());
+            return false;
+        };
+        let before = keeper.epoch();
+        let read = conn.transaction(|conn| {
+            let mut lists = Vec::with_capacity(missing.len());
+            for term in &missing {
+                lists.push(posting_list(conn, term)?);
+            }
+            // The snapshot began with the first list.
+            Ok::<_, crate::db::write::StoreError>((lists, keeper.epoch()))
+        });
+        let mut kept_any = false;
+        if let Ok((lists, after)) = &read
+            && let Some(epoch) = postings::unchanged(before, *after)
+        {
+            for (term, list) in missing.iter().zip(lists) {
+                if let Some(list) = list {
+                    cache.put(epoch, term, list.clone());
+                    kept_any = true;
+                }
+            }
+        }
+        // Whatever was not kept may be read by a later search.
+        cache.abandon(planned, &missing.iter().map(String::as_str).collect::<Vec<_>>());
+        if let Err(error) = &read {
+            tracing::warn!(%error, "reading posting lists failed");
+        }
+        tracing::debug!(terms = missing.len(), kept_any, "posting lists read");
+        read.is_ok()
+    });
 }
 
 /// A match's place in the ranking: by rank, then by row.

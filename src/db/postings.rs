@@ -13,7 +13,8 @@
 //! costs several times what FTS5's walk does, so it is read only when a
 //! second search in an epoch wants it (the first is ranked by FTS5), in
 //! the background, on a connection of its own ([`Terms::in_background`]),
-//! one read at a time; the searches meanwhile are ranked by FTS5. No
+//! one read at a time for the whole cache; the searches meanwhile are
+//! ranked by FTS5. No
 //! request waits for a list; under a stream of commits the searches cost
 //! what they did, and between commits all but the first few are fast.
 //! Lists used least lately are dropped to stay within [`BUDGET_BYTES`].
@@ -77,16 +78,16 @@ struct Kept {
 }
 
 /// What a search in an epoch does with its terms' lists ([`PostingCache::plan`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Plan {
     /// Every list is kept: use them.
     Kept,
-    /// Rank by FTS5, and read the lists that are not kept in the
-    /// background (they are noted as being read; [`PostingCache::put`] or
-    /// [`PostingCache::abandon`] each of them).
-    Read,
-    /// Rank by FTS5: the first search in the epoch to want a list, another
-    /// search's lists are being read, or the epoch is past.
+    /// Rank by FTS5, and read these lists, which are not kept, in the
+    /// background: they are noted as being read until a [`Reading`] made
+    /// of them is dropped.
+    Read(Vec<String>),
+    /// Rank by FTS5: the first search in the epoch to want a list, lists
+    /// are being read (one read at a time), or the epoch is past.
     Fts5,
 }
 
@@ -167,9 +168,7 @@ impl PostingCache {
                         }
                     }
                     Plan::Kept
-                } else if missing.iter().any(|t| kept.reading.contains(*t))
-                    || kept.wanted.len() + missing.len() > MAX_WANTED
-                {
+                } else if !kept.reading.is_empty() || kept.wanted.len() + missing.len() > MAX_WANTED {
                     Plan::Fts5
                 } else {
                     let mut first = false;
@@ -179,15 +178,16 @@ impl PostingCache {
                     if first {
                         Plan::Fts5
                     } else {
-                        kept.reading.extend(missing.iter().map(|t| t.to_string()));
-                        Plan::Read
+                        let missing: Vec<String> = missing.iter().map(|t| t.to_string()).collect();
+                        kept.reading.extend(missing.iter().cloned());
+                        Plan::Read(missing)
                     }
                 }
             }
         };
         let counter = match plan {
             Plan::Kept => 0,
-            Plan::Read => 1,
+            Plan::Read(_) => 1,
             Plan::Fts5 => 2,
         };
         self.by_plan[counter].inc();
@@ -208,27 +208,37 @@ impl PostingCache {
     /// used least lately until it fits the budget (a list larger than the
     /// budget is not kept).
     pub fn put(&self, epoch: Epoch, term: &str, list: List) {
+        self.put_all(epoch, vec![(term.to_string(), list)]);
+    }
+
+    /// Keeps these lists, all read as of `epoch`, at once (see [`put`]):
+    /// a search sees all of them or none.
+    ///
+    /// [`put`]: PostingCache::put
+    pub fn put_all(&self, epoch: Epoch, lists: Vec<(String, List)>) {
         let Some(mut kept) = self.state(epoch) else { return };
-        kept.reading.remove(term);
-        let bytes = size(term, &list);
-        if bytes > self.budget {
-            return;
-        }
-        if let Some((old, _)) = kept.lists.remove(term) {
-            kept.bytes -= size(term, &old);
-        }
-        while kept.bytes + bytes > self.budget {
-            let Some(oldest) = kept.lists.iter().min_by_key(|(_, (_, used))| *used).map(|(t, _)| t.clone()) else {
-                break;
-            };
-            if let Some((old, _)) = kept.lists.remove(&oldest) {
-                kept.bytes -= size(&oldest, &old);
+        for (term, list) in lists {
+            kept.reading.remove(&term);
+            let bytes = size(&term, &list);
+            if bytes > self.budget {
+                continue;
             }
+            if let Some((old, _)) = kept.lists.remove(&term) {
+                kept.bytes -= size(&term, &old);
+            }
+            while kept.bytes + bytes > self.budget {
+                let Some(oldest) = kept.lists.iter().min_by_key(|(_, (_, used))| *used).map(|(t, _)| t.clone()) else {
+                    break;
+                };
+                if let Some((old, _)) = kept.lists.remove(&oldest) {
+                    kept.bytes -= size(&oldest, &old);
+                }
+            }
+            kept.uses += 1;
+            let now = kept.uses;
+            kept.lists.insert(term, (list, now));
+            kept.bytes += bytes;
         }
-        kept.uses += 1;
-        let now = kept.uses;
-        kept.lists.insert(term.to_string(), (list, now));
-        kept.bytes += bytes;
         self.kept_bytes.set(i64::try_from(kept.bytes).unwrap_or(i64::MAX));
     }
 
@@ -281,7 +291,9 @@ impl Terms {
         };
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => drop(runtime.spawn_blocking(job)),
-            Err(_) => drop(std::thread::spawn(job)),
+            // A thread that cannot be made drops the job, and with it what
+            // it was to read (see [`Reading`]).
+            Err(_) => drop(std::thread::Builder::new().name("posting-lists".into()).spawn(job)),
         }
     }
 
@@ -295,8 +307,43 @@ impl Terms {
         self.watch.epoch()
     }
 
+    /// [`Terms::epoch`], off the request path: asked again, a millisecond
+    /// apart, while the watch is busy with a request (a hundred times at
+    /// most).
+    pub fn epoch_patiently(&self) -> Option<Epoch> {
+        for _ in 0..100 {
+            if let Some(epoch) = self.watch.epoch() {
+                return Some(epoch);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        None
+    }
+
     pub fn cache(&self) -> &PostingCache {
         &self.cache
+    }
+}
+
+/// Lists a search noted as being read, for the read in the background:
+/// dropped, it gives up those not kept by then (the read failed, could not
+/// tell its epoch, or never ran), so that a later search may read them.
+pub struct Reading {
+    cache: Arc<PostingCache>,
+    epoch: Epoch,
+    pub terms: Vec<String>,
+}
+
+impl Reading {
+    pub fn new(terms: &Terms, epoch: Epoch, lists: Vec<String>) -> Reading {
+        Reading { cache: terms.cache.clone(), epoch, terms: lists }
+    }
+}
+
+impl Drop for Reading {
+    fn drop(&mut self) {
+        let terms: Vec<&str> = self.terms.iter().map(String::as_str).collect();
+        self.cache.abandon(self.epoch, &terms);
     }
 }
 
@@ -343,25 +390,38 @@ mod tests {
         cache.put(epoch(1), "army", list(&[2]));
         assert!(cache.get(epoch(1), "army").is_none(), "read before a commit another search has seen");
         assert!(cache.get(epoch(2), "mali").is_some(), "the newer epoch's lists stay");
-        assert_eq!(cache.plan(epoch(2), &["gold"]), Plan::Read, "and what it wanted");
+        assert_eq!(cache.plan(epoch(2), &["gold"]), Plan::Read(vec!["gold".into()]), "and what it wanted");
         assert_eq!(cache.plan(epoch(1), &["mali"]), Plan::Fts5, "a search of an older epoch reads nothing");
     }
 
     #[test]
-    fn a_list_is_read_by_the_second_search_that_wants_it_and_one_at_a_time() {
+    fn a_list_is_read_when_a_second_search_wants_it_and_one_read_at_a_time() {
         let cache = cache();
-        assert_eq!(cache.plan(epoch(1), &["security", "officials"]), Plan::Fts5, "the first");
-        assert_eq!(cache.plan(epoch(1), &["security", "officials"]), Plan::Read, "the second");
-        assert_eq!(cache.plan(epoch(1), &["officials", "security"]), Plan::Fts5, "while it reads");
+        let pair = ["officials", "security"];
+        let both = || vec!["officials".to_string(), "security".to_string()];
+        assert_eq!(cache.plan(epoch(1), &pair), Plan::Fts5, "the first");
+        assert_eq!(cache.plan(epoch(1), &pair), Plan::Read(both()), "the second");
+        assert_eq!(cache.plan(epoch(1), &pair), Plan::Fts5, "while they are read");
+        assert_eq!(cache.plan(epoch(1), &["gold"]), Plan::Fts5, "gold: the first");
+        assert_eq!(cache.plan(epoch(1), &["gold"]), Plan::Fts5, "gold waits: one read at a time");
         cache.put(epoch(1), "security", list(&[1, 2]));
         assert_eq!(cache.plan(epoch(1), &["officials"]), Plan::Fts5, "officials is still being read");
         cache.abandon(epoch(1), &["officials"]);
-        assert_eq!(cache.plan(epoch(1), &["security", "officials"]), Plan::Read, "read again once abandoned");
-        cache.put(epoch(1), "officials", list(&[2]));
-        assert_eq!(cache.plan(epoch(1), &["security", "officials"]), Plan::Kept);
-        assert_eq!(cache.plan(epoch(2), &["security", "officials"]), Plan::Fts5, "a commit starts over");
+        assert_eq!(cache.plan(epoch(1), &pair), Plan::Read(vec!["officials".into()]), "read again once abandoned");
+        cache.put_all(epoch(1), vec![("officials".into(), list(&[2]))]);
+        assert_eq!(cache.plan(epoch(1), &pair), Plan::Kept);
+        assert_eq!(cache.plan(epoch(2), &pair), Plan::Fts5, "a commit starts over");
         let counts: Vec<u64> = cache.by_plan.iter().map(IntCounter::get).collect();
-        assert_eq!(counts, vec![1, 2, 4], "kept, read, fts5");
+        assert_eq!(counts, vec![1, 2, 6], "kept, read, fts5");
+    }
+
+    #[test]
+    fn a_reading_dropped_gives_up_what_was_not_kept() {
+        let cache = Arc::new(cache());
+        assert_eq!(cache.plan(epoch(1), &["mali"]), Plan::Fts5);
+        let Plan::Read(terms) = cache.plan(epoch(1), &["mali"]) else { panic!("a read") };
+        drop(Reading { cache: cache.clone(), epoch: epoch(1), terms });
+        assert!(matches!(cache.plan(epoch(1), &["mali"]), Plan::Read(_)), "another search may read it");
     }
 
     #[test]

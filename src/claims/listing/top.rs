@@ -574,13 +574,8 @@ fn by_postings(
             // (see `PostingCache::plan`), and is done in the background.
             match handle.cache().plan(epoch, &terms) {
                 Plan::Kept => {}
-                Plan::Read => {
-                    let missing: Vec<String> = terms
-                        .iter()
-                        .filter(|t| handle.cache().get(epoch, t).is_none())
-                        .map(|t| t.to_string())
-                        .collect();
-                    read_in_background(handle, epoch, missing);
+                Plan::Read(missing) => {
+                    read_in_background(handle, postings::Reading::new(handle, epoch, missing));
                     return Ok(None);
                 }
                 Plan::Fts5 => return Ok(None),
@@ -685,46 +680,35 @@ fn seek(list: &[Posting], from: usize, target: i64) -> usize {
     low
 }
 
-/// Reads these terms' posting lists on a connection of their own, off the
+/// Reads the lists of `reading` on a connection of its own, off the
 /// request, and keeps them for the epoch of the snapshot they were read
 /// in, if one can be told (read before the snapshot began and again
-/// after, as a search does); otherwise, or on failure, gives them up, so
-/// that a later search may read them. `planned` is the epoch whose
-/// search noted them as being read.
-fn read_in_background(handle: &postings::Terms, planned: Epoch, missing: Vec<String>) {
+/// after, as a search does); otherwise, or on failure, `reading` gives
+/// them up when it is dropped, so that a later search may read them.
+fn read_in_background(handle: &postings::Terms, reading: postings::Reading) {
     let keeper = handle.clone();
     handle.in_background(move |conn| {
-        let cache = keeper.cache();
-        let Some(crate::db::DbConnection::Sqlite(conn)) = conn else {
-            cache.abandon(planned, &missing.iter().map(String::as_str).collect::<Vec<_>>());
-            return false;
-        };
-        let before = keeper.epoch();
+        let Some(crate::db::DbConnection::Sqlite(conn)) = conn else { return false };
+        let before = keeper.epoch_patiently();
         let read = conn.transaction(|conn| {
-            let mut lists = Vec::with_capacity(missing.len());
-            for term in &missing {
+            let mut lists = Vec::with_capacity(reading.terms.len());
+            for term in &reading.terms {
                 lists.push(posting_list(conn, term)?);
             }
             // The snapshot began with the first list.
-            Ok::<_, crate::db::write::StoreError>((lists, keeper.epoch()))
+            Ok::<_, crate::db::write::StoreError>((lists, keeper.epoch_patiently()))
         });
-        let mut kept_any = false;
-        if let Ok((lists, after)) = &read
-            && let Some(epoch) = postings::unchanged(before, *after)
-        {
-            for (term, list) in missing.iter().zip(lists) {
-                if let Some(list) = list {
-                    cache.put(epoch, term, list.clone());
-                    kept_any = true;
+        match &read {
+            Ok((lists, after)) => match postings::unchanged(before, *after) {
+                Some(epoch) => {
+                    let kept = reading.terms.iter().zip(lists).filter_map(|(t, l)| Some((t.clone(), l.clone()?)));
+                    keeper.cache().put_all(epoch, kept.collect());
                 }
-            }
+                None => tracing::debug!("posting lists read across a commit: not kept"),
+            },
+            Err(error) => tracing::warn!(%error, "reading posting lists failed"),
         }
-        // Whatever was not kept may be read by a later search.
-        cache.abandon(planned, &missing.iter().map(String::as_str).collect::<Vec<_>>());
-        if let Err(error) = &read {
-            tracing::warn!(%error, "reading posting lists failed");
-        }
-        tracing::debug!(terms = missing.len(), kept_any, "posting lists read");
+        drop(reading);
         read.is_ok()
     });
 }

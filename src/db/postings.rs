@@ -80,8 +80,8 @@ struct Kept {
 /// What a search in an epoch does with its terms' lists ([`PostingCache::plan`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Plan {
-    /// Every list is kept: use them.
-    Kept,
+    /// Every list is kept: these, in the order of the terms asked for.
+    Kept(Vec<List>),
     /// Rank by FTS5, and read these lists, which are not kept, in the
     /// background: they are noted as being read until a [`Reading`] made
     /// of them is dropped.
@@ -141,7 +141,7 @@ impl PostingCache {
     /// than the one kept (dropping every list); `None` if it is older (a
     /// search that began before a commit another has seen).
     fn state(&self, epoch: Epoch) -> Option<MutexGuard<'_, Kept>> {
-        let mut kept = self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut kept = self.lock();
         match kept.epoch {
             Some(current) if current.raw() > epoch.raw() => return None,
             Some(current) if current == epoch => {}
@@ -162,12 +162,14 @@ impl PostingCache {
                 if missing.is_empty() {
                     kept.uses += 1;
                     let now = kept.uses;
+                    let mut lists = Vec::with_capacity(terms.len());
                     for term in terms {
-                        if let Some((_, used)) = kept.lists.get_mut(*term) {
+                        if let Some((list, used)) = kept.lists.get_mut(*term) {
                             *used = now;
+                            lists.push(list.clone());
                         }
                     }
-                    Plan::Kept
+                    Plan::Kept(lists)
                 } else if !kept.reading.is_empty() || kept.wanted.len() + missing.len() > MAX_WANTED {
                     Plan::Fts5
                 } else {
@@ -186,7 +188,7 @@ impl PostingCache {
             }
         };
         let counter = match plan {
-            Plan::Kept => 0,
+            Plan::Kept(_) => 0,
             Plan::Read(_) => 1,
             Plan::Fts5 => 2,
         };
@@ -194,27 +196,31 @@ impl PostingCache {
         plan
     }
 
+    fn lock(&self) -> MutexGuard<'_, Kept> {
+        self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// The term's list as of `epoch`, if it is kept.
-    pub fn get(&self, epoch: Epoch, term: &str) -> Option<List> {
-        let kept = self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    #[cfg(test)]
+    fn get(&self, epoch: Epoch, term: &str) -> Option<List> {
+        let kept = self.lock();
         if kept.epoch != Some(epoch) {
             return None;
         }
         kept.lists.get(term).map(|(list, _)| list.clone())
     }
 
-    /// Keeps the term's list, read as of `epoch` (unless a newer epoch has
-    /// begun; an older one is dropped, lists and all), dropping the lists
-    /// used least lately until it fits the budget (a list larger than the
-    /// budget is not kept).
-    pub fn put(&self, epoch: Epoch, term: &str, list: List) {
+    /// [`PostingCache::put_all`] of one list.
+    #[cfg(test)]
+    fn put(&self, epoch: Epoch, term: &str, list: List) {
         self.put_all(epoch, vec![(term.to_string(), list)]);
     }
 
-    /// Keeps these lists, all read as of `epoch`, at once (see [`put`]):
-    /// a search sees all of them or none.
-    ///
-    /// [`put`]: PostingCache::put
+    /// Keeps these lists, all read as of `epoch`, at once, so that a search
+    /// sees all of them or none; unless a newer epoch has begun (an older
+    /// one is dropped, lists and all). The lists used least lately are
+    /// dropped until each fits the budget (a list larger than the budget
+    /// is not kept).
     pub fn put_all(&self, epoch: Epoch, lists: Vec<(String, List)>) {
         let Some(mut kept) = self.state(epoch) else { return };
         for (term, list) in lists {
@@ -245,7 +251,7 @@ impl PostingCache {
     /// A search that was to read these lists did not (it failed, or a list
     /// could not be kept): another may.
     pub fn abandon(&self, epoch: Epoch, terms: &[&str]) {
-        let mut kept = self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut kept = self.lock();
         if kept.epoch == Some(epoch) {
             for term in terms {
                 kept.reading.remove(*term);
@@ -255,7 +261,7 @@ impl PostingCache {
 
     /// Bytes of lists kept now, as counted against the budget.
     pub fn bytes(&self) -> usize {
-        self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).bytes
+        self.lock().bytes
     }
 }
 
@@ -409,7 +415,7 @@ mod tests {
         cache.abandon(epoch(1), &["officials"]);
         assert_eq!(cache.plan(epoch(1), &pair), Plan::Read(vec!["officials".into()]), "read again once abandoned");
         cache.put_all(epoch(1), vec![("officials".into(), list(&[2]))]);
-        assert_eq!(cache.plan(epoch(1), &pair), Plan::Kept);
+        assert!(matches!(cache.plan(epoch(1), &pair), Plan::Kept(lists) if lists == [list(&[2]), list(&[1, 2])]));
         assert_eq!(cache.plan(epoch(2), &pair), Plan::Fts5, "a commit starts over");
         let counts: Vec<u64> = cache.by_plan.iter().map(IntCounter::get).collect();
         assert_eq!(counts, vec![1, 2, 6], "kept, read, fts5");
@@ -432,7 +438,7 @@ mod tests {
         cache.put(epoch(1), "a", list(&hundred));
         cache.put(epoch(1), "b", list(&hundred));
         assert_eq!(cache.bytes(), 2 * one);
-        assert_eq!(cache.plan(epoch(1), &["a"]), Plan::Kept, "a is used after b");
+        assert!(matches!(cache.plan(epoch(1), &["a"]), Plan::Kept(_)), "a is used after b");
         cache.put(epoch(1), "c", list(&hundred));
         assert_eq!(cache.bytes(), 2 * one);
         assert!(cache.get(epoch(1), "b").is_none(), "b, used least lately, was dropped");

@@ -566,32 +566,32 @@ fn by_postings(
     let mut terms: Vec<&str> = search.streams.iter().map(|s| s.term.as_str()).collect();
     terms.sort_unstable();
     terms.dedup();
-    let mut lists: Vec<List> = Vec::with_capacity(search.streams.len());
-    match kept {
-        Some((handle, epoch)) => {
-            // Reading the lists costs several times FTS5's walk, which is
-            // worth it only if they are used again before the next commit
-            // (see `PostingCache::plan`), and is done in the background.
-            match handle.cache().plan(epoch, &terms) {
-                Plan::Kept => {}
-                Plan::Read(missing) => {
-                    read_in_background(handle, postings::Reading::new(handle, epoch, missing));
-                    return Ok(None);
-                }
-                Plan::Fts5 => return Ok(None),
+    // Each distinct term's list, in the order of `terms`.
+    let term_lists: Vec<List> = match kept {
+        // Reading the lists costs several times FTS5's walk, which is worth
+        // it only if they are used again before the next commit (see
+        // `PostingCache::plan`), and is done in the background.
+        Some((handle, epoch)) => match handle.cache().plan(epoch, &terms) {
+            Plan::Kept(lists) => lists,
+            Plan::Read(missing) => {
+                read_in_background(handle, postings::Reading::new(handle, epoch, missing));
+                return Ok(None);
             }
-            for stream in &search.streams {
-                // Gone if a newer epoch began since the plan.
-                let Some(list) = handle.cache().get(epoch, &stream.term) else { return Ok(None) };
-                lists.push(list);
-            }
-        }
+            Plan::Fts5 => return Ok(None),
+        },
         None => {
-            for stream in &search.streams {
-                let Some(list) = posting_list(conn, &stream.term)? else { return Ok(None) };
+            let mut lists = Vec::with_capacity(terms.len());
+            for term in &terms {
+                let Some(list) = posting_list(conn, term)? else { return Ok(None) };
                 lists.push(list);
             }
+            lists
         }
+    };
+    let mut lists: Vec<List> = Vec::with_capacity(search.streams.len());
+    for stream in &search.streams {
+        let Ok(i) = terms.binary_search(&stream.term.as_str()) else { return Ok(None) };
+        lists.push(term_lists[i].clone());
     }
     let mut at = vec![0usize; lists.len()];
     let mut found = Found { length: 0, frequencies: vec![0.0; lists.len()] };

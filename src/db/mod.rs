@@ -522,25 +522,35 @@ pub fn end_bulk_write(conn: &mut DbConnection) -> diesel::QueryResult<()> {
             if large {
                 rebuilt = drop_indexes(c, "claim_backers")?;
                 rebuilt.extend(drop_indexes(c, "claim_terms")?);
-                c.batch_execute("INSERT INTO claim_terms_paused (id) VALUES (1); DELETE FROM claim_terms;")?;
+                step(c, "claim_terms emptied", "INSERT INTO claim_terms_paused (id) VALUES (1); DELETE FROM claim_terms;")?;
             }
-            c.batch_execute("DELETE FROM bulk_write; DELETE FROM claims_stale;")?;
+            step(c, "claims refreshed", "DELETE FROM bulk_write; DELETE FROM claims_stale;")?;
             if large {
-                c.batch_execute(CLAIM_TERMS_REBUILD)?;
+                step(c, "claim_terms filled", CLAIM_TERMS_REBUILD)?;
                 c.batch_execute("DELETE FROM claim_terms_paused")?;
             }
             for index in &rebuilt {
-                c.batch_execute(index)?;
+                step(c, "index built", index)?;
             }
             // Dropping an index drops its planner statistics: a database
             // that had them gets the new indexes' back.
             if large && refresh.analysed {
-                c.batch_execute("PRAGMA analysis_limit = 2000; ANALYZE claim_backers; ANALYZE claim_terms;")?;
+                step(c, "analysed", "PRAGMA analysis_limit = 2000; ANALYZE claim_backers; ANALYZE claim_terms;")?;
             }
+            tracing::debug!(claims = refresh.stale, large, "bulk write refreshed");
             Ok(())
         }
         DbConnection::Pg(_) => Ok(()),
     }
+}
+
+/// Runs one step of a bulk write's refresh, and logs how long it took (at
+/// `debug`), so that an import's time can be told apart step by step.
+fn step(c: &mut SqliteConnection, what: &str, sql: &str) -> diesel::QueryResult<()> {
+    let started = std::time::Instant::now();
+    c.batch_execute(sql)?;
+    tracing::debug!(step = what, sql = %sql.chars().take(80).collect::<String>(), seconds = started.elapsed().as_secs_f64(), "bulk write");
+    Ok(())
 }
 
 /// Fills `claim_terms` from every claim document, in the table's order, and
@@ -635,10 +645,9 @@ pub fn after_bulk_write(conn: &mut DbConnection) -> diesel::QueryResult<()> {
 pub fn after_bulk_load(conn: &mut DbConnection) -> diesel::QueryResult<()> {
     match conn {
         DbConnection::Sqlite(c) => {
-            c.batch_execute("INSERT INTO claims_fts (claims_fts) VALUES ('optimize')")?;
-            c.batch_execute("PRAGMA analysis_limit = 2000")?;
-            c.batch_execute("ANALYZE")?;
-            c.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            step(c, "full-text index merged", "INSERT INTO claims_fts (claims_fts) VALUES ('optimize')")?;
+            step(c, "analysed", "PRAGMA analysis_limit = 2000; ANALYZE")?;
+            step(c, "checkpointed", "PRAGMA wal_checkpoint(TRUNCATE)")
         }
         DbConnection::Pg(c) => c.batch_execute("ANALYZE"),
     }

@@ -103,12 +103,15 @@ pub fn import(
     dry_run: bool,
     change: Change,
 ) -> StoreResult<ImportReport> {
+    let started = std::time::Instant::now();
     let imported: StoreResult<ImportReport> = db::write_tx_deciding(conn, change, |tx| {
         tx.bulk()?;
         let report = Importer::new(tx, dry_run).run(input)?;
+        tracing::debug!(seconds = started.elapsed().as_secs_f64(), "import: records read and written");
         let keep = !dry_run && report.errors.is_empty();
         Ok((report, keep))
     });
+    tracing::debug!(seconds = started.elapsed().as_secs_f64(), "import: transaction ended");
     // The import's own error, if any, is the one to report.
     let restored = db::after_bulk_write(conn);
     let report = imported?;

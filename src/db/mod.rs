@@ -522,7 +522,11 @@ pub fn end_bulk_write(conn: &mut DbConnection) -> diesel::QueryResult<()> {
             if large {
                 rebuilt = drop_indexes(c, "claim_backers")?;
                 rebuilt.extend(drop_indexes(c, "claim_terms")?);
-                step(c, "claim_terms emptied", "INSERT INTO claim_terms_paused (id) VALUES (1); DELETE FROM claim_terms;")?;
+                step(
+                    c,
+                    "claim_terms emptied",
+                    "INSERT INTO claim_terms_paused (id) VALUES (1); DELETE FROM claim_terms;",
+                )?;
             }
             step(c, "claims refreshed", "DELETE FROM bulk_write; DELETE FROM claims_stale;")?;
             if large {

@@ -44,8 +44,93 @@ pub struct Posting {
     pub length: u32,
 }
 
-/// A term's posting list, in document order.
-pub type List = Arc<[Posting]>;
+/// A document's counts as a [`PostingList`] holds them: four bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Counts {
+    length: u16,
+    written: u8,
+    stemmed: u8,
+}
+
+/// The counts of a document whose counts do not fit [`Counts`] (a
+/// document of 65,535 tokens or more, a term 255 times in one): they are
+/// in the list's `outsized` postings.
+const OUTSIZED: Counts = Counts { length: u16::MAX, written: u8::MAX, stemmed: u8::MAX };
+
+/// A term's posting list, in document order, in eight bytes a document:
+/// its row as four bytes and its counts as four ([`Counts`]), each in an
+/// array of its own, so that seeking a document reads only the first.
+/// The few documents whose counts do not fit are also kept whole, in
+/// document order. At 24 bytes a document (a [`Posting`] each), the
+/// lists of two words both in most claims took 33–53 MB at a million
+/// claims and were never kept.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct PostingList {
+    docs: Box<[u32]>,
+    counts: Box<[Counts]>,
+    outsized: Box<[Posting]>,
+}
+
+impl PostingList {
+    /// The list of these postings, in any order, one per document; `None`
+    /// if a document's row is negative or past `u32::MAX`, or a count does
+    /// not fit a `u32` (then the search is ranked some other way).
+    pub fn new(mut postings: Vec<Posting>) -> Option<PostingList> {
+        postings.sort_unstable_by_key(|posting| posting.doc);
+        let mut docs = Vec::with_capacity(postings.len());
+        let mut counts = Vec::with_capacity(postings.len());
+        let mut outsized = Vec::new();
+        for posting in postings {
+            docs.push(u32::try_from(posting.doc).ok()?);
+            let small = (u16::try_from(posting.length), u8::try_from(posting.written), u8::try_from(posting.stemmed));
+            match small {
+                (Ok(length), Ok(written), Ok(stemmed)) if (Counts { length, written, stemmed }) != OUTSIZED => {
+                    counts.push(Counts { length, written, stemmed });
+                }
+                _ => {
+                    counts.push(OUTSIZED);
+                    outsized.push(posting);
+                }
+            }
+        }
+        Some(PostingList { docs: docs.into(), counts: counts.into(), outsized: outsized.into() })
+    }
+
+    /// Each document's row, in order.
+    pub fn docs(&self) -> &[u32] {
+        &self.docs
+    }
+
+    /// The `i`th document and its counts.
+    pub fn get(&self, i: usize) -> Option<Posting> {
+        let doc = *self.docs.get(i)?;
+        let counts = *self.counts.get(i)?;
+        if counts == OUTSIZED {
+            let at = self.outsized.binary_search_by_key(&i64::from(doc), |posting| posting.doc).ok()?;
+            return self.outsized.get(at).copied();
+        }
+        Some(Posting {
+            doc: i64::from(doc),
+            written: u32::from(counts.written),
+            stemmed: u32::from(counts.stemmed),
+            length: u32::from(counts.length),
+        })
+    }
+
+    /// Bytes the list takes.
+    pub fn bytes(&self) -> usize {
+        std::mem::size_of_val(&*self.docs)
+            + std::mem::size_of_val(&*self.counts)
+            + std::mem::size_of_val(&*self.outsized)
+    }
+}
+
+/// What a [`PostingList`] takes a document (but for outsized counts),
+/// for sizing searches against the budget.
+pub const BYTES_PER_POSTING: usize = std::mem::size_of::<u32>() + std::mem::size_of::<Counts>();
+
+/// A term's posting list, shared.
+pub type List = Arc<PostingList>;
 
 /// Bytes of posting lists kept at most: 32 MiB is the lists of about 1.4
 /// million (document, term) pairs, the four lists of two common words at
@@ -60,7 +145,7 @@ const MAX_WANTED: usize = 4096;
 
 /// The memory a kept list takes, as counted against the budget.
 fn size(term: &str, list: &List) -> usize {
-    std::mem::size_of_val(&**list) + term.len() + ENTRY_BYTES
+    list.bytes() + term.len() + ENTRY_BYTES
 }
 
 /// The lists kept, all of one epoch, each with the moment it was last
@@ -75,6 +160,25 @@ struct Kept {
     wanted: HashSet<String>,
     /// Terms a search is reading now.
     reading: HashSet<String>,
+}
+
+impl Kept {
+    /// The lists of `terms`, in that order, marked as used now, if every
+    /// one is kept.
+    fn take(&mut self, terms: &[&str]) -> Option<Vec<List>> {
+        if !terms.iter().all(|term| self.lists.contains_key(*term)) {
+            return None;
+        }
+        self.uses += 1;
+        let now = self.uses;
+        let mut lists = Vec::with_capacity(terms.len());
+        for term in terms {
+            let (list, used) = self.lists.get_mut(*term)?;
+            *used = now;
+            lists.push(list.clone());
+        }
+        Some(lists)
+    }
 }
 
 /// What a search in an epoch does with its terms' lists ([`PostingCache::plan`]).
@@ -96,7 +200,7 @@ pub struct PostingCache {
     kept: Mutex<Kept>,
     budget: usize,
     searches: IntCounterVec,
-    by_plan: [IntCounter; 3],
+    by_plan: [IntCounter; 4],
     /// The bytes of lists kept, for `/metrics`.
     kept_bytes: IntGauge,
 }
@@ -106,14 +210,15 @@ impl PostingCache {
         let searches = IntCounterVec::new(
             Opts::new(
                 "claimtrail_posting_lists_total",
-                "Searches of two words of like weight by relevance (SQLite), by how they were \
-                 ranked: kept (from posting lists kept in memory), read (by FTS5, their lists \
-                 then read in the background) or fts5 (by FTS5: the first such search since a \
-                 commit, lists being read, or none can be kept).",
+                "Searches of two words by relevance (SQLite) that posting lists kept in memory \
+                 may rank, by how they were ranked: kept (from the lists), read (by FTS5, their \
+                 lists then read in the background), fts5 (by FTS5: the first such search since \
+                 a commit, lists being read, or none can be kept) or terms (by the threshold \
+                 algorithm over claim_terms, which read far enough that their lists are wanted).",
             ),
             &["result"],
         )?;
-        let by_plan = ["kept", "read", "fts5"].map(|result| searches.with_label_values(&[result]));
+        let by_plan = ["kept", "read", "fts5", "terms"].map(|result| searches.with_label_values(&[result]));
         let kept_bytes = IntGauge::new(
             "claimtrail_posting_lists_bytes",
             "Bytes of posting lists kept in memory (SQLite), as counted against their budget.",
@@ -155,38 +260,7 @@ impl PostingCache {
 
     /// What a search in `epoch` does with the lists of `terms`, counted.
     pub fn plan(&self, epoch: Epoch, terms: &[&str]) -> Plan {
-        let plan = match self.state(epoch) {
-            None => Plan::Fts5,
-            Some(mut kept) => {
-                let missing: Vec<&str> = terms.iter().copied().filter(|t| !kept.lists.contains_key(*t)).collect();
-                if missing.is_empty() {
-                    kept.uses += 1;
-                    let now = kept.uses;
-                    let mut lists = Vec::with_capacity(terms.len());
-                    for term in terms {
-                        if let Some((list, used)) = kept.lists.get_mut(*term) {
-                            *used = now;
-                            lists.push(list.clone());
-                        }
-                    }
-                    Plan::Kept(lists)
-                } else if !kept.reading.is_empty() || kept.wanted.len() + missing.len() > MAX_WANTED {
-                    Plan::Fts5
-                } else {
-                    let mut first = false;
-                    for term in &missing {
-                        first |= kept.wanted.insert(term.to_string());
-                    }
-                    if first {
-                        Plan::Fts5
-                    } else {
-                        let missing: Vec<String> = missing.iter().map(|t| t.to_string()).collect();
-                        kept.reading.extend(missing.iter().cloned());
-                        Plan::Read(missing)
-                    }
-                }
-            }
-        };
+        let plan = self.decide(epoch, terms);
         let counter = match plan {
             Plan::Kept(_) => 0,
             Plan::Read(_) => 1,
@@ -194,6 +268,46 @@ impl PostingCache {
         };
         self.by_plan[counter].inc();
         plan
+    }
+
+    /// [`PostingCache::plan`] for a search ranked by the threshold
+    /// algorithm, which read far enough that its lists are wanted: counted
+    /// as `terms` whatever the plan (the lists are kept or not; the search
+    /// is answered already).
+    pub fn want(&self, epoch: Epoch, terms: &[&str]) -> Plan {
+        self.by_plan[3].inc();
+        self.decide(epoch, terms)
+    }
+
+    /// The lists of `terms`, in that order, if every one is kept for
+    /// `epoch` (counted as `kept`); else `None`, and nothing is noted.
+    pub fn kept(&self, epoch: Epoch, terms: &[&str]) -> Option<Vec<List>> {
+        let mut kept = self.state(epoch)?;
+        let lists = kept.take(terms)?;
+        drop(kept);
+        self.by_plan[0].inc();
+        Some(lists)
+    }
+
+    fn decide(&self, epoch: Epoch, terms: &[&str]) -> Plan {
+        let Some(mut kept) = self.state(epoch) else { return Plan::Fts5 };
+        if let Some(lists) = kept.take(terms) {
+            return Plan::Kept(lists);
+        }
+        let missing: Vec<&str> = terms.iter().copied().filter(|t| !kept.lists.contains_key(*t)).collect();
+        if !kept.reading.is_empty() || kept.wanted.len() + missing.len() > MAX_WANTED {
+            return Plan::Fts5;
+        }
+        let mut first = false;
+        for term in &missing {
+            first |= kept.wanted.insert(term.to_string());
+        }
+        if first {
+            return Plan::Fts5;
+        }
+        let missing: Vec<String> = missing.iter().map(|t| t.to_string()).collect();
+        kept.reading.extend(missing.iter().cloned());
+        Plan::Read(missing)
     }
 
     fn lock(&self) -> MutexGuard<'_, Kept> {
@@ -364,7 +478,8 @@ mod tests {
     use super::*;
 
     fn list(docs: &[i64]) -> List {
-        docs.iter().map(|&doc| Posting { doc, written: 1, stemmed: 0, length: 3 }).collect()
+        let postings = docs.iter().map(|&doc| Posting { doc, written: 1, stemmed: 0, length: 3 }).collect();
+        Arc::new(PostingList::new(postings).expect("a list"))
     }
 
     fn epoch(n: u64) -> Epoch {
@@ -418,7 +533,25 @@ mod tests {
         assert!(matches!(cache.plan(epoch(1), &pair), Plan::Kept(lists) if lists == [list(&[2]), list(&[1, 2])]));
         assert_eq!(cache.plan(epoch(2), &pair), Plan::Fts5, "a commit starts over");
         let counts: Vec<u64> = cache.by_plan.iter().map(IntCounter::get).collect();
-        assert_eq!(counts, vec![1, 2, 6], "kept, read, fts5");
+        assert_eq!(counts, vec![1, 2, 6, 0], "kept, read, fts5, terms");
+    }
+
+    #[test]
+    fn a_search_may_look_for_kept_lists_without_wanting_them() {
+        let cache = cache();
+        let pair = ["convoys", "the"];
+        assert_eq!(cache.kept(epoch(1), &pair), None, "none kept");
+        assert_eq!(cache.plan(epoch(1), &pair), Plan::Fts5, "looking was not wanting: still the first");
+        assert_eq!(cache.want(epoch(1), &pair), Plan::Read(vec!["convoys".into(), "the".into()]), "the second");
+        cache.put_all(epoch(1), vec![("convoys".into(), list(&[3])), ("the".into(), list(&[1, 3]))]);
+        assert_eq!(
+            cache.kept(epoch(1), &["the", "convoys"]),
+            Some(vec![list(&[1, 3]), list(&[3])]),
+            "in the order asked"
+        );
+        assert_eq!(cache.kept(epoch(2), &pair), None, "not in another epoch");
+        let counts: Vec<u64> = cache.by_plan.iter().map(IntCounter::get).collect();
+        assert_eq!(counts, vec![1, 0, 1, 1], "kept, read, fts5, terms");
     }
 
     #[test]
@@ -432,7 +565,7 @@ mod tests {
 
     #[test]
     fn the_lists_stay_within_the_budget_dropping_those_used_least_lately() {
-        let one = std::mem::size_of::<Posting>() * 100 + "a".len() + ENTRY_BYTES;
+        let one = BYTES_PER_POSTING * 100 + "a".len() + ENTRY_BYTES;
         let cache = PostingCache::new(2 * one).expect("a cache");
         let hundred: Vec<i64> = (0..100).collect();
         cache.put(epoch(1), "a", list(&hundred));
@@ -450,7 +583,30 @@ mod tests {
         assert!(cache.get(epoch(1), "a").is_some() && cache.get(epoch(1), "c").is_some(), "and drops nothing");
         cache.put(epoch(1), "c", list(&[1]));
         assert_eq!(cache.get(epoch(1), "c").as_deref(), Some(&*list(&[1])), "a list read again replaces it");
-        assert_eq!(cache.bytes(), one + std::mem::size_of::<Posting>() + 1 + ENTRY_BYTES);
+        assert_eq!(cache.bytes(), one + BYTES_PER_POSTING + 1 + ENTRY_BYTES);
+    }
+
+    #[test]
+    fn a_list_gives_back_every_posting_in_document_order_outsized_counts_too() {
+        let posting = |doc, written, stemmed, length| Posting { doc, written, stemmed, length };
+        let postings = vec![
+            posting(9, 1, 0, 12),
+            posting(2, 300, 1, 40),
+            posting(4, 255, 255, 65_535),
+            posting(7, 254, 254, 65_534),
+            posting(5, 2, 2, 70_000),
+            posting(3, 1, 256, 3),
+        ];
+        let list = PostingList::new(postings.clone()).expect("a list");
+        let mut sorted = postings;
+        sorted.sort_by_key(|p| p.doc);
+        assert_eq!(list.docs(), &[2, 3, 4, 5, 7, 9]);
+        assert_eq!((0..6).map(|i| list.get(i)).collect::<Vec<_>>(), sorted.into_iter().map(Some).collect::<Vec<_>>());
+        assert_eq!(list.get(6), None);
+        assert_eq!(list.bytes(), 6 * BYTES_PER_POSTING + 4 * std::mem::size_of::<Posting>(), "four outsized");
+        assert_eq!(BYTES_PER_POSTING, 8);
+        assert!(PostingList::new(vec![posting(-1, 1, 0, 3)]).is_none(), "a negative row");
+        assert!(PostingList::new(vec![posting(1 << 32, 1, 0, 3)]).is_none(), "a row past u32");
     }
 
     #[test]

@@ -801,6 +801,59 @@ async fn a_search_of_one_or_two_words_by_relevance_from_claim_terms_is_the_full_
                 })
                 .expect("the transaction");
                 assert_eq!((count("kept"), count("fts5")), (kept, fts5 + 1), "by FTS5 inside a transaction");
+                // Two words of unlike weight (`the` is in most claims): the
+                // threshold algorithm answers. Once it has read far (here:
+                // past 0 rows), or given up (here: past 0 rows), their
+                // lists are wanted, read in the background from the second
+                // such search, and merged from then on, whatever the
+                // words' weights. The pages are the full ranking's all along.
+                let walk = |conn: &mut claimtrail::db::DbConnection, q: &str, far_rows: Option<usize>| {
+                    let mut ids = Vec::new();
+                    let mut cursor = None;
+                    loop {
+                        let page = match far_rows {
+                            None => claimtrail::claims::listing::list_walking(conn, query(q, cursor), 7),
+                            Some(0) => claimtrail::claims::listing::list_kept_reading(
+                                conn,
+                                query(q, cursor),
+                                7,
+                                db.terms(),
+                                0,
+                                usize::MAX,
+                            ),
+                            Some(_) => claimtrail::claims::listing::list_kept_reading(
+                                conn,
+                                query(q, cursor),
+                                7,
+                                db.terms(),
+                                usize::MAX,
+                                0,
+                            ),
+                        }
+                        .expect("a page");
+                        ids.push(page.items.into_iter().map(|item| item.claim.id.to_string()).collect::<Vec<_>>());
+                        cursor = page.next_cursor;
+                        if cursor.is_none() || ids.len() == 6 {
+                            return ids;
+                        }
+                    }
+                };
+                for (q, far_rows, wanted) in [("the filler7", 0, "terms"), ("filler8 the", usize::MAX, "read")] {
+                    let full = walk(&mut conn, q, None);
+                    assert!(full.len() > 1, "q={q}: several pages");
+                    let (kept, wanted_before) = (count("kept"), count(wanted));
+                    let mut asked = 0;
+                    while count("kept") == kept {
+                        assert_eq!(walk(&mut conn, q, Some(far_rows)), full, "q={q}");
+                        asked += 1;
+                        assert!(asked < 100, "q={q}: the lists were never kept");
+                        std::thread::sleep(std::time::Duration::from_millis(100));
+                    }
+                    assert!(count(wanted) > wanted_before, "q={q}: wanted ({wanted})");
+                    let kept = count("kept");
+                    assert_eq!(walk(&mut conn, q, Some(far_rows)), full, "q={q}, merged");
+                    assert_eq!(count("kept"), kept + full.len() as u64, "q={q}: every page merged");
+                }
                 // Once the rare word's rows are read, no unread claim can
                 // match: the search stops there, with fewer matches than
                 // the page holds, rather than read the common word's rows

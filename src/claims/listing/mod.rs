@@ -80,6 +80,24 @@ pub fn list_kept(
     read_page(conn, &request)
 }
 
+/// [`list_kept`], with the threshold algorithm wanting the posting lists
+/// once it has read more than `far_rows` rows of `claim_terms` for two
+/// words, and giving up past `max_rows`; for the tests of those paths.
+#[doc(hidden)]
+pub fn list_kept_reading(
+    conn: &mut DbConnection,
+    query: ClaimQuery,
+    limit: i64,
+    terms: crate::db::postings::Terms,
+    far_rows: usize,
+    max_rows: usize,
+) -> StoreResult<Page<ClaimListItem>> {
+    let mut request = Request::new(query, limit)?;
+    request.terms = Some(terms);
+    request.reading = Some(top::Reading { far_rows, max_rows, ..top::Reading::SERVER });
+    read_page(conn, &request)
+}
+
 /// [`list`], with the page read by walking the sort's index and checking
 /// each claim, whatever SQLite's counts would choose (PostgreSQL plans for
 /// itself: the same as [`list`]). For tests that hold one plan to the

@@ -35,6 +35,9 @@ pub struct Request {
     /// ranks every match (see `top::by_postings`); `None` reads
     /// them from the database each time.
     pub terms: Option<crate::db::postings::Terms>,
+    /// How far the relevance search reads `claim_terms`, when a test fixes
+    /// it (see [`super::list_kept_reading`]); `None`: as the server does.
+    pub reading: Option<super::top::Reading>,
 }
 
 /// A condition on the claim's own columns.
@@ -117,6 +120,7 @@ impl Request {
             backing: None,
             plan: None,
             terms: None,
+            reading: None,
         })
     }
 
@@ -150,6 +154,7 @@ impl Request {
             backing: Some(backing),
             plan: None,
             terms: None,
+            reading: None,
         })
     }
 

@@ -421,7 +421,7 @@ struct Doc {
 fn fetch_by_rank(conn: &mut SqliteConnection, request: &Request) -> StoreResult<Vec<ListedRow>> {
     let want = (request.limit + 1) as usize;
     let best = match every_match_listed(request) {
-        true => super::top::best(conn, request, want, super::top::Reading::SERVER)?,
+        true => super::top::best(conn, request, want, request.reading.unwrap_or(super::top::Reading::SERVER))?,
         false => None,
     };
     let ranked: Vec<Ranked> = match best {
@@ -463,7 +463,12 @@ pub(super) fn ranked_by(
     let want = (request.limit + 1) as usize;
     let idfs = match how {
         super::RankedBy::Terms { first_batch, max_rows } => {
-            let reading = super::top::Reading { first_batch, max_rows, words: super::top::Words::Always };
+            let reading = super::top::Reading {
+                first_batch,
+                max_rows,
+                words: super::top::Words::Always,
+                ..super::top::Reading::SERVER
+            };
             return super::top::best(conn, request, want, reading);
         }
         super::RankedBy::Postings => {

@@ -77,13 +77,17 @@ pub struct Reading {
     pub first_batch: i64,
     /// Rows read in all, past which it gives up.
     pub max_rows: usize,
+    /// Rows read for two words past which their posting lists are wanted
+    /// (see [`FAR_ROWS`]).
+    pub far_rows: usize,
     /// Which searches of two words it answers.
     pub words: Words,
 }
 
 impl Reading {
     /// The server's: [`FIRST_BATCH`], [`MAX_ROWS`], two words when cheaper.
-    pub const SERVER: Reading = Reading { first_batch: FIRST_BATCH, max_rows: MAX_ROWS, words: Words::WhenCheaper };
+    pub const SERVER: Reading =
+        Reading { first_batch: FIRST_BATCH, max_rows: MAX_ROWS, far_rows: FAR_ROWS, words: Words::WhenCheaper };
 }
 
 /// What one phrase of the search counts, of a term's occurrences.
@@ -131,6 +135,12 @@ fn item_phrases(item: &Item) -> Vec<Option<(String, Counts)>> {
         ],
     }
 }
+
+/// The threshold algorithm read more rows than this for two words: their
+/// posting lists are wanted, to be merged the next time (see
+/// [`by_postings`]). `q=the convoys` (a word in most claims beside a
+/// common one) read about ... rows at a million claims.
+const FAR_ROWS: usize = 1_000;
 
 /// Most words (items) a search this path answers may have.
 const MAX_WORDS: usize = 2;
@@ -376,6 +386,14 @@ struct Search {
 }
 
 impl Search {
+    /// Its terms, each once, sorted.
+    fn distinct_terms(&self) -> Vec<&str> {
+        let mut terms: Vec<&str> = self.streams.iter().map(|s| s.term.as_str()).collect();
+        terms.sort_unstable();
+        terms.dedup();
+        terms
+    }
+
     /// A document matches when it holds a phrase of every word.
     fn matches(&self, found: &Found) -> bool {
         self.covers(|p| found.frequencies[p] > 0.0)
@@ -455,7 +473,20 @@ fn read_best(
     if reading.words == Words::Postings {
         return by_postings(conn, &search, &stats, want, after, None);
     }
+    // Two words on a server that keeps posting lists, when theirs fit and
+    // the snapshot's epoch can be told: the lists, and where they are kept.
+    let mut lists = None;
     if words > 1 && reading.words == Words::WhenCheaper {
+        let terms = request.terms.as_ref();
+        let epoch = terms.and_then(|terms| postings::unchanged(before, terms.epoch()));
+        lists = terms.zip(epoch).filter(|_| stats.postings <= max_postings());
+        // Kept already: merged, whatever the words' weights.
+        if let Some((terms, epoch)) = lists
+            && let Some(kept) = terms.cache().kept(epoch, &search.distinct_terms())
+            && let Some(ranked) = merge(&search, &stats, want, after, &kept)
+        {
+            return Ok(Some(ranked));
+        }
         // Each word's weight: the IDF of its rarer phrase.
         let weight = |word: usize| {
             stats.idf.iter().zip(&search.items).filter(|(_, i)| **i == word).map(|(idf, _)| *idf).fold(0.0, f64::max)
@@ -463,15 +494,13 @@ fn read_best(
         let (a, b) = (weight(0), weight(1));
         if a.min(b) > MAX_IDF_RATIO * a.max(b) {
             // Every match is ranked: from the lists kept in memory when
-            // the snapshot is of an epoch they can be kept for and they
-            // fit, else by FTS5.
-            let Some(terms) = request.terms.as_ref() else { return Ok(None) };
-            let epoch = postings::unchanged(before, terms.epoch());
-            let fits = stats.postings <= max_postings();
-            return match epoch.filter(|_| fits) {
-                Some(epoch) => by_postings(conn, &search, &stats, want, after, Some((terms, epoch))),
+            // they can be kept and fit, else by FTS5.
+            return match lists {
+                Some(kept) => by_postings(conn, &search, &stats, want, after, Some(kept)),
                 None => {
-                    terms.cache().count_fts5();
+                    if let Some(terms) = terms {
+                        terms.cache().count_fts5();
+                    }
                     Ok(None)
                 }
             };
@@ -493,10 +522,21 @@ fn read_best(
         let unread_may_match = search.covers(|p| search.streams[p].groups.iter().any(|g| !g.done));
         if !unread_may_match || kth.is_some_and(|kth| beats(kth, unread)) {
             tracing::debug!(rows_read, rounds, documents = seen.len(), "best matches from claim_terms");
+            // Read far: the lists, merged, would answer it faster next time.
+            if let Some((terms, epoch)) = lists.filter(|_| rows_read > reading.far_rows)
+                && let Plan::Read(missing) = terms.cache().want(epoch, &search.distinct_terms())
+            {
+                read_in_background(terms, postings::Reading::new(terms, epoch, missing));
+            }
             return Ok(Some(ranked.into_iter().take(want).collect()));
         }
         if rows_read > reading.max_rows {
             tracing::debug!(rows_read, rounds, documents = seen.len(), "claim_terms gave up; ranked whole");
+            // From the lists if they are kept now (read meanwhile), else
+            // by FTS5; they are then wanted as for two words of like weight.
+            if let Some(kept) = lists {
+                return by_postings(conn, &search, &stats, want, after, Some(kept));
+            }
             return Ok(None);
         }
         // Read on where the bound is: in each combination an unread
@@ -563,9 +603,7 @@ fn by_postings(
     after: Option<(f64, i64)>,
     kept: Option<(&postings::Terms, Epoch)>,
 ) -> StoreResult<Option<Vec<(i64, f64)>>> {
-    let mut terms: Vec<&str> = search.streams.iter().map(|s| s.term.as_str()).collect();
-    terms.sort_unstable();
-    terms.dedup();
+    let terms = search.distinct_terms();
     // Each distinct term's list, in the order of `terms`.
     let term_lists: Vec<List> = match kept {
         // Reading the lists costs several times FTS5's walk, which is worth
@@ -588,10 +626,25 @@ fn by_postings(
             lists
         }
     };
+    Ok(merge(search, stats, want, after, &term_lists))
+}
+
+/// The best `want` matches of `search` after `after` from its distinct
+/// terms' posting lists (`term_lists`, in the order of
+/// [`Search::distinct_terms`]), merged: see [`by_postings`]. `None` if a
+/// term has no list there.
+fn merge(
+    search: &Search,
+    stats: &Stats,
+    want: usize,
+    after: Option<(f64, i64)>,
+    term_lists: &[List],
+) -> Option<Vec<(i64, f64)>> {
+    let terms = search.distinct_terms();
     let mut lists: Vec<List> = Vec::with_capacity(search.streams.len());
     for stream in &search.streams {
-        let Ok(i) = terms.binary_search(&stream.term.as_str()) else { return Ok(None) };
-        lists.push(term_lists[i].clone());
+        let list = terms.binary_search(&stream.term.as_str()).ok().and_then(|i| term_lists.get(i))?;
+        lists.push(list.clone());
     }
     let mut at = vec![0usize; lists.len()];
     let mut found = Found { length: 0, frequencies: vec![0.0; lists.len()] };
@@ -611,9 +664,10 @@ fn by_postings(
                     if search.items[p] != word {
                         continue;
                     }
-                    at[p] = seek(list, at[p], target);
-                    if let Some(posting) = list.get(at[p]) {
-                        first = Some(first.map_or(posting.doc, |d| d.min(posting.doc)));
+                    at[p] = seek(list.docs(), at[p], target);
+                    if let Some(&doc) = list.docs().get(at[p]) {
+                        let doc = i64::from(doc);
+                        first = Some(first.map_or(doc, |d| d.min(doc)));
                     }
                 }
                 let Some(first) = first else { break 'matches };
@@ -652,7 +706,7 @@ fn by_postings(
         let Some(next) = doc.checked_add(1) else { break };
         target = next;
     }
-    Ok(Some(best.into_sorted_vec().into_iter().map(|r| (r.doc, r.rank)).collect()))
+    Some(best.into_sorted_vec().into_iter().map(|r| (r.doc, r.rank)).collect())
 }
 
 /// More postings than this in all (half the budget), and the lists are
@@ -660,19 +714,20 @@ fn by_postings(
 /// seconds (two words in most claims, such as `the since`), so FTS5 ranks
 /// the search.
 fn max_postings() -> i64 {
-    i64::try_from(postings::BUDGET_BYTES / 2 / std::mem::size_of::<Posting>()).unwrap_or(i64::MAX)
+    i64::try_from(postings::BUDGET_BYTES / 2 / postings::BYTES_PER_POSTING).unwrap_or(i64::MAX)
 }
 
 /// The first place at or after `from` in `list` whose document is at
 /// least `target` (the list's length if none is): a few steps forward,
 /// then doubling strides and a binary search within the last one.
-fn seek(list: &[Posting], from: usize, target: i64) -> usize {
+fn seek(docs: &[u32], from: usize, target: i64) -> usize {
+    let before = |doc: &u32| i64::from(*doc) < target;
     let mut low = from;
     let mut step = 1;
-    while low < list.len() && list[low].doc < target {
-        let high = (low + step).min(list.len());
-        if high == list.len() || list[high].doc >= target {
-            return low + 1 + list[low + 1..high].partition_point(|p| p.doc < target);
+    while low < docs.len() && before(&docs[low]) {
+        let high = (low + step).min(docs.len());
+        if high == docs.len() || !before(&docs[high]) {
+            return low + 1 + docs[low + 1..high].partition_point(before);
         }
         low = high;
         step *= 2;
@@ -741,7 +796,7 @@ impl Ord for Ranked {
 }
 
 /// A term's posting list from `claim_terms`, in document order; `None`
-/// if a count or a length does not fit a [`Posting`].
+/// if it cannot be held as a [`postings::PostingList`].
 fn posting_list(conn: &mut SqliteConnection, term: &str) -> StoreResult<Option<List>> {
     // Columns by position, not by name: a list is 100,000 rows and more,
     // and diesel finding each column by its name took a fifth of the time.
@@ -756,8 +811,7 @@ fn posting_list(conn: &mut SqliteConnection, term: &str) -> StoreResult<Option<L
         let (Ok(written), Ok(stemmed), Ok(length)) = counts else { return Ok(None) };
         list.push(Posting { doc, written, stemmed, length });
     }
-    list.sort_unstable_by_key(|posting| posting.doc);
-    Ok(Some(list.into()))
+    Ok(postings::PostingList::new(list).map(std::sync::Arc::new))
 }
 
 /// `kth` beats `bound` by more than the margin.

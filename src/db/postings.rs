@@ -163,6 +163,9 @@ struct Kept {
     wanted: HashSet<String>,
     /// Terms a search is reading now.
     reading: HashSet<String>,
+    /// The terms of searches the threshold algorithm read far for in
+    /// this epoch, each search's joined by spaces.
+    far: HashSet<String>,
 }
 
 impl Kept {
@@ -273,19 +276,32 @@ impl PostingCache {
         plan
     }
 
-    /// [`PostingCache::plan`] for a search ranked by the threshold
-    /// algorithm, which read far enough that its lists are wanted: counted
-    /// as `terms` whatever the plan (the lists are kept or not; the search
-    /// is answered already).
-    pub fn want(&self, epoch: Epoch, terms: &[&str]) -> Plan {
-        self.by_plan[3].inc();
-        self.decide(epoch, terms)
+    /// For a search the threshold algorithm has read far for: noted, so
+    /// that the next search of these terms in `epoch` merges their lists
+    /// at once ([`PostingCache::kept_if_far`]); and what to do with the
+    /// lists, as [`PostingCache::plan`] says, counted as `kept` when they
+    /// are, else as `terms` (the search goes on with the threshold
+    /// algorithm whatever the plan).
+    pub fn far(&self, epoch: Epoch, terms: &[&str]) -> Plan {
+        if let Some(mut kept) = self.state(epoch)
+            && kept.far.len() < MAX_WANTED
+        {
+            kept.far.insert(terms.join(" "));
+        }
+        let plan = self.decide(epoch, terms);
+        let counter = if matches!(plan, Plan::Kept(_)) { 0 } else { 3 };
+        self.by_plan[counter].inc();
+        plan
     }
 
-    /// The lists of `terms`, in that order, if every one is kept for
-    /// `epoch` (counted as `kept`); else `None`, and nothing is noted.
-    pub fn kept(&self, epoch: Epoch, terms: &[&str]) -> Option<Vec<List>> {
+    /// The lists of `terms`, in that order, if the threshold algorithm has
+    /// read far for them in `epoch` ([`PostingCache::far`]) and every one
+    /// is kept (counted as `kept`); else `None`, and nothing is noted.
+    pub fn kept_if_far(&self, epoch: Epoch, terms: &[&str]) -> Option<Vec<List>> {
         let mut kept = self.state(epoch)?;
+        if !kept.far.contains(&terms.join(" ")) {
+            return None;
+        }
         let lists = kept.take(terms)?;
         drop(kept);
         self.by_plan[0].inc();
@@ -540,21 +556,23 @@ mod tests {
     }
 
     #[test]
-    fn a_search_may_look_for_kept_lists_without_wanting_them() {
+    fn a_search_read_far_for_merges_its_lists_next_time_they_are_kept() {
         let cache = cache();
         let pair = ["convoys", "the"];
-        assert_eq!(cache.kept(epoch(1), &pair), None, "none kept");
-        assert_eq!(cache.plan(epoch(1), &pair), Plan::Fts5, "looking was not wanting: still the first");
-        assert_eq!(cache.want(epoch(1), &pair), Plan::Read(vec!["convoys".into(), "the".into()]), "the second");
+        let both = || vec![list(&[3]), list(&[1, 3])];
+        assert_eq!(cache.kept_if_far(epoch(1), &pair), None, "not read far for, none kept");
+        assert_eq!(cache.far(epoch(1), &pair), Plan::Fts5, "the first to want them");
+        assert_eq!(cache.far(epoch(1), &pair), Plan::Read(vec!["convoys".into(), "the".into()]), "the second");
         cache.put_all(epoch(1), vec![("convoys".into(), list(&[3])), ("the".into(), list(&[1, 3]))]);
-        assert_eq!(
-            cache.kept(epoch(1), &["the", "convoys"]),
-            Some(vec![list(&[1, 3]), list(&[3])]),
-            "in the order asked"
-        );
-        assert_eq!(cache.kept(epoch(2), &pair), None, "not in another epoch");
+        assert_eq!(cache.kept_if_far(epoch(1), &pair), Some(both()), "read far for, and kept");
+        assert_eq!(cache.kept_if_far(epoch(1), &["the"]), None, "the other terms were not read far for");
+        assert_eq!(cache.kept_if_far(epoch(2), &pair), None, "nor in another epoch");
+        cache.put_all(epoch(2), vec![("convoys".into(), list(&[3])), ("the".into(), list(&[1, 3]))]);
+        assert_eq!(cache.kept_if_far(epoch(2), &pair), None, "a new epoch forgets what was read far for");
+        assert_eq!(cache.far(epoch(2), &pair), Plan::Kept(both()), "read far for, its lists kept");
+        assert_eq!(cache.kept_if_far(epoch(2), &pair), Some(both()));
         let counts: Vec<u64> = cache.by_plan.iter().map(IntCounter::get).collect();
-        assert_eq!(counts, vec![1, 0, 1, 1], "kept, read, fts5, terms");
+        assert_eq!(counts, vec![3, 0, 0, 2], "kept, read, fts5, terms");
     }
 
     #[test]

@@ -805,9 +805,10 @@ async fn a_search_of_one_or_two_words_by_relevance_from_claim_terms_is_the_full_
                 // threshold algorithm answers. Once it has read far (here:
                 // past 0 rows), their lists are wanted, read in the
                 // background from the second such search, and merged from
-                // then on when it reads far again; whether it would then
-                // have finished (here: no row limit) or given up (here:
-                // past 0 rows). The pages are the full ranking's all along.
+                // then on without the threshold algorithm, whether it
+                // would have finished (here: no row limit) or given up
+                // (here: past 0 rows). The pages are the full ranking's
+                // all along.
                 let walk = |conn: &mut claimtrail::db::DbConnection, q: &str, max_rows: Option<usize>| {
                     let mut ids = Vec::new();
                     let mut cursor = None;

@@ -72,16 +72,20 @@ pub struct PostingList {
 }
 
 impl PostingList {
-    /// The list of these postings, in any order, one per document; `None`
-    /// if a document's row is negative or past `u32::MAX`, or a count does
-    /// not fit a `u32` (then the search is ranked some other way).
-    pub fn new(mut postings: Vec<Posting>) -> Option<PostingList> {
-        postings.sort_unstable_by_key(|posting| posting.doc);
-        let mut docs = Vec::with_capacity(postings.len());
+    /// The list of these postings, given in document order, one per
+    /// document; `None` if they are not (a row given twice or out of
+    /// order), or a document's row is negative or past `u32::MAX` (then
+    /// the search is ranked some other way).
+    pub fn new(postings: impl ExactSizeIterator<Item = Posting>) -> Option<PostingList> {
+        let mut docs: Vec<u32> = Vec::with_capacity(postings.len());
         let mut counts = Vec::with_capacity(postings.len());
         let mut outsized = Vec::new();
         for posting in postings {
-            docs.push(u32::try_from(posting.doc).ok()?);
+            let doc = u32::try_from(posting.doc).ok()?;
+            if docs.last().is_some_and(|last| *last >= doc) {
+                return None;
+            }
+            docs.push(doc);
             let small = (u16::try_from(posting.length), u8::try_from(posting.written), u8::try_from(posting.stemmed));
             match small {
                 (Ok(length), Ok(written), Ok(stemmed)) if (Counts { length, written, stemmed }) != OUTSIZED => {
@@ -220,7 +224,9 @@ impl PostingCache {
                  may rank, by how they were ranked: kept (from the lists), read (by FTS5, their \
                  lists then read in the background), fts5 (by FTS5: the first such search since \
                  a commit, lists being read, or none can be kept) or terms (by the threshold \
-                 algorithm over claim_terms, which read far enough that their lists are wanted).",
+                 algorithm over claim_terms, or by FTS5 if it gave up, having read far enough \
+                 that their lists are wanted, and read in the background from the second such \
+                 search).",
             ),
             &["result"],
         )?;
@@ -497,7 +503,7 @@ mod tests {
     use super::*;
 
     fn list(docs: &[i64]) -> List {
-        let postings = docs.iter().map(|&doc| Posting { doc, written: 1, stemmed: 0, length: 3 }).collect();
+        let postings = docs.iter().map(|&doc| Posting { doc, written: 1, stemmed: 0, length: 3 });
         Arc::new(PostingList::new(postings).expect("a list"))
     }
 
@@ -618,16 +624,21 @@ mod tests {
             posting(5, 2, 2, 70_000),
             posting(3, 1, 256, 3),
         ];
-        let list = PostingList::new(postings.clone()).expect("a list");
         let mut sorted = postings;
         sorted.sort_by_key(|p| p.doc);
+        let list = PostingList::new(sorted.iter().copied()).expect("a list");
         assert_eq!(list.docs(), &[2, 3, 4, 5, 7, 9]);
         assert_eq!((0..6).map(|i| list.get(i)).collect::<Vec<_>>(), sorted.into_iter().map(Some).collect::<Vec<_>>());
         assert_eq!(list.get(6), None);
         assert_eq!(list.bytes(), 6 * BYTES_PER_POSTING + 4 * std::mem::size_of::<Posting>(), "four outsized");
         assert_eq!(BYTES_PER_POSTING, 8);
-        assert!(PostingList::new(vec![posting(-1, 1, 0, 3)]).is_none(), "a negative row");
-        assert!(PostingList::new(vec![posting(1 << 32, 1, 0, 3)]).is_none(), "a row past u32");
+        let one = |doc| PostingList::new(std::iter::once(posting(doc, 1, 0, 3)));
+        assert!(one(-1).is_none(), "a negative row");
+        assert!(one(1 << 32).is_none(), "a row past u32");
+        assert!(one(u32::MAX.into()).is_some());
+        let two = |a, b| PostingList::new([posting(a, 1, 0, 3), posting(b, 1, 0, 3)].into_iter());
+        assert!(two(3, 2).is_none(), "out of order");
+        assert!(two(2, 2).is_none(), "a row twice");
     }
 
     #[test]

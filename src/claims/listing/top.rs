@@ -658,56 +658,55 @@ fn merge(
         merge_pair(search, stats, a, b, &mut best);
         return Some(best.into_vec());
     }
+    // Each word's phrases.
+    let phrases_of: Vec<Vec<usize>> =
+        (0..search.words).map(|word| (0..lists.len()).filter(|p| search.items[*p] == word).collect()).collect();
     let mut at = vec![0usize; lists.len()];
     let mut found = Found { length: 0, frequencies: vec![0.0; lists.len()] };
-    // Leapfrog: every word's phrases are moved on to the first document
-    // at or past `target`; when all words' first documents agree, it is
-    // in a list of every word, and scored if its phrases match.
-    let mut target = i64::MIN;
-    'matches: loop {
-        let doc = loop {
-            let mut highest = target;
-            let mut agree = true;
-            for word in 0..search.words {
-                let mut first: Option<i64> = None;
-                for (p, list) in lists.iter().enumerate() {
-                    if search.items[p] != word {
-                        continue;
-                    }
-                    at[p] = seek(list.docs(), at[p], target);
-                    if let Some(&doc) = list.docs().get(at[p]) {
-                        let doc = i64::from(doc);
-                        first = Some(first.map_or(doc, |d| d.min(doc)));
-                    }
-                }
-                let Some(first) = first else { break 'matches };
-                if first != target {
-                    agree = false;
-                    highest = highest.max(first);
-                }
+    // Leapfrog: each word in turn has its phrases moved on to the first
+    // document at or past `target`, and the first of those becomes the
+    // target; once every word in a row has found the target, it is in a
+    // list of every word, and scored if its phrases match.
+    let mut target: u32 = 0;
+    let mut agreed = 0;
+    for word in (0..search.words).cycle() {
+        let mut first: Option<u32> = None;
+        for &p in &phrases_of[word] {
+            let docs = lists[p].docs();
+            at[p] = seek(docs, at[p], target);
+            if let Some(&doc) = docs.get(at[p]) {
+                first = Some(first.map_or(doc, |f| f.min(doc)));
             }
-            if agree {
-                break target;
-            }
-            target = highest;
-        };
+        }
+        let Some(first) = first else { break };
+        if first == target {
+            agreed += 1;
+        } else {
+            target = first;
+            agreed = 1;
+        }
+        if agreed < search.words {
+            continue;
+        }
         for (p, list) in lists.iter().enumerate() {
-            found.frequencies[p] = match list.get(at[p]) {
-                Some(posting) if posting.doc == doc => {
-                    found.length = i64::from(posting.length);
-                    search.counts[p].frequency(i64::from(posting.written), i64::from(posting.stemmed))
-                }
-                _ => 0.0,
-            };
+            found.frequencies[p] =
+                match list.docs().get(at[p]).filter(|doc| **doc == target).and_then(|_| list.get(at[p])) {
+                    Some(posting) => {
+                        found.length = i64::from(posting.length);
+                        search.counts[p].frequency(i64::from(posting.written), i64::from(posting.stemmed))
+                    }
+                    None => 0.0,
+                };
         }
         // A phrase may not count what its term's row holds (the stem
         // phrase of a word, in a claim without stems that has the stem as
         // a word): its list held the document, the phrase does not match.
         if search.matches(&found) {
-            best.offer(Ranked { rank: -search.score(&found, stats), doc });
+            best.offer(Ranked { rank: -search.score(&found, stats), doc: i64::from(target) });
         }
-        let Some(next) = doc.checked_add(1) else { break };
+        let Some(next) = target.checked_add(1) else { break };
         target = next;
+        agreed = 0;
     }
     Some(best.into_vec())
 }
@@ -723,11 +722,11 @@ fn merge_pair(search: &Search, stats: &Stats, a: &PostingList, b: &PostingList, 
     let (mut i, mut j) = (0, 0);
     while let (Some(&x), Some(&y)) = (docs_a.get(i), docs_b.get(j)) {
         if x < y {
-            i = seek(docs_a, i, i64::from(y));
+            i = seek(docs_a, i, y);
             continue;
         }
         if y < x {
-            j = seek(docs_b, j, i64::from(x));
+            j = seek(docs_b, j, x);
             continue;
         }
         if let (Some(first), Some(second)) = (a.get(i), b.get(j)) {
@@ -776,10 +775,11 @@ impl Best {
     }
 }
 
-/// More postings than this in all (half the budget), and the lists are
-/// not read: they would push out most others, and reading them costs
-/// seconds (two words in most claims, such as `the since`), so FTS5 ranks
-/// the search.
+/// More postings than this in all (half the budget: 3.1 million), and the
+/// lists are not read: they would push out most others, and reading them
+/// costs seconds, so FTS5 ranks the search. At a million claims the
+/// largest search, two words both in most claims (`the since`), has 2.2
+/// million.
 fn max_postings() -> i64 {
     i64::try_from(postings::BUDGET_BYTES / 2 / postings::BYTES_PER_POSTING).unwrap_or(i64::MAX)
 }
@@ -787,8 +787,8 @@ fn max_postings() -> i64 {
 /// The first place at or after `from` in `list` whose document is at
 /// least `target` (the list's length if none is): a few steps forward,
 /// then doubling strides and a binary search within the last one.
-fn seek(docs: &[u32], from: usize, target: i64) -> usize {
-    let before = |doc: &u32| i64::from(*doc) < target;
+fn seek(docs: &[u32], from: usize, target: u32) -> usize {
+    let before = |doc: &u32| *doc < target;
     let mut low = from;
     let mut step = 1;
     while low < docs.len() && before(&docs[low]) {
@@ -872,13 +872,21 @@ fn posting_list(conn: &mut SqliteConnection, term: &str) -> StoreResult<Option<L
     )
     .bind::<Text, _>(term);
     let rows: Vec<(i64, i64, i64, i64)> = diesel::select(columns).load(conn)?;
-    let mut list = Vec::with_capacity(rows.len());
-    for (doc, written, stemmed, length) in rows {
-        let counts = (u32::try_from(written), u32::try_from(stemmed), u32::try_from(length));
-        let (Ok(written), Ok(stemmed), Ok(length)) = counts else { return Ok(None) };
-        list.push(Posting { doc, written, stemmed, length });
+    // In document order, in place: the rows are the most memory a read
+    // takes (32 bytes a document, and the list's 8 while it is made).
+    let mut rows = rows;
+    rows.sort_unstable_by_key(|row| row.0);
+    let counts = |written: i64, stemmed: i64, length: i64| {
+        Some((u32::try_from(written).ok()?, u32::try_from(stemmed).ok()?, u32::try_from(length).ok()?))
+    };
+    if rows.iter().any(|&(_, written, stemmed, length)| counts(written, stemmed, length).is_none()) {
+        return Ok(None);
     }
-    Ok(postings::PostingList::new(list).map(std::sync::Arc::new))
+    let postings = rows.into_iter().map(|(doc, written, stemmed, length)| {
+        let (written, stemmed, length) = counts(written, stemmed, length).unwrap_or_default();
+        Posting { doc, written, stemmed, length }
+    });
+    Ok(postings::PostingList::new(postings).map(std::sync::Arc::new))
 }
 
 /// `kth` beats `bound` by more than the margin.

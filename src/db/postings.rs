@@ -189,6 +189,30 @@ impl Kept {
         }
         Some(lists)
     }
+
+    /// The plan of a search of `terms` in this epoch (see [`Plan`]): the
+    /// lists if all are kept; else the first search to want one is ranked
+    /// by FTS5, and the second has the missing ones read, unless a read is
+    /// under way.
+    fn decide(&mut self, terms: &[&str]) -> Plan {
+        if let Some(lists) = self.take(terms) {
+            return Plan::Kept(lists);
+        }
+        let missing: Vec<&str> = terms.iter().copied().filter(|t| !self.lists.contains_key(*t)).collect();
+        if !self.reading.is_empty() || self.wanted.len() + missing.len() > MAX_WANTED {
+            return Plan::Fts5;
+        }
+        let mut first = false;
+        for term in &missing {
+            first |= self.wanted.insert(term.to_string());
+        }
+        if first {
+            return Plan::Fts5;
+        }
+        let missing: Vec<String> = missing.iter().map(|t| t.to_string()).collect();
+        self.reading.extend(missing.iter().cloned());
+        Plan::Read(missing)
+    }
 }
 
 /// What a search in an epoch does with its terms' lists ([`PostingCache::plan`]).
@@ -204,6 +228,13 @@ pub enum Plan {
     /// are being read (one read at a time), or the epoch is past.
     Fts5,
 }
+
+/// The places of `claimtrail_posting_lists_total`'s results in
+/// [`PostingCache`]'s counters, in the order of their labels.
+const KEPT: usize = 0;
+const READ: usize = 1;
+const FTS5: usize = 2;
+const TERMS: usize = 3;
 
 /// The posting lists a server keeps, shared by its workers.
 pub struct PostingCache {
@@ -251,7 +282,7 @@ impl PostingCache {
     /// Counts a search ranked by FTS5 without asking for a plan (its lists
     /// would not fit, or the epoch could not be told).
     pub fn count_fts5(&self) {
-        self.by_plan[2].inc();
+        self.by_plan[FTS5].inc();
     }
 
     /// The state for a search in `epoch`: moved on to it if it is newer
@@ -272,11 +303,14 @@ impl PostingCache {
 
     /// What a search in `epoch` does with the lists of `terms`, counted.
     pub fn plan(&self, epoch: Epoch, terms: &[&str]) -> Plan {
-        let plan = self.decide(epoch, terms);
+        let plan = match self.state(epoch) {
+            Some(mut kept) => kept.decide(terms),
+            None => Plan::Fts5,
+        };
         let counter = match plan {
-            Plan::Kept(_) => 0,
-            Plan::Read(_) => 1,
-            Plan::Fts5 => 2,
+            Plan::Kept(_) => KEPT,
+            Plan::Read(_) => READ,
+            Plan::Fts5 => FTS5,
         };
         self.by_plan[counter].inc();
         plan
@@ -289,14 +323,16 @@ impl PostingCache {
     /// are, else as `terms` (the search goes on with the threshold
     /// algorithm whatever the plan).
     pub fn far(&self, epoch: Epoch, terms: &[&str]) -> Plan {
-        if let Some(mut kept) = self.state(epoch)
-            && kept.far.len() < MAX_WANTED
-        {
-            kept.far.insert(terms.join(" "));
-        }
-        let plan = self.decide(epoch, terms);
-        let counter = if matches!(plan, Plan::Kept(_)) { 0 } else { 3 };
-        self.by_plan[counter].inc();
+        let plan = match self.state(epoch) {
+            Some(mut kept) => {
+                if kept.far.len() < MAX_WANTED {
+                    kept.far.insert(terms.join(" "));
+                }
+                kept.decide(terms)
+            }
+            None => Plan::Fts5,
+        };
+        self.by_plan[if matches!(plan, Plan::Kept(_)) { KEPT } else { TERMS }].inc();
         plan
     }
 
@@ -310,29 +346,8 @@ impl PostingCache {
         }
         let lists = kept.take(terms)?;
         drop(kept);
-        self.by_plan[0].inc();
+        self.by_plan[KEPT].inc();
         Some(lists)
-    }
-
-    fn decide(&self, epoch: Epoch, terms: &[&str]) -> Plan {
-        let Some(mut kept) = self.state(epoch) else { return Plan::Fts5 };
-        if let Some(lists) = kept.take(terms) {
-            return Plan::Kept(lists);
-        }
-        let missing: Vec<&str> = terms.iter().copied().filter(|t| !kept.lists.contains_key(*t)).collect();
-        if !kept.reading.is_empty() || kept.wanted.len() + missing.len() > MAX_WANTED {
-            return Plan::Fts5;
-        }
-        let mut first = false;
-        for term in &missing {
-            first |= kept.wanted.insert(term.to_string());
-        }
-        if first {
-            return Plan::Fts5;
-        }
-        let missing: Vec<String> = missing.iter().map(|t| t.to_string()).collect();
-        kept.reading.extend(missing.iter().cloned());
-        Plan::Read(missing)
     }
 
     fn lock(&self) -> MutexGuard<'_, Kept> {

@@ -282,7 +282,43 @@ unsafe extern "C" fn count_row(_: *const ffi::Fts5ExtensionApi, _: *mut ffi::Fts
 /// in its order; `claims::listing::top` scores with the same function, so
 /// that its ranks are these to the bit.
 pub fn phrase_score(idf: f64, frequency: f64, length: f64, avgdl: f64) -> f64 {
-    idf * ((frequency * (K1 + 1.0)) / (frequency + K1 * (1.0 - B + B * length / avgdl)))
+    scaled_score(idf, frequency, length_norm(length, avgdl))
+}
+
+/// [`phrase_score`] with its document's length already scaled by
+/// [`length_norm`]: the same operations, so the same number.
+pub fn scaled_score(idf: f64, frequency: f64, norm: f64) -> f64 {
+    idf * ((frequency * (K1 + 1.0)) / (frequency + norm))
+}
+
+/// What BM25 adds to a phrase's frequency for a document of `length`
+/// tokens where the average is `avgdl`.
+pub fn length_norm(length: f64, avgdl: f64) -> f64 {
+    K1 * (1.0 - B + B * length / avgdl)
+}
+
+/// [`length_norm`] of every length up to [`LengthNorms::TABULATED`], worked
+/// out once for a search that scores many documents; longer ones are
+/// worked out each time.
+pub struct LengthNorms {
+    avgdl: f64,
+    table: Vec<f64>,
+}
+
+impl LengthNorms {
+    /// Lengths tabulated: nearly every claim's (generated ones run to about 60).
+    pub const TABULATED: u32 = 1024;
+
+    pub fn new(avgdl: f64) -> LengthNorms {
+        LengthNorms { avgdl, table: (0..Self::TABULATED).map(|length| length_norm(f64::from(length), avgdl)).collect() }
+    }
+
+    pub fn get(&self, length: u32) -> f64 {
+        match usize::try_from(length).ok().and_then(|i| self.table.get(i)) {
+            Some(norm) => *norm,
+            None => length_norm(f64::from(length), self.avgdl),
+        }
+    }
 }
 
 /// BM25's IDF of a phrase `hits` of `rows` rows hold, as FTS5 computes it

@@ -121,6 +121,23 @@ impl PostingList {
         })
     }
 
+    /// Every document and its counts, in order.
+    pub fn iter(&self) -> impl Iterator<Item = Posting> + '_ {
+        let mut outsized = self.outsized.iter();
+        self.docs.iter().zip(self.counts.iter()).filter_map(move |(doc, counts)| {
+            if *counts == OUTSIZED {
+                // The outsized are in document order too: the next one is this one's.
+                return outsized.next().copied();
+            }
+            Some(Posting {
+                doc: i64::from(*doc),
+                written: u32::from(counts.written),
+                stemmed: u32::from(counts.stemmed),
+                length: u32::from(counts.length),
+            })
+        })
+    }
+
     /// Bytes the list takes.
     pub fn bytes(&self) -> usize {
         std::mem::size_of_val(&*self.docs)
@@ -643,7 +660,11 @@ mod tests {
         sorted.sort_by_key(|p| p.doc);
         let list = PostingList::new(sorted.iter().copied()).expect("a list");
         assert_eq!(list.docs(), &[2, 3, 4, 5, 7, 9]);
-        assert_eq!((0..6).map(|i| list.get(i)).collect::<Vec<_>>(), sorted.into_iter().map(Some).collect::<Vec<_>>());
+        assert_eq!(
+            (0..6).map(|i| list.get(i)).collect::<Vec<_>>(),
+            sorted.iter().copied().map(Some).collect::<Vec<_>>()
+        );
+        assert_eq!(list.iter().collect::<Vec<_>>(), sorted);
         assert_eq!(list.get(6), None);
         assert_eq!(list.bytes(), 6 * BYTES_PER_POSTING + 4 * std::mem::size_of::<Posting>(), "four outsized");
         assert_eq!(BYTES_PER_POSTING, 8);

@@ -531,7 +531,8 @@ pub fn end_bulk_write(conn: &mut DbConnection) -> diesel::QueryResult<()> {
             step(c, "claims refreshed", "DELETE FROM bulk_write; DELETE FROM claims_stale;")?;
             if large {
                 step(c, "claim_terms filled", CLAIM_TERMS_REBUILD)?;
-                c.batch_execute("DELETE FROM claim_terms_paused")?;
+                // Every document changed: lists kept in memory are read again whole.
+                c.batch_execute("DELETE FROM claim_terms_paused; INSERT INTO claim_terms_log (doc) VALUES (-1)")?;
             }
             for index in &rebuilt {
                 step(c, "index built", index)?;

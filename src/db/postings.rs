@@ -138,6 +138,58 @@ impl PostingList {
         })
     }
 
+    /// The list after the documents `changed` (sorted) changed: their
+    /// postings dropped, and `fresh` (what they now hold of the term, in
+    /// document order, each one of `changed`) put in their places; the
+    /// runs of documents between them are copied whole. `None` as for
+    /// [`PostingList::new`], or if a fresh posting is of a document not
+    /// in `changed` that the list holds.
+    pub fn patched(&self, changed: &[i64], fresh: &[Posting]) -> Option<PostingList> {
+        let fresh = PostingList::new(fresh.iter().copied())?;
+        let gone = |doc: u32| changed.binary_search(&i64::from(doc)).is_ok();
+        // Where the list changes: each changed document it may hold, and
+        // each fresh one, in order.
+        let mut at: Vec<u32> = changed.iter().filter_map(|doc| u32::try_from(*doc).ok()).collect();
+        at.extend_from_slice(&fresh.docs);
+        at.sort_unstable();
+        at.dedup();
+        let mut docs = Vec::with_capacity(self.docs.len() + fresh.docs.len());
+        let mut counts = Vec::with_capacity(self.docs.len() + fresh.docs.len());
+        let mut i = 0;
+        let mut j = 0;
+        for doc in at {
+            let end = i + self.docs[i..].partition_point(|d| *d < doc);
+            docs.extend_from_slice(&self.docs[i..end]);
+            counts.extend_from_slice(&self.counts[i..end]);
+            i = end;
+            let held = self.docs.get(i) == Some(&doc);
+            if held && !gone(doc) {
+                // Not changed: kept as it was, and not given fresh.
+                if fresh.docs.get(j) == Some(&doc) {
+                    return None;
+                }
+                continue;
+            }
+            if held {
+                i += 1;
+            }
+            if fresh.docs.get(j) == Some(&doc) {
+                docs.push(doc);
+                counts.push(fresh.counts[j]);
+                j += 1;
+            }
+        }
+        docs.extend_from_slice(&self.docs[i..]);
+        counts.extend_from_slice(&self.counts[i..]);
+        let outsized = (self.outsized.iter())
+            .filter(|posting| u32::try_from(posting.doc).is_ok_and(|doc| !gone(doc)))
+            .chain(fresh.outsized.iter())
+            .copied();
+        let mut outsized: Vec<Posting> = outsized.collect();
+        outsized.sort_unstable_by_key(|posting| posting.doc);
+        Some(PostingList { docs: docs.into(), counts: counts.into(), outsized: outsized.into() })
+    }
+
     /// Bytes the list takes.
     pub fn bytes(&self) -> usize {
         std::mem::size_of_val(&*self.docs)
@@ -187,6 +239,27 @@ struct Kept {
     /// The terms of searches the threshold algorithm read far for in
     /// this epoch, each search's joined by spaces.
     far: HashSet<String>,
+    /// Where `claim_terms_log` was in this epoch (its last `seq`), once a
+    /// list kept in it told.
+    seq: Option<i64>,
+    /// Lists of an earlier epoch, not yet carried into this one (counted
+    /// in `bytes`).
+    previous: Option<Previous>,
+}
+
+/// Lists kept in an earlier epoch, and where `claim_terms_log` was then:
+/// each can be carried into a later epoch by reading again only the
+/// documents logged since ([`PostingList::patched`]).
+#[derive(Debug)]
+pub struct Previous {
+    pub seq: i64,
+    pub lists: HashMap<String, List>,
+}
+
+impl Previous {
+    fn bytes(&self) -> usize {
+        self.lists.iter().map(|(term, list)| size(term, list)).sum()
+    }
 }
 
 impl Kept {
@@ -311,11 +384,58 @@ impl PostingCache {
             Some(current) if current.raw() > epoch.raw() => return None,
             Some(current) if current == epoch => {}
             _ => {
-                *kept = Kept { epoch: Some(epoch), ..Kept::default() };
-                self.kept_bytes.set(0);
+                // This epoch's lists, if it is known where the log was,
+                // may be carried into the new one; else those that could
+                // be before, if any.
+                let previous = match kept.seq {
+                    Some(seq) if !kept.lists.is_empty() => Some(Previous {
+                        seq,
+                        lists: kept.lists.drain().map(|(term, (list, _))| (term, list)).collect(),
+                    }),
+                    _ => kept.previous.take(),
+                };
+                let bytes = previous.as_ref().map_or(0, Previous::bytes);
+                *kept = Kept { epoch: Some(epoch), previous, bytes, ..Kept::default() };
+                self.kept_bytes.set(i64::try_from(bytes).unwrap_or(i64::MAX));
             }
         }
         Some(kept)
+    }
+
+    /// The lists of `terms` that are not kept in `epoch` but were in an
+    /// earlier one, with where the log was then, taken out of the cache,
+    /// for the search to carry them into `epoch` and keep them again
+    /// ([`PostingCache::put_all`]); `None` if there are none.
+    pub fn carryable(&self, epoch: Epoch, terms: &[&str]) -> Option<Previous> {
+        let mut kept = self.state(epoch)?;
+        let kept = &mut *kept;
+        let previous = kept.previous.as_mut()?;
+        let mut taken = HashMap::new();
+        for term in terms {
+            if kept.lists.contains_key(*term) || kept.reading.contains(*term) {
+                continue;
+            }
+            if let Some(list) = previous.lists.remove(*term) {
+                kept.bytes -= size(term, &list);
+                taken.insert(term.to_string(), list);
+            }
+        }
+        let seq = previous.seq;
+        if previous.lists.is_empty() {
+            kept.previous = None;
+        }
+        self.kept_bytes.set(i64::try_from(kept.bytes).unwrap_or(i64::MAX));
+        (!taken.is_empty()).then_some(Previous { seq, lists: taken })
+    }
+
+    /// The earlier epoch's lists cannot be carried into `epoch` (the log
+    /// no longer reaches back to them, or every document changed): dropped.
+    pub fn forget_previous(&self, epoch: Epoch) {
+        let Some(mut kept) = self.state(epoch) else { return };
+        if let Some(previous) = kept.previous.take() {
+            kept.bytes -= previous.bytes();
+            self.kept_bytes.set(i64::try_from(kept.bytes).unwrap_or(i64::MAX));
+        }
     }
 
     /// What a search in `epoch` does with the lists of `terms`, counted.
@@ -384,16 +504,21 @@ impl PostingCache {
     /// [`PostingCache::put_all`] of one list.
     #[cfg(test)]
     fn put(&self, epoch: Epoch, term: &str, list: List) {
-        self.put_all(epoch, vec![(term.to_string(), list)]);
+        self.put_all(epoch, vec![(term.to_string(), list)], None);
     }
 
     /// Keeps these lists, all read as of `epoch`, at once, so that a search
     /// sees all of them or none; unless a newer epoch has begun (an older
-    /// one is dropped, lists and all). The lists used least lately are
-    /// dropped until each fits the budget (a list larger than the budget
-    /// is not kept).
-    pub fn put_all(&self, epoch: Epoch, lists: Vec<(String, List)>) {
+    /// one is dropped, lists and all). `seq` is where `claim_terms_log` was
+    /// in the snapshot they were read in, if told (the same for every
+    /// snapshot of an epoch). An earlier epoch's lists are dropped first,
+    /// then those used least lately, until each fits the budget (a list
+    /// larger than the budget is not kept).
+    pub fn put_all(&self, epoch: Epoch, lists: Vec<(String, List)>, seq: Option<i64>) {
         let Some(mut kept) = self.state(epoch) else { return };
+        if seq.is_some() {
+            kept.seq = seq;
+        }
         for (term, list) in lists {
             kept.reading.remove(&term);
             let bytes = size(&term, &list);
@@ -402,6 +527,11 @@ impl PostingCache {
             }
             if let Some((old, _)) = kept.lists.remove(&term) {
                 kept.bytes -= size(&term, &old);
+            }
+            if kept.bytes + bytes > self.budget
+                && let Some(previous) = kept.previous.take()
+            {
+                kept.bytes -= previous.bytes();
             }
             while kept.bytes + bytes > self.budget {
                 let Some(oldest) = kept.lists.iter().min_by_key(|(_, (_, used))| *used).map(|(t, _)| t.clone()) else {
@@ -548,6 +678,62 @@ mod tests {
     }
 
     #[test]
+    fn a_list_patched_drops_the_changed_documents_and_puts_in_what_they_hold_now() {
+        let posting = |doc, written| Posting { doc, written, stemmed: 0, length: 3 };
+        let list = PostingList::new([1, 3, 5, 7].map(|doc| posting(doc, 1)).into_iter()).expect("a list");
+        // 3 holds the term twice now, 4 holds it, 7 no longer, 9 is new.
+        let patched = list.patched(&[3, 4, 7, 9], &[posting(3, 2), posting(4, 1), posting(9, 1)]).expect("a list");
+        assert_eq!(
+            patched.iter().collect::<Vec<_>>(),
+            vec![posting(1, 1), posting(3, 2), posting(4, 1), posting(5, 1), posting(9, 1)]
+        );
+        assert_eq!(list.patched(&[], &[]).expect("a list"), list, "nothing changed");
+        assert!(list.patched(&[], &[posting(5, 2)]).is_none(), "a document twice: not a list");
+        // Outsized counts, in and out.
+        let big = |doc| Posting { doc, written: 300, stemmed: 0, length: 3 };
+        let list = PostingList::new([posting(1, 1), big(2), big(4), posting(6, 1)].into_iter()).expect("a list");
+        let patched = list.patched(&[-1, 2, 3, 6, 1 << 40], &[posting(2, 1), big(3)]).expect("a list");
+        assert_eq!(patched.iter().collect::<Vec<_>>(), vec![posting(1, 1), posting(2, 1), big(3), big(4)]);
+        assert_eq!(
+            patched,
+            PostingList::new(patched.iter().collect::<Vec<_>>().into_iter()).expect("a list"),
+            "as if made anew"
+        );
+    }
+
+    #[test]
+    fn the_lists_of_an_epoch_whose_log_place_is_known_are_carried_into_the_next_once() {
+        let cache = cache();
+        cache.put_all(epoch(1), vec![("mali".into(), list(&[1, 2])), ("the".into(), list(&[2]))], Some(10));
+        let bytes = cache.bytes();
+        assert!(bytes > 0);
+        assert_eq!(cache.carryable(epoch(1), &["mali"]).map(|p| p.seq), None, "kept in this epoch");
+        // A commit: the lists are no longer kept, but may be carried over it.
+        assert_eq!(cache.plan(epoch(2), &["mali", "the"]), Plan::Fts5);
+        assert_eq!(cache.bytes(), bytes, "the lists of the epoch before still count");
+        let previous = cache.carryable(epoch(2), &["mali", "gold"]).expect("mali's list");
+        assert_eq!(previous.seq, 10);
+        assert_eq!(previous.lists.keys().collect::<Vec<_>>(), ["mali"]);
+        assert!(cache.carryable(epoch(2), &["mali"]).is_none(), "taken once");
+        cache.put_all(epoch(2), previous.lists.into_iter().collect(), Some(12));
+        assert_eq!(cache.get(epoch(2), "mali"), Some(list(&[1, 2])));
+        // Two commits on, `mali` may still be carried (from 12); `the`, not
+        // carried into epoch 2, went when epoch 2's lists became the
+        // earlier ones.
+        cache.put_all(epoch(3), Vec::new(), None);
+        let previous = cache.carryable(epoch(4), &["mali", "the"]).expect("mali's list");
+        assert_eq!((previous.seq, previous.lists.len()), (12, 1));
+        // Taken and not kept again (say the log could not tell what changed): gone.
+        assert!(cache.carryable(epoch(5), &["mali", "the"]).is_none());
+        cache.put_all(epoch(6), vec![("the".into(), list(&[2]))], Some(20));
+        assert!(cache.bytes() > 0);
+        assert!(cache.plan(epoch(7), &["the"]) == Plan::Fts5);
+        cache.forget_previous(epoch(7));
+        assert_eq!(cache.bytes(), 0);
+        assert!(cache.carryable(epoch(7), &["the"]).is_none());
+    }
+
+    #[test]
     fn a_list_is_kept_for_its_epoch_only() {
         let cache = cache();
         cache.put(epoch(1), "mali", list(&[1, 2, 3]));
@@ -586,7 +772,7 @@ mod tests {
         assert_eq!(cache.plan(epoch(1), &["officials"]), Plan::Fts5, "officials is still being read");
         cache.abandon(epoch(1), &["officials"]);
         assert_eq!(cache.plan(epoch(1), &pair), Plan::Read(vec!["officials".into()]), "read again once abandoned");
-        cache.put_all(epoch(1), vec![("officials".into(), list(&[2]))]);
+        cache.put_all(epoch(1), vec![("officials".into(), list(&[2]))], None);
         assert!(matches!(cache.plan(epoch(1), &pair), Plan::Kept(lists) if lists == [list(&[2]), list(&[1, 2])]));
         assert_eq!(cache.plan(epoch(2), &pair), Plan::Fts5, "a commit starts over");
         let counts: Vec<u64> = cache.by_plan.iter().map(IntCounter::get).collect();
@@ -601,11 +787,11 @@ mod tests {
         assert_eq!(cache.kept_if_far(epoch(1), &pair), None, "not read far for, none kept");
         assert_eq!(cache.far(epoch(1), &pair), Plan::Fts5, "the first to want them");
         assert_eq!(cache.far(epoch(1), &pair), Plan::Read(vec!["convoys".into(), "the".into()]), "the second");
-        cache.put_all(epoch(1), vec![("convoys".into(), list(&[3])), ("the".into(), list(&[1, 3]))]);
+        cache.put_all(epoch(1), vec![("convoys".into(), list(&[3])), ("the".into(), list(&[1, 3]))], None);
         assert_eq!(cache.kept_if_far(epoch(1), &pair), Some(both()), "read far for, and kept");
         assert_eq!(cache.kept_if_far(epoch(1), &["the"]), None, "the other terms were not read far for");
         assert_eq!(cache.kept_if_far(epoch(2), &pair), None, "nor in another epoch");
-        cache.put_all(epoch(2), vec![("convoys".into(), list(&[3])), ("the".into(), list(&[1, 3]))]);
+        cache.put_all(epoch(2), vec![("convoys".into(), list(&[3])), ("the".into(), list(&[1, 3]))], None);
         assert_eq!(cache.kept_if_far(epoch(2), &pair), None, "a new epoch forgets what was read far for");
         assert_eq!(cache.far(epoch(2), &pair), Plan::Kept(both()), "read far for, its lists kept");
         assert_eq!(cache.kept_if_far(epoch(2), &pair), Some(both()));

@@ -962,8 +962,11 @@ async fn a_search_of_one_or_two_words_by_relevance_from_claim_terms_is_the_full_
 
 /// Two words of like weight are ranked from their posting lists kept in
 /// memory (SQLite): a commit, through the API or by another connection,
-/// ends what was kept, so the next search sees it at once; and a search
-/// after a commit keeps the lists again.
+/// is seen by the next search at once, the lists carried over it (the
+/// documents it changed read again, from `claim_terms_log`); when the log
+/// cannot tell what changed (every document did, or its rows since the
+/// lists were read are gone), the lists are ranked by FTS5 and read again
+/// whole, as the first time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_words_ranked_from_kept_posting_lists_see_every_commit() {
     let app = crate::helpers::spawn_app_with(claimtrail::db::Backend::Sqlite, |s| {
@@ -1026,14 +1029,45 @@ async fn two_words_ranked_from_kept_posting_lists_see_every_commit() {
     for page in three().await {
         assert_eq!(page.first(), Some(&id), "the new claim first: {page:?}");
     }
-    assert_eq!(counts().await, [Some(2), Some(2), Some(2)], "kept, read, fts5: the same again after the commit");
+    assert_eq!(counts().await, [Some(4), Some(1), Some(1)], "kept, read, fts5: carried over the commit");
 
     // Written by another connection, outside the server.
     crate::transfer::run_sql(&app.db, &format!("UPDATE claims SET text = 'Nothing to see here.' WHERE id = '{id}'"));
     for page in three().await {
         assert_eq!(page, before[0], "the claim no longer holds the words");
     }
-    assert_eq!(counts().await, [Some(3), Some(3), Some(3)], "kept, read, fts5: and after the other connection's");
+    assert_eq!(counts().await, [Some(7), Some(1), Some(1)], "kept, read, fts5: and over the other connection's");
+
+    // Every document changed (as a bulk write that fills `claim_terms`
+    // again whole logs it): the lists are read again.
+    crate::transfer::run_sql(&app.db, "INSERT INTO claim_terms_log (doc) VALUES (-1)");
+    assert!(three().await.iter().all(|page| page == &before[0]));
+    assert_eq!(counts().await, [Some(8), Some(2), Some(2)], "kept, read, fts5: read again");
+
+    // The log's rows since the lists were read are gone (it keeps 4,096).
+    let logged = (0..4200).map(|_| "(1)").collect::<Vec<_>>().join(", ");
+    crate::transfer::run_sql(&app.db, &format!("INSERT INTO claim_terms_log (doc) VALUES {logged}"));
+    assert!(three().await.iter().all(|page| page == &before[0]));
+    assert_eq!(counts().await, [Some(9), Some(3), Some(3)], "kept, read, fts5: read again");
+    // The same with few rows since: the first of them gone.
+    crate::transfer::run_sql(
+        &app.db,
+        "INSERT INTO claim_terms_log (doc) VALUES (1), (2); \
+         DELETE FROM claim_terms_log WHERE seq < (SELECT max(seq) FROM claim_terms_log)",
+    );
+    assert!(three().await.iter().all(|page| page == &before[0]));
+    assert_eq!(counts().await, [Some(10), Some(4), Some(4)], "kept, read, fts5: read again");
+
+    // The claim holds the words again, through the API: carried.
+    let claim: Value = app.get(&format!("/v1/claims/{id}")).await.json().await.expect("the claim");
+    let version = claim["version"].as_i64().expect("a version");
+    let body = serde_json::json!({"text": "Security officials; security officials."});
+    let changed = app.patch(&format!("/v1/claims/{id}"), version, &body).await;
+    assert_eq!(changed.status(), 200);
+    for page in three().await {
+        assert_eq!(page.first(), Some(&id), "the claim first again: {page:?}");
+    }
+    assert_eq!(counts().await, [Some(13), Some(4), Some(4)], "kept, read, fts5: carried again");
 }
 
 /// The relevance search looks up what the documents it read hold of the

@@ -36,12 +36,12 @@
 //! whose bound does not fall within [`MAX_ROWS`] rows) returns `None` and
 //! is ranked whole, as before.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::sql_types::{BigInt, Binary, Text};
 use diesel::sqlite::SqliteConnection;
-use diesel::{Connection, QueryableByName, RunQueryDsl};
+use diesel::{Connection, OptionalExtension, QueryableByName, RunQueryDsl};
 
 use super::position::Position;
 use super::request::Request;
@@ -483,6 +483,10 @@ fn read_best(
         let terms = request.terms.as_ref();
         let epoch = terms.and_then(|terms| postings::unchanged(before, terms.epoch()));
         lists = terms.zip(epoch).filter(|_| stats.postings <= max_postings());
+        // Lists kept before the last commits, carried over them.
+        if let Some((terms, epoch)) = lists {
+            carry(conn, terms, epoch, &search.distinct_terms())?;
+        }
         // Read far for before in this epoch, and kept: merged at once.
         if let Some((terms, epoch)) = lists
             && let Some(kept) = terms.cache().kept_if_far(epoch, &search.distinct_terms())
@@ -923,18 +927,19 @@ fn read_in_background(handle: &postings::Terms, reading: postings::Reading) {
         let Some(crate::db::DbConnection::Sqlite(conn)) = conn else { return false };
         let before = keeper.epoch_patiently();
         let read = conn.transaction(|conn| {
+            // The snapshot begins here.
+            let seq = log_seq(conn)?;
             let mut lists = Vec::with_capacity(reading.terms.len());
             for term in &reading.terms {
                 lists.push(posting_list(conn, term)?);
             }
-            // The snapshot began with the first list.
-            Ok::<_, crate::db::write::StoreError>((lists, keeper.epoch_patiently()))
+            Ok::<_, crate::db::write::StoreError>((lists, seq, keeper.epoch_patiently()))
         });
         match &read {
-            Ok((lists, after)) => match postings::unchanged(before, *after) {
+            Ok((lists, seq, after)) => match postings::unchanged(before, *after) {
                 Some(epoch) => {
                     let kept = reading.terms.iter().zip(lists).filter_map(|(t, l)| Some((t.clone(), l.clone()?)));
-                    keeper.cache().put_all(epoch, kept.collect());
+                    keeper.cache().put_all(epoch, kept.collect(), Some(*seq));
                 }
                 None => tracing::debug!("posting lists read across a commit: not kept"),
             },
@@ -943,6 +948,95 @@ fn read_in_background(handle: &postings::Terms, reading: postings::Reading) {
         drop(reading);
         read.is_ok()
     });
+}
+
+/// Documents logged since a list was read past which it is read again
+/// whole instead of carried over (the log keeps 4,096).
+const MAX_CARRIED: usize = 4_000;
+
+#[derive(QueryableByName)]
+struct Logged {
+    #[diesel(sql_type = BigInt)]
+    seq: i64,
+    #[diesel(sql_type = BigInt)]
+    doc: i64,
+}
+
+/// Where `claim_terms_log` is in this snapshot: its last `seq`, 0 if it
+/// is empty.
+fn log_seq(conn: &mut SqliteConnection) -> StoreResult<i64> {
+    let last: Option<Logged> = diesel::sql_query("SELECT seq, doc FROM claim_terms_log ORDER BY seq DESC LIMIT 1")
+        .get_result(conn)
+        .optional()?;
+    Ok(last.map_or(0, |logged| logged.seq))
+}
+
+/// The documents whose terms changed since the log was at `seq`, sorted,
+/// and where the log is now; `None` if that cannot be told from the log
+/// (its rows since then are no longer all there, every document changed,
+/// or more than [`MAX_CARRIED`] did).
+fn logged_since(conn: &mut SqliteConnection, seq: i64) -> StoreResult<Option<(i64, Vec<i64>)>> {
+    let rows: Vec<Logged> =
+        diesel::sql_query("SELECT seq, doc FROM claim_terms_log WHERE seq > ? ORDER BY seq LIMIT ?")
+            .bind::<BigInt, _>(seq)
+            .bind::<BigInt, _>(i64::try_from(MAX_CARRIED + 1).unwrap_or(i64::MAX))
+            .load(conn)?;
+    let whole = rows.first().is_none_or(|first| first.seq == seq + 1);
+    if !whole || rows.len() > MAX_CARRIED || rows.iter().any(|logged| logged.doc < 0) {
+        return Ok(None);
+    }
+    let now = rows.last().map_or(seq, |logged| logged.seq);
+    let mut docs: Vec<i64> = rows.into_iter().map(|logged| logged.doc).collect();
+    docs.sort_unstable();
+    docs.dedup();
+    Ok(Some((now, docs)))
+}
+
+/// Carries the lists of `terms` kept in an earlier epoch into `epoch`,
+/// the snapshot's: only the documents logged since they were read are
+/// read again, from `claim_terms_by_doc`, and put in their places
+/// ([`postings::PostingList::patched`]); a few ms for a list of 830,000
+/// documents, where reading it whole takes about a second. The lists are
+/// then kept as of `epoch`; if the log cannot tell what changed, they are
+/// dropped, and read again whole as any list is.
+fn carry(conn: &mut SqliteConnection, handle: &postings::Terms, epoch: Epoch, terms: &[&str]) -> StoreResult<()> {
+    let Some(previous) = handle.cache().carryable(epoch, terms) else { return Ok(()) };
+    let Some((seq, changed)) = logged_since(conn, previous.seq)? else {
+        tracing::debug!(since = previous.seq, "posting lists not carried over: the log cannot tell what changed");
+        handle.cache().forget_previous(epoch);
+        return Ok(());
+    };
+    let names: Vec<&str> = previous.lists.keys().map(String::as_str).collect();
+    let rows: Vec<DocTerm> =
+        if changed.is_empty() { Vec::new() } else { lookup_sql(&changed, &names).cached().for_sqlite().load(conn)? };
+    let mut fresh: HashMap<&str, Vec<Posting>> = HashMap::new();
+    let mut outsized: HashSet<&str> = HashSet::new();
+    for row in &rows {
+        let counts = (u32::try_from(row.written), u32::try_from(row.stemmed), u32::try_from(row.length));
+        let Some(term) = names.iter().copied().find(|name| *name == row.term) else { continue };
+        match counts {
+            (Ok(written), Ok(stemmed), Ok(length)) => {
+                fresh.entry(term).or_default().push(Posting { doc: row.doc, written, stemmed, length })
+            }
+            _ => {
+                outsized.insert(term);
+            }
+        }
+    }
+    let mut carried = Vec::with_capacity(previous.lists.len());
+    for (term, list) in &previous.lists {
+        if outsized.contains(term.as_str()) {
+            continue;
+        }
+        let mut postings = fresh.remove(term.as_str()).unwrap_or_default();
+        postings.sort_unstable_by_key(|posting| posting.doc);
+        if let Some(patched) = list.patched(&changed, &postings) {
+            carried.push((term.clone(), std::sync::Arc::new(patched)));
+        }
+    }
+    tracing::debug!(lists = carried.len(), documents = changed.len(), "posting lists carried over a commit");
+    handle.cache().put_all(epoch, carried, Some(seq));
+    Ok(())
 }
 
 /// A match's place in the ranking: by rank, then by row.

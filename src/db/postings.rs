@@ -8,8 +8,13 @@
 //! `claims::listing::top::by_postings`). Held in memory, the same lists
 //! are merged in a few milliseconds. The lists are only as good as the
 //! moment they were read, so each is kept with the [`Epoch`] in which it
-//! was read, and used only in that epoch: after the first commit anywhere
-//! none is used again, and the next list kept drops them. Reading a list
+//! was read, and used only in that epoch. After a commit, a search carries
+//! the lists it needs into the new epoch ([`PostingCache::carryable`]):
+//! `claim_terms_log` names the documents whose terms changed since the
+//! lists were read, and only those are read again
+//! ([`PostingList::patched`]); when the log cannot tell (every document
+//! changed, or its rows since then are gone), the lists are dropped and
+//! read again whole, as below. Reading a list
 //! costs several times what FTS5's walk does, so it is read only when a
 //! second search in an epoch wants it (the first is ranked by FTS5), in
 //! the background, on a connection of its own ([`Terms::in_background`]),

@@ -601,11 +601,12 @@ fn read_best(
 /// threshold algorithm. Read from the database each time they would cost
 /// several times FTS5's walk (120–180 ms for `security officials`);
 /// `kept` holds them while nothing is committed (see
-/// [`crate::db::postings`]). After a commit, the first search that needs
-/// a list is ranked by FTS5 instead (`None`); so is the second, which has
-/// the lists read in the background, and any that comes while they are
-/// read; the ones after use them, until the next commit. Without `kept`
-/// (tests) the lists are read here.
+/// [`crate::db::postings`]), and a search after a commit carries them
+/// over it ([`carry`]). When a list is not kept, the first search that
+/// needs it is ranked by FTS5 instead (`None`); so is the second, which
+/// has the lists read in the background, and any that comes while they
+/// are read; the ones after use them. Without `kept` (tests) the lists
+/// are read here.
 fn by_postings(
     conn: &mut SqliteConnection,
     search: &Search,

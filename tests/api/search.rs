@@ -1077,6 +1077,13 @@ async fn two_words_ranked_from_kept_posting_lists_see_every_commit() {
         assert_eq!(page.first(), Some(&id), "the claim first again: {page:?}");
     }
     assert_eq!(counts().await, [Some(13), Some(4), Some(4)], "kept, read, fts5: carried again");
+
+    // The log emptied: what changed since cannot be told.
+    crate::transfer::run_sql(&app.db, "DELETE FROM claim_terms_log");
+    for page in three().await {
+        assert_eq!(page.first(), Some(&id), "the claim still first: {page:?}");
+    }
+    assert_eq!(counts().await, [Some(14), Some(5), Some(5)], "kept, read, fts5: read again");
 }
 
 /// The relevance search looks up what the documents it read hold of the

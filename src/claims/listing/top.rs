@@ -696,9 +696,11 @@ impl Walk {
     fn of(search: &Search, lists: &[List]) -> Walk {
         // Rows the lists span, from 0: the size of `accumulate`'s array.
         let end = lists.iter().filter_map(|list| list.docs().last()).max().map_or(0, |last| u64::from(*last) + 1);
-        // Each word's documents, at most: its lists' lengths added up.
+        // Each word's documents, at least: its longest list's (a document
+        // may be in both of a word's lists, as written and as a stem).
         let postings = |word: usize| -> u64 {
-            lists.iter().zip(&search.items).filter(|(_, i)| **i == word).map(|(list, _)| list.docs().len() as u64).sum()
+            let lists = lists.iter().zip(&search.items).filter(|(_, i)| **i == word);
+            lists.map(|(list, _)| list.docs().len() as u64).max().unwrap_or(0)
         };
         let rarest = (0..search.words).map(postings).min().unwrap_or(0);
         // `accumulate` tells the words apart by the sign of a score: two
@@ -982,7 +984,12 @@ fn logged_since(conn: &mut SqliteConnection, seq: i64) -> StoreResult<Option<(i6
             .bind::<BigInt, _>(seq)
             .bind::<BigInt, _>(i64::try_from(MAX_CARRIED + 1).unwrap_or(i64::MAX))
             .load(conn)?;
-    let whole = rows.first().is_none_or(|first| first.seq == seq + 1);
+    // Its rows since then all there: the first is the next, and with none
+    // since, its last is still where it was (not emptied or made anew).
+    let whole = match rows.first() {
+        Some(first) => seq.checked_add(1) == Some(first.seq),
+        None => log_seq(conn)? == seq,
+    };
     if !whole || rows.len() > MAX_CARRIED || rows.iter().any(|logged| logged.doc < 0) {
         return Ok(None);
     }

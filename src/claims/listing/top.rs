@@ -1009,6 +1009,7 @@ fn logged_since(conn: &mut SqliteConnection, seq: i64) -> StoreResult<Option<(i6
 /// dropped, and read again whole as any list is.
 fn carry(conn: &mut SqliteConnection, handle: &postings::Terms, epoch: Epoch, terms: &[&str]) -> StoreResult<()> {
     let Some(previous) = handle.cache().carryable(epoch, terms) else { return Ok(()) };
+    let started = std::time::Instant::now();
     let Some((seq, changed)) = logged_since(conn, previous.seq)? else {
         tracing::debug!(since = previous.seq, "posting lists not carried over: the log cannot tell what changed");
         handle.cache().forget_previous(epoch);
@@ -1042,7 +1043,8 @@ fn carry(conn: &mut SqliteConnection, handle: &postings::Terms, epoch: Epoch, te
             carried.push((term.clone(), std::sync::Arc::new(patched)));
         }
     }
-    tracing::debug!(lists = carried.len(), documents = changed.len(), "posting lists carried over a commit");
+    let seconds = started.elapsed().as_secs_f64();
+    tracing::debug!(lists = carried.len(), documents = changed.len(), seconds, "posting lists carried over a commit");
     handle.cache().put_all(epoch, carried, Some(seq));
     Ok(())
 }

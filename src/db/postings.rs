@@ -49,6 +49,19 @@ pub struct Posting {
     pub length: u32,
 }
 
+impl Posting {
+    /// A posting from a `claim_terms` row's columns; `None` if a count or
+    /// the length does not fit a `u32`.
+    pub fn of(doc: i64, written: i64, stemmed: i64, length: i64) -> Option<Posting> {
+        Some(Posting {
+            doc,
+            written: u32::try_from(written).ok()?,
+            stemmed: u32::try_from(stemmed).ok()?,
+            length: u32::try_from(length).ok()?,
+        })
+    }
+}
+
 /// A document's counts as a [`PostingList`] holds them: four bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Counts {
@@ -401,7 +414,7 @@ impl PostingCache {
                 };
                 let bytes = previous.as_ref().map_or(0, Previous::bytes);
                 *kept = Kept { epoch: Some(epoch), previous, bytes, ..Kept::default() };
-                self.kept_bytes.set(i64::try_from(bytes).unwrap_or(i64::MAX));
+                self.show_bytes(bytes);
             }
         }
         Some(kept)
@@ -429,7 +442,7 @@ impl PostingCache {
         if previous.lists.is_empty() {
             kept.previous = None;
         }
-        self.kept_bytes.set(i64::try_from(kept.bytes).unwrap_or(i64::MAX));
+        self.show_bytes(kept.bytes);
         (!taken.is_empty()).then_some(Previous { seq, lists: taken })
     }
 
@@ -439,7 +452,7 @@ impl PostingCache {
         let Some(mut kept) = self.state(epoch) else { return };
         if let Some(previous) = kept.previous.take() {
             kept.bytes -= previous.bytes();
-            self.kept_bytes.set(i64::try_from(kept.bytes).unwrap_or(i64::MAX));
+            self.show_bytes(kept.bytes);
         }
     }
 
@@ -490,6 +503,11 @@ impl PostingCache {
         drop(kept);
         self.by_plan[KEPT].inc();
         Some(lists)
+    }
+
+    /// Sets the gauge of bytes kept.
+    fn show_bytes(&self, bytes: usize) {
+        self.kept_bytes.set(i64::try_from(bytes).unwrap_or(i64::MAX));
     }
 
     fn lock(&self) -> MutexGuard<'_, Kept> {
@@ -551,7 +569,7 @@ impl PostingCache {
             kept.lists.insert(term, (list, now));
             kept.bytes += bytes;
         }
-        self.kept_bytes.set(i64::try_from(kept.bytes).unwrap_or(i64::MAX));
+        self.show_bytes(kept.bytes);
     }
 
     /// A search that was to read these lists did not (it failed, or a list

@@ -483,13 +483,14 @@ fn read_best(
         let terms = request.terms.as_ref();
         let epoch = terms.and_then(|terms| postings::unchanged(before, terms.epoch()));
         lists = terms.zip(epoch).filter(|_| stats.postings <= max_postings());
+        let distinct = search.distinct_terms();
         // Lists kept before the last commits, carried over them.
         if let Some((terms, epoch)) = lists {
-            carry(conn, terms, epoch, &search.distinct_terms())?;
+            carry(conn, terms, epoch, &distinct)?;
         }
         // Read far for before in this epoch, and kept: merged at once.
         if let Some((terms, epoch)) = lists
-            && let Some(kept) = terms.cache().kept_if_far(epoch, &search.distinct_terms())
+            && let Some(kept) = terms.cache().kept_if_far(epoch, &distinct)
             && let Some(merged) = merge(&search, &stats, want, after, &kept)
         {
             return Ok(Some(merged));
@@ -1021,13 +1022,10 @@ fn carry(conn: &mut SqliteConnection, handle: &postings::Terms, epoch: Epoch, te
     let mut fresh: HashMap<&str, Vec<Posting>> = HashMap::new();
     let mut outsized: HashSet<&str> = HashSet::new();
     for row in &rows {
-        let counts = (u32::try_from(row.written), u32::try_from(row.stemmed), u32::try_from(row.length));
         let Some(term) = names.iter().copied().find(|name| *name == row.term) else { continue };
-        match counts {
-            (Ok(written), Ok(stemmed), Ok(length)) => {
-                fresh.entry(term).or_default().push(Posting { doc: row.doc, written, stemmed, length })
-            }
-            _ => {
+        match Posting::of(row.doc, row.written, row.stemmed, row.length) {
+            Some(posting) => fresh.entry(term).or_default().push(posting),
+            None => {
                 outsized.insert(term);
             }
         }
@@ -1090,15 +1088,11 @@ fn posting_list(conn: &mut SqliteConnection, term: &str) -> StoreResult<Option<L
     // takes (32 bytes a document, and the list's 8 while it is made).
     let mut rows = rows;
     rows.sort_unstable_by_key(|row| row.0);
-    let counts = |written: i64, stemmed: i64, length: i64| {
-        Some((u32::try_from(written).ok()?, u32::try_from(stemmed).ok()?, u32::try_from(length).ok()?))
-    };
-    if rows.iter().any(|&(_, written, stemmed, length)| counts(written, stemmed, length).is_none()) {
+    if rows.iter().any(|&(doc, written, stemmed, length)| Posting::of(doc, written, stemmed, length).is_none()) {
         return Ok(None);
     }
     let postings = rows.into_iter().map(|(doc, written, stemmed, length)| {
-        let (written, stemmed, length) = counts(written, stemmed, length).unwrap_or_default();
-        Posting { doc, written, stemmed, length }
+        Posting::of(doc, written, stemmed, length).unwrap_or(Posting { doc, written: 0, stemmed: 0, length: 0 })
     });
     Ok(postings::PostingList::new(postings).map(std::sync::Arc::new))
 }

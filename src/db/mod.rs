@@ -3,6 +3,7 @@
 
 pub mod bm25;
 pub mod breaker;
+mod bulk;
 pub mod deadline;
 pub mod failure;
 pub mod pool;
@@ -24,6 +25,10 @@ use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use self::breaker::Breaker;
+pub use self::bulk::{
+    BulkWrite, DEFER_INDEXES_BELOW, Saved, Settings, after_bulk_load, after_bulk_write, before_bulk_write,
+    begin_bulk_write, end_bulk_write,
+};
 pub use self::pool::{DEFAULT_CHECK_AFTER_IDLE, DEFAULT_MMAP_MIB, DbOptions, Durability, PooledDb, answered};
 use crate::error::ApiError;
 use write::{Change, StoreError, Tx};
@@ -479,182 +484,6 @@ pub fn bind_marker(conn: &DbConnection, n: usize) -> String {
     match conn {
         DbConnection::Sqlite(_) => format!("?{n}"),
         DbConnection::Pg(_) => format!("${n}"),
-    }
-}
-
-/// SQLite's page cache during a bulk write, in KiB (the default is 2,000
-/// KiB). Refreshing 100,000 imported claims inserts their backers into
-/// indexes that outgrow the default cache: pages were written to the WAL
-/// and read back. 64 MiB: 94 s to 76 s for that import, 1 GiB only 70 s.
-const BULK_CACHE_KIB: u32 = 64 * 1024;
-
-/// SQLite's own default page cache, in KiB, set back after a bulk write.
-const DEFAULT_CACHE_KIB: u32 = 2000;
-
-/// Starts a bulk write in the current transaction. On SQLite the triggers
-/// that keep a claim's search document, `stated_on` and backers then only
-/// note the claim (`claims_stale`), and [`end_bulk_write`] refreshes each
-/// noted claim once: an import or a generated batch writes a claim, its
-/// tags and its attributions in separate statements, and refreshing at
-/// every row rewrote each claim's full-text document three to five times.
-/// The connection's page cache grows to [`BULK_CACHE_KIB`] until
-/// [`after_bulk_write`]. PostgreSQL's triggers run once per statement
-/// already: `false`, nothing to end.
-pub fn begin_bulk_write(conn: &mut DbConnection) -> diesel::QueryResult<bool> {
-    match conn {
-        DbConnection::Sqlite(c) => {
-            c.batch_execute(&format!("PRAGMA cache_size = -{BULK_CACHE_KIB}"))?;
-            c.batch_execute("INSERT INTO bulk_write (id) VALUES (1)").map(|()| true)
-        }
-        DbConnection::Pg(_) => Ok(false),
-    }
-}
-
-/// Ends a bulk write begun by [`begin_bulk_write`]: refreshes every claim it
-/// noted, once (a large refresh rebuilds the backers' indexes and
-/// `claim_terms`, see [`Refresh::is_large`]). Must run before the transaction commits.
-pub fn end_bulk_write(conn: &mut DbConnection) -> diesel::QueryResult<()> {
-    match conn {
-        DbConnection::Sqlite(c) => {
-            let refresh = Refresh::of(c)?;
-            let large = refresh.is_large();
-            let mut rebuilt = Vec::new();
-            if large {
-                rebuilt = drop_indexes(c, "claim_backers")?;
-                rebuilt.extend(drop_indexes(c, "claim_terms")?);
-                step(
-                    c,
-                    "claim_terms emptied",
-                    "INSERT INTO claim_terms_paused (id) VALUES (1); DELETE FROM claim_terms;",
-                )?;
-            }
-            step(c, "claims refreshed", "DELETE FROM bulk_write; DELETE FROM claims_stale;")?;
-            if large {
-                step(c, "claim_terms filled", CLAIM_TERMS_REBUILD)?;
-                // Every document changed: lists kept in memory are read again whole.
-                c.batch_execute("DELETE FROM claim_terms_paused; INSERT INTO claim_terms_log (doc) VALUES (-1)")?;
-            }
-            for index in &rebuilt {
-                step(c, "index built", index)?;
-            }
-            // Dropping an index drops its planner statistics: a database
-            // that had them gets the new indexes' back.
-            if large && refresh.analysed {
-                step(c, "analysed", "PRAGMA analysis_limit = 2000; ANALYZE claim_backers; ANALYZE claim_terms;")?;
-            }
-            tracing::debug!(claims = refresh.stale, large, "bulk write refreshed");
-            Ok(())
-        }
-        DbConnection::Pg(_) => Ok(()),
-    }
-}
-
-/// Runs one step of a bulk write's refresh, and logs how long it took (at
-/// `debug`), so that an import's time can be told apart step by step.
-fn step(c: &mut SqliteConnection, what: &str, sql: &str) -> diesel::QueryResult<()> {
-    let started = std::time::Instant::now();
-    c.batch_execute(sql)?;
-    tracing::debug!(step = what, sql = %sql.chars().take(80).collect::<String>(), seconds = started.elapsed().as_secs_f64(), "bulk write");
-    Ok(())
-}
-
-/// Fills `claim_terms` from every claim document, in the table's order, and
-/// `claim_term_docs` from it (as the `claim_terms` migration first filled
-/// them): a large refresh pauses the triggers that keep them one document
-/// at a time, empties `claim_terms`, and fills both so afterwards. At 100,000 claims that is about 5 s, against 20 s for
-/// the triggers' inserts at random places in the table and its index.
-const CLAIM_TERMS_REBUILD: &str = "INSERT INTO claim_terms (term, written, stemmed, length, doc) \
-     SELECT t.value ->> 0, t.value ->> 1, t.value ->> 2, t.value ->> 3, d.doc \
-     FROM claim_documents d, json_each(claimtrail_terms(d.text, d.subject, d.quotes, d.facets, d.stems)) t \
-     ORDER BY 1, 2, 3, 4, 5; \
-     DELETE FROM claim_term_docs; \
-     INSERT INTO claim_term_docs (term, written, stemmed, docs) \
-     SELECT term, sum(written > 0), sum(stemmed > 0), count(*) FROM claim_terms GROUP BY term";
-
-/// What a bulk write's refresh is about to do, read in one query.
-#[derive(diesel::QueryableByName)]
-struct Refresh {
-    /// Claims it refreshes.
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    stale: i64,
-    /// Claims stored.
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    claims: i64,
-    /// Whether `ANALYZE` has ever run on the database (`sqlite_stat1` exists).
-    #[diesel(sql_type = diesel::sql_types::Bool)]
-    analysed: bool,
-}
-
-impl Refresh {
-    fn of(c: &mut SqliteConnection) -> diesel::QueryResult<Refresh> {
-        use diesel::RunQueryDsl;
-        diesel::sql_query(
-            "SELECT (SELECT count(*) FROM claims_stale) AS stale, (SELECT count(*) FROM claims) AS claims, \
-             EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'sqlite_stat1') AS analysed",
-        )
-        .get_result(c)
-    }
-
-    /// Whether the refresh rewrites most of `claim_backers` and
-    /// `claim_terms`: at least [`BULK_REBUILD_MIN`] claims, and at least
-    /// half of those stored. Then the backers' three secondary indexes are
-    /// dropped before the refresh and built again after it, from the
-    /// schema's own statements, in the same transaction: one sort per index
-    /// instead of three inserts at random places per backer row (an import
-    /// of 100,000 claims writes 1.2 million index entries so); and
-    /// `claim_terms` is filled again whole ([`CLAIM_TERMS_REBUILD`]). A
-    /// smaller write into a larger database keeps them, as rebuilding
-    /// costs the whole table.
-    fn is_large(&self) -> bool {
-        self.stale >= BULK_REBUILD_MIN && self.stale * 2 >= self.claims
-    }
-}
-
-/// A refresh of at least this many claims may rebuild indexes.
-const BULK_REBUILD_MIN: i64 = 100;
-
-/// Drops a table's secondary indexes and gives back the statements that
-/// make them again, as the schema holds them.
-fn drop_indexes(c: &mut SqliteConnection, table: &str) -> diesel::QueryResult<Vec<String>> {
-    use diesel::RunQueryDsl;
-    #[derive(diesel::QueryableByName)]
-    struct Index {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        name: String,
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        sql: String,
-    }
-    let indexes: Vec<Index> = diesel::sql_query(
-        "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL ORDER BY name",
-    )
-    .bind::<diesel::sql_types::Text, _>(table)
-    .load(c)?;
-    for index in &indexes {
-        c.batch_execute(&format!("DROP INDEX \"{}\"", index.name.replace('"', "\"\"")))?;
-    }
-    Ok(indexes.into_iter().map(|i| i.sql).collect())
-}
-
-/// After a bulk write's transaction, committed or rolled back (a dry run, a
-/// failed import): gives the page cache back, so that a pooled connection
-/// does not keep it.
-pub fn after_bulk_write(conn: &mut DbConnection) -> diesel::QueryResult<()> {
-    match conn {
-        DbConnection::Sqlite(c) => c.batch_execute(&format!("PRAGMA cache_size = -{DEFAULT_CACHE_KIB}")),
-        DbConnection::Pg(_) => Ok(()),
-    }
-}
-
-/// After a bulk load: merges SQLite's full-text index into one segment and
-/// refreshes the planner's statistics, which the claim list's plans rely on.
-pub fn after_bulk_load(conn: &mut DbConnection) -> diesel::QueryResult<()> {
-    match conn {
-        DbConnection::Sqlite(c) => {
-            step(c, "full-text index merged", "INSERT INTO claims_fts (claims_fts) VALUES ('optimize')")?;
-            step(c, "analysed", "PRAGMA analysis_limit = 2000; ANALYZE")?;
-            step(c, "checkpointed", "PRAGMA wal_checkpoint(TRUNCATE)")
-        }
-        DbConnection::Pg(c) => c.batch_execute("ANALYZE"),
     }
 }
 

@@ -106,12 +106,22 @@ pub fn existing<Id: Eq + Hash>(
     Ok(found)
 }
 
-/// Inserts rows into a table, [`ROWS_PER_INSERT`] per statement, and says
-/// how many went in. A multi-row `INSERT` cannot go through the
-/// multi-backend connection (diesel's `MultiBackend` has no batch insert),
-/// so each backend's own connection runs it.
+/// Rows per `INSERT` whose prepared statement is kept: an import writes
+/// its rows in runs of this many, through one statement per table that
+/// SQLite parses once. A multi-row `INSERT` of any other length is parsed
+/// anew each time, and parsing was 15 % of an import's writing of its
+/// records (100,000 claims, their tags and attributions, in batches of
+/// 500): the parser's work grows with the rows.
+pub const ROWS_PER_KEPT_INSERT: usize = 100;
+
+/// Inserts rows into a table and says how many went in: runs of
+/// [`ROWS_PER_KEPT_INSERT`] rows through a statement diesel keeps prepared
+/// (the length is part of its type), and the rest at most
+/// [`ROWS_PER_INSERT`] per statement. A multi-row `INSERT` cannot go
+/// through the multi-backend connection (diesel's `MultiBackend` has no
+/// batch insert), so each backend's own connection runs it.
 ///
-/// On SQLite too a chunk is one statement, because every row type with
+/// On SQLite too a run is one statement, because every row type with
 /// optional fields derives `Insertable` with
 /// `treat_none_as_default_value = false` (a `None` is written as `NULL`,
 /// which no nullable column's default differs from).
@@ -119,12 +129,19 @@ pub fn existing<Id: Eq + Hash>(
 /// large transaction (an import) SQLite then copies every page those rows
 /// touch into its statement journal, row after row: a fifth of an import's
 /// time under `perf`. A single row is written as its own statement, whose
-/// text diesel keeps prepared (a multi-row `INSERT`'s it prepares anew).
+/// text diesel keeps prepared.
 macro_rules! insert_rows {
     ($conn:expr, $table:expr, $rows:expr) => {{
         use diesel::RunQueryDsl as _;
         let mut written = 0usize;
-        for chunk in $rows.chunks($crate::db::write::ROWS_PER_INSERT) {
+        let (runs, rest) = $rows.as_chunks::<{ $crate::db::write::ROWS_PER_KEPT_INSERT }>();
+        for run in runs {
+            written += match &mut *$conn {
+                $crate::db::DbConnection::Sqlite(c) => diesel::insert_into($table).values(run).execute(c)?,
+                $crate::db::DbConnection::Pg(c) => diesel::insert_into($table).values(run).execute(c)?,
+            };
+        }
+        for chunk in rest.chunks($crate::db::write::ROWS_PER_INSERT) {
             written += match (&mut *$conn, chunk) {
                 ($crate::db::DbConnection::Sqlite(c), [row]) => diesel::insert_into($table).values(row).execute(c)?,
                 ($crate::db::DbConnection::Pg(c), [row]) => diesel::insert_into($table).values(row).execute(c)?,
@@ -250,12 +267,12 @@ pub struct Tx<'c> {
     /// False while an import loads a file that carries its own history.
     record: bool,
     /// A bulk write: claims' derived data is refreshed when it finishes.
-    bulk: bool,
+    bulk: Option<crate::db::BulkWrite>,
 }
 
 impl<'c> Tx<'c> {
     pub fn new(conn: &'c mut DbConnection, change: Change) -> Tx<'c> {
-        Tx { conn, change, pending: Vec::new(), record: true, bulk: false }
+        Tx { conn, change, pending: Vec::new(), record: true, bulk: None }
     }
 
     pub fn change(&self) -> &Change {
@@ -295,7 +312,7 @@ impl<'c> Tx<'c> {
     /// every claim, tag and attribution row written for it (see
     /// [`crate::db::begin_bulk_write`]).
     pub fn bulk(&mut self) -> diesel::QueryResult<()> {
-        if !self.bulk {
+        if self.bulk.is_none() {
             self.bulk = crate::db::begin_bulk_write(self.conn)?;
         }
         Ok(())
@@ -304,8 +321,8 @@ impl<'c> Tx<'c> {
     /// Refreshes what a bulk write left stale, then writes the pending
     /// revisions: the transaction's last statements before it commits.
     pub fn finish(self) -> StoreResult<()> {
-        if self.bulk {
-            crate::db::end_bulk_write(self.conn)?;
+        if let Some(bulk) = self.bulk {
+            crate::db::end_bulk_write(self.conn, bulk)?;
         }
         crate::revisions::store::append(self.conn, &self.change, self.pending)
     }

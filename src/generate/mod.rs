@@ -77,10 +77,6 @@ pub fn generate(db: &Db, claims: usize, seed: u64) -> anyhow::Result<GenerateRep
     let world = World::new(&mut rng, claims);
     let mut conn = db.get()?;
     let conn: &mut DbConnection = &mut conn;
-    write_tx(conn, Change::now(Actor::Generate), |tx| -> Result<(), StoreError> {
-        agents::insert(tx, &world.agents)?;
-        sources::insert(tx, &world.sources)
-    })?;
     let mut report = GenerateReport {
         agents: world.agents.len(),
         sources: world.sources.len(),
@@ -89,10 +85,35 @@ pub fn generate(db: &Db, claims: usize, seed: u64) -> anyhow::Result<GenerateRep
         tags: 0,
         elapsed: Duration::ZERO,
     };
+    let saved = db::before_bulk_write(conn)?;
+    let written = write_world(conn, &world, &mut rng, claims, &mut report, started);
+    // The write's own error, if any, is the one to report.
+    let restored = db::after_bulk_write(conn, saved);
+    written?;
+    restored?;
+    db::after_bulk_load(conn)?;
+    report.elapsed = started.elapsed();
+    Ok(report)
+}
+
+/// Writes the world's agents and sources, then its claims in batches of
+/// [`BATCH`], each batch one transaction, counting them in `report`.
+fn write_world(
+    conn: &mut DbConnection,
+    world: &World,
+    rng: &mut StdRng,
+    claims: usize,
+    report: &mut GenerateReport,
+    started: Instant,
+) -> Result<(), StoreError> {
+    write_tx(conn, Change::now(Actor::Generate), |tx| -> Result<(), StoreError> {
+        agents::insert(tx, &world.agents)?;
+        sources::insert(tx, &world.sources)
+    })?;
     let mut made = 0;
     while made < claims {
         let count = BATCH.min(claims - made);
-        let batch = world.claims(&mut rng, made, count);
+        let batch = world.claims(rng, made, count);
         report.claims += batch.claims.len();
         report.attributions += batch.attributions.len();
         report.tags += batch.tags.len();
@@ -103,10 +124,7 @@ pub fn generate(db: &Db, claims: usize, seed: u64) -> anyhow::Result<GenerateRep
             tracing::info!(made, elapsed_s = started.elapsed().as_secs(), "generating claims");
         }
     }
-    db::after_bulk_write(conn)?;
-    db::after_bulk_load(conn)?;
-    report.elapsed = started.elapsed();
-    Ok(report)
+    Ok(())
 }
 
 /// Writes one batch through the tables' write paths, as a bulk write: each

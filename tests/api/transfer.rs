@@ -317,8 +317,9 @@ async fn a_database_moves_from_sqlite_to_postgresql_and_back_byte_for_byte() {
 /// document, its `stated_on`, its backers and its list item's sources, one
 /// line per row, in id order (the documents' rowids left out: they number
 /// insertions), each document's terms (`claim_terms`); and the definitions
-/// of the backers' and the terms' indexes, which a large bulk write drops
-/// and builds again, checked against their tables.
+/// of the indexes a bulk write drops and builds again (the backers' and
+/// the terms' in a large one; the claims', tags' and attributions' in a
+/// nearly empty database), checked against their tables.
 fn derived_rows(db: &Db) -> Vec<String> {
     let queries = [
         "SELECT 'doc ' || claim_id || ' ' || text || ' ' || coalesce(subject, '-') || ' ' || coalesce(quotes, '-')
@@ -333,9 +334,13 @@ fn derived_rows(db: &Db) -> Vec<String> {
         "SELECT 'terms ' || d.claim_id || ' ' || t.term || ' ' || t.written || ' ' || t.stemmed || ' ' || t.length AS line
          FROM claim_terms t JOIN claim_documents d ON d.doc = t.doc ORDER BY d.claim_id, t.term",
         "SELECT 'index ' || name || ' ' || sql AS line FROM sqlite_schema
-         WHERE type = 'index' AND tbl_name IN ('claim_backers', 'claim_terms') AND sql IS NOT NULL ORDER BY name",
+         WHERE type = 'index' AND tbl_name IN ('claim_backers', 'claim_terms', 'claims', 'claim_tags', 'attributions')
+         AND sql IS NOT NULL ORDER BY name",
         "SELECT 'integrity ' || integrity_check AS line FROM pragma_integrity_check('claim_backers')",
         "SELECT 'integrity ' || integrity_check AS line FROM pragma_integrity_check('claim_terms')",
+        "SELECT 'integrity ' || integrity_check AS line FROM pragma_integrity_check('claims')",
+        "SELECT 'integrity ' || integrity_check AS line FROM pragma_integrity_check('claim_tags')",
+        "SELECT 'integrity ' || integrity_check AS line FROM pragma_integrity_check('attributions')",
     ];
     let mut rows: Vec<String> = queries.iter().flat_map(|query| lines_of(db, query)).collect();
     // `claim_terms` holds what FTS5 indexed: a "rows N" line, no other.
@@ -389,12 +394,14 @@ async fn an_import_derives_the_search_documents_dates_and_backers_that_single_wr
     // Single writes: every claim, tag and attribution refreshes its claim.
     let (url, _dir) = fresh_database(Backend::Sqlite);
     let original = Db::connect(&url, 2).expect("the SQLite database opens");
-    fill(&original, 300);
+    // More claims than a bulk write defers indexes below: the split import's
+    // second part keeps the claims' indexes, its first part does not.
+    fill(&original, claimtrail::db::DEFER_INDEXES_BELOW as usize + 200);
     let expected = derived_rows(&original);
     assert!(expected.iter().any(|r| r.starts_with("backer ")), "the sample has backers");
     assert!(expected.iter().any(|r| r.starts_with("claim ") && !r.ends_with(" -")), "and dated claims");
-    assert_eq!(expected.iter().filter(|r| r.starts_with("index ")).count(), 4, "{expected:?}");
-    assert_eq!(expected.iter().filter(|r| *r == "integrity ok").count(), 2, "{expected:?}");
+    assert_eq!(expected.iter().filter(|r| r.starts_with("index ")).count(), 19, "{expected:?}");
+    assert_eq!(expected.iter().filter(|r| *r == "integrity ok").count(), 5, "{expected:?}");
     assert!(expected.iter().any(|r| r.starts_with("terms ")), "the sample has terms");
     let records = lines(&export_of(&original));
 
@@ -404,22 +411,89 @@ async fn an_import_derives_the_search_documents_dates_and_backers_that_single_wr
     import_into(&whole, &ndjson(&records));
     assert_eq!(derived_rows(&whole), expected, "one import of the whole file");
 
-    // Attributions added by a bulk write to claims already stored.
+    // Attributions added by a bulk write to claims already stored. Both
+    // imports go into a database with planner statistics: it keeps them for
+    // the indexes each builds again. The first, into an empty database,
+    // builds the claims' and tags' indexes at its end; the second, into more
+    // claims than that is done below, the backers' and the terms' (a large
+    // refresh).
     let (url, _dir) = fresh_database(Backend::Sqlite);
     let split = Db::connect(&url, 2).expect("the SQLite database opens");
-    import_into(&split, &part_of(&records, &["agent", "source", "claim"]));
-    // A database with planner statistics keeps them for the indexes the
-    // second import builds again.
     run_sql(&split, "ANALYZE");
+    let analysed =
+        "SELECT DISTINCT idx AS line FROM sqlite_stat1 WHERE idx IN (SELECT name FROM sqlite_schema) ORDER BY idx";
+    let indexes_of = |tables: &str| {
+        format!(
+            "SELECT name AS line FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL
+             AND NOT sql LIKE 'CREATE UNIQUE%' AND tbl_name IN ({tables}) ORDER BY name"
+        )
+    };
+    import_into(&split, &part_of(&records, &["agent", "source", "claim"]));
+    let after_first = lines_of(&split, analysed);
+    let deferred = lines_of(&split, &indexes_of("'claims', 'claim_tags'"));
+    assert_eq!(deferred.len(), 10, "{deferred:?}");
+    let missing: Vec<&String> = deferred.iter().filter(|i| !after_first.contains(i)).collect();
+    assert!(missing.is_empty(), "indexes built again without statistics: {missing:?}");
     import_into(&split, &part_of(&records, &["attribution", "review", "revision"]));
     assert_eq!(derived_rows(&split), expected, "claims, then their attributions");
-    assert_eq!(
-        lines_of(
-            &split,
-            "SELECT idx AS line FROM sqlite_stat1 WHERE tbl IN ('claim_backers', 'claim_terms') AND idx <> tbl ORDER BY idx"
-        ),
-        ["claim_backers_by_created", "claim_backers_by_period", "claim_backers_by_stated_on", "claim_terms_by_doc"]
-    );
+    let after_second = lines_of(&split, analysed);
+    let rebuilt = lines_of(&split, &indexes_of("'claim_backers', 'claim_terms'"));
+    assert_eq!(rebuilt.len(), 4, "{rebuilt:?}");
+    let missing: Vec<&String> = after_first.iter().chain(&rebuilt).filter(|i| !after_second.contains(i)).collect();
+    assert!(missing.is_empty(), "indexes that lost or lack statistics: {missing:?}");
+}
+
+/// A connection's page cache, memory map and sorting threads.
+fn connection_settings(conn: &mut claimtrail::db::DbConnection) -> claimtrail::db::Settings {
+    let claimtrail::db::DbConnection::Sqlite(c) = conn else { panic!("a SQLite database") };
+    claimtrail::db::Settings::of(c).expect("the settings")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_into_an_empty_database_that_fails_or_is_a_dry_run_leaves_its_indexes_and_its_connection_as_they_were()
+ {
+    let (url, _dir) = fresh_database(Backend::Sqlite);
+    let original = Db::connect(&url, 2).expect("the SQLite database opens");
+    fill(&original, 40);
+    let mut records = lines(&export_of(&original));
+    let good = ndjson(&records);
+    // A last attribution of a claim that is nowhere: the whole file is refused.
+    let end = records.pop().expect("the end line");
+    let claims = end["data"]["claims"].as_u64().expect("a count");
+    let mut stray = records.iter().find(|r| r["type"] == "attribution").expect("an attribution").clone();
+    stray["data"]["id"] = json!(claimtrail::ids::AttributionId::generate().to_string());
+    stray["data"]["claim_id"] = json!(claimtrail::ids::ClaimId::generate().to_string());
+    records.push(stray);
+    let mut end = end;
+    end["data"]["attributions"] = json!(end["data"]["attributions"].as_u64().expect("a count") + 1);
+    records.push(end);
+    let bad = ndjson(&records);
+
+    let (url, _dir) = fresh_database(Backend::Sqlite);
+    let db = Db::connect(&url, 1).expect("the SQLite database opens");
+    let schema = "SELECT type || ' ' || name || ' ' || coalesce(sql, '') AS line FROM sqlite_schema ORDER BY name";
+    let before = lines_of(&db, schema);
+    assert!(before.iter().any(|l| l.starts_with("index attributions_by_claim ")), "{before:?}");
+    let mut conn = db.get().expect("a connection");
+    let settings = connection_settings(&mut conn);
+    assert_eq!(settings.mmap_size, claimtrail::db::DEFAULT_MMAP_MIB as i64 * 1024 * 1024, "the pool's: {settings:?}");
+
+    let report = claimtrail::transfer::import(&mut conn, bad.as_bytes(), false, Change::now(Actor::Import))
+        .expect("the import runs");
+    assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
+    assert_eq!(connection_settings(&mut conn), settings, "after a refused file");
+    let report = claimtrail::transfer::import(&mut conn, good.as_bytes(), true, Change::now(Actor::Import))
+        .expect("the dry run runs");
+    assert_eq!((report.dry_run, report.errors.len(), report.imported.claims), (true, 0, claims));
+    assert_eq!(connection_settings(&mut conn), settings, "after a dry run");
+    drop(conn);
+    assert_eq!(lines_of(&db, schema), before, "every table, index and trigger is back");
+    assert_eq!(lines_of(&db, "SELECT 'claims ' || count(*) AS line FROM claims"), ["claims 0"]);
+
+    import_into(&db, &good);
+    assert_eq!(lines_of(&db, schema), before, "and after an import");
+    let mut conn = db.get().expect("a connection");
+    assert_eq!(connection_settings(&mut conn), settings, "after an import");
 }
 
 /// A small file of good records, as an export writes them.

@@ -104,6 +104,7 @@ pub fn import(
     change: Change,
 ) -> StoreResult<ImportReport> {
     let started = std::time::Instant::now();
+    let saved = db::before_bulk_write(conn)?;
     let imported: StoreResult<ImportReport> = db::write_tx_deciding(conn, change, |tx| {
         tx.bulk()?;
         let report = Importer::new(tx, dry_run).run(input)?;
@@ -113,7 +114,7 @@ pub fn import(
     });
     tracing::debug!(seconds = started.elapsed().as_secs_f64(), "import: transaction ended");
     // The import's own error, if any, is the one to report.
-    let restored = db::after_bulk_write(conn);
+    let restored = db::after_bulk_write(conn, saved);
     let report = imported?;
     restored?;
     Ok(report)

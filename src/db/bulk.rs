@@ -1,0 +1,352 @@
+//! Bulk writes on SQLite (an import, the generator): claims' derived data
+//! refreshed once per claim at the end, the indexes of a nearly empty
+//! database built once at the end, and the connection's settings for a
+//! write of hundreds of megabytes. PostgreSQL's triggers run once per
+//! statement already: there, these do nothing.
+
+use diesel::RunQueryDsl;
+use diesel::connection::SimpleConnection;
+use diesel::sqlite::SqliteConnection;
+
+use super::DbConnection;
+
+/// SQLite's page cache during a bulk write, in KiB (the default is 2,000
+/// KiB). Refreshing 100,000 imported claims inserts their backers into
+/// indexes that outgrow the default cache: pages were written to the WAL
+/// and read back. 64 MiB: 94 s to 76 s for that import, 1 GiB only 70 s.
+const BULK_CACHE_KIB: u32 = 64 * 1024;
+
+/// Threads besides its own that a bulk write's connection may sort with
+/// (`PRAGMA threads`): filling `claim_terms` in order and building an
+/// index are sorts, which SQLite splits between them.
+const BULK_SORT_THREADS: u32 = 2;
+
+/// The settings of a connection that [`before_bulk_write`] changes, as
+/// they were, for [`after_bulk_write`] to set back.
+#[derive(Debug, Clone, Copy)]
+pub struct Saved(Option<Settings>);
+
+/// A SQLite connection's settings that a bulk write changes, as its
+/// `PRAGMA`s tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// Pages, or KiB when negative.
+    pub cache_size: i64,
+    /// Bytes.
+    pub mmap_size: i64,
+    pub threads: i64,
+}
+
+impl Settings {
+    pub fn of(c: &mut SqliteConnection) -> diesel::QueryResult<Settings> {
+        #[derive(diesel::QueryableByName)]
+        struct CacheSize {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            cache_size: i64,
+        }
+        #[derive(diesel::QueryableByName)]
+        struct MmapSize {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            mmap_size: i64,
+        }
+        #[derive(diesel::QueryableByName)]
+        struct Threads {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            threads: i64,
+        }
+        Ok(Settings {
+            cache_size: diesel::sql_query("PRAGMA cache_size").get_result::<CacheSize>(c)?.cache_size,
+            mmap_size: diesel::sql_query("PRAGMA mmap_size").get_result::<MmapSize>(c)?.mmap_size,
+            threads: diesel::sql_query("PRAGMA threads").get_result::<Threads>(c)?.threads,
+        })
+    }
+}
+
+/// Readies a connection for a bulk write, before its first transaction:
+/// a page cache of [`BULK_CACHE_KIB`], [`BULK_SORT_THREADS`] threads to
+/// sort with, and no memory map.
+///
+/// Without the map, SQLite looks for a page in its own cache first; with
+/// it, every page it reads is first looked up in the write-ahead log, which
+/// a bulk write fills with hundreds of thousands of pages. In the import of
+/// 100,000 claims, that lookup (`walFindFrame`) was a tenth of the claims'
+/// refresh, and the refresh took 7.0 s instead of 8.0 s without the map.
+/// Give what it returns to [`after_bulk_write`].
+pub fn before_bulk_write(conn: &mut DbConnection) -> diesel::QueryResult<Saved> {
+    match conn {
+        DbConnection::Sqlite(c) => {
+            let saved = Settings::of(c)?;
+            c.batch_execute(&format!(
+                "PRAGMA cache_size = -{BULK_CACHE_KIB}; PRAGMA mmap_size = 0; PRAGMA threads = {BULK_SORT_THREADS};"
+            ))?;
+            Ok(Saved(Some(saved)))
+        }
+        DbConnection::Pg(_) => Ok(Saved(None)),
+    }
+}
+
+/// After a bulk write's transactions, committed or rolled back (a dry run,
+/// a failed import): sets back what [`before_bulk_write`] changed, so that
+/// a pooled connection does not keep a large cache.
+pub fn after_bulk_write(conn: &mut DbConnection, saved: Saved) -> diesel::QueryResult<()> {
+    match (conn, saved) {
+        (DbConnection::Sqlite(c), Saved(Some(s))) => c.batch_execute(&format!(
+            "PRAGMA cache_size = {}; PRAGMA mmap_size = {}; PRAGMA threads = {};",
+            s.cache_size, s.mmap_size, s.threads
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A bulk write under way in a transaction: the statements that make again
+/// the indexes it dropped at its start.
+#[derive(Debug)]
+pub struct BulkWrite {
+    deferred: Vec<String>,
+}
+
+/// A bulk write into a database of fewer claims than this drops the
+/// secondary indexes of `claims`, `claim_tags` and `attributions` at its
+/// start and builds them at its end.
+///
+/// Built at the end, each index is one sort of its table, instead of an
+/// insert at a random place of it for every row: the import of 100,000
+/// claims wrote its records in 5.4 s instead of 7.7 s without those
+/// indexes. Below this many claims, building them again costs a few
+/// milliseconds, even when the write is small.
+pub const DEFER_INDEXES_BELOW: i64 = 1000;
+
+/// The tables whose indexes a bulk write into a nearly empty database
+/// builds at its end: those an import or the generator writes most rows of.
+const DEFERRED_TABLES: [&str; 3] = ["claims", "claim_tags", "attributions"];
+
+/// Starts a bulk write in the current transaction. On SQLite the triggers
+/// that keep a claim's search document, `stated_on` and backers then only
+/// note the claim (`claims_stale`), and [`end_bulk_write`] refreshes each
+/// noted claim once: an import or a generated batch writes a claim, its
+/// tags and its attributions in separate statements, and refreshing at
+/// every row rewrote each claim's full-text document three to five times.
+/// In a database of fewer than [`DEFER_INDEXES_BELOW`] claims, the
+/// secondary indexes of the tables it writes most are dropped until
+/// [`end_bulk_write`] (unique ones, which are rules, stay). PostgreSQL's
+/// triggers run once per statement already: `None`, nothing to end.
+pub fn begin_bulk_write(conn: &mut DbConnection) -> diesel::QueryResult<Option<BulkWrite>> {
+    match conn {
+        DbConnection::Sqlite(c) => {
+            c.batch_execute("INSERT INTO bulk_write (id) VALUES (1)")?;
+            let mut deferred = Vec::new();
+            if stored_claims(c)? < DEFER_INDEXES_BELOW {
+                for table in DEFERRED_TABLES {
+                    deferred.extend(drop_indexes(c, table)?);
+                }
+            }
+            Ok(Some(BulkWrite { deferred }))
+        }
+        DbConnection::Pg(_) => Ok(None),
+    }
+}
+
+fn stored_claims(c: &mut SqliteConnection) -> diesel::QueryResult<i64> {
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        claims: i64,
+    }
+    Ok(diesel::sql_query("SELECT count(*) AS claims FROM claims").get_result::<Count>(c)?.claims)
+}
+
+/// Ends a bulk write begun by [`begin_bulk_write`]: builds the indexes it
+/// dropped, then refreshes every claim it noted, once (a large refresh
+/// rebuilds the backers' indexes and `claim_terms`, see
+/// [`Refresh::is_large`]). Must run before the transaction commits.
+pub fn end_bulk_write(conn: &mut DbConnection, bulk: BulkWrite) -> diesel::QueryResult<()> {
+    match conn {
+        DbConnection::Sqlite(c) => {
+            // The refresh reads attributions by claim: their indexes first.
+            for index in &bulk.deferred {
+                step(c, "index built", index)?;
+            }
+            let refresh = Refresh::of(c)?;
+            let large = refresh.is_large();
+            let mut rebuilt = Vec::new();
+            if large {
+                rebuilt = drop_indexes(c, "claim_backers")?;
+                rebuilt.extend(drop_indexes(c, "claim_terms")?);
+                step(
+                    c,
+                    "claim_terms emptied",
+                    "INSERT INTO claim_terms_paused (id) VALUES (1); DELETE FROM claim_terms;",
+                )?;
+            }
+            step(c, "claims refreshed", "DELETE FROM bulk_write; DELETE FROM claims_stale;")?;
+            if large {
+                step(c, "claim_terms filled", CLAIM_TERMS_REBUILD)?;
+                // Every document changed: lists kept in memory are read again whole.
+                c.batch_execute("DELETE FROM claim_terms_paused; INSERT INTO claim_terms_log (doc) VALUES (-1)")?;
+            }
+            for index in &rebuilt {
+                step(c, "index built", index)?;
+            }
+            // Dropping an index drops its planner statistics: a database
+            // that had them gets the new indexes' back.
+            if refresh.analysed {
+                let mut tables: Vec<&str> = Vec::new();
+                if !bulk.deferred.is_empty() {
+                    tables.extend(DEFERRED_TABLES);
+                }
+                if large {
+                    tables.extend(["claim_backers", "claim_terms"]);
+                }
+                if !tables.is_empty() {
+                    let analyse: String = tables.iter().map(|t| format!(" ANALYZE {t};")).collect();
+                    step(c, "analysed", &format!("PRAGMA analysis_limit = 2000;{analyse}"))?;
+                }
+            }
+            tracing::debug!(claims = refresh.stale, large, "bulk write refreshed");
+            Ok(())
+        }
+        DbConnection::Pg(_) => Ok(()),
+    }
+}
+
+/// Runs one step of a bulk write's refresh, and logs how long it took (at
+/// `debug`), so that an import's time can be told apart step by step.
+fn step(c: &mut SqliteConnection, what: &str, sql: &str) -> diesel::QueryResult<()> {
+    let started = std::time::Instant::now();
+    c.batch_execute(sql)?;
+    tracing::debug!(step = what, sql = %sql.chars().take(80).collect::<String>(), seconds = started.elapsed().as_secs_f64(), "bulk write");
+    Ok(())
+}
+
+/// Fills `claim_terms` from every claim document, in the table's order, and
+/// `claim_term_docs` from it (as the `claim_terms` migration first filled
+/// them): a large refresh pauses the triggers that keep them one document
+/// at a time, empties `claim_terms`, and fills both so afterwards. At 100,000 claims that is about 5 s, against 20 s for
+/// the triggers' inserts at random places in the table and its index.
+const CLAIM_TERMS_REBUILD: &str = "INSERT INTO claim_terms (term, written, stemmed, length, doc) \
+     SELECT t.value ->> 0, t.value ->> 1, t.value ->> 2, t.value ->> 3, d.doc \
+     FROM claim_documents d, json_each(claimtrail_terms(d.text, d.subject, d.quotes, d.facets, d.stems)) t \
+     ORDER BY 1, 2, 3, 4, 5; \
+     DELETE FROM claim_term_docs; \
+     INSERT INTO claim_term_docs (term, written, stemmed, docs) \
+     SELECT term, sum(written > 0), sum(stemmed > 0), count(*) FROM claim_terms GROUP BY term";
+
+/// What a bulk write's refresh is about to do, read in one query.
+#[derive(diesel::QueryableByName)]
+struct Refresh {
+    /// Claims it refreshes.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    stale: i64,
+    /// Claims stored.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    claims: i64,
+    /// Whether `ANALYZE` has ever run on the database (`sqlite_stat1` exists).
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    analysed: bool,
+}
+
+impl Refresh {
+    fn of(c: &mut SqliteConnection) -> diesel::QueryResult<Refresh> {
+        diesel::sql_query(
+            "SELECT (SELECT count(*) FROM claims_stale) AS stale, (SELECT count(*) FROM claims) AS claims, \
+             EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'sqlite_stat1') AS analysed",
+        )
+        .get_result(c)
+    }
+
+    /// Whether the refresh rewrites most of `claim_backers` and
+    /// `claim_terms`: at least [`BULK_REBUILD_MIN`] claims, and at least
+    /// half of those stored. Then the backers' three secondary indexes are
+    /// dropped before the refresh and built again after it, from the
+    /// schema's own statements, in the same transaction: one sort per index
+    /// instead of three inserts at random places per backer row (an import
+    /// of 100,000 claims writes 1.2 million index entries so); and
+    /// `claim_terms` is filled again whole ([`CLAIM_TERMS_REBUILD`]). A
+    /// smaller write into a larger database keeps them, as rebuilding
+    /// costs the whole table.
+    fn is_large(&self) -> bool {
+        self.stale >= BULK_REBUILD_MIN && self.stale * 2 >= self.claims
+    }
+}
+
+/// A refresh of at least this many claims may rebuild indexes.
+const BULK_REBUILD_MIN: i64 = 100;
+
+/// Drops a table's secondary indexes and gives back the statements that
+/// make them again, as the schema holds them. Unique indexes stay: they
+/// are rules that every row written must keep.
+fn drop_indexes(c: &mut SqliteConnection, table: &str) -> diesel::QueryResult<Vec<String>> {
+    #[derive(diesel::QueryableByName)]
+    struct Index {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        sql: String,
+    }
+    let indexes: Vec<Index> = diesel::sql_query(
+        "SELECT s.name, s.sql FROM pragma_index_list(?1) l JOIN sqlite_schema s ON s.name = l.name \
+         WHERE l.origin = 'c' AND NOT l.\"unique\" ORDER BY s.name",
+    )
+    .bind::<diesel::sql_types::Text, _>(table)
+    .load(c)?;
+    for index in &indexes {
+        c.batch_execute(&format!("DROP INDEX \"{}\"", index.name.replace('"', "\"\"")))?;
+    }
+    Ok(indexes.into_iter().map(|i| i.sql).collect())
+}
+
+/// After a bulk load: merges SQLite's full-text index into one segment and
+/// refreshes the planner's statistics, which the claim list's plans rely on.
+pub fn after_bulk_load(conn: &mut DbConnection) -> diesel::QueryResult<()> {
+    match conn {
+        DbConnection::Sqlite(c) => {
+            step(c, "full-text index merged", "INSERT INTO claims_fts (claims_fts) VALUES ('optimize')")?;
+            step(c, "analysed", "PRAGMA analysis_limit = 2000; ANALYZE")?;
+            step(c, "checkpointed", "PRAGMA wal_checkpoint(TRUNCATE)")
+        }
+        DbConnection::Pg(c) => c.batch_execute("ANALYZE"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::Connection;
+
+    use super::*;
+
+    fn index_names(c: &mut SqliteConnection) -> Vec<String> {
+        #[derive(diesel::QueryableByName)]
+        struct Name {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            name: String,
+        }
+        let names: Vec<Name> = diesel::sql_query("SELECT name FROM sqlite_schema WHERE type = 'index' ORDER BY name")
+            .load(c)
+            .expect("the indexes");
+        names.into_iter().map(|n| n.name).collect()
+    }
+
+    #[test]
+    fn a_table_loses_its_plain_indexes_and_keeps_its_unique_ones_and_its_key() {
+        let mut c = SqliteConnection::establish(":memory:").expect("a database");
+        c.batch_execute(
+            "CREATE TABLE t (id TEXT PRIMARY KEY, a TEXT, b TEXT UNIQUE, c TEXT);
+             CREATE INDEX t_by_a ON t (a);
+             CREATE INDEX t_by_c_where ON t (c) WHERE c IS NOT NULL;
+             CREATE UNIQUE INDEX t_one_c ON t (c, a);
+             CREATE TABLE u (x TEXT); CREATE INDEX u_by_x ON u (x);",
+        )
+        .expect("the tables");
+        let made = drop_indexes(&mut c, "t").expect("dropped");
+        assert_eq!(made, ["CREATE INDEX t_by_a ON t (a)", "CREATE INDEX t_by_c_where ON t (c) WHERE c IS NOT NULL"]);
+        assert_eq!(
+            index_names(&mut c),
+            ["sqlite_autoindex_t_1", "sqlite_autoindex_t_2", "t_one_c", "u_by_x"],
+            "the key, the unique column and the unique index stay; the other table is untouched"
+        );
+        for sql in &made {
+            c.batch_execute(sql).expect("made again");
+        }
+        assert_eq!(index_names(&mut c).len(), 6);
+    }
+}

@@ -277,7 +277,7 @@ pub fn answered(conn: &mut PooledDb, ok: bool) {
 
 /// Makes the pool drop the connection when it comes back: its transaction
 /// manager is marked failed, which [`Manager::has_broken`] reports.
-fn discard(conn: &mut DbConnection) {
+pub(crate) fn discard(conn: &mut DbConnection) {
     use diesel::connection::{Connection, TransactionManager};
     <DbConnection as Connection>::TransactionManager::transaction_manager_status_mut(conn).set_in_error();
 }

@@ -16,9 +16,9 @@
 //! The generator is a client of the write path like any other: it makes
 //! API create bodies, turns them into rows with each table's constructor
 //! and writes them with each table's batched insert, quotes checked as an
-//! API create checks them. On SQLite a batch's attributions and tags go in
-//! before its claims (foreign keys are checked at commit), so that the
-//! trigger that indexes a new claim for search sees it whole, once.
+//! API create checks them. Each batch is a bulk write: its claims, then
+//! their tags and attributions, and each claim's search document, date,
+//! backers and first sources made once, when the batch ends.
 
 mod words;
 mod world;

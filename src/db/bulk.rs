@@ -21,11 +21,6 @@ const BULK_CACHE_KIB: u32 = 64 * 1024;
 /// index are sorts, which SQLite splits between them.
 const BULK_SORT_THREADS: u32 = 2;
 
-/// The settings of a connection that [`before_bulk_write`] changes, as
-/// they were, for [`after_bulk_write`] to set back.
-#[derive(Debug, Clone, Copy)]
-pub struct Saved(Option<Settings>);
-
 /// A SQLite connection's settings that a bulk write changes, as its
 /// `PRAGMA`s tell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,8 +67,9 @@ impl Settings {
 /// a bulk write fills with hundreds of thousands of pages. In the import of
 /// 100,000 claims, that lookup (`walFindFrame`) was a tenth of the claims'
 /// refresh, and the refresh took 7.0 s instead of 8.0 s without the map.
-/// Give what it returns to [`after_bulk_write`].
-pub fn before_bulk_write(conn: &mut DbConnection) -> diesel::QueryResult<Saved> {
+/// Gives the settings as they were (none on PostgreSQL), for
+/// [`after_bulk_write`] to set back.
+pub fn before_bulk_write(conn: &mut DbConnection) -> diesel::QueryResult<Option<Settings>> {
     match conn {
         DbConnection::Sqlite(c) => {
             let saved = Settings::of(c)?;
@@ -84,9 +80,9 @@ pub fn before_bulk_write(conn: &mut DbConnection) -> diesel::QueryResult<Saved> 
                 // Some may have taken: not lent again with them.
                 super::pool::discard(conn);
             }
-            set.map(|()| Saved(Some(saved)))
+            set.map(|()| Some(saved))
         }
-        DbConnection::Pg(_) => Ok(Saved(None)),
+        DbConnection::Pg(_) => Ok(None),
     }
 }
 
@@ -94,8 +90,8 @@ pub fn before_bulk_write(conn: &mut DbConnection) -> diesel::QueryResult<Saved> 
 /// a failed import): sets back what [`before_bulk_write`] changed, so that
 /// a pooled connection does not keep a large cache. A connection whose
 /// settings cannot be set back is dropped by the pool when it comes back.
-pub fn after_bulk_write(conn: &mut DbConnection, saved: Saved) -> diesel::QueryResult<()> {
-    let Saved(Some(settings)) = saved else { return Ok(()) };
+pub fn after_bulk_write(conn: &mut DbConnection, saved: Option<Settings>) -> diesel::QueryResult<()> {
+    let Some(settings) = saved else { return Ok(()) };
     let DbConnection::Sqlite(c) = conn else { return Ok(()) };
     let restored = c.batch_execute(&format!(
         "PRAGMA cache_size = {}; PRAGMA mmap_size = {}; PRAGMA threads = {};",

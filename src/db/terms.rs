@@ -186,13 +186,15 @@ unsafe extern "C" fn terms(context: *mut ffi::sqlite3_context, argc: c_int, argv
             }
             length += counting.length;
         }
-        let rows: Vec<serde_json::Value> = found
-            .into_iter()
-            .map(|(term, (written, stemmed))| {
-                serde_json::json!([String::from_utf8_lossy(&term), written, stemmed, length])
-            })
+        // Written straight from tuples, each an array: no `Value` per term.
+        let rows: Vec<(std::borrow::Cow<str>, i64, i64, i64)> = found
+            .iter()
+            .map(|(term, &(written, stemmed))| (String::from_utf8_lossy(term), written, stemmed, length))
             .collect();
-        let json = serde_json::Value::Array(rows).to_string();
+        let Ok(json) = serde_json::to_string(&rows) else {
+            ffi::sqlite3_result_error_nomem(context);
+            return;
+        };
         let Ok(len) = c_int::try_from(json.len()) else {
             ffi::sqlite3_result_error_toobig(context);
             return;

@@ -312,3 +312,23 @@ pub fn error_fields(problem: &Value) -> Vec<String> {
         .map(|errors| errors.iter().filter_map(|e| e["field"].as_str().map(String::from)).collect())
         .unwrap_or_default()
 }
+
+/// Runs SQL on a SQLite test database.
+pub fn run_sql(db: &Db, sql: &str) {
+    let mut conn = db.get().expect("a connection");
+    let claimtrail::db::DbConnection::Sqlite(conn) = &mut *conn else { panic!("a SQLite database") };
+    diesel::connection::SimpleConnection::batch_execute(conn, sql).expect("the statement runs");
+}
+
+/// The `line` column of a query's rows.
+pub fn lines_of(db: &Db, query: &str) -> Vec<String> {
+    #[derive(diesel::QueryableByName)]
+    struct Line {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        line: String,
+    }
+    let mut conn = db.get().expect("a connection");
+    let claimtrail::db::DbConnection::Sqlite(conn) = &mut *conn else { panic!("a SQLite database") };
+    let lines: Vec<Line> = diesel::RunQueryDsl::load(diesel::sql_query(query), conn).expect("the rows");
+    lines.into_iter().map(|l| l.line).collect()
+}

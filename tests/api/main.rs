@@ -8,6 +8,7 @@ mod agents;
 mod attributions;
 mod auth;
 mod backup;
+mod bulk_import;
 mod card_cache;
 mod claimreview;
 mod claims;

@@ -574,11 +574,11 @@ async fn sqlite_relevance_scores_are_fts5_bm25_scores_before_and_after_writes() 
 /// term whose counts in `claim_term_docs` are not `claim_terms`' own: none
 /// when the triggers keep them right; then a last line, "rows N".
 pub fn claim_terms_against_fts5(db: &claimtrail::db::Db) -> Vec<String> {
-    crate::transfer::run_sql(
+    crate::helpers::run_sql(
         db,
         "CREATE VIRTUAL TABLE IF NOT EXISTS claims_fts_instances USING fts5vocab(claims_fts, instance);",
     );
-    crate::transfer::lines_of(
+    crate::helpers::lines_of(
         db,
         "WITH lengths AS (SELECT doc, count(*) AS n FROM claims_fts_instances GROUP BY doc),
          expected AS (
@@ -1041,7 +1041,7 @@ async fn two_words_ranked_from_kept_posting_lists_see_every_commit() {
     assert_eq!(counts().await, [Some(4), Some(1), Some(1)], "kept, read, fts5: carried over the commit");
 
     // Written by another connection, outside the server.
-    crate::transfer::run_sql(&app.db, &format!("UPDATE claims SET text = 'Nothing to see here.' WHERE id = '{id}'"));
+    crate::helpers::run_sql(&app.db, &format!("UPDATE claims SET text = 'Nothing to see here.' WHERE id = '{id}'"));
     for page in three().await {
         assert_eq!(page, before[0], "the claim no longer holds the words");
     }
@@ -1049,17 +1049,17 @@ async fn two_words_ranked_from_kept_posting_lists_see_every_commit() {
 
     // Every document changed (as a bulk write that fills `claim_terms`
     // again whole logs it): the lists are read again.
-    crate::transfer::run_sql(&app.db, "INSERT INTO claim_terms_log (doc) VALUES (-1)");
+    crate::helpers::run_sql(&app.db, "INSERT INTO claim_terms_log (doc) VALUES (-1)");
     assert!(three().await.iter().all(|page| page == &before[0]));
     assert_eq!(counts().await, [Some(8), Some(2), Some(2)], "kept, read, fts5: read again");
 
     // The log's rows since the lists were read are gone (it keeps 4,096).
     let logged = (0..4200).map(|_| "(1)").collect::<Vec<_>>().join(", ");
-    crate::transfer::run_sql(&app.db, &format!("INSERT INTO claim_terms_log (doc) VALUES {logged}"));
+    crate::helpers::run_sql(&app.db, &format!("INSERT INTO claim_terms_log (doc) VALUES {logged}"));
     assert!(three().await.iter().all(|page| page == &before[0]));
     assert_eq!(counts().await, [Some(9), Some(3), Some(3)], "kept, read, fts5: read again");
     // The same with few rows since: the first of them gone.
-    crate::transfer::run_sql(
+    crate::helpers::run_sql(
         &app.db,
         "INSERT INTO claim_terms_log (doc) VALUES (1), (2); \
          DELETE FROM claim_terms_log WHERE seq < (SELECT max(seq) FROM claim_terms_log)",
@@ -1079,7 +1079,7 @@ async fn two_words_ranked_from_kept_posting_lists_see_every_commit() {
     assert_eq!(counts().await, [Some(13), Some(4), Some(4)], "kept, read, fts5: carried again");
 
     // The log emptied: what changed since cannot be told.
-    crate::transfer::run_sql(&app.db, "DELETE FROM claim_terms_log");
+    crate::helpers::run_sql(&app.db, "DELETE FROM claim_terms_log");
     for page in three().await {
         assert_eq!(page.first(), Some(&id), "the claim still first: {page:?}");
     }

@@ -166,7 +166,7 @@ pub fn fill(db: &Db, claims: usize) {
 }
 
 /// The export of a database, as bytes.
-fn export_of(db: &Db) -> Vec<u8> {
+pub fn export_of(db: &Db) -> Vec<u8> {
     let mut conn = db.get().expect("a connection");
     let mut out = Vec::new();
     claimtrail::transfer::export(
@@ -179,7 +179,7 @@ fn export_of(db: &Db) -> Vec<u8> {
     out
 }
 
-fn lines(export: &[u8]) -> Vec<Value> {
+pub fn lines(export: &[u8]) -> Vec<Value> {
     std::str::from_utf8(export)
         .expect("an export is UTF-8")
         .lines()
@@ -313,191 +313,6 @@ async fn a_database_moves_from_sqlite_to_postgresql_and_back_byte_for_byte() {
     }
 }
 
-/// What SQLite derives from a database's records: each claim's search
-/// document, its `stated_on`, its backers and its list item's sources, one
-/// line per row, in id order (the documents' rowids left out: they number
-/// insertions), each document's terms (`claim_terms`); and the definitions
-/// of the indexes a bulk write drops and builds again (the backers' and
-/// the terms' in a large one; the claims', tags' and attributions' in a
-/// nearly empty database), checked against their tables.
-fn derived_rows(db: &Db) -> Vec<String> {
-    let queries = [
-        "SELECT 'doc ' || claim_id || ' ' || text || ' ' || coalesce(subject, '-') || ' ' || coalesce(quotes, '-')
-            || ' ' || coalesce(facets, '-') || ' ' || coalesce(language, '-') || ' ' || coalesce(stems, '-') AS line
-         FROM claim_documents ORDER BY claim_id",
-        "SELECT 'claim ' || id || ' ' || coalesce(stated_on, '-') AS line FROM claims ORDER BY id",
-        "SELECT 'backer ' || claim_id || ' ' || backer_id || ' ' || roles || ' ' || created_at || ' '
-            || coalesce(period_start, '-') || ' ' || coalesce(stated_on, '-') AS line
-         FROM claim_backers ORDER BY claim_id, backer_id",
-        "SELECT 'statings ' || claim_id || ' ' || attribution_count || ' ' || source_count || ' ' || first_sources AS line
-         FROM claim_statings ORDER BY claim_id",
-        "SELECT 'terms ' || d.claim_id || ' ' || t.term || ' ' || t.written || ' ' || t.stemmed || ' ' || t.length AS line
-         FROM claim_terms t JOIN claim_documents d ON d.doc = t.doc ORDER BY d.claim_id, t.term",
-        "SELECT 'index ' || name || ' ' || sql AS line FROM sqlite_schema
-         WHERE type = 'index' AND tbl_name IN ('claim_backers', 'claim_terms', 'claims', 'claim_tags', 'attributions')
-         AND sql IS NOT NULL ORDER BY name",
-        "SELECT 'integrity ' || integrity_check AS line FROM pragma_integrity_check('claim_backers')",
-        "SELECT 'integrity ' || integrity_check AS line FROM pragma_integrity_check('claim_terms')",
-        "SELECT 'integrity ' || integrity_check AS line FROM pragma_integrity_check('claims')",
-        "SELECT 'integrity ' || integrity_check AS line FROM pragma_integrity_check('claim_tags')",
-        "SELECT 'integrity ' || integrity_check AS line FROM pragma_integrity_check('attributions')",
-    ];
-    let mut rows: Vec<String> = queries.iter().flat_map(|query| lines_of(db, query)).collect();
-    // `claim_terms` holds what FTS5 indexed: a "rows N" line, no other.
-    rows.extend(crate::search::claim_terms_against_fts5(db));
-    // The full-text index holds exactly the documents (an error if not).
-    run_sql(db, "INSERT INTO claims_fts (claims_fts, rank) VALUES ('integrity-check', 1)");
-    rows
-}
-
-pub fn run_sql(db: &Db, sql: &str) {
-    let mut conn = db.get().expect("a connection");
-    let claimtrail::db::DbConnection::Sqlite(conn) = &mut *conn else { panic!("a SQLite database") };
-    diesel::connection::SimpleConnection::batch_execute(conn, sql).expect("the statement runs");
-}
-
-/// The `line` column of a query's rows.
-pub fn lines_of(db: &Db, query: &str) -> Vec<String> {
-    #[derive(diesel::QueryableByName)]
-    struct Line {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        line: String,
-    }
-    let mut conn = db.get().expect("a connection");
-    let claimtrail::db::DbConnection::Sqlite(conn) = &mut *conn else { panic!("a SQLite database") };
-    let lines: Vec<Line> = diesel::RunQueryDsl::load(diesel::sql_query(query), conn).expect("the rows");
-    lines.into_iter().map(|l| l.line).collect()
-}
-
-fn import_into(db: &Db, file: &str) {
-    let mut conn = db.get().expect("a connection");
-    let report = claimtrail::transfer::import(&mut conn, file.as_bytes(), false, Change::now(Actor::Import))
-        .expect("the import runs");
-    assert_eq!(report.errors.len(), 0, "{:?}", report.errors);
-}
-
-/// A transfer file of some of an export's records, with their counts.
-fn part_of(records: &[Value], kinds: &[&str]) -> String {
-    let mut counts = json!({"agents": 0, "sources": 0, "claims": 0, "attributions": 0});
-    let mut part = vec![records[0].clone()];
-    for record in records.iter().filter(|r| kinds.contains(&r["type"].as_str().unwrap_or_default())) {
-        let key = format!("{}s", record["type"].as_str().unwrap_or_default());
-        counts[&key] = json!(counts[&key].as_u64().unwrap_or(0) + 1);
-        part.push(record.clone());
-    }
-    part.push(json!({"type": "end", "data": counts}));
-    ndjson(&part)
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_import_derives_the_search_documents_dates_and_backers_that_single_writes_derived() {
-    // Single writes: every claim, tag and attribution refreshes its claim.
-    let (url, _dir) = fresh_database(Backend::Sqlite);
-    let original = Db::connect(&url, 2).expect("the SQLite database opens");
-    // More claims than a bulk write defers indexes below: the split import's
-    // second part keeps the claims' indexes, its first part does not.
-    fill(&original, claimtrail::db::DEFER_INDEXES_BELOW as usize + 200);
-    let expected = derived_rows(&original);
-    assert!(expected.iter().any(|r| r.starts_with("backer ")), "the sample has backers");
-    assert!(expected.iter().any(|r| r.starts_with("claim ") && !r.ends_with(" -")), "and dated claims");
-    assert_eq!(expected.iter().filter(|r| r.starts_with("index ")).count(), 19, "{expected:?}");
-    assert_eq!(expected.iter().filter(|r| *r == "integrity ok").count(), 5, "{expected:?}");
-    assert!(expected.iter().any(|r| r.starts_with("terms ")), "the sample has terms");
-    let records = lines(&export_of(&original));
-
-    // One bulk write: each claim refreshed once, at the end.
-    let (url, _dir) = fresh_database(Backend::Sqlite);
-    let whole = Db::connect(&url, 2).expect("the SQLite database opens");
-    import_into(&whole, &ndjson(&records));
-    assert_eq!(derived_rows(&whole), expected, "one import of the whole file");
-
-    // Attributions added by a bulk write to claims already stored. Both
-    // imports go into a database with planner statistics: it keeps them for
-    // the indexes each builds again. The first, into an empty database,
-    // builds the claims' and tags' indexes at its end; the second, into more
-    // claims than that is done below, the backers' and the terms' (a large
-    // refresh).
-    let (url, _dir) = fresh_database(Backend::Sqlite);
-    let split = Db::connect(&url, 2).expect("the SQLite database opens");
-    run_sql(&split, "ANALYZE");
-    let analysed =
-        "SELECT DISTINCT idx AS line FROM sqlite_stat1 WHERE idx IN (SELECT name FROM sqlite_schema) ORDER BY idx";
-    let indexes_of = |tables: &str| {
-        format!(
-            "SELECT name AS line FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL
-             AND NOT sql LIKE 'CREATE UNIQUE%' AND tbl_name IN ({tables}) ORDER BY name"
-        )
-    };
-    import_into(&split, &part_of(&records, &["agent", "source", "claim"]));
-    let after_first = lines_of(&split, analysed);
-    let deferred = lines_of(&split, &indexes_of("'claims', 'claim_tags'"));
-    assert_eq!(deferred.len(), 10, "{deferred:?}");
-    let missing: Vec<&String> = deferred.iter().filter(|i| !after_first.contains(i)).collect();
-    assert!(missing.is_empty(), "indexes built again without statistics: {missing:?}");
-    // An index built again gets a new root page; one kept keeps its own.
-    let roots = "SELECT name || ' ' || rootpage AS line FROM sqlite_schema
-        WHERE type = 'index' AND tbl_name IN ('claims', 'claim_tags', 'attributions') ORDER BY name";
-    let roots_before = lines_of(&split, roots);
-    import_into(&split, &part_of(&records, &["attribution", "review", "revision"]));
-    assert_eq!(lines_of(&split, roots), roots_before, "a database of over 1,000 claims keeps its indexes");
-    assert_eq!(derived_rows(&split), expected, "claims, then their attributions");
-    let after_second = lines_of(&split, analysed);
-    let rebuilt = lines_of(&split, &indexes_of("'claim_backers', 'claim_terms'"));
-    assert_eq!(rebuilt.len(), 4, "{rebuilt:?}");
-    let missing: Vec<&String> = after_first.iter().chain(&rebuilt).filter(|i| !after_second.contains(i)).collect();
-    assert!(missing.is_empty(), "indexes that lost or lack statistics: {missing:?}");
-}
-
-/// A connection's page cache, memory map and sorting threads.
-fn connection_settings(conn: &mut claimtrail::db::DbConnection) -> claimtrail::db::Settings {
-    let claimtrail::db::DbConnection::Sqlite(c) = conn else { panic!("a SQLite database") };
-    claimtrail::db::Settings::of(c).expect("the settings")
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_refused_import_or_a_dry_run_leaves_the_schema_and_the_connection_as_they_were() {
-    let (url, _dir) = fresh_database(Backend::Sqlite);
-    let original = Db::connect(&url, 2).expect("the SQLite database opens");
-    fill(&original, 40);
-    let mut records = lines(&export_of(&original));
-    let good = ndjson(&records);
-    // A last attribution of a claim that is nowhere: the whole file is refused.
-    let end = records.pop().expect("the end line");
-    let claims = end["data"]["claims"].as_u64().expect("a count");
-    let mut stray = records.iter().find(|r| r["type"] == "attribution").expect("an attribution").clone();
-    stray["data"]["id"] = json!(claimtrail::ids::AttributionId::generate().to_string());
-    stray["data"]["claim_id"] = json!(claimtrail::ids::ClaimId::generate().to_string());
-    records.push(stray);
-    let mut end = end;
-    end["data"]["attributions"] = json!(end["data"]["attributions"].as_u64().expect("a count") + 1);
-    records.push(end);
-    let bad = ndjson(&records);
-
-    let (url, _dir) = fresh_database(Backend::Sqlite);
-    let db = Db::connect(&url, 1).expect("the SQLite database opens");
-    let schema = "SELECT type || ' ' || name || ' ' || coalesce(sql, '') AS line FROM sqlite_schema ORDER BY name";
-    let before = lines_of(&db, schema);
-    assert!(before.iter().any(|l| l.starts_with("index attributions_by_claim ")), "{before:?}");
-    let mut conn = db.get().expect("a connection");
-    let settings = connection_settings(&mut conn);
-    assert_eq!(settings.mmap_size, claimtrail::db::DEFAULT_MMAP_MIB as i64 * 1024 * 1024, "the pool's: {settings:?}");
-
-    let report = claimtrail::transfer::import(&mut conn, bad.as_bytes(), false, Change::now(Actor::Import))
-        .expect("the import runs");
-    assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
-    assert_eq!(connection_settings(&mut conn), settings, "after a refused file");
-    let report = claimtrail::transfer::import(&mut conn, good.as_bytes(), true, Change::now(Actor::Import))
-        .expect("the dry run runs");
-    assert_eq!((report.dry_run, report.errors.len(), report.imported.claims), (true, 0, claims));
-    assert_eq!(connection_settings(&mut conn), settings, "after a dry run");
-    let report = claimtrail::transfer::import(&mut conn, good.as_bytes(), false, Change::now(Actor::Import))
-        .expect("the import runs");
-    assert_eq!((report.errors.len(), report.imported.claims), (0, claims));
-    assert_eq!(connection_settings(&mut conn), settings, "after an import");
-    drop(conn);
-    assert_eq!(lines_of(&db, schema), before, "every table, index and trigger is as it was");
-}
-
 /// A small file of good records, as an export writes them.
 async fn small_export(app: &TestApp) -> (Vec<u8>, Value) {
     let outlet = app.create_agent("Le Monde").await;
@@ -515,7 +330,7 @@ async fn small_export(app: &TestApp) -> (Vec<u8>, Value) {
     (export_of(&app.db), outlet)
 }
 
-fn ndjson(lines: &[Value]) -> String {
+pub fn ndjson(lines: &[Value]) -> String {
     lines.iter().map(|l| format!("{l}\n")).collect()
 }
 

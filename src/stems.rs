@@ -12,6 +12,9 @@
 //! others neither engine has a stemmer the other shares, so they are found
 //! by their words as written (and by prefixes), as before.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use rust_stemmers::{Algorithm, Stemmer};
 
 /// Separates the fields in a document's stems: a token of its own (a
@@ -20,8 +23,14 @@ use rust_stemmers::{Algorithm, Stemmer};
 /// next.
 const FIELD_BREAK: &str = " \u{E010} ";
 
+/// Words whose stems a thread keeps ([`stem_into`]): a text's words are
+/// mostly common ones, and looking one up costs a fraction of stemming it.
+/// The map is emptied when full; at this size it holds well under a MiB.
+const KEPT_STEMS: usize = 4096;
+
 thread_local! {
     static ENGLISH: Stemmer = Stemmer::create(Algorithm::English);
+    static KEPT: RefCell<HashMap<String, String>> = RefCell::new(HashMap::with_capacity(KEPT_STEMS));
 }
 
 /// Whether a claim in this language (a BCP 47 tag, or none) is stemmed.
@@ -41,9 +50,33 @@ pub fn stem(word: &str) -> String {
     ENGLISH.with(|stemmer| stemmer.stem(&lower).into_owned())
 }
 
+/// Appends a word's stem, as [`stem`] gives it, from the thread's kept
+/// stems when it has it.
+fn stem_into(word: &str, out: &mut String) {
+    KEPT.with_borrow_mut(|kept| {
+        if let Some(stemmed) = kept.get(word) {
+            out.push_str(stemmed);
+            return;
+        }
+        let stemmed = stem(word);
+        out.push_str(&stemmed);
+        if kept.len() >= KEPT_STEMS {
+            kept.clear();
+        }
+        kept.insert(word.to_owned(), stemmed);
+    });
+}
+
 /// The stems of a text's words (runs of letters and digits), in order.
 fn stems_of(text: &str) -> String {
-    crate::search::words(text).map(stem).collect::<Vec<_>>().join(" ")
+    let mut stems = String::with_capacity(text.len());
+    for (i, word) in crate::search::words(text).enumerate() {
+        if i > 0 {
+            stems.push(' ');
+        }
+        stem_into(word, &mut stems);
+    }
+    stems
 }
 
 /// What the search index holds as a claim's stems: those of its text,
@@ -79,6 +112,21 @@ mod tests {
         assert!(is_stemmed(None) && is_stemmed(Some("en")) && is_stemmed(Some("EN-gb")));
         assert!(!is_stemmed(Some("fr")) && !is_stemmed(Some("eng-x")));
         assert_eq!(document_stems(Some("Coups failed."), None, None, Some("fr")), None);
+    }
+
+    #[test]
+    fn a_kept_stem_is_the_stem() {
+        let text = "Killing coups KILLED Sécurité securities 2012";
+        let first = stems_of(text);
+        let expected: Vec<String> = crate::search::words(text).map(stem).collect();
+        assert_eq!(first, expected.join(" "));
+        assert_eq!(stems_of(text), first, "the second time from the kept stems");
+        // More words than are kept: the map is emptied, the stems the same.
+        let many: String = (0..KEPT_STEMS + 10).map(|i| format!("walking{i} ")).collect();
+        let stems = stems_of(&many);
+        assert_eq!(stems.split(' ').count(), KEPT_STEMS + 10);
+        assert!(KEPT.with_borrow(|kept| kept.len() <= KEPT_STEMS));
+        assert_eq!(stems_of(text), first);
     }
 
     #[test]

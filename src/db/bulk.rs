@@ -31,6 +31,9 @@ pub struct Settings {
     pub mmap_size: i64,
     /// Threads besides the connection's own that it may sort with.
     pub threads: i64,
+    /// The statement deadline, in milliseconds (0 for none; see
+    /// [`super::deadline`]).
+    pub statement_timeout_ms: i64,
 }
 
 impl Settings {
@@ -50,17 +53,33 @@ impl Settings {
             #[diesel(sql_type = diesel::sql_types::BigInt)]
             threads: i64,
         }
+        #[derive(diesel::QueryableByName)]
+        struct Timeout {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            ms: i64,
+        }
         Ok(Settings {
             cache_size: diesel::sql_query("PRAGMA cache_size").get_result::<CacheSize>(c)?.cache_size,
             mmap_size: diesel::sql_query("PRAGMA mmap_size").get_result::<MmapSize>(c)?.mmap_size,
             threads: diesel::sql_query("PRAGMA threads").get_result::<Threads>(c)?.threads,
+            statement_timeout_ms: diesel::sql_query(format!(
+                "SELECT {}() AS ms",
+                super::deadline::SET_TIMEOUT_FUNCTION
+            ))
+            .get_result::<Timeout>(c)?
+            .ms,
         })
     }
 }
 
 /// Readies a connection for a bulk write, before its first transaction:
 /// a page cache of [`BULK_CACHE_KIB`], [`BULK_SORT_THREADS`] threads to
-/// sort with, and no memory map.
+/// sort with, no memory map, and no statement deadline. A server's
+/// connections stop any statement after a few seconds; one statement of a
+/// bulk write refreshes every claim it wrote (6 s for 100,000), and an
+/// import sent to the server was stopped so, and rolled back, halfway.
+/// On PostgreSQL [`begin_bulk_write`] lifts the deadline for the
+/// transaction (`SET LOCAL`).
 ///
 /// Without the map, SQLite looks for a page in its own cache first; with
 /// it, every page it reads is first looked up in the write-ahead log, which
@@ -74,7 +93,9 @@ pub fn before_bulk_write(conn: &mut DbConnection) -> diesel::QueryResult<Option<
         DbConnection::Sqlite(c) => {
             let saved = Settings::of(c)?;
             let set = c.batch_execute(&format!(
-                "PRAGMA cache_size = -{BULK_CACHE_KIB}; PRAGMA mmap_size = 0; PRAGMA threads = {BULK_SORT_THREADS};"
+                "PRAGMA cache_size = -{BULK_CACHE_KIB}; PRAGMA mmap_size = 0; PRAGMA threads = {BULK_SORT_THREADS}; \
+                 SELECT {}(0);",
+                super::deadline::SET_TIMEOUT_FUNCTION
             ));
             if set.is_err() {
                 // Some may have taken: not lent again with them.
@@ -94,8 +115,12 @@ pub fn after_bulk_write(conn: &mut DbConnection, saved: Option<Settings>) -> die
     let Some(settings) = saved else { return Ok(()) };
     let DbConnection::Sqlite(c) = conn else { return Ok(()) };
     let restored = c.batch_execute(&format!(
-        "PRAGMA cache_size = {}; PRAGMA mmap_size = {}; PRAGMA threads = {};",
-        settings.cache_size, settings.mmap_size, settings.threads
+        "PRAGMA cache_size = {}; PRAGMA mmap_size = {}; PRAGMA threads = {}; SELECT {}({});",
+        settings.cache_size,
+        settings.mmap_size,
+        settings.threads,
+        super::deadline::SET_TIMEOUT_FUNCTION,
+        settings.statement_timeout_ms
     ));
     if restored.is_err() {
         // Not lent again with a bulk write's settings, which the next bulk
@@ -136,7 +161,8 @@ const DEFERRED_TABLES: [&str; 3] = ["claims", "claim_tags", "attributions"];
 /// In a database of fewer than [`DEFER_INDEXES_BELOW`] claims, the
 /// secondary indexes of the tables it writes most are dropped until
 /// [`end_bulk_write`] (unique ones, which are rules, stay). PostgreSQL's
-/// triggers run once per statement already: `None`, nothing to end.
+/// triggers run once per statement already: there it only lifts the
+/// statement deadline for the transaction, and gives `None`, nothing to end.
 pub fn begin_bulk_write(conn: &mut DbConnection) -> diesel::QueryResult<Option<BulkWrite>> {
     match conn {
         DbConnection::Sqlite(c) => {
@@ -149,7 +175,11 @@ pub fn begin_bulk_write(conn: &mut DbConnection) -> diesel::QueryResult<Option<B
             }
             Ok(Some(BulkWrite { deferred }))
         }
-        DbConnection::Pg(_) => Ok(None),
+        DbConnection::Pg(c) => {
+            // Until the transaction ends, committed or not.
+            c.batch_execute("SET LOCAL statement_timeout = 0")?;
+            Ok(None)
+        }
     }
 }
 

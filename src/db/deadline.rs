@@ -5,9 +5,11 @@
 //! run past its connection's deadline (`SQLITE_INTERRUPT`, "interrupted"),
 //! and a statement trace that starts the clock when a statement begins.
 //! The deadline is off until a connection sets it, with
-//! `SELECT claimtrail_statement_timeout(<milliseconds>)` (0 turns it off):
-//! the server's pool sets it, the CLI's long jobs (migrations, imports,
-//! backups) do not.
+//! `SELECT claimtrail_statement_timeout(<milliseconds>)` (0 turns it off),
+//! which gives the timeout it replaces; `claimtrail_statement_timeout()`
+//! gives the timeout without changing it. The server's pool sets it, the
+//! CLI's long jobs (migrations, imports, backups) do not, and a bulk write
+//! turns it off until it ends (`db::before_bulk_write`).
 
 use std::cell::Cell;
 use std::ffi::{CStr, c_char, c_int, c_uint, c_void};
@@ -68,7 +70,7 @@ unsafe extern "C" fn on_open(
         ffi::sqlite3_create_function_v2(
             db,
             SET_TIMEOUT_FUNCTION_C.as_ptr(),
-            1,
+            -1,
             ffi::SQLITE_UTF8,
             deadline,
             Some(set_timeout),
@@ -110,15 +112,27 @@ unsafe extern "C" fn on_progress(deadline: *mut c_void) -> c_int {
     }
 }
 
-/// `claimtrail_statement_timeout(ms)`: sets (or, with 0, clears) the deadline.
+/// `claimtrail_statement_timeout(ms)`: sets (or, with 0, clears) the
+/// deadline and gives the one it replaces, in milliseconds (0 for none);
+/// with no argument, gives the deadline and leaves it.
 unsafe extern "C" fn set_timeout(context: *mut ffi::sqlite3_context, argc: c_int, argv: *mut *mut ffi::sqlite3_value) {
     // SAFETY: SQLite passes `argc` values and the user data given at creation.
     unsafe {
         let deadline = &*ffi::sqlite3_user_data(context).cast::<Deadline>();
-        let millis = if argc == 1 { ffi::sqlite3_value_int64(*argv) } else { 0 };
-        let timeout = u64::try_from(millis).ok().filter(|ms| *ms > 0).map(Duration::from_millis);
-        deadline.timeout.set(timeout);
-        ffi::sqlite3_result_int64(context, millis);
+        let previous = deadline.timeout.get().map_or(0, |t| i64::try_from(t.as_millis()).unwrap_or(i64::MAX));
+        match argc {
+            0 => {}
+            1 => {
+                let millis = ffi::sqlite3_value_int64(*argv);
+                let timeout = u64::try_from(millis).ok().filter(|ms| *ms > 0).map(Duration::from_millis);
+                deadline.timeout.set(timeout);
+            }
+            _ => {
+                ffi::sqlite3_result_error(context, c"one argument at most".as_ptr(), -1);
+                return;
+            }
+        }
+        ffi::sqlite3_result_int64(context, previous);
     }
 }
 

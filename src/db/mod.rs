@@ -441,7 +441,14 @@ where
             Ok(value)
         }
         Err(error) => {
-            <DbConnection as Connection>::TransactionManager::rollback_transaction(conn)?;
+            if let Err(rollback) = <DbConnection as Connection>::TransactionManager::rollback_transaction(conn) {
+                // SQLite rolls a transaction back itself when one of its
+                // writes is interrupted (a statement past its deadline): the
+                // error that ended it is the one to report. The connection
+                // is not lent again, whatever state it is in.
+                tracing::warn!(%rollback, "a failed write transaction could not be rolled back");
+                pool::discard(conn);
+            }
             Err(error)
         }
     }

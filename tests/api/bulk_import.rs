@@ -5,7 +5,9 @@
 
 use claimtrail::claims;
 use claimtrail::db::write::{Actor, Change};
-use claimtrail::db::{Backend, Db, write_tx};
+use std::time::Duration;
+
+use claimtrail::db::{Backend, Db, DbOptions, write_tx};
 use claimtrail::http::{MergePatch, Precondition};
 use serde_json::{Value, json};
 
@@ -208,4 +210,62 @@ async fn a_failed_or_refused_import_or_a_dry_run_leaves_the_schema_and_the_conne
     assert_eq!(connection_settings(&mut conn), settings, "after an import");
     drop(conn);
     assert_eq!(lines_of(&db, schema), before, "every table, index and trigger is as it was");
+}
+
+/// The statement deadline of a connection, in milliseconds.
+fn statement_timeout_ms(conn: &mut claimtrail::db::DbConnection) -> i64 {
+    match conn {
+        claimtrail::db::DbConnection::Sqlite(c) => {
+            claimtrail::db::Settings::of(c).expect("the settings").statement_timeout_ms
+        }
+        claimtrail::db::DbConnection::Pg(c) => {
+            #[derive(diesel::QueryableByName)]
+            struct Timeout {
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                statement_timeout: String,
+            }
+            let shown: Timeout =
+                diesel::RunQueryDsl::get_result(diesel::sql_query("SHOW statement_timeout"), c).expect("shown");
+            shown.statement_timeout.trim_end_matches("ms").parse().expect("milliseconds")
+        }
+    }
+}
+
+/// A server's connections stop a statement past their deadline; an import
+/// on one (`POST /v1/import`) runs without it, and gives it back after.
+async fn an_import_on_a_server_connection_runs_past_its_statement_deadline_and_gives_it_back(backend: Backend) {
+    let (url, _dir) = fresh_database(Backend::Sqlite);
+    let original = Db::connect(&url, 2).expect("the SQLite database opens");
+    fill(&original, 1200);
+    let file = ndjson(&lines(&export_of(&original)));
+    let claims: u64 =
+        lines_of(&original, "SELECT CAST(count(*) AS TEXT) AS line FROM claims")[0].parse().expect("a count");
+
+    let (url, _dir) = fresh_database(backend);
+    drop(Db::connect(&url, 1).expect("the database is made"));
+    let options = DbOptions { statement_timeout: Some(Duration::from_millis(10)), ..DbOptions::new(1) };
+    let db = Db::connect_with(&url, &options).expect("the database opens");
+    let mut conn = db.get().expect("a connection");
+    assert_eq!(statement_timeout_ms(&mut conn), 10, "the pool's deadline");
+    // Refreshing 1,200 claims in one statement takes far longer than 10 ms.
+    let report = claimtrail::transfer::import(&mut conn, file.as_bytes(), false, Change::now(Actor::Import))
+        .expect("the import is not stopped");
+    assert_eq!((report.errors.len(), report.imported.claims), (0, claims));
+    assert_eq!(statement_timeout_ms(&mut conn), 10, "the deadline is back");
+    let endless = match backend {
+        Backend::Sqlite => "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c",
+        Backend::Postgres => "SELECT pg_sleep(60)",
+    };
+    let stopped = diesel::RunQueryDsl::execute(diesel::sql_query(endless), &mut *conn);
+    assert!(stopped.is_err(), "a statement past the deadline is stopped again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_on_a_server_connection_runs_past_its_statement_deadline_and_gives_it_back_on_sqlite() {
+    an_import_on_a_server_connection_runs_past_its_statement_deadline_and_gives_it_back(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_on_a_server_connection_runs_past_its_statement_deadline_and_gives_it_back_on_postgres() {
+    an_import_on_a_server_connection_runs_past_its_statement_deadline_and_gives_it_back(Backend::Postgres).await;
 }

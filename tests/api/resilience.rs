@@ -97,6 +97,16 @@ fn endless(backend: Backend) -> &'static str {
     }
 }
 
+/// A write that would run for ever on each backend, into `scratch (x)`.
+fn endless_write(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => {
+            "INSERT INTO scratch WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c"
+        }
+        Backend::Postgres => "INSERT INTO scratch SELECT 1 FROM pg_sleep(60)",
+    }
+}
+
 async fn a_statement_past_its_deadline_is_a_503_and_the_connection_is_returned_clean(backend: Backend) {
     let (url, _dir) = fresh_database(backend);
     // One connection: whatever runs next runs on the one that was interrupted.
@@ -117,6 +127,15 @@ async fn a_statement_past_its_deadline_is_a_503_and_the_connection_is_returned_c
         .write(Change::now(Actor::Cli), move |tx| {
             diesel::sql_query("CREATE TABLE scratch (x INTEGER)").execute(tx.conn)?;
             diesel::sql_query(endless(backend)).execute(tx.conn).map_err(ApiError::from)
+        })
+        .await;
+    assert_eq!(write.expect_err("stopped").status().as_u16(), 503);
+    // A write statement stopped: SQLite rolls the whole transaction back
+    // itself, and the error is still the deadline's.
+    let write = db
+        .write(Change::now(Actor::Cli), move |tx| {
+            diesel::sql_query("CREATE TABLE scratch (x INTEGER)").execute(tx.conn)?;
+            diesel::sql_query(endless_write(backend)).execute(tx.conn).map_err(ApiError::from)
         })
         .await;
     assert_eq!(write.expect_err("stopped").status().as_u16(), 503);

@@ -44,7 +44,7 @@ pub struct ClaimRow {
 
 /// One tag of one claim.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, QueryableByName, Insertable)]
-#[diesel(table_name = claim_tags)]
+#[diesel(table_name = claim_tags, treat_none_as_default_value = false)]
 pub struct TagRow {
     pub claim_id: ClaimId,
     pub tag: String,

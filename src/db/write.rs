@@ -122,10 +122,12 @@ pub const ROWS_PER_KEPT_INSERT: usize = 100;
 /// On SQLite, runs of [`ROWS_PER_KEPT_INSERT`] rows go through a statement
 /// diesel keeps prepared (the length is part of its type), the rest at
 /// most [`ROWS_PER_INSERT`] per statement. A run is one statement, because
-/// every row type with optional fields derives `Insertable` with
+/// every row type written in batches derives `Insertable` with
 /// `treat_none_as_default_value = false` (a `None` is written as `NULL`,
-/// which no nullable column's default differs from). Otherwise diesel
-/// writes a chunk row by row inside a savepoint, and in a large transaction
+/// which no nullable column's default differs from), even one without
+/// optional fields (`claims::store::TagRow`: diesel took its batches row
+/// by row too). Otherwise diesel writes a chunk row by row inside a
+/// savepoint, and in a large transaction
 /// (an import) SQLite then copies every page those rows touch into its
 /// statement journal, row after row: a fifth of an import's time under
 /// `perf`. A single row is written as its own statement, whose text diesel

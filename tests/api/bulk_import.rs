@@ -269,3 +269,45 @@ async fn an_import_on_a_server_connection_runs_past_its_statement_deadline_and_g
 async fn an_import_on_a_server_connection_runs_past_its_statement_deadline_and_gives_it_back_on_postgres() {
     an_import_on_a_server_connection_runs_past_its_statement_deadline_and_gives_it_back(Backend::Postgres).await;
 }
+
+/// A batch of rows is one statement on SQLite: diesel writes a batch row by
+/// row, each in a savepoint, for a row type that may leave a column to its
+/// default, and inside an import's one transaction every savepoint copies
+/// the pages it touches to a journal. No savepoint is taken importing a
+/// file with every kind of record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_writes_its_rows_without_a_savepoint() {
+    use diesel::connection::{Connection, InstrumentationEvent};
+    let (url, _dir) = fresh_database(Backend::Sqlite);
+    let original = Db::connect(&url, 2).expect("the SQLite database opens");
+    fill(&original, 40);
+    let records = lines(&export_of(&original));
+    for kind in ["agent", "source", "claim", "attribution", "review", "revision"] {
+        assert!(records.iter().any(|r| r["type"] == kind), "the file has a {kind}");
+    }
+    assert!(records.iter().any(|r| r["type"] == "claim" && r["data"]["tags"] != json!([])), "and tags");
+
+    let (url, _dir) = fresh_database(Backend::Sqlite);
+    let db = Db::connect(&url, 1).expect("the SQLite database opens");
+    let mut conn = db.get().expect("a connection");
+    let claimtrail::db::DbConnection::Sqlite(c) = &mut *conn else { panic!("a SQLite database") };
+    let seen = std::sync::Arc::new(std::sync::Mutex::new((0usize, Vec::new())));
+    let recording = seen.clone();
+    c.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+        let mut seen = recording.lock().expect("the record");
+        match event {
+            InstrumentationEvent::StartQuery { query, .. } if query.to_string().starts_with("INSERT INTO") => {
+                seen.0 += 1
+            }
+            InstrumentationEvent::BeginTransaction { depth, .. } => seen.1.push(depth.get()),
+            _ => {}
+        }
+    });
+    let report =
+        claimtrail::transfer::import(&mut conn, ndjson(&records).as_bytes(), false, Change::now(Actor::Import))
+            .expect("the import runs");
+    assert_eq!(report.errors.len(), 0, "{:?}", report.errors);
+    let (inserts, transactions) = seen.lock().expect("the record").clone();
+    assert!(inserts > 0, "the INSERTs are seen");
+    assert_eq!(transactions, [1], "one transaction, no savepoint");
+}

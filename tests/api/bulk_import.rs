@@ -47,7 +47,7 @@ fn derived_rows(db: &Db) -> Vec<String> {
     ];
     let mut rows: Vec<String> = queries.iter().flat_map(|query| lines_of(db, query)).collect();
     // `claim_terms` holds what FTS5 indexed: a "rows N" line, no other.
-    rows.extend(crate::search::claim_terms_against_fts5(db));
+    rows.extend(crate::relevance::claim_terms_against_fts5(db));
     // The full-text index holds exactly the documents (an error if not).
     run_sql(db, "INSERT INTO claims_fts (claims_fts, rank) VALUES ('integrity-check', 1)");
     rows
@@ -143,7 +143,7 @@ async fn an_import_derives_the_search_documents_dates_and_backers_that_single_wr
     })
     .expect("the claim is changed");
     drop(conn);
-    let checked = crate::search::claim_terms_against_fts5(&split);
+    let checked = crate::relevance::claim_terms_against_fts5(&split);
     assert!(checked.len() == 1 && checked[0].starts_with("rows "), "{checked:?}");
     let counted = lines_of(&split, "SELECT term || ' ' || docs AS line FROM claim_term_docs WHERE term = 'zyxwvut'");
     assert_eq!(counted, ["zyxwvut 1"]);

@@ -24,6 +24,7 @@ mod limits;
 mod openapi;
 mod operations;
 mod provenance;
+mod relevance;
 mod resilience;
 mod reviews;
 mod revisions;

@@ -1,0 +1,663 @@
+//! Relevance on SQLite: `claimtrail_bm25`'s scores against FTS5's `bm25`,
+//! and one- and two-word searches answered from `claim_terms` and the
+//! posting lists kept from it, against the full ranking, across writes.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, spawn_app};
+use crate::search::id;
+
+#[derive(diesel::QueryableByName)]
+struct Scores {
+    #[diesel(sql_type = diesel::sql_types::Double)]
+    fts5: f64,
+    #[diesel(sql_type = diesel::sql_types::Double)]
+    ours: f64,
+}
+
+/// Each expression's matches scored by FTS5's configured `rank` (`bm25`)
+/// and by `claimtrail_bm25`, which the claim list ranks by on SQLite.
+fn scores(conn: &mut claimtrail::db::DbConnection, expressions: &[&str]) -> Vec<Vec<Scores>> {
+    use diesel::RunQueryDsl;
+    use diesel::sql_types::Text;
+    let sql = format!(
+        "SELECT claims_fts.rank AS fts5, {}(claims_fts, ?, {}) AS ours FROM claims_fts \
+         WHERE claims_fts MATCH ? ORDER BY claims_fts.rowid",
+        claimtrail::db::bm25::FUNCTION,
+        claimtrail::claims::listing::RANK_WEIGHTS
+    );
+    expressions
+        .iter()
+        .map(|expression| {
+            diesel::sql_query(&sql)
+                .bind::<Text, _>(*expression)
+                .bind::<Text, _>(*expression)
+                .load::<Scores>(conn)
+                .expect("the expression is ranked")
+        })
+        .collect()
+}
+
+fn assert_same_scores(all: &[Vec<Scores>], expressions: &[&str], matches: &[usize]) {
+    for ((scores, expression), expected) in all.iter().zip(expressions).zip(matches) {
+        assert_eq!(scores.len(), *expected, "matches of {expression}");
+        for score in scores {
+            assert_eq!(
+                score.ours.to_bits(),
+                score.fts5.to_bits(),
+                "{expression}: ours {} against bm25 {}",
+                score.ours,
+                score.fts5
+            );
+        }
+    }
+}
+
+/// On SQLite relevance is `claimtrail_bm25`: FTS5's `bm25` keeping each
+/// query text's IDFs until the database changes. Its scores are `bm25`'s
+/// bit for bit (words, stems, prefixes, phrases, facet terms of weight 0):
+/// on the first run of a query, on the next (from what it kept), after
+/// another connection's commit changed how many claims hold the words, and
+/// inside a write transaction that changed them without committing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_relevance_scores_are_fts5_bm25_scores_before_and_after_writes() {
+    use diesel::Connection;
+    let app = spawn_app(claimtrail::db::Backend::Sqlite).await;
+    for text in [
+        "Security forces secured the road to Gao.",
+        "The security council met; security was the agenda.",
+        "Markets for securities fell in Bamako.",
+        "A fuel blockade by JNIM cut supplies.",
+        "Gold exports rose as the blockade eased.",
+    ] {
+        app.create_claim(text).await;
+    }
+    app.create("/v1/claims", json!({"text": "Security guards were hired.", "tags": ["security"]})).await;
+    let tag = format!("t{}", hex::encode("security"));
+    let with_tag = format!("({{text subject quotes}} : \"security\" OR stems : \"secur\") AND facets : \"{tag}\"");
+    let expressions = [
+        "({text subject quotes} : \"security\" OR stems : \"secur\")",
+        "{text subject quotes} : \"secur\"*",
+        "{text subject quotes} : \"fuel blockade\"",
+        "{text subject quotes stems} : \"blockade\" AND {text subject quotes stems} : \"gold\"",
+        with_tag.as_str(),
+    ];
+    let mut conn = app.db.get().expect("a connection");
+    let first = scores(&mut conn, &expressions);
+    assert_same_scores(&first, &expressions, &[4, 4, 1, 1, 1]);
+    assert_same_scores(&scores(&mut conn, &expressions), &expressions, &[4, 4, 1, 1, 1]);
+
+    // Another connection commits: more claims hold "security", so its IDF
+    // falls; what this connection kept for the query must go.
+    for i in 0..6 {
+        app.create_claim(&format!("Security patrol {i} reported calm.")).await;
+    }
+    let after = scores(&mut conn, &expressions);
+    assert_same_scores(&after, &expressions, &[10, 10, 1, 1, 1]);
+    assert_ne!(after[0][0].ours.to_bits(), first[0][0].ours.to_bits(), "the first claim's score moved with the IDF");
+
+    // Inside a write transaction, before it commits: the data version has
+    // not moved, yet the words have.
+    conn.transaction::<(), diesel::result::Error, _>(|conn| {
+        use diesel::RunQueryDsl;
+        diesel::sql_query("UPDATE claims SET text = 'Gold, gold and a blockade.' WHERE text LIKE 'Security patrol%'")
+            .execute(conn)?;
+        let inside = scores(conn, &expressions);
+        assert_same_scores(&inside, &expressions, &[4, 4, 1, 7, 1]);
+        Err(diesel::result::Error::RollbackTransaction)
+    })
+    .expect_err("rolled back");
+    assert_same_scores(&scores(&mut conn, &expressions), &expressions, &[10, 10, 1, 1, 1]);
+}
+
+/// Lines naming every row where `claim_terms` and what FTS5 indexed (read
+/// back through an `fts5vocab` table of every token) disagree, and every
+/// term whose counts in `claim_term_docs` are not `claim_terms`' own: none
+/// when the triggers keep them right; then a last line, "rows N".
+pub fn claim_terms_against_fts5(db: &claimtrail::db::Db) -> Vec<String> {
+    crate::helpers::run_sql(
+        db,
+        "CREATE VIRTUAL TABLE IF NOT EXISTS claims_fts_instances USING fts5vocab(claims_fts, instance);",
+    );
+    crate::helpers::lines_of(
+        db,
+        "WITH lengths AS (SELECT doc, count(*) AS n FROM claims_fts_instances GROUP BY doc),
+         expected AS (
+             SELECT i.term AS term, sum(i.col IN ('text', 'subject', 'quotes')) AS written,
+                 sum(i.col = 'stems') AS stemmed, l.n AS length, i.doc AS doc
+             FROM claims_fts_instances i JOIN lengths l ON l.doc = i.doc
+             WHERE i.col <> 'facets' GROUP BY i.term, i.doc)
+         SELECT 'missing ' || term || ' ' || doc AS line FROM (
+             SELECT * FROM expected EXCEPT SELECT term, written, stemmed, length, doc FROM claim_terms)
+         UNION ALL
+         SELECT 'extra ' || term || ' ' || doc AS line FROM (
+             SELECT term, written, stemmed, length, doc FROM claim_terms EXCEPT SELECT * FROM expected)
+         UNION ALL
+         SELECT 'counts ' || term AS line FROM (
+             SELECT * FROM (SELECT term, sum(written > 0), sum(stemmed > 0), count(*) FROM claim_terms GROUP BY term)
+             EXCEPT SELECT term, written, stemmed, docs FROM claim_term_docs)
+         UNION ALL
+         SELECT 'counted ' || term AS line FROM (
+             SELECT term, written, stemmed, docs FROM claim_term_docs
+             EXCEPT SELECT * FROM (SELECT term, sum(written > 0), sum(stemmed > 0), count(*) FROM claim_terms GROUP BY term))
+         UNION ALL
+         SELECT 'rows ' || count(*) AS line FROM claim_terms",
+    )
+}
+
+/// On SQLite a search of one word by relevance reads its best matches from
+/// `claim_terms` and stops once nothing unread can beat them (see
+/// `claims::listing::top`). It must give the rows and ranks, to the bit,
+/// that ranking every match gives: first pages of several sizes, the pages
+/// after them by cursor, words with stems and without, accents, words
+/// nowhere; and again after writes changed the texts and quotes, which the
+/// triggers must carry into `claim_terms` as FTS5 indexes them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_search_of_one_or_two_words_by_relevance_from_claim_terms_is_the_full_ranking() {
+    use claimtrail::claims::listing::{RankedBy, ranked_by};
+    use claimtrail::claims::model::{ClaimQuery, ClaimSort};
+    let app = spawn_app(claimtrail::db::Backend::Sqlite).await;
+    // The searched words among fillers, so that few are in most claims
+    // (a word in more than half has the smallest IDF, the same for all).
+    let fillers: Vec<String> = (0..40).map(|i| format!("filler{i}")).collect();
+    let mut vocabulary = vec![
+        "security",
+        "security",
+        "secure",
+        "securities",
+        "secured",
+        "officials",
+        "official",
+        "killed",
+        "kill",
+        "killing",
+        "the",
+        "the",
+        "the",
+        "mali",
+        "gold",
+        "Sécurité",
+        "forces",
+        "attack",
+        "road",
+        "town",
+        "said",
+    ];
+    vocabulary.extend(fillers.iter().map(String::as_str));
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move || {
+        state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        (state >> 33) as usize
+    };
+    let records: Vec<Value> = (0..1000)
+        .map(|i| {
+            let words: Vec<&str> = (0..2 + next() % 30).map(|_| vocabulary[next() % vocabulary.len()]).collect();
+            let at = format!("2001-01-01T{:02}:{:02}:{:02}Z", i / 3600, i / 60 % 60, i % 60);
+            let tags: Vec<&str> = if i % 3 == 0 { vec!["security"] } else { vec![] };
+            json!({"type": "claim", "data": {
+                "id": format!("0193a7e0-0000-7000-8000-{:012x}", 0xe000 + i),
+                "text": words.join(" "), "tags": tags, "created_at": at, "updated_at": at, "version": 1,
+            }})
+        })
+        .collect();
+    // A word in three claims only, beside one in most.
+    let records: Vec<Value> = records
+        .into_iter()
+        .chain((0..3).map(|i| {
+            json!({"type": "claim", "data": {
+                "id": format!("0193a7e0-0000-7000-8000-{:012x}", 0xf000 + i),
+                "text": format!("the vuraka of the road {i}"), "tags": [],
+                "created_at": "2001-01-02T00:00:00Z", "updated_at": "2001-01-02T00:00:00Z", "version": 1,
+            }})
+        }))
+        .collect();
+    // A claim in French has no stems: `secur` is a word written there,
+    // which the stem phrase of `security` does not match.
+    let records: Vec<Value> = records
+        .into_iter()
+        .chain(std::iter::once(json!({"type": "claim", "data": {
+            "id": "0193a7e0-0000-7000-8000-00000000f100", "language": "fr",
+            "text": "secur officials secur", "tags": [],
+            "created_at": "2001-01-03T00:00:00Z", "updated_at": "2001-01-03T00:00:00Z", "version": 1,
+        }})))
+        .collect();
+    let response = crate::transfer::post_import(&app, "", crate::transfer::transfer_file(&records)).await;
+    assert_eq!(response.status(), StatusCode::OK, "{:?}", response.text().await);
+
+    // `carried`: the lists of this check's searches were kept before the
+    // writes since, and are carried over them.
+    let check = |app: &TestApp, carried: bool| {
+        let db = app.db.clone();
+        async move {
+            let lines = claim_terms_against_fts5(&db);
+            assert_eq!(lines.len(), 1, "claim_terms differs from FTS5: {:?}", &lines[..lines.len().min(10)]);
+            assert!(lines[0] != "rows 0", "claim_terms is empty");
+            tokio::task::spawn_blocking(move || {
+                let mut conn = db.get().expect("a connection");
+                let query = |q: &str, cursor: Option<String>| ClaimQuery {
+                    q: Some(q.to_string()),
+                    sort: Some(ClaimSort::Relevance),
+                    cursor,
+                    ..Default::default()
+                };
+                for q in [
+                    "security",
+                    "Security",
+                    "secured",
+                    "officials",
+                    "kill",
+                    "killed",
+                    "the",
+                    "mali",
+                    "securite",
+                    "nowhere",
+                    "security officials",
+                    "officials security",
+                    "killed mali",
+                    "the gold",
+                    "the the",
+                    "secured security",
+                    "Sécurité kill",
+                    "security nowhere",
+                ] {
+                    for (limit, first_batch) in [(1, 1), (7, 1), (7, 64), (50, 2), (50, 64)] {
+                        let best = ranked_by(
+                            &mut conn,
+                            query(q, None),
+                            limit,
+                            RankedBy::Terms { first_batch, max_rows: usize::MAX },
+                        )
+                        .expect("ranks")
+                        .unwrap_or_else(|| panic!("q={q} limit={limit}: answered from claim_terms"));
+                        let all = ranked_by(&mut conn, query(q, None), limit, RankedBy::Counted)
+                            .expect("ranks")
+                            .expect("every match ranked");
+                        let bits = |rows: &[(i64, f64)]| {
+                            rows.iter().map(|(doc, rank)| (*doc, rank.to_bits())).collect::<Vec<_>>()
+                        };
+                        assert_eq!(bits(&best), bits(&all), "q={q} limit={limit} first_batch={first_batch}");
+                        let merged = ranked_by(&mut conn, query(q, None), limit, RankedBy::Postings)
+                            .expect("ranks")
+                            .unwrap_or_else(|| panic!("q={q} limit={limit}: ranked from the posting lists"));
+                        assert_eq!(bits(&merged), bits(&all), "q={q} limit={limit}: from the posting lists");
+                        if !q.contains("nowhere") {
+                            let enough = if q.contains(' ') { 8.min(limit as usize + 1) } else { limit as usize + 1 };
+                            assert!(all.len() >= enough, "q={q} limit={limit}: only {} matches", all.len());
+                        }
+                    }
+                    // Page after page by cursor: the pages of the full
+                    // ranking (`list_walking` ranks every match), as the
+                    // server reads them (with its kept posting lists) and
+                    // without them.
+                    let mut pages = [Vec::new(), Vec::new(), Vec::new()];
+                    for (walk, ids) in pages.iter_mut().enumerate() {
+                        let mut cursor = None;
+                        loop {
+                            let page = match walk {
+                                0 => claimtrail::claims::listing::list(&mut conn, query(q, cursor), 7),
+                                1 => claimtrail::claims::listing::list_walking(&mut conn, query(q, cursor), 7),
+                                _ => claimtrail::claims::listing::list_kept(&mut conn, query(q, cursor), 7, db.terms()),
+                            }
+                            .expect("a page");
+                            ids.push(page.items.into_iter().map(|item| item.claim.id.to_string()).collect::<Vec<_>>());
+                            cursor = page.next_cursor;
+                            if cursor.is_none() || ids.len() == 12 {
+                                break;
+                            }
+                        }
+                    }
+                    assert_eq!(pages[0], pages[1], "q={q}");
+                    assert_eq!(pages[2], pages[1], "q={q}, with the kept posting lists");
+                }
+                // Of the server's searches of two words of like weight
+                // since the last commit, the first is ranked by FTS5, the
+                // second too while it has the posting lists (each word as
+                // written and as a stem) read in the background, and the
+                // ones after use them: the pages above did that for
+                // `security officials`, so the same words in the other
+                // order are from kept lists once the read is done (asked
+                // again until then, ten seconds at most).
+                let count = |result: &str| db.terms().cache().counter().with_label_values(&[result]).get();
+                let (read, fts5) = (count("read"), count("fts5"));
+                assert!(read > 0 && fts5 > 0, "read {read}, fts5 {fts5}");
+                let mut asked = 0;
+                let kept = loop {
+                    let kept = count("kept");
+                    claimtrail::claims::listing::list_kept(&mut conn, query("officials security", None), 7, db.terms())
+                        .expect("a page");
+                    if count("kept") == kept + 1 {
+                        break kept + 1;
+                    }
+                    asked += 1;
+                    assert!(asked < 100, "the lists were never kept");
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                };
+                assert!(db.terms().cache().bytes() > 0, "the lists are kept");
+                assert_eq!(count("read"), read, "read once");
+                let fts5 = count("fts5");
+                // Inside a transaction already open, whose snapshot may be
+                // older than the epoch, no kept list is used.
+                diesel::Connection::transaction::<_, diesel::result::Error, _>(&mut *conn, |conn| {
+                    claimtrail::claims::listing::list_kept(conn, query("officials security", None), 7, db.terms())
+                        .expect("a page");
+                    Ok(())
+                })
+                .expect("the transaction");
+                assert_eq!((count("kept"), count("fts5")), (kept, fts5 + 1), "by FTS5 inside a transaction");
+                // Two words of unlike weight (`the` is in most claims): the
+                // threshold algorithm answers. Once it has read far (here:
+                // past 0 rows), their lists are wanted, read in the
+                // background from the second such search, and merged from
+                // then on without the threshold algorithm, whether it
+                // would have finished (here: no row limit) or given up
+                // (here: past 0 rows). The pages are the full ranking's
+                // all along.
+                let walk = |conn: &mut claimtrail::db::DbConnection, q: &str, rows: Option<(usize, usize)>| {
+                    let mut ids = Vec::new();
+                    let mut cursor = None;
+                    loop {
+                        let page = match rows {
+                            None => claimtrail::claims::listing::list_walking(conn, query(q, cursor), 7),
+                            Some((far_rows, max_rows)) => claimtrail::claims::listing::list_kept_reading(
+                                conn,
+                                query(q, cursor),
+                                7,
+                                db.terms(),
+                                far_rows,
+                                max_rows,
+                            ),
+                        }
+                        .expect("a page");
+                        ids.push(page.items.into_iter().map(|item| item.claim.id.to_string()).collect::<Vec<_>>());
+                        cursor = page.next_cursor;
+                        if cursor.is_none() || ids.len() == 6 {
+                            return ids;
+                        }
+                    }
+                };
+                // After the writes, the lists kept before them are carried
+                // over them: merged from the first page on.
+                for (q, max_rows) in [("the filler7", usize::MAX), ("filler8 the", 0)] {
+                    let full = walk(&mut conn, q, None);
+                    assert!(full.len() > 1, "q={q}: several pages");
+                    let (kept, wanted) = (count("kept"), count("terms"));
+                    let mut asked = 0;
+                    while count("kept") == kept {
+                        assert_eq!(walk(&mut conn, q, Some((0, max_rows))), full, "q={q}");
+                        asked += 1;
+                        assert!(asked < 100, "q={q}: the lists were never kept");
+                        std::thread::sleep(std::time::Duration::from_millis(100));
+                    }
+                    if carried {
+                        assert_eq!(count("terms"), wanted, "q={q}: carried, never wanted");
+                        assert_eq!(count("kept"), kept + full.len() as u64, "q={q}: every page merged");
+                    } else {
+                        assert!(count("terms") >= wanted + 2, "q={q}: wanted by the first two searches");
+                    }
+                    // Merged at once: the threshold algorithm would give up
+                    // at its first rows and never read far, leaving FTS5.
+                    let (kept, wanted) = (count("kept"), count("terms"));
+                    assert_eq!(walk(&mut conn, q, Some((usize::MAX, 0))), full, "q={q}, merged");
+                    assert_eq!(count("kept"), kept + full.len() as u64, "q={q}: every page merged");
+                    assert_eq!(count("terms"), wanted, "q={q}: without the threshold algorithm");
+                }
+                // Once the rare word's rows are read, no unread claim can
+                // match: the search stops there, with fewer matches than
+                // the page holds, rather than read the common word's rows
+                // (allowed here far fewer than it has) and give up.
+                for limit in [1, 2, 7, 50] {
+                    let search = || query("the vuraka", None);
+                    let best = ranked_by(&mut conn, search(), limit, RankedBy::Terms { first_batch: 1, max_rows: 60 })
+                        .expect("ranks")
+                        .unwrap_or_else(|| panic!("limit={limit}: answered from claim_terms within 60 rows"));
+                    let all = ranked_by(&mut conn, search(), limit, RankedBy::Counted).expect("ranks").expect("rows");
+                    let bits =
+                        |rows: &[(i64, f64)]| rows.iter().map(|(doc, rank)| (*doc, rank.to_bits())).collect::<Vec<_>>();
+                    assert_eq!(bits(&best), bits(&all), "limit={limit}");
+                    assert_eq!(all.len(), 3.min(limit as usize + 1), "limit={limit}");
+                }
+                // The server takes that pair from `claim_terms`; page after
+                // page of one claim by cursor, the pages of the full ranking.
+                assert!(
+                    ranked_by(&mut conn, query("the vuraka", None), 1, RankedBy::TermsWhenCheaper)
+                        .expect("ranks")
+                        .is_some(),
+                    "the vuraka: from claim_terms"
+                );
+                let mut pages = [Vec::new(), Vec::new()];
+                for (walk, ids) in pages.iter_mut().enumerate() {
+                    let mut cursor = None;
+                    loop {
+                        let page = if walk == 1 {
+                            claimtrail::claims::listing::list_walking(&mut conn, query("the vuraka", cursor), 1)
+                        } else {
+                            claimtrail::claims::listing::list(&mut conn, query("the vuraka", cursor), 1)
+                        }
+                        .expect("a page");
+                        ids.extend(page.items.into_iter().map(|item| item.claim.id.to_string()));
+                        cursor = page.next_cursor;
+                        if cursor.is_none() || ids.len() > 3 {
+                            break;
+                        }
+                    }
+                }
+                assert_eq!(pages[0], pages[1], "the vuraka, page by page");
+                assert_eq!(pages[0].len(), 3, "the vuraka: its three claims");
+                // The server takes two words from `claim_terms` only when
+                // one weighs far less than the other ("the" is in most
+                // claims); two of like weight are ranked whole.
+                let mut chosen = |q: &str| {
+                    ranked_by(&mut conn, query(q, None), 7, RankedBy::TermsWhenCheaper).expect("ranks").is_some()
+                };
+                assert!(chosen("the gold"), "a word in most claims and another: from claim_terms");
+                assert!(chosen("security"), "one word: from claim_terms");
+                assert!(!chosen("security officials"), "two words of like weight: ranked whole");
+                // Three words are ranked whole.
+                let best = ranked_by(
+                    &mut conn,
+                    query("security officials mali", None),
+                    7,
+                    RankedBy::Terms { first_batch: 64, max_rows: usize::MAX },
+                )
+                .expect("ranks");
+                assert!(best.is_none(), "three words are not answered from claim_terms");
+                // Ranked whole, with the IDFs of one-word phrases from
+                // `claim_term_docs`: the ranks of counting them all, on
+                // another connection (each keeps what it counted).
+                let mut other = db.get().expect("a second connection");
+                for (name, q, tag) in [
+                    ("two words", "security officials", None),
+                    ("a word and a stopword", "kill the", None),
+                    ("a prefix and a word", "secur* officials", None),
+                    ("a phrase and a word", "\"the security\" mali", None),
+                    ("a tag and a word", "security", Some("security")),
+                    ("a tag and two words", "security road", Some("security")),
+                ] {
+                    let search = || ClaimQuery { tag: tag.map(str::to_string), ..query(q, None) };
+                    let known = ranked_by(&mut conn, search(), 50, RankedBy::KnownIdfs).expect("ranks").expect("rows");
+                    let counted = ranked_by(&mut other, search(), 50, RankedBy::Counted).expect("ranks").expect("rows");
+                    let bits =
+                        |rows: &[(i64, f64)]| rows.iter().map(|(doc, rank)| (*doc, rank.to_bits())).collect::<Vec<_>>();
+                    assert_eq!(bits(&known), bits(&counted), "{name}");
+                    assert!(!known.is_empty(), "{name}: finds claims");
+                }
+            })
+            .await
+            .expect("the comparison");
+        }
+    };
+    check(&app, false).await;
+
+    // Writes: new texts, a quote (the `quotes` column), a new claim.
+    let source = id(&app
+        .create_source("Security report", Some("Officials said security forces killed the security chief."))
+        .await);
+    for i in [3, 17, 42] {
+        let claim = format!("0193a7e0-0000-7000-8000-{:012x}", 0xe000 + i);
+        let response = app
+            .patch(
+                &format!("/v1/claims/{claim}"),
+                1,
+                &json!({"text": "security security security, said the officials"}),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        app.create_attribution(json!({"claim_id": claim, "source_id": source, "mode": "direct",
+            "quote": {"exact": "security forces killed the security chief"}}))
+            .await;
+    }
+    app.create_claim("Security.").await;
+    check(&app, true).await;
+}
+
+/// Two words of like weight are ranked from their posting lists kept in
+/// memory (SQLite): a commit, through the API or by another connection,
+/// is seen by the next search at once, the lists carried over it (the
+/// documents it changed read again, from `claim_terms_log`); when the log
+/// cannot tell what changed (every document did, or its rows since the
+/// lists were read are gone), the lists are ranked by FTS5 and read again
+/// whole, as the first time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_words_ranked_from_kept_posting_lists_see_every_commit() {
+    let app = crate::helpers::spawn_app_with(claimtrail::db::Backend::Sqlite, |s| {
+        s.metrics.metrics_bind = Some("127.0.0.1:0".to_string());
+    })
+    .await;
+    // `claimtrail_posting_lists_total` by result: kept, read, fts5.
+    let counts = || async {
+        let metrics = app.metrics_address.clone().expect("a metrics listener");
+        let text = app.client.get(format!("{metrics}/metrics")).send().await.unwrap().text().await.unwrap();
+        ["kept", "read", "fts5"].map(|result| {
+            let name = format!(r#"claimtrail_posting_lists_total{{result="{result}"}} "#);
+            text.lines().find_map(|line| line.strip_prefix(name.as_str())).and_then(|v| v.parse::<u64>().ok())
+        })
+    };
+    for i in 0..40 {
+        let text = match i % 4 {
+            0 => format!("Security officials met in Gao on day {i}, with many others present at length."),
+            1 => format!("Officials of the security council spoke on day {i}, after a long and tiring session."),
+            2 => format!("Security was tight on day {i}."),
+            _ => format!("Officials said nothing on day {i}."),
+        };
+        app.create_claim(&text).await;
+    }
+    let path = "/v1/claims?q=security%20officials&sort=relevance&limit=5";
+    let ids = |page: &Value| -> Vec<String> {
+        page["items"].as_array().into_iter().flatten().filter_map(|i| i["id"].as_str().map(str::to_string)).collect()
+    };
+    // The bytes of lists the server keeps.
+    let kept_bytes = || async {
+        let metrics = app.metrics_address.clone().expect("a metrics listener");
+        let text = app.client.get(format!("{metrics}/metrics")).send().await.unwrap().text().await.unwrap();
+        text.lines().find_map(|line| line.strip_prefix("claimtrail_posting_lists_bytes ")?.parse::<u64>().ok())
+    };
+    // Three times: ranked by FTS5; by FTS5, the lists read in the
+    // background (waited for, ten seconds at most); from the kept lists.
+    let three = || async {
+        let mut pages = Vec::new();
+        for time in 0..3 {
+            if time == 2 {
+                let mut asked = 0;
+                while kept_bytes().await.unwrap_or(0) == 0 {
+                    asked += 1;
+                    assert!(asked < 100, "the lists were never kept");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+            }
+            pages.push(ids(&app.get(path).await.json::<Value>().await.expect("a page")));
+        }
+        pages
+    };
+    let before = three().await;
+    assert_eq!(before[0].len(), 5, "{before:?}");
+    assert!(before.iter().all(|page| page == &before[0]), "the same page each time: {before:?}");
+    assert_eq!(counts().await, [Some(1), Some(1), Some(1)], "kept, read, fts5");
+
+    // A claim that holds both words, short: the best match once committed.
+    let best = app.create_claim("Security officials; security officials.").await;
+    let id = best["id"].as_str().expect("an id").to_string();
+    for page in three().await {
+        assert_eq!(page.first(), Some(&id), "the new claim first: {page:?}");
+    }
+    assert_eq!(counts().await, [Some(4), Some(1), Some(1)], "kept, read, fts5: carried over the commit");
+
+    // Written by another connection, outside the server.
+    crate::helpers::run_sql(&app.db, &format!("UPDATE claims SET text = 'Nothing to see here.' WHERE id = '{id}'"));
+    for page in three().await {
+        assert_eq!(page, before[0], "the claim no longer holds the words");
+    }
+    assert_eq!(counts().await, [Some(7), Some(1), Some(1)], "kept, read, fts5: and over the other connection's");
+
+    // Every document changed (as a bulk write that fills `claim_terms`
+    // again whole logs it): the lists are read again.
+    crate::helpers::run_sql(&app.db, "INSERT INTO claim_terms_log (doc) VALUES (-1)");
+    assert!(three().await.iter().all(|page| page == &before[0]));
+    assert_eq!(counts().await, [Some(8), Some(2), Some(2)], "kept, read, fts5: read again");
+
+    // The log's rows since the lists were read are gone (it keeps 4,096).
+    let logged = (0..4200).map(|_| "(1)").collect::<Vec<_>>().join(", ");
+    crate::helpers::run_sql(&app.db, &format!("INSERT INTO claim_terms_log (doc) VALUES {logged}"));
+    assert!(three().await.iter().all(|page| page == &before[0]));
+    assert_eq!(counts().await, [Some(9), Some(3), Some(3)], "kept, read, fts5: read again");
+    // The same with few rows since: the first of them gone.
+    crate::helpers::run_sql(
+        &app.db,
+        "INSERT INTO claim_terms_log (doc) VALUES (1), (2); \
+         DELETE FROM claim_terms_log WHERE seq < (SELECT max(seq) FROM claim_terms_log)",
+    );
+    assert!(three().await.iter().all(|page| page == &before[0]));
+    assert_eq!(counts().await, [Some(10), Some(4), Some(4)], "kept, read, fts5: read again");
+
+    // The claim holds the words again, through the API: carried.
+    let claim: Value = app.get(&format!("/v1/claims/{id}")).await.json().await.expect("the claim");
+    let version = claim["version"].as_i64().expect("a version");
+    let body = serde_json::json!({"text": "Security officials; security officials."});
+    let changed = app.patch(&format!("/v1/claims/{id}"), version, &body).await;
+    assert_eq!(changed.status(), 200);
+    for page in three().await {
+        assert_eq!(page.first(), Some(&id), "the claim first again: {page:?}");
+    }
+    assert_eq!(counts().await, [Some(13), Some(4), Some(4)], "kept, read, fts5: carried again");
+
+    // The log emptied: what changed since cannot be told.
+    crate::helpers::run_sql(&app.db, "DELETE FROM claim_terms_log");
+    for page in three().await {
+        assert_eq!(page.first(), Some(&id), "the claim still first: {page:?}");
+    }
+    assert_eq!(counts().await, [Some(14), Some(5), Some(5)], "kept, read, fts5: read again");
+}
+
+/// The relevance search looks up what the documents it read hold of the
+/// search's terms through `claim_terms_by_doc`, whatever the statistics
+/// say: with those `ANALYZE` wrote at a million claims under an
+/// `analysis_limit` (a dozen rows per term), SQLite read every row of each
+/// term instead and checked it against the documents, 30 ms a search.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_relevance_search_looks_up_documents_by_document_whatever_the_statistics_say() {
+    let app = spawn_app(claimtrail::db::Backend::Sqlite).await;
+    let db = app.db.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = db.get().expect("a connection");
+        let claimtrail::db::DbConnection::Sqlite(sqlite) = &mut *conn else { panic!("a SQLite database") };
+        diesel::connection::SimpleConnection::batch_execute(
+            sqlite,
+            "ANALYZE;
+             DELETE FROM sqlite_stat1 WHERE tbl = 'claim_terms';
+             INSERT INTO sqlite_stat1 VALUES ('claim_terms', 'claim_terms', '26762272 12 10 10 4 1'),
+                 ('claim_terms', 'claim_terms_by_doc', '26762272 27 1');
+             ANALYZE sqlite_schema;",
+        )
+        .expect("the statistics are written");
+        for terms in [&["security", "secur"][..], &["mali"][..]] {
+            let plan = claimtrail::claims::listing::terms_lookup_plan(&mut conn, &[1, 2, 3], terms).expect("a plan");
+            assert!(
+                plan.iter().any(|line| line.contains("claim_terms_by_doc (doc=? AND term=?)")),
+                "terms {terms:?}: {plan:?}"
+            );
+            assert!(!plan.iter().any(|line| line.contains("PRIMARY KEY")), "terms {terms:?}: {plan:?}");
+        }
+    })
+    .await
+    .expect("the plans");
+}

@@ -25,8 +25,13 @@ const FIELD_BREAK: &str = " \u{E010} ";
 
 /// Words whose stems a thread keeps ([`stem_into`]): a text's words are
 /// mostly common ones, and looking one up costs a fraction of stemming it.
-/// The map is emptied when full; at this size it holds well under a MiB.
+/// The map is emptied when full. Only words of at most [`KEPT_WORD_BYTES`]
+/// are kept, so a thread's map stays under half a MiB whatever it stems;
+/// the threads that write hold one each, and a thread's goes with it.
 const KEPT_STEMS: usize = 4096;
+
+/// The longest word whose stem is kept, in bytes.
+const KEPT_WORD_BYTES: usize = 32;
 
 thread_local! {
     static ENGLISH: Stemmer = Stemmer::create(Algorithm::English);
@@ -53,6 +58,10 @@ pub fn stem(word: &str) -> String {
 /// Appends a word's stem, as [`stem`] gives it, from the thread's kept
 /// stems when it has it.
 fn stem_into(word: &str, out: &mut String) {
+    if word.len() > KEPT_WORD_BYTES {
+        out.push_str(&stem(word));
+        return;
+    }
     KEPT.with_borrow_mut(|kept| {
         if let Some(stemmed) = kept.get(word) {
             out.push_str(stemmed);
@@ -127,6 +136,10 @@ mod tests {
         assert_eq!(stems.split(' ').count(), KEPT_STEMS + 10);
         assert!(KEPT.with_borrow(|kept| kept.len() <= KEPT_STEMS));
         assert_eq!(stems_of(text), first);
+        // A long word is stemmed, not kept.
+        let long = "internationalisations".repeat(3);
+        assert_eq!(stems_of(&long), stem(&long));
+        assert!(KEPT.with_borrow(|kept| !kept.contains_key(long.as_str())));
     }
 
     #[test]

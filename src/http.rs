@@ -30,10 +30,11 @@ pub trait Body: DeserializeOwned + Sized {
 /// is listed: each member is tried on its own, because serde stops at the
 /// first error.
 pub fn parse_body<T: Body>(value: Value) -> Result<T, Vec<FieldError>> {
-    let Value::Object(members) = value else {
+    let Value::Object(members) = &value else {
         return Err(vec![FieldError::new("", "the body must be a JSON object")]);
     };
-    let first_error = match serde_path_to_error::deserialize::<_, T>(Value::Object(members.clone())) {
+    // Read from the value in place: a good body is not copied.
+    let first_error = match serde_path_to_error::deserialize::<_, T>(&value) {
         Ok(body) => {
             let mut check = Check::new();
             body.check(&mut check);
@@ -48,7 +49,7 @@ pub fn parse_body<T: Body>(value: Value) -> Result<T, Vec<FieldError>> {
         .map(|field| FieldError::new(*field, "is required"))
         .collect();
     let mut readable = members.clone();
-    for (name, member) in &members {
+    for (name, member) in members {
         let alone = Value::Object(Map::from_iter([(name.clone(), member.clone())]));
         if let Err(e) = serde_path_to_error::deserialize::<_, T>(alone) {
             let message = e.inner().to_string();

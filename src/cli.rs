@@ -12,7 +12,7 @@ use diesel::prelude::*;
 use crate::auth::{self, Scope};
 use crate::config::Settings;
 use crate::db::write::{Actor, Change, StoreError};
-use crate::db::{Db, DbConnection, DbOptions, write_tx};
+use crate::db::{Db, DbConnection, DbOptions, FileUse, write_tx};
 use crate::error::ApiError;
 use crate::exit::{self, InputError};
 use crate::progress::{Progress, Unit};
@@ -341,7 +341,8 @@ fn import(url: &str, options: &DbOptions, file: &Path, dry_run: bool) -> anyhow:
     let db = Db::connect_with(url, options)?;
     let mut conn = db.get()?;
     let progress = Progress::start("import", Unit::Bytes, size);
-    let report = crate::transfer::import(&mut conn, progress.reader(input), dry_run, Change::now(Actor::Import))?;
+    let report =
+        crate::transfer::import(&mut conn, progress.reader(input), dry_run, Change::now(Actor::Import), FileUse::Sole)?;
     progress.finish();
     let mut stderr = std::io::stderr().lock();
     for error in &report.errors {

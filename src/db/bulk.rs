@@ -34,6 +34,38 @@ pub struct Settings {
     /// The statement deadline, in milliseconds (0 for none; see
     /// [`super::deadline`]).
     pub statement_timeout_ms: i64,
+    /// Whether the file is in WAL mode (`PRAGMA journal_mode`), as the
+    /// server keeps it; a bulk write from the command line leaves it for
+    /// a rollback journal while it runs (see [`FileUse::Sole`]).
+    pub wal: bool,
+}
+
+/// Who else may use the database file while a bulk write runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileUse {
+    /// Other connections may read it meanwhile (a server's import): the
+    /// bulk write goes through the write-ahead log like any other.
+    Shared,
+    /// The caller holds the only connection it opened (`claimtrail import`
+    /// and `generate`): the bulk write tries to take the file for itself
+    /// and write it with a rollback journal instead of the WAL, and gives
+    /// it back in WAL mode at its end.
+    ///
+    /// Through the WAL, every page is written twice: into the log at the
+    /// commit, then into the file by the checkpoint that follows. A
+    /// rollback journal holds only the pages the write changes, as they
+    /// were; pages new to the file go there once. The import of 100,000
+    /// claims into a new database committed in 1.5 s instead of 3.9 s, the
+    /// import as a whole in 19.4 s instead of 22.1 s. All or nothing still
+    /// holds: a write cut off leaves the journal behind, and the next
+    /// connection to open the file rolls it back.
+    ///
+    /// SQLite leaves WAL mode only when no other connection has the file
+    /// open. When one has (a server runs on it), the switch fails at once
+    /// and the bulk write goes through the WAL as [`FileUse::Shared`]. A
+    /// connection that opens the file while the write runs waits for it:
+    /// readers cannot read beside a rollback journal's writer.
+    Sole,
 }
 
 impl Settings {
@@ -54,6 +86,11 @@ impl Settings {
             threads: i64,
         }
         #[derive(diesel::QueryableByName)]
+        struct JournalMode {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            journal_mode: String,
+        }
+        #[derive(diesel::QueryableByName)]
         struct Timeout {
             #[diesel(sql_type = diesel::sql_types::BigInt)]
             ms: i64,
@@ -68,6 +105,7 @@ impl Settings {
             ))
             .get_result::<Timeout>(c)?
             .ms,
+            wal: diesel::sql_query("PRAGMA journal_mode").get_result::<JournalMode>(c)?.journal_mode == "wal",
         })
     }
 }
@@ -86,17 +124,25 @@ impl Settings {
 /// a bulk write fills with hundreds of thousands of pages. In the import of
 /// 100,000 claims, that lookup (`walFindFrame`) was a tenth of the claims'
 /// refresh, and the refresh took 7.0 s instead of 8.0 s without the map.
+/// With [`FileUse::Sole`], the file is also taken from the WAL for a
+/// rollback journal, when no other connection has it open.
+///
 /// Gives the settings as they were (none on PostgreSQL), for
 /// [`after_bulk_write`] to set back.
-pub fn before_bulk_write(conn: &mut DbConnection) -> diesel::QueryResult<Option<Settings>> {
+pub fn before_bulk_write(conn: &mut DbConnection, file: FileUse) -> diesel::QueryResult<Option<Settings>> {
     match conn {
         DbConnection::Sqlite(c) => {
             let saved = Settings::of(c)?;
-            let set = c.batch_execute(&format!(
-                "PRAGMA cache_size = -{BULK_CACHE_KIB}; PRAGMA mmap_size = 0; PRAGMA threads = {BULK_SORT_THREADS}; \
-                 SELECT {}(0);",
-                super::deadline::SET_TIMEOUT_FUNCTION
-            ));
+            let set = c
+                .batch_execute(&format!(
+                    "PRAGMA cache_size = -{BULK_CACHE_KIB}; PRAGMA mmap_size = 0; PRAGMA threads = {BULK_SORT_THREADS}; \
+                     SELECT {}(0);",
+                    super::deadline::SET_TIMEOUT_FUNCTION
+                ))
+                .and_then(|()| match file {
+                    FileUse::Sole if saved.wal => leave_wal(c),
+                    _ => Ok(()),
+                });
             if set.is_err() {
                 // Some may have taken: not lent again with them.
                 super::pool::discard(conn);
@@ -109,8 +155,11 @@ pub fn before_bulk_write(conn: &mut DbConnection) -> diesel::QueryResult<Option<
 
 /// After a bulk write's transactions, committed or rolled back (a dry run,
 /// a failed import): sets back what [`before_bulk_write`] changed, so that
-/// a pooled connection does not keep a large cache. A connection whose
-/// settings cannot be set back is dropped by the pool when it comes back.
+/// a pooled connection does not keep a large cache, and gives a file taken
+/// from the WAL back to it. A connection whose settings cannot be set back
+/// is dropped by the pool when it comes back; a file that stays out of WAL
+/// mode is a warning, not an error, since the write is done and the next
+/// start asks for WAL mode again.
 pub fn after_bulk_write(conn: &mut DbConnection, saved: Option<Settings>) -> diesel::QueryResult<()> {
     let Some(settings) = saved else { return Ok(()) };
     let DbConnection::Sqlite(c) = conn else { return Ok(()) };
@@ -122,12 +171,44 @@ pub fn after_bulk_write(conn: &mut DbConnection, saved: Option<Settings>) -> die
         super::deadline::SET_TIMEOUT_FUNCTION,
         settings.statement_timeout_ms
     ));
+    if settings.wal
+        && let Err(e) = c.batch_execute("PRAGMA journal_mode = WAL")
+    {
+        // What was written stays written: the next connection to open the
+        // file (`Db::connect`) asks for WAL mode again.
+        tracing::warn!(error = %e, "after a bulk write: the file could not go back to WAL mode");
+        super::pool::discard(conn);
+    }
     if restored.is_err() {
         // Not lent again with a bulk write's settings, which the next bulk
         // write would take for the connection's own.
         super::pool::discard(conn);
     }
     restored
+}
+
+/// Leaves WAL mode for a rollback journal, if no other connection has the
+/// file open: asked without waiting (`busy_timeout` 0), since one that has
+/// it open would keep it until it closes. Refused so, the connection stays
+/// in WAL mode, and that is not an error.
+fn leave_wal(c: &mut SqliteConnection) -> diesel::QueryResult<()> {
+    #[derive(diesel::QueryableByName)]
+    struct Timeout {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        timeout: i64,
+    }
+    let waits = diesel::sql_query("PRAGMA busy_timeout").get_result::<Timeout>(c)?.timeout;
+    c.batch_execute("PRAGMA busy_timeout = 0")?;
+    let left = c.batch_execute("PRAGMA journal_mode = DELETE");
+    c.batch_execute(&format!("PRAGMA busy_timeout = {waits}"))?;
+    match left {
+        Ok(()) => Ok(()),
+        Err(diesel::result::Error::DatabaseError(_, info)) if info.message().contains("locked") => {
+            tracing::debug!("bulk write: the file is open elsewhere; it goes through the WAL");
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// A bulk write under way in a transaction: the statements that make again

@@ -26,8 +26,8 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use self::breaker::Breaker;
 pub use self::bulk::{
-    BulkWrite, DEFER_INDEXES_BELOW, Settings, after_bulk_load, after_bulk_write, before_bulk_write, begin_bulk_write,
-    end_bulk_write,
+    BulkWrite, DEFER_INDEXES_BELOW, FileUse, Settings, after_bulk_load, after_bulk_write, before_bulk_write,
+    begin_bulk_write, end_bulk_write,
 };
 pub use self::pool::{DEFAULT_CHECK_AFTER_IDLE, DEFAULT_MMAP_MIB, DbOptions, Durability, PooledDb, answered};
 use crate::error::ApiError;

@@ -71,6 +71,9 @@ impl fmt::Display for GenerateReport {
 /// Adds `claims` synthetic claims, with the agents and sources they need,
 /// to the database. Deterministic for a seed; two runs with the same seed
 /// make the same ids, so run it on an empty database or with a new seed.
+///
+/// Writes as a command-line bulk write ([`db::FileUse::Sole`]): when no
+/// other connection has the file open, with a rollback journal.
 pub fn generate(db: &Db, claims: usize, seed: u64) -> anyhow::Result<GenerateReport> {
     let started = Instant::now();
     let mut rng = StdRng::seed_from_u64(seed);
@@ -85,7 +88,7 @@ pub fn generate(db: &Db, claims: usize, seed: u64) -> anyhow::Result<GenerateRep
         tags: 0,
         elapsed: Duration::ZERO,
     };
-    let saved = db::before_bulk_write(conn)?;
+    let saved = db::before_bulk_write(conn, db::FileUse::Sole)?;
     let written = write_world(conn, &world, &mut rng, claims, &mut report, started);
     // The write's own error, if any, is the one to report.
     let restored = db::after_bulk_write(conn, saved);

@@ -268,7 +268,7 @@ async fn import_records(
     let report = db
         .run(move |conn| {
             let input = require_header(upload::reader(body))?;
-            import(conn, input, dry_run, change).map_err(ApiError::from)
+            import(conn, input, dry_run, change, crate::db::FileUse::Shared).map_err(ApiError::from)
         })
         .await?;
     Ok(HttpResponse::Ok().json(report.into_result()?))

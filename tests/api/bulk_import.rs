@@ -7,7 +7,7 @@ use claimtrail::claims;
 use claimtrail::db::write::{Actor, Change};
 use std::time::Duration;
 
-use claimtrail::db::{Backend, Db, DbOptions, write_tx};
+use claimtrail::db::{Backend, Db, DbOptions, FileUse, write_tx};
 use claimtrail::http::{MergePatch, Precondition};
 use serde_json::{Value, json};
 
@@ -55,8 +55,9 @@ fn derived_rows(db: &Db) -> Vec<String> {
 
 fn import_into(db: &Db, file: &str) {
     let mut conn = db.get().expect("a connection");
-    let report = claimtrail::transfer::import(&mut conn, file.as_bytes(), false, Change::now(Actor::Import))
-        .expect("the import runs");
+    let report =
+        claimtrail::transfer::import(&mut conn, file.as_bytes(), false, Change::now(Actor::Import), FileUse::Shared)
+            .expect("the import runs");
     assert_eq!(report.errors.len(), 0, "{:?}", report.errors);
 }
 
@@ -149,7 +150,8 @@ async fn an_import_derives_the_search_documents_dates_and_backers_that_single_wr
     assert_eq!(counted, ["zyxwvut 1"]);
 }
 
-/// A connection's page cache, memory map and sorting threads.
+/// A connection's page cache, memory map, sorting threads, statement
+/// deadline and journal mode.
 fn connection_settings(conn: &mut claimtrail::db::DbConnection) -> claimtrail::db::Settings {
     let claimtrail::db::DbConnection::Sqlite(c) = conn else { panic!("a SQLite database") };
     claimtrail::db::Settings::of(c).expect("the settings")
@@ -182,6 +184,7 @@ async fn a_failed_or_refused_import_or_a_dry_run_leaves_the_schema_and_the_conne
     let mut conn = db.get().expect("a connection");
     let settings = connection_settings(&mut conn);
     assert_eq!(settings.mmap_size, claimtrail::db::DEFAULT_MMAP_MIB as i64 * 1024 * 1024, "the pool's: {settings:?}");
+    assert!(settings.wal, "the pool's connections are in WAL mode");
 
     // Input that stops halfway with a read error: the import fails (an
     // error, not a report) after writing half the records.
@@ -192,20 +195,23 @@ async fn a_failed_or_refused_import_or_a_dry_run_leaves_the_schema_and_the_conne
         }
     }
     let half = std::io::BufReader::new(std::io::Read::chain(&good.as_bytes()[..good.len() / 2], Broken));
-    let failed = claimtrail::transfer::import(&mut conn, half, false, Change::now(Actor::Import))
+    let failed = claimtrail::transfer::import(&mut conn, half, false, Change::now(Actor::Import), FileUse::Sole)
         .expect_err("a read error ends the import");
     assert!(format!("{failed:?}").contains("the disk went away"), "{failed:?}");
     assert_eq!(connection_settings(&mut conn), settings, "after a failed import");
-    let report = claimtrail::transfer::import(&mut conn, bad.as_bytes(), false, Change::now(Actor::Import))
-        .expect("the import runs");
+    let report =
+        claimtrail::transfer::import(&mut conn, bad.as_bytes(), false, Change::now(Actor::Import), FileUse::Sole)
+            .expect("the import runs");
     assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
     assert_eq!(connection_settings(&mut conn), settings, "after a refused file");
-    let report = claimtrail::transfer::import(&mut conn, good.as_bytes(), true, Change::now(Actor::Import))
-        .expect("the dry run runs");
+    let report =
+        claimtrail::transfer::import(&mut conn, good.as_bytes(), true, Change::now(Actor::Import), FileUse::Sole)
+            .expect("the dry run runs");
     assert_eq!((report.dry_run, report.errors.len(), report.imported.claims), (true, 0, claims));
     assert_eq!(connection_settings(&mut conn), settings, "after a dry run");
-    let report = claimtrail::transfer::import(&mut conn, good.as_bytes(), false, Change::now(Actor::Import))
-        .expect("the import runs");
+    let report =
+        claimtrail::transfer::import(&mut conn, good.as_bytes(), false, Change::now(Actor::Import), FileUse::Sole)
+            .expect("the import runs");
     assert_eq!((report.errors.len(), report.imported.claims), (0, claims));
     assert_eq!(connection_settings(&mut conn), settings, "after an import");
     drop(conn);
@@ -248,8 +254,9 @@ async fn an_import_on_a_server_connection_runs_past_its_statement_deadline_and_g
     let mut conn = db.get().expect("a connection");
     assert_eq!(statement_timeout_ms(&mut conn), 10, "the pool's deadline");
     // Refreshing 1,200 claims in one statement takes far longer than 10 ms.
-    let report = claimtrail::transfer::import(&mut conn, file.as_bytes(), false, Change::now(Actor::Import))
-        .expect("the import is not stopped");
+    let report =
+        claimtrail::transfer::import(&mut conn, file.as_bytes(), false, Change::now(Actor::Import), FileUse::Shared)
+            .expect("the import is not stopped");
     assert_eq!((report.errors.len(), report.imported.claims), (0, claims));
     assert_eq!(statement_timeout_ms(&mut conn), 10, "the deadline is back");
     let endless = match backend {
@@ -303,11 +310,84 @@ async fn an_import_writes_its_rows_without_a_savepoint() {
             _ => {}
         }
     });
-    let report =
-        claimtrail::transfer::import(&mut conn, ndjson(&records).as_bytes(), false, Change::now(Actor::Import))
-            .expect("the import runs");
+    let report = claimtrail::transfer::import(
+        &mut conn,
+        ndjson(&records).as_bytes(),
+        false,
+        Change::now(Actor::Import),
+        FileUse::Shared,
+    )
+    .expect("the import runs");
     assert_eq!(report.errors.len(), 0, "{:?}", report.errors);
     let (inserts, transactions) = seen.lock().expect("the record").clone();
     assert!(inserts > 0, "the INSERTs are seen");
     assert_eq!(transactions, [1], "one transaction, no savepoint");
+}
+
+/// Bytes in a SQLite database's write-ahead log (none when it has none).
+fn wal_bytes(url: &str) -> u64 {
+    std::fs::metadata(format!("{url}-wal")).map(|m| m.len()).unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_line_import_writes_a_file_it_has_alone_with_a_rollback_journal_and_one_open_elsewhere_through_the_wal()
+ {
+    let (url, _dir) = fresh_database(Backend::Sqlite);
+    let original = Db::connect(&url, 2).expect("the SQLite database opens");
+    fill(&original, 40);
+    let file = export_of(&original);
+    let claims: u64 = lines_of(&original, "SELECT count(*) AS line FROM claims")[0].parse().expect("a count");
+
+    // Alone: the log is emptied and left at the start, the pages go to the
+    // file itself, and the file is in WAL mode again at the end.
+    let (alone_url, _alone_dir) = fresh_database(Backend::Sqlite);
+    let alone = Db::connect(&alone_url, 1).expect("the SQLite database opens");
+    let mut conn = alone.get().expect("a connection");
+    let before = connection_settings(&mut conn);
+    let report =
+        claimtrail::transfer::import(&mut conn, file.as_slice(), false, Change::now(Actor::Import), FileUse::Sole)
+            .expect("the import runs");
+    assert_eq!((report.errors.len(), report.imported.claims), (0, claims), "{:?}", report.errors);
+    assert_eq!(wal_bytes(&alone_url), 0, "nothing went through the log");
+    assert!(!std::path::Path::new(&format!("{alone_url}-journal")).exists(), "the journal is gone with the commit");
+    assert_eq!(connection_settings(&mut conn), before, "WAL mode again, and the rest as it was");
+    drop(conn);
+    assert_eq!(export_of(&alone), file, "the same records, byte for byte");
+    run_sql(&alone, "INSERT INTO claims_fts (claims_fts, rank) VALUES ('integrity-check', 1)");
+    assert_eq!(lines_of(&alone, "SELECT integrity_check AS line FROM pragma_integrity_check"), ["ok"]);
+
+    // Beside another connection, which has read the file: the switch is
+    // refused at once, the import goes through the log, and the other
+    // connection reads what it wrote.
+    let (shared_url, _shared_dir) = fresh_database(Backend::Sqlite);
+    let shared = Db::connect(&shared_url, 1).expect("the SQLite database opens");
+    let elsewhere = Db::connect(&shared_url, 1).expect("the SQLite database opens again");
+    assert_eq!(lines_of(&elsewhere, "SELECT count(*) AS line FROM claims"), ["0"]);
+    let mut held = elsewhere.get().expect("a connection held open");
+    let mut conn = shared.get().expect("a connection");
+    let report =
+        claimtrail::transfer::import(&mut conn, file.as_slice(), false, Change::now(Actor::Import), FileUse::Sole)
+            .expect("the import runs");
+    assert_eq!((report.errors.len(), report.imported.claims), (0, claims), "{:?}", report.errors);
+    assert!(wal_bytes(&shared_url) > 0, "the pages went through the log");
+    assert!(connection_settings(&mut conn).wal);
+    drop(conn);
+    let counted: i64 = diesel::RunQueryDsl::get_result::<Count>(
+        diesel::sql_query("SELECT count(*) AS n FROM claims"),
+        match &mut *held {
+            claimtrail::db::DbConnection::Sqlite(c) => c,
+            claimtrail::db::DbConnection::Pg(_) => panic!("a SQLite database"),
+        },
+    )
+    .expect("the other connection reads")
+    .n;
+    assert_eq!(counted as u64, claims);
+    drop(held);
+    assert_eq!(export_of(&shared), file, "the same records, byte for byte");
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
 }

@@ -122,6 +122,73 @@ fn generate_export_and_import_report_progress_in_plain_lines_when_stderr_is_not_
     assert!(stderr.contains("import: ") && stderr.contains("(100%)") && stderr.contains("done in"), "{stderr}");
 }
 
+/// `claimtrail import` takes a file no one else has open from the WAL for
+/// a rollback journal while it runs. Killed halfway (here while it waits
+/// for the rest of its input), it leaves that journal behind; the next
+/// command to open the file rolls it back, finds nothing imported and the
+/// file whole, and puts it in WAL mode again; the import then runs.
+#[test]
+fn an_import_killed_halfway_leaves_its_journal_and_the_next_start_rolls_it_back_in_wal_mode() {
+    use std::io::Write;
+    let (source, dir) = fresh_database(Backend::Sqlite);
+    let generated = claimtrail(&["--database-url", &source, "generate", "--claims", "300"]);
+    assert_eq!(generated.status.code(), Some(0), "{}", String::from_utf8_lossy(&generated.stderr));
+    let file = dir.path().join("out.ndjson");
+    claimtrail(&["--database-url", &source, "export", "--output", file.to_str().unwrap()]);
+    let text = std::fs::read_to_string(&file).expect("the export");
+    let (records, end) = text.trim_end().rsplit_once('\n').expect("an end line");
+    assert!(end.contains("\"type\":\"end\""), "{end}");
+
+    let (target, _target_dir) = fresh_database(Backend::Sqlite);
+    assert_eq!(claimtrail(&["--database-url", &target, "migrate"]).status.code(), Some(0));
+    let journal = std::path::PathBuf::from(format!("{target}-journal"));
+    let mut import = Command::new(env!("CARGO_BIN_EXE_claimtrail"))
+        .args(["--database-url", &target, "import", "-"])
+        .env_remove("CLAIMTRAIL_DATABASE_URL")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the import starts");
+    let mut stdin = import.stdin.take().expect("its input");
+    stdin.write_all(records.as_bytes()).and_then(|()| stdin.write_all(b"\n")).expect("the records are sent");
+    stdin.flush().expect("sent");
+    // Batches of records are written as they come: the journal appears with
+    // the first, and the import then waits for the end line.
+    let waited = std::time::Instant::now();
+    while !journal.exists() {
+        assert!(import.try_wait().expect("the import runs").is_none(), "the import ended before its end line");
+        assert!(waited.elapsed() < std::time::Duration::from_secs(120), "no rollback journal appeared");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    import.kill().expect("the import is killed");
+    import.wait().expect("it ends");
+    drop(stdin);
+    assert!(journal.exists(), "a killed import leaves its journal");
+
+    let exported = claimtrail(&["--database-url", &target, "export"]);
+    assert_eq!(exported.status.code(), Some(0), "{}", String::from_utf8_lossy(&exported.stderr));
+    let lines = String::from_utf8_lossy(&exported.stdout).into_owned();
+    assert!(!lines.contains("\"type\":\"agent\""), "the killed import wrote something: {lines}");
+    assert!(!journal.exists(), "the journal is rolled back and gone");
+    let db = claimtrail::db::Db::connect(&target, 1).expect("the file opens");
+    assert_eq!(crate::helpers::lines_of(&db, "SELECT journal_mode AS line FROM pragma_journal_mode"), ["wal"]);
+    assert_eq!(crate::helpers::lines_of(&db, "SELECT integrity_check AS line FROM pragma_integrity_check"), ["ok"]);
+    drop(db);
+
+    let imported = claimtrail(&["--database-url", &target, "import", file.to_str().unwrap()]);
+    assert_eq!(imported.status.code(), Some(0), "{}", String::from_utf8_lossy(&imported.stderr));
+    let again = claimtrail(&[
+        "--database-url",
+        &target,
+        "export",
+        "--output",
+        dir.path().join("again.ndjson").to_str().unwrap(),
+    ]);
+    assert_eq!(again.status.code(), Some(0));
+    assert_eq!(std::fs::read_to_string(dir.path().join("again.ndjson")).expect("the export"), text, "byte for byte");
+}
+
 /// On a terminal, the report is a bar with the rate and the time left.
 #[test]
 fn generate_draws_a_progress_bar_with_rate_and_eta_on_a_terminal() {

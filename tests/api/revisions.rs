@@ -81,7 +81,7 @@ on_both_backends! {
             let db = claimtrail::db::Db::connect(&url, 1).unwrap();
             let mut conn = db.get().unwrap();
             let change = claimtrail::db::write::Change::now(claimtrail::db::write::Actor::Import);
-            let report = claimtrail::transfer::import(&mut conn, file.as_slice(), false, change).unwrap();
+            let report = claimtrail::transfer::import(&mut conn, file.as_slice(), false, change, claimtrail::db::FileUse::Shared).unwrap();
             assert!(report.errors.is_empty(), "{:?}", report.errors);
             let kind = claimtrail::db::write::ResourceType::Agent;
             claimtrail::revisions::store::of_resource(&mut conn, kind, &id, None, 10).unwrap().items

@@ -90,7 +90,7 @@ on_both_backends! {
         let imported = tokio::task::spawn_blocking(move || {
             let db = Db::connect(&url, 2).expect("a new database");
             let mut conn = db.get().expect("a connection");
-            let report = transfer::import(&mut conn, BufReader::new(file.as_slice()), false, claimtrail::db::write::Change::now(claimtrail::db::write::Actor::Import)).expect("the import runs");
+            let report = transfer::import(&mut conn, BufReader::new(file.as_slice()), false, claimtrail::db::write::Change::now(claimtrail::db::write::Actor::Import), claimtrail::db::FileUse::Shared).expect("the import runs");
             assert!(report.errors.is_empty(), "{:?}", report.errors);
             tables(&mut conn)
         })

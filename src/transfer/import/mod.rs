@@ -97,14 +97,19 @@ impl ImportReport {
 /// writes one unless `--without-history`) brings its revisions, written as
 /// they were; otherwise each record gets a `create` revision by `change`'s
 /// author.
+///
+/// `file` says whether other connections may use the database meanwhile
+/// (see [`db::FileUse`]): the server's import shares it, the command
+/// line's takes it for itself when it can.
 pub fn import(
     conn: &mut DbConnection,
     input: impl BufRead,
     dry_run: bool,
     change: Change,
+    file: db::FileUse,
 ) -> StoreResult<ImportReport> {
     let started = std::time::Instant::now();
-    let saved = db::before_bulk_write(conn)?;
+    let saved = db::before_bulk_write(conn, file)?;
     let imported: StoreResult<ImportReport> = db::write_tx_deciding(conn, change, |tx| {
         tx.bulk()?;
         let report = Importer::new(tx, dry_run).run(input)?;

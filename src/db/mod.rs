@@ -102,6 +102,13 @@ fn cannot_open(url: &str, cause: impl std::fmt::Display) -> anyhow::Error {
              database, user and password right?",
             redact(url)
         ),
+        // A command-line import or `generate` that has the file alone takes
+        // it from the WAL (`FileUse::Sole`): no other connection can open it
+        // until that write ends, and the busy timeout ran out waiting.
+        Backend::Sqlite if cause.to_string().contains("locked") => anyhow::anyhow!(
+            "cannot open the SQLite database {url} ({cause}): another process is writing it and holds it alone \
+             (a `claimtrail import` or `generate`?); try again when that ends"
+        ),
         Backend::Sqlite => anyhow::anyhow!(
             "cannot open the SQLite database {url} ({cause}); does its directory exist, and may this user write there?"
         ),
@@ -504,4 +511,17 @@ pub fn now() -> chrono::NaiveDateTime {
 /// A stored time as the API shows it.
 pub fn utc(at: chrono::NaiveDateTime) -> chrono::DateTime<chrono::Utc> {
     at.and_utc()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sqlite_file_locked_by_another_writer_is_named_as_such_and_not_as_a_missing_directory() {
+        let locked = cannot_open("claims.db", "The database file is locked").to_string();
+        assert!(locked.contains("another process is writing it") && !locked.contains("directory"), "{locked}");
+        let missing = cannot_open("nowhere/claims.db", "unable to open database file").to_string();
+        assert!(missing.contains("does its directory exist") && !missing.contains("another process"), "{missing}");
+    }
 }

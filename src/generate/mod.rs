@@ -38,9 +38,13 @@ use crate::sources::store as sources;
 pub use words::{VOCABULARY_SIZE, vocabulary_word};
 use world::{Batch, World};
 
-/// Claims per transaction: large enough to amortise the commit, small
-/// enough to keep the write-ahead log and the memory in check.
-const BATCH: usize = 10_000;
+/// Claims per transaction. Into a new database, the first transaction is
+/// a bulk write like an import's, with the indexes built at its end and
+/// `claim_terms` filled in order; the next ones refresh what they add.
+/// 100,000 claims: 17.3 s in one transaction, 35.8 s in ten of 10,000
+/// (one run each); the peak RSS went from 404 to 645 MiB, the batch's
+/// claims and attributions held in memory until they are written.
+const BATCH: usize = 100_000;
 
 /// What [`generate`] made.
 #[derive(Debug, Clone)]

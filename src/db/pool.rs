@@ -331,6 +331,14 @@ mod sqlite_build_tests {
         assert!(options.iter().any(|o| o == "DISABLE_PAGECACHE_OVERFLOW_STATS"), "{options:?}");
     }
 
+    /// Each connection's page cache its own, with no mutex shared by all
+    /// (`.cargo/config.toml`).
+    #[test]
+    fn the_bundled_sqlite_gives_each_connection_its_own_page_cache() {
+        let options = compile_options();
+        assert!(!options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"), "{options:?}");
+    }
+
     /// And in multi-thread mode: no mutex around each call on a connection
     /// (the pool lends a connection to one thread at a time).
     #[test]

@@ -330,8 +330,9 @@ fn export(url: &str, output: Option<&Path>, with_keys: bool, history: History) -
 /// report on stderr.
 fn import(url: &str, options: &DbOptions, file: &Path, dry_run: bool) -> anyhow::Result<()> {
     let name = if file.as_os_str() == "-" { "stdin".to_string() } else { file.display().to_string() };
-    let (input, size): (Box<dyn BufRead>, Option<u64>) = if file.as_os_str() == "-" {
-        (Box::new(std::io::stdin().lock()), None)
+    // `Send`: the import reads it on a thread of its own.
+    let (input, size): (Box<dyn BufRead + Send>, Option<u64>) = if file.as_os_str() == "-" {
+        (Box::new(BufReader::new(std::io::stdin())), None)
     } else {
         let opened = File::open(file).map_err(|e| InputError(format!("cannot open the import file {name} ({e})")))?;
         let size = opened.metadata().ok().map(|m| m.len());

@@ -7,6 +7,7 @@ mod records;
 
 use std::collections::HashMap;
 use std::io::BufRead;
+use std::sync::mpsc::SyncSender;
 
 use chrono::NaiveDateTime;
 use serde::Serialize;
@@ -103,7 +104,7 @@ impl ImportReport {
 /// line's takes it for itself when it can.
 pub fn import(
     conn: &mut DbConnection,
-    input: impl BufRead,
+    input: impl BufRead + Send,
     dry_run: bool,
     change: Change,
     file: db::FileUse,
@@ -167,30 +168,26 @@ impl<'t, 'c> Importer<'t, 'c> {
         }
     }
 
-    fn run(mut self, mut input: impl BufRead) -> StoreResult<ImportReport> {
-        let mut buffer = Vec::new();
-        let mut line = 0u64;
-        loop {
-            buffer.clear();
-            let read = input.read_until(b'\n', &mut buffer).map_err(|e| {
-                StoreError::invalid(format!("line {}", line + 1), format!("the input could not be read: {e}"))
-            })?;
-            if read == 0 {
-                break;
-            }
-            line += 1;
-            let text = match std::str::from_utf8(&buffer) {
-                Ok(text) => text.trim_end_matches(['\n', '\r']),
-                Err(_) => {
-                    self.fail(line, "is not valid UTF-8");
-                    continue;
+    fn run(mut self, input: impl BufRead + Send) -> StoreResult<ImportReport> {
+        let now = self.now;
+        let mut last_line = 0;
+        std::thread::scope(|scope| -> StoreResult<()> {
+            let (sender, chunks) = std::sync::mpsc::sync_channel(CHUNKS_AHEAD);
+            scope.spawn(move || read_lines(input, now, &sender));
+            // Dropped on an early return, which stops the reading thread.
+            for read in chunks {
+                match read {
+                    Read::Lines(lines) => {
+                        for (line, parsed) in lines {
+                            self.take(line, parsed)?;
+                        }
+                    }
+                    Read::Failed(line, message) => return Err(StoreError::invalid(format!("line {line}"), message)),
+                    Read::End(lines) => last_line = lines,
                 }
-            };
-            if text.trim().is_empty() {
-                continue;
             }
-            self.read_line(line, text)?;
-        }
+            Ok(())
+        })?;
         self.flush()?;
         self.set_forward_affiliations()?;
         match self.ended {
@@ -199,7 +196,7 @@ impl<'t, 'c> Importer<'t, 'c> {
                 format!("the `end` line counts {stated}, but the file holds {}: lines are missing", self.seen),
             ),
             None if self.had_header => {
-                self.fail(line, "the file has a header but no `end` line: it was cut short");
+                self.fail(last_line, "the file has a header but no `end` line: it was cut short");
             }
             _ => {}
         }
@@ -251,8 +248,11 @@ impl<'t, 'c> Importer<'t, 'c> {
         }
     }
 
-    fn read_line(&mut self, line: u64, text: &str) -> StoreResult<()> {
-        let (kind, data) = match envelope(text) {
+    /// Takes one parsed line, in file order: what only the lines before it
+    /// can tell (a header after the first line, anything after the `end`
+    /// line) is checked here, and a good record joins the batch.
+    fn take(&mut self, line: u64, parsed: Parsed) -> StoreResult<()> {
+        let (kind, content) = match parsed {
             Ok(parts) => parts,
             Err(message) => {
                 self.fail(line, message);
@@ -265,41 +265,32 @@ impl<'t, 'c> Importer<'t, 'c> {
         }
         let header_allowed = std::mem::replace(&mut self.header_allowed, false);
         self.seen.add(kind);
-        let parse = match records::parser(kind) {
-            Some(parse) => parse,
-            None if kind == RecordType::Header => {
+        match content {
+            Content::Frame(data) if kind == RecordType::Header => {
                 if !header_allowed {
                     self.fail(line, "a `header` line must be the first line");
-                } else {
-                    match check_header(data) {
-                        Err(message) => self.fail(line, message),
-                        Ok(header) => {
-                            self.had_header = true;
-                            if header.history {
-                                self.tx.carry_history();
-                            }
+                    return Ok(());
+                }
+                match check_header(data) {
+                    Err(message) => self.fail(line, message),
+                    Ok(header) => {
+                        self.had_header = true;
+                        if header.history {
+                            self.tx.carry_history();
                         }
                     }
                 }
-                return Ok(());
+                Ok(())
             }
-            None => {
+            Content::Frame(data) => {
                 match serde_json::from_value::<Counts>(data) {
                     Ok(counts) => self.ended = Some((line, counts)),
                     Err(e) => self.fail(line, format!("data: must be the counts of each kind of record: {e}")),
                 }
-                return Ok(());
+                Ok(())
             }
-        };
-        let Value::Object(map) = data else {
-            self.fail(line, "data: must be a JSON object");
-            return Ok(());
-        };
-        let id = map.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
-        let record = parse(line, map, self.now);
-        match record {
-            Ok(record) => self.push(record, text.len()),
-            Err(errors) => {
+            Content::Record { record: Ok(record), bytes, .. } => self.push(record, bytes),
+            Content::Record { id, record: Err(errors), .. } => {
                 self.reject(line, &id, errors);
                 Ok(())
             }
@@ -338,5 +329,205 @@ impl<'t, 'c> Importer<'t, 'c> {
             (batch, Record::Revision(r)) => *batch = Batch::Revisions(vec![r]),
         }
         Ok(())
+    }
+}
+
+/// Lines sent from the reading thread to the writing one at a time.
+const CHUNK_LINES: usize = 256;
+
+/// Chunks the reading thread may be ahead of the writing one.
+const CHUNKS_AHEAD: usize = 4;
+
+/// What the reading thread sends.
+enum Read {
+    /// Lines, in order, blank ones left out.
+    Lines(Vec<(u64, Parsed)>),
+    /// This line could not be read, for this reason; nothing follows.
+    Failed(u64, String),
+    /// The input ended after this many lines.
+    End(u64),
+}
+
+/// One line as the reading thread leaves it: decoded and parsed, checked
+/// on its own but not yet against the lines before it or the database;
+/// `Err` is a line that is bad whatever comes before it.
+type Parsed = Result<(RecordType, Content), String>;
+
+// Nearly every line is a record: boxing it would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+enum Content {
+    /// A `header` or `end` line's data.
+    Frame(Value),
+    /// A record line: its id (empty when it has none), the record or what
+    /// is wrong with it, and the line's length in bytes.
+    Record { id: String, record: Result<Record, Vec<FieldError>>, bytes: usize },
+}
+
+/// Reads and parses the file's lines on a thread of their own, while the
+/// importer checks and writes the ones before: JSON and each record's own
+/// checks were a quarter of the time an import of 100,000 claims took to
+/// read and write its records. Blank lines are left out. Stops at the end
+/// of the input, at a read error (sent as the line that could not be read
+/// and why), or when the importer stops listening.
+fn read_lines(mut input: impl BufRead, now: NaiveDateTime, chunks: &SyncSender<Read>) {
+    let mut buffer = Vec::new();
+    let mut line = 0u64;
+    let mut chunk = Vec::with_capacity(CHUNK_LINES);
+    loop {
+        buffer.clear();
+        match input.read_until(b'\n', &mut buffer) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => {
+                let _ = chunks.send(Read::Lines(std::mem::take(&mut chunk)));
+                let _ = chunks.send(Read::Failed(line + 1, format!("the input could not be read: {e}")));
+                return;
+            }
+        }
+        line += 1;
+        if let Some(parsed) = parse_line(line, &buffer, now) {
+            chunk.push((line, parsed));
+        }
+        if chunk.len() == CHUNK_LINES
+            && chunks.send(Read::Lines(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_LINES)))).is_err()
+        {
+            return;
+        }
+    }
+    if chunks.send(Read::Lines(chunk)).is_ok() {
+        let _ = chunks.send(Read::End(line));
+    }
+}
+
+/// One line of the file, parsed; `None` when it is blank.
+fn parse_line(line: u64, bytes: &[u8], now: NaiveDateTime) -> Option<Parsed> {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return Some(Err("is not valid UTF-8".to_string()));
+    };
+    let text = text.trim_end_matches(['\n', '\r']);
+    if text.trim().is_empty() {
+        return None;
+    }
+    let (kind, data) = match envelope(text) {
+        Ok(parts) => parts,
+        Err(message) => return Some(Err(message)),
+    };
+    let Some(parse) = records::parser(kind) else {
+        return Some(Ok((kind, Content::Frame(data))));
+    };
+    let record = match data {
+        Value::Object(map) => {
+            let id = map.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+            Content::Record { id, record: parse(line, map, now), bytes: text.len() }
+        }
+        _ => Content::Record {
+            id: String::new(),
+            record: Err(vec![FieldError::new("", "data: must be a JSON object")]),
+            bytes: text.len(),
+        },
+    };
+    Some(Ok((kind, record)))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::BufReader;
+
+    use super::*;
+
+    /// A line's number, and its kind or its problem.
+    type Line = (u64, Result<RecordType, String>);
+
+    /// Runs the reading thread over `input` and gives what it sent: each
+    /// line as its number and either its kind or its problem, then how it
+    /// ended.
+    fn sent(input: impl BufRead + Send) -> (Vec<Line>, Vec<String>) {
+        let now = crate::db::now();
+        std::thread::scope(|scope| {
+            let (sender, reads) = std::sync::mpsc::sync_channel(CHUNKS_AHEAD);
+            scope.spawn(move || read_lines(input, now, &sender));
+            let mut lines = Vec::new();
+            let mut ends = Vec::new();
+            for read in reads {
+                match read {
+                    Read::Lines(chunk) => {
+                        lines.extend(chunk.into_iter().map(|(line, parsed)| (line, parsed.map(|(kind, _)| kind))))
+                    }
+                    Read::Failed(line, message) => ends.push(format!("failed at line {line}: {message}")),
+                    Read::End(count) => ends.push(format!("ended after {count} lines")),
+                }
+            }
+            (lines, ends)
+        })
+    }
+
+    #[test]
+    fn the_reading_thread_numbers_every_line_in_order_leaves_out_blank_ones_and_counts_them_all() {
+        let header = r#"{"type":"header","data":{"format":"claimtrail","version":1}}"#;
+        let mut file = format!("{header}\n\n   \r\n").into_bytes();
+        file.extend_from_slice(b"\xff\xfe\n");
+        // More lines than one chunk holds.
+        for _ in 0..CHUNK_LINES + 10 {
+            file.extend_from_slice(b"{\"type\":\"claim\",\"data\":[]}\n");
+        }
+        file.extend_from_slice(b"{\"type\":\"end\",\"data\":{}}\n\n");
+        let (lines, ends) = sent(file.as_slice());
+        assert_eq!(lines.len(), 1 + 1 + CHUNK_LINES + 10 + 1, "the blank lines left out");
+        assert_eq!(lines[0], (1, Ok(RecordType::Header)));
+        assert_eq!(lines[1], (4, Err("is not valid UTF-8".to_string())));
+        let numbers: Vec<u64> = lines.iter().map(|(line, _)| *line).collect();
+        let expected: Vec<u64> = [1].into_iter().chain(4..=(4 + CHUNK_LINES as u64 + 11)).collect();
+        assert_eq!(numbers, expected);
+        assert_eq!(lines[2].1, Ok(RecordType::Claim), "data that is not an object is the record's own problem");
+        assert_eq!(lines.last(), Some(&(CHUNK_LINES as u64 + 15, Ok(RecordType::End))));
+        assert_eq!(ends, [format!("ended after {} lines", CHUNK_LINES + 16)], "the trailing blank line counted");
+    }
+
+    /// Gives its bytes, then an error.
+    struct FailsAfter(&'static [u8]);
+
+    impl std::io::Read for FailsAfter {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            if self.0.is_empty() {
+                return Err(std::io::Error::other("the disk went away"));
+            }
+            self.0.read(out)
+        }
+    }
+
+    #[test]
+    fn a_read_error_comes_after_the_lines_before_it_and_names_the_line_it_stopped_at() {
+        let input = BufReader::new(FailsAfter(b"{\"type\":\"end\",\"data\":{}}\n\nhalf a li"));
+        let (lines, ends) = sent(input);
+        assert_eq!(lines, [(1, Ok(RecordType::End))]);
+        assert_eq!(ends, ["failed at line 3: the input could not be read: the disk went away"]);
+    }
+
+    /// The same line, for ever.
+    struct Endless;
+
+    impl std::io::Read for Endless {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            let line = b"{\"type\":\"end\",\"data\":{}}\n";
+            let n = out.len().min(line.len());
+            out[..n].copy_from_slice(&line[..n]);
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn the_reading_thread_stops_when_the_importer_stops_listening() {
+        let now = crate::db::now();
+        let first = std::thread::scope(|scope| {
+            let (sender, reads) = std::sync::mpsc::sync_channel(CHUNKS_AHEAD);
+            let reader = scope.spawn(move || read_lines(BufReader::new(Endless), now, &sender));
+            let first = reads.recv().expect("a first chunk");
+            // As the importer does when a write fails: the thread ends.
+            drop(reads);
+            reader.join().expect("the reading thread ends");
+            first
+        });
+        let Read::Lines(chunk) = first else { panic!("lines come first") };
+        assert_eq!(chunk.len(), CHUNK_LINES);
     }
 }

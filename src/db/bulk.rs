@@ -310,6 +310,10 @@ pub fn end_bulk_write(conn: &mut DbConnection, bulk: BulkWrite) -> diesel::Query
                 // `claim_term_docs`, would run once per row even paused:
                 // a fifth of the fill. Made again after it.
                 rebuilt.extend(drop_triggers(c, "claim_terms")?);
+                // The statings' trigger, which would write each claim's row
+                // as its note comes: the notes are left to pile up, and
+                // written in one statement after the refresh.
+                rebuilt.extend(drop_triggers(c, "claim_statings_stale")?);
                 step(
                     c,
                     "claim_terms emptied",
@@ -318,6 +322,7 @@ pub fn end_bulk_write(conn: &mut DbConnection, bulk: BulkWrite) -> diesel::Query
             }
             step(c, "claims refreshed", "DELETE FROM bulk_write; DELETE FROM claims_stale;")?;
             if large {
+                step(c, "statings written", STATINGS_REFRESH)?;
                 step(c, "claim_terms filled", CLAIM_TERMS_REBUILD)?;
                 // Every document changed: lists kept in memory are read again whole.
                 c.batch_execute("DELETE FROM claim_terms_paused; INSERT INTO claim_terms_log (doc) VALUES (-1)")?;
@@ -369,6 +374,18 @@ const CLAIM_TERMS_REBUILD: &str = "INSERT INTO claim_terms (term, written, stemm
      INSERT INTO claim_term_docs (term, written, stemmed, docs) \
      SELECT term, sum(written > 0), sum(stemmed > 0), count(*) FROM claim_terms GROUP BY term";
 
+/// Writes the `claim_statings` rows of every claim noted in
+/// `claim_statings_stale`, in one statement (the view `claim_statings_due`,
+/// which the table's trigger reads for one claim at a time), and clears
+/// the notes. In a large refresh the trigger is dropped, so the refresh
+/// leaves a note per claim. For the 100,000 claims of an import, this
+/// took the refresh from 6.9–7.1 s to 6.3–6.6 s (two runs each, the SQL
+/// alone, with the stems left out).
+const STATINGS_REFRESH: &str = "DELETE FROM claim_statings WHERE claim_id IN (SELECT claim_id FROM claim_statings_stale); \
+     INSERT INTO claim_statings (claim_id, attribution_count, source_count, first_sources) \
+     SELECT claim_id, attribution_count, source_count, first_sources FROM claim_statings_due; \
+     DELETE FROM claim_statings_stale";
+
 /// What a bulk write's refresh is about to do, read in one query.
 #[derive(diesel::QueryableByName)]
 struct Refresh {
@@ -399,7 +416,8 @@ impl Refresh {
     /// schema's own statements, in the same transaction: one sort per index
     /// instead of three inserts at random places per backer row (an import
     /// of 100,000 claims writes 1.2 million index entries so); and
-    /// `claim_terms` is filled again whole ([`CLAIM_TERMS_REBUILD`]). A
+    /// `claim_terms` is filled again whole ([`CLAIM_TERMS_REBUILD`]), and
+    /// the statings written in one statement ([`STATINGS_REFRESH`]). A
     /// smaller write into a larger database keeps them, as rebuilding
     /// costs the whole table.
     fn is_large(&self) -> bool {

@@ -25,6 +25,15 @@ use libsqlite3_sys as ffi;
 pub const FUNCTION: &str = "claimtrail_terms";
 const FUNCTION_C: &CStr = c"claimtrail_terms";
 
+/// The same rows as a table-valued function, one row per term:
+/// `SELECT term, written, stemmed, length FROM claimtrail_term_rows(text,
+/// subject, quotes, facets, stems)`. A bulk write's refill of `claim_terms`
+/// reads it (`CLAIM_TERMS_REBUILD` in [`super::bulk`]): through the JSON of
+/// [`FUNCTION`], each term's array was written, then read again once per
+/// field (`->>`), a third of the refill's own time.
+pub const ROWS_TABLE: &str = "claimtrail_term_rows";
+const ROWS_TABLE_C: &CStr = c"claimtrail_term_rows";
+
 /// The tokeniser of `claims_fts` and its arguments (the `findability`
 /// migration).
 const TOKENIZER: &CStr = c"unicode61";
@@ -65,29 +74,18 @@ impl Drop for Tokenizer {
     }
 }
 
-/// Adds the function to a connection being opened, through its FTS5 API
-/// (called by [`super::bm25`]'s automatic extension, which finds the API
-/// once for both). A connection without FTS5 or the tokeniser gets none.
+/// Adds the function and the table of rows ([`ROWS_TABLE`]) to a
+/// connection being opened, through its FTS5 API (called by
+/// [`super::bm25`]'s automatic extension, which finds the API once for
+/// both). A connection without FTS5 or the tokeniser gets neither.
 ///
 /// # Safety
 /// `db` is the connection being opened and `api` its FTS5 API.
 pub(super) unsafe fn register(db: *mut ffi::sqlite3, api: *mut ffi::fts5_api) -> c_int {
-    // SAFETY: the tokeniser is made through the connection's FTS5 API and
-    // freed with the function (`free_tokenizer`).
+    // SAFETY: each tokeniser is made through the connection's FTS5 API and
+    // freed with the function or the module (`free_tokenizer`).
     unsafe {
-        let Some(find) = (*api).xFindTokenizer else { return ffi::SQLITE_OK };
-        let mut user: *mut c_void = std::ptr::null_mut();
-        let mut methods: ffi::fts5_tokenizer = std::mem::zeroed();
-        if find(api, TOKENIZER.as_ptr(), &mut user, &mut methods) != ffi::SQLITE_OK {
-            return ffi::SQLITE_OK;
-        }
-        let Some(create) = methods.xCreate else { return ffi::SQLITE_OK };
-        let mut args: Vec<*const c_char> = TOKENIZER_ARGS.iter().map(|a| a.as_ptr()).collect();
-        let mut instance: *mut ffi::Fts5Tokenizer = std::ptr::null_mut();
-        if create(user, args.as_mut_ptr(), args.len() as c_int, &mut instance) != ffi::SQLITE_OK {
-            return ffi::SQLITE_OK;
-        }
-        let state = Box::into_raw(Box::new(Tokenizer { api: methods, instance }));
+        let Some(state) = tokenizer(api) else { return ffi::SQLITE_OK };
         let rc = ffi::sqlite3_create_function_v2(
             db,
             FUNCTION_C.as_ptr(),
@@ -100,7 +98,42 @@ pub(super) unsafe fn register(db: *mut ffi::sqlite3, api: *mut ffi::fts5_api) ->
             Some(free_tokenizer),
         );
         // On failure SQLite has already called the destructor.
-        rc
+        if rc != ffi::SQLITE_OK {
+            return rc;
+        }
+        let Some(state) = tokenizer(api) else { return ffi::SQLITE_OK };
+        // On failure too SQLite calls the destructor.
+        ffi::sqlite3_create_module_v2(
+            db,
+            ROWS_TABLE_C.as_ptr(),
+            &ROWS_MODULE,
+            state.cast::<c_void>(),
+            Some(free_tokenizer),
+        )
+    }
+}
+
+/// A new instance of the tokeniser of `claims_fts`, with its arguments;
+/// `None` when FTS5 has no such tokeniser.
+///
+/// # Safety
+/// `api` is a connection's FTS5 API.
+unsafe fn tokenizer(api: *mut ffi::fts5_api) -> Option<*mut Tokenizer> {
+    // SAFETY: FTS5's own calls, as its documentation gives them.
+    unsafe {
+        let find = (*api).xFindTokenizer?;
+        let mut user: *mut c_void = std::ptr::null_mut();
+        let mut methods: ffi::fts5_tokenizer = std::mem::zeroed();
+        if find(api, TOKENIZER.as_ptr(), &mut user, &mut methods) != ffi::SQLITE_OK {
+            return None;
+        }
+        let create = methods.xCreate?;
+        let mut args: Vec<*const c_char> = TOKENIZER_ARGS.iter().map(|a| a.as_ptr()).collect();
+        let mut instance: *mut ffi::Fts5Tokenizer = std::ptr::null_mut();
+        if create(user, args.as_mut_ptr(), args.len() as c_int, &mut instance) != ffi::SQLITE_OK {
+            return None;
+        }
+        Some(Box::into_raw(Box::new(Tokenizer { api: methods, instance })))
     }
 }
 
@@ -149,25 +182,33 @@ unsafe extern "C" fn on_token(
     }
 }
 
-unsafe extern "C" fn terms(context: *mut ffi::sqlite3_context, argc: c_int, argv: *mut *mut ffi::sqlite3_value) {
-    // SAFETY: SQLite passes `argc` values and the user data `on_open` gave.
+/// A document's terms, in byte order, with how often each occurs in the
+/// text, subject and quotes and how often in `stems`, and the document's
+/// length in tokens; from the values of the columns of `claims_fts`, each
+/// with its column (one left out counts as NULL). An error is SQLite's
+/// code.
+///
+/// # Safety
+/// Each value is a valid `sqlite3_value` for this call.
+unsafe fn document_terms(
+    tokenizer: &Tokenizer,
+    args: impl Iterator<Item = (*mut ffi::sqlite3_value, Column)>,
+) -> Result<Terms, c_int> {
+    // SAFETY: the values are valid for this call; the tokeniser is the
+    // connection's, used by the thread running its statement.
     unsafe {
-        let tokenizer = &*ffi::sqlite3_user_data(context).cast::<Tokenizer>();
         let Some(tokenize) = tokenizer.api.xTokenize else {
-            ffi::sqlite3_result_error_code(context, ffi::SQLITE_ERROR);
-            return;
+            return Err(ffi::SQLITE_ERROR);
         };
-        let args: &[*mut ffi::sqlite3_value] =
-            if argc > 0 && !argv.is_null() { std::slice::from_raw_parts(argv, argc as usize) } else { &[] };
         let mut found: BTreeMap<Vec<u8>, (i64, i64)> = BTreeMap::new();
         let mut length: i64 = 0;
-        for (value, column) in args.iter().zip(COLUMNS) {
+        for (value, column) in args {
             // FTS5 indexes a column's value as text; NULL has no tokens.
-            if ffi::sqlite3_value_type(*value) == ffi::SQLITE_NULL {
+            if ffi::sqlite3_value_type(value) == ffi::SQLITE_NULL {
                 continue;
             }
-            let text = ffi::sqlite3_value_text(*value);
-            let bytes = ffi::sqlite3_value_bytes(*value);
+            let text = ffi::sqlite3_value_text(value);
+            let bytes = ffi::sqlite3_value_bytes(value);
             if text.is_null() || bytes <= 0 {
                 continue;
             }
@@ -181,15 +222,44 @@ unsafe extern "C" fn terms(context: *mut ffi::sqlite3_context, argc: c_int, argv
                 Some(on_token),
             );
             if rc != ffi::SQLITE_OK {
-                ffi::sqlite3_result_error_code(context, rc);
-                return;
+                return Err(rc);
             }
             length += counting.length;
         }
+        Ok(Terms {
+            terms: found.into_iter().map(|(term, (written, stemmed))| (term, written, stemmed)).collect(),
+            length,
+        })
+    }
+}
+
+/// What [`document_terms`] gives.
+#[derive(Default)]
+struct Terms {
+    /// Each term's bytes, `written` and `stemmed` counts, in byte order.
+    terms: Vec<(Vec<u8>, i64, i64)>,
+    /// The document's length in tokens, every column counted.
+    length: i64,
+}
+
+unsafe extern "C" fn terms(context: *mut ffi::sqlite3_context, argc: c_int, argv: *mut *mut ffi::sqlite3_value) {
+    // SAFETY: SQLite passes `argc` values and the user data `on_open` gave.
+    unsafe {
+        let tokenizer = &*ffi::sqlite3_user_data(context).cast::<Tokenizer>();
+        let args: &[*mut ffi::sqlite3_value] =
+            if argc > 0 && !argv.is_null() { std::slice::from_raw_parts(argv, argc as usize) } else { &[] };
+        let found = match document_terms(tokenizer, args.iter().copied().zip(COLUMNS)) {
+            Ok(found) => found,
+            Err(rc) => {
+                ffi::sqlite3_result_error_code(context, rc);
+                return;
+            }
+        };
         // Written straight from tuples, each an array: no `Value` per term.
         let rows: Vec<(std::borrow::Cow<str>, i64, i64, i64)> = found
+            .terms
             .iter()
-            .map(|(term, &(written, stemmed))| (String::from_utf8_lossy(term), written, stemmed, length))
+            .map(|(term, written, stemmed)| (String::from_utf8_lossy(term), *written, *stemmed, found.length))
             .collect();
         let Ok(json) = serde_json::to_string(&rows) else {
             ffi::sqlite3_result_error_nomem(context);
@@ -200,5 +270,280 @@ unsafe extern "C" fn terms(context: *mut ffi::sqlite3_context, argc: c_int, argv
             return;
         };
         ffi::sqlite3_result_text(context, json.as_ptr().cast::<c_char>(), len, ffi::SQLITE_TRANSIENT());
+    }
+}
+
+/// `claimtrail_term_rows`' columns: the four of a row, then the five
+/// arguments (hidden), in the order of `claims_fts`' columns.
+const ROWS_SCHEMA: &CStr = c"CREATE TABLE x(term TEXT, written INTEGER, stemmed INTEGER, length INTEGER, \
+    text HIDDEN, subject HIDDEN, quotes HIDDEN, facets HIDDEN, stems HIDDEN)";
+
+/// The column of the first argument.
+const FIRST_ARGUMENT: c_int = 4;
+
+/// An eponymous-only virtual table: it exists on every connection without
+/// `CREATE VIRTUAL TABLE`, and is only ever read as a function of its
+/// arguments.
+static ROWS_MODULE: ffi::sqlite3_module = ffi::sqlite3_module {
+    iVersion: 0,
+    xCreate: None,
+    xConnect: Some(rows_connect),
+    xBestIndex: Some(rows_best_index),
+    xDisconnect: Some(rows_disconnect),
+    xDestroy: None,
+    xOpen: Some(rows_open),
+    xClose: Some(rows_close),
+    xFilter: Some(rows_filter),
+    xNext: Some(rows_next),
+    xEof: Some(rows_eof),
+    xColumn: Some(rows_column),
+    xRowid: Some(rows_rowid),
+    // SAFETY: every other member is an optional function or a number: none.
+    ..unsafe { std::mem::zeroed() }
+};
+
+#[repr(C)]
+struct RowsTable {
+    base: ffi::sqlite3_vtab,
+    /// The module's, freed with it.
+    tokenizer: *const Tokenizer,
+}
+
+#[repr(C)]
+struct RowsCursor {
+    base: ffi::sqlite3_vtab_cursor,
+    tokenizer: *const Tokenizer,
+    rows: Terms,
+    at: usize,
+}
+
+unsafe extern "C" fn rows_connect(
+    db: *mut ffi::sqlite3,
+    aux: *mut c_void,
+    _argc: c_int,
+    _argv: *const *const c_char,
+    table: *mut *mut ffi::sqlite3_vtab,
+    _error: *mut *mut c_char,
+) -> c_int {
+    // SAFETY: SQLite's arguments to `xConnect`; the table is freed by
+    // `rows_disconnect`.
+    unsafe {
+        let rc = ffi::sqlite3_declare_vtab(db, ROWS_SCHEMA.as_ptr());
+        if rc != ffi::SQLITE_OK {
+            return rc;
+        }
+        let made = Box::new(RowsTable { base: std::mem::zeroed(), tokenizer: aux.cast::<Tokenizer>() });
+        *table = Box::into_raw(made).cast::<ffi::sqlite3_vtab>();
+        ffi::SQLITE_OK
+    }
+}
+
+unsafe extern "C" fn rows_disconnect(table: *mut ffi::sqlite3_vtab) -> c_int {
+    // SAFETY: made by `rows_connect`, freed once, here.
+    drop(unsafe { Box::from_raw(table.cast::<RowsTable>()) });
+    ffi::SQLITE_OK
+}
+
+/// Takes each argument given by equality as a filter argument, in the
+/// order of the columns (`idxNum` says which were given). A plan where an
+/// argument cannot be known yet (it comes from a table joined later) is
+/// refused, so that SQLite joins that table first.
+unsafe extern "C" fn rows_best_index(_table: *mut ffi::sqlite3_vtab, info: *mut ffi::sqlite3_index_info) -> c_int {
+    // SAFETY: SQLite's index information, with `nConstraint` constraints
+    // and as many usages.
+    unsafe {
+        let info = &mut *info;
+        let count = usize::try_from(info.nConstraint).unwrap_or(0);
+        if count == 0 || info.aConstraint.is_null() || info.aConstraintUsage.is_null() {
+            info.idxNum = 0;
+            info.estimatedCost = 1.0;
+            info.estimatedRows = 1;
+            return ffi::SQLITE_OK;
+        }
+        let constraints = std::slice::from_raw_parts(info.aConstraint, count);
+        let usages = std::slice::from_raw_parts_mut(info.aConstraintUsage, count);
+        let mut given = [None; COLUMNS.len()];
+        let mut waiting = 0u32;
+        for (at, constraint) in constraints.iter().enumerate() {
+            let Ok(argument) = usize::try_from(constraint.iColumn - FIRST_ARGUMENT) else { continue };
+            if argument >= COLUMNS.len() || c_int::from(constraint.op) != ffi::SQLITE_INDEX_CONSTRAINT_EQ {
+                continue;
+            }
+            if constraint.usable == 0 {
+                waiting |= 1 << argument;
+            } else {
+                given[argument] = Some(at);
+            }
+        }
+        let mut mask = 0u32;
+        let mut next = 1;
+        for (argument, at) in given.iter().enumerate() {
+            if let Some(at) = at {
+                usages[*at].argvIndex = next;
+                usages[*at].omit = 1;
+                next += 1;
+                mask |= 1 << argument;
+            }
+        }
+        if waiting & !mask != 0 {
+            return ffi::SQLITE_CONSTRAINT;
+        }
+        info.idxNum = mask as c_int;
+        info.estimatedCost = 10.0;
+        info.estimatedRows = 30;
+        ffi::SQLITE_OK
+    }
+}
+
+unsafe extern "C" fn rows_open(table: *mut ffi::sqlite3_vtab, cursor: *mut *mut ffi::sqlite3_vtab_cursor) -> c_int {
+    // SAFETY: `table` was made by `rows_connect`; the cursor is freed by
+    // `rows_close`.
+    unsafe {
+        let tokenizer = (*table.cast::<RowsTable>()).tokenizer;
+        let made = Box::new(RowsCursor { base: std::mem::zeroed(), tokenizer, rows: Terms::default(), at: 0 });
+        *cursor = Box::into_raw(made).cast::<ffi::sqlite3_vtab_cursor>();
+        ffi::SQLITE_OK
+    }
+}
+
+unsafe extern "C" fn rows_close(cursor: *mut ffi::sqlite3_vtab_cursor) -> c_int {
+    // SAFETY: made by `rows_open`, freed once, here.
+    drop(unsafe { Box::from_raw(cursor.cast::<RowsCursor>()) });
+    ffi::SQLITE_OK
+}
+
+unsafe extern "C" fn rows_filter(
+    cursor: *mut ffi::sqlite3_vtab_cursor,
+    given: c_int,
+    _name: *const c_char,
+    argc: c_int,
+    argv: *mut *mut ffi::sqlite3_value,
+) -> c_int {
+    // SAFETY: `cursor` was made by `rows_open`; SQLite passes the values
+    // `rows_best_index` asked for, in its order.
+    unsafe {
+        let cursor = &mut *cursor.cast::<RowsCursor>();
+        let values: &[*mut ffi::sqlite3_value] =
+            if argc > 0 && !argv.is_null() { std::slice::from_raw_parts(argv, argc as usize) } else { &[] };
+        let columns = COLUMNS.iter().enumerate().filter(|(argument, _)| given & (1 << argument) != 0);
+        let args = values.iter().copied().zip(columns.map(|(_, column)| *column));
+        cursor.at = 0;
+        match document_terms(&*cursor.tokenizer, args) {
+            Ok(rows) => {
+                cursor.rows = rows;
+                ffi::SQLITE_OK
+            }
+            Err(rc) => {
+                cursor.rows = Terms::default();
+                rc
+            }
+        }
+    }
+}
+
+unsafe extern "C" fn rows_next(cursor: *mut ffi::sqlite3_vtab_cursor) -> c_int {
+    // SAFETY: made by `rows_open`.
+    unsafe { (*cursor.cast::<RowsCursor>()).at += 1 };
+    ffi::SQLITE_OK
+}
+
+unsafe extern "C" fn rows_eof(cursor: *mut ffi::sqlite3_vtab_cursor) -> c_int {
+    // SAFETY: made by `rows_open`.
+    let cursor = unsafe { &*cursor.cast::<RowsCursor>() };
+    c_int::from(cursor.at >= cursor.rows.terms.len())
+}
+
+unsafe extern "C" fn rows_column(
+    cursor: *mut ffi::sqlite3_vtab_cursor,
+    context: *mut ffi::sqlite3_context,
+    column: c_int,
+) -> c_int {
+    // SAFETY: made by `rows_open`; `context` is the column's result.
+    unsafe {
+        let cursor = &*cursor.cast::<RowsCursor>();
+        let Some((term, written, stemmed)) = cursor.rows.terms.get(cursor.at) else {
+            ffi::sqlite3_result_null(context);
+            return ffi::SQLITE_OK;
+        };
+        match column {
+            // As `claimtrail_terms` writes it into its JSON.
+            0 => {
+                let text = String::from_utf8_lossy(term);
+                let Ok(len) = c_int::try_from(text.len()) else {
+                    ffi::sqlite3_result_error_toobig(context);
+                    return ffi::SQLITE_OK;
+                };
+                ffi::sqlite3_result_text(context, text.as_ptr().cast::<c_char>(), len, ffi::SQLITE_TRANSIENT());
+            }
+            1 => ffi::sqlite3_result_int64(context, *written),
+            2 => ffi::sqlite3_result_int64(context, *stemmed),
+            3 => ffi::sqlite3_result_int64(context, cursor.rows.length),
+            _ => ffi::sqlite3_result_null(context),
+        }
+        ffi::SQLITE_OK
+    }
+}
+
+unsafe extern "C" fn rows_rowid(cursor: *mut ffi::sqlite3_vtab_cursor, rowid: *mut ffi::sqlite3_int64) -> c_int {
+    // SAFETY: made by `rows_open`; `rowid` is SQLite's to fill.
+    unsafe { *rowid = (*cursor.cast::<RowsCursor>()).at as ffi::sqlite3_int64 };
+    ffi::SQLITE_OK
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::{Connection, RunQueryDsl, sqlite::SqliteConnection};
+
+    /// One line per term, from either form.
+    #[derive(diesel::QueryableByName, Debug, PartialEq)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        line: String,
+    }
+
+    #[test]
+    fn the_table_of_rows_gives_what_the_json_function_gives_for_every_document() {
+        super::super::bm25::install();
+        let mut c = SqliteConnection::establish(":memory:").expect("a database");
+        diesel::sql_query(
+            "CREATE TABLE docs (doc INTEGER PRIMARY KEY, text TEXT, subject TEXT, quotes TEXT, facets TEXT, stems TEXT)",
+        )
+        .execute(&mut c)
+        .expect("the table");
+        diesel::sql_query(
+            "INSERT INTO docs (text, subject, quotes, facets, stems) VALUES
+             ('Barrick will pay Mali $430 million', 'Barrick Gold', 'we will pay', 'tx sabc pdef', 'barrick pay mali'),
+             ('Él dijo: «Mali» — ÉTÉ été', NULL, NULL, NULL, NULL),
+             ('', '', '', 'facets only', ''),
+             ('the the the', NULL, 'the', NULL, 'the')",
+        )
+        .execute(&mut c)
+        .expect("the documents");
+        let through_json: Vec<Row> = diesel::sql_query(
+            "SELECT d.doc || ' ' || (t.value ->> 0) || ' ' || (t.value ->> 1) || ' ' || (t.value ->> 2) || ' '
+                 || (t.value ->> 3) AS line
+             FROM docs d, json_each(claimtrail_terms(d.text, d.subject, d.quotes, d.facets, d.stems)) t
+             ORDER BY d.doc, t.key",
+        )
+        .load(&mut c)
+        .expect("the JSON's rows");
+        let through_table: Vec<Row> = diesel::sql_query(
+            "SELECT d.doc || ' ' || t.term || ' ' || t.written || ' ' || t.stemmed || ' ' || t.length AS line
+             FROM docs d, claimtrail_term_rows(d.text, d.subject, d.quotes, d.facets, d.stems) t
+             ORDER BY d.doc, t.rowid",
+        )
+        .load(&mut c)
+        .expect("the table's rows");
+        assert!(through_json.len() > 10, "{through_json:?}");
+        assert!(through_json.iter().any(|r| r.line == "1 pay 2 1 17"), "{through_json:?}");
+        assert!(through_json.iter().any(|r| r.line.starts_with("2 ete 2 0 ")), "diacritics removed: {through_json:?}");
+        assert!(!through_json.iter().any(|r| r.line.starts_with("3 ")), "facets count but are no terms");
+        assert_eq!(through_table, through_json);
+        // Arguments left out are NULL.
+        let short: Vec<Row> =
+            diesel::sql_query("SELECT t.term || ' ' || t.length AS line FROM claimtrail_term_rows('Mali mali') t")
+                .load(&mut c)
+                .expect("one argument");
+        assert_eq!(short, [Row { line: "mali 2".to_string() }]);
     }
 }

@@ -27,10 +27,12 @@ const FUNCTION_C: &CStr = c"claimtrail_terms";
 
 /// The same rows as a table-valued function, one row per term:
 /// `SELECT term, written, stemmed, length FROM claimtrail_term_rows(text,
-/// subject, quotes, facets, stems)`. A bulk write's refill of `claim_terms`
-/// reads it (`CLAIM_TERMS_REBUILD` in [`super::bulk`]): through the JSON of
-/// [`FUNCTION`], each term's array was written, then read again once per
-/// field (`->>`), a third of the refill's own time.
+/// subject, quotes, facets, stems)`. `claim_documents`' triggers and a bulk
+/// write's refill of `claim_terms` read it (`CLAIM_TERMS_REBUILD` in
+/// [`super::bulk`]): through the JSON of [`FUNCTION`], each term's array
+/// was written, then read again once per field (`->>`), a third of the
+/// refill's own time. The JSON function stays for the `claim_terms`
+/// migration, which reads it when a database is made.
 pub const ROWS_TABLE: &str = "claimtrail_term_rows";
 const ROWS_TABLE_C: &CStr = c"claimtrail_term_rows";
 
@@ -332,6 +334,9 @@ unsafe extern "C" fn rows_connect(
         if rc != ffi::SQLITE_OK {
             return rc;
         }
+        // Safe to read from triggers and views (it only tokenises its
+        // arguments), as `claim_documents`' triggers do.
+        ffi::sqlite3_vtab_config(db, ffi::SQLITE_VTAB_INNOCUOUS);
         let made = Box::new(RowsTable { base: std::mem::zeroed(), tokenizer: aux.cast::<Tokenizer>() });
         *table = Box::into_raw(made).cast::<ffi::sqlite3_vtab>();
         ffi::SQLITE_OK

@@ -367,8 +367,7 @@ fn step(c: &mut SqliteConnection, what: &str, sql: &str) -> diesel::QueryResult<
 /// them): a large refresh pauses the triggers that keep them one document
 /// at a time, empties `claim_terms`, and fills both so afterwards.
 /// The terms come from the table-valued `claimtrail_term_rows` (see
-/// [`super::terms::ROWS_TABLE`]), the rows the triggers read from
-/// `claimtrail_terms`' JSON. At 100,000 claims that is about 5 s, against 20 s for
+/// [`super::terms::ROWS_TABLE`]), as in the triggers. At 100,000 claims that is about 5 s, against 20 s for
 /// the triggers' inserts at random places in the table and its index.
 const CLAIM_TERMS_REBUILD: &str = "INSERT INTO claim_terms (term, written, stemmed, length, doc) \
      SELECT t.term, t.written, t.stemmed, t.length, d.doc \

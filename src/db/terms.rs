@@ -10,8 +10,11 @@
 //! the term occurs in the text, subject and quotes (`written`), how often
 //! in `stems`, and the document's length in tokens, every column counted
 //! as FTS5's `xColumnSize(-1)` counts it. Facet terms (weight 0: they never
-//! rank) count towards the length only. The triggers of `claim_documents`
-//! (the `claim_terms` migration) keep `claim_terms` with it.
+//! rank) count towards the length only. `claimtrail_term_rows` gives the
+//! same rows as a table ([`ROWS_TABLE`]); `claim_documents`' triggers
+//! (`2026-12-04-000120_claim_terms_from_rows`) and a bulk write's refill
+//! keep `claim_terms` from it, and the JSON function is left to the
+//! `claim_terms` migration.
 //!
 //! Registered on every SQLite connection this process opens, by the
 //! automatic extension of [`super::bm25`].

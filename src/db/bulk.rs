@@ -226,10 +226,10 @@ fn leave_wal(c: &mut SqliteConnection) -> diesel::QueryResult<bool> {
 }
 
 /// A bulk write under way in a transaction: the statements that make again
-/// the indexes it dropped at its start.
+/// the indexes it dropped at its start, with their tables.
 #[derive(Debug)]
 pub struct BulkWrite {
-    deferred: Vec<String>,
+    deferred: Vec<(&'static str, String)>,
 }
 
 /// A bulk write into a database of fewer claims than this drops the
@@ -265,7 +265,7 @@ pub fn begin_bulk_write(conn: &mut DbConnection) -> diesel::QueryResult<Option<B
             let mut deferred = Vec::new();
             if stored_claims(c)? < DEFER_INDEXES_BELOW {
                 for table in DEFERRED_TABLES {
-                    deferred.extend(drop_indexes(c, table)?);
+                    deferred.extend(drop_indexes(c, table)?.into_iter().map(|sql| (table, sql)));
                 }
             }
             Ok(Some(BulkWrite { deferred }))
@@ -290,7 +290,8 @@ fn stored_claims(c: &mut SqliteConnection) -> diesel::QueryResult<i64> {
 }
 
 /// Ends a bulk write begun by [`begin_bulk_write`]: builds the indexes it
-/// dropped, then refreshes every claim it noted, once, and writes their
+/// dropped (the claims' own after the refresh, which writes each claim's
+/// `stated_on`), refreshes every claim it noted, once, and writes their
 /// statings and backers in one statement each ([`NOTED_REFRESH`]); a large
 /// refresh also rebuilds the backers' indexes and `claim_terms` (see
 /// [`Refresh::is_large`]). Must run before the transaction commits.
@@ -298,7 +299,12 @@ pub fn end_bulk_write(conn: &mut DbConnection, bulk: BulkWrite) -> diesel::Query
     match conn {
         DbConnection::Sqlite(c) => {
             // The refresh reads attributions by claim: their indexes first.
-            for index in &bulk.deferred {
+            // It writes each claim's `stated_on`, so the claims' indexes
+            // come after it, each one sort instead of an entry moved per
+            // claim in `claims_by_stated_on`.
+            let (claims_indexes, first): (Vec<_>, Vec<_>) =
+                bulk.deferred.iter().partition(|(table, _)| *table == "claims");
+            for (_, index) in first {
                 step(c, "index built", index)?;
             }
             let refresh = Refresh::of(c)?;
@@ -322,6 +328,9 @@ pub fn end_bulk_write(conn: &mut DbConnection, bulk: BulkWrite) -> diesel::Query
                 )?;
             }
             step(c, "claims refreshed", "DELETE FROM bulk_write; DELETE FROM claims_stale;")?;
+            for (_, index) in claims_indexes {
+                step(c, "index built", index)?;
+            }
             step(c, "statings and backers written", NOTED_REFRESH)?;
             if large {
                 step(c, "claim_terms filled", CLAIM_TERMS_REBUILD)?;
@@ -532,5 +541,45 @@ mod tests {
             c.batch_execute(sql).expect("made again");
         }
         assert_eq!(index_names(&mut c).len(), 6);
+    }
+
+    /// Segments of the full-text index after one transaction that indexes
+    /// about 2.6 MB of text, in a migrated database.
+    fn fts_segments_after_a_large_write(migrated_hashsize: bool) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let mut conn = crate::db::establish(":memory:").expect("a database");
+        crate::db::migrate(&mut conn).expect("migrated");
+        let DbConnection::Sqlite(c) = &mut conn else { unreachable!("an in-memory SQLite database") };
+        if !migrated_hashsize {
+            c.batch_execute("INSERT INTO claims_fts (claims_fts, rank) VALUES ('hashsize', 1048576)")
+                .expect("the default");
+        }
+        // 4,000 documents of 120 distinct words each: every word is new
+        // to the index, so each takes room in FTS5's hash.
+        c.batch_execute(
+            "BEGIN;
+             WITH RECURSIVE d(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM d WHERE n < 4000),
+                 w(n, i) AS (SELECT n, 1 FROM d UNION ALL SELECT n, i + 1 FROM w WHERE i < 120)
+             INSERT INTO claims_fts (rowid, text, subject, quotes, facets)
+             SELECT n, group_concat('w' || (n * 120 + i), ' '), NULL, NULL, '' FROM w GROUP BY n;
+             COMMIT;",
+        )
+        .expect("indexed");
+        let count: Count = diesel::sql_query("SELECT count(DISTINCT segid) AS n FROM claims_fts_idx")
+            .get_result(c)
+            .expect("the segments");
+        count.n
+    }
+
+    #[test]
+    fn a_large_write_keeps_its_full_text_terms_in_memory_until_it_ends() {
+        assert_eq!(fts_segments_after_a_large_write(true), 1, "one segment, written at the end");
+        // FTS5's default (1 MiB) writes the same terms out several times.
+        let segments = fts_segments_after_a_large_write(false);
+        assert!(segments > 1, "{segments}");
     }
 }

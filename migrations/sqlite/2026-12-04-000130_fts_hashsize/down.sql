@@ -1,0 +1,1 @@
+DELETE FROM claims_fts_config WHERE k = 'hashsize';

@@ -19,7 +19,7 @@
 //! Registered on every SQLite connection this process opens, by the
 //! automatic extension of [`super::bm25`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ffi::{CStr, c_char, c_int, c_void};
 
 use libsqlite3_sys as ffi;
@@ -38,6 +38,21 @@ const FUNCTION_C: &CStr = c"claimtrail_terms";
 /// migration, which reads it when a database is made.
 pub const ROWS_TABLE: &str = "claimtrail_term_rows";
 const ROWS_TABLE_C: &CStr = c"claimtrail_term_rows";
+
+/// Every claim document's terms at once, as `claim_terms` orders them:
+/// `SELECT term, written, stemmed, length, doc FROM claimtrail_sorted_terms
+/// ORDER BY 1, 2, 3, 4, 5` (the order is the table's own, so SQLite does not
+/// sort). A bulk write's refill of `claim_terms` reads it
+/// (`CLAIM_TERMS_REBUILD` in [`super::bulk`]): SQLite's sorter, comparing
+/// each row's fields as a record, took nearly half of that refill's
+/// instructions (callgrind, an import of 10,000 claims), and the rows come
+/// out of the same tokenisation as [`ROWS_TABLE`]'s, sorted here as
+/// numbers (each term replaced by its rank among the terms).
+pub const SORTED_TABLE: &str = "claimtrail_sorted_terms";
+const SORTED_TABLE_C: &CStr = c"claimtrail_sorted_terms";
+
+/// The documents [`SORTED_TABLE`] reads, with the columns of `claims_fts`.
+const SORTED_DOCUMENTS: &CStr = c"SELECT doc, text, subject, quotes, facets, stems FROM claim_documents";
 
 /// The tokeniser of `claims_fts` and its arguments (the `findability`
 /// migration).
@@ -108,10 +123,21 @@ pub(super) unsafe fn register(db: *mut ffi::sqlite3, api: *mut ffi::fts5_api) ->
         }
         let Some(state) = tokenizer(api) else { return ffi::SQLITE_OK };
         // On failure too SQLite calls the destructor.
-        ffi::sqlite3_create_module_v2(
+        let rc = ffi::sqlite3_create_module_v2(
             db,
             ROWS_TABLE_C.as_ptr(),
             &ROWS_MODULE,
+            state.cast::<c_void>(),
+            Some(free_tokenizer),
+        );
+        if rc != ffi::SQLITE_OK {
+            return rc;
+        }
+        let Some(state) = tokenizer(api) else { return ffi::SQLITE_OK };
+        ffi::sqlite3_create_module_v2(
+            db,
+            SORTED_TABLE_C.as_ptr(),
+            &SORTED_MODULE,
             state.cast::<c_void>(),
             Some(free_tokenizer),
         )
@@ -199,7 +225,33 @@ unsafe fn document_terms(
     tokenizer: &Tokenizer,
     args: impl Iterator<Item = (*mut ffi::sqlite3_value, Column)>,
 ) -> Result<Terms, c_int> {
-    // SAFETY: the values are valid for this call; the tokeniser is the
+    // SAFETY: the values are valid for this call, and so is each text
+    // until the next value is read (the tokeniser reads it at once).
+    unsafe {
+        tokenize_columns(
+            tokenizer,
+            args.map(|(value, column)| {
+                // FTS5 indexes a column's value as text; NULL has no tokens.
+                if ffi::sqlite3_value_type(value) == ffi::SQLITE_NULL {
+                    return (None, column);
+                }
+                let text = ffi::sqlite3_value_text(value);
+                (Some((text, ffi::sqlite3_value_bytes(value))), column)
+            }),
+        )
+    }
+}
+
+/// [`document_terms`] from each column's text as a pointer and a length in
+/// bytes (`None` for NULL).
+///
+/// # Safety
+/// Each text is valid for its length while it is tokenised.
+unsafe fn tokenize_columns(
+    tokenizer: &Tokenizer,
+    args: impl Iterator<Item = (Option<(*const u8, c_int)>, Column)>,
+) -> Result<Terms, c_int> {
+    // SAFETY: the texts are valid while tokenised; the tokeniser is the
     // connection's, used by the thread running its statement.
     unsafe {
         let Some(tokenize) = tokenizer.api.xTokenize else {
@@ -207,13 +259,8 @@ unsafe fn document_terms(
         };
         let mut found: BTreeMap<Vec<u8>, (i64, i64)> = BTreeMap::new();
         let mut length: i64 = 0;
-        for (value, column) in args {
-            // FTS5 indexes a column's value as text; NULL has no tokens.
-            if ffi::sqlite3_value_type(value) == ffi::SQLITE_NULL {
-                continue;
-            }
-            let text = ffi::sqlite3_value_text(value);
-            let bytes = ffi::sqlite3_value_bytes(value);
+        for (text, column) in args {
+            let Some((text, bytes)) = text else { continue };
             if text.is_null() || bytes <= 0 {
                 continue;
             }
@@ -297,12 +344,12 @@ static ROWS_MODULE: ffi::sqlite3_module = ffi::sqlite3_module {
     xDisconnect: Some(rows_disconnect),
     xDestroy: None,
     xOpen: Some(rows_open),
-    xClose: Some(rows_close),
+    xClose: Some(close::<RowsCursor>),
     xFilter: Some(rows_filter),
-    xNext: Some(rows_next),
-    xEof: Some(rows_eof),
+    xNext: Some(next::<RowsCursor>),
+    xEof: Some(eof::<RowsCursor>),
     xColumn: Some(rows_column),
-    xRowid: Some(rows_rowid),
+    xRowid: Some(rowid::<RowsCursor>),
     // SAFETY: every other member is an optional function or a number: none.
     ..unsafe { std::mem::zeroed() }
 };
@@ -405,19 +452,13 @@ unsafe extern "C" fn rows_best_index(_table: *mut ffi::sqlite3_vtab, info: *mut 
 
 unsafe extern "C" fn rows_open(table: *mut ffi::sqlite3_vtab, cursor: *mut *mut ffi::sqlite3_vtab_cursor) -> c_int {
     // SAFETY: `table` was made by `rows_connect`; the cursor is freed by
-    // `rows_close`.
+    // `close`.
     unsafe {
         let tokenizer = (*table.cast::<RowsTable>()).tokenizer;
         let made = Box::new(RowsCursor { base: std::mem::zeroed(), tokenizer, rows: Terms::default(), at: 0 });
         *cursor = Box::into_raw(made).cast::<ffi::sqlite3_vtab_cursor>();
         ffi::SQLITE_OK
     }
-}
-
-unsafe extern "C" fn rows_close(cursor: *mut ffi::sqlite3_vtab_cursor) -> c_int {
-    // SAFETY: made by `rows_open`, freed once, here.
-    drop(unsafe { Box::from_raw(cursor.cast::<RowsCursor>()) });
-    ffi::SQLITE_OK
 }
 
 unsafe extern "C" fn rows_filter(
@@ -447,18 +488,6 @@ unsafe extern "C" fn rows_filter(
             }
         }
     }
-}
-
-unsafe extern "C" fn rows_next(cursor: *mut ffi::sqlite3_vtab_cursor) -> c_int {
-    // SAFETY: made by `rows_open`.
-    unsafe { (*cursor.cast::<RowsCursor>()).at += 1 };
-    ffi::SQLITE_OK
-}
-
-unsafe extern "C" fn rows_eof(cursor: *mut ffi::sqlite3_vtab_cursor) -> c_int {
-    // SAFETY: made by `rows_open`.
-    let cursor = unsafe { &*cursor.cast::<RowsCursor>() };
-    c_int::from(cursor.at >= cursor.rows.terms.len())
 }
 
 unsafe extern "C" fn rows_column(
@@ -492,9 +521,326 @@ unsafe extern "C" fn rows_column(
     }
 }
 
-unsafe extern "C" fn rows_rowid(cursor: *mut ffi::sqlite3_vtab_cursor, rowid: *mut ffi::sqlite3_int64) -> c_int {
-    // SAFETY: made by `rows_open`; `rowid` is SQLite's to fill.
-    unsafe { *rowid = (*cursor.cast::<RowsCursor>()).at as ffi::sqlite3_int64 };
+const SORTED_SCHEMA: &CStr =
+    c"CREATE TABLE x(term TEXT, written INTEGER, stemmed INTEGER, length INTEGER, doc INTEGER)";
+
+/// An eponymous-only virtual table of every document's terms, sorted.
+static SORTED_MODULE: ffi::sqlite3_module = ffi::sqlite3_module {
+    iVersion: 0,
+    xCreate: None,
+    xConnect: Some(sorted_connect),
+    xBestIndex: Some(sorted_best_index),
+    xDisconnect: Some(sorted_disconnect),
+    xDestroy: None,
+    xOpen: Some(sorted_open),
+    xClose: Some(close::<SortedCursor>),
+    xFilter: Some(sorted_filter),
+    xNext: Some(next::<SortedCursor>),
+    xEof: Some(eof::<SortedCursor>),
+    xColumn: Some(sorted_column),
+    xRowid: Some(rowid::<SortedCursor>),
+    // SAFETY: every other member is an optional function or a number: none.
+    ..unsafe { std::mem::zeroed() }
+};
+
+#[repr(C)]
+struct SortedTable {
+    base: ffi::sqlite3_vtab,
+    /// The module's, freed with it.
+    tokenizer: *const Tokenizer,
+    /// The connection, which the table reads `claim_documents` through.
+    db: *mut ffi::sqlite3,
+}
+
+#[repr(C)]
+struct SortedCursor {
+    base: ffi::sqlite3_vtab_cursor,
+    table: *const SortedTable,
+    sorted: Sorted,
+    at: usize,
+}
+
+/// One row of [`SORTED_TABLE`]: its fields in `claim_terms`' key order, the
+/// term as its rank among the terms (so that rows sort as numbers).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct SortedRow {
+    term: u32,
+    written: u32,
+    stemmed: u32,
+    length: u32,
+    doc: i64,
+}
+
+/// Every document's terms: the terms in byte order (SQLite's `BINARY`
+/// order) and the rows, sorted.
+#[derive(Default)]
+struct Sorted {
+    terms: Vec<String>,
+    rows: Vec<SortedRow>,
+}
+
+impl Sorted {
+    /// Reads and tokenises every document of `claim_documents` and sorts
+    /// their rows. An error is SQLite's code.
+    ///
+    /// # Safety
+    /// `db` is the open connection the table was made on, and `tokenizer`
+    /// its tokeniser.
+    unsafe fn read(db: *mut ffi::sqlite3, tokenizer: &Tokenizer) -> Result<Sorted, c_int> {
+        // SAFETY: a statement prepared, stepped and finalized here, on the
+        // connection running the statement that reads this table; a
+        // column's text is valid until the next step.
+        unsafe {
+            let mut statement: *mut ffi::sqlite3_stmt = std::ptr::null_mut();
+            let rc = ffi::sqlite3_prepare_v2(db, SORTED_DOCUMENTS.as_ptr(), -1, &mut statement, std::ptr::null_mut());
+            if rc != ffi::SQLITE_OK {
+                return Err(rc);
+            }
+            let read = Sorted::tokenize_all(statement, tokenizer);
+            let finalized = ffi::sqlite3_finalize(statement);
+            let mut sorted = read?;
+            if finalized != ffi::SQLITE_OK {
+                return Err(finalized);
+            }
+            // Each term's rank in byte order, then the rows by rank.
+            let mut order: Vec<u32> = (0..sorted.terms.len() as u32).collect();
+            order.sort_unstable_by(|a, b| {
+                sorted.terms[*a as usize].as_bytes().cmp(sorted.terms[*b as usize].as_bytes())
+            });
+            let mut rank = vec![0u32; order.len()];
+            for (at, term) in order.iter().enumerate() {
+                rank[*term as usize] = at as u32;
+            }
+            for row in &mut sorted.rows {
+                row.term = rank[row.term as usize];
+            }
+            sorted.rows.sort_unstable();
+            let mut terms: Vec<Option<String>> = std::mem::take(&mut sorted.terms).into_iter().map(Some).collect();
+            sorted.terms = order.iter().map(|term| terms[*term as usize].take().unwrap_or_default()).collect();
+            Ok(sorted)
+        }
+    }
+
+    /// The rows of every document the statement gives, each term as its
+    /// place in `terms` (first seen first).
+    ///
+    /// # Safety
+    /// `statement` is [`SORTED_DOCUMENTS`], prepared and not yet stepped.
+    unsafe fn tokenize_all(statement: *mut ffi::sqlite3_stmt, tokenizer: &Tokenizer) -> Result<Sorted, c_int> {
+        // SAFETY: the statement's columns, read between its steps.
+        unsafe {
+            let mut sorted = Sorted::default();
+            let mut seen: HashMap<String, u32> = HashMap::new();
+            loop {
+                match ffi::sqlite3_step(statement) {
+                    ffi::SQLITE_ROW => {}
+                    ffi::SQLITE_DONE => return Ok(sorted),
+                    rc => return Err(rc),
+                }
+                let doc = ffi::sqlite3_column_int64(statement, 0);
+                let columns = COLUMNS.iter().enumerate().map(|(at, column)| {
+                    let at = at as c_int + 1;
+                    if ffi::sqlite3_column_type(statement, at) == ffi::SQLITE_NULL {
+                        return (None, *column);
+                    }
+                    let text = ffi::sqlite3_column_text(statement, at);
+                    (Some((text, ffi::sqlite3_column_bytes(statement, at))), *column)
+                });
+                let found = tokenize_columns(tokenizer, columns)?;
+                let length = u32::try_from(found.length).map_err(|_| ffi::SQLITE_TOOBIG)?;
+                for (term, written, stemmed) in found.terms {
+                    // As `claimtrail_term_rows` gives the term.
+                    let text = String::from_utf8_lossy(&term);
+                    let term = match seen.get(text.as_ref()) {
+                        Some(term) => *term,
+                        None => {
+                            let next = u32::try_from(sorted.terms.len()).map_err(|_| ffi::SQLITE_TOOBIG)?;
+                            seen.insert(text.to_string(), next);
+                            sorted.terms.push(text.into_owned());
+                            next
+                        }
+                    };
+                    sorted.rows.push(SortedRow {
+                        term,
+                        written: u32::try_from(written).map_err(|_| ffi::SQLITE_TOOBIG)?,
+                        stemmed: u32::try_from(stemmed).map_err(|_| ffi::SQLITE_TOOBIG)?,
+                        length,
+                        doc,
+                    });
+                }
+            }
+        }
+    }
+}
+
+unsafe extern "C" fn sorted_connect(
+    db: *mut ffi::sqlite3,
+    aux: *mut c_void,
+    _argc: c_int,
+    _argv: *const *const c_char,
+    table: *mut *mut ffi::sqlite3_vtab,
+    _error: *mut *mut c_char,
+) -> c_int {
+    // SAFETY: SQLite's arguments to `xConnect`; the table is freed by
+    // `sorted_disconnect`.
+    unsafe {
+        let rc = ffi::sqlite3_declare_vtab(db, SORTED_SCHEMA.as_ptr());
+        if rc != ffi::SQLITE_OK {
+            return rc;
+        }
+        // It reads a table: only statements written by this program use it,
+        // never a trigger or a view.
+        ffi::sqlite3_vtab_config(db, ffi::SQLITE_VTAB_DIRECTONLY);
+        let made = Box::new(SortedTable { base: std::mem::zeroed(), tokenizer: aux.cast::<Tokenizer>(), db });
+        *table = Box::into_raw(made).cast::<ffi::sqlite3_vtab>();
+        ffi::SQLITE_OK
+    }
+}
+
+unsafe extern "C" fn sorted_disconnect(table: *mut ffi::sqlite3_vtab) -> c_int {
+    // SAFETY: made by `sorted_connect`, freed once, here.
+    drop(unsafe { Box::from_raw(table.cast::<SortedTable>()) });
+    ffi::SQLITE_OK
+}
+
+/// Takes no arguments, and says the rows come in the order asked when that
+/// is the table's own (every column in turn, ascending).
+unsafe extern "C" fn sorted_best_index(_table: *mut ffi::sqlite3_vtab, info: *mut ffi::sqlite3_index_info) -> c_int {
+    // SAFETY: SQLite's index information, with `nOrderBy` terms.
+    unsafe {
+        let info = &mut *info;
+        let count = usize::try_from(info.nOrderBy).unwrap_or(0);
+        let own_order = count > 0
+            && !info.aOrderBy.is_null()
+            && std::slice::from_raw_parts(info.aOrderBy, count)
+                .iter()
+                .enumerate()
+                .all(|(at, term)| term.iColumn == at as c_int && term.desc == 0);
+        info.orderByConsumed = c_int::from(own_order);
+        info.idxNum = 0;
+        info.estimatedCost = 1_000_000.0;
+        info.estimatedRows = 1_000_000;
+        ffi::SQLITE_OK
+    }
+}
+
+unsafe extern "C" fn sorted_open(table: *mut ffi::sqlite3_vtab, cursor: *mut *mut ffi::sqlite3_vtab_cursor) -> c_int {
+    // SAFETY: the cursor is freed by `close`.
+    unsafe {
+        let made = Box::new(SortedCursor {
+            base: std::mem::zeroed(),
+            table: table.cast::<SortedTable>(),
+            sorted: Sorted::default(),
+            at: 0,
+        });
+        *cursor = Box::into_raw(made).cast::<ffi::sqlite3_vtab_cursor>();
+        ffi::SQLITE_OK
+    }
+}
+
+unsafe extern "C" fn sorted_filter(
+    cursor: *mut ffi::sqlite3_vtab_cursor,
+    _given: c_int,
+    _name: *const c_char,
+    _argc: c_int,
+    _argv: *mut *mut ffi::sqlite3_value,
+) -> c_int {
+    // SAFETY: `cursor` was made by `sorted_open` on a table made by
+    // `sorted_connect`, alive while the cursor is.
+    unsafe {
+        let cursor = &mut *cursor.cast::<SortedCursor>();
+        let table = &*cursor.table;
+        cursor.at = 0;
+        match Sorted::read(table.db, &*table.tokenizer) {
+            Ok(sorted) => {
+                cursor.sorted = sorted;
+                ffi::SQLITE_OK
+            }
+            Err(rc) => {
+                cursor.sorted = Sorted::default();
+                rc
+            }
+        }
+    }
+}
+
+unsafe extern "C" fn sorted_column(
+    cursor: *mut ffi::sqlite3_vtab_cursor,
+    context: *mut ffi::sqlite3_context,
+    column: c_int,
+) -> c_int {
+    // SAFETY: made by `sorted_open`; `context` is the column's result.
+    unsafe {
+        let cursor = &*cursor.cast::<SortedCursor>();
+        let Some(row) = cursor.sorted.rows.get(cursor.at) else {
+            ffi::sqlite3_result_null(context);
+            return ffi::SQLITE_OK;
+        };
+        match column {
+            0 => {
+                let text = cursor.sorted.terms.get(row.term as usize).map(String::as_str).unwrap_or_default();
+                let Ok(len) = c_int::try_from(text.len()) else {
+                    ffi::sqlite3_result_error_toobig(context);
+                    return ffi::SQLITE_OK;
+                };
+                ffi::sqlite3_result_text(context, text.as_ptr().cast::<c_char>(), len, ffi::SQLITE_TRANSIENT());
+            }
+            1 => ffi::sqlite3_result_int64(context, i64::from(row.written)),
+            2 => ffi::sqlite3_result_int64(context, i64::from(row.stemmed)),
+            3 => ffi::sqlite3_result_int64(context, i64::from(row.length)),
+            4 => ffi::sqlite3_result_int64(context, row.doc),
+            _ => ffi::sqlite3_result_null(context),
+        }
+        ffi::SQLITE_OK
+    }
+}
+
+/// What the two tables' cursors share: a place in their rows.
+trait Cursor {
+    fn at(&mut self) -> &mut usize;
+    fn rows(&self) -> usize;
+}
+
+impl Cursor for RowsCursor {
+    fn at(&mut self) -> &mut usize {
+        &mut self.at
+    }
+    fn rows(&self) -> usize {
+        self.rows.terms.len()
+    }
+}
+
+impl Cursor for SortedCursor {
+    fn at(&mut self) -> &mut usize {
+        &mut self.at
+    }
+    fn rows(&self) -> usize {
+        self.sorted.rows.len()
+    }
+}
+
+unsafe extern "C" fn close<C: Cursor>(cursor: *mut ffi::sqlite3_vtab_cursor) -> c_int {
+    // SAFETY: made by the table's `xOpen` as a boxed `C`, freed once, here.
+    drop(unsafe { Box::from_raw(cursor.cast::<C>()) });
+    ffi::SQLITE_OK
+}
+
+unsafe extern "C" fn next<C: Cursor>(cursor: *mut ffi::sqlite3_vtab_cursor) -> c_int {
+    // SAFETY: made by the table's `xOpen` as a boxed `C`.
+    unsafe { *(*cursor.cast::<C>()).at() += 1 };
+    ffi::SQLITE_OK
+}
+
+unsafe extern "C" fn eof<C: Cursor>(cursor: *mut ffi::sqlite3_vtab_cursor) -> c_int {
+    // SAFETY: made by the table's `xOpen` as a boxed `C`.
+    let cursor = unsafe { &mut *cursor.cast::<C>() };
+    c_int::from(*cursor.at() >= cursor.rows())
+}
+
+unsafe extern "C" fn rowid<C: Cursor>(cursor: *mut ffi::sqlite3_vtab_cursor, rowid: *mut ffi::sqlite3_int64) -> c_int {
+    // SAFETY: made by the table's `xOpen` as a boxed `C`; `rowid` is
+    // SQLite's to fill.
+    unsafe { *rowid = *(*cursor.cast::<C>()).at() as ffi::sqlite3_int64 };
     ffi::SQLITE_OK
 }
 
@@ -553,5 +899,63 @@ mod tests {
                 .load(&mut c)
                 .expect("one argument");
         assert_eq!(short, [Row { line: "mali 2".to_string() }]);
+    }
+
+    #[test]
+    fn the_sorted_table_gives_every_documents_rows_in_the_order_of_claim_terms() {
+        super::super::bm25::install();
+        let mut c = SqliteConnection::establish(":memory:").expect("a database");
+        diesel::sql_query(
+            "CREATE TABLE claim_documents (doc INTEGER PRIMARY KEY, text TEXT, subject TEXT, quotes TEXT,
+                 facets TEXT, stems TEXT)",
+        )
+        .execute(&mut c)
+        .expect("the table");
+        diesel::sql_query(
+            "INSERT INTO claim_documents (doc, text, subject, quotes, facets, stems) VALUES
+             (7, 'Barrick will pay Mali $430 million', 'Barrick Gold', 'we will pay', 'tx sabc pdef', 'barrick pay mali'),
+             (3, 'Él dijo: «Mali» — ÉTÉ été', NULL, NULL, NULL, NULL),
+             (12, '', '', '', 'facets only', ''),
+             (5, 'the the the mali', NULL, 'the', NULL, 'the'),
+             (40, 'Mali mali Zebra zebra aardvark', 'pay', NULL, NULL, 'mali zebra'),
+             (2, 42, NULL, NULL, NULL, NULL)",
+        )
+        .execute(&mut c)
+        .expect("the documents");
+        let line = "term || ' ' || written || ' ' || stemmed || ' ' || length || ' ' || doc AS line";
+        let sorted: Vec<Row> = diesel::sql_query(format!("SELECT {line} FROM claimtrail_sorted_terms"))
+            .load(&mut c)
+            .expect("the sorted rows");
+        let per_document: Vec<Row> = diesel::sql_query(format!(
+            "SELECT {line} FROM (SELECT t.term, t.written, t.stemmed, t.length, d.doc
+                 FROM claim_documents d, claimtrail_term_rows(d.text, d.subject, d.quotes, d.facets, d.stems) t
+                 ORDER BY 1, 2, 3, 4, 5)"
+        ))
+        .load(&mut c)
+        .expect("the rows document by document, sorted by SQLite");
+        assert!(per_document.len() > 15, "{per_document:?}");
+        assert!(per_document.iter().any(|r| r.line == "42 1 0 1 2"), "a number is tokenised as text");
+        assert_eq!(sorted, per_document);
+
+        // SQLite leaves the order to the table when it is the table's own.
+        let mut plan = |order: &str| -> String {
+            #[derive(diesel::QueryableByName)]
+            struct Step {
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                detail: String,
+            }
+            let steps: Vec<Step> =
+                diesel::sql_query(format!("EXPLAIN QUERY PLAN SELECT * FROM claimtrail_sorted_terms ORDER BY {order}"))
+                    .load(&mut c)
+                    .expect("a plan");
+            steps.into_iter().map(|s| s.detail).collect::<Vec<_>>().join("; ")
+        };
+        let own = plan("1, 2, 3, 4, 5");
+        assert!(!own.contains("TEMP B-TREE"), "{own}");
+        assert!(plan("5, 1").contains("TEMP B-TREE"), "another order is sorted by SQLite");
+
+        // It reads a table, so triggers and views may not call it.
+        diesel::sql_query("CREATE VIEW all_terms AS SELECT * FROM claimtrail_sorted_terms").execute(&mut c).ok();
+        assert!(diesel::sql_query("SELECT term AS line FROM all_terms").load::<Row>(&mut c).is_err());
     }
 }

@@ -87,6 +87,10 @@ fi
 export SCHEMATHESIS_HOOKS="$ROOT/scripts/schemathesis_hooks.py"
 
 # -n 30 examples per operation and per phase keeps the run under a minute.
+# No --checks: schemathesis 4 runs every check by default, and naming them
+# all (`--checks all`) enables each one explicitly, over the operations'
+# settings in schemathesis.toml (in 4.32 the use-after-free check then ran
+# on the revisions of a deleted resource, which are kept by design).
 # No --max-time: in schemathesis 4 it makes fuzzing and stateful testing
 # repeat until the whole budget is spent. One worker: with two threads,
 # Python 3.11's `ast` sometimes fails inside Hypothesis ("SystemError: AST
@@ -97,7 +101,6 @@ status=0
 (cd "$DIR" && exec python3 -m schemathesis.cli "${ST_CONFIG[@]}" run "$ROOT/$SPEC" \
     --url "$BASE" \
     -H "Authorization: Bearer $KEY" \
-    --checks all \
     --phases examples,coverage,fuzzing,stateful \
     --max-examples 30 \
     --workers 1 \

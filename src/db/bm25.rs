@@ -118,8 +118,9 @@ impl Drop for Sizes {
 const DOCSIZE_TABLE: &CStr = c"claims_fts_docsize";
 
 /// Runs inside `sqlite3_open` for each new connection: finds FTS5's API
-/// and adds the function to it, and `claimtrail_terms` and
-/// `claimtrail_term_rows` (see [`super::terms`]) to the connection.
+/// and adds the function to it, and `claimtrail_terms`,
+/// `claimtrail_term_rows` and `claimtrail_sorted_terms` (see
+/// [`super::terms`]) to the connection.
 unsafe extern "C" fn on_open(
     db: *mut ffi::sqlite3,
     _error: *mut *mut c_char,

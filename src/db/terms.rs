@@ -596,78 +596,77 @@ impl Sorted {
             if rc != ffi::SQLITE_OK {
                 return Err(rc);
             }
-            let read = Sorted::tokenize_all(statement, tokenizer);
+            let read = tokenize_all(statement, tokenizer);
             let finalized = ffi::sqlite3_finalize(statement);
-            let mut sorted = read?;
+            let (seen, mut rows) = read?;
             if finalized != ffi::SQLITE_OK {
                 return Err(finalized);
             }
-            // Each term's rank in byte order, then the rows by rank.
-            let mut order: Vec<u32> = (0..sorted.terms.len() as u32).collect();
-            order.sort_unstable_by(|a, b| {
-                sorted.terms[*a as usize].as_bytes().cmp(sorted.terms[*b as usize].as_bytes())
-            });
-            let mut rank = vec![0u32; order.len()];
-            for (at, term) in order.iter().enumerate() {
+            // The terms in byte order, each row's term as its rank there,
+            // then the rows.
+            let mut terms: Vec<(String, u32)> = seen.into_iter().collect();
+            terms.sort_unstable();
+            let mut rank = vec![0u32; terms.len()];
+            for (at, (_, term)) in terms.iter().enumerate() {
                 rank[*term as usize] = at as u32;
             }
-            for row in &mut sorted.rows {
+            for row in &mut rows {
                 row.term = rank[row.term as usize];
             }
-            sorted.rows.sort_unstable();
-            let mut terms: Vec<Option<String>> = std::mem::take(&mut sorted.terms).into_iter().map(Some).collect();
-            sorted.terms = order.iter().map(|term| terms[*term as usize].take().unwrap_or_default()).collect();
-            Ok(sorted)
+            rows.sort_unstable();
+            Ok(Sorted { terms: terms.into_iter().map(|(term, _)| term).collect(), rows })
         }
     }
+}
 
-    /// The rows of every document the statement gives, each term as its
-    /// place in `terms` (first seen first).
-    ///
-    /// # Safety
-    /// `statement` is [`SORTED_DOCUMENTS`], prepared and not yet stepped.
-    unsafe fn tokenize_all(statement: *mut ffi::sqlite3_stmt, tokenizer: &Tokenizer) -> Result<Sorted, c_int> {
-        // SAFETY: the statement's columns, read between its steps.
-        unsafe {
-            let mut sorted = Sorted::default();
-            let mut seen: HashMap<String, u32> = HashMap::new();
-            loop {
-                match ffi::sqlite3_step(statement) {
-                    ffi::SQLITE_ROW => {}
-                    ffi::SQLITE_DONE => return Ok(sorted),
-                    rc => return Err(rc),
+/// The rows of every document the statement gives, each term as its number
+/// in the map of the terms seen (first seen first).
+///
+/// # Safety
+/// `statement` is [`SORTED_DOCUMENTS`], prepared and not yet stepped.
+unsafe fn tokenize_all(
+    statement: *mut ffi::sqlite3_stmt,
+    tokenizer: &Tokenizer,
+) -> Result<(HashMap<String, u32>, Vec<SortedRow>), c_int> {
+    // SAFETY: the statement's columns, read between its steps.
+    unsafe {
+        let mut rows = Vec::new();
+        let mut seen: HashMap<String, u32> = HashMap::new();
+        loop {
+            match ffi::sqlite3_step(statement) {
+                ffi::SQLITE_ROW => {}
+                ffi::SQLITE_DONE => return Ok((seen, rows)),
+                rc => return Err(rc),
+            }
+            let doc = ffi::sqlite3_column_int64(statement, 0);
+            let columns = COLUMNS.iter().enumerate().map(|(at, column)| {
+                let at = at as c_int + 1;
+                if ffi::sqlite3_column_type(statement, at) == ffi::SQLITE_NULL {
+                    return (None, *column);
                 }
-                let doc = ffi::sqlite3_column_int64(statement, 0);
-                let columns = COLUMNS.iter().enumerate().map(|(at, column)| {
-                    let at = at as c_int + 1;
-                    if ffi::sqlite3_column_type(statement, at) == ffi::SQLITE_NULL {
-                        return (None, *column);
+                let text = ffi::sqlite3_column_text(statement, at);
+                (Some((text, ffi::sqlite3_column_bytes(statement, at))), *column)
+            });
+            let found = tokenize_columns(tokenizer, columns)?;
+            let length = u32::try_from(found.length).map_err(|_| ffi::SQLITE_TOOBIG)?;
+            for (term, written, stemmed) in found.terms {
+                // As `claimtrail_term_rows` gives the term.
+                let text = String::from_utf8_lossy(&term);
+                let term = match seen.get(text.as_ref()) {
+                    Some(term) => *term,
+                    None => {
+                        let next = u32::try_from(seen.len()).map_err(|_| ffi::SQLITE_TOOBIG)?;
+                        seen.insert(text.into_owned(), next);
+                        next
                     }
-                    let text = ffi::sqlite3_column_text(statement, at);
-                    (Some((text, ffi::sqlite3_column_bytes(statement, at))), *column)
+                };
+                rows.push(SortedRow {
+                    term,
+                    written: u32::try_from(written).map_err(|_| ffi::SQLITE_TOOBIG)?,
+                    stemmed: u32::try_from(stemmed).map_err(|_| ffi::SQLITE_TOOBIG)?,
+                    length,
+                    doc,
                 });
-                let found = tokenize_columns(tokenizer, columns)?;
-                let length = u32::try_from(found.length).map_err(|_| ffi::SQLITE_TOOBIG)?;
-                for (term, written, stemmed) in found.terms {
-                    // As `claimtrail_term_rows` gives the term.
-                    let text = String::from_utf8_lossy(&term);
-                    let term = match seen.get(text.as_ref()) {
-                        Some(term) => *term,
-                        None => {
-                            let next = u32::try_from(sorted.terms.len()).map_err(|_| ffi::SQLITE_TOOBIG)?;
-                            seen.insert(text.to_string(), next);
-                            sorted.terms.push(text.into_owned());
-                            next
-                        }
-                    };
-                    sorted.rows.push(SortedRow {
-                        term,
-                        written: u32::try_from(written).map_err(|_| ffi::SQLITE_TOOBIG)?,
-                        stemmed: u32::try_from(stemmed).map_err(|_| ffi::SQLITE_TOOBIG)?,
-                        length,
-                        doc,
-                    });
-                }
             }
         }
     }

@@ -398,9 +398,9 @@ const CLAIM_TERMS_REBUILD: &str = "INSERT INTO claim_terms (term, written, stemm
 /// triggers made them), and notes for its statings and backers. Ends the
 /// bulk write first (`bulk_write`), as before. [`end_bulk_write`] drops the
 /// triggers for it and makes them again after. For the 100,000 claims of an
-/// import this step took 4.4–6.0 s through the triggers (six runs), 3.5–4.5
-/// s so (six runs), and 3.2–3.7 s with each new document's quotes computed
-/// once (three runs; the triggers compute them twice). The test
+/// import this step took 4.4–5.9 s through the triggers, 3.5–4.5 s so, and
+/// 3.2–3.7 s with each new document's quotes computed once (the triggers
+/// compute them twice; three interleaved runs each). The test
 /// `bulk_import::an_import_derives_the_search_documents_dates_and_backers_that_single_writes_derived`
 /// compares what both give.
 const CLAIMS_REFRESH: &str = "DELETE FROM bulk_write;

@@ -327,11 +327,21 @@ unsafe extern "C" fn terms(context: *mut ffi::sqlite3_context, argc: c_int, argv
             ffi::sqlite3_result_error_nomem(context);
             return;
         };
-        let Ok(len) = c_int::try_from(json.len()) else {
-            ffi::sqlite3_result_error_toobig(context);
-            return;
-        };
-        ffi::sqlite3_result_text(context, json.as_ptr().cast::<c_char>(), len, ffi::SQLITE_TRANSIENT());
+        result_text(context, &json);
+    }
+}
+
+/// Sets a result to a copy of `text`, or to SQLite's "too big" error.
+///
+/// # Safety
+/// `context` is the result being set.
+unsafe fn result_text(context: *mut ffi::sqlite3_context, text: &str) {
+    // SAFETY: SQLite copies the text (`SQLITE_TRANSIENT`) before returning.
+    unsafe {
+        match c_int::try_from(text.len()) {
+            Ok(len) => ffi::sqlite3_result_text(context, text.as_ptr().cast::<c_char>(), len, ffi::SQLITE_TRANSIENT()),
+            Err(_) => ffi::sqlite3_result_error_toobig(context),
+        }
     }
 }
 
@@ -486,17 +496,8 @@ unsafe extern "C" fn rows_filter(
             if argc > 0 && !argv.is_null() { std::slice::from_raw_parts(argv, argc as usize) } else { &[] };
         let columns = COLUMNS.iter().enumerate().filter(|(argument, _)| given & (1 << argument) != 0);
         let args = values.iter().copied().zip(columns.map(|(_, column)| *column));
-        cursor.at = 0;
-        match document_terms(&*cursor.tokenizer, args) {
-            Ok(rows) => {
-                cursor.rows = rows;
-                ffi::SQLITE_OK
-            }
-            Err(rc) => {
-                cursor.rows = Terms::default();
-                rc
-            }
-        }
+        let read = document_terms(&*cursor.tokenizer, args);
+        cursor.start(read)
     }
 }
 
@@ -514,14 +515,7 @@ unsafe extern "C" fn rows_column(
         };
         match column {
             // As `claimtrail_terms` writes it into its JSON.
-            0 => {
-                let text = String::from_utf8_lossy(term);
-                let Ok(len) = c_int::try_from(text.len()) else {
-                    ffi::sqlite3_result_error_toobig(context);
-                    return ffi::SQLITE_OK;
-                };
-                ffi::sqlite3_result_text(context, text.as_ptr().cast::<c_char>(), len, ffi::SQLITE_TRANSIENT());
-            }
+            0 => result_text(context, &String::from_utf8_lossy(term)),
             1 => ffi::sqlite3_result_int64(context, *written),
             2 => ffi::sqlite3_result_int64(context, *stemmed),
             3 => ffi::sqlite3_result_int64(context, cursor.rows.length),
@@ -944,17 +938,7 @@ unsafe extern "C" fn sorted_filter(
     unsafe {
         let cursor = &mut *cursor.cast::<SortedCursor>();
         let table = &*cursor.table;
-        cursor.at = 0;
-        match Sorted::read(table.db, &*table.tokenizers) {
-            Ok(sorted) => {
-                cursor.sorted = sorted;
-                ffi::SQLITE_OK
-            }
-            Err(rc) => {
-                cursor.sorted = Sorted::default();
-                rc
-            }
-        }
+        cursor.start(Sorted::read(table.db, &*table.tokenizers))
     }
 }
 
@@ -972,12 +956,7 @@ unsafe extern "C" fn sorted_column(
         };
         match column {
             0 => {
-                let text = cursor.sorted.terms.get(row.term as usize).map(String::as_str).unwrap_or_default();
-                let Ok(len) = c_int::try_from(text.len()) else {
-                    ffi::sqlite3_result_error_toobig(context);
-                    return ffi::SQLITE_OK;
-                };
-                ffi::sqlite3_result_text(context, text.as_ptr().cast::<c_char>(), len, ffi::SQLITE_TRANSIENT());
+                result_text(context, cursor.sorted.terms.get(row.term as usize).map(String::as_str).unwrap_or_default())
             }
             1 => ffi::sqlite3_result_int64(context, i64::from(row.written)),
             2 => ffi::sqlite3_result_int64(context, i64::from(row.stemmed)),
@@ -991,25 +970,48 @@ unsafe extern "C" fn sorted_column(
 
 /// What the two tables' cursors share: a place in their rows.
 trait Cursor {
+    /// What `xFilter` reads for the cursor to walk.
+    type Read: Default;
     fn at(&mut self) -> &mut usize;
     fn rows(&self) -> usize;
+    fn read(&mut self) -> &mut Self::Read;
+
+    /// Puts the cursor on the first of the rows just read, or on none when
+    /// they could not be read; gives SQLite's code.
+    fn start(&mut self, read: Result<Self::Read, c_int>) -> c_int {
+        *self.at() = 0;
+        let (rows, rc) = match read {
+            Ok(rows) => (rows, ffi::SQLITE_OK),
+            Err(rc) => (Self::Read::default(), rc),
+        };
+        *self.read() = rows;
+        rc
+    }
 }
 
 impl Cursor for RowsCursor {
+    type Read = Terms;
     fn at(&mut self) -> &mut usize {
         &mut self.at
     }
     fn rows(&self) -> usize {
         self.rows.terms.len()
     }
+    fn read(&mut self) -> &mut Terms {
+        &mut self.rows
+    }
 }
 
 impl Cursor for SortedCursor {
+    type Read = Sorted;
     fn at(&mut self) -> &mut usize {
         &mut self.at
     }
     fn rows(&self) -> usize {
         self.sorted.rows.len()
+    }
+    fn read(&mut self) -> &mut Sorted {
+        &mut self.sorted
     }
 }
 

@@ -322,7 +322,7 @@ impl<'c> Tx<'c> {
     /// [`crate::db::begin_bulk_write`]).
     pub fn bulk(&mut self) -> diesel::QueryResult<()> {
         if self.bulk.is_none() {
-            self.bulk = crate::db::begin_bulk_write(self.conn)?;
+            self.bulk = Some(crate::db::begin_bulk_write(self.conn)?);
         }
         Ok(())
     }

@@ -1,10 +1,11 @@
-//! Bulk writes on SQLite: an import derives what single writes derive,
-//! whatever it drops and builds again for speed (indexes, triggers), and a
-//! failed, refused or dry-run import leaves the schema and the pooled
-//! connection's settings as they were.
+//! Bulk writes: an import derives what single writes derive, on both
+//! backends, whatever it drops and builds again or defers for speed
+//! (indexes, triggers, the refresh of each claim), and a failed, refused or
+//! dry-run import leaves the schema and the pooled connection's settings
+//! as they were.
 
-use claimtrail::claims;
 use claimtrail::db::write::{Actor, Change};
+use claimtrail::{attributions, claims};
 use std::time::Duration;
 
 use claimtrail::db::{Backend, Db, DbOptions, FileUse, write_tx};
@@ -12,7 +13,7 @@ use claimtrail::http::{MergePatch, Precondition};
 use serde_json::{Value, json};
 
 use crate::helpers::{fresh_database, lines_of, run_sql};
-use crate::transfer::{export_of, fill, lines, ndjson};
+use crate::transfer::{body, export_of, fill, lines, ndjson};
 
 /// What SQLite derives from a database's records: each claim's search
 /// document, its `stated_on`, its backers and its list item's sources, one
@@ -151,6 +152,83 @@ async fn an_import_derives_the_search_documents_dates_and_backers_that_single_wr
     assert!(checked.len() == 1 && checked[0].starts_with("rows "), "{checked:?}");
     let counted = lines_of(&split, "SELECT term || ' ' || docs AS line FROM claim_term_docs WHERE term = 'zyxwvut'");
     assert_eq!(counted, ["zyxwvut 1"]);
+}
+
+/// What PostgreSQL derives from a database's records, one line per row in
+/// id order: each claim's `stated_on` and search document, its backers and
+/// its list item's sources; and how many notes of a bulk write are left.
+fn derived_rows_on_postgres(db: &Db) -> Vec<String> {
+    let queries = [
+        "SELECT 'claim ' || id || ' ' || coalesce(stated_on, '-') || ' ' || coalesce(search_document::text, '-') AS line
+         FROM claims ORDER BY id",
+        "SELECT 'backer ' || claim_id || ' ' || backer_id || ' ' || roles || ' ' || created_at || ' '
+            || coalesce(period_start, '-') || ' ' || coalesce(stated_on, '-') AS line
+         FROM claim_backers ORDER BY claim_id, backer_id",
+        "SELECT 'statings ' || claim_id || ' ' || attribution_count || ' ' || source_count || ' ' || first_sources AS line
+         FROM claim_statings ORDER BY claim_id",
+        "SELECT 'notes ' || count(*) AS line FROM bulk_claims",
+    ];
+    queries.iter().flat_map(|query| lines_of(db, query)).collect()
+}
+
+/// The same rows, or a failure naming the first that differs.
+fn assert_same_rows(actual: &[String], expected: &[String], what: &str) {
+    let cut = |s: &str| s.chars().take(400).collect::<String>();
+    for (a, e) in actual.iter().zip(expected) {
+        assert!(a == e, "{what}: a row differs:\n  got      {}\n  expected {}", cut(a), cut(e));
+    }
+    assert_eq!(actual.len(), expected.len(), "{what}: as many rows");
+}
+
+/// The bulk write's setting on a connection the pool lends after it.
+fn bulk_write_setting(db: &Db) -> Vec<String> {
+    lines_of(db, "SELECT coalesce(current_setting('claimtrail.bulk_write', true), 'unset') AS line")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_on_postgres_derives_the_search_documents_dates_statings_and_backers_that_single_writes_derived() {
+    // Single writes: every insert of attributions refreshes its claims.
+    let (url, _dir) = fresh_database(Backend::Postgres);
+    let original = Db::connect(&url, 1).expect("the PostgreSQL database opens");
+    fill(&original, 300);
+    let expected = derived_rows_on_postgres(&original);
+    assert!(expected.iter().any(|r| r.starts_with("backer ")), "the sample has backers");
+    assert!(expected.iter().any(|r| r.starts_with("statings ")), "and list items' sources");
+    assert!(expected.iter().any(|r| r.starts_with("claim ") && r.contains("'fait':")), "and quotes in documents");
+    assert!(expected.iter().any(|r| r.starts_with("claim ") && r.contains(" 2025-11 ")), "and dated claims");
+    assert_eq!(expected.last().map(String::as_str), Some("notes 0"));
+    let records = lines(&export_of(&original));
+
+    // One bulk write: each claim noted, and refreshed once at its end.
+    let (url, _dir) = fresh_database(Backend::Postgres);
+    let whole = Db::connect(&url, 1).expect("the PostgreSQL database opens");
+    import_into(&whole, &ndjson(&records));
+    assert_same_rows(&derived_rows_on_postgres(&whole), &expected, "one import of the whole file");
+    assert_ne!(bulk_write_setting(&whole), ["on"], "the setting ended with the transaction");
+
+    // Attributions added by a bulk write to claims already stored.
+    let (url, _dir) = fresh_database(Backend::Postgres);
+    let split = Db::connect(&url, 1).expect("the PostgreSQL database opens");
+    import_into(&split, &part_of(&records, &["agent", "source", "claim"]));
+    let undocumented =
+        "SELECT count(*) || ' claims without a document' AS line FROM claims WHERE search_document IS NULL";
+    assert_eq!(lines_of(&split, undocumented), ["0 claims without a document"], "claims without attributions");
+    import_into(&split, &part_of(&records, &["attribution", "review", "revision"]));
+    assert_same_rows(&derived_rows_on_postgres(&split), &expected, "claims, then their attributions");
+
+    // After it, the same connection's single writes refresh at once again:
+    // an attribution's quote is in its claim's document when it commits.
+    assert_ne!(bulk_write_setting(&split), ["on"]);
+    let claim = records.iter().find(|r| r["type"] == "claim").expect("a claim record");
+    let source = records.iter().find(|r| r["type"] == "source").expect("a source record");
+    let attribution = json!({"claim_id": claim["data"]["id"], "source_id": source["data"]["id"],
+        "mode": "paraphrase", "quote": {"exact": "zyxwvut"}});
+    let mut conn = split.get().expect("a connection");
+    write_tx(&mut conn, Change::now(Actor::Cli), |tx| attributions::store::create(tx, body(attribution)).map(drop))
+        .expect("the attribution is written");
+    drop(conn);
+    let found = lines_of(&split, "SELECT id AS line FROM claims WHERE search_document @@ 'zyxwvut'::tsquery");
+    assert_eq!(found, [claim["data"]["id"].as_str().expect("an id")]);
 }
 
 /// A connection's page cache, memory map, sorting threads, statement

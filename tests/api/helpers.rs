@@ -320,7 +320,7 @@ pub fn run_sql(db: &Db, sql: &str) {
     diesel::connection::SimpleConnection::batch_execute(conn, sql).expect("the statement runs");
 }
 
-/// The `line` column of a query's rows.
+/// The `line` column of a query's rows, on either backend.
 pub fn lines_of(db: &Db, query: &str) -> Vec<String> {
     #[derive(diesel::QueryableByName)]
     struct Line {
@@ -328,7 +328,10 @@ pub fn lines_of(db: &Db, query: &str) -> Vec<String> {
         line: String,
     }
     let mut conn = db.get().expect("a connection");
-    let claimtrail::db::DbConnection::Sqlite(conn) = &mut *conn else { panic!("a SQLite database") };
-    let lines: Vec<Line> = diesel::RunQueryDsl::load(diesel::sql_query(query), conn).expect("the rows");
+    let lines: Vec<Line> = match &mut *conn {
+        claimtrail::db::DbConnection::Sqlite(c) => diesel::RunQueryDsl::load(diesel::sql_query(query), c),
+        claimtrail::db::DbConnection::Pg(c) => diesel::RunQueryDsl::load(diesel::sql_query(query), c),
+    }
+    .expect("the rows");
     lines.into_iter().map(|l| l.line).collect()
 }

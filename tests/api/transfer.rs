@@ -22,7 +22,7 @@ const CLAIMS: usize = 2_000;
 const GENERATED: usize = 10_000;
 
 /// A create body, checked as the API checks it.
-fn body<T: Body>(value: Value) -> T {
+pub fn body<T: Body>(value: Value) -> T {
     let text = value.to_string();
     parse_body(value).unwrap_or_else(|e| panic!("{e:?} for {text}"))
 }

@@ -7,10 +7,12 @@
 #   bash benches/import-throughput.sh BINARY [BINARY ...]
 #
 # Settings (environment): CLAIMS (default 100000), ROUNDS (default 3),
-# WORK (a scratch directory; default a new temp dir). The export is made by
-# the first binary (`generate --seed 1`, then `export --without-history`
-# when it knows the flag) and read by all, so every build imports the same
-# records.
+# WORK (a scratch directory; default a new temp dir), PG_URL (a PostgreSQL
+# superuser URL, e.g. postgres://postgres@127.0.0.1:5432/postgres: then
+# each round imports into a new database on that server instead of a
+# SQLite file, and drops it after). The export is made by the first binary
+# (`generate --seed 1`, then `export --without-history` when it knows the
+# flag) and read by all, so every build imports the same records.
 set -euo pipefail
 [[ $# -ge 1 ]] || { echo "usage: $0 BINARY [BINARY ...]" >&2; exit 2; }
 CLAIMS=${CLAIMS:-100000}
@@ -27,12 +29,18 @@ if [[ ! -s $file ]]; then
     fi
 fi
 records=$(( $(wc -l <"$file") - 2 ))
-echo "import of $records records ($CLAIMS generated claims), SQLite, $ROUNDS rounds interleaved"
+backend=SQLite; [[ -n ${PG_URL:-} ]] && backend=PostgreSQL
+echo "import of $records records ($CLAIMS generated claims), $backend, $ROUNDS rounds interleaved"
 declare -A rates
 for round in $(seq 1 "$ROUNDS"); do
     for binary in "$@"; do
-        db=$WORK/target.db
-        rm -f "$db" "$db-wal" "$db-shm"
+        if [[ -n ${PG_URL:-} ]]; then
+            psql -q "$PG_URL" -c "DROP DATABASE IF EXISTS claimtrail_import_bench" -c "CREATE DATABASE claimtrail_import_bench"
+            db=${PG_URL%/*}/claimtrail_import_bench
+        else
+            db=$WORK/target.db
+            rm -f "$db" "$db-wal" "$db-shm"
+        fi
         "$binary" --database-url "$db" migrate >/dev/null 2>&1
         start=$(date +%s.%N)
         /usr/bin/time -f %M -o "$WORK/peak" "$binary" --database-url "$db" import "$file" >/dev/null
@@ -43,6 +51,9 @@ for round in $(seq 1 "$ROUNDS"); do
             "$(python3 -c "print($end - $start)")" "$rate" "$(( $(tail -n1 "$WORK/peak") / 1024 ))"
     done
 done
+if [[ -n ${PG_URL:-} ]]; then
+    psql -q "$PG_URL" -c "DROP DATABASE IF EXISTS claimtrail_import_bench"
+fi
 echo
 for binary in "$@"; do
     median=$(python3 -c "import statistics,sys; print(round(statistics.median(map(int, sys.argv[1:]))))" ${rates[$binary]})

@@ -302,8 +302,8 @@ fn stored_claims(c: &mut SqliteConnection) -> diesel::QueryResult<i64> {
 /// [`BACKERS_REFRESH`]); a large
 /// refresh also rebuilds the backers' indexes and `claim_terms` (see
 /// [`Refresh::is_large`]). On PostgreSQL it refreshes every claim noted
-/// in `bulk_claims` ([`PG_CLAIMS_REFRESH`], then the statings and the
-/// backers) and clears the notes. Must run before the transaction commits.
+/// in `bulk_claims` (from [`PG_CLAIMS_LOCK`] to [`PG_CLAIMS_REFRESH`], then
+/// the statings and the backers) and clears the notes. Must run before the transaction commits.
 pub fn end_bulk_write(conn: &mut DbConnection, bulk: BulkWrite) -> diesel::QueryResult<()> {
     match conn {
         DbConnection::Sqlite(c) => {
@@ -373,35 +373,55 @@ pub fn end_bulk_write(conn: &mut DbConnection, bulk: BulkWrite) -> diesel::Query
             Ok(())
         }
         DbConnection::Pg(c) => {
+            step(c, "claims locked", PG_CLAIMS_LOCK)?;
+            step(c, "quotes and dates read", PG_QUOTES_AND_DATES)?;
+            step(c, "documents made", PG_DOCUMENTS)?;
             step(c, "claims refreshed", PG_CLAIMS_REFRESH)?;
             step(c, "statings written", PG_STATINGS_REFRESH)?;
             step(c, "backers written", PG_BACKERS_REFRESH)?;
             // The notes go before the commit; the setting goes with it.
-            step(c, "notes cleared", "DELETE FROM bulk_claims")
+            step(
+                c,
+                "notes cleared",
+                "DELETE FROM bulk_claims; DELETE FROM bulk_documents; DROP TABLE bulk_search_documents",
+            )
         }
     }
 }
 
-/// On PostgreSQL, the search document and `stated_on` of every claim a
-/// bulk write noted (`bulk_claims`, migration `2026-12-04-000140_bulk_writes`),
-/// in one update of each claim. The quotes and the earliest date are read
-/// for all the claims in one pass over their attributions, grouped by
-/// claim: what `claim_quotes(id)` and `claim_stated_on(id)` give one claim
-/// at a time (called so, they were 13 of the 48 s this step took for
-/// 100,000 claims). The update also locks the claims until the commit, as
-/// the triggers' `FOR NO KEY UPDATE` does, so the statings' and backers'
-/// statements that follow see every writer that held one of them before.
-const PG_CLAIMS_REFRESH: &str = "UPDATE claims c \
-     SET search_document = claim_search_document(c.text, c.subject, d.quotes, c.language), stated_on = d.stated_on \
-     FROM ( \
-         SELECT n.claim_id, string_agg(a.quote_exact, ' ' ORDER BY a.created_at, a.id) AS quotes, \
-             min(coalesce(a.stated_on, s.published_on) COLLATE \"C\") AS stated_on \
-         FROM (SELECT DISTINCT claim_id FROM bulk_claims) AS n \
-         LEFT JOIN attributions a ON a.claim_id = n.claim_id \
-         LEFT JOIN sources s ON s.id = a.source_id \
-         GROUP BY n.claim_id \
-     ) AS d \
-     WHERE c.id = d.claim_id";
+/// On PostgreSQL, the first step of a bulk write's refresh: every noted
+/// claim locked until the commit (`bulk_claims`, migration
+/// `2026-12-04-000140_bulk_writes`), as the triggers' `FOR NO KEY UPDATE`
+/// does (see the `findability` migration), so that each statement after it
+/// sees every writer that held one of them before: a search document made
+/// from a snapshot older than such a writer would leave out what it wrote.
+const PG_CLAIMS_LOCK: &str = "SELECT 1 FROM claims WHERE id IN (SELECT claim_id FROM bulk_claims) \
+     ORDER BY id FOR NO KEY UPDATE";
+
+/// On PostgreSQL, the noted claims' quotes and earliest dates, read in one
+/// pass over their attributions, grouped by claim: what `claim_quotes(id)`
+/// and `claim_stated_on(id)` give one claim at a time (called so, they were
+/// 13 of the 48 s that refreshing 100,000 claims took).
+const PG_QUOTES_AND_DATES: &str = "INSERT INTO bulk_documents (claim_id, quotes, stated_on) \
+     SELECT n.claim_id, string_agg(a.quote_exact, ' ' ORDER BY a.created_at, a.id), \
+         min(coalesce(a.stated_on, s.published_on) COLLATE \"C\") \
+     FROM (SELECT DISTINCT claim_id FROM bulk_claims) AS n \
+     LEFT JOIN attributions a ON a.claim_id = n.claim_id \
+     LEFT JOIN sources s ON s.id = a.source_id \
+     GROUP BY n.claim_id";
+
+/// On PostgreSQL, the noted claims' search documents, into a table of the
+/// transaction's own: a `CREATE TABLE … AS` query may run on parallel
+/// workers, where the `UPDATE` that writes them runs on one process. For
+/// 100,000 claims, 7.9 s with one worker against 15.4 s without.
+const PG_DOCUMENTS: &str = "CREATE TEMPORARY TABLE bulk_search_documents ON COMMIT DROP AS \
+     SELECT c.id, claim_search_document(c.text, c.subject, d.quotes, c.language) AS document, d.stated_on \
+     FROM claims c JOIN bulk_documents d ON d.claim_id = c.id";
+
+/// On PostgreSQL, each noted claim's search document and `stated_on`, in
+/// one update of each.
+const PG_CLAIMS_REFRESH: &str = "UPDATE claims c SET search_document = t.document, stated_on = t.stated_on \
+     FROM bulk_search_documents t WHERE c.id = t.id";
 
 /// On PostgreSQL, the `claim_statings` rows of every noted claim, through
 /// the function the attributions' triggers call.

@@ -29,5 +29,6 @@ REFERENCING NEW TABLE AS new_rows
 FOR EACH STATEMENT EXECUTE FUNCTION attributions_statings_refresh();
 
 DROP FUNCTION bulk_claims_note();
+DROP TABLE bulk_documents;
 DROP TABLE bulk_claims;
 DROP FUNCTION claimtrail_in_bulk_write();

@@ -30,6 +30,17 @@ CREATE UNLOGGED TABLE bulk_claims (
     claim_id TEXT NOT NULL
 );
 
+-- The noted claims' quotes and earliest dates, read for all of them in
+-- one pass at the end of a bulk write; their search documents are then
+-- made from it by a query PostgreSQL can run on parallel workers (an
+-- `INSERT … SELECT` or an `UPDATE` runs on one process). Emptied by the
+-- same transaction: unlogged, like the notes.
+CREATE UNLOGGED TABLE bulk_documents (
+    claim_id TEXT NOT NULL,
+    quotes TEXT,
+    stated_on TEXT COLLATE "C"
+);
+
 CREATE FUNCTION bulk_claims_note() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN

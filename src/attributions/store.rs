@@ -208,7 +208,7 @@ fn source_content_locked(conn: &mut DbConnection, id: &SourceId) -> StoreResult<
 /// against the API's rules. The cards of their claims are not touched: a
 /// new claim's card is new (`create` bumps an existing one's).
 pub fn insert(tx: &mut Tx, rows: &[AttributionRow]) -> StoreResult<()> {
-    write::insert_rows!(tx.conn, attributions::table, rows);
+    write::insert_rows!(tx.conn, attributions::table, rows, copy on postgres);
     for row in rows {
         tx.record(|| revision(row, RevisionAction::Create));
     }

@@ -142,7 +142,7 @@ pub fn tag_rows(claim_id: &ClaimId, tags: &[String]) -> Vec<TagRow> {
 /// claim with its revision. Every claim and tag enters its table here;
 /// callers have checked the rows against the API's rules.
 pub fn insert(tx: &mut Tx, rows: &[ClaimRow], tags: &[TagRow]) -> StoreResult<()> {
-    write::insert_rows!(tx.conn, claims::table, rows);
+    write::insert_rows!(tx.conn, claims::table, rows, copy on postgres);
     write::insert_rows!(tx.conn, claim_tags::table, tags);
     if tx.recording() {
         let mut by_claim: HashMap<&ClaimId, Vec<String>> = HashMap::new();

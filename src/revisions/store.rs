@@ -82,7 +82,7 @@ pub fn append(conn: &mut DbConnection, change: &Change, pending: Vec<Revision>) 
         })
         .collect();
     tracing::info!(actor = %actor, revisions = rows.len(), first_seq = first, "change committed");
-    write::insert_rows!(conn, revisions::table, rows);
+    write::insert_rows!(conn, revisions::table, rows, copy on postgres);
     Ok(())
 }
 

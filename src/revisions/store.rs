@@ -97,7 +97,7 @@ pub fn append_imported(conn: &mut DbConnection, mut rows: Vec<RevisionRow>) -> S
     for (row, seq) in rows.iter_mut().zip(first..) {
         row.seq = seq;
     }
-    write::insert_rows!(conn, revisions::table, rows);
+    write::insert_rows!(conn, revisions::table, rows, copy on postgres);
     Ok(())
 }
 

@@ -302,8 +302,9 @@ fn stored_claims(c: &mut SqliteConnection) -> diesel::QueryResult<i64> {
 /// [`BACKERS_REFRESH`]); a large
 /// refresh also rebuilds the backers' indexes and `claim_terms` (see
 /// [`Refresh::is_large`]). On PostgreSQL it refreshes every claim noted
-/// in `bulk_claims` (from [`PG_CLAIMS_LOCK`] to [`PG_CLAIMS_REFRESH`], then
-/// the statings and the backers) and clears the notes. Must run before the transaction commits.
+/// in `bulk_claims` (from [`PG_CLAIMS_LOCK`] to [`PG_CLAIMS_REFRESH`],
+/// then the statings and the backers) and clears the notes. Must run
+/// before the transaction commits.
 pub fn end_bulk_write(conn: &mut DbConnection, bulk: BulkWrite) -> diesel::QueryResult<()> {
     match conn {
         DbConnection::Sqlite(c) => {

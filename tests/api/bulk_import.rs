@@ -231,6 +231,56 @@ async fn an_import_on_postgres_derives_the_search_documents_dates_statings_and_b
     assert_eq!(found, [claim["data"]["id"].as_str().expect("an id")]);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_on_postgres_waits_for_a_writer_of_its_claims_and_keeps_what_that_writer_wrote() {
+    let (url, _dir) = fresh_database(Backend::Postgres);
+    let db = Db::connect(&url, 2).expect("the PostgreSQL database opens");
+    fill(&db, 5);
+    let records = lines(&export_of(&db));
+    let claim = records.iter().find(|r| r["type"] == "claim").expect("a claim record")["data"]["id"].clone();
+    let source = records.iter().find(|r| r["type"] == "source").expect("a source record")["data"]["id"].clone();
+
+    // A single write adds a quoted attribution to the claim, and keeps its
+    // transaction open: its trigger holds the claim's row.
+    let (held, is_held) = std::sync::mpsc::channel();
+    let (commit, may_commit) = std::sync::mpsc::channel::<()>();
+    let writer = {
+        let (db, claim, source) = (db.clone(), claim.clone(), source.clone());
+        std::thread::spawn(move || {
+            let mut conn = db.get().expect("a connection");
+            write_tx(&mut conn, Change::now(Actor::Cli), |tx| {
+                let attribution = json!({"claim_id": claim, "source_id": source, "mode": "paraphrase",
+                    "quote": {"exact": "writerquote"}});
+                attributions::store::create(tx, body(attribution))?;
+                held.send(()).expect("the test listens");
+                may_commit.recv_timeout(Duration::from_secs(30)).expect("told to commit");
+                Ok::<_, claimtrail::db::write::StoreError>(())
+            })
+            .expect("the single write commits");
+        })
+    };
+    is_held.recv_timeout(Duration::from_secs(30)).expect("the writer holds the claim");
+
+    // Meanwhile an import adds another quoted attribution to it: its
+    // refresh waits for the writer, and then reads what the writer wrote.
+    let file = crate::transfer::transfer_file(&[json!({"type": "attribution", "data": {
+        "id": "0193a7e0-7c1e-7000-8000-000000000042", "claim_id": claim, "source_id": source,
+        "mode": "paraphrase", "quote": {"exact": "importedquote"}}})]);
+    let importer = {
+        let db = db.clone();
+        std::thread::spawn(move || import_into(&db, &file))
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    commit.send(()).expect("the writer listens");
+    writer.join().expect("the writer ends");
+    importer.join().expect("the import ends");
+
+    let id = claim.as_str().expect("an id");
+    let document = lines_of(&db, &format!("SELECT search_document::text AS line FROM claims WHERE id = '{id}'"));
+    assert!(document.len() == 1 && document[0].contains("'writerquote'"), "{document:?}");
+    assert!(document[0].contains("'importedquote'"), "{document:?}");
+}
+
 /// A connection's page cache, memory map, sorting threads, statement
 /// deadline and journal mode.
 fn connection_settings(conn: &mut claimtrail::db::DbConnection) -> claimtrail::db::Settings {

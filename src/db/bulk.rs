@@ -302,8 +302,9 @@ fn stored_claims(c: &mut SqliteConnection) -> diesel::QueryResult<i64> {
 /// [`BACKERS_REFRESH`]); a large
 /// refresh also rebuilds the backers' indexes and `claim_terms` (see
 /// [`Refresh::is_large`]). On PostgreSQL it refreshes every claim noted
-/// in `bulk_claims` (from [`PG_CLAIMS_LOCK`] to [`PG_CLAIMS_REFRESH`],
-/// then the statings and the backers) and clears the notes. Must run
+/// in `bulk_claims` (from [`PG_QUOTES_AND_DATES`] to
+/// [`PG_CLAIMS_REFRESH`], then the statings and the backers) and clears the
+/// notes. Must run
 /// before the transaction commits.
 pub fn end_bulk_write(conn: &mut DbConnection, bulk: BulkWrite) -> diesel::QueryResult<()> {
     match conn {
@@ -374,35 +375,33 @@ pub fn end_bulk_write(conn: &mut DbConnection, bulk: BulkWrite) -> diesel::Query
             Ok(())
         }
         DbConnection::Pg(c) => {
-            step(c, "claims locked", PG_CLAIMS_LOCK)?;
             step(c, "quotes and dates read", PG_QUOTES_AND_DATES)?;
             step(c, "documents made", PG_DOCUMENTS)?;
             step(c, "claims refreshed", PG_CLAIMS_REFRESH)?;
             step(c, "statings written", PG_STATINGS_REFRESH)?;
             step(c, "backers written", PG_BACKERS_REFRESH)?;
-            // The notes go before the commit; the setting goes with it.
+            // The notes go before the commit, and the setting now: what
+            // the transaction writes after this refreshes at once.
             step(
                 c,
                 "notes cleared",
-                "DELETE FROM bulk_claims; DELETE FROM bulk_documents; DROP TABLE bulk_search_documents",
+                "DELETE FROM bulk_claims; DELETE FROM bulk_documents; DROP TABLE bulk_search_documents; \
+                 SET LOCAL claimtrail.bulk_write = 'off'",
             )
         }
     }
 }
 
-/// On PostgreSQL, the first step of a bulk write's refresh: every noted
-/// claim locked until the commit (`bulk_claims`, migration
-/// `2026-12-04-000140_bulk_writes`), as the triggers' `FOR NO KEY UPDATE`
-/// does (see the `findability` migration), so that each statement after it
-/// sees every writer that held one of them before: a search document made
-/// from a snapshot older than such a writer would leave out what it wrote.
-const PG_CLAIMS_LOCK: &str = "SELECT 1 FROM claims WHERE id IN (SELECT claim_id FROM bulk_claims) \
-     ORDER BY id FOR NO KEY UPDATE";
-
-/// On PostgreSQL, the noted claims' quotes and earliest dates, read in one
-/// pass over their attributions, grouped by claim: what `claim_quotes(id)`
-/// and `claim_stated_on(id)` give one claim at a time (called so, they were
-/// 13 of the 48 s that refreshing 100,000 claims took).
+/// On PostgreSQL, the first step of a bulk write's refresh: the noted
+/// claims' quotes and earliest dates, read in one pass over their
+/// attributions, grouped by claim: what `claim_quotes(id)` and
+/// `claim_stated_on(id)` give one claim at a time (called so, they were 13
+/// of the 48 s that refreshing 100,000 claims took). The claims were locked
+/// when they were noted (`bulk_claims_note`, migration
+/// `2026-12-04-000140_bulk_writes`), as the triggers lock them, so this
+/// statement and those after it see every writer that held one of them
+/// before: a search document made from an older snapshot would leave out
+/// what such a writer wrote.
 const PG_QUOTES_AND_DATES: &str = "INSERT INTO bulk_documents (claim_id, quotes, stated_on) \
      SELECT n.claim_id, string_agg(a.quote_exact, ' ' ORDER BY a.created_at, a.id), \
          min(coalesce(a.stated_on, s.published_on) COLLATE \"C\") \

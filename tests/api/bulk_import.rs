@@ -231,8 +231,12 @@ async fn an_import_on_postgres_derives_the_search_documents_dates_statings_and_b
     assert_eq!(found, [claim["data"]["id"].as_str().expect("an id")]);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_import_on_postgres_waits_for_a_writer_of_its_claims_and_keeps_what_that_writer_wrote() {
+/// On PostgreSQL, an import adds a quoted attribution to a claim while a
+/// single write that added another holds its transaction open, and then
+/// commits: both commit, and the claim's document has both quotes. With
+/// `carries_revisions`, the file also carries a revision, which the import
+/// writes (taking the change feed's turn) before it ends.
+async fn import_beside_a_writer_of_its_claim(carries_revisions: bool) {
     let (url, _dir) = fresh_database(Backend::Postgres);
     let db = Db::connect(&url, 2).expect("the PostgreSQL database opens");
     fill(&db, 5);
@@ -240,8 +244,7 @@ async fn an_import_on_postgres_waits_for_a_writer_of_its_claims_and_keeps_what_t
     let claim = records.iter().find(|r| r["type"] == "claim").expect("a claim record")["data"]["id"].clone();
     let source = records.iter().find(|r| r["type"] == "source").expect("a source record")["data"]["id"].clone();
 
-    // A single write adds a quoted attribution to the claim, and keeps its
-    // transaction open: its trigger holds the claim's row.
+    // The single write's trigger holds the claim's row until it commits.
     let (held, is_held) = std::sync::mpsc::channel();
     let (commit, may_commit) = std::sync::mpsc::channel::<()>();
     let writer = {
@@ -261,24 +264,38 @@ async fn an_import_on_postgres_waits_for_a_writer_of_its_claims_and_keeps_what_t
     };
     is_held.recv_timeout(Duration::from_secs(30)).expect("the writer holds the claim");
 
-    // Meanwhile an import adds another quoted attribution to it: its
-    // refresh waits for the writer, and then reads what the writer wrote.
-    let file = crate::transfer::transfer_file(&[json!({"type": "attribution", "data": {
+    let mut lines = vec![json!({"type": "attribution", "data": {
         "id": "0193a7e0-7c1e-7000-8000-000000000042", "claim_id": claim, "source_id": source,
-        "mode": "paraphrase", "quote": {"exact": "importedquote"}}})]);
+        "mode": "paraphrase", "quote": {"exact": "importedquote"}}})];
+    if carries_revisions {
+        lines.push(json!({"type": "revision", "data": {"resource_type": "agent",
+            "resource_id": "0193a7e0-7c1e-7000-8000-000000000043", "version": 1, "action": "create",
+            "data": {}, "actor": "cli", "created_at": "2025-11-18T12:00:00Z"}}));
+    }
+    let file = crate::transfer::transfer_file(&lines);
     let importer = {
         let db = db.clone();
         std::thread::spawn(move || import_into(&db, &file))
     };
     std::thread::sleep(Duration::from_millis(500));
     commit.send(()).expect("the writer listens");
-    writer.join().expect("the writer ends");
-    importer.join().expect("the import ends");
+    writer.join().expect("the single write commits");
+    importer.join().expect("the import commits");
 
     let id = claim.as_str().expect("an id");
     let document = lines_of(&db, &format!("SELECT search_document::text AS line FROM claims WHERE id = '{id}'"));
     assert!(document.len() == 1 && document[0].contains("'writerquote'"), "{document:?}");
     assert!(document[0].contains("'importedquote'"), "{document:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_on_postgres_waits_for_a_writer_of_its_claims_and_keeps_what_that_writer_wrote() {
+    import_beside_a_writer_of_its_claim(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_on_postgres_that_carries_revisions_and_a_writer_of_its_claims_do_not_wait_for_each_other() {
+    import_beside_a_writer_of_its_claim(true).await;
 }
 
 /// A connection's page cache, memory map, sorting threads, statement

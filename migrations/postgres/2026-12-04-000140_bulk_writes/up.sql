@@ -41,12 +41,21 @@ CREATE UNLOGGED TABLE bulk_documents (
     stated_on TEXT COLLATE "C"
 );
 
+-- A claim an insert of attributions notes is locked at once, as the
+-- refreshing triggers lock it (`FOR NO KEY UPDATE`, see the `findability`
+-- migration), and not only at the end of the bulk write: an import that
+-- carries revisions takes the change feed's turn (an advisory lock) when
+-- it writes them, before its end, and a single write takes the claim's
+-- row first and the feed's turn at its commit. Locked in that same order
+-- by both, they cannot wait for each other. The claims an insert of
+-- claims notes are its own new rows, which no other transaction sees.
 CREATE FUNCTION bulk_claims_note() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_TABLE_NAME = 'claims' THEN
         INSERT INTO bulk_claims (claim_id) SELECT id FROM new_rows;
     ELSE
+        PERFORM 1 FROM claims WHERE id IN (SELECT claim_id FROM new_rows) ORDER BY id FOR NO KEY UPDATE;
         INSERT INTO bulk_claims (claim_id) SELECT DISTINCT claim_id FROM new_rows;
     END IF;
     RETURN NULL;

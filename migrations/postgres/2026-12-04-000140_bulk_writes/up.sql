@@ -51,12 +51,16 @@ CREATE UNLOGGED TABLE bulk_documents (
 -- claims notes are its own new rows, which no other transaction sees.
 CREATE FUNCTION bulk_claims_note() RETURNS trigger
 LANGUAGE plpgsql AS $$
+DECLARE
+    changed text[];
 BEGIN
     IF TG_TABLE_NAME = 'claims' THEN
         INSERT INTO bulk_claims (claim_id) SELECT id FROM new_rows;
     ELSE
-        PERFORM 1 FROM claims WHERE id IN (SELECT claim_id FROM new_rows) ORDER BY id FOR NO KEY UPDATE;
-        INSERT INTO bulk_claims (claim_id) SELECT DISTINCT claim_id FROM new_rows;
+        changed := ARRAY(SELECT DISTINCT claim_id FROM new_rows);
+        -- By the array, as the triggers do: the claims' key, not a scan.
+        PERFORM 1 FROM claims WHERE id = ANY (changed) ORDER BY id FOR NO KEY UPDATE;
+        INSERT INTO bulk_claims (claim_id) SELECT unnest(changed);
     END IF;
     RETURN NULL;
 END

@@ -299,13 +299,12 @@ fn stored_claims(c: &mut SqliteConnection) -> diesel::QueryResult<i64> {
 /// dropped (the claims' own after the refresh, which writes each claim's
 /// `stated_on`), refreshes every claim it noted, once, and writes their
 /// statings and backers in one statement each ([`STATINGS_REFRESH`],
-/// [`BACKERS_REFRESH`]); a large
-/// refresh also rebuilds the backers' indexes and `claim_terms` (see
-/// [`Refresh::is_large`]). On PostgreSQL it refreshes every claim noted
-/// in `bulk_claims` (from [`PG_QUOTES_AND_DATES`] to
-/// [`PG_CLAIMS_REFRESH`], then the statings and the backers) and clears the
-/// notes. Must run
-/// before the transaction commits.
+/// [`BACKERS_REFRESH`]); a large refresh also rebuilds the backers'
+/// indexes and `claim_terms` (see [`Refresh::is_large`]). On PostgreSQL it
+/// refreshes every claim noted in `bulk_claims` (from
+/// [`PG_QUOTES_AND_DATES`] to [`PG_CLAIMS_REFRESH`], then the statings and
+/// the backers) and clears the notes. Must run before the transaction
+/// commits.
 pub fn end_bulk_write(conn: &mut DbConnection, bulk: BulkWrite) -> diesel::QueryResult<()> {
     match conn {
         DbConnection::Sqlite(c) => {
@@ -414,7 +413,7 @@ const PG_QUOTES_AND_DATES: &str = "INSERT INTO bulk_documents (claim_id, quotes,
 /// transaction's own: a `CREATE TABLE … AS` query may run on parallel
 /// workers, where the `UPDATE` that writes them runs on one process. For
 /// 100,000 claims, 7.9 s with one worker against 15.4 s without.
-const PG_DOCUMENTS: &str = "CREATE TEMPORARY TABLE bulk_search_documents ON COMMIT DROP AS \
+const PG_DOCUMENTS: &str = "CREATE TEMPORARY TABLE bulk_search_documents AS \
      SELECT c.id, claim_search_document(c.text, c.subject, d.quotes, c.language) AS document, d.stated_on \
      FROM claims c JOIN bulk_documents d ON d.claim_id = c.id";
 
@@ -423,13 +422,16 @@ const PG_DOCUMENTS: &str = "CREATE TEMPORARY TABLE bulk_search_documents ON COMM
 const PG_CLAIMS_REFRESH: &str = "UPDATE claims c SET search_document = t.document, stated_on = t.stated_on \
      FROM bulk_search_documents t WHERE c.id = t.id";
 
-/// On PostgreSQL, the `claim_statings` rows of every noted claim, through
-/// the function the attributions' triggers call.
-const PG_STATINGS_REFRESH: &str = "SELECT claim_statings_refresh(ARRAY(SELECT DISTINCT claim_id FROM bulk_claims))";
+/// On PostgreSQL, the `claim_statings` rows of every noted claim (one row
+/// each in `bulk_documents`), through the function the attributions'
+/// triggers call after locking their claims: these are locked already,
+/// since they were noted, or are the transaction's own new rows.
+const PG_STATINGS_REFRESH: &str = "SELECT claim_statings_recompute(ARRAY(SELECT claim_id FROM bulk_documents))";
 
-/// On PostgreSQL, the `claim_backers` rows of every noted claim, after
-/// their `stated_on` ([`PG_CLAIMS_REFRESH`]), which the rows carry.
-const PG_BACKERS_REFRESH: &str = "SELECT claim_backers_refresh(ARRAY(SELECT DISTINCT claim_id FROM bulk_claims))";
+/// On PostgreSQL, the `claim_backers` rows of every noted claim, as
+/// [`PG_STATINGS_REFRESH`] writes their statings, after their `stated_on`
+/// ([`PG_CLAIMS_REFRESH`]), which the rows carry.
+const PG_BACKERS_REFRESH: &str = "SELECT claim_backers_recompute(ARRAY(SELECT claim_id FROM bulk_documents))";
 
 /// Runs one step of a bulk write's refresh, and logs how long it took (at
 /// `debug`), so that an import's time can be told apart step by step.

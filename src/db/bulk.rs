@@ -184,13 +184,16 @@ pub fn after_bulk_write(conn: &mut DbConnection, saved: Option<Settings>) -> die
         super::deadline::SET_TIMEOUT_FUNCTION,
         settings.statement_timeout_ms
     ));
-    if settings.wal
-        && let Err(e) = c.batch_execute("PRAGMA journal_mode = WAL")
-    {
-        // What was written stays written: the next connection to open the
-        // file (`Db::connect`) asks for WAL mode again.
-        tracing::warn!(error = %e, "after a bulk write: the file could not go back to WAL mode");
-        super::pool::discard(conn);
+    if settings.wal {
+        match c.batch_execute("PRAGMA journal_mode = WAL") {
+            Ok(()) => empty_wal(c),
+            Err(e) => {
+                // What was written stays written: the next connection to
+                // open the file (`Db::connect`) asks for WAL mode again.
+                tracing::warn!(error = %e, "after a bulk write: the file could not go back to WAL mode");
+                super::pool::discard(conn);
+            }
+        }
     }
     if restored.is_err() {
         // Not lent again with a bulk write's settings, which the next bulk
@@ -200,11 +203,13 @@ pub fn after_bulk_write(conn: &mut DbConnection, saved: Option<Settings>) -> die
     restored
 }
 
-/// Leaves WAL mode for a rollback journal, if no other connection has the
-/// file open: asked without waiting (`busy_timeout` 0), since one that has
-/// it open would keep it until it closes. Refused so, the connection stays
-/// in WAL mode, and that is not an error. Says whether it left.
-fn leave_wal(c: &mut SqliteConnection) -> diesel::QueryResult<bool> {
+/// Runs `f` with the connection's `busy_timeout` at 0 (a lock another
+/// connection holds fails at once), and sets the timeout back after it.
+/// The outer error is the timeout's; `f`'s own result is inside.
+fn without_waiting<T>(
+    c: &mut SqliteConnection,
+    f: impl FnOnce(&mut SqliteConnection) -> diesel::QueryResult<T>,
+) -> diesel::QueryResult<diesel::QueryResult<T>> {
     #[derive(diesel::QueryableByName)]
     struct Timeout {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
@@ -212,9 +217,42 @@ fn leave_wal(c: &mut SqliteConnection) -> diesel::QueryResult<bool> {
     }
     let waits = diesel::sql_query("PRAGMA busy_timeout").get_result::<Timeout>(c)?.timeout;
     c.batch_execute("PRAGMA busy_timeout = 0")?;
-    let left = c.batch_execute("PRAGMA journal_mode = DELETE");
+    let done = f(c);
     c.batch_execute(&format!("PRAGMA busy_timeout = {waits}"))?;
-    match left {
+    Ok(done)
+}
+
+/// After a bulk write through the write-ahead log ([`FileUse::Shared`]: a
+/// server's import), empties the log if no other connection is reading or
+/// writing through it just then: asked without waiting (`busy_timeout` 0),
+/// so that no reader holds the write up. The log held the whole write (as
+/// large as the database it wrote), and the commit's automatic checkpoint
+/// copied it into the file but kept the log's size; emptied, it does not
+/// take that room on disk until the next write cuts it back
+/// ([`super::pool::WAL_SIZE_LIMIT_BYTES`]). Whether it could is only logged:
+/// the write is done either way. After a bulk write with a rollback journal
+/// the log is empty already, and this costs nothing.
+fn empty_wal(c: &mut SqliteConnection) {
+    #[derive(diesel::QueryableByName)]
+    struct Checkpoint {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        busy: i32,
+    }
+    let emptied =
+        without_waiting(c, |c| diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").get_result::<Checkpoint>(c));
+    match emptied.and_then(|checkpoint| checkpoint) {
+        Ok(checkpoint) if checkpoint.busy == 0 => tracing::debug!("after a bulk write: the write-ahead log emptied"),
+        Ok(_) => tracing::debug!("after a bulk write: the write-ahead log is in use; the next write cuts it back"),
+        Err(e) => tracing::warn!(error = %e, "after a bulk write: the write-ahead log could not be emptied"),
+    }
+}
+
+/// Leaves WAL mode for a rollback journal, if no other connection has the
+/// file open: asked without waiting (`busy_timeout` 0), since one that has
+/// it open would keep it until it closes. Refused so, the connection stays
+/// in WAL mode, and that is not an error. Says whether it left.
+fn leave_wal(c: &mut SqliteConnection) -> diesel::QueryResult<bool> {
+    match without_waiting(c, |c| c.batch_execute("PRAGMA journal_mode = DELETE"))? {
         Ok(()) => Ok(true),
         Err(diesel::result::Error::DatabaseError(_, info)) if info.message().contains("locked") => {
             tracing::debug!("bulk write: the file is open elsewhere; it goes through the WAL");
@@ -668,6 +706,72 @@ mod tests {
             c.batch_execute(sql).expect("made again");
         }
         assert_eq!(index_names(&mut c).len(), 6);
+    }
+
+    /// A SQLite file in WAL mode with a table of about 20 MB written in one
+    /// transaction by `writer`, set up as the pool sets up its connections;
+    /// and another connection on it, which keeps the file open (as a
+    /// pool's other connections do) and, when `reading`, is in a read
+    /// transaction begun before the write (its snapshot is in the log).
+    fn written_through_the_log(
+        dir: &tempfile::TempDir,
+        reading: bool,
+    ) -> (SqliteConnection, SqliteConnection, std::path::PathBuf) {
+        let file = dir.path().join("t.db");
+        let path = file.to_str().expect("a path");
+        let mut writer = SqliteConnection::establish(path).expect("a database");
+        crate::db::pool::configure_sqlite(&mut writer, crate::db::Durability::Normal, 0).expect("configured");
+        writer.batch_execute("PRAGMA journal_mode = WAL; CREATE TABLE t (x BLOB);").expect("a table");
+        let mut other = SqliteConnection::establish(path).expect("another connection");
+        other
+            .batch_execute(if reading { "BEGIN; SELECT count(*) FROM t;" } else { "SELECT count(*) FROM t" })
+            .expect("read");
+        writer
+            .batch_execute(
+                "BEGIN; WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
+                 INSERT INTO t SELECT randomblob(1000) FROM n; COMMIT;",
+            )
+            .expect("written");
+        (writer, other, dir.path().join("t.db-wal"))
+    }
+
+    fn bytes(file: &std::path::Path) -> u64 {
+        std::fs::metadata(file).expect("the file").len()
+    }
+
+    #[test]
+    fn the_log_is_cut_back_after_a_large_write_once_the_next_write_starts_it_over() {
+        let dir = tempfile::tempdir().expect("a dir");
+        let (mut writer, _other, wal) = written_through_the_log(&dir, false);
+        let limit = u64::try_from(crate::db::pool::WAL_SIZE_LIMIT_BYTES).expect("a size");
+        assert!(bytes(&wal) > limit, "the log held the whole write: {}", bytes(&wal));
+        writer.batch_execute("INSERT INTO t VALUES (1)").expect("a small write");
+        assert!(bytes(&wal) <= limit, "{} > {limit}", bytes(&wal));
+    }
+
+    #[test]
+    fn a_bulk_write_empties_the_log_after_it_unless_a_reader_is_in_it() {
+        let dir = tempfile::tempdir().expect("a dir");
+        let (mut writer, mut other, wal) = written_through_the_log(&dir, true);
+        writer.batch_execute("PRAGMA busy_timeout = 1234").expect("a timeout");
+        // A reader in the log: left as it is.
+        let before = bytes(&wal);
+        assert!(before > 0);
+        empty_wal(&mut writer);
+        assert_eq!(bytes(&wal), before, "a reader still reads from it");
+        other.batch_execute("COMMIT").expect("ended");
+        empty_wal(&mut writer);
+        assert_eq!(bytes(&wal), 0);
+        let waits = diesel::sql_query("PRAGMA busy_timeout").load::<Waits>(&mut writer).expect("the timeout");
+        assert_eq!(waits.first().map(|w| w.timeout), Some(1234), "the connection's own timeout, set back");
+        let rows = diesel::sql_query("SELECT count(*) AS timeout FROM t").load::<Waits>(&mut other).expect("counted");
+        assert_eq!(rows.first().map(|w| w.timeout), Some(20000), "what was written is in the file");
+    }
+
+    #[derive(diesel::QueryableByName)]
+    struct Waits {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        timeout: i64,
     }
 
     /// Segments of the full-text index after one transaction that indexes

@@ -186,7 +186,13 @@ pub fn after_bulk_write(conn: &mut DbConnection, saved: Option<Settings>) -> die
     ));
     if settings.wal {
         match c.batch_execute("PRAGMA journal_mode = WAL") {
-            Ok(()) => empty_wal(c),
+            Ok(()) => {
+                if let Err(e) = empty_wal(c) {
+                    // Its busy timeout may not be set back: not lent again.
+                    tracing::warn!(error = %e, "after a bulk write: the connection's busy timeout was not set back");
+                    super::pool::discard(conn);
+                }
+            }
             Err(e) => {
                 // What was written stays written: the next connection to
                 // open the file (`Db::connect`) asks for WAL mode again.
@@ -231,8 +237,9 @@ fn without_waiting<T>(
 /// take that room on disk until the next write cuts it back
 /// ([`super::pool::WAL_SIZE_LIMIT_BYTES`]). Whether it could is only logged:
 /// the write is done either way. After a bulk write with a rollback journal
-/// the log is empty already, and this costs nothing.
-fn empty_wal(c: &mut SqliteConnection) {
+/// the log is empty already, and this costs nothing. An error is the busy
+/// timeout's, which may not have been set back.
+fn empty_wal(c: &mut SqliteConnection) -> diesel::QueryResult<()> {
     #[derive(diesel::QueryableByName)]
     struct Checkpoint {
         #[diesel(sql_type = diesel::sql_types::Integer)]
@@ -240,11 +247,12 @@ fn empty_wal(c: &mut SqliteConnection) {
     }
     let emptied =
         without_waiting(c, |c| diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").get_result::<Checkpoint>(c));
-    match emptied.and_then(|checkpoint| checkpoint) {
+    match emptied? {
         Ok(checkpoint) if checkpoint.busy == 0 => tracing::debug!("after a bulk write: the write-ahead log emptied"),
         Ok(_) => tracing::debug!("after a bulk write: the write-ahead log is in use; the next write cuts it back"),
         Err(e) => tracing::warn!(error = %e, "after a bulk write: the write-ahead log could not be emptied"),
     }
+    Ok(())
 }
 
 /// Leaves WAL mode for a rollback journal, if no other connection has the
@@ -757,10 +765,10 @@ mod tests {
         // A reader in the log: left as it is.
         let before = bytes(&wal);
         assert!(before > 0);
-        empty_wal(&mut writer);
+        empty_wal(&mut writer).expect("the timeout set back");
         assert_eq!(bytes(&wal), before, "a reader still reads from it");
         other.batch_execute("COMMIT").expect("ended");
-        empty_wal(&mut writer);
+        empty_wal(&mut writer).expect("the timeout set back");
         assert_eq!(bytes(&wal), 0);
         let waits = diesel::sql_query("PRAGMA busy_timeout").load::<Waits>(&mut writer).expect("the timeout");
         assert_eq!(waits.first().map(|w| w.timeout), Some(1234), "the connection's own timeout, set back");

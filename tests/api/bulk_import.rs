@@ -6,6 +6,7 @@
 
 use claimtrail::db::write::{Actor, Change};
 use claimtrail::{attributions, claims};
+use diesel::connection::SimpleConnection;
 use std::time::Duration;
 
 use claimtrail::db::{Backend, Db, DbOptions, FileUse, write_tx};
@@ -504,15 +505,18 @@ async fn a_command_line_import_writes_a_file_it_has_alone_with_a_rollback_journa
     run_sql(&alone, "INSERT INTO claims_fts (claims_fts, rank) VALUES ('integrity-check', 1)");
     assert_eq!(lines_of(&alone, "SELECT integrity_check AS line FROM pragma_integrity_check"), ["ok"]);
 
-    // Beside another connection, which has read the file: the switch is
-    // refused at once, the import goes through the log, and the other
-    // connection reads what it wrote.
+    // Beside another connection, which has the file open and is reading
+    // it (a snapshot begun before the import): the switch is refused at
+    // once, the import goes through the log, which it cannot empty at its
+    // end while that reader is in it, and the other connection reads what
+    // it wrote once its snapshot ends.
     let (shared_url, _shared_dir) = fresh_database(Backend::Sqlite);
     let shared = Db::connect(&shared_url, 1).expect("the SQLite database opens");
     let elsewhere = Db::connect(&shared_url, 1).expect("the SQLite database opens again");
     assert_eq!(lines_of(&elsewhere, "SELECT count(*) AS line FROM claims"), ["0"]);
     // The pool keeps its one connection open while the import runs.
-    let held = elsewhere.get().expect("a connection held open");
+    let mut held = elsewhere.get().expect("a connection held open");
+    held.batch_execute("BEGIN; SELECT count(*) FROM claims;").expect("a snapshot");
     let mut conn = shared.get().expect("a connection");
     let report =
         claimtrail::transfer::import(&mut conn, file.as_slice(), false, Change::now(Actor::Import), FileUse::Sole)
@@ -521,6 +525,7 @@ async fn a_command_line_import_writes_a_file_it_has_alone_with_a_rollback_journa
     assert!(wal_bytes(&shared_url) > 0, "the pages went through the log");
     assert!(connection_settings(&mut conn).wal);
     drop(conn);
+    held.batch_execute("COMMIT").expect("the snapshot ended");
     drop(held);
     assert_eq!(lines_of(&elsewhere, "SELECT count(*) AS line FROM claims"), [claims.to_string()]);
     assert_eq!(export_of(&shared), file, "the same records, byte for byte");

@@ -81,6 +81,8 @@ impl Application {
                 tracing::info!(%report, "loaded the seed data into the empty database");
             }
         }
+        let reader = db.clone();
+        web::block(move || crate::claims::listing::preload_posting_lists(&reader)).await?;
         let listener = bind(&settings.bind, "--bind / CLAIMTRAIL_BIND")?;
         let port = listener.local_addr()?.port();
         let metrics = Metrics::new(&settings.metrics)?;

@@ -177,6 +177,8 @@ pub struct Db {
     watch: Arc<watch::Watch>,
     /// Search terms' posting lists, kept while nothing is committed (SQLite).
     postings: Arc<postings::PostingCache>,
+    /// The file that names the terms of the lists kept (a SQLite file).
+    remembered: Option<Arc<postings::Remembered>>,
 }
 
 /// The pool's connections at one moment, for the metrics.
@@ -222,6 +224,10 @@ impl Db {
             waiting: Arc::new(AtomicU32::new(0)),
             watch: Arc::new(watch::Watch::new(url, backend)),
             postings: Arc::new(postings::PostingCache::new(postings::BUDGET_BYTES)?),
+            remembered: match backend {
+                Backend::Sqlite => postings::Remembered::of(url).map(Arc::new),
+                Backend::Postgres => None,
+            },
         })
     }
 
@@ -250,7 +256,7 @@ impl Db {
     /// The posting lists searches keep, and the watch that tells whether
     /// they are current.
     pub fn terms(&self) -> postings::Terms {
-        postings::Terms::new(self.postings.clone(), self.watch.clone(), self.clone())
+        postings::Terms::new(self.postings.clone(), self.watch.clone(), self.clone(), self.remembered.clone())
     }
 
     /// Opens the connection [`Db::epoch`] reads (blocking: call it where

@@ -23,6 +23,14 @@
 //! request waits for a list; under a stream of commits the searches cost
 //! what they did, and between commits all but the first few are fast.
 //! Lists used least lately are dropped to stay within [`BUDGET_BYTES`].
+//!
+//! Lists that could not be carried over a commit are read again at once,
+//! in the background, before any search asks ([`PostingCache::preload`]);
+//! and the terms of the lists kept are written to a file beside the
+//! database ([`Terms::remember`]), whose lists a server started on it
+//! reads the same way. The first searches after a bulk write or a restart
+//! are then ranked from lists too, once they are read, if they are the
+//! searches that were made before.
 //! Nothing is kept when the epoch cannot be told (PostgreSQL, a database
 //! in memory, a watch that is busy).
 //!
@@ -232,7 +240,7 @@ pub type List = Arc<PostingList>;
 pub const BUDGET_BYTES: usize = 48 * 1024 * 1024;
 
 /// What a kept list costs besides its postings: its term, the map's entry.
-const ENTRY_BYTES: usize = 128;
+pub const ENTRY_BYTES: usize = 128;
 
 /// Terms noted as wanted in one epoch at most; past that, none is read.
 const MAX_WANTED: usize = 4096;
@@ -448,12 +456,40 @@ impl PostingCache {
 
     /// The earlier epoch's lists cannot be carried into `epoch` (the log
     /// no longer reaches back to them, or every document changed): dropped.
-    pub fn forget_previous(&self, epoch: Epoch) {
-        let Some(mut kept) = self.state(epoch) else { return };
-        if let Some(previous) = kept.previous.take() {
-            kept.bytes -= previous.bytes();
-            self.show_bytes(kept.bytes);
+    /// Gives their terms, for [`PostingCache::preload`] to read them again.
+    pub fn forget_previous(&self, epoch: Epoch) -> Vec<String> {
+        let Some(mut kept) = self.state(epoch) else { return Vec::new() };
+        let Some(previous) = kept.previous.take() else { return Vec::new() };
+        kept.bytes -= previous.bytes();
+        self.show_bytes(kept.bytes);
+        previous.lists.into_keys().collect()
+    }
+
+    /// Notes `terms` as being read in `epoch` for a read that no search
+    /// asked for (lists that could not be carried over a commit, or those
+    /// a server kept before it restarted), and gives those noted: the ones
+    /// neither kept nor being read. None while another read is under way
+    /// (one at a time, as for searches), or in an epoch that is past.
+    /// Searches meanwhile are ranked by FTS5, as while any read runs.
+    pub fn preload(&self, epoch: Epoch, terms: Vec<String>) -> Vec<String> {
+        let Some(mut kept) = self.state(epoch) else { return Vec::new() };
+        if !kept.reading.is_empty() {
+            return Vec::new();
         }
+        let missing: Vec<String> = terms.into_iter().filter(|term| !kept.lists.contains_key(term)).collect();
+        kept.reading.extend(missing.iter().cloned());
+        missing
+    }
+
+    /// The terms whose lists are kept, in this epoch or (not yet carried)
+    /// the one before, sorted.
+    pub fn terms(&self) -> Vec<String> {
+        let kept = self.lock();
+        let previous = kept.previous.iter().flat_map(|previous| previous.lists.keys());
+        let mut terms: Vec<String> = kept.lists.keys().chain(previous).cloned().collect();
+        terms.sort_unstable();
+        terms.dedup();
+        terms
     }
 
     /// What a search in `epoch` does with the lists of `terms`, counted.
@@ -597,11 +633,87 @@ pub struct Terms {
     cache: Arc<PostingCache>,
     watch: Arc<Watch>,
     db: Db,
+    /// Where the terms of the lists kept are written ([`Terms::remember`]).
+    remembered: Option<Arc<Remembered>>,
+}
+
+/// The file beside a SQLite database that names the terms whose posting
+/// lists a server keeps, and what it last wrote there.
+pub struct Remembered {
+    file: std::path::PathBuf,
+    written: Mutex<Option<Vec<String>>>,
+}
+
+impl Remembered {
+    /// The file for the database at `url`: `<file>.posting-lists.json`;
+    /// none for a database in memory or named by a `file:` URI.
+    pub fn of(url: &str) -> Option<Remembered> {
+        let plain = !url.is_empty() && url != ":memory:" && !url.starts_with("file:");
+        plain.then(|| Remembered { file: format!("{url}.posting-lists.json").into(), written: Mutex::new(None) })
+    }
+
+    /// The terms the file names; none if there is no file, or it cannot be
+    /// read as a JSON array of strings (logged).
+    pub fn read(&self) -> Vec<String> {
+        let text = match std::fs::read(&self.file) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
+            Err(error) => {
+                tracing::warn!(file = %self.file.display(), %error, "the terms of posting lists to read could not be read");
+                return Vec::new();
+            }
+        };
+        match serde_json::from_slice::<Vec<String>>(&text) {
+            Ok(terms) => terms,
+            Err(error) => {
+                tracing::warn!(file = %self.file.display(), %error, "the terms of posting lists to read are not a list of terms");
+                Vec::new()
+            }
+        }
+    }
+
+    /// Writes `terms` to the file, unless they are what it last wrote: to
+    /// a file of this process beside it first, then moved over it, so that
+    /// a reader never sees half of it. A failure (a read-only directory)
+    /// is logged.
+    fn write(&self, terms: Vec<String>) {
+        let mut written = self.written.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if written.as_ref() == Some(&terms) {
+            return;
+        }
+        // One per process: two servers on one database may write at once.
+        let mut partial = self.file.clone().into_os_string();
+        partial.push(format!(".{}.partial", std::process::id()));
+        let saved = serde_json::to_vec(&terms)
+            .map_err(std::io::Error::other)
+            .and_then(|json| std::fs::write(&partial, json))
+            .and_then(|()| std::fs::rename(&partial, &self.file));
+        match saved {
+            Ok(()) => *written = Some(terms),
+            Err(error) => {
+                tracing::warn!(file = %self.file.display(), %error, "the terms of the posting lists kept could not be written")
+            }
+        }
+    }
 }
 
 impl Terms {
-    pub fn new(cache: Arc<PostingCache>, watch: Arc<Watch>, db: Db) -> Terms {
-        Terms { cache, watch, db }
+    pub fn new(cache: Arc<PostingCache>, watch: Arc<Watch>, db: Db, remembered: Option<Arc<Remembered>>) -> Terms {
+        Terms { cache, watch, db, remembered }
+    }
+
+    /// Writes the terms of the lists kept now to the file beside the
+    /// database, if they changed since it was last written: a server
+    /// started on the database reads their lists before any search asks.
+    pub fn remember(&self) {
+        if let Some(remembered) = &self.remembered {
+            remembered.write(self.cache.terms());
+        }
+    }
+
+    /// The terms the file beside the database names (see [`Terms::remember`]).
+    pub fn remembered(&self) -> Vec<String> {
+        self.remembered.as_ref().map(|r| r.read()).unwrap_or_default()
     }
 
     /// Runs `read` on a blocking thread of its own, with a pooled
@@ -751,9 +863,47 @@ mod tests {
         cache.put_all(epoch(6), vec![("the".into(), list(&[2]))], Some(20));
         assert!(cache.bytes() > 0);
         assert!(cache.plan(epoch(7), &["the"]) == Plan::Fts5);
-        cache.forget_previous(epoch(7));
+        assert_eq!(cache.forget_previous(epoch(7)), ["the"], "for them to be read again");
         assert_eq!(cache.bytes(), 0);
         assert!(cache.carryable(epoch(7), &["the"]).is_none());
+    }
+
+    #[test]
+    fn lists_no_search_asked_for_are_noted_as_being_read_unless_kept_or_a_read_runs() {
+        let cache = cache();
+        cache.put(epoch(1), "a", list(&[1]));
+        assert_eq!(cache.preload(epoch(1), vec!["a".into(), "b".into()]), ["b"], "a is kept");
+        assert!(cache.preload(epoch(1), vec!["c".into()]).is_empty(), "one read at a time");
+        assert_eq!(cache.plan(epoch(1), &["a", "b"]), Plan::Fts5, "searches meanwhile by FTS5");
+        cache.put_all(epoch(1), vec![("b".into(), list(&[2]))], Some(3));
+        assert_eq!(cache.terms(), ["a", "b"]);
+        assert!(matches!(cache.plan(epoch(1), &["a", "b"]), Plan::Kept(_)));
+        // A commit: the lists of the epoch before are named until carried
+        // or forgotten; a past epoch notes nothing.
+        assert!(cache.preload(epoch(2), vec!["c".into()]) == ["c"]);
+        assert_eq!(cache.terms(), ["a", "b"]);
+        assert!(cache.preload(epoch(1), vec!["d".into()]).is_empty());
+    }
+
+    #[test]
+    fn the_terms_kept_are_written_beside_the_database_when_they_change() {
+        let dir = tempfile::tempdir().expect("a dir");
+        let url = dir.path().join("c.db").to_string_lossy().into_owned();
+        let remembered = Remembered::of(&url).expect("a file");
+        assert_eq!(remembered.file, std::path::PathBuf::from(format!("{url}.posting-lists.json")));
+        assert!(remembered.read().is_empty(), "no file yet");
+        remembered.write(vec!["a".into(), "b".into()]);
+        assert_eq!(remembered.read(), ["a", "b"]);
+        // The same terms are not written again: the file changed by hand stays.
+        std::fs::write(&remembered.file, r#"["x"]"#).expect("written");
+        remembered.write(vec!["a".into(), "b".into()]);
+        assert_eq!(remembered.read(), ["x"]);
+        remembered.write(vec!["c".into()]);
+        assert_eq!(remembered.read(), ["c"]);
+        std::fs::write(&remembered.file, "not a list").expect("written");
+        assert!(remembered.read().is_empty(), "a file that is not a list names nothing");
+        assert!(Remembered::of(":memory:").is_none());
+        assert!(Remembered::of("file:cards?mode=memory&cache=shared").is_none());
     }
 
     #[test]

@@ -511,28 +511,9 @@ async fn a_search_of_one_or_two_words_by_relevance_from_claim_terms_is_the_full_
     check(&app, true).await;
 }
 
-/// Two words of like weight are ranked from their posting lists kept in
-/// memory (SQLite): a commit, through the API or by another connection,
-/// is seen by the next search at once, the lists carried over it (the
-/// documents it changed read again, from `claim_terms_log`); when the log
-/// cannot tell what changed (every document did, or its rows since the
-/// lists were read are gone), the lists are ranked by FTS5 and read again
-/// whole, as the first time.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_words_ranked_from_kept_posting_lists_see_every_commit() {
-    let app = crate::helpers::spawn_app_with(claimtrail::db::Backend::Sqlite, |s| {
-        s.metrics.metrics_bind = Some("127.0.0.1:0".to_string());
-    })
-    .await;
-    // `claimtrail_posting_lists_total` by result: kept, read, fts5.
-    let counts = || async {
-        let metrics = app.metrics_address.clone().expect("a metrics listener");
-        let text = app.client.get(format!("{metrics}/metrics")).send().await.unwrap().text().await.unwrap();
-        ["kept", "read", "fts5"].map(|result| {
-            let name = format!(r#"claimtrail_posting_lists_total{{result="{result}"}} "#);
-            text.lines().find_map(|line| line.strip_prefix(name.as_str())).and_then(|v| v.parse::<u64>().ok())
-        })
-    };
+/// Forty claims, most holding `security`, `officials` or both, in
+/// documents of unlike lengths: two words of like weight.
+async fn security_and_officials(app: &TestApp) {
     for i in 0..40 {
         let text = match i % 4 {
             0 => format!("Security officials met in Gao on day {i}, with many others present at length."),
@@ -542,34 +523,126 @@ async fn two_words_ranked_from_kept_posting_lists_see_every_commit() {
         };
         app.create_claim(&text).await;
     }
-    let path = "/v1/claims?q=security%20officials&sort=relevance&limit=5";
-    let ids = |page: &Value| -> Vec<String> {
-        page["items"].as_array().into_iter().flatten().filter_map(|i| i["id"].as_str().map(str::to_string)).collect()
-    };
-    // The bytes of lists the server keeps.
-    let kept_bytes = || async {
-        let metrics = app.metrics_address.clone().expect("a metrics listener");
-        let text = app.client.get(format!("{metrics}/metrics")).send().await.unwrap().text().await.unwrap();
-        text.lines().find_map(|line| line.strip_prefix("claimtrail_posting_lists_bytes ")?.parse::<u64>().ok())
-    };
-    // Three times: ranked by FTS5; by FTS5, the lists read in the
-    // background (waited for, ten seconds at most); from the kept lists.
-    let three = || async {
-        let mut pages = Vec::new();
-        for time in 0..3 {
-            if time == 2 {
-                let mut asked = 0;
-                while kept_bytes().await.unwrap_or(0) == 0 {
-                    asked += 1;
-                    assert!(asked < 100, "the lists were never kept");
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                }
-            }
-            pages.push(ids(&app.get(path).await.json::<Value>().await.expect("a page")));
+}
+
+/// The search of [`security_and_officials`]' two words, by relevance.
+const SECURITY_OFFICIALS: &str = "/v1/claims?q=security%20officials&sort=relevance&limit=5";
+
+/// The ids of a page of claims, in order.
+fn ids(page: &Value) -> Vec<String> {
+    page["items"].as_array().into_iter().flatten().filter_map(|i| i["id"].as_str().map(str::to_string)).collect()
+}
+
+/// A metrics listener's `claimtrail_posting_lists_total` by result (kept,
+/// read, fts5) and `claimtrail_posting_lists_bytes`.
+async fn posting_lists(client: &reqwest::Client, metrics: &str) -> ([Option<u64>; 3], Option<u64>) {
+    let text = client.get(format!("{metrics}/metrics")).send().await.unwrap().text().await.unwrap();
+    let counts = ["kept", "read", "fts5"].map(|result| {
+        let name = format!(r#"claimtrail_posting_lists_total{{result="{result}"}} "#);
+        text.lines().find_map(|line| line.strip_prefix(name.as_str())).and_then(|v| v.parse::<u64>().ok())
+    });
+    let bytes = text.lines().find_map(|line| line.strip_prefix("claimtrail_posting_lists_bytes ")?.parse::<u64>().ok());
+    (counts, bytes)
+}
+
+/// Waits (ten seconds at most) until the server behind the metrics
+/// listener keeps some posting lists.
+async fn until_lists_are_kept(client: &reqwest::Client, metrics: &str) {
+    for _ in 0..100 {
+        if posting_lists(client, metrics).await.1.unwrap_or(0) > 0 {
+            return;
         }
-        pages
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the lists were never kept");
+}
+
+/// A server started on a database reads the posting lists that a server
+/// on it kept before (their terms are written to a file beside the
+/// database as they are kept) before any search asks: the first search of
+/// two words searched before is ranked from them, not by FTS5, and gives
+/// the same page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_server_ranks_a_search_made_before_from_lists_read_before_it_comes() {
+    let (url, dir) = crate::helpers::fresh_database(claimtrail::db::Backend::Sqlite);
+    let with_metrics = |s: &mut claimtrail::config::Settings| s.metrics.metrics_bind = Some("127.0.0.1:0".to_string());
+    let first = crate::helpers::spawn_app_at(claimtrail::db::Backend::Sqlite, url.clone(), dir, with_metrics).await;
+    let first_metrics = first.metrics_address.clone().expect("a metrics listener");
+    security_and_officials(&first).await;
+    // Ranked by FTS5; by FTS5 with the lists read; from the lists.
+    first.get(SECURITY_OFFICIALS).await;
+    first.get(SECURITY_OFFICIALS).await;
+    until_lists_are_kept(&first.client, &first_metrics).await;
+    let page: Value = first.get(SECURITY_OFFICIALS).await.json().await.expect("a page");
+    assert_eq!(posting_lists(&first.client, &first_metrics).await.0, [Some(1), Some(1), Some(1)]);
+    let remembered: Vec<String> = serde_json::from_slice(
+        &std::fs::read(format!("{url}.posting-lists.json")).expect("the terms, beside the database"),
+    )
+    .expect("a list of terms");
+    assert!(["security", "officials"].iter().all(|term| remembered.iter().any(|r| r == term)), "{remembered:?}");
+
+    // A second server on the same file (built without the keys the test
+    // helper writes, so that no commit comes while it reads the lists).
+    let mut settings = claimtrail::config::Settings::for_database(&url);
+    with_metrics(&mut settings);
+    let second = claimtrail::Application::build(settings).await.expect("the app builds");
+    let address = format!("http://127.0.0.1:{}", second.port());
+    let metrics = format!("http://127.0.0.1:{}", second.metrics_port().expect("a metrics listener"));
+    tokio::spawn(second.run_until_stopped());
+    until_lists_are_kept(&first.client, &metrics).await;
+    let again: Value =
+        first.client.get(format!("{address}{SECURITY_OFFICIALS}")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(ids(&again), ids(&page), "the same page");
+    assert_eq!(ids(&page).len(), 5);
+    assert_eq!(posting_lists(&first.client, &metrics).await.0, [Some(1), Some(0), Some(0)], "kept, read, fts5");
+}
+
+/// Two words of like weight are ranked from their posting lists kept in
+/// memory (SQLite): a commit, through the API or by another connection,
+/// is seen by the next search at once, the lists carried over it (the
+/// documents it changed read again, from `claim_terms_log`); when the log
+/// cannot tell what changed (every document did, or its rows since the
+/// lists were read are gone), that search is ranked by FTS5 and has the
+/// lists read again whole, in the background, and the next one uses them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_words_ranked_from_kept_posting_lists_see_every_commit() {
+    let app = crate::helpers::spawn_app_with(claimtrail::db::Backend::Sqlite, |s| {
+        s.metrics.metrics_bind = Some("127.0.0.1:0".to_string());
+    })
+    .await;
+    let metrics = app.metrics_address.clone().expect("a metrics listener");
+    // `claimtrail_posting_lists_total` by result: kept, read, fts5.
+    let counts = || async { posting_lists(&app.client, &metrics).await.0 };
+    // What three searches added to the counts since `before`, when the
+    // lists were read again at once after the first: none counted as
+    // `read` (no search had to ask for them), at most the first ranked by
+    // FTS5 (the read may even be done before it looks), the rest from the
+    // kept lists. The counts after them.
+    let read_again_at_once = |before: [Option<u64>; 3]| async move {
+        let after = counts().await;
+        let added: Vec<u64> = after.iter().zip(before).map(|(a, b)| a.unwrap_or(0) - b.unwrap_or(0)).collect();
+        assert!(added[1] == 0 && added[2] <= 1 && added[0] + added[2] == 3, "kept, read, fts5 added: {added:?}");
+        after
     };
-    let before = three().await;
+    security_and_officials(&app).await;
+    // Three times: ranked by FTS5; by FTS5, the lists read in the
+    // background (waited for); from the kept lists. `read_after` is the
+    // search after which the lists are read: the second, or the first when
+    // the lists were kept before and could not be carried over a commit.
+    let three = |read_after: usize| {
+        let (app, metrics) = (&app, &metrics);
+        async move {
+            let mut pages = Vec::new();
+            for time in 0..3 {
+                if time == read_after + 1 {
+                    until_lists_are_kept(&app.client, metrics).await;
+                }
+                pages.push(ids(&app.get(SECURITY_OFFICIALS).await.json::<Value>().await.expect("a page")));
+            }
+            pages
+        }
+    };
+    let before = three(1).await;
     assert_eq!(before[0].len(), 5, "{before:?}");
     assert!(before.iter().all(|page| page == &before[0]), "the same page each time: {before:?}");
     assert_eq!(counts().await, [Some(1), Some(1), Some(1)], "kept, read, fts5");
@@ -577,37 +650,39 @@ async fn two_words_ranked_from_kept_posting_lists_see_every_commit() {
     // A claim that holds both words, short: the best match once committed.
     let best = app.create_claim("Security officials; security officials.").await;
     let id = best["id"].as_str().expect("an id").to_string();
-    for page in three().await {
+    for page in three(1).await {
         assert_eq!(page.first(), Some(&id), "the new claim first: {page:?}");
     }
     assert_eq!(counts().await, [Some(4), Some(1), Some(1)], "kept, read, fts5: carried over the commit");
 
     // Written by another connection, outside the server.
     crate::helpers::run_sql(&app.db, &format!("UPDATE claims SET text = 'Nothing to see here.' WHERE id = '{id}'"));
-    for page in three().await {
+    for page in three(1).await {
         assert_eq!(page, before[0], "the claim no longer holds the words");
     }
     assert_eq!(counts().await, [Some(7), Some(1), Some(1)], "kept, read, fts5: and over the other connection's");
+    let mut last = counts().await;
 
     // Every document changed (as a bulk write that fills `claim_terms`
-    // again whole logs it): the lists are read again.
+    // again whole logs it): the first search is ranked by FTS5 and has the
+    // lists read again at once.
     crate::helpers::run_sql(&app.db, "INSERT INTO claim_terms_log (doc) VALUES (-1)");
-    assert!(three().await.iter().all(|page| page == &before[0]));
-    assert_eq!(counts().await, [Some(8), Some(2), Some(2)], "kept, read, fts5: read again");
+    assert!(three(0).await.iter().all(|page| page == &before[0]));
+    last = read_again_at_once(last).await;
 
     // The log's rows since the lists were read are gone (it keeps 4,096).
     let logged = (0..4200).map(|_| "(1)").collect::<Vec<_>>().join(", ");
     crate::helpers::run_sql(&app.db, &format!("INSERT INTO claim_terms_log (doc) VALUES {logged}"));
-    assert!(three().await.iter().all(|page| page == &before[0]));
-    assert_eq!(counts().await, [Some(9), Some(3), Some(3)], "kept, read, fts5: read again");
+    assert!(three(0).await.iter().all(|page| page == &before[0]));
+    last = read_again_at_once(last).await;
     // The same with few rows since: the first of them gone.
     crate::helpers::run_sql(
         &app.db,
         "INSERT INTO claim_terms_log (doc) VALUES (1), (2); \
          DELETE FROM claim_terms_log WHERE seq < (SELECT max(seq) FROM claim_terms_log)",
     );
-    assert!(three().await.iter().all(|page| page == &before[0]));
-    assert_eq!(counts().await, [Some(10), Some(4), Some(4)], "kept, read, fts5: read again");
+    assert!(three(0).await.iter().all(|page| page == &before[0]));
+    last = read_again_at_once(last).await;
 
     // The claim holds the words again, through the API: carried.
     let claim: Value = app.get(&format!("/v1/claims/{id}")).await.json().await.expect("the claim");
@@ -615,17 +690,18 @@ async fn two_words_ranked_from_kept_posting_lists_see_every_commit() {
     let body = serde_json::json!({"text": "Security officials; security officials."});
     let changed = app.patch(&format!("/v1/claims/{id}"), version, &body).await;
     assert_eq!(changed.status(), 200);
-    for page in three().await {
+    for page in three(1).await {
         assert_eq!(page.first(), Some(&id), "the claim first again: {page:?}");
     }
-    assert_eq!(counts().await, [Some(13), Some(4), Some(4)], "kept, read, fts5: carried again");
+    let carried = counts().await;
+    assert_eq!(carried, [last[0].map(|kept| kept + 3), Some(1), last[2]], "kept, read, fts5: carried again");
 
     // The log emptied: what changed since cannot be told.
     crate::helpers::run_sql(&app.db, "DELETE FROM claim_terms_log");
-    for page in three().await {
+    for page in three(0).await {
         assert_eq!(page.first(), Some(&id), "the claim still first: {page:?}");
     }
-    assert_eq!(counts().await, [Some(14), Some(5), Some(5)], "kept, read, fts5: read again");
+    read_again_at_once(carried).await;
 }
 
 /// The relevance search looks up what the documents it read hold of the

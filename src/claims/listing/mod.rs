@@ -282,3 +282,25 @@ pub(crate) struct ListedRow {
     #[diesel(sql_type = Nullable<Text>)]
     stated_on: Option<PartialDate>,
 }
+
+/// A server's start (SQLite): has the posting lists a server kept on this
+/// database before (named in the file beside it, see
+/// [`crate::db::postings::Terms::remember`]) read in the background, so
+/// that the searches made before are ranked from lists from the first.
+/// A failure is logged, not raised: searches read the lists they need as
+/// before.
+pub fn preload_posting_lists(db: &crate::db::Db) {
+    let terms = db.terms();
+    let remembered = terms.remembered();
+    if remembered.is_empty() {
+        return;
+    }
+    let Some(epoch) = terms.epoch_patiently() else { return };
+    let chosen = db.get().map_err(|e| e.to_string()).and_then(|mut conn| match &mut *conn {
+        DbConnection::Sqlite(conn) => top::preload(conn, &terms, epoch, remembered).map_err(|e| e.to_string()),
+        DbConnection::Pg(_) => Ok(()),
+    });
+    if let Err(error) = chosen {
+        tracing::warn!(%error, "the posting lists kept before could not be read again");
+    }
+}

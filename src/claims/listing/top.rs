@@ -924,11 +924,14 @@ fn seek(docs: &[u32], from: usize, target: u32) -> usize {
 /// request, and keeps them for the epoch of the snapshot they were read
 /// in, if one can be told (read before the snapshot began and again
 /// after, as a search does); otherwise, or on failure, `reading` gives
-/// them up when it is dropped, so that a later search may read them.
+/// them up when it is dropped, so that a later search may read them. The
+/// terms of the lists kept are then written beside the database
+/// ([`postings::Terms::remember`]).
 fn read_in_background(handle: &postings::Terms, reading: postings::Reading) {
     let keeper = handle.clone();
     handle.in_background(move |conn| {
         let Some(crate::db::DbConnection::Sqlite(conn)) = conn else { return false };
+        let started = std::time::Instant::now();
         let before = keeper.epoch_patiently();
         let read = conn.transaction(|conn| {
             // The snapshot begins here.
@@ -944,6 +947,9 @@ fn read_in_background(handle: &postings::Terms, reading: postings::Reading) {
                 Some(epoch) => {
                     let kept = reading.terms.iter().zip(lists).filter_map(|(t, l)| Some((t.clone(), l.clone()?)));
                     keeper.cache().put_all(epoch, kept.collect(), Some(*seq));
+                    keeper.remember();
+                    let seconds = started.elapsed().as_secs_f64();
+                    tracing::debug!(lists = lists.len(), bytes = keeper.cache().bytes(), seconds, "posting lists read");
                 }
                 None => tracing::debug!("posting lists read across a commit: not kept"),
             },
@@ -952,6 +958,63 @@ fn read_in_background(handle: &postings::Terms, reading: postings::Reading) {
         drop(reading);
         read.is_ok()
     });
+}
+
+/// Has the lists of `terms`, which no search has asked for in `epoch`,
+/// read in the background and kept ([`postings::PostingCache::preload`]):
+/// lists kept before that could not be carried over a commit, or those a
+/// server kept before it restarted ([`postings::Terms::remembered`]). Only
+/// terms that some claim holds, those in the most documents first, as many
+/// as fit the lists' budget. They are chosen and noted as being read here,
+/// on `conn`; searches meanwhile are ranked by FTS5, as while any read
+/// runs. Nothing is read while another read runs.
+pub fn preload(
+    conn: &mut SqliteConnection,
+    handle: &postings::Terms,
+    epoch: Epoch,
+    terms: Vec<String>,
+) -> StoreResult<()> {
+    if terms.is_empty() {
+        return Ok(());
+    }
+    let chosen = most_common(conn, &terms, postings::BUDGET_BYTES)?;
+    let noted = handle.cache().preload(epoch, chosen);
+    if !noted.is_empty() {
+        tracing::debug!(lists = noted.len(), "posting lists to be read before a search asks");
+        read_in_background(handle, postings::Reading::new(handle, epoch, noted));
+    }
+    Ok(())
+}
+
+/// Those of `terms` that some claim holds whose lists together fit in
+/// `bytes` (as [`postings::PostingCache`] counts them), those in the most
+/// documents first; a list too large for what is left is passed over for
+/// smaller ones.
+fn most_common(conn: &mut SqliteConnection, terms: &[String], bytes: usize) -> StoreResult<Vec<String>> {
+    #[derive(QueryableByName)]
+    struct Held {
+        #[diesel(sql_type = Text)]
+        term: String,
+        #[diesel(sql_type = BigInt)]
+        docs: i64,
+    }
+    let rows: Vec<Held> = diesel::sql_query(
+        "SELECT d.term, d.docs FROM json_each(?) AS t JOIN claim_term_docs AS d ON d.term = t.value \
+         ORDER BY d.docs DESC, d.term",
+    )
+    .bind::<Text, _>(serde_json::json!(terms).to_string())
+    .load(conn)?;
+    let mut left = bytes;
+    let mut chosen = Vec::new();
+    for row in rows {
+        let postings = usize::try_from(row.docs).unwrap_or(usize::MAX);
+        let size = postings.saturating_mul(postings::BYTES_PER_POSTING) + row.term.len() + postings::ENTRY_BYTES;
+        if size <= left {
+            left -= size;
+            chosen.push(row.term);
+        }
+    }
+    Ok(chosen)
 }
 
 /// Documents logged since a list was read past which it is read again
@@ -1013,8 +1076,10 @@ fn carry(conn: &mut SqliteConnection, handle: &postings::Terms, epoch: Epoch, te
     let started = std::time::Instant::now();
     let Some((seq, changed)) = logged_since(conn, previous.seq)? else {
         tracing::debug!(since = previous.seq, "posting lists not carried over: the log cannot tell what changed");
-        handle.cache().forget_previous(epoch);
-        return Ok(());
+        // Read again whole, in the background, before a search asks.
+        let mut terms: Vec<String> = previous.lists.into_keys().collect();
+        terms.extend(handle.cache().forget_previous(epoch));
+        return preload(conn, handle, epoch, terms);
     };
     let names: Vec<&str> = previous.lists.keys().map(String::as_str).collect();
     let rows: Vec<DocTerm> =
@@ -1044,6 +1109,7 @@ fn carry(conn: &mut SqliteConnection, handle: &postings::Terms, epoch: Epoch, te
     let seconds = started.elapsed().as_secs_f64();
     tracing::debug!(lists = carried.len(), documents = changed.len(), seconds, "posting lists carried over a commit");
     handle.cache().put_all(epoch, carried, Some(seq));
+    handle.remember();
     Ok(())
 }
 

@@ -637,6 +637,10 @@ pub struct Terms {
     remembered: Option<Arc<Remembered>>,
 }
 
+/// The largest file of terms a server reads at start: the lists' budget
+/// holds a few hundred lists, and their terms take a few kilobytes.
+pub const REMEMBERED_MAX_BYTES: u64 = 1024 * 1024;
+
 /// The file beside a SQLite database that names the terms whose posting
 /// lists a server keeps, and what it last wrote there.
 pub struct Remembered {
@@ -652,12 +656,24 @@ impl Remembered {
         plain.then(|| Remembered { file: format!("{url}.posting-lists.json").into(), written: Mutex::new(None) })
     }
 
-    /// The terms the file names; none if there is no file, or it cannot be
-    /// read as a JSON array of strings (logged).
+    /// The terms the file names; none if there is no file, or it is not a
+    /// plain file of at most [`REMEMBERED_MAX_BYTES`] that reads as a JSON
+    /// array of strings (logged). Its kind and size are checked before it
+    /// is opened: a pipe put there would hold the server's start.
     pub fn read(&self) -> Vec<String> {
-        let text = match std::fs::read(&self.file) {
-            Ok(text) => text,
+        let refused = match std::fs::metadata(&self.file) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
+            Err(error) => Some(error.to_string()),
+            Ok(meta) if !meta.is_file() => Some("not a plain file".to_string()),
+            Ok(meta) if meta.len() > REMEMBERED_MAX_BYTES => Some(format!("larger than {REMEMBERED_MAX_BYTES} bytes")),
+            Ok(_) => None,
+        };
+        let read = match refused {
+            Some(error) => Err(error),
+            None => std::fs::read(&self.file).map_err(|e| e.to_string()),
+        };
+        let text = match read {
+            Ok(text) => text,
             Err(error) => {
                 tracing::warn!(file = %self.file.display(), %error, "the terms of posting lists to read could not be read");
                 return Vec::new();
@@ -691,6 +707,8 @@ impl Remembered {
         match saved {
             Ok(()) => *written = Some(terms),
             Err(error) => {
+                // Not left behind; there may be none to remove.
+                let _ = std::fs::remove_file(&partial);
                 tracing::warn!(file = %self.file.display(), %error, "the terms of the posting lists kept could not be written")
             }
         }
@@ -902,6 +920,18 @@ mod tests {
         assert_eq!(remembered.read(), ["c"]);
         std::fs::write(&remembered.file, "not a list").expect("written");
         assert!(remembered.read().is_empty(), "a file that is not a list names nothing");
+        let huge = format!("[{}\"x\"]", "\"x\",".repeat(300_000));
+        std::fs::write(&remembered.file, huge).expect("written");
+        assert!(remembered.read().is_empty(), "a file too large is not read");
+        std::fs::remove_file(&remembered.file).expect("removed");
+        std::fs::create_dir(&remembered.file).expect("a directory in its place");
+        assert!(remembered.read().is_empty(), "nor what is not a plain file");
+        remembered.write(vec!["d".into()]);
+        let left: Vec<_> = std::fs::read_dir(dir.path()).expect("the dir").filter_map(Result::ok).collect();
+        assert!(
+            left.iter().all(|entry| !entry.file_name().to_string_lossy().ends_with(".partial")),
+            "a write that could not be moved into place leaves nothing behind"
+        );
         assert!(Remembered::of(":memory:").is_none());
         assert!(Remembered::of("file:cards?mode=memory&cache=shared").is_none());
     }

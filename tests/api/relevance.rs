@@ -575,10 +575,17 @@ async fn a_restarted_server_ranks_a_search_made_before_from_lists_read_before_it
     until_lists_are_kept(&first.client, &first_metrics).await;
     let page: Value = first.get(SECURITY_OFFICIALS).await.json().await.expect("a page");
     assert_eq!(posting_lists(&first.client, &first_metrics).await.0, [Some(1), Some(1), Some(1)]);
-    let remembered: Vec<String> = serde_json::from_slice(
-        &std::fs::read(format!("{url}.posting-lists.json")).expect("the terms, beside the database"),
-    )
-    .expect("a list of terms");
+    // Written just after the lists are kept, by the thread that read them.
+    let file = format!("{url}.posting-lists.json");
+    for _ in 0..100 {
+        if std::path::Path::new(&file).exists() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let remembered: Vec<String> =
+        serde_json::from_slice(&std::fs::read(&file).expect("the terms, beside the database"))
+            .expect("a list of terms");
     assert!(["security", "officials"].iter().all(|term| remembered.iter().any(|r| r == term)), "{remembered:?}");
 
     // A second server on the same file (built without the keys the test

@@ -1079,7 +1079,11 @@ fn carry(conn: &mut SqliteConnection, handle: &postings::Terms, epoch: Epoch, te
         // Read again whole, in the background, before a search asks.
         let mut terms: Vec<String> = previous.lists.into_keys().collect();
         terms.extend(handle.cache().forget_previous(epoch));
-        return preload(conn, handle, epoch, terms);
+        // The search goes on without them either way.
+        if let Err(error) = preload(conn, handle, epoch, terms) {
+            tracing::warn!(%error, "the posting lists that could not be carried over a commit are not read again");
+        }
+        return Ok(());
     };
     let names: Vec<&str> = previous.lists.keys().map(String::as_str).collect();
     let rows: Vec<DocTerm> =

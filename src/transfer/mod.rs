@@ -265,10 +265,16 @@ async fn import_records(
     let dry_run = query.dry_run.unwrap_or(false);
     let change = access.change;
     // The header is checked on the blocking pool too: the body is a file.
+    let terms = db.terms();
     let report = db
         .run(move |conn| {
             let input = require_header(upload::reader(body))?;
-            import(conn, input, dry_run, change, crate::db::FileUse::Shared).map_err(ApiError::from)
+            let report = import(conn, input, dry_run, change, crate::db::FileUse::Shared).map_err(ApiError::from)?;
+            // The searches after it find their lists carried, or being read.
+            if !dry_run {
+                crate::claims::listing::carry_posting_lists(conn, &terms);
+            }
+            Ok::<_, ApiError>(report)
         })
         .await?;
     Ok(HttpResponse::Ok().json(report.into_result()?))

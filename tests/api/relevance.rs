@@ -604,6 +604,44 @@ async fn a_restarted_server_ranks_a_search_made_before_from_lists_read_before_it
     assert_eq!(posting_lists(&first.client, &metrics).await.0, [Some(1), Some(0), Some(0)], "kept, read, fts5");
 }
 
+/// An import through the server that fills `claim_terms` again whole
+/// (the log cannot tell what it changed) has the posting lists the server
+/// kept read again at once, before the response: the first search after
+/// it is ranked from them, not by FTS5.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_search_after_an_import_through_the_server_is_ranked_from_lists_read_again() {
+    let app = crate::helpers::spawn_app_with(claimtrail::db::Backend::Sqlite, |s| {
+        s.metrics.metrics_bind = Some("127.0.0.1:0".to_string());
+    })
+    .await;
+    let metrics = app.metrics_address.clone().expect("a metrics listener");
+    security_and_officials(&app).await;
+    app.get(SECURITY_OFFICIALS).await;
+    app.get(SECURITY_OFFICIALS).await;
+    until_lists_are_kept(&app.client, &metrics).await;
+    app.get(SECURITY_OFFICIALS).await;
+    assert_eq!(posting_lists(&app.client, &metrics).await.0, [Some(1), Some(1), Some(1)], "kept, read, fts5");
+
+    // Claims from another database, more than those here: the import
+    // refreshes most claims, and fills `claim_terms` again whole.
+    let (other_url, _other_dir) = crate::helpers::fresh_database(claimtrail::db::Backend::Sqlite);
+    let other = claimtrail::db::Db::connect(&other_url, 1).expect("another database");
+    crate::transfer::fill(&other, 120);
+    let response = crate::transfer::post_import(&app, "", crate::transfer::export_of(&other)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let refilled = "SELECT count(*) AS line FROM claim_terms_log WHERE doc < 0";
+    assert_eq!(crate::helpers::lines_of(&app.db, refilled), ["1"], "every document changed, as the log says");
+
+    until_lists_are_kept(&app.client, &metrics).await;
+    let page: Value = app.get(SECURITY_OFFICIALS).await.json().await.expect("a page");
+    assert_eq!(ids(&page).len(), 5);
+    assert_eq!(
+        posting_lists(&app.client, &metrics).await.0,
+        [Some(2), Some(1), Some(1)],
+        "the first search after it: kept"
+    );
+}
+
 /// Two words of like weight are ranked from their posting lists kept in
 /// memory (SQLite): a commit, through the API or by another connection,
 /// is seen by the next search at once, the lists carried over it (the

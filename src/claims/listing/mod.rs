@@ -304,3 +304,14 @@ pub fn preload_posting_lists(db: &crate::db::Db) {
         tracing::warn!(%error, "the posting lists kept before could not be read again");
     }
 }
+
+/// After an import by this server (SQLite): the posting lists it kept are
+/// carried over the import, or read again at once (see
+/// [`top::carry_kept`]). A failure is logged, not raised: the import is
+/// done, and searches read the lists they need as before.
+pub fn carry_posting_lists(conn: &mut DbConnection, terms: &crate::db::postings::Terms) {
+    let DbConnection::Sqlite(conn) = conn else { return };
+    if let Err(error) = top::carry_kept(conn, terms) {
+        tracing::warn!(%error, "the posting lists kept were not carried over an import");
+    }
+}

@@ -960,6 +960,28 @@ fn read_in_background(handle: &postings::Terms, reading: postings::Reading) {
     });
 }
 
+/// After a bulk write by this server (an import), in a snapshot of its
+/// own: the lists kept before it are carried over it, or read again at
+/// once in the background when the log cannot tell what it changed (see
+/// [`carry`]), so that the first search after it finds them. Nothing when
+/// none are kept, or when the snapshot's epoch cannot be told (read before
+/// the snapshot began and again after, as a search does; `conn` must have
+/// no transaction open).
+pub fn carry_kept(conn: &mut SqliteConnection, handle: &postings::Terms) -> StoreResult<()> {
+    let terms = handle.cache().terms();
+    if terms.is_empty() {
+        return Ok(());
+    }
+    let before = handle.epoch_patiently();
+    conn.transaction(|conn| {
+        // The snapshot begins here.
+        log_seq(conn)?;
+        let Some(epoch) = postings::unchanged(before, handle.epoch_patiently()) else { return Ok(()) };
+        let names: Vec<&str> = terms.iter().map(String::as_str).collect();
+        carry(conn, handle, epoch, &names)
+    })
+}
+
 /// Has the lists of `terms`, which no search has asked for in `epoch`,
 /// read in the background and kept ([`postings::PostingCache::preload`]):
 /// lists kept before that could not be carried over a commit, or those a

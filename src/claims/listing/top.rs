@@ -972,11 +972,11 @@ pub fn carry_kept(conn: &mut SqliteConnection, handle: &postings::Terms) -> Stor
     if terms.is_empty() {
         return Ok(());
     }
-    let before = handle.epoch_patiently();
+    let Some(before) = handle.epoch_patiently() else { return Ok(()) };
     conn.transaction(|conn| {
         // The snapshot begins here.
         log_seq(conn)?;
-        let Some(epoch) = postings::unchanged(before, handle.epoch_patiently()) else { return Ok(()) };
+        let Some(epoch) = postings::unchanged(Some(before), handle.epoch_patiently()) else { return Ok(()) };
         let names: Vec<&str> = terms.iter().map(String::as_str).collect();
         carry(conn, handle, epoch, &names)
     })

@@ -770,16 +770,19 @@ mod tests {
         other.batch_execute("COMMIT").expect("ended");
         empty_wal(&mut writer).expect("the timeout set back");
         assert_eq!(bytes(&wal), 0);
-        let waits = diesel::sql_query("PRAGMA busy_timeout").load::<Waits>(&mut writer).expect("the timeout");
-        assert_eq!(waits.first().map(|w| w.timeout), Some(1234), "the connection's own timeout, set back");
-        let rows = diesel::sql_query("SELECT count(*) AS timeout FROM t").load::<Waits>(&mut other).expect("counted");
-        assert_eq!(rows.first().map(|w| w.timeout), Some(20000), "what was written is in the file");
+        let number = |c: &mut SqliteConnection, sql: &str| diesel::sql_query(sql).get_result::<Number>(c).expect(sql).n;
+        assert_eq!(
+            number(&mut writer, "SELECT timeout AS n FROM pragma_busy_timeout"),
+            1234,
+            "its own timeout, set back"
+        );
+        assert_eq!(number(&mut other, "SELECT count(*) AS n FROM t"), 20000, "what was written is in the file");
     }
 
     #[derive(diesel::QueryableByName)]
-    struct Waits {
+    struct Number {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
-        timeout: i64,
+        n: i64,
     }
 
     /// Segments of the full-text index after one transaction that indexes

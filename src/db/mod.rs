@@ -256,7 +256,7 @@ impl Db {
     /// The posting lists searches keep, and the watch that tells whether
     /// they are current.
     pub fn terms(&self) -> postings::Terms {
-        postings::Terms::new(self.postings.clone(), self.watch.clone(), self.clone(), self.remembered.clone())
+        postings::Terms::new(self.postings.clone(), self.watch.clone(), self.clone())
     }
 
     /// Opens the connection [`Db::epoch`] reads (blocking: call it where

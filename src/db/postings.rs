@@ -633,8 +633,6 @@ pub struct Terms {
     cache: Arc<PostingCache>,
     watch: Arc<Watch>,
     db: Db,
-    /// Where the terms of the lists kept are written ([`Terms::remember`]).
-    remembered: Option<Arc<Remembered>>,
 }
 
 /// The largest file of terms a server reads at start: the lists' budget
@@ -716,22 +714,22 @@ impl Remembered {
 }
 
 impl Terms {
-    pub fn new(cache: Arc<PostingCache>, watch: Arc<Watch>, db: Db, remembered: Option<Arc<Remembered>>) -> Terms {
-        Terms { cache, watch, db, remembered }
+    pub fn new(cache: Arc<PostingCache>, watch: Arc<Watch>, db: Db) -> Terms {
+        Terms { cache, watch, db }
     }
 
     /// Writes the terms of the lists kept now to the file beside the
     /// database, if they changed since it was last written: a server
     /// started on the database reads their lists before any search asks.
     pub fn remember(&self) {
-        if let Some(remembered) = &self.remembered {
+        if let Some(remembered) = &self.db.remembered {
             remembered.write(self.cache.terms());
         }
     }
 
     /// The terms the file beside the database names (see [`Terms::remember`]).
     pub fn remembered(&self) -> Vec<String> {
-        self.remembered.as_ref().map(|r| r.read()).unwrap_or_default()
+        self.db.remembered.as_ref().map(|r| r.read()).unwrap_or_default()
     }
 
     /// Runs `read` on a blocking thread of its own, with a pooled

@@ -545,6 +545,16 @@ async fn posting_lists(client: &reqwest::Client, metrics: &str) -> ([Option<u64>
     (counts, bytes)
 }
 
+/// A server on SQLite with a metrics listener, and that listener's address.
+async fn with_metrics() -> (TestApp, String) {
+    let app = crate::helpers::spawn_app_with(claimtrail::db::Backend::Sqlite, |s| {
+        s.metrics.metrics_bind = Some("127.0.0.1:0".to_string());
+    })
+    .await;
+    let metrics = app.metrics_address.clone().expect("a metrics listener");
+    (app, metrics)
+}
+
 /// Waits (ten seconds at most) until the server behind the metrics
 /// listener keeps some posting lists.
 async fn until_lists_are_kept(client: &reqwest::Client, metrics: &str) {
@@ -610,11 +620,7 @@ async fn a_restarted_server_ranks_a_search_made_before_from_lists_read_before_it
 /// it is ranked from them, not by FTS5.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_first_search_after_an_import_through_the_server_is_ranked_from_lists_read_again() {
-    let app = crate::helpers::spawn_app_with(claimtrail::db::Backend::Sqlite, |s| {
-        s.metrics.metrics_bind = Some("127.0.0.1:0".to_string());
-    })
-    .await;
-    let metrics = app.metrics_address.clone().expect("a metrics listener");
+    let (app, metrics) = with_metrics().await;
     security_and_officials(&app).await;
     app.get(SECURITY_OFFICIALS).await;
     app.get(SECURITY_OFFICIALS).await;
@@ -651,11 +657,7 @@ async fn the_first_search_after_an_import_through_the_server_is_ranked_from_list
 /// lists read again whole, in the background, and the next one uses them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_words_ranked_from_kept_posting_lists_see_every_commit() {
-    let app = crate::helpers::spawn_app_with(claimtrail::db::Backend::Sqlite, |s| {
-        s.metrics.metrics_bind = Some("127.0.0.1:0".to_string());
-    })
-    .await;
-    let metrics = app.metrics_address.clone().expect("a metrics listener");
+    let (app, metrics) = with_metrics().await;
     // `claimtrail_posting_lists_total` by result: kept, read, fts5.
     let counts = || async { posting_lists(&app.client, &metrics).await.0 };
     // What three searches added to the counts since `before`, when the

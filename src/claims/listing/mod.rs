@@ -296,11 +296,11 @@ pub fn preload_posting_lists(db: &crate::db::Db) {
         return;
     }
     let Some(epoch) = terms.epoch_patiently() else { return };
-    let chosen = db.get().map_err(|e| e.to_string()).and_then(|mut conn| match &mut *conn {
+    let noted = db.get().map_err(|e| e.to_string()).and_then(|mut conn| match &mut *conn {
         DbConnection::Sqlite(conn) => top::preload(conn, &terms, epoch, remembered).map_err(|e| e.to_string()),
         DbConnection::Pg(_) => Ok(()),
     });
-    if let Err(error) = chosen {
+    if let Err(error) = noted {
         tracing::warn!(%error, "the posting lists kept before could not be read again");
     }
 }

@@ -920,39 +920,55 @@ fn seek(docs: &[u32], from: usize, target: u32) -> usize {
     low
 }
 
+/// Runs `read` in a snapshot of its own on `conn`, which has no
+/// transaction open, with the epoch that snapshot is of and where
+/// `claim_terms_log` was in it, when the epoch can be told: read before
+/// the snapshot began and again once it has (its first statement reads the
+/// log), as a search reads it. `None` when the epoch cannot be told, or a
+/// commit came between the two readings.
+fn in_one_epoch<T>(
+    conn: &mut SqliteConnection,
+    handle: &postings::Terms,
+    read: impl FnOnce(&mut SqliteConnection, Epoch, i64) -> StoreResult<T>,
+) -> StoreResult<Option<T>> {
+    let Some(before) = handle.epoch_patiently() else { return Ok(None) };
+    conn.transaction(|conn| {
+        // The snapshot begins here.
+        let seq = log_seq(conn)?;
+        match postings::unchanged(Some(before), handle.epoch_patiently()) {
+            Some(epoch) => read(conn, epoch, seq).map(Some),
+            None => Ok(None),
+        }
+    })
+}
+
 /// Reads the lists of `reading` on a connection of its own, off the
 /// request, and keeps them for the epoch of the snapshot they were read
-/// in, if one can be told (read before the snapshot began and again
-/// after, as a search does); otherwise, or on failure, `reading` gives
-/// them up when it is dropped, so that a later search may read them. The
-/// terms of the lists kept are then written beside the database
-/// ([`postings::Terms::remember`]).
+/// in, if one can be told ([`in_one_epoch`]); otherwise, or on failure,
+/// `reading` gives them up when it is dropped, so that a later search may
+/// read them. The terms of the lists kept are then written beside the
+/// database ([`postings::Terms::remember`]).
 fn read_in_background(handle: &postings::Terms, reading: postings::Reading) {
     let keeper = handle.clone();
     handle.in_background(move |conn| {
         let Some(crate::db::DbConnection::Sqlite(conn)) = conn else { return false };
         let started = std::time::Instant::now();
-        let before = keeper.epoch_patiently();
-        let read = conn.transaction(|conn| {
-            // The snapshot begins here.
-            let seq = log_seq(conn)?;
+        let read = in_one_epoch(conn, &keeper, |conn, epoch, seq| {
             let mut lists = Vec::with_capacity(reading.terms.len());
             for term in &reading.terms {
                 lists.push(posting_list(conn, term)?);
             }
-            Ok::<_, crate::db::write::StoreError>((lists, seq, keeper.epoch_patiently()))
+            Ok((epoch, seq, lists))
         });
         match &read {
-            Ok((lists, seq, after)) => match postings::unchanged(before, *after) {
-                Some(epoch) => {
-                    let kept = reading.terms.iter().zip(lists).filter_map(|(t, l)| Some((t.clone(), l.clone()?)));
-                    keeper.cache().put_all(epoch, kept.collect(), Some(*seq));
-                    keeper.remember();
-                    let seconds = started.elapsed().as_secs_f64();
-                    tracing::debug!(lists = lists.len(), bytes = keeper.cache().bytes(), seconds, "posting lists read");
-                }
-                None => tracing::debug!("posting lists read across a commit: not kept"),
-            },
+            Ok(Some((epoch, seq, lists))) => {
+                let kept = reading.terms.iter().zip(lists).filter_map(|(t, l)| Some((t.clone(), l.clone()?)));
+                keeper.cache().put_all(*epoch, kept.collect(), Some(*seq));
+                keeper.remember();
+                let seconds = started.elapsed().as_secs_f64();
+                tracing::debug!(lists = lists.len(), bytes = keeper.cache().bytes(), seconds, "posting lists read");
+            }
+            Ok(None) => tracing::debug!("posting lists not read: the epoch could not be told, or moved"),
             Err(error) => tracing::warn!(%error, "reading posting lists failed"),
         }
         drop(reading);
@@ -961,25 +977,18 @@ fn read_in_background(handle: &postings::Terms, reading: postings::Reading) {
 }
 
 /// After a bulk write by this server (an import), in a snapshot of its
-/// own: the lists kept before it are carried over it, or read again at
-/// once in the background when the log cannot tell what it changed (see
-/// [`carry`]), so that the first search after it finds them. Nothing when
-/// none are kept, or when the snapshot's epoch cannot be told (read before
-/// the snapshot began and again after, as a search does; `conn` must have
-/// no transaction open).
+/// own ([`in_one_epoch`]; `conn` has no transaction open): the lists kept
+/// before it are carried over it, or read again at once in the background
+/// when the log cannot tell what it changed (see [`carry`]), so that the
+/// first search after it finds them. Nothing when none are kept, or when
+/// the snapshot's epoch cannot be told.
 pub fn carry_kept(conn: &mut SqliteConnection, handle: &postings::Terms) -> StoreResult<()> {
     let terms = handle.cache().terms();
     if terms.is_empty() {
         return Ok(());
     }
-    let Some(before) = handle.epoch_patiently() else { return Ok(()) };
-    conn.transaction(|conn| {
-        // The snapshot begins here.
-        log_seq(conn)?;
-        let Some(epoch) = postings::unchanged(Some(before), handle.epoch_patiently()) else { return Ok(()) };
-        let names: Vec<&str> = terms.iter().map(String::as_str).collect();
-        carry(conn, handle, epoch, &names)
-    })
+    let names: Vec<&str> = terms.iter().map(String::as_str).collect();
+    in_one_epoch(conn, handle, |conn, epoch, _| carry(conn, handle, epoch, &names)).map(|_| ())
 }
 
 /// Has the lists of `terms`, which no search has asked for in `epoch`,

@@ -83,6 +83,7 @@ impl Application {
         }
         let reader = db.clone();
         web::block(move || crate::claims::listing::preload_posting_lists(&reader)).await?;
+        crate::claims::listing::store_posting_lists(&db);
         let listener = bind(&settings.bind, "--bind / CLAIMTRAIL_BIND")?;
         let port = listener.local_addr()?.port();
         let metrics = Metrics::new(&settings.metrics)?;
@@ -90,6 +91,7 @@ impl Application {
         metrics.register(Box::new(cards.counter()))?;
         metrics.register(Box::new(db.terms().cache().counter()))?;
         metrics.register(Box::new(db.terms().cache().gauge()))?;
+        metrics.register(Box::new(db.terms().cache().stored_counter()))?;
         let metrics = web::Data::new(metrics);
         let cards = web::Data::new(cards);
         let metrics_server = match &settings.metrics.metrics_bind {

@@ -179,6 +179,9 @@ pub struct Db {
     postings: Arc<postings::PostingCache>,
     /// The file that names the terms of the lists kept (a SQLite file).
     remembered: Option<Arc<postings::Remembered>>,
+    /// Terms in at least this many claims have their posting lists stored
+    /// (SQLite; `0`: none).
+    stored_lists_min_claims: u64,
 }
 
 /// The pool's connections at one moment, for the metrics.
@@ -228,6 +231,7 @@ impl Db {
                 Backend::Sqlite => postings::Remembered::of(url).map(Arc::new),
                 Backend::Postgres => None,
             },
+            stored_lists_min_claims: options.stored_lists_min_claims,
         })
     }
 
@@ -257,6 +261,21 @@ impl Db {
     /// they are current.
     pub fn terms(&self) -> postings::Terms {
         postings::Terms::new(self.postings.clone(), self.watch.clone(), self.clone())
+    }
+
+    /// The least number of claims a term is in for its posting list to be
+    /// stored in the database; `None` when none is (PostgreSQL, a database
+    /// in memory, or turned off).
+    pub fn stored_lists_min_claims(&self) -> Option<u64> {
+        let stored = self.backend == Backend::Sqlite && self.remembered.is_some();
+        Some(self.stored_lists_min_claims).filter(|min| stored && *min > 0)
+    }
+
+    /// This process's turn to write to a SQLite file (see `writer`), for
+    /// writes that do not go through [`Db::write`]: taken before the
+    /// connection's own `BEGIN IMMEDIATE`.
+    pub fn writer_turn(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Opens the connection [`Db::epoch`] reads (blocking: call it where

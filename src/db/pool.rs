@@ -53,6 +53,10 @@ pub struct DbOptions {
     /// a `SELECT 1` before it is lent; one used more recently is lent as it
     /// is (see [`checkout`]).
     pub check_after_idle: Duration,
+    /// SQLite: the posting lists of terms in at least this many claims
+    /// are stored in the database (`0`: none; see
+    /// `claims::listing::stored`).
+    pub stored_lists_min_claims: u64,
 }
 
 /// How much of a SQLite file is memory-mapped unless said otherwise, in
@@ -96,6 +100,7 @@ impl DbOptions {
             durability: Durability::Normal,
             mmap_mib: DEFAULT_MMAP_MIB,
             check_after_idle: DEFAULT_CHECK_AFTER_IDLE,
+            stored_lists_min_claims: 0,
         }
     }
 }

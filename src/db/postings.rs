@@ -216,6 +216,69 @@ impl PostingList {
         Some(PostingList { docs: docs.into(), counts: counts.into(), outsized: outsized.into() })
     }
 
+    /// The list as bytes, to be stored (`claims::listing::stored`): the
+    /// number of documents and of outsized postings (each a `u32`), each
+    /// document's row (`u32`), each document's counts (length `u16`,
+    /// written and stemmed a `u8` each), then each outsized posting (row
+    /// `i64`, written, stemmed and length a `u32` each); little-endian.
+    pub fn to_bytes(&self) -> Option<Vec<u8>> {
+        let docs = u32::try_from(self.docs.len()).ok()?;
+        let outsized = u32::try_from(self.outsized.len()).ok()?;
+        let mut bytes =
+            Vec::with_capacity(8 + self.docs.len() * BYTES_PER_POSTING + self.outsized.len() * OUTSIZED_BYTES);
+        bytes.extend_from_slice(&docs.to_le_bytes());
+        bytes.extend_from_slice(&outsized.to_le_bytes());
+        for doc in self.docs.iter() {
+            bytes.extend_from_slice(&doc.to_le_bytes());
+        }
+        for counts in self.counts.iter() {
+            bytes.extend_from_slice(&counts.length.to_le_bytes());
+            bytes.extend_from_slice(&[counts.written, counts.stemmed]);
+        }
+        for posting in self.outsized.iter() {
+            bytes.extend_from_slice(&posting.doc.to_le_bytes());
+            for count in [posting.written, posting.stemmed, posting.length] {
+                bytes.extend_from_slice(&count.to_le_bytes());
+            }
+        }
+        Some(bytes)
+    }
+
+    /// The list [`PostingList::to_bytes`] gave; `None` if `bytes` are not
+    /// such a list (cut short, too long, rows out of order, outsized
+    /// postings that are not those of the documents marked so).
+    pub fn from_bytes(bytes: &[u8]) -> Option<PostingList> {
+        let word = |at: usize| -> Option<u32> { Some(u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?)) };
+        let n = usize::try_from(word(0)?).ok()?;
+        let m = usize::try_from(word(4)?).ok()?;
+        let counts_at = n.checked_mul(4)?.checked_add(8)?;
+        let outsized_at = n.checked_mul(4)?.checked_add(counts_at)?;
+        if bytes.len() != m.checked_mul(OUTSIZED_BYTES)?.checked_add(outsized_at)? {
+            return None;
+        }
+        let docs: Box<[u32]> =
+            bytes[8..counts_at].chunks_exact(4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+        if docs.windows(2).any(|pair| pair[0] >= pair[1]) {
+            return None;
+        }
+        let counts: Box<[Counts]> = (bytes[counts_at..outsized_at].chunks_exact(4))
+            .map(|b| Counts { length: u16::from_le_bytes([b[0], b[1]]), written: b[2], stemmed: b[3] })
+            .collect();
+        let outsized: Box<[Posting]> = (bytes[outsized_at..].chunks_exact(OUTSIZED_BYTES))
+            .map(|b| {
+                let count = |at: usize| u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
+                let doc = i64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+                Posting { doc, written: count(8), stemmed: count(12), length: count(16) }
+            })
+            .collect();
+        // The outsized postings are those of the documents marked so, in order.
+        let marked = docs.iter().zip(counts.iter()).filter(|(_, counts)| **counts == OUTSIZED).map(|(doc, _)| *doc);
+        if !marked.map(i64::from).eq(outsized.iter().map(|posting| posting.doc)) {
+            return None;
+        }
+        Some(PostingList { docs, counts, outsized })
+    }
+
     /// Bytes the list takes.
     pub fn bytes(&self) -> usize {
         std::mem::size_of_val(&*self.docs)
@@ -227,6 +290,9 @@ impl PostingList {
 /// What a [`PostingList`] takes a document (but for outsized counts),
 /// for sizing searches against the budget.
 pub const BYTES_PER_POSTING: usize = std::mem::size_of::<u32>() + std::mem::size_of::<Counts>();
+
+/// What [`PostingList::to_bytes`] writes of an outsized posting.
+const OUTSIZED_BYTES: usize = 8 + 3 * 4;
 
 /// A term's posting list, shared.
 pub type List = Arc<PostingList>;
@@ -360,6 +426,32 @@ pub struct PostingCache {
     by_plan: [IntCounter; 4],
     /// The bytes of lists kept, for `/metrics`.
     kept_bytes: IntGauge,
+    /// Lists stored in the database, by what befell them.
+    stored: IntCounterVec,
+}
+
+/// What befalls a list stored in the database, as
+/// `claimtrail_stored_posting_lists_total` counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// Read from the database (and carried over the documents changed
+    /// since it was stored) for a search, or for a read of lists.
+    Loaded,
+    /// Found out of date: the log no longer tells what changed since it
+    /// was stored (or it does not read as a list); read again whole.
+    Stale,
+    /// Written to the database.
+    Written,
+}
+
+impl Stored {
+    fn label(self) -> &'static str {
+        match self {
+            Stored::Loaded => "loaded",
+            Stored::Stale => "stale",
+            Stored::Written => "written",
+        }
+    }
 }
 
 impl PostingCache {
@@ -382,7 +474,33 @@ impl PostingCache {
             "claimtrail_posting_lists_bytes",
             "Bytes of posting lists kept in memory (SQLite), as counted against their budget.",
         )?;
-        Ok(PostingCache { kept: Mutex::new(Kept::default()), budget, searches, by_plan, kept_bytes })
+        let stored = IntCounterVec::new(
+            Opts::new(
+                "claimtrail_stored_posting_lists_total",
+                "Posting lists stored in the database (SQLite, terms in many claims), by what \
+                 befell them: loaded (read from the database and carried over the documents \
+                 changed since, for a search or a read of lists), stale (the log no longer \
+                 tells what changed since it was stored: read again whole) or written.",
+            ),
+            &["event"],
+        )?;
+        Ok(PostingCache { kept: Mutex::new(Kept::default()), budget, searches, by_plan, kept_bytes, stored })
+    }
+
+    /// The counter of lists stored in the database, for `/metrics`.
+    pub fn stored_counter(&self) -> IntCounterVec {
+        self.stored.clone()
+    }
+
+    /// Counts `lists` lists stored in the database that `event` befell.
+    pub fn count_stored(&self, event: Stored, lists: usize) {
+        self.stored.with_label_values(&[event.label()]).inc_by(u64::try_from(lists).unwrap_or(u64::MAX));
+    }
+
+    /// Those of `terms` whose lists are not kept in `epoch`.
+    pub fn missing(&self, epoch: Epoch, terms: &[&str]) -> Vec<String> {
+        let Some(kept) = self.state(epoch) else { return Vec::new() };
+        terms.iter().filter(|term| !kept.lists.contains_key(**term)).map(|term| term.to_string()).collect()
     }
 
     /// The counter of searches by how they were ranked, for `/metrics`.
@@ -781,6 +899,11 @@ impl Terms {
     pub fn cache(&self) -> &PostingCache {
         &self.cache
     }
+
+    /// The database the lists are read from.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
 }
 
 /// Lists a search noted as being read, for the read in the background:
@@ -1062,6 +1185,32 @@ mod tests {
         let two = |a, b| PostingList::new([posting(a, 1, 0, 3), posting(b, 1, 0, 3)].into_iter());
         assert!(two(3, 2).is_none(), "out of order");
         assert!(two(2, 2).is_none(), "a row twice");
+    }
+
+    #[test]
+    fn a_list_stored_as_bytes_reads_back_the_same_and_bytes_that_are_not_one_read_as_none() {
+        let posting = |doc, written, stemmed, length| Posting { doc, written, stemmed, length };
+        let postings = [posting(2, 300, 1, 40), posting(3, 1, 0, 3), posting(5, 2, 2, 70_000), posting(9, 1, 0, 12)];
+        let list = PostingList::new(postings.into_iter()).expect("a list");
+        let bytes = list.to_bytes().expect("bytes");
+        assert_eq!(bytes.len(), 8 + 4 * BYTES_PER_POSTING + 2 * OUTSIZED_BYTES);
+        assert_eq!(PostingList::from_bytes(&bytes).as_ref(), Some(&list));
+        let empty = PostingList::default();
+        assert_eq!(PostingList::from_bytes(&empty.to_bytes().expect("bytes")), Some(empty));
+
+        assert_eq!(PostingList::from_bytes(&bytes[..bytes.len() - 1]), None, "cut short");
+        assert_eq!(PostingList::from_bytes(&[bytes.as_slice(), &[0]].concat()), None, "a byte too many");
+        assert_eq!(PostingList::from_bytes(&bytes[..6]), None, "no header");
+        let mut swapped = bytes.clone();
+        swapped[8..16].copy_from_slice(&[3, 0, 0, 0, 2, 0, 0, 0]);
+        assert_eq!(PostingList::from_bytes(&swapped), None, "rows out of order");
+        let mut unmarked = bytes.clone();
+        // The first document's counts (outsized) made ordinary.
+        unmarked[24..28].copy_from_slice(&[40, 0, 1, 1]);
+        assert_eq!(PostingList::from_bytes(&unmarked), None, "an outsized posting of a document not marked so");
+        let mut huge = bytes;
+        huge[0..4].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(PostingList::from_bytes(&huge), None, "a count past the bytes");
     }
 
     #[test]

@@ -614,6 +614,108 @@ async fn a_restarted_server_ranks_a_search_made_before_from_lists_read_before_it
     assert_eq!(posting_lists(&first.client, &metrics).await.0, [Some(1), Some(0), Some(0)], "kept, read, fts5");
 }
 
+/// A server on `url` that stores the posting lists of the terms in at
+/// least `min` claims (none of the test helper's keys are written, so that
+/// it commits nothing of its own): its address and its metrics listener's.
+async fn storing_server(url: &str, min: u64) -> (String, String) {
+    let mut settings = claimtrail::config::Settings::for_database(url);
+    settings.metrics.metrics_bind = Some("127.0.0.1:0".to_string());
+    settings.stored_lists_min_claims = min;
+    let app = claimtrail::Application::build(settings).await.expect("the app builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let metrics = format!("http://127.0.0.1:{}", app.metrics_port().expect("a metrics listener"));
+    tokio::spawn(app.run_until_stopped());
+    (address, metrics)
+}
+
+/// A metrics listener's `claimtrail_stored_posting_lists_total` by event:
+/// loaded, stale, written.
+async fn stored_lists(client: &reqwest::Client, metrics: &str) -> [u64; 3] {
+    let text = client.get(format!("{metrics}/metrics")).send().await.unwrap().text().await.unwrap();
+    ["loaded", "stale", "written"].map(|event| {
+        let name = format!(r#"claimtrail_stored_posting_lists_total{{event="{event}"}} "#);
+        text.lines().find_map(|line| line.strip_prefix(name.as_str())).and_then(|v| v.parse().ok()).unwrap_or(0)
+    })
+}
+
+/// Waits (ten seconds at most) until the server behind the metrics
+/// listener has written `lists` posting lists to the database.
+async fn until_lists_are_stored(client: &reqwest::Client, metrics: &str, lists: u64) {
+    for _ in 0..100 {
+        if stored_lists(client, metrics).await[2] >= lists {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the lists were never stored: {:?}", stored_lists(client, metrics).await);
+}
+
+/// A server stores the posting lists of the terms in at least
+/// `--stored-lists-min-claims` claims in the database when it starts, and
+/// the first search of two such words on a server is ranked from them,
+/// not by FTS5, with the same page; a stored list is carried over the
+/// documents changed since it was stored, and one the log no longer
+/// reaches back to is found stale and stored anew.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_search_on_a_server_is_ranked_from_posting_lists_stored_in_the_database() {
+    let (url, dir) = crate::helpers::fresh_database(claimtrail::db::Backend::Sqlite);
+    let with_metrics = |s: &mut claimtrail::config::Settings| s.metrics.metrics_bind = Some("127.0.0.1:0".to_string());
+    let app = crate::helpers::spawn_app_at(claimtrail::db::Backend::Sqlite, url.clone(), dir, with_metrics).await;
+    let app_metrics = app.metrics_address.clone().expect("a metrics listener");
+    security_and_officials(&app).await;
+    // The helper's server stores none (the default is 50,000 claims).
+    let by_fts5: Value = app.get(SECURITY_OFFICIALS).await.json().await.expect("a page");
+    assert_eq!(posting_lists(&app.client, &app_metrics).await.0, [Some(0), Some(0), Some(1)], "kept, read, fts5");
+    assert_eq!(stored_lists(&app.client, &app_metrics).await, [0, 0, 0]);
+    assert_eq!(ids(&by_fts5).len(), 5);
+    let common = "SELECT count(*) AS line FROM claim_term_docs WHERE docs >= 20";
+    let common: u64 = crate::helpers::lines_of(&app.db, common)[0].parse().expect("a count");
+    let stored = "SELECT count(*) AS line FROM claim_term_lists";
+    assert_eq!(crate::helpers::lines_of(&app.db, stored), ["0"]);
+    assert!(common >= 4, "security, officials and their stems at least: {common}");
+
+    // A server that stores the lists of terms in 20 claims or more: all of
+    // them, at start; its first search is ranked from them.
+    let (second, second_metrics) = storing_server(&url, 20).await;
+    until_lists_are_stored(&app.client, &second_metrics, common).await;
+    assert_eq!(crate::helpers::lines_of(&app.db, stored), [common.to_string()]);
+    let search = |address: String| {
+        let client = &app.client;
+        async move { client.get(format!("{address}{SECURITY_OFFICIALS}")).send().await.unwrap().json::<Value>().await }
+    };
+    let page = search(second.clone()).await.expect("a page");
+    assert_eq!(ids(&page), ids(&by_fts5), "the same page");
+    assert_eq!(posting_lists(&app.client, &second_metrics).await.0, [Some(1), Some(0), Some(0)], "kept, read, fts5");
+    let [loaded, stale, written] = stored_lists(&app.client, &second_metrics).await;
+    assert!(loaded >= 2 && stale == 0 && written == common, "loaded, stale, written: {loaded}, {stale}, {written}");
+
+    // A claim that holds both words, short: the best match. A server
+    // started after it finds the stored lists current (the log tells what
+    // changed since), stores none, and carries them over the new claim.
+    let best = app.create_claim("Security officials; security officials.").await;
+    let id = best["id"].as_str().expect("an id").to_string();
+    let (third, third_metrics) = storing_server(&url, 20).await;
+    let page = search(third).await.expect("a page");
+    assert_eq!(ids(&page).first(), Some(&id), "the new claim first: {page}");
+    assert_eq!(posting_lists(&app.client, &third_metrics).await.0, [Some(1), Some(0), Some(0)], "kept, read, fts5");
+    let [loaded, stale, _] = stored_lists(&app.client, &third_metrics).await;
+    assert!(loaded >= 2 && stale == 0, "loaded, stale: {loaded}, {stale}");
+
+    // Every document changed, as a bulk write that fills `claim_terms`
+    // again logs it: the stored lists are stale, and the next server stores
+    // them anew before its first search finds them.
+    // (Without the file of the terms kept, so that the server reads no
+    // list at start besides those it stores.)
+    crate::helpers::run_sql(&app.db, "INSERT INTO claim_terms_log (doc) VALUES (-1)");
+    std::fs::remove_file(format!("{url}.posting-lists.json")).expect("the terms kept, beside the database");
+    let (fourth, fourth_metrics) = storing_server(&url, 20).await;
+    until_lists_are_stored(&app.client, &fourth_metrics, common).await;
+    assert_eq!(stored_lists(&app.client, &fourth_metrics).await, [0, common, common], "every one stale, stored anew");
+    let page = search(fourth).await.expect("a page");
+    assert_eq!(ids(&page).first(), Some(&id), "the new claim still first: {page}");
+    assert_eq!(posting_lists(&app.client, &fourth_metrics).await.0, [Some(1), Some(0), Some(0)], "kept, read, fts5");
+}
+
 /// An import through the server that fills `claim_terms` again whole
 /// (the log cannot tell what it changed) has the posting lists the server
 /// kept read again at once, before the response: the first search after

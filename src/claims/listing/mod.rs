@@ -37,6 +37,7 @@ mod request;
 mod snippet;
 pub(crate) mod sql;
 mod sqlite;
+mod stored;
 mod top;
 
 pub use sqlite::RANK_WEIGHTS;
@@ -302,6 +303,30 @@ pub fn preload_posting_lists(db: &crate::db::Db) {
     });
     if let Err(error) = noted {
         tracing::warn!(%error, "the posting lists kept before could not be read again");
+    }
+}
+
+/// Stores in the database, in the background, the posting lists of the
+/// terms in many claims that are not stored or are out of date (see
+/// [`stored::store_common`]): on a thread of its own, so that a server
+/// that stops does not wait for it. A failure is logged.
+pub fn store_posting_lists(db: &crate::db::Db) {
+    if db.stored_lists_min_claims().is_none() {
+        return;
+    }
+    let db = db.clone();
+    let job = move || {
+        let stocked = db.get().map_err(|e| e.to_string()).and_then(|mut conn| {
+            let stocked = stored::store_common(&db, &mut conn).map_err(|e| e.to_string());
+            crate::db::answered(&mut conn, stocked.is_ok());
+            stocked
+        });
+        if let Err(error) = stocked {
+            tracing::warn!(%error, "the posting lists of the terms in many claims were not all stored");
+        }
+    };
+    if let Err(error) = std::thread::Builder::new().name("stored-lists".into()).spawn(job) {
+        tracing::warn!(%error, "no thread to store posting lists on");
     }
 }
 

@@ -46,6 +46,7 @@ use diesel::{Connection, OptionalExtension, QueryableByName, RunQueryDsl};
 use super::position::Position;
 use super::request::Request;
 use super::sql::Sql;
+use super::stored;
 use crate::db::postings::{self, List, Plan, Posting, PostingList};
 use crate::db::watch::Epoch;
 use crate::db::write::StoreResult;
@@ -527,6 +528,7 @@ fn read_best(
         // (read in the background from the second such search).
         if let Some((terms, epoch)) = lists.filter(|_| rows_read > reading.far_rows) {
             lists = None;
+            load_stored(conn, terms, epoch, &search.distinct_terms())?;
             match terms.cache().far(epoch, &search.distinct_terms()) {
                 Plan::Kept(kept) => {
                     if let Some(merged) = merge(&search, &stats, want, after, &kept) {
@@ -621,15 +623,19 @@ fn by_postings(
     let term_lists: Vec<List> = match kept {
         // Reading the lists costs several times FTS5's walk, which is worth
         // it only if they are used again before the next commit (see
-        // `PostingCache::plan`), and is done in the background.
-        Some((handle, epoch)) => match handle.cache().plan(epoch, &terms) {
-            Plan::Kept(lists) => lists,
-            Plan::Read(missing) => {
-                read_in_background(handle, postings::Reading::new(handle, epoch, missing));
-                return Ok(None);
+        // `PostingCache::plan`), and is done in the background; those
+        // stored in the database are read at once.
+        Some((handle, epoch)) => {
+            load_stored(conn, handle, epoch, &terms)?;
+            match handle.cache().plan(epoch, &terms) {
+                Plan::Kept(lists) => lists,
+                Plan::Read(missing) => {
+                    read_in_background(handle, postings::Reading::new(handle, epoch, missing));
+                    return Ok(None);
+                }
+                Plan::Fts5 => return Ok(None),
             }
-            Plan::Fts5 => return Ok(None),
-        },
+        }
         None => {
             let mut lists = Vec::with_capacity(terms.len());
             for term in &terms {
@@ -942,6 +948,35 @@ fn in_one_epoch<T>(
     })
 }
 
+/// The lists of `terms` that are not kept in `epoch` (the snapshot's) but
+/// are stored in the database ([`stored`]): read, carried over the
+/// documents changed since they were stored, and kept, so that the search
+/// finds them kept. A failure is logged, and the search goes on without
+/// them.
+fn load_stored(conn: &mut SqliteConnection, handle: &postings::Terms, epoch: Epoch, terms: &[&str]) -> StoreResult<()> {
+    if handle.db().stored_lists_min_claims().is_none() {
+        return Ok(());
+    }
+    let missing = handle.cache().missing(epoch, terms);
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let started = std::time::Instant::now();
+    let names: Vec<&str> = missing.iter().map(String::as_str).collect();
+    let loaded = stored::fetch(conn, handle.cache(), &names).and_then(|lists| Ok((log_seq(conn)?, lists)));
+    match loaded {
+        Ok((_, lists)) if lists.is_empty() => {}
+        Ok((seq, lists)) => {
+            let seconds = started.elapsed().as_secs_f64();
+            tracing::debug!(lists = lists.len(), seconds, "posting lists loaded from the database");
+            handle.cache().put_all(epoch, lists, Some(seq));
+            handle.remember();
+        }
+        Err(error) => tracing::warn!(%error, "the posting lists stored in the database could not be read"),
+    }
+    Ok(())
+}
+
 /// Reads the lists of `reading` on a connection of its own, off the
 /// request, and keeps them for the epoch of the snapshot they were read
 /// in, if one can be told ([`in_one_epoch`]); otherwise, or on failure,
@@ -951,22 +986,38 @@ fn in_one_epoch<T>(
 fn read_in_background(handle: &postings::Terms, reading: postings::Reading) {
     let keeper = handle.clone();
     handle.in_background(move |conn| {
-        let Some(crate::db::DbConnection::Sqlite(conn)) = conn else { return false };
+        let Some(conn) = conn else { return false };
+        let crate::db::DbConnection::Sqlite(sqlite) = &mut *conn else { return false };
         let started = std::time::Instant::now();
-        let read = in_one_epoch(conn, &keeper, |conn, epoch, seq| {
+        let storing = keeper.db().stored_lists_min_claims().is_some();
+        let read = in_one_epoch(sqlite, &keeper, |conn, epoch, seq| {
+            // Those stored in the database, carried to this snapshot; the
+            // others read whole.
+            let names: Vec<&str> = reading.terms.iter().map(String::as_str).collect();
+            let mut fetched = if storing { stored::fetch(conn, keeper.cache(), &names)? } else { Vec::new() };
             let mut lists = Vec::with_capacity(reading.terms.len());
+            let mut whole = Vec::new();
             for term in &reading.terms {
-                lists.push(posting_list(conn, term)?);
+                if let Some(at) = fetched.iter().position(|(t, _)| t == term) {
+                    lists.push(Some(fetched.swap_remove(at).1));
+                    continue;
+                }
+                let list = posting_list(conn, term)?;
+                if let Some(list) = &list {
+                    whole.push((term.clone(), list.clone()));
+                }
+                lists.push(list);
             }
-            Ok((epoch, seq, lists))
+            Ok((epoch, seq, lists, whole))
         });
         match &read {
-            Ok(Some((epoch, seq, lists))) => {
+            Ok(Some((epoch, seq, lists, whole))) => {
                 let kept = reading.terms.iter().zip(lists).filter_map(|(t, l)| Some((t.clone(), l.clone()?)));
                 keeper.cache().put_all(*epoch, kept.collect(), Some(*seq));
                 keeper.remember();
                 let seconds = started.elapsed().as_secs_f64();
                 tracing::debug!(lists = lists.len(), bytes = keeper.cache().bytes(), seconds, "posting lists read");
+                stored::store(keeper.db(), conn, *seq, whole);
             }
             Ok(None) => tracing::debug!("posting lists not read: the epoch could not be told, or moved"),
             Err(error) => tracing::warn!(%error, "reading posting lists failed"),
@@ -1062,7 +1113,7 @@ struct Logged {
 
 /// Where `claim_terms_log` is in this snapshot: its last `seq`, 0 if it
 /// is empty.
-fn log_seq(conn: &mut SqliteConnection) -> StoreResult<i64> {
+pub(super) fn log_seq(conn: &mut SqliteConnection) -> StoreResult<i64> {
     let last: Option<Logged> = diesel::sql_query("SELECT seq, doc FROM claim_terms_log ORDER BY seq DESC LIMIT 1")
         .get_result(conn)
         .optional()?;
@@ -1073,7 +1124,7 @@ fn log_seq(conn: &mut SqliteConnection) -> StoreResult<i64> {
 /// and where the log is now; `None` if that cannot be told from the log
 /// (its rows since then are no longer all there, every document changed,
 /// or more than [`MAX_CARRIED`] did).
-fn logged_since(conn: &mut SqliteConnection, seq: i64) -> StoreResult<Option<(i64, Vec<i64>)>> {
+pub(super) fn logged_since(conn: &mut SqliteConnection, seq: i64) -> StoreResult<Option<(i64, Vec<i64>)>> {
     let rows: Vec<Logged> =
         diesel::sql_query("SELECT seq, doc FROM claim_terms_log WHERE seq > ? ORDER BY seq LIMIT ?")
             .bind::<BigInt, _>(seq)
@@ -1116,9 +1167,32 @@ fn carry(conn: &mut SqliteConnection, handle: &postings::Terms, epoch: Epoch, te
         }
         return Ok(());
     };
-    let names: Vec<&str> = previous.lists.keys().map(String::as_str).collect();
+    let carried = patched_all(conn, previous.lists, &changed)?;
+    let seconds = started.elapsed().as_secs_f64();
+    tracing::debug!(lists = carried.len(), documents = changed.len(), seconds, "posting lists carried over a commit");
+    handle.cache().put_all(epoch, carried, Some(seq));
+    handle.remember();
+    Ok(())
+}
+
+/// These lists, each after the documents `changed` (sorted) changed: what
+/// those documents hold of each term now is read from `claim_terms_by_doc`
+/// and put in their places ([`postings::PostingList::patched`]). A list
+/// that cannot be patched (a changed document's counts too large for one)
+/// is left out. With no document changed, the lists are given as they are
+/// (a copy of a list of 830,000 documents costs a few milliseconds).
+pub(super) fn patched_all(
+    conn: &mut SqliteConnection,
+    lists: impl IntoIterator<Item = (String, List)>,
+    changed: &[i64],
+) -> StoreResult<Vec<(String, List)>> {
+    let lists: Vec<(String, List)> = lists.into_iter().collect();
+    if changed.is_empty() {
+        return Ok(lists);
+    }
+    let names: Vec<&str> = lists.iter().map(|(term, _)| term.as_str()).collect();
     let rows: Vec<DocTerm> =
-        if changed.is_empty() { Vec::new() } else { lookup_sql(&changed, &names).cached().for_sqlite().load(conn)? };
+        if changed.is_empty() { Vec::new() } else { lookup_sql(changed, &names).cached().for_sqlite().load(conn)? };
     let mut fresh: HashMap<&str, Vec<Posting>> = HashMap::new();
     let mut outsized: HashSet<&str> = HashSet::new();
     for row in &rows {
@@ -1130,22 +1204,18 @@ fn carry(conn: &mut SqliteConnection, handle: &postings::Terms, epoch: Epoch, te
             }
         }
     }
-    let mut carried = Vec::with_capacity(previous.lists.len());
-    for (term, list) in &previous.lists {
+    let mut patched_lists = Vec::with_capacity(lists.len());
+    for (term, list) in &lists {
         if outsized.contains(term.as_str()) {
             continue;
         }
         let mut postings = fresh.remove(term.as_str()).unwrap_or_default();
         postings.sort_unstable_by_key(|posting| posting.doc);
-        if let Some(patched) = list.patched(&changed, &postings) {
-            carried.push((term.clone(), std::sync::Arc::new(patched)));
+        if let Some(patched) = list.patched(changed, &postings) {
+            patched_lists.push((term.clone(), std::sync::Arc::new(patched)));
         }
     }
-    let seconds = started.elapsed().as_secs_f64();
-    tracing::debug!(lists = carried.len(), documents = changed.len(), seconds, "posting lists carried over a commit");
-    handle.cache().put_all(epoch, carried, Some(seq));
-    handle.remember();
-    Ok(())
+    Ok(patched_lists)
 }
 
 /// A match's place in the ranking: by rank, then by row.
@@ -1177,7 +1247,7 @@ impl Ord for Ranked {
 
 /// A term's posting list from `claim_terms`, in document order; `None`
 /// if it cannot be held as a [`postings::PostingList`].
-fn posting_list(conn: &mut SqliteConnection, term: &str) -> StoreResult<Option<List>> {
+pub(super) fn posting_list(conn: &mut SqliteConnection, term: &str) -> StoreResult<Option<List>> {
     // Columns by position, not by name: a list is 100,000 rows and more,
     // and diesel finding each column by its name took a fifth of the time.
     let columns = diesel::dsl::sql::<(BigInt, BigInt, BigInt, BigInt)>(

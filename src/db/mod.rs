@@ -278,6 +278,17 @@ impl Db {
         self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// [`Db::writer_turn`] if no one holds it now, for a caller that holds
+    /// a pooled connection already: waiting for the turn then could keep
+    /// the writer that holds it from the connection it waits for.
+    pub fn writer_turn_now(&self) -> Option<std::sync::MutexGuard<'_, ()>> {
+        match self.writer.try_lock() {
+            Ok(turn) => Some(turn),
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
+    }
+
     /// Opens the connection [`Db::epoch`] reads (blocking: call it where
     /// blocking is allowed), so that no request opens it.
     pub fn open_watch(&self) {

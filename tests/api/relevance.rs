@@ -716,6 +716,32 @@ async fn the_first_search_on_a_server_is_ranked_from_posting_lists_stored_in_the
     assert_eq!(posting_lists(&app.client, &fourth_metrics).await.0, [Some(1), Some(0), Some(0)], "kept, read, fts5");
 }
 
+/// The posting lists a server reads whole in the background for searches
+/// are stored too, when their terms are in enough claims: a server that
+/// started on an empty database (and so stored nothing at start) stores
+/// the lists of `security officials` once its second search has them read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lists_read_for_searches_are_stored_when_their_terms_are_in_enough_claims() {
+    let (url, dir) = crate::helpers::fresh_database(claimtrail::db::Backend::Sqlite);
+    let (storing, storing_metrics) = storing_server(&url, 20).await;
+    let app = crate::helpers::spawn_app_at(claimtrail::db::Backend::Sqlite, url.clone(), dir, |_| {}).await;
+    security_and_officials(&app).await;
+    let terms = "SELECT term AS line FROM claim_term_lists ORDER BY term";
+    assert_eq!(crate::helpers::lines_of(&app.db, terms), Vec::<String>::new(), "none stored at start");
+
+    // Ranked by FTS5; by FTS5, the lists read in the background and stored.
+    for _ in 0..2 {
+        let response = app.client.get(format!("{storing}{SECURITY_OFFICIALS}")).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    until_lists_are_stored(&app.client, &storing_metrics, 2).await;
+    let stored = crate::helpers::lines_of(&app.db, terms);
+    assert!(["officials", "security"].iter().all(|t| stored.iter().any(|s| s == t)), "{stored:?}");
+    assert!(stored.iter().all(|t| ["offici", "officials", "secur", "security"].contains(&t.as_str())), "{stored:?}");
+    let [loaded, stale, written] = stored_lists(&app.client, &storing_metrics).await;
+    assert_eq!((loaded, stale, written as usize), (0, 0, stored.len()), "loaded, stale, written");
+}
+
 /// An import through the server that fills `claim_terms` again whole
 /// (the log cannot tell what it changed) has the posting lists the server
 /// kept read again at once, before the response: the first search after

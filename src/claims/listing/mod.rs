@@ -316,12 +316,7 @@ pub fn store_posting_lists(db: &crate::db::Db) {
     }
     let db = db.clone();
     let job = move || {
-        let stocked = db.get().map_err(|e| e.to_string()).and_then(|mut conn| {
-            let stocked = stored::store_common(&db, &mut conn).map_err(|e| e.to_string());
-            crate::db::answered(&mut conn, stocked.is_ok());
-            stocked
-        });
-        if let Err(error) = stocked {
+        if let Err(error) = stored::store_common(&db) {
             tracing::warn!(%error, "the posting lists of the terms in many claims were not all stored");
         }
     };

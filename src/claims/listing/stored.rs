@@ -112,9 +112,12 @@ pub fn write(conn: &mut SqliteConnection, term: &str, seq: i64, list: &PostingLi
 }
 
 /// Stores those of `lists` (each read whole as of `seq`) whose terms are
-/// in enough claims to be stored, in one write transaction, in this
-/// process's turn to write. A failure is logged: the lists are kept in
-/// memory all the same.
+/// in enough claims to be stored, in one write transaction on `conn`, if
+/// it is this process's turn to write now: the caller holds `conn`, and
+/// waiting for the turn could keep the writer that holds it from the
+/// connection it waits for. Lists not stored now are stored by the next
+/// server that starts. A failure is logged: the lists are kept in memory
+/// all the same.
 pub fn store(db: &Db, conn: &mut DbConnection, seq: i64, lists: &[(String, List)]) {
     let Some(min) = db.stored_lists_min_claims() else { return };
     let worth: Vec<&(String, List)> =
@@ -122,7 +125,10 @@ pub fn store(db: &Db, conn: &mut DbConnection, seq: i64, lists: &[(String, List)
     if worth.is_empty() {
         return;
     }
-    let _turn = db.writer_turn();
+    let Some(_turn) = db.writer_turn_now() else {
+        tracing::debug!(lists = worth.len(), "posting lists not stored: another write is under way");
+        return;
+    };
     let written = crate::db::write_transaction(conn, |conn| {
         let DbConnection::Sqlite(conn) = conn else { return Ok(0) };
         let mut written = 0;
@@ -148,14 +154,26 @@ pub struct Stocked {
     pub stale: usize,
 }
 
+/// Runs `f` on a pooled connection to a SQLite file (`None` on
+/// PostgreSQL), which is marked as having answered or not.
+fn on_sqlite<T>(db: &Db, f: impl FnOnce(&mut DbConnection) -> StoreResult<T>) -> Result<Option<T>, String> {
+    let mut conn = db.get().map_err(|error| error.to_string())?;
+    if !matches!(&*conn, DbConnection::Sqlite(_)) {
+        return Ok(None);
+    }
+    let done = f(&mut conn);
+    crate::db::answered(&mut conn, done.is_ok());
+    done.map(Some).map_err(|error| error.to_string())
+}
+
 /// Stores the list of every term in at least `--stored-lists-min-claims`
 /// claims that is not stored, or whose stored list the log no longer
 /// reaches back to, the terms in the most claims first: each read whole
-/// in a snapshot of its own, then written in a transaction of its own
-/// (the writer's turn is held only for the write). Run by a server when
-/// it starts, in the background, on `conn`. Nothing on PostgreSQL, for a
-/// database in memory, or when storing is off.
-pub fn store_common(db: &Db, conn: &mut DbConnection) -> StoreResult<Stocked> {
+/// in a snapshot of its own, then written in a transaction of its own,
+/// the writer's turn taken before the connection, as [`Db::write`] takes
+/// it. Run by a server when it starts, in the background. Nothing on
+/// PostgreSQL, for a database in memory, or when storing is off.
+pub fn store_common(db: &Db) -> Result<Stocked, String> {
     let mut stocked = Stocked::default();
     let Some(min) = db.stored_lists_min_claims() else { return Ok(stocked) };
     #[derive(QueryableByName)]
@@ -165,52 +183,59 @@ pub fn store_common(db: &Db, conn: &mut DbConnection) -> StoreResult<Stocked> {
         #[diesel(sql_type = Nullable<BigInt>)]
         seq: Option<i64>,
     }
-    let DbConnection::Sqlite(sqlite) = &mut *conn else { return Ok(stocked) };
-    let common: Vec<Common> = diesel::sql_query(
-        "SELECT d.term, l.seq FROM claim_term_docs AS d LEFT JOIN claim_term_lists AS l ON l.term = d.term \
-         WHERE d.docs >= ? ORDER BY d.docs DESC, d.term",
-    )
-    .bind::<BigInt, _>(i64::try_from(min).unwrap_or(i64::MAX))
-    .load(sqlite)?;
+    let common = on_sqlite(db, |conn| {
+        let DbConnection::Sqlite(conn) = conn else { return Ok(Vec::new()) };
+        let common: Vec<Common> = diesel::sql_query(
+            "SELECT d.term, l.seq FROM claim_term_docs AS d LEFT JOIN claim_term_lists AS l ON l.term = d.term \
+             WHERE d.docs >= ? ORDER BY d.docs DESC, d.term",
+        )
+        .bind::<BigInt, _>(i64::try_from(min).unwrap_or(i64::MAX))
+        .load(conn)?;
+        Ok(common)
+    })?
+    .unwrap_or_default();
     if common.is_empty() {
         return Ok(stocked);
     }
     let started = std::time::Instant::now();
     let mut announced = false;
-    for Common { term, seq } in common {
-        let DbConnection::Sqlite(sqlite) = &mut *conn else { return Ok(stocked) };
+    for Common { term, seq: stored_at } in common {
         // In one snapshot: whether the stored list is current, else the
         // list whole and the log's place.
-        let read = diesel::Connection::transaction(sqlite, |conn| {
-            if let Some(seq) = seq
-                && logged_since(conn, seq)?.is_some()
-            {
-                return StoreResult::Ok(None);
-            }
-            Ok(Some((log_seq(conn)?, posting_list(conn, &term)?)))
-        })?;
-        if read.is_some() && seq.is_some() {
+        let read = on_sqlite(db, |conn| {
+            let DbConnection::Sqlite(conn) = conn else { return Ok(None) };
+            diesel::Connection::transaction(conn, |conn| {
+                if let Some(seq) = stored_at
+                    && logged_since(conn, seq)?.is_some()
+                {
+                    return StoreResult::Ok(None);
+                }
+                Ok(Some((log_seq(conn)?, posting_list(conn, &term)?)))
+            })
+        })?
+        .flatten();
+        let Some((seq, list)) = read else {
+            stocked.current += 1;
+            continue;
+        };
+        if stored_at.is_some() {
             stocked.stale += 1;
             db.terms().cache().count_stored(Stored::Stale, 1);
         }
-        let (seq, list) = match read {
-            None => {
-                stocked.current += 1;
-                continue;
-            }
-            Some((_, None)) => continue,
-            Some((seq, Some(list))) => (seq, list),
-        };
+        let Some(list) = list else { continue };
         if !announced {
             tracing::info!(min_claims = min, "storing posting lists of the terms in many claims");
             announced = true;
         }
-        let _turn = db.writer_turn();
-        let written = crate::db::write_transaction(conn, |conn| match conn {
-            DbConnection::Sqlite(conn) => write(conn, &term, seq, &list),
-            DbConnection::Pg(_) => Ok(false),
+        let turn = db.writer_turn();
+        let written = on_sqlite(db, |conn| {
+            crate::db::write_transaction(conn, |conn| match conn {
+                DbConnection::Sqlite(conn) => write(conn, &term, seq, &list),
+                DbConnection::Pg(_) => Ok(false),
+            })
         })?;
-        if written {
+        drop(turn);
+        if written == Some(true) {
             stocked.written += 1;
             db.terms().cache().count_stored(Stored::Written, 1);
         }

@@ -102,7 +102,8 @@ pub struct Settings {
     /// stored in the database (`0`: none), so that the first search by
     /// relevance of two such words on a server is ranked from them instead
     /// of by FTS5. A server stores those missing or out of date when it
-    /// starts, in the background, and those it reads for searches.
+    /// starts, in the background, and those it reads for searches. A much
+    /// lower value stores many more lists (`1`: one per term).
     #[arg(long, env = "CLAIMTRAIL_STORED_LISTS_MIN_CLAIMS", default_value_t = DEFAULT_STORED_LISTS_MIN_CLAIMS, global = true)]
     pub stored_lists_min_claims: u64,
 

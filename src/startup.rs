@@ -83,7 +83,6 @@ impl Application {
         }
         let reader = db.clone();
         web::block(move || crate::claims::listing::preload_posting_lists(&reader)).await?;
-        crate::claims::listing::store_posting_lists(&db);
         let listener = bind(&settings.bind, "--bind / CLAIMTRAIL_BIND")?;
         let port = listener.local_addr()?.port();
         let metrics = Metrics::new(&settings.metrics)?;
@@ -103,7 +102,9 @@ impl Application {
             None => None,
         };
         let (shutdown, signal) = tokio::sync::watch::channel(false);
+        let storing = db.clone();
         let server = serve(listener, db, cards, metrics, settings, Shutdown(signal))?;
+        web::block(move || crate::claims::listing::store_posting_lists(&storing)).await?;
         Ok(Application { port, server, metrics: metrics_server, shutdown })
     }
 

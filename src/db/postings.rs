@@ -217,6 +217,7 @@ impl PostingList {
     }
 
     /// The list as bytes, to be stored (`claims::listing::stored`): the
+    /// format's mark ([`STORED_FORMAT`]), the
     /// number of documents and of outsized postings (each a `u32`), each
     /// document's row (`u32`), each document's counts (length `u16`,
     /// written and stemmed a `u8` each), then each outsized posting (row
@@ -224,8 +225,10 @@ impl PostingList {
     pub fn to_bytes(&self) -> Option<Vec<u8>> {
         let docs = u32::try_from(self.docs.len()).ok()?;
         let outsized = u32::try_from(self.outsized.len()).ok()?;
-        let mut bytes =
-            Vec::with_capacity(8 + self.docs.len() * BYTES_PER_POSTING + self.outsized.len() * OUTSIZED_BYTES);
+        let mut bytes = Vec::with_capacity(
+            HEADER_BYTES + self.docs.len() * BYTES_PER_POSTING + self.outsized.len() * OUTSIZED_BYTES,
+        );
+        bytes.extend_from_slice(&STORED_FORMAT);
         bytes.extend_from_slice(&docs.to_le_bytes());
         bytes.extend_from_slice(&outsized.to_le_bytes());
         for doc in self.docs.iter() {
@@ -245,19 +248,25 @@ impl PostingList {
     }
 
     /// The list [`PostingList::to_bytes`] gave; `None` if `bytes` are not
-    /// such a list (cut short, too long, rows out of order, outsized
-    /// postings that are not those of the documents marked so).
+    /// such a list (another format, cut short, too long, rows out of
+    /// order, outsized postings that are not those of the documents marked
+    /// so).
     pub fn from_bytes(bytes: &[u8]) -> Option<PostingList> {
+        if bytes.get(..STORED_FORMAT.len()) != Some(STORED_FORMAT.as_slice()) {
+            return None;
+        }
         let word = |at: usize| -> Option<u32> { Some(u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?)) };
-        let n = usize::try_from(word(0)?).ok()?;
-        let m = usize::try_from(word(4)?).ok()?;
-        let counts_at = n.checked_mul(4)?.checked_add(8)?;
+        let n = usize::try_from(word(4)?).ok()?;
+        let m = usize::try_from(word(8)?).ok()?;
+        let counts_at = n.checked_mul(4)?.checked_add(HEADER_BYTES)?;
         let outsized_at = n.checked_mul(4)?.checked_add(counts_at)?;
         if bytes.len() != m.checked_mul(OUTSIZED_BYTES)?.checked_add(outsized_at)? {
             return None;
         }
-        let docs: Box<[u32]> =
-            bytes[8..counts_at].chunks_exact(4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+        let docs: Box<[u32]> = bytes[HEADER_BYTES..counts_at]
+            .chunks_exact(4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
         if docs.windows(2).any(|pair| pair[0] >= pair[1]) {
             return None;
         }
@@ -293,6 +302,14 @@ pub const BYTES_PER_POSTING: usize = std::mem::size_of::<u32>() + std::mem::size
 
 /// What [`PostingList::to_bytes`] writes of an outsized posting.
 const OUTSIZED_BYTES: usize = 8 + 3 * 4;
+
+/// The first bytes of a list [`PostingList::to_bytes`] writes: a list in
+/// another format (of a later version) is not read as one.
+pub const STORED_FORMAT: [u8; 4] = *b"CTL1";
+
+/// What [`PostingList::to_bytes`] writes before the documents: the format's
+/// mark, the number of documents and of outsized postings.
+const HEADER_BYTES: usize = 12;
 
 /// A term's posting list, shared.
 pub type List = Arc<PostingList>;
@@ -1193,23 +1210,26 @@ mod tests {
         let postings = [posting(2, 300, 1, 40), posting(3, 1, 0, 3), posting(5, 2, 2, 70_000), posting(9, 1, 0, 12)];
         let list = PostingList::new(postings.into_iter()).expect("a list");
         let bytes = list.to_bytes().expect("bytes");
-        assert_eq!(bytes.len(), 8 + 4 * BYTES_PER_POSTING + 2 * OUTSIZED_BYTES);
+        assert_eq!(bytes.len(), HEADER_BYTES + 4 * BYTES_PER_POSTING + 2 * OUTSIZED_BYTES);
         assert_eq!(PostingList::from_bytes(&bytes).as_ref(), Some(&list));
         let empty = PostingList::default();
         assert_eq!(PostingList::from_bytes(&empty.to_bytes().expect("bytes")), Some(empty));
 
         assert_eq!(PostingList::from_bytes(&bytes[..bytes.len() - 1]), None, "cut short");
         assert_eq!(PostingList::from_bytes(&[bytes.as_slice(), &[0]].concat()), None, "a byte too many");
-        assert_eq!(PostingList::from_bytes(&bytes[..6]), None, "no header");
+        assert_eq!(PostingList::from_bytes(&bytes[..10]), None, "no header");
+        let mut other = bytes.clone();
+        other[3] = b'2';
+        assert_eq!(PostingList::from_bytes(&other), None, "another format");
         let mut swapped = bytes.clone();
-        swapped[8..16].copy_from_slice(&[3, 0, 0, 0, 2, 0, 0, 0]);
+        swapped[12..20].copy_from_slice(&[3, 0, 0, 0, 2, 0, 0, 0]);
         assert_eq!(PostingList::from_bytes(&swapped), None, "rows out of order");
         let mut unmarked = bytes.clone();
         // The first document's counts (outsized) made ordinary.
-        unmarked[24..28].copy_from_slice(&[40, 0, 1, 1]);
+        unmarked[28..32].copy_from_slice(&[40, 0, 1, 1]);
         assert_eq!(PostingList::from_bytes(&unmarked), None, "an outsized posting of a document not marked so");
         let mut huge = bytes;
-        huge[0..4].copy_from_slice(&u32::MAX.to_le_bytes());
+        huge[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
         assert_eq!(PostingList::from_bytes(&huge), None, "a count past the bytes");
     }
 

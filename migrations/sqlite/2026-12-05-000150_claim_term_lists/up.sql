@@ -11,7 +11,12 @@
 -- longer reaches back to (more than 4,000 documents changed, or a bulk
 -- write that filled `claim_terms` again) is read again whole and stored
 -- anew. Derived data, written only by `claims::listing::stored`; never
--- exported.
+-- exported. A list whose bytes this build cannot read (`CTL1`, the
+-- format's mark, first) is not used, and is replaced.
+--
+-- A list is only as good as the log it is checked against: a later
+-- migration that fills `claim_terms` again or makes `claim_terms_log`
+-- anew (its `seq` starting over) must empty this table.
 CREATE TABLE claim_term_lists (
     term TEXT PRIMARY KEY NOT NULL,
     seq INTEGER NOT NULL,

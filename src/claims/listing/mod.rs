@@ -306,20 +306,28 @@ pub fn preload_posting_lists(db: &crate::db::Db) {
     }
 }
 
-/// Stores in the database, in the background, the posting lists of the
-/// terms in many claims that are not stored or are out of date (see
-/// [`stored::store_common`]): on a thread of its own, so that a server
-/// that stops does not wait for it. A failure is logged.
+/// Stores in the database the posting lists of the terms in many claims
+/// that are not stored or are out of date (see [`stored::due`]): which
+/// they are is found here, the lists are written on a thread of their own
+/// (so that a server that stops does not wait for it), and none is when
+/// none is due. A failure is logged.
 pub fn store_posting_lists(db: &crate::db::Db) {
-    if db.stored_lists_min_claims().is_none() {
+    let stocking = match stored::due(db) {
+        Ok(Some(stocking)) => stocking,
+        Ok(None) => return,
+        Err(error) => {
+            tracing::warn!(%error, "the posting lists to store could not be told");
+            return;
+        }
+    };
+    if stocking.due.is_empty() && stocking.uncommon == 0 {
+        if stocking.current > 0 {
+            tracing::info!(written = 0, current = stocking.current, "posting lists stored");
+        }
         return;
     }
     let db = db.clone();
-    let job = move || {
-        if let Err(error) = stored::store_common(&db) {
-            tracing::warn!(%error, "the posting lists of the terms in many claims were not all stored");
-        }
-    };
+    let job = move || drop(stored::store_due(&db, stocking));
     if let Err(error) = std::thread::Builder::new().name("stored-lists".into()).spawn(job) {
         tracing::warn!(%error, "no thread to store posting lists on");
     }

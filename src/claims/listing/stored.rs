@@ -15,12 +15,14 @@
 //!
 //! Only lists of terms in at least `--stored-lists-min-claims` claims are
 //! stored: two rarer words are ranked by FTS5 within about 15 ms at a
-//! million claims. A server stores them when it starts, in the background,
-//! one list at a time ([`store_common`]): those missing, and those the log
-//! no longer reaches back to (more than 4,000 documents changed since, or
-//! a bulk write that filled `claim_terms` again). It stores a list it
-//! reads whole for searches too ([`store`]). [`write`] is the table's only
-//! write path; the table is derived data, never exported.
+//! million claims. A server finds which are due when it starts ([`due`]):
+//! those missing, those the log no longer reaches back to (more than 4,000
+//! documents changed since, or a bulk write that filled `claim_terms`
+//! again), and those whose bytes it cannot read; it writes them on a thread
+//! of its own, one list at a time ([`store_due`]). It stores a list it
+//! reads whole for searches too ([`store`]). [`write`] and
+//! [`forget_uncommon`] are the table's only writes; the table is derived
+//! data, never exported.
 
 use diesel::deserialize::FromSql;
 use diesel::sql_types::{BigInt, Binary, Nullable, Text};
@@ -33,11 +35,17 @@ use crate::db::write::StoreResult;
 use crate::db::{Db, DbConnection};
 
 #[derive(QueryableByName)]
-struct StoredRow {
+struct Place {
     #[diesel(sql_type = Text)]
     term: String,
     #[diesel(sql_type = BigInt)]
     seq: i64,
+}
+
+#[derive(QueryableByName)]
+struct StoredList {
+    #[diesel(sql_type = Text)]
+    term: String,
     #[diesel(sql_type = Binary)]
     list: Decoded,
 }
@@ -54,11 +62,17 @@ impl FromSql<Binary, Sqlite> for Decoded {
     }
 }
 
+/// The terms as a JSON array, for `json_each`.
+fn json_terms<S: AsRef<str>>(terms: &[S]) -> String {
+    serde_json::json!(terms.iter().map(AsRef::as_ref).collect::<Vec<&str>>()).to_string()
+}
+
 /// The stored lists of `terms` as of the caller's snapshot: each read,
 /// and carried over the documents logged since it was stored. Those not
-/// stored are left out, and so are those out of date (counted `stale`):
-/// the log no longer tells what changed since, or the bytes are not a
-/// list. Call it inside a transaction, with the log's place read in it.
+/// stored are left out, and so are those out of date (counted `stale`,
+/// and not read): the log no longer tells what changed since, or the
+/// bytes are not a list. Call it inside a transaction, with the log's
+/// place read in it.
 pub fn fetch(
     conn: &mut SqliteConnection,
     cache: &postings::PostingCache,
@@ -67,24 +81,33 @@ pub fn fetch(
     if terms.is_empty() {
         return Ok(Vec::new());
     }
-    let rows: Vec<StoredRow> = diesel::sql_query(
-        "SELECT term, seq, list FROM claim_term_lists WHERE term IN (SELECT value FROM json_each(?))",
-    )
-    .bind::<Text, _>(serde_json::json!(terms).to_string())
-    .load(conn)?;
-    let mut fetched = Vec::with_capacity(rows.len());
-    let mut stale = 0;
-    for row in rows {
-        let list = row.list.0;
-        let since = match list {
-            Some(_) => logged_since(conn, row.seq)?,
-            None => None,
-        };
-        match (list, since) {
-            (Some(list), Some((_, changed))) => {
-                fetched.extend(patched_all(conn, [(row.term, std::sync::Arc::new(list))], &changed)?);
+    let places: Vec<Place> =
+        diesel::sql_query("SELECT term, seq FROM claim_term_lists WHERE term IN (SELECT value FROM json_each(?))")
+            .bind::<Text, _>(json_terms(terms))
+            .load(conn)?;
+    // What changed since each was stored, for those the log can tell.
+    let mut current = Vec::with_capacity(places.len());
+    for place in &places {
+        if let Some((_, changed)) = logged_since(conn, place.seq)? {
+            current.push((place.term.as_str(), changed));
+        }
+    }
+    let mut stale = places.len() - current.len();
+    let mut fetched = Vec::with_capacity(current.len());
+    if !current.is_empty() {
+        let names: Vec<&str> = current.iter().map(|(term, _)| *term).collect();
+        let lists: Vec<StoredList> =
+            diesel::sql_query("SELECT term, list FROM claim_term_lists WHERE term IN (SELECT value FROM json_each(?))")
+                .bind::<Text, _>(json_terms(&names))
+                .load(conn)?;
+        for StoredList { term, list } in lists {
+            let changed = current.iter().find(|(t, _)| *t == term).map(|(_, changed)| changed.as_slice());
+            match (list.0, changed) {
+                (Some(list), Some(changed)) => {
+                    fetched.extend(patched_all(conn, [(term, std::sync::Arc::new(list))], changed)?);
+                }
+                _ => stale += 1,
             }
-            _ => stale += 1,
         }
     }
     cache.count_stored(Stored::Loaded, fetched.len());
@@ -92,16 +115,22 @@ pub fn fetch(
     Ok(fetched)
 }
 
+/// Whether a stored list's bytes begin as this build writes them (a
+/// blob's first bytes, read without the rest), in SQL.
+const READABLE: &str = "substr(list, 1, 4) = CAST('CTL1' AS BLOB)";
+
 /// Stores `list`, read as of `seq` (the log's place in its snapshot), as
-/// `term`'s, unless a list of a later snapshot is stored: the only write
-/// to `claim_term_lists`. Whether it was written.
+/// `term`'s, unless a list of a later snapshot is stored (one that this
+/// build cannot read is replaced whatever its snapshot): with
+/// [`forget_uncommon`], the only writes to `claim_term_lists`. Whether it
+/// was written.
 pub fn write(conn: &mut SqliteConnection, term: &str, seq: i64, list: &PostingList) -> StoreResult<bool> {
     let Some(bytes) = list.to_bytes() else { return Ok(false) };
     let docs = i64::try_from(list.docs().len()).unwrap_or(i64::MAX);
     let written = diesel::sql_query(
         "INSERT INTO claim_term_lists (term, seq, docs, list) VALUES (?, ?, ?, ?) \
          ON CONFLICT (term) DO UPDATE SET seq = excluded.seq, docs = excluded.docs, list = excluded.list \
-         WHERE excluded.seq > claim_term_lists.seq",
+         WHERE excluded.seq > claim_term_lists.seq OR NOT (substr(claim_term_lists.list, 1, 4) = CAST('CTL1' AS BLOB))",
     )
     .bind::<Text, _>(term)
     .bind::<BigInt, _>(seq)
@@ -143,15 +172,34 @@ pub fn store(db: &Db, conn: &mut DbConnection, seq: i64, lists: &[(String, List)
     }
 }
 
-/// What [`store_common`] did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Stocked {
+/// Drops the stored lists of terms in fewer than `min` claims now (or in
+/// none): they would never be used, or only after being found stale each
+/// time. How many were dropped.
+fn forget_uncommon(conn: &mut SqliteConnection, min: i64) -> StoreResult<usize> {
+    Ok(diesel::sql_query(
+        "DELETE FROM claim_term_lists WHERE term NOT IN (SELECT term FROM claim_term_docs WHERE docs >= ?)",
+    )
+    .bind::<BigInt, _>(min)
+    .execute(conn)?)
+}
+
+/// What the job at start is to do, found when a server starts
+/// ([`due`]), and what it did.
+#[derive(Debug, Default)]
+pub struct Stocking {
+    /// The terms in at least `--stored-lists-min-claims` claims whose lists
+    /// are to be written, those in the most claims first, each with
+    /// whether a list is stored for it now (that the log no longer reaches
+    /// back to, or that this build cannot read).
+    pub due: Vec<(String, bool)>,
+    /// Lists stored and carried by the log to now: nothing to do.
+    pub current: usize,
+    /// Lists stored of terms in too few claims now, to be dropped.
+    pub uncommon: usize,
     /// Lists written.
     pub written: usize,
-    /// Lists already stored and carried by the log to now.
-    pub current: usize,
-    /// Lists stored that the log no longer reaches back to (written anew).
-    pub stale: usize,
+    /// Lists that could not be read or written (logged).
+    pub failed: usize,
 }
 
 /// Runs `f` on a pooled connection to a SQLite file (`None` on
@@ -166,84 +214,136 @@ fn on_sqlite<T>(db: &Db, f: impl FnOnce(&mut DbConnection) -> StoreResult<T>) ->
     done.map(Some).map_err(|error| error.to_string())
 }
 
-/// Stores the list of every term in at least `--stored-lists-min-claims`
-/// claims that is not stored, or whose stored list the log no longer
-/// reaches back to, the terms in the most claims first: each read whole
-/// in a snapshot of its own, then written in a transaction of its own,
-/// the writer's turn taken before the connection, as [`Db::write`] takes
-/// it. Run by a server when it starts, in the background. Nothing on
-/// PostgreSQL, for a database in memory, or when storing is off.
-pub fn store_common(db: &Db) -> Result<Stocked, String> {
-    let mut stocked = Stocked::default();
-    let Some(min) = db.stored_lists_min_claims() else { return Ok(stocked) };
+/// Which lists the job at start is to write: those of the terms in at
+/// least `--stored-lists-min-claims` claims that are not stored, or
+/// whose stored list the log no longer reaches back to or this build
+/// cannot read; and how many stored lists are of terms in too few claims.
+/// A few queries, in one snapshot (the log read a handful of rows for
+/// each list stored). `None` when storing is off, on PostgreSQL or for a
+/// database in memory.
+pub fn due(db: &Db) -> Result<Option<Stocking>, String> {
+    let Some(min) = db.stored_lists_min_claims() else { return Ok(None) };
+    let min = i64::try_from(min).unwrap_or(i64::MAX);
     #[derive(QueryableByName)]
     struct Common {
         #[diesel(sql_type = Text)]
         term: String,
         #[diesel(sql_type = Nullable<BigInt>)]
         seq: Option<i64>,
+        #[diesel(sql_type = Nullable<diesel::sql_types::Bool>)]
+        readable: Option<bool>,
     }
-    let common = on_sqlite(db, |conn| {
-        let DbConnection::Sqlite(conn) = conn else { return Ok(Vec::new()) };
-        let common: Vec<Common> = diesel::sql_query(
-            "SELECT d.term, l.seq FROM claim_term_docs AS d LEFT JOIN claim_term_lists AS l ON l.term = d.term \
-             WHERE d.docs >= ? ORDER BY d.docs DESC, d.term",
-        )
-        .bind::<BigInt, _>(i64::try_from(min).unwrap_or(i64::MAX))
-        .load(conn)?;
-        Ok(common)
-    })?
-    .unwrap_or_default();
-    if common.is_empty() {
-        return Ok(stocked);
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        count: i64,
     }
+    on_sqlite(db, |conn| {
+        let DbConnection::Sqlite(conn) = conn else { return Ok(Stocking::default()) };
+        diesel::Connection::transaction(conn, |conn| {
+            let common: Vec<Common> = diesel::sql_query(format!(
+                "SELECT d.term, l.seq, {READABLE} AS readable \
+                 FROM claim_term_docs AS d LEFT JOIN claim_term_lists AS l ON l.term = d.term \
+                 WHERE d.docs >= ? ORDER BY d.docs DESC, d.term"
+            ))
+            .bind::<BigInt, _>(min)
+            .load(conn)?;
+            let mut stocking = Stocking::default();
+            for Common { term, seq, readable } in common {
+                let current = match (seq, readable) {
+                    (Some(seq), Some(true)) => logged_since(conn, seq)?.is_some(),
+                    _ => false,
+                };
+                match current {
+                    true => stocking.current += 1,
+                    false => stocking.due.push((term, seq.is_some())),
+                }
+            }
+            let uncommon: Count = diesel::sql_query(
+                "SELECT count(*) AS count FROM claim_term_lists \
+                 WHERE term NOT IN (SELECT term FROM claim_term_docs WHERE docs >= ?)",
+            )
+            .bind::<BigInt, _>(min)
+            .get_result(conn)?;
+            stocking.uncommon = usize::try_from(uncommon.count).unwrap_or(0);
+            Ok(stocking)
+        })
+    })
+}
+
+/// Writes the lists [`due`] found due, the terms in the most claims first,
+/// and drops those of terms in too few claims: each list read whole in a
+/// snapshot of its own, then written in a transaction of its own, the
+/// writer's turn taken before the connection, as [`Db::write`] takes it.
+/// A list that cannot be read or written is logged and passed over (the
+/// next server that starts tries it again); after three such failures the
+/// job stops. Run by a server when it starts, on a thread of its own.
+pub fn store_due(db: &Db, mut stocking: Stocking) -> Stocking {
+    let Some(min) = db.stored_lists_min_claims() else { return stocking };
+    let min = i64::try_from(min).unwrap_or(i64::MAX);
     let started = std::time::Instant::now();
-    let mut announced = false;
-    for Common { term, seq: stored_at } in common {
-        // In one snapshot: whether the stored list is current, else the
-        // list whole and the log's place.
+    let due = std::mem::take(&mut stocking.due);
+    if !due.is_empty() {
+        tracing::info!(lists = due.len(), min_claims = min, "storing posting lists of the terms in many claims");
+    }
+    let stale = due.iter().filter(|(_, stored)| *stored).count();
+    db.terms().cache().count_stored(Stored::Stale, stale);
+    if stocking.uncommon > 0 {
+        let turn = db.writer_turn();
+        let dropped = on_sqlite(db, |conn| {
+            crate::db::write_transaction(conn, |conn| match conn {
+                DbConnection::Sqlite(conn) => forget_uncommon(conn, min),
+                DbConnection::Pg(_) => Ok(0),
+            })
+        });
+        drop(turn);
+        if let Err(error) = dropped {
+            tracing::warn!(%error, "the stored posting lists of terms in too few claims were not dropped");
+        }
+    }
+    for (term, _) in due {
+        if stocking.failed >= 3 {
+            break;
+        }
+        // In one snapshot: the list whole, and the log's place.
         let read = on_sqlite(db, |conn| {
             let DbConnection::Sqlite(conn) = conn else { return Ok(None) };
-            diesel::Connection::transaction(conn, |conn| {
-                if let Some(seq) = stored_at
-                    && logged_since(conn, seq)?.is_some()
-                {
-                    return StoreResult::Ok(None);
-                }
-                Ok(Some((log_seq(conn)?, posting_list(conn, &term)?)))
-            })
-        })?
-        .flatten();
-        let Some((seq, list)) = read else {
-            stocked.current += 1;
-            continue;
+            diesel::Connection::transaction(conn, |conn| Ok(Some((log_seq(conn)?, posting_list(conn, &term)?))))
+        });
+        let (seq, list) = match read {
+            Ok(Some(Some((seq, Some(list))))) => (seq, list),
+            // On PostgreSQL, or a list that cannot be held as one.
+            Ok(_) => continue,
+            Err(error) => {
+                tracing::warn!(%error, term, "a posting list to be stored could not be read");
+                stocking.failed += 1;
+                continue;
+            }
         };
-        if stored_at.is_some() {
-            stocked.stale += 1;
-            db.terms().cache().count_stored(Stored::Stale, 1);
-        }
-        let Some(list) = list else { continue };
-        if !announced {
-            tracing::info!(min_claims = min, "storing posting lists of the terms in many claims");
-            announced = true;
-        }
         let turn = db.writer_turn();
         let written = on_sqlite(db, |conn| {
             crate::db::write_transaction(conn, |conn| match conn {
                 DbConnection::Sqlite(conn) => write(conn, &term, seq, &list),
                 DbConnection::Pg(_) => Ok(false),
             })
-        })?;
+        });
         drop(turn);
-        if written == Some(true) {
-            stocked.written += 1;
-            db.terms().cache().count_stored(Stored::Written, 1);
+        match written {
+            Ok(Some(true)) => {
+                stocking.written += 1;
+                db.terms().cache().count_stored(Stored::Written, 1);
+            }
+            Ok(_) => {}
+            Err(error) => {
+                tracing::warn!(%error, term, "a posting list could not be stored");
+                stocking.failed += 1;
+            }
         }
     }
     let seconds = started.elapsed().as_secs_f64();
-    let (written, current, stale) = (stocked.written, stocked.current, stocked.stale);
-    tracing::info!(written, current, stale, seconds, "posting lists stored");
-    Ok(stocked)
+    let (written, current, failed, dropped) = (stocking.written, stocking.current, stocking.failed, stocking.uncommon);
+    tracing::info!(written, current, stale, dropped, failed, seconds, "posting lists stored");
+    stocking
 }
 
 #[cfg(test)]
@@ -287,5 +387,35 @@ mod tests {
         assert!(write(&mut c, "gao", 6, &list(&[3])).expect("written"), "a later snapshot");
         let row = read(&mut c);
         assert_eq!((row.seq, row.docs, row.list.0), (6, 1, Some(list(&[3]))));
+
+        // Bytes this build cannot read (another format) are replaced, even
+        // by a list of the same snapshot.
+        c.batch_execute("UPDATE claim_term_lists SET list = CAST('CTL2' AS BLOB) || substr(list, 5)").expect("updated");
+        assert_eq!(read(&mut c).list.0, None, "not read as a list");
+        assert!(write(&mut c, "gao", 6, &list(&[4])).expect("written"), "an unreadable list, same snapshot");
+        assert_eq!(read(&mut c).list.0, Some(list(&[4])));
+    }
+
+    #[test]
+    fn the_lists_of_terms_in_too_few_claims_are_dropped() {
+        let mut c = SqliteConnection::establish(":memory:").expect("a database");
+        c.batch_execute(include_str!("../../../migrations/sqlite/2026-12-05-000150_claim_term_lists/up.sql"))
+            .expect("the table");
+        c.batch_execute(
+            "CREATE TABLE claim_term_docs (term TEXT PRIMARY KEY, docs INTEGER NOT NULL);
+             INSERT INTO claim_term_docs VALUES ('mali', 900), ('gao', 40);",
+        )
+        .expect("the counts");
+        for term in ["mali", "gao", "bamako"] {
+            assert!(write(&mut c, term, 1, &list(&[1])).expect("written"));
+        }
+        assert_eq!(forget_uncommon(&mut c, 100).expect("dropped"), 2, "gao (40 claims) and bamako (none)");
+        #[derive(QueryableByName)]
+        struct Term {
+            #[diesel(sql_type = Text)]
+            term: String,
+        }
+        let left: Vec<Term> = diesel::sql_query("SELECT term FROM claim_term_lists").load(&mut c).expect("the terms");
+        assert_eq!(left.into_iter().map(|t| t.term).collect::<Vec<_>>(), ["mali"]);
     }
 }

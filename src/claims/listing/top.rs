@@ -528,7 +528,7 @@ fn read_best(
         // (read in the background from the second such search).
         if let Some((terms, epoch)) = lists.filter(|_| rows_read > reading.far_rows) {
             lists = None;
-            load_stored(conn, terms, epoch, &search.distinct_terms())?;
+            load_stored(conn, terms, epoch, &search.distinct_terms());
             match terms.cache().far(epoch, &search.distinct_terms()) {
                 Plan::Kept(kept) => {
                     if let Some(merged) = merge(&search, &stats, want, after, &kept) {
@@ -626,7 +626,7 @@ fn by_postings(
         // `PostingCache::plan`), and is done in the background; those
         // stored in the database are read at once.
         Some((handle, epoch)) => {
-            load_stored(conn, handle, epoch, &terms)?;
+            load_stored(conn, handle, epoch, &terms);
             match handle.cache().plan(epoch, &terms) {
                 Plan::Kept(lists) => lists,
                 Plan::Read(missing) => {
@@ -953,13 +953,13 @@ fn in_one_epoch<T>(
 /// documents changed since they were stored, and kept, so that the search
 /// finds them kept. A failure is logged, and the search goes on without
 /// them.
-fn load_stored(conn: &mut SqliteConnection, handle: &postings::Terms, epoch: Epoch, terms: &[&str]) -> StoreResult<()> {
+fn load_stored(conn: &mut SqliteConnection, handle: &postings::Terms, epoch: Epoch, terms: &[&str]) {
     if handle.db().stored_lists_min_claims().is_none() {
-        return Ok(());
+        return;
     }
     let missing = handle.cache().missing(epoch, terms);
     if missing.is_empty() {
-        return Ok(());
+        return;
     }
     let started = std::time::Instant::now();
     let names: Vec<&str> = missing.iter().map(String::as_str).collect();
@@ -974,7 +974,6 @@ fn load_stored(conn: &mut SqliteConnection, handle: &postings::Terms, epoch: Epo
         }
         Err(error) => tracing::warn!(%error, "the posting lists stored in the database could not be read"),
     }
-    Ok(())
 }
 
 /// Reads the lists of `reading` on a connection of its own, off the
@@ -994,7 +993,13 @@ fn read_in_background(handle: &postings::Terms, reading: postings::Reading) {
             // Those stored in the database, carried to this snapshot; the
             // others read whole.
             let names: Vec<&str> = reading.terms.iter().map(String::as_str).collect();
-            let mut fetched = if storing { stored::fetch(conn, keeper.cache(), &names)? } else { Vec::new() };
+            let mut fetched = match storing {
+                true => stored::fetch(conn, keeper.cache(), &names).unwrap_or_else(|error| {
+                    tracing::warn!(%error, "the posting lists stored in the database could not be read");
+                    Vec::new()
+                }),
+                false => Vec::new(),
+            };
             let mut lists = Vec::with_capacity(reading.terms.len());
             let mut whole = Vec::new();
             for term in &reading.terms {
@@ -1191,8 +1196,7 @@ pub(super) fn patched_all(
         return Ok(lists);
     }
     let names: Vec<&str> = lists.iter().map(|(term, _)| term.as_str()).collect();
-    let rows: Vec<DocTerm> =
-        if changed.is_empty() { Vec::new() } else { lookup_sql(changed, &names).cached().for_sqlite().load(conn)? };
+    let rows: Vec<DocTerm> = lookup_sql(changed, &names).cached().for_sqlite().load(conn)?;
     let mut fresh: HashMap<&str, Vec<Posting>> = HashMap::new();
     let mut outsized: HashSet<&str> = HashSet::new();
     for row in &rows {

@@ -717,16 +717,14 @@ async fn the_first_search_on_a_server_is_ranked_from_posting_lists_stored_in_the
 
     // A list in a format this build cannot read (a later version's) is
     // not used, and the next server stores it anew.
-    crate::helpers::run_sql(
-        &app.db,
-        "UPDATE claim_term_lists SET list = CAST('CTL9' AS BLOB) || substr(list, 5) WHERE term = 'security'",
-    );
+    crate::helpers::run_sql(&app.db, "UPDATE claim_term_lists SET format = 9 WHERE term = 'security'");
     std::fs::remove_file(format!("{url}.posting-lists.json")).expect("the terms kept, beside the database");
     let (_, fifth_metrics) = storing_server(&url, 20).await;
     until_lists_are_stored(&app.client, &fifth_metrics, 1).await;
     assert_eq!(stored_lists(&app.client, &fifth_metrics).await, [0, 1, 1], "loaded, stale, written");
-    let format = "SELECT hex(substr(list, 1, 4)) AS line FROM claim_term_lists WHERE term = 'security'";
-    assert_eq!(crate::helpers::lines_of(&app.db, format), ["43544C31"], "CTL1");
+    let format =
+        "SELECT format || ' ' || hex(substr(list, 1, 4)) AS line FROM claim_term_lists WHERE term = 'security'";
+    assert_eq!(crate::helpers::lines_of(&app.db, format), ["1 43544C31"], "format 1, marked CTL1");
 }
 
 /// The posting lists a server reads whole in the background for searches

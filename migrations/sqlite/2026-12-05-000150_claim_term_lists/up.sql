@@ -11,8 +11,10 @@
 -- longer reaches back to (more than 4,000 documents changed, or a bulk
 -- write that filled `claim_terms` again) is read again whole and stored
 -- anew. Derived data, written only by `claims::listing::stored`; never
--- exported. A list whose bytes this build cannot read (`CTL1`, the
--- format's mark, first) is not used, and is replaced.
+-- exported. `format` is the version of the bytes (also marked in them,
+-- `CTL1` first): a list of a format this build does not write is not
+-- used, and is replaced. (A column, so that a server starting can tell
+-- without reading the blobs: SQLite reads all of a blob for `substr`.)
 --
 -- A list is only as good as the log it is checked against: a later
 -- migration that fills `claim_terms` again or makes `claim_terms_log`
@@ -20,6 +22,7 @@
 CREATE TABLE claim_term_lists (
     term TEXT PRIMARY KEY NOT NULL,
     seq INTEGER NOT NULL,
+    format INTEGER NOT NULL,
     docs INTEGER NOT NULL,
     list BLOB NOT NULL
 );

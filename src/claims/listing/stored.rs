@@ -40,6 +40,8 @@ struct Place {
     term: String,
     #[diesel(sql_type = BigInt)]
     seq: i64,
+    #[diesel(sql_type = BigInt)]
+    format: i64,
 }
 
 #[derive(QueryableByName)]
@@ -81,13 +83,14 @@ pub fn fetch(
     if terms.is_empty() {
         return Ok(Vec::new());
     }
-    let places: Vec<Place> =
-        diesel::sql_query("SELECT term, seq FROM claim_term_lists WHERE term IN (SELECT value FROM json_each(?))")
-            .bind::<Text, _>(json_terms(terms))
-            .load(conn)?;
+    let places: Vec<Place> = diesel::sql_query(
+        "SELECT term, seq, format FROM claim_term_lists WHERE term IN (SELECT value FROM json_each(?))",
+    )
+    .bind::<Text, _>(json_terms(terms))
+    .load(conn)?;
     // What changed since each was stored, for those the log can tell.
     let mut current = Vec::with_capacity(places.len());
-    for place in &places {
+    for place in places.iter().filter(|place| place.format == FORMAT) {
         if let Some((_, changed)) = logged_since(conn, place.seq)? {
             current.push((place.term.as_str(), changed));
         }
@@ -115,9 +118,9 @@ pub fn fetch(
     Ok(fetched)
 }
 
-/// Whether a stored list's bytes begin as this build writes them (a
-/// blob's first bytes, read without the rest), in SQL.
-const READABLE: &str = "substr(list, 1, 4) = CAST('CTL1' AS BLOB)";
+/// The `format` of the lists this build writes and reads: the bytes of
+/// [`PostingList::to_bytes`], marked [`postings::STORED_FORMAT`].
+const FORMAT: i64 = 1;
 
 /// Stores `list`, read as of `seq` (the log's place in its snapshot), as
 /// `term`'s, unless a list of a later snapshot is stored (one that this
@@ -128,12 +131,13 @@ pub fn write(conn: &mut SqliteConnection, term: &str, seq: i64, list: &PostingLi
     let Some(bytes) = list.to_bytes() else { return Ok(false) };
     let docs = i64::try_from(list.docs().len()).unwrap_or(i64::MAX);
     let written = diesel::sql_query(
-        "INSERT INTO claim_term_lists (term, seq, docs, list) VALUES (?, ?, ?, ?) \
-         ON CONFLICT (term) DO UPDATE SET seq = excluded.seq, docs = excluded.docs, list = excluded.list \
-         WHERE excluded.seq > claim_term_lists.seq OR NOT (substr(claim_term_lists.list, 1, 4) = CAST('CTL1' AS BLOB))",
+        "INSERT INTO claim_term_lists (term, seq, format, docs, list) VALUES (?, ?, ?, ?, ?) \
+         ON CONFLICT (term) DO UPDATE SET seq = excluded.seq, format = excluded.format, docs = excluded.docs, \
+         list = excluded.list WHERE excluded.seq > claim_term_lists.seq OR claim_term_lists.format <> excluded.format",
     )
     .bind::<Text, _>(term)
     .bind::<BigInt, _>(seq)
+    .bind::<BigInt, _>(FORMAT)
     .bind::<BigInt, _>(docs)
     .bind::<Binary, _>(bytes)
     .execute(conn)?;
@@ -230,8 +234,8 @@ pub fn due(db: &Db) -> Result<Option<Stocking>, String> {
         term: String,
         #[diesel(sql_type = Nullable<BigInt>)]
         seq: Option<i64>,
-        #[diesel(sql_type = Nullable<diesel::sql_types::Bool>)]
-        readable: Option<bool>,
+        #[diesel(sql_type = Nullable<BigInt>)]
+        format: Option<i64>,
     }
     #[derive(QueryableByName)]
     struct Count {
@@ -241,17 +245,27 @@ pub fn due(db: &Db) -> Result<Option<Stocking>, String> {
     on_sqlite(db, |conn| {
         let DbConnection::Sqlite(conn) = conn else { return Ok(Stocking::default()) };
         diesel::Connection::transaction(conn, |conn| {
-            let common: Vec<Common> = diesel::sql_query(format!(
-                "SELECT d.term, l.seq, {READABLE} AS readable \
+            let common: Vec<Common> = diesel::sql_query(
+                "SELECT d.term, l.seq, l.format \
                  FROM claim_term_docs AS d LEFT JOIN claim_term_lists AS l ON l.term = d.term \
-                 WHERE d.docs >= ? ORDER BY d.docs DESC, d.term"
-            ))
+                 WHERE d.docs >= ? ORDER BY d.docs DESC, d.term",
+            )
             .bind::<BigInt, _>(min)
             .load(conn)?;
             let mut stocking = Stocking::default();
-            for Common { term, seq, readable } in common {
-                let current = match (seq, readable) {
-                    (Some(seq), Some(true)) => logged_since(conn, seq)?.is_some(),
+            // Whether the log reaches back to each place: lists stored at
+            // once share one, and the log is read once for each.
+            let mut carried: std::collections::HashMap<i64, bool> = std::collections::HashMap::new();
+            for Common { term, seq, format } in common {
+                let current = match (seq, format) {
+                    (Some(seq), Some(FORMAT)) => match carried.get(&seq) {
+                        Some(current) => *current,
+                        None => {
+                            let current = logged_since(conn, seq)?.is_some();
+                            carried.insert(seq, current);
+                            current
+                        }
+                    },
                     _ => false,
                 };
                 match current {
@@ -288,17 +302,21 @@ pub fn store_due(db: &Db, mut stocking: Stocking) -> Stocking {
     }
     let stale = due.iter().filter(|(_, stored)| *stored).count();
     db.terms().cache().count_stored(Stored::Stale, stale);
+    let mut dropped = 0;
     if stocking.uncommon > 0 {
         let turn = db.writer_turn();
-        let dropped = on_sqlite(db, |conn| {
+        let forgotten = on_sqlite(db, |conn| {
             crate::db::write_transaction(conn, |conn| match conn {
                 DbConnection::Sqlite(conn) => forget_uncommon(conn, min),
                 DbConnection::Pg(_) => Ok(0),
             })
         });
         drop(turn);
-        if let Err(error) = dropped {
-            tracing::warn!(%error, "the stored posting lists of terms in too few claims were not dropped");
+        match forgotten {
+            Ok(forgotten) => dropped = forgotten.unwrap_or(0),
+            Err(error) => {
+                tracing::warn!(%error, "the stored posting lists of terms in too few claims were not dropped")
+            }
         }
     }
     for (term, _) in due {
@@ -341,7 +359,7 @@ pub fn store_due(db: &Db, mut stocking: Stocking) -> Stocking {
         }
     }
     let seconds = started.elapsed().as_secs_f64();
-    let (written, current, failed, dropped) = (stocking.written, stocking.current, stocking.failed, stocking.uncommon);
+    let (written, current, failed) = (stocking.written, stocking.current, stocking.failed);
     tracing::info!(written, current, stale, dropped, failed, seconds, "posting lists stored");
     stocking
 }
@@ -388,12 +406,14 @@ mod tests {
         let row = read(&mut c);
         assert_eq!((row.seq, row.docs, row.list.0), (6, 1, Some(list(&[3]))));
 
-        // Bytes this build cannot read (another format) are replaced, even
+        // A list of another format (a later version's) is replaced, even
         // by a list of the same snapshot.
-        c.batch_execute("UPDATE claim_term_lists SET list = CAST('CTL2' AS BLOB) || substr(list, 5)").expect("updated");
-        assert_eq!(read(&mut c).list.0, None, "not read as a list");
-        assert!(write(&mut c, "gao", 6, &list(&[4])).expect("written"), "an unreadable list, same snapshot");
+        c.batch_execute("UPDATE claim_term_lists SET format = 2").expect("updated");
+        assert!(write(&mut c, "gao", 6, &list(&[4])).expect("written"), "another format, same snapshot");
         assert_eq!(read(&mut c).list.0, Some(list(&[4])));
+        let format: Vec<Row> =
+            diesel::sql_query("SELECT seq, format AS docs, list FROM claim_term_lists").load(&mut c).expect("the row");
+        assert_eq!(format.iter().map(|row| row.docs).collect::<Vec<_>>(), [FORMAT], "this build's format");
     }
 
     #[test]

@@ -18,7 +18,7 @@
 //! million claims. A server finds which are due when it starts ([`due`]):
 //! those missing, those the log no longer reaches back to (more than 4,000
 //! documents changed since, or a bulk write that filled `claim_terms`
-//! again), and those whose bytes it cannot read; it writes them on a thread
+//! again), and those of another format; it writes them on a thread
 //! of its own, one list at a time ([`store_due`]). It stores a list it
 //! reads whole for searches too ([`store`]). [`write`] and
 //! [`forget_uncommon`] are the table's only writes; the table is derived
@@ -123,8 +123,8 @@ pub fn fetch(
 const FORMAT: i64 = 1;
 
 /// Stores `list`, read as of `seq` (the log's place in its snapshot), as
-/// `term`'s, unless a list of a later snapshot is stored (one that this
-/// build cannot read is replaced whatever its snapshot): with
+/// `term`'s, unless a list of a later snapshot is stored (one of another
+/// format is replaced whatever its snapshot): with
 /// [`forget_uncommon`], the only writes to `claim_term_lists`. Whether it
 /// was written.
 pub fn write(conn: &mut SqliteConnection, term: &str, seq: i64, list: &PostingList) -> StoreResult<bool> {
@@ -194,7 +194,7 @@ pub struct Stocking {
     /// The terms in at least `--stored-lists-min-claims` claims whose lists
     /// are to be written, those in the most claims first, each with
     /// whether a list is stored for it now (that the log no longer reaches
-    /// back to, or that this build cannot read).
+    /// back to, or of another format).
     pub due: Vec<(String, bool)>,
     /// Lists stored and carried by the log to now: nothing to do.
     pub current: usize,
@@ -220,11 +220,11 @@ fn on_sqlite<T>(db: &Db, f: impl FnOnce(&mut DbConnection) -> StoreResult<T>) ->
 
 /// Which lists the job at start is to write: those of the terms in at
 /// least `--stored-lists-min-claims` claims that are not stored, or
-/// whose stored list the log no longer reaches back to or this build
-/// cannot read; and how many stored lists are of terms in too few claims.
-/// A few queries, in one snapshot (the log read a handful of rows for
-/// each list stored). `None` when storing is off, on PostgreSQL or for a
-/// database in memory.
+/// whose stored list the log no longer reaches back to or is of another
+/// format; and how many stored lists are of terms in too few claims. Two
+/// queries and the log read once for each place lists were stored at, in
+/// one snapshot, and no blob read: it runs before the server serves.
+/// `None` when storing is off, on PostgreSQL or for a database in memory.
 pub fn due(db: &Db) -> Result<Option<Stocking>, String> {
     let Some(min) = db.stored_lists_min_claims() else { return Ok(None) };
     let min = i64::try_from(min).unwrap_or(i64::MAX);

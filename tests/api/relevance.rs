@@ -663,7 +663,7 @@ async fn the_first_search_on_a_server_is_ranked_from_posting_lists_stored_in_the
     let app = crate::helpers::spawn_app_at(claimtrail::db::Backend::Sqlite, url.clone(), dir, with_metrics).await;
     let app_metrics = app.metrics_address.clone().expect("a metrics listener");
     security_and_officials(&app).await;
-    // The helper's server stores none (the default is 50,000 claims).
+    // The helper's server stores none (the default is 20,000 claims).
     let by_fts5: Value = app.get(SECURITY_OFFICIALS).await.json().await.expect("a page");
     assert_eq!(posting_lists(&app.client, &app_metrics).await.0, [Some(0), Some(0), Some(1)], "kept, read, fts5");
     assert_eq!(stored_lists(&app.client, &app_metrics).await, [0, 0, 0]);

@@ -555,6 +555,16 @@ async fn with_metrics() -> (TestApp, String) {
     (app, metrics)
 }
 
+/// [`with_metrics`], on a database file other servers may open too: the
+/// server, the file and its metrics listener's address.
+async fn with_metrics_on_a_file() -> (TestApp, String, String) {
+    let (url, dir) = crate::helpers::fresh_database(claimtrail::db::Backend::Sqlite);
+    let with_metrics = |s: &mut claimtrail::config::Settings| s.metrics.metrics_bind = Some("127.0.0.1:0".to_string());
+    let app = crate::helpers::spawn_app_at(claimtrail::db::Backend::Sqlite, url.clone(), dir, with_metrics).await;
+    let metrics = app.metrics_address.clone().expect("a metrics listener");
+    (app, url, metrics)
+}
+
 /// Waits (ten seconds at most) until the server behind the metrics
 /// listener keeps some posting lists.
 async fn until_lists_are_kept(client: &reqwest::Client, metrics: &str) {
@@ -574,10 +584,7 @@ async fn until_lists_are_kept(client: &reqwest::Client, metrics: &str) {
 /// the same page.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_server_ranks_a_search_made_before_from_lists_read_before_it_comes() {
-    let (url, dir) = crate::helpers::fresh_database(claimtrail::db::Backend::Sqlite);
-    let with_metrics = |s: &mut claimtrail::config::Settings| s.metrics.metrics_bind = Some("127.0.0.1:0".to_string());
-    let first = crate::helpers::spawn_app_at(claimtrail::db::Backend::Sqlite, url.clone(), dir, with_metrics).await;
-    let first_metrics = first.metrics_address.clone().expect("a metrics listener");
+    let (first, url, first_metrics) = with_metrics_on_a_file().await;
     security_and_officials(&first).await;
     // Ranked by FTS5; by FTS5 with the lists read; from the lists.
     first.get(SECURITY_OFFICIALS).await;
@@ -600,12 +607,7 @@ async fn a_restarted_server_ranks_a_search_made_before_from_lists_read_before_it
 
     // A second server on the same file (built without the keys the test
     // helper writes, so that no commit comes while it reads the lists).
-    let mut settings = claimtrail::config::Settings::for_database(&url);
-    with_metrics(&mut settings);
-    let second = claimtrail::Application::build(settings).await.expect("the app builds");
-    let address = format!("http://127.0.0.1:{}", second.port());
-    let metrics = format!("http://127.0.0.1:{}", second.metrics_port().expect("a metrics listener"));
-    tokio::spawn(second.run_until_stopped());
+    let (address, metrics) = server_on(&url, claimtrail::config::DEFAULT_STORED_LISTS_MIN_CLAIMS).await;
     until_lists_are_kept(&first.client, &metrics).await;
     let again: Value =
         first.client.get(format!("{address}{SECURITY_OFFICIALS}")).send().await.unwrap().json().await.unwrap();
@@ -614,10 +616,11 @@ async fn a_restarted_server_ranks_a_search_made_before_from_lists_read_before_it
     assert_eq!(posting_lists(&first.client, &metrics).await.0, [Some(1), Some(0), Some(0)], "kept, read, fts5");
 }
 
-/// A server on `url` that stores the posting lists of the terms in at
-/// least `min` claims (none of the test helper's keys are written, so that
-/// it commits nothing of its own): its address and its metrics listener's.
-async fn storing_server(url: &str, min: u64) -> (String, String) {
+/// Another server on `url`, with a metrics listener, that stores the
+/// posting lists of the terms in at least `min` claims (none of the test
+/// helper's keys are written, so that it commits nothing of its own): its
+/// address and its metrics listener's.
+async fn server_on(url: &str, min: u64) -> (String, String) {
     let mut settings = claimtrail::config::Settings::for_database(url);
     settings.metrics.metrics_bind = Some("127.0.0.1:0".to_string());
     settings.stored_lists_min_claims = min;
@@ -658,10 +661,7 @@ async fn until_lists_are_stored(client: &reqwest::Client, metrics: &str, lists: 
 /// reaches back to is found stale and stored anew.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_first_search_on_a_server_is_ranked_from_posting_lists_stored_in_the_database() {
-    let (url, dir) = crate::helpers::fresh_database(claimtrail::db::Backend::Sqlite);
-    let with_metrics = |s: &mut claimtrail::config::Settings| s.metrics.metrics_bind = Some("127.0.0.1:0".to_string());
-    let app = crate::helpers::spawn_app_at(claimtrail::db::Backend::Sqlite, url.clone(), dir, with_metrics).await;
-    let app_metrics = app.metrics_address.clone().expect("a metrics listener");
+    let (app, url, app_metrics) = with_metrics_on_a_file().await;
     security_and_officials(&app).await;
     // The helper's server stores none (the default is 20,000 claims).
     let by_fts5: Value = app.get(SECURITY_OFFICIALS).await.json().await.expect("a page");
@@ -676,7 +676,7 @@ async fn the_first_search_on_a_server_is_ranked_from_posting_lists_stored_in_the
 
     // A server that stores the lists of terms in 20 claims or more: all of
     // them, at start; its first search is ranked from them.
-    let (second, second_metrics) = storing_server(&url, 20).await;
+    let (second, second_metrics) = server_on(&url, 20).await;
     until_lists_are_stored(&app.client, &second_metrics, common).await;
     assert_eq!(crate::helpers::lines_of(&app.db, stored), [common.to_string()]);
     let search = |address: String| {
@@ -694,7 +694,7 @@ async fn the_first_search_on_a_server_is_ranked_from_posting_lists_stored_in_the
     // changed since), stores none, and carries them over the new claim.
     let best = app.create_claim("Security officials; security officials.").await;
     let id = best["id"].as_str().expect("an id").to_string();
-    let (third, third_metrics) = storing_server(&url, 20).await;
+    let (third, third_metrics) = server_on(&url, 20).await;
     let page = search(third).await.expect("a page");
     assert_eq!(ids(&page).first(), Some(&id), "the new claim first: {page}");
     assert_eq!(posting_lists(&app.client, &third_metrics).await.0, [Some(1), Some(0), Some(0)], "kept, read, fts5");
@@ -708,7 +708,7 @@ async fn the_first_search_on_a_server_is_ranked_from_posting_lists_stored_in_the
     // list at start besides those it stores.)
     crate::helpers::run_sql(&app.db, "INSERT INTO claim_terms_log (doc) VALUES (-1)");
     std::fs::remove_file(format!("{url}.posting-lists.json")).expect("the terms kept, beside the database");
-    let (fourth, fourth_metrics) = storing_server(&url, 20).await;
+    let (fourth, fourth_metrics) = server_on(&url, 20).await;
     until_lists_are_stored(&app.client, &fourth_metrics, common).await;
     assert_eq!(stored_lists(&app.client, &fourth_metrics).await, [0, common, common], "every one stale, stored anew");
     let page = search(fourth).await.expect("a page");
@@ -719,7 +719,7 @@ async fn the_first_search_on_a_server_is_ranked_from_posting_lists_stored_in_the
     // not used, and the next server stores it anew.
     crate::helpers::run_sql(&app.db, "UPDATE claim_term_lists SET format = 9 WHERE term = 'security'");
     std::fs::remove_file(format!("{url}.posting-lists.json")).expect("the terms kept, beside the database");
-    let (_, fifth_metrics) = storing_server(&url, 20).await;
+    let (_, fifth_metrics) = server_on(&url, 20).await;
     until_lists_are_stored(&app.client, &fifth_metrics, 1).await;
     assert_eq!(stored_lists(&app.client, &fifth_metrics).await, [0, 1, 1], "loaded, stale, written");
     let format =
@@ -734,7 +734,7 @@ async fn the_first_search_on_a_server_is_ranked_from_posting_lists_stored_in_the
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lists_read_for_searches_are_stored_when_their_terms_are_in_enough_claims() {
     let (url, dir) = crate::helpers::fresh_database(claimtrail::db::Backend::Sqlite);
-    let (storing, storing_metrics) = storing_server(&url, 20).await;
+    let (storing, storing_metrics) = server_on(&url, 20).await;
     let app = crate::helpers::spawn_app_at(claimtrail::db::Backend::Sqlite, url.clone(), dir, |_| {}).await;
     security_and_officials(&app).await;
     let terms = "SELECT term AS line FROM claim_term_lists ORDER BY term";

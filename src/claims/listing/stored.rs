@@ -218,6 +218,23 @@ fn on_sqlite<T>(db: &Db, f: impl FnOnce(&mut DbConnection) -> StoreResult<T>) ->
     done.map(Some).map_err(|error| error.to_string())
 }
 
+/// Runs `write` in a write transaction on a pooled connection to a SQLite
+/// file, in this process's turn to write, taken before the connection as
+/// [`Db::write`] takes it; `T::default()` on PostgreSQL.
+fn write_in_turn<T: Default>(
+    db: &Db,
+    write: impl FnOnce(&mut SqliteConnection) -> StoreResult<T>,
+) -> Result<T, String> {
+    let _turn = db.writer_turn();
+    let written = on_sqlite(db, |conn| {
+        crate::db::write_transaction(conn, |conn| match conn {
+            DbConnection::Sqlite(conn) => write(conn),
+            DbConnection::Pg(_) => Ok(T::default()),
+        })
+    });
+    written.map(Option::unwrap_or_default)
+}
+
 /// Which lists the job at start is to write: those of the terms in at
 /// least `--stored-lists-min-claims` claims that are not stored, or
 /// whose stored list the log no longer reaches back to or is of another
@@ -304,16 +321,8 @@ pub fn store_due(db: &Db, mut stocking: Stocking) -> Stocking {
     db.terms().cache().count_stored(Stored::Stale, stale);
     let mut dropped = 0;
     if stocking.uncommon > 0 {
-        let turn = db.writer_turn();
-        let forgotten = on_sqlite(db, |conn| {
-            crate::db::write_transaction(conn, |conn| match conn {
-                DbConnection::Sqlite(conn) => forget_uncommon(conn, min),
-                DbConnection::Pg(_) => Ok(0),
-            })
-        });
-        drop(turn);
-        match forgotten {
-            Ok(forgotten) => dropped = forgotten.unwrap_or(0),
+        match write_in_turn(db, |conn| forget_uncommon(conn, min)) {
+            Ok(forgotten) => dropped = forgotten,
             Err(error) => {
                 tracing::warn!(%error, "the stored posting lists of terms in too few claims were not dropped")
             }
@@ -325,11 +334,13 @@ pub fn store_due(db: &Db, mut stocking: Stocking) -> Stocking {
         }
         // In one snapshot: the list whole, and the log's place.
         let read = on_sqlite(db, |conn| {
-            let DbConnection::Sqlite(conn) = conn else { return Ok(None) };
-            diesel::Connection::transaction(conn, |conn| Ok(Some((log_seq(conn)?, posting_list(conn, &term)?))))
+            diesel::Connection::transaction(conn, |conn| match conn {
+                DbConnection::Sqlite(conn) => Ok((log_seq(conn)?, posting_list(conn, &term)?)),
+                DbConnection::Pg(_) => Ok((0, None)),
+            })
         });
         let (seq, list) = match read {
-            Ok(Some(Some((seq, Some(list))))) => (seq, list),
+            Ok(Some((seq, Some(list)))) => (seq, list),
             // On PostgreSQL, or a list that cannot be held as one.
             Ok(_) => continue,
             Err(error) => {
@@ -338,20 +349,12 @@ pub fn store_due(db: &Db, mut stocking: Stocking) -> Stocking {
                 continue;
             }
         };
-        let turn = db.writer_turn();
-        let written = on_sqlite(db, |conn| {
-            crate::db::write_transaction(conn, |conn| match conn {
-                DbConnection::Sqlite(conn) => write(conn, &term, seq, &list),
-                DbConnection::Pg(_) => Ok(false),
-            })
-        });
-        drop(turn);
-        match written {
-            Ok(Some(true)) => {
+        match write_in_turn(db, |conn| write(conn, &term, seq, &list)) {
+            Ok(true) => {
                 stocking.written += 1;
                 db.terms().cache().count_stored(Stored::Written, 1);
             }
-            Ok(_) => {}
+            Ok(false) => {}
             Err(error) => {
                 tracing::warn!(%error, term, "a posting list could not be stored");
                 stocking.failed += 1;

@@ -528,8 +528,9 @@ fn read_best(
         // (read in the background from the second such search).
         if let Some((terms, epoch)) = lists.filter(|_| rows_read > reading.far_rows) {
             lists = None;
-            load_stored(conn, terms, epoch, &search.distinct_terms());
-            match terms.cache().far(epoch, &search.distinct_terms()) {
+            let distinct = search.distinct_terms();
+            load_stored(conn, terms, epoch, &distinct);
+            match terms.cache().far(epoch, &distinct) {
                 Plan::Kept(kept) => {
                     if let Some(merged) = merge(&search, &stats, want, after, &kept) {
                         return Ok(Some(merged));
@@ -963,9 +964,11 @@ fn load_stored(conn: &mut SqliteConnection, handle: &postings::Terms, epoch: Epo
     }
     let started = std::time::Instant::now();
     let names: Vec<&str> = missing.iter().map(String::as_str).collect();
-    let loaded = stored::fetch(conn, handle.cache(), &names).and_then(|lists| Ok((log_seq(conn)?, lists)));
+    let loaded = match stored::fetch(conn, handle.cache(), &names) {
+        Ok(lists) if lists.is_empty() => return,
+        fetched => fetched.and_then(|lists| Ok((log_seq(conn)?, lists))),
+    };
     match loaded {
-        Ok((_, lists)) if lists.is_empty() => {}
         Ok((seq, lists)) => {
             let seconds = started.elapsed().as_secs_f64();
             tracing::debug!(lists = lists.len(), seconds, "posting lists loaded from the database");
@@ -993,13 +996,11 @@ fn read_in_background(handle: &postings::Terms, reading: postings::Reading) {
             // Those stored in the database, carried to this snapshot; the
             // others read whole.
             let names: Vec<&str> = reading.terms.iter().map(String::as_str).collect();
-            let mut fetched = match storing {
-                true => stored::fetch(conn, keeper.cache(), &names).unwrap_or_else(|error| {
-                    tracing::warn!(%error, "the posting lists stored in the database could not be read");
-                    Vec::new()
-                }),
-                false => Vec::new(),
-            };
+            let fetched = if storing { stored::fetch(conn, keeper.cache(), &names) } else { Ok(Vec::new()) };
+            let mut fetched = fetched.unwrap_or_else(|error| {
+                tracing::warn!(%error, "the posting lists stored in the database could not be read");
+                Vec::new()
+            });
             let mut lists = Vec::with_capacity(reading.terms.len());
             let mut whole = Vec::new();
             for term in &reading.terms {

@@ -43,6 +43,8 @@ use diesel::sql_types::{BigInt, Binary, Text};
 use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, OptionalExtension, QueryableByName, RunQueryDsl};
 
+mod pruned;
+
 use super::position::Position;
 use super::request::Request;
 use super::sql::Sql;
@@ -666,6 +668,12 @@ fn merge(
         let list = terms.binary_search(&stream.term.as_str()).ok().and_then(|i| term_lists.get(i))?;
         lists.push(list.clone());
     }
+    let postings: usize = lists.iter().map(|list| list.docs().len()).sum();
+    if postings >= pruned::MIN_POSTINGS
+        && let Some(found) = pruned::best(search, stats, want, after, &lists, pruned::SEED)
+    {
+        return Some(found);
+    }
     let mut best = Best { heap: std::collections::BinaryHeap::with_capacity(want + 1), want, after };
     let walk = Walk::of(search, &lists);
     tracing::debug!(?walk, lists = lists.len(), "posting lists merged");
@@ -906,7 +914,7 @@ impl Best {
 /// largest search, two words both in most claims (`the since`), has 2.2
 /// million.
 fn max_postings() -> i64 {
-    i64::try_from(postings::BUDGET_BYTES / 2 / postings::BYTES_PER_POSTING).unwrap_or(i64::MAX)
+    i64::try_from(postings::BUDGET_BYTES / 2 / postings::KEPT_BYTES_PER_POSTING).unwrap_or(i64::MAX)
 }
 
 /// The first place at or after `from` in `list` whose document is at
@@ -1096,7 +1104,7 @@ fn most_common(conn: &mut SqliteConnection, terms: &[String], bytes: usize) -> S
     let mut chosen = Vec::new();
     for row in rows {
         let postings = usize::try_from(row.docs).unwrap_or(usize::MAX);
-        let size = postings.saturating_mul(postings::BYTES_PER_POSTING) + row.term.len() + postings::ENTRY_BYTES;
+        let size = postings.saturating_mul(postings::KEPT_BYTES_PER_POSTING) + row.term.len() + postings::ENTRY_BYTES;
         if size <= left {
             left -= size;
             chosen.push(row.term);
@@ -1652,6 +1660,46 @@ mod tests {
                     assert_eq!(got, expected, "{walk:?} of {items:?} after {after:?}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn pruned_lists_give_the_ranks_of_every_walk_to_the_bit() {
+        use rand::SeedableRng;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(17);
+        type Case<'a> = (&'a [Counts], &'a [usize], &'a [f64], &'a [f64]);
+        let cases: [Case; 6] = [
+            (&[Counts::Both, Counts::Both], &[0, 1], &[0.9, 0.8], &[1e-6, 1e-6]),
+            // A list too sparse for a bitmap of where each document is.
+            (&[Counts::Both, Counts::Both], &[0, 1], &[0.9, 0.01], &[1e-6, 3.0]),
+            (&[Counts::Both, Counts::Both], &[0, 1], &[0.7, 0.3], &[1e-6, 0.9]),
+            (&[Counts::Both, Counts::Written, Counts::Stems], &[0, 1, 1], &[0.85, 0.75, 0.6], &[1e-6, 1e-6, 1e-6]),
+            (&[Counts::Written, Counts::Stems, Counts::Both], &[0, 0, 1], &[0.3, 0.4, 0.7], &[0.8, 1.1, 1e-6]),
+            (&[Counts::Written, Counts::Stems], &[0, 0], &[0.5, 0.5], &[1.3, 0.9]),
+        ];
+        for (counts, items, densities, idf) in cases {
+            let mut pruned_pages = 0;
+            let search = search_of(counts, items);
+            let stats = Stats { avgdl: 7.5, idf: idf.to_vec(), postings: 0 };
+            let lengths = lengths_of(&mut rng, 20_000);
+            let lists: Vec<List> = densities.iter().map(|d| list_of(&mut rng, &lengths, *d)).collect();
+            let full = walked(Walk::Leapfrog, &search, &stats, &lists, 100_000, None);
+            let ats = [None, Some(0), Some(11), Some(200), Some(full.len().saturating_sub(30))];
+            for at in ats.into_iter().filter(|at| at.is_none_or(|i| i < full.len())) {
+                let after = at.map(|i| (f64::from_bits(full[i].1), full[i].0));
+                for want in [1, 20, 50] {
+                    let expected: Vec<(i64, u64)> =
+                        full.iter().skip(at.map_or(0, |i| i + 1)).take(want).copied().collect();
+                    for seed in [1, 16, 256] {
+                        let Some(got) = pruned::best(&search, &stats, want, after, &lists, seed) else { continue };
+                        let got: Vec<(i64, u64)> = got.into_iter().map(|(doc, rank)| (doc, rank.to_bits())).collect();
+                        assert_eq!(got, expected, "{items:?} {idf:?} after {after:?}, {want} wanted, seed {seed}");
+                        pruned_pages += 1;
+                    }
+                }
+            }
+            // Pages near the top are pruned (not handed back to a walk).
+            assert!(pruned_pages >= 10, "{items:?} {idf:?}: {pruned_pages} pages pruned");
         }
     }
 

@@ -353,6 +353,11 @@ impl PostingList {
         Some(&self.index()?.classes)
     }
 
+    /// Whether its index was worked out (or found impossible) already.
+    pub fn indexed(&self) -> bool {
+        self.index.get().is_some()
+    }
+
     /// The documents of the classes (by their place in
     /// [`PostingList::classes`]) that `keep` holds, each with its class's
     /// place, in document order.

@@ -668,11 +668,16 @@ fn merge(
         let list = terms.binary_search(&stream.term.as_str()).ok().and_then(|i| term_lists.get(i))?;
         lists.push(list.clone());
     }
+    // Pruned once the lists' indexes are worked out; the first search
+    // has them worked out in the background (a few ms a list), and ranks
+    // every match meanwhile.
     let postings: usize = lists.iter().map(|list| list.docs().len()).sum();
-    if postings >= pruned::MIN_POSTINGS
-        && let Some(found) = pruned::best(search, stats, want, after, &lists, pruned::SEED)
-    {
-        return Some(found);
+    if postings >= pruned::MIN_POSTINGS {
+        if !lists.iter().all(|list| list.indexed()) {
+            pruned::index_in_background(&lists);
+        } else if let Some(found) = pruned::best(search, stats, want, after, &lists, pruned::SEED) {
+            return Some(found);
+        }
     }
     let mut best = Best { heap: std::collections::BinaryHeap::with_capacity(want + 1), want, after };
     let walk = Walk::of(search, &lists);

@@ -40,6 +40,19 @@ const MAX_SHARE: f64 = 0.25;
 /// would be a good share of them.
 pub(super) const MIN_POSTINGS: usize = 64 * SEED;
 
+/// Works out the indexes of `lists` on a thread of its own.
+pub(super) fn index_in_background(lists: &[List]) {
+    let lists = lists.to_vec();
+    let spawned = std::thread::Builder::new().name("posting-index".into()).spawn(move || {
+        let started = std::time::Instant::now();
+        let indexed = lists.iter().filter(|list| list.classes().is_some()).count();
+        tracing::debug!(indexed, seconds = started.elapsed().as_secs_f64(), "posting lists indexed");
+    });
+    if let Err(error) = spawned {
+        tracing::warn!(%error, "could not index posting lists");
+    }
+}
+
 /// The best `want` matches past `after` from the lists of `search`'s
 /// phrases (one each, in order), as [`super::merge`] gives them, scoring
 /// only the documents that can make the page (see the module's docs);

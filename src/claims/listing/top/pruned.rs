@@ -168,7 +168,8 @@ fn class_score(search: &Search, stats: &Stats, norms: &LengthNorms, p: usize, cl
 /// `documents` documents (the lowest class's if they all hold fewer);
 /// infinity if no class scores.
 fn floor_holding(classes: &[(f64, &Class)], documents: usize) -> f64 {
-    let mut scores: Vec<(f64, u32)> = classes.iter().filter(|(s, _)| *s > 0.0).map(|(s, c)| (*s, c.documents)).collect();
+    let mut scores: Vec<(f64, u32)> =
+        classes.iter().filter(|(s, _)| *s > 0.0).map(|(s, c)| (*s, c.documents)).collect();
     scores.sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
     let mut held = 0usize;
     let mut floor = f64::INFINITY;
@@ -231,7 +232,8 @@ fn score(
             }
         }
         if let Some(skip) = skip {
-            let most: f64 = (classes.iter().zip(&skip.ceilings)).map(|(class, ceiling)| class.map_or(*ceiling, |(s, _)| s)).sum();
+            let most: f64 =
+                (classes.iter().zip(&skip.ceilings)).map(|(class, ceiling)| class.map_or(*ceiling, |(s, _)| s)).sum();
             let full = (best.heap.len() == best.want).then(|| best.heap.peek().map(|worst| -worst.rank)).flatten();
             if most < skip.bar || full.is_some_and(|worst| most < worst * (1.0 - MARGIN)) {
                 continue;
@@ -241,7 +243,10 @@ fn score(
         for (p, list) in lists.iter().enumerate() {
             let counts = match classes[p] {
                 Some((_, class)) => Some((class.written, class.stemmed, class.length)),
-                None => list.place_of(doc).and_then(|place| list.get(place)).map(|found| (found.written, found.stemmed, found.length)),
+                None => list
+                    .place_of(doc)
+                    .and_then(|place| list.get(place))
+                    .map(|found| (found.written, found.stemmed, found.length)),
             };
             found.frequencies[p] = match counts {
                 Some((written, stemmed, length)) => {

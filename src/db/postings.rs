@@ -40,6 +40,7 @@
 //! [`Terms::epoch`]).
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts};
@@ -98,6 +99,8 @@ pub struct PostingList {
     /// Its documents by class, and where each is, worked out the first
     /// time they are asked for (`None` if they cannot be).
     index: OnceLock<Option<Index>>,
+    /// Whether a search wanted its index ([`PostingList::want_index`]).
+    index_wanted: AtomicBool,
 }
 
 impl PartialEq for PostingList {
@@ -356,6 +359,11 @@ impl PostingList {
     /// Whether its index was worked out (or found impossible) already.
     pub fn indexed(&self) -> bool {
         self.index.get().is_some()
+    }
+
+    /// Notes that a search wanted its index; whether one did before.
+    pub fn want_index(&self) -> bool {
+        self.index_wanted.swap(true, Ordering::Relaxed)
     }
 
     /// The documents of the classes (by their place in

@@ -1716,6 +1716,31 @@ mod tests {
     }
 
     #[test]
+    fn merge_prunes_lists_once_a_second_search_had_them_indexed() {
+        use rand::SeedableRng;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(18);
+        let search = search_of(&[Counts::Both, Counts::Both], &[0, 1]);
+        let stats = Stats { avgdl: 7.5, idf: vec![1e-6, 1e-6], postings: 0 };
+        let lengths = lengths_of(&mut rng, 50_000);
+        let lists = vec![list_of(&mut rng, &lengths, 0.9), list_of(&mut rng, &lengths, 0.8)];
+        let expected: Vec<(i64, f64)> = walked(Walk::Leapfrog, &search, &stats, &lists, 50, None)
+            .into_iter()
+            .map(|(doc, rank)| (doc, f64::from_bits(rank)))
+            .collect();
+        let merged = || merge(&search, &stats, 50, None, &lists);
+        assert_eq!(merged().as_deref(), Some(expected.as_slice()), "the first search");
+        assert!(!lists.iter().any(|list| list.indexed()), "one search does not index the lists");
+        assert_eq!(merged().as_deref(), Some(expected.as_slice()), "the second");
+        let started = std::time::Instant::now();
+        while !lists.iter().all(|list| list.indexed()) && started.elapsed().as_secs() < 30 {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert!(lists.iter().all(|list| list.indexed()), "the second has them indexed");
+        assert_eq!(merged().as_deref(), Some(expected.as_slice()), "a pruned search");
+        assert!(pruned::best(&search, &stats, 50, None, &lists, pruned::SEED).is_some(), "which prunes");
+    }
+
+    #[test]
     fn the_lists_of_two_words_in_most_rows_are_added_up() {
         use rand::SeedableRng;
         let mut rng = rand::rngs::StdRng::seed_from_u64(16);

@@ -114,10 +114,10 @@ pub(super) fn best(
 
 /// Floors, one a phrase, for selecting the documents of its classes
 /// scoring at least its floor (none: infinity), such that the highest
-/// classes not selected (its ceiling, 0 if none is left) add up to less
-/// than `total`; the ceilings; and how many documents the floors select. Classes are taken one at a time, of the phrase
-/// whose next class holds fewest documents for what it lowers the sum by
-/// (the threshold algorithm reads each list as far, in effect).
+/// classes not selected (each phrase's ceiling, 0 if none is left) add
+/// up to less than `total`; the ceilings; and how many documents the
+/// floors select. Classes are taken one at a time, of the phrase whose
+/// next class holds the fewest documents for what it lowers the sum by.
 fn floors_below(scored: &[Vec<(f64, &Class)>], total: f64) -> (Vec<f64>, Vec<f64>, u64) {
     // Each phrase's scores, best first, with the documents of each.
     let levels: Vec<Vec<(f64, u64)>> = scored

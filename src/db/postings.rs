@@ -40,7 +40,7 @@
 //! [`Terms::epoch`]).
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts};
@@ -99,8 +99,9 @@ pub struct PostingList {
     /// Its documents by class, and where each is, worked out the first
     /// time they are asked for (`None` if they cannot be).
     index: OnceLock<Option<Index>>,
-    /// Whether a search wanted its index ([`PostingList::want_index`]).
-    index_wanted: AtomicBool,
+    /// How many searches wanted its index, up to 2
+    /// ([`PostingList::want_index`]).
+    index_wanted: AtomicU8,
 }
 
 impl PartialEq for PostingList {
@@ -361,9 +362,12 @@ impl PostingList {
         self.index.get().is_some()
     }
 
-    /// Notes that a search wanted its index; whether one did before.
+    /// Notes that a search wanted its index: `true` for the second such
+    /// search only, which is to have it worked out.
     pub fn want_index(&self) -> bool {
-        self.index_wanted.swap(true, Ordering::Relaxed)
+        let wanted =
+            self.index_wanted.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| Some(n.saturating_add(1).min(2)));
+        wanted == Ok(1)
     }
 
     /// The documents of the classes (by their place in
@@ -1378,6 +1382,45 @@ mod tests {
         cache.put(epoch(1), "c", list(&[1]));
         assert_eq!(cache.get(epoch(1), "c").as_deref(), Some(&*list(&[1])), "a list read again replaces it");
         assert_eq!(cache.bytes(), one + list(&[1]).bytes() + 1 + ENTRY_BYTES);
+    }
+
+    #[test]
+    fn a_lists_classes_count_its_documents_and_select_them_in_order() {
+        let postings: Vec<Posting> = (0..3000)
+            .map(|doc| Posting {
+                doc: doc * 3,
+                written: (doc % 4) as u32,
+                stemmed: (doc % 3) as u32,
+                length: 5 + (doc % 7) as u32,
+            })
+            .collect();
+        let list = PostingList::new(postings.iter().copied()).expect("a list");
+        let classes = list.classes().expect("an index");
+        let mut counted: Vec<(u32, u32, u32, u32)> =
+            classes.iter().map(|c| (c.written, c.stemmed, c.length, c.documents)).collect();
+        counted.sort_unstable();
+        let mut expected: HashMap<(u32, u32, u32), u32> = HashMap::new();
+        for p in &postings {
+            *expected.entry((p.written, p.stemmed, p.length)).or_default() += 1;
+        }
+        let mut expected: Vec<(u32, u32, u32, u32)> = expected.into_iter().map(|((w, s, l), n)| (w, s, l, n)).collect();
+        expected.sort_unstable();
+        assert_eq!(counted, expected);
+        let stemmed_twice_and_long = |c: usize| classes.get(c).is_some_and(|c| c.stemmed == 2 && c.length >= 10);
+        let selected = list.select(stemmed_twice_and_long).expect("an index");
+        let wanted: Vec<u32> = (postings.iter().filter(|p| p.stemmed == 2 && p.length >= 10))
+            .map(|p| u32::try_from(p.doc).expect("a row"))
+            .collect();
+        assert_eq!(selected.iter().map(|(doc, _)| *doc).collect::<Vec<_>>(), wanted, "in document order");
+        assert!(selected.iter().all(|(_, c)| stemmed_twice_and_long(*c as usize)), "each with its class");
+        for (place, doc) in list.docs().iter().enumerate() {
+            assert_eq!(list.place_of(*doc), Some(place));
+            assert_eq!(list.place_of(doc + 1), None);
+        }
+        // The second search that wants the index has it worked out, once.
+        let fresh = PostingList::new(postings.iter().copied()).expect("a list");
+        assert_eq!([fresh.want_index(), fresh.want_index(), fresh.want_index()], [false, true, false]);
+        assert!(!fresh.indexed(), "wanting it works nothing out");
     }
 
     #[test]

@@ -668,10 +668,11 @@ fn merge(
         let list = terms.binary_search(&stream.term.as_str()).ok().and_then(|i| term_lists.get(i))?;
         lists.push(list.clone());
     }
-    // Pruned once the lists' indexes are worked out: after the second
-    // search that wants them, in the background (10-15 ms a list of
-    // 800,000 documents, which slowed the search it ran beside by half);
-    // until then every match is ranked.
+    // Pruned once the lists' indexes are worked out: each list's once a
+    // second search wanted it, in the background, once that search has
+    // ranked its matches (10-15 ms a list of 800,000 documents, which
+    // slowed the search it ran beside by half); until then every match
+    // is ranked.
     let postings: usize = lists.iter().map(|list| list.docs().len()).sum();
     let prunable = postings >= pruned::MIN_POSTINGS;
     if prunable
@@ -692,10 +693,10 @@ fn merge(
         }
         Walk::Leapfrog => leapfrog(search, stats, &lists, &mut best),
     }
-    if prunable && !lists.iter().all(|list| list.indexed()) {
-        let wanted_before = lists.iter().filter(|list| !list.want_index()).count() == 0;
-        if wanted_before {
-            pruned::index_in_background(&lists);
+    if prunable {
+        let due: Vec<List> = lists.iter().filter(|list| !list.indexed() && list.want_index()).cloned().collect();
+        if !due.is_empty() {
+            pruned::index_in_background(due);
         }
     }
     Some(best.into_vec())

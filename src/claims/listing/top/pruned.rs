@@ -32,9 +32,12 @@
 //!
 //! Scores are [`Search::score`]'s, so ranks are the full ranking's to the
 //! bit, ties by row. `None` (and the caller ranks every match) when a
-//! list has no index, when the seed holds fewer than `want` matches past
-//! `after` (a page deep in the results), or when more than [`MAX_SHARE`]
-//! of the postings would be selected.
+//! list cannot be indexed, when the seed holds fewer than `want` matches
+//! past `after` (a page deep in the results), or when more than
+//! [`MAX_SHARE`] of the postings would be selected, for the seed or
+//! after it. [`best`] works out an index it finds missing; the server's
+//! searches come here only once their lists' are worked out
+//! (`super::merge`).
 
 use super::{Best, Found, MARGIN, Ranked, Search, Stats};
 use crate::db::bm25::{LengthNorms, scaled_score};
@@ -52,8 +55,7 @@ const MAX_SHARE: f64 = 0.25;
 pub(super) const MIN_POSTINGS: usize = 64 * SEED;
 
 /// Works out the indexes of `lists` on a thread of its own.
-pub(super) fn index_in_background(lists: &[List]) {
-    let lists = lists.to_vec();
+pub(super) fn index_in_background(lists: Vec<List>) {
     let spawned = std::thread::Builder::new().name("posting-index".into()).spawn(move || {
         let started = std::time::Instant::now();
         let indexed = lists.iter().filter(|list| list.classes().is_some()).count();
@@ -86,8 +88,13 @@ pub(super) fn best(
         })
         .collect::<Option<_>>()?;
     let bests: Vec<f64> = scored.iter().map(|classes| classes.iter().map(|(s, _)| *s).fold(0.0, f64::max)).collect();
-    // The seed's matches, each scored in full.
-    let floors: Vec<f64> = scored.iter().map(|classes| floor_holding(classes, seed)).collect();
+    // The seed's matches, each scored in full; not when the best classes
+    // hold too many documents.
+    let (floors, seeds): (Vec<f64>, Vec<usize>) = scored.iter().map(|classes| floor_holding(classes, seed)).unzip();
+    let postings: usize = lists.iter().map(|list| list.docs().len()).sum();
+    if seeds.iter().sum::<usize>() as f64 > postings as f64 * MAX_SHARE {
+        return None;
+    }
     let mut first = Best { heap: std::collections::BinaryHeap::with_capacity(want + 1), want, after };
     score(search, stats, lists, &scored, &select(lists, &scored, &floors)?, None, &mut first);
     if want == 0 || first.heap.len() < want {
@@ -99,7 +106,6 @@ pub(super) fn best(
     // less (the classes are added up in another order than the scores).
     let slack = (kth.abs() + bests.iter().sum::<f64>()) * MARGIN;
     let (floors, ceilings, left) = floors_below(&scored, kth - slack);
-    let postings: usize = lists.iter().map(|list| list.docs().len()).sum();
     if left as f64 > postings as f64 * MAX_SHARE {
         tracing::debug!(kth, left, postings, "posting lists not pruned");
         return None;
@@ -176,22 +182,23 @@ fn class_score(search: &Search, stats: &Stats, norms: &LengthNorms, p: usize, cl
 }
 
 /// The score of the class that makes the best classes hold at least
-/// `documents` documents (the lowest class's if they all hold fewer);
-/// infinity if no class scores.
-fn floor_holding(classes: &[(f64, &Class)], documents: usize) -> f64 {
+/// `documents` documents (the lowest class's if they all hold fewer;
+/// infinity if no class scores), and how many they hold.
+fn floor_holding(classes: &[(f64, &Class)], documents: usize) -> (f64, usize) {
     let mut scores: Vec<(f64, u32)> =
         classes.iter().filter(|(s, _)| *s > 0.0).map(|(s, c)| (*s, c.documents)).collect();
     scores.sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
     let mut held = 0usize;
     let mut floor = f64::INFINITY;
     for (score, n) in scores {
-        floor = score;
-        held = held.saturating_add(usize::try_from(n).unwrap_or(usize::MAX));
-        if held >= documents {
+        // Past enough, only the classes of the floor's score (selected with it).
+        if held >= documents && score < floor {
             break;
         }
+        floor = score;
+        held = held.saturating_add(usize::try_from(n).unwrap_or(usize::MAX));
     }
-    floor
+    (floor, held)
 }
 
 /// The documents in each list of the classes scoring at least its

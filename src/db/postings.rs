@@ -420,10 +420,12 @@ impl PostingList {
                 Some(posting) => (posting.written, posting.stemmed, posting.length),
                 None => (u32::from(counts.written), u32::from(counts.stemmed), u32::from(counts.length)),
             };
-            let next = others.len();
             let key = match class_key(written, stemmed, length) {
                 Some(key) => key,
-                None => CLASS_KEYS + *others.entry((written, stemmed, length)).or_insert(next),
+                None => {
+                    let next = others.len();
+                    CLASS_KEYS + *others.entry((written, stemmed, length)).or_insert(next)
+                }
             };
             keys.push(u32::try_from(key).ok()?);
         }
@@ -462,9 +464,10 @@ impl PostingList {
         }
         // Where each document is.
         let mut held = vec![0u64; self.held_words()];
-        let marked = if held.is_empty() { &[][..] } else { &self.docs[..] };
-        for doc in marked {
-            *held.get_mut(usize::try_from(doc / 64).ok()?)? |= 1u64 << (doc % 64);
+        if !held.is_empty() {
+            for doc in self.docs.iter() {
+                *held.get_mut(usize::try_from(doc / 64).ok()?)? |= 1u64 << (doc % 64);
+            }
         }
         let mut before = Vec::with_capacity(held.len());
         let mut count = 0u32;

@@ -681,7 +681,7 @@ fn merge(
     {
         return Some(found);
     }
-    let mut best = Best { heap: std::collections::BinaryHeap::with_capacity(want + 1), want, after };
+    let mut best = Best::new(want, after);
     let walk = Walk::of(search, &lists);
     tracing::debug!(?walk, lists = lists.len(), "posting lists merged");
     match walk {
@@ -903,6 +903,11 @@ struct Best {
 }
 
 impl Best {
+    /// None yet: the best `want` past `after` to come.
+    fn new(want: usize, after: Option<(f64, i64)>) -> Best {
+        Best { heap: std::collections::BinaryHeap::with_capacity(want.saturating_add(1)), want, after }
+    }
+
     fn offer(&mut self, ranked: Ranked) {
         if self.after.is_some_and(|(rank, doc)| (ranked.rank, ranked.doc) <= (rank, doc)) {
             return;
@@ -1582,6 +1587,10 @@ mod tests {
         assert_eq!(Counts::Both.frequency(2, 3), 3.5);
     }
 
+    /// A case of lists to walk: (phrases' counts, their words, each
+    /// list's density, each phrase's IDF).
+    type Case<'a> = (&'a [Counts], &'a [usize], &'a [f64], &'a [f64]);
+
     /// A search of `words` words whose phrases count `counts` and belong to `items`.
     fn search_of(counts: &[Counts], items: &[usize]) -> Search {
         Search {
@@ -1629,7 +1638,7 @@ mod tests {
         want: usize,
         after: Option<(f64, i64)>,
     ) -> Vec<(i64, u64)> {
-        let mut best = Best { heap: std::collections::BinaryHeap::new(), want, after };
+        let mut best = Best::new(want, after);
         match (walk, lists) {
             (Walk::Accumulate, _) => accumulate(search, stats, lists, &mut best),
             (Walk::Pair, [a, b]) => merge_pair(search, stats, a, b, &mut best),
@@ -1643,9 +1652,7 @@ mod tests {
     fn every_walk_of_the_lists_gives_the_same_ranks_to_the_bit() {
         use rand::SeedableRng;
         let mut rng = rand::rngs::StdRng::seed_from_u64(15);
-        // (phrases' counts, their words, each list's density); an IDF of
-        // 1e-6 (a word in most claims) makes many ties, broken by row.
-        type Case<'a> = (&'a [Counts], &'a [usize], &'a [f64], &'a [f64]);
+        // An IDF of 1e-6 (a word in most claims) makes many ties, broken by row.
         let cases: [Case; 5] = [
             (&[Counts::Both, Counts::Both], &[0, 1], &[0.9, 0.6], &[1e-6, 1e-6]),
             (&[Counts::Both, Counts::Both], &[0, 1], &[0.8, 0.05], &[1e-6, 2.5]),
@@ -1680,7 +1687,6 @@ mod tests {
     fn pruned_lists_give_the_ranks_of_every_walk_to_the_bit() {
         use rand::SeedableRng;
         let mut rng = rand::rngs::StdRng::seed_from_u64(17);
-        type Case<'a> = (&'a [Counts], &'a [usize], &'a [f64], &'a [f64]);
         let cases: [Case; 6] = [
             (&[Counts::Both, Counts::Both], &[0, 1], &[0.9, 0.8], &[1e-6, 1e-6]),
             // A list too sparse for a bitmap of where each document is.

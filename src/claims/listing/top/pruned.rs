@@ -95,7 +95,7 @@ pub(super) fn best(
     if seeds.iter().sum::<usize>() as f64 > postings as f64 * MAX_SHARE {
         return None;
     }
-    let mut first = Best { heap: std::collections::BinaryHeap::with_capacity(want + 1), want, after };
+    let mut first = Best::new(want, after);
     score(search, stats, lists, &scored, &select(lists, &scored, &floors)?, None, &mut first);
     if want == 0 || first.heap.len() < want {
         return None;
@@ -110,7 +110,7 @@ pub(super) fn best(
         tracing::debug!(kth, left, postings, "posting lists not pruned");
         return None;
     }
-    let mut best = Best { heap: std::collections::BinaryHeap::with_capacity(want + 1), want, after };
+    let mut best = Best::new(want, after);
     let skip = Skip { ceilings, bar: kth - slack };
     let selected = select(lists, &scored, &floors)?;
     let scored_in_full = score(search, stats, lists, &scored, &selected, Some(&skip), &mut best);

@@ -9,7 +9,10 @@
 # stores posting lists has ended (the line `posting lists stored`, at info,
 # up to 300 s; a build that has printed neither that nor `storing posting
 # lists` 8 s after /healthz answered has no such job, and the searches then
-# begin); search each pair once, timed with curl (time_total), which must
+# begin); then wait for the lists a server reads at start to be read and
+# indexed (the line `posting lists read before a search asks`, at info; a
+# build that has not printed it 8 s after the job ended reads none, and
+# the searches begin); search each pair once, timed with curl (time_total), which must
 # answer 200; print `claimtrail_posting_lists_total` and
 # `claimtrail_stored_posting_lists_total` from /metrics and the server's
 # VmRSS; stop it (SIGTERM). At the end, per pair and build, each round's
@@ -22,7 +25,8 @@
 # --database-url g1m.db --no-seed generate --claims 1000000 --seed 1`),
 # ROUNDS (default 3), PAIRS (pairs of words separated by `;`, e.g.
 # PAIRS="the since;mali the;security officials"), PORT (default 8095),
-# METRICS_PORT (default 9095), LOG (the servers' log filter, default info:
+# METRICS_PORT (default 9095), SETTLE (seconds to wait after that before
+# the searches, default 0), LOG (the servers' log filter, default info:
 # the line waited for is at info), WORK (a directory for the servers' logs,
 # kept; default a new temporary one, removed at the end).
 #
@@ -46,12 +50,15 @@ export LC_ALL=C
 for binary in "$@"; do [[ -x $binary ]] || { echo "not an executable: $binary" >&2; exit 2; }; done
 ROUNDS=${ROUNDS:-3}
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || { echo "ROUNDS must be a number of rounds, not '$ROUNDS'" >&2; exit 2; }
+SETTLE=${SETTLE:-0}
+[[ $SETTLE =~ ^[0-9]+$ ]] || { echo "SETTLE must be a number of seconds, not '$SETTLE'" >&2; exit 2; }
 PORT=${PORT:-8095}
 METRICS_PORT=${METRICS_PORT:-9095}
 LOG=${LOG:-info}
 PAIRS=${PAIRS:-"the since;mali the;security officials;army attack;stations near;fuel convoys;border crossing;displaced people;mali gold;local schools"}
 stored_within=300 # s after /healthz: the longest wait for `posting lists stored`
 job_begun_within=8 # s after /healthz: a build with no `storing posting lists` by then has no such job
+preload_within=8 # s after the job: a build with no `posting lists read before a search asks` by then reads none
 
 pairs=()
 IFS=';' read -r -a listed <<<"$PAIRS"
@@ -112,7 +119,8 @@ stop() {
     pid=""
 }
 # wait_for_job LOG: until the start-up job that stores posting lists has
-# ended, or it is clear there is none; sets `job` and `waited` (s).
+# ended, or it is clear there is none, then until the lists read at start
+# are (or none are); sets `job` and `waited` (s).
 wait_for_job() {
     local t0 elapsed line
     t0=$(now_us)
@@ -131,6 +139,16 @@ wait_for_job() {
         if (( elapsed >= stored_within )); then
             job="not ended within ${stored_within} s"
             echo "warning: ${binaries[$b]}: 'storing posting lists' but no 'posting lists stored' within ${stored_within} s; searching anyway" >&2
+            break
+        fi
+        sleep 0.1
+    done
+    local t1
+    t1=$(now_us)
+    until grep -q 'posting lists read before a search asks' "$1"; do
+        kill -0 "$pid" 2>/dev/null || { echo "the server stopped: $(tail -3 "$1")" >&2; exit 1; }
+        if (( ($(now_us) - t1) / 1000000 >= preload_within )); then
+            job+="; no lists read at start"
             break
         fi
         sleep 0.1
@@ -162,6 +180,7 @@ for round in $(seq 1 "$ROUNDS"); do
         start "${binaries[$b]}" "$log"
         up=$(seconds_since "$t_start")
         wait_for_job "$log"
+        sleep "$SETTLE"
         wait_s[$b,$round]=$waited
         echo "round $round  $b  up in $up s; start-up job: $job; waited $waited s"
         line="  first searches (ms):"

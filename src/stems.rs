@@ -17,11 +17,16 @@ use std::collections::HashMap;
 
 use rust_stemmers::{Algorithm, Stemmer};
 
-/// Separates the fields in a document's stems: a token of its own (a
-/// private-use character, which FTS5's `unicode61` keeps as a word and no
-/// query can contain), so that a phrase cannot run from one field into the
-/// next.
+/// Separates the fields in a document's stems: a token of its own
+/// ([`FIELD_BREAK_TERM`]), so that a phrase cannot run from one field into
+/// the next.
 const FIELD_BREAK: &str = " \u{E010} ";
+
+/// The term between the fields of a document's stems: a private-use
+/// character, which FTS5's `unicode61` keeps as a word and no query can
+/// contain. Every stemmed claim of two fields or more holds it, so it has
+/// one of the largest posting lists, which no search reads.
+pub const FIELD_BREAK_TERM: &str = "\u{E010}";
 
 /// Words whose stems a thread keeps ([`stem_into`]): a text's words are
 /// mostly common ones, and looking one up costs a fraction of stemming it.
@@ -107,6 +112,11 @@ pub fn document_stems(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_field_break_is_its_term_between_spaces() {
+        assert_eq!(FIELD_BREAK, format!(" {FIELD_BREAK_TERM} "));
+    }
 
     #[test]
     fn inflections_share_a_stem() {

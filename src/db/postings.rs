@@ -230,7 +230,9 @@ impl PostingList {
     /// document order, each one of `changed`) put in their places; the
     /// runs of documents between them are copied whole. `None` as for
     /// [`PostingList::new`], or if a fresh posting is of a document not
-    /// in `changed` that the list holds.
+    /// in `changed` that the list holds. Its index is not carried: it is
+    /// worked out again for the first search to want it, when this list's
+    /// was ([`PostingList::want_index`]).
     pub fn patched(&self, changed: &[i64], fresh: &[Posting]) -> Option<PostingList> {
         let fresh = PostingList::new(fresh.iter().copied())?;
         let gone = |doc: u32| changed.binary_search(&i64::from(doc)).is_ok();
@@ -274,7 +276,16 @@ impl PostingList {
             .copied();
         let mut outsized: Vec<Posting> = outsized.collect();
         outsized.sort_unstable_by_key(|posting| posting.doc);
-        Some(PostingList { docs: docs.into(), counts: counts.into(), outsized: outsized.into(), ..Default::default() })
+        // Searches wanted this list's index: the next one to want the new
+        // list's has it worked out (an index is not patched).
+        let wanted = if self.indexed() { 1 } else { self.index_wanted.load(Ordering::Relaxed) };
+        Some(PostingList {
+            docs: docs.into(),
+            counts: counts.into(),
+            outsized: outsized.into(),
+            index_wanted: AtomicU8::new(wanted),
+            ..Default::default()
+        })
     }
 
     /// The list as bytes, to be stored (`claims::listing::stored`): the
@@ -922,9 +933,10 @@ impl PostingCache {
     /// in the snapshot they were read in, if told (the same for every
     /// snapshot of an epoch). An earlier epoch's lists are dropped first,
     /// then those used least lately, until each fits the budget (a list
-    /// larger than the budget is not kept).
-    pub fn put_all(&self, epoch: Epoch, lists: Vec<(String, List)>, seq: Option<i64>) {
-        let Some(mut kept) = self.state(epoch) else { return };
+    /// larger than the budget is not kept). Whether they were kept (not
+    /// when a newer epoch has begun).
+    pub fn put_all(&self, epoch: Epoch, lists: Vec<(String, List)>, seq: Option<i64>) -> bool {
+        let Some(mut kept) = self.state(epoch) else { return false };
         if seq.is_some() {
             kept.seq = seq;
         }
@@ -956,6 +968,7 @@ impl PostingCache {
             kept.bytes += bytes;
         }
         self.show_bytes(kept.bytes);
+        true
     }
 
     /// A search that was to read these lists did not (it failed, or a list
@@ -1347,7 +1360,8 @@ mod tests {
         assert_eq!(cache.kept_if_far(epoch(1), &pair), Some(both()), "read far for, and kept");
         assert_eq!(cache.kept_if_far(epoch(1), &["the"]), None, "the other terms were not read far for");
         assert_eq!(cache.kept_if_far(epoch(2), &pair), None, "nor in another epoch");
-        cache.put_all(epoch(2), vec![("convoys".into(), list(&[3])), ("the".into(), list(&[1, 3]))], None);
+        assert!(cache.put_all(epoch(2), vec![("convoys".into(), list(&[3])), ("the".into(), list(&[1, 3]))], None));
+        assert!(!cache.put_all(epoch(1), vec![("gao".into(), list(&[4]))], None), "a past epoch's are not kept");
         assert_eq!(cache.kept_if_far(epoch(2), &pair), None, "a new epoch forgets what was read far for");
         assert_eq!(cache.far(epoch(2), &pair), Plan::Kept(both()), "read far for, its lists kept");
         assert_eq!(cache.kept_if_far(epoch(2), &pair), Some(both()));
@@ -1424,6 +1438,21 @@ mod tests {
         let fresh = PostingList::new(postings.iter().copied()).expect("a list");
         assert_eq!([fresh.want_index(), fresh.want_index(), fresh.want_index()], [false, true, false]);
         assert!(!fresh.indexed(), "wanting it works nothing out");
+
+        // Carried over a change, an indexed list's successor has its index
+        // worked out for the first search that wants it; a list wanted once
+        // keeps that want; one never wanted starts again.
+        let change = |list: &PostingList| list.patched(&[3], &[]).expect("patched");
+        let carried = change(&list);
+        assert!(!carried.indexed(), "an index is not carried");
+        assert_eq!([carried.want_index(), carried.want_index()], [true, false]);
+        let once = PostingList::new(postings.iter().copied()).expect("a list");
+        assert!(!once.want_index());
+        assert_eq!([change(&once).want_index(), change(&once).want_index()], [true, true]);
+        let never = PostingList::new(postings.iter().copied()).expect("a list");
+        assert_eq!([change(&never).want_index()], [false]);
+        let carried_twice = change(&change(&never));
+        assert_eq!([carried_twice.want_index(), carried_twice.want_index()], [false, true]);
     }
 
     #[test]

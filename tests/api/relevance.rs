@@ -668,7 +668,8 @@ async fn the_first_search_on_a_server_is_ranked_from_posting_lists_stored_in_the
     assert_eq!(posting_lists(&app.client, &app_metrics).await.0, [Some(0), Some(0), Some(1)], "kept, read, fts5");
     assert_eq!(stored_lists(&app.client, &app_metrics).await, [0, 0, 0]);
     assert_eq!(ids(&by_fts5).len(), 5);
-    let common = "SELECT count(*) AS line FROM claim_term_docs WHERE docs >= 20";
+    // (Not the field break between a claim's fields, which no search reads.)
+    let common = "SELECT count(*) AS line FROM claim_term_docs WHERE docs >= 20 AND term <> char(57360)";
     let common: u64 = crate::helpers::lines_of(&app.db, common)[0].parse().expect("a count");
     let stored = "SELECT count(*) AS line FROM claim_term_lists";
     assert_eq!(crate::helpers::lines_of(&app.db, stored), ["0"]);
@@ -710,7 +711,9 @@ async fn the_first_search_on_a_server_is_ranked_from_posting_lists_stored_in_the
     std::fs::remove_file(format!("{url}.posting-lists.json")).expect("the terms kept, beside the database");
     let (fourth, fourth_metrics) = server_on(&url, 20).await;
     until_lists_are_stored(&app.client, &fourth_metrics, common).await;
-    assert_eq!(stored_lists(&app.client, &fourth_metrics).await, [0, common, common], "every one stale, stored anew");
+    // (Then read as the lists of terms in a quarter of the claims: loaded.)
+    let [_, stale, written] = stored_lists(&app.client, &fourth_metrics).await;
+    assert_eq!([stale, written], [common, common], "every one stale, stored anew");
     let page = search(fourth).await.expect("a page");
     assert_eq!(ids(&page).first(), Some(&id), "the new claim still first: {page}");
     assert_eq!(posting_lists(&app.client, &fourth_metrics).await.0, [Some(1), Some(0), Some(0)], "kept, read, fts5");
@@ -721,10 +724,73 @@ async fn the_first_search_on_a_server_is_ranked_from_posting_lists_stored_in_the
     std::fs::remove_file(format!("{url}.posting-lists.json")).expect("the terms kept, beside the database");
     let (_, fifth_metrics) = server_on(&url, 20).await;
     until_lists_are_stored(&app.client, &fifth_metrics, 1).await;
-    assert_eq!(stored_lists(&app.client, &fifth_metrics).await, [0, 1, 1], "loaded, stale, written");
+    let [_, stale, written] = stored_lists(&app.client, &fifth_metrics).await;
+    assert_eq!([stale, written], [1, 1], "stale, written");
     let format =
         "SELECT format || ' ' || hex(substr(list, 1, 4)) AS line FROM claim_term_lists WHERE term = 'security'";
     assert_eq!(crate::helpers::lines_of(&app.db, format), ["1 43544C31"], "format 1, marked CTL1");
+}
+
+/// The terms a server on `url` has written beside the database as those
+/// whose lists it keeps, once they include `term` (ten seconds at most).
+async fn until_terms_kept_include(url: &str, term: &str) -> Vec<String> {
+    let file = format!("{url}.posting-lists.json");
+    for _ in 0..100 {
+        let terms: Vec<String> =
+            std::fs::read(&file).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok()).unwrap_or_default();
+        if terms.iter().any(|kept| kept == term) {
+            return terms;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the lists of '{term}' were never kept");
+}
+
+/// A server reads at start, before any search asks, the stored posting
+/// lists of the terms in a quarter of the claims or more (and only
+/// those): its first search of two such words is ranked from them, with
+/// the same page as FTS5's, none loaded for it. So does a server started
+/// later on the same file, with no file of the terms kept before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_reads_at_start_the_stored_lists_of_the_terms_in_a_quarter_of_the_claims() {
+    let (app, url, _) = with_metrics_on_a_file().await;
+    // 48 claims: `security` and `officials` in 30 each, `gao` in 10 and
+    // `bamako` in 8 (fewer than 12, a quarter, but stored with 5).
+    security_and_officials(&app).await;
+    for i in 0..8 {
+        app.create_claim(&format!("Troops reached Bamako on day {i}.")).await;
+    }
+    let by_fts5: Value = app.get(SECURITY_OFFICIALS).await.json().await.expect("a page");
+    assert_eq!(ids(&by_fts5).len(), 5);
+    let stored = "SELECT term AS line FROM claim_term_lists WHERE term IN ('bamako', 'gao', 'security') ORDER BY term";
+    let break_held = "SELECT count(*) AS line FROM claim_term_docs WHERE term = char(57360) AND docs >= 5";
+    assert_eq!(crate::helpers::lines_of(&app.db, break_held), ["1"], "the field break, in every claim");
+    let break_stored = "SELECT count(*) AS line FROM claim_term_lists WHERE term = char(57360)";
+
+    for (server, expect) in [("the first", "written"), ("a second", "current")] {
+        let (address, metrics) = server_on(&url, 5).await;
+        let kept = until_terms_kept_include(&url, "security").await;
+        assert_eq!(crate::helpers::lines_of(&app.db, stored), ["bamako", "gao", "security"], "{expect}");
+        assert_eq!(crate::helpers::lines_of(&app.db, break_stored), ["0"], "no search reads the field break");
+        for common in ["security", "secur", "officials", "offici", "day"] {
+            assert!(kept.contains(&common.to_string()), "{server} server keeps {common}: {kept:?}");
+        }
+        for rarer in ["bamako", "gao"] {
+            assert!(!kept.contains(&rarer.to_string()), "{server} server does not read {rarer}: {kept:?}");
+        }
+        let (searches, bytes) = posting_lists(&app.client, &metrics).await;
+        assert_eq!(searches, [Some(0), Some(0), Some(0)], "no search yet");
+        assert!(bytes.unwrap_or(0) > 0, "{server} server keeps lists before any search");
+        let [loaded, stale, _] = stored_lists(&app.client, &metrics).await;
+        assert!(loaded >= 5 && stale == 0, "loaded, stale: {loaded}, {stale}");
+
+        let page: Value =
+            app.client.get(format!("{address}{SECURITY_OFFICIALS}")).send().await.unwrap().json().await.unwrap();
+        assert_eq!(ids(&page), ids(&by_fts5), "the same page");
+        assert_eq!(posting_lists(&app.client, &metrics).await.0, [Some(1), Some(0), Some(0)], "kept, read, fts5");
+        assert_eq!(stored_lists(&app.client, &metrics).await[0], loaded, "none loaded for the search");
+        std::fs::remove_file(format!("{url}.posting-lists.json")).expect("the terms kept, beside the database");
+    }
 }
 
 /// The posting lists a server reads whole in the background for searches

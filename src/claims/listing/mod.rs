@@ -284,21 +284,23 @@ pub(crate) struct ListedRow {
     stated_on: Option<PartialDate>,
 }
 
-/// A server's start (SQLite): has the posting lists a server kept on this
-/// database before (named in the file beside it, see
-/// [`crate::db::postings::Terms::remember`]) read in the background, so
-/// that the searches made before are ranked from lists from the first.
-/// A failure is logged, not raised: searches read the lists they need as
-/// before.
+/// A server's start (SQLite), and the end of its job that stores lists
+/// when it wrote some: has read in the background the posting lists a
+/// server kept on this database before (named in the file beside it, see
+/// [`crate::db::postings::Terms::remember`]), so that the searches made
+/// before are ranked from lists from the first, and the stored lists of
+/// the terms in a quarter of the claims or more (see
+/// [`top::preload_at_start`]). A failure is logged, not raised: searches
+/// read the lists they need as before.
 pub fn preload_posting_lists(db: &crate::db::Db) {
     let terms = db.terms();
     let remembered = terms.remembered();
-    if remembered.is_empty() {
+    if remembered.is_empty() && db.stored_lists_min_claims().is_none() {
         return;
     }
     let Some(epoch) = terms.epoch_patiently() else { return };
     let noted = db.get().map_err(|e| e.to_string()).and_then(|mut conn| match &mut *conn {
-        DbConnection::Sqlite(conn) => top::preload(conn, &terms, epoch, remembered).map_err(|e| e.to_string()),
+        DbConnection::Sqlite(conn) => top::preload_at_start(conn, &terms, epoch, remembered).map_err(|e| e.to_string()),
         DbConnection::Pg(_) => Ok(()),
     });
     if let Err(error) = noted {
@@ -327,7 +329,15 @@ pub fn store_posting_lists(db: &crate::db::Db) {
         return;
     }
     let db = db.clone();
-    let job = move || drop(stored::store_due(&db, stocking));
+    let job = move || {
+        // Lists written now may be of terms common enough to be read at
+        // start; and any commit (a list dropped too) makes a read at start
+        // that was under way useless.
+        let done = stored::store_due(&db, stocking);
+        if done.written > 0 || done.dropped > 0 {
+            preload_posting_lists(&db);
+        }
+    };
     if let Err(error) = std::thread::Builder::new().name("stored-lists".into()).spawn(job) {
         tracing::warn!(%error, "no thread to store posting lists on");
     }

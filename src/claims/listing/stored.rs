@@ -118,6 +118,43 @@ pub fn fetch(
     Ok(fetched)
 }
 
+/// The terms whose stored lists hold `least` documents or more and can be
+/// read now, those of the most first: of this build's format, and the log
+/// reaches back to when they were stored (read once for each place lists
+/// were stored at). The field break's is never among them.
+pub fn current(conn: &mut SqliteConnection, least: i64) -> StoreResult<Vec<String>> {
+    let places: Vec<Place> = diesel::sql_query(
+        "SELECT term, seq, format FROM claim_term_lists WHERE docs >= ? AND term <> ? ORDER BY docs DESC, term",
+    )
+    .bind::<BigInt, _>(least)
+    .bind::<Text, _>(crate::stems::FIELD_BREAK_TERM)
+    .load(conn)?;
+    let mut log = Reach::default();
+    let mut terms = Vec::with_capacity(places.len());
+    for Place { term, seq, format } in places {
+        if format == FORMAT && log.reaches_back_to(conn, seq)? {
+            terms.push(term);
+        }
+    }
+    Ok(terms)
+}
+
+/// Whether `claim_terms_log` reaches back to places lists were stored at,
+/// the log read once for each place (lists stored at once share one).
+#[derive(Default)]
+struct Reach(std::collections::HashMap<i64, bool>);
+
+impl Reach {
+    fn reaches_back_to(&mut self, conn: &mut SqliteConnection, seq: i64) -> StoreResult<bool> {
+        if let Some(reaches) = self.0.get(&seq) {
+            return Ok(*reaches);
+        }
+        let reaches = logged_since(conn, seq)?.is_some();
+        self.0.insert(seq, reaches);
+        Ok(reaches)
+    }
+}
+
 /// The `format` of the lists this build writes and reads: the bytes of
 /// [`PostingList::to_bytes`], marked [`postings::STORED_FORMAT`].
 const FORMAT: i64 = 1;
@@ -154,7 +191,7 @@ pub fn write(conn: &mut SqliteConnection, term: &str, seq: i64, list: &PostingLi
 pub fn store(db: &Db, conn: &mut DbConnection, seq: i64, lists: &[(String, List)]) {
     let Some(min) = db.stored_lists_min_claims() else { return };
     let worth: Vec<&(String, List)> =
-        lists.iter().filter(|(_, list)| u64::try_from(list.docs().len()).is_ok_and(|docs| docs >= min)).collect();
+        lists.iter().filter(|(term, list)| worth_storing(term, list.docs().len(), min)).collect();
     if worth.is_empty() {
         return;
     }
@@ -177,14 +214,25 @@ pub fn store(db: &Db, conn: &mut DbConnection, seq: i64, lists: &[(String, List)
 }
 
 /// Drops the stored lists of terms in fewer than `min` claims now (or in
-/// none): they would never be used, or only after being found stale each
-/// time. How many were dropped.
+/// none), and that of the field break ([`crate::stems::FIELD_BREAK_TERM`],
+/// stored by builds before it was left out): they would never be used,
+/// or only after being found stale each time. How many were dropped.
 fn forget_uncommon(conn: &mut SqliteConnection, min: i64) -> StoreResult<usize> {
-    Ok(diesel::sql_query(
-        "DELETE FROM claim_term_lists WHERE term NOT IN (SELECT term FROM claim_term_docs WHERE docs >= ?)",
-    )
-    .bind::<BigInt, _>(min)
-    .execute(conn)?)
+    Ok(diesel::sql_query(format!("DELETE FROM claim_term_lists WHERE {UNCOMMON}"))
+        .bind::<Text, _>(crate::stems::FIELD_BREAK_TERM)
+        .bind::<BigInt, _>(min)
+        .execute(conn)?)
+}
+
+/// The stored lists [`forget_uncommon`] drops: the field break's (bound
+/// first) and those of terms in fewer claims than the second parameter.
+const UNCOMMON: &str = "term = ? OR term NOT IN (SELECT term FROM claim_term_docs WHERE docs >= ?)";
+
+/// Whether `term`'s list, of `docs` documents, is worth storing with
+/// `--stored-lists-min-claims` at `min`: the field break's never is (no
+/// search reads it).
+fn worth_storing(term: &str, docs: usize, min: u64) -> bool {
+    term != crate::stems::FIELD_BREAK_TERM && u64::try_from(docs).is_ok_and(|docs| docs >= min)
 }
 
 /// What the job at start is to do, found when a server starts
@@ -202,6 +250,8 @@ pub struct Stocking {
     pub uncommon: usize,
     /// Lists written.
     pub written: usize,
+    /// Lists dropped (of terms in too few claims now).
+    pub dropped: usize,
     /// Lists that could not be read or written (logged).
     pub failed: usize,
 }
@@ -265,24 +315,16 @@ pub fn due(db: &Db) -> Result<Option<Stocking>, String> {
             let common: Vec<Common> = diesel::sql_query(
                 "SELECT d.term, l.seq, l.format \
                  FROM claim_term_docs AS d LEFT JOIN claim_term_lists AS l ON l.term = d.term \
-                 WHERE d.docs >= ? ORDER BY d.docs DESC, d.term",
+                 WHERE d.docs >= ? AND d.term <> ? ORDER BY d.docs DESC, d.term",
             )
             .bind::<BigInt, _>(min)
+            .bind::<Text, _>(crate::stems::FIELD_BREAK_TERM)
             .load(conn)?;
             let mut stocking = Stocking::default();
-            // Whether the log reaches back to each place: lists stored at
-            // once share one, and the log is read once for each.
-            let mut carried: std::collections::HashMap<i64, bool> = std::collections::HashMap::new();
+            let mut log = Reach::default();
             for Common { term, seq, format } in common {
                 let current = match (seq, format) {
-                    (Some(seq), Some(FORMAT)) => match carried.get(&seq) {
-                        Some(current) => *current,
-                        None => {
-                            let current = logged_since(conn, seq)?.is_some();
-                            carried.insert(seq, current);
-                            current
-                        }
-                    },
+                    (Some(seq), Some(FORMAT)) => log.reaches_back_to(conn, seq)?,
                     _ => false,
                 };
                 match current {
@@ -290,12 +332,11 @@ pub fn due(db: &Db) -> Result<Option<Stocking>, String> {
                     false => stocking.due.push((term, seq.is_some())),
                 }
             }
-            let uncommon: Count = diesel::sql_query(
-                "SELECT count(*) AS count FROM claim_term_lists \
-                 WHERE term NOT IN (SELECT term FROM claim_term_docs WHERE docs >= ?)",
-            )
-            .bind::<BigInt, _>(min)
-            .get_result(conn)?;
+            let uncommon: Count =
+                diesel::sql_query(format!("SELECT count(*) AS count FROM claim_term_lists WHERE {UNCOMMON}"))
+                    .bind::<Text, _>(crate::stems::FIELD_BREAK_TERM)
+                    .bind::<BigInt, _>(min)
+                    .get_result(conn)?;
             stocking.uncommon = usize::try_from(uncommon.count).unwrap_or(0);
             Ok(stocking)
         })
@@ -319,10 +360,9 @@ pub fn store_due(db: &Db, mut stocking: Stocking) -> Stocking {
     }
     let stale = due.iter().filter(|(_, stored)| *stored).count();
     db.terms().cache().count_stored(Stored::Stale, stale);
-    let mut dropped = 0;
     if stocking.uncommon > 0 {
         match write_in_turn(db, |conn| forget_uncommon(conn, min)) {
-            Ok(forgotten) => dropped = forgotten,
+            Ok(forgotten) => stocking.dropped = forgotten,
             Err(error) => {
                 tracing::warn!(%error, "the stored posting lists of terms in too few claims were not dropped")
             }
@@ -362,7 +402,7 @@ pub fn store_due(db: &Db, mut stocking: Stocking) -> Stocking {
         }
     }
     let seconds = started.elapsed().as_secs_f64();
-    let (written, current, failed) = (stocking.written, stocking.current, stocking.failed);
+    let (written, current, dropped, failed) = (stocking.written, stocking.current, stocking.dropped, stocking.failed);
     tracing::info!(written, current, stale, dropped, failed, seconds, "posting lists stored");
     stocking
 }
@@ -429,10 +469,12 @@ mod tests {
              INSERT INTO claim_term_docs VALUES ('mali', 900), ('gao', 40);",
         )
         .expect("the counts");
-        for term in ["mali", "gao", "bamako"] {
+        c.batch_execute(&format!("INSERT INTO claim_term_docs VALUES ('{}', 1000)", crate::stems::FIELD_BREAK_TERM))
+            .expect("the field break's count");
+        for term in ["mali", "gao", "bamako", crate::stems::FIELD_BREAK_TERM] {
             assert!(write(&mut c, term, 1, &list(&[1])).expect("written"));
         }
-        assert_eq!(forget_uncommon(&mut c, 100).expect("dropped"), 2, "gao (40 claims) and bamako (none)");
+        assert_eq!(forget_uncommon(&mut c, 100).expect("dropped"), 3, "gao (40 claims), bamako (none), the break");
         #[derive(QueryableByName)]
         struct Term {
             #[diesel(sql_type = Text)]
@@ -440,5 +482,12 @@ mod tests {
         }
         let left: Vec<Term> = diesel::sql_query("SELECT term FROM claim_term_lists").load(&mut c).expect("the terms");
         assert_eq!(left.into_iter().map(|t| t.term).collect::<Vec<_>>(), ["mali"]);
+    }
+
+    #[test]
+    fn only_lists_a_search_can_read_and_in_enough_claims_are_worth_storing() {
+        assert!(worth_storing("mali", 100, 100));
+        assert!(!worth_storing("mali", 99, 100), "too few claims");
+        assert!(!worth_storing(crate::stems::FIELD_BREAK_TERM, 1000, 100), "no search reads the field break");
     }
 }

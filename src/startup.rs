@@ -81,8 +81,6 @@ impl Application {
                 tracing::info!(%report, "loaded the seed data into the empty database");
             }
         }
-        let reader = db.clone();
-        web::block(move || crate::claims::listing::preload_posting_lists(&reader)).await?;
         let listener = bind(&settings.bind, "--bind / CLAIMTRAIL_BIND")?;
         let port = listener.local_addr()?.port();
         let metrics = Metrics::new(&settings.metrics)?;
@@ -91,6 +89,7 @@ impl Application {
         metrics.register(Box::new(db.terms().cache().counter()))?;
         metrics.register(Box::new(db.terms().cache().gauge()))?;
         metrics.register(Box::new(db.terms().cache().stored_counter()))?;
+        metrics.register(Box::new(db.terms().cache().indexed_counter()))?;
         let metrics = web::Data::new(metrics);
         let cards = web::Data::new(cards);
         let metrics_server = match &settings.metrics.metrics_bind {
@@ -104,7 +103,7 @@ impl Application {
         let (shutdown, signal) = tokio::sync::watch::channel(false);
         let storing = db.clone();
         let server = serve(listener, db, cards, metrics, settings, Shutdown(signal))?;
-        web::block(move || crate::claims::listing::store_posting_lists(&storing)).await?;
+        web::block(move || crate::claims::listing::prepare_posting_lists(&storing)).await?;
         Ok(Application { port, server, metrics: metrics_server, shutdown })
     }
 

@@ -278,7 +278,9 @@ impl PostingList {
         outsized.sort_unstable_by_key(|posting| posting.doc);
         // Searches wanted this list's index: the next one to want the new
         // list's has it worked out (an index is not patched).
-        let wanted = if self.indexed() { 1 } else { self.index_wanted.load(Ordering::Relaxed) };
+        // (A want of 2 whose index is still being worked out counts as
+        // one: the new list's would otherwise never be.)
+        let wanted = if self.indexed() { 1 } else { self.index_wanted.load(Ordering::Relaxed).min(1) };
         Some(PostingList {
             docs: docs.into(),
             counts: counts.into(),
@@ -671,6 +673,8 @@ pub struct PostingCache {
     kept_bytes: IntGauge,
     /// Lists stored in the database, by what befell them.
     stored: IntCounterVec,
+    /// Lists whose index was worked out.
+    indexed: IntCounter,
 }
 
 /// What befalls a list stored in the database, as
@@ -727,7 +731,20 @@ impl PostingCache {
             ),
             &["event"],
         )?;
-        Ok(PostingCache { kept: Mutex::new(Kept::default()), budget, searches, by_plan, kept_bytes, stored })
+        let indexed = IntCounter::new(
+            "claimtrail_posting_lists_indexed_total",
+            "Posting lists kept in memory (SQLite) whose index by class, which prunes a search \
+             of two words in many claims, was worked out: once a second search wanted them, or \
+             as soon as they were read before a search asked (at a server's start, or after a \
+             commit they could not be carried over).",
+        )?;
+        Ok(PostingCache { kept: Mutex::new(Kept::default()), budget, searches, by_plan, kept_bytes, stored, indexed })
+    }
+
+    /// The counter of lists indexed, for `/metrics`; counted by the
+    /// threads that index them.
+    pub fn indexed_counter(&self) -> IntCounter {
+        self.indexed.clone()
     }
 
     /// The counter of lists stored in the database, for `/metrics`.
@@ -1451,6 +1468,11 @@ mod tests {
         assert_eq!([change(&once).want_index(), change(&once).want_index()], [true, true]);
         let never = PostingList::new(postings.iter().copied()).expect("a list");
         assert_eq!([change(&never).want_index()], [false]);
+        // Wanted twice, its index still being worked out when it changed.
+        let twice = PostingList::new(postings.iter().copied()).expect("a list");
+        assert_eq!([twice.want_index(), twice.want_index()], [false, true]);
+        assert!(!twice.indexed());
+        assert!(change(&twice).want_index(), "the first search to want the new list has it worked out");
         let carried_twice = change(&change(&never));
         assert_eq!([carried_twice.want_index(), carried_twice.want_index()], [false, true]);
     }

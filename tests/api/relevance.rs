@@ -746,11 +746,28 @@ async fn until_terms_kept_include(url: &str, term: &str) -> Vec<String> {
     panic!("the lists of '{term}' were never kept");
 }
 
+/// A metrics listener's `claimtrail_posting_lists_indexed_total`, once it
+/// is at least `least` (ten seconds at most; what it is then, if never).
+async fn lists_indexed(client: &reqwest::Client, metrics: &str, least: u64) -> u64 {
+    let mut indexed = 0;
+    for _ in 0..100 {
+        let text = client.get(format!("{metrics}/metrics")).send().await.unwrap().text().await.unwrap();
+        let line = text.lines().find_map(|line| line.strip_prefix("claimtrail_posting_lists_indexed_total "));
+        indexed = line.and_then(|v| v.parse().ok()).unwrap_or(0);
+        if indexed >= least {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    indexed
+}
+
 /// A server reads at start, before any search asks, the stored posting
 /// lists of the terms in a quarter of the claims or more (and only
-/// those): its first search of two such words is ranked from them, with
-/// the same page as FTS5's, none loaded for it. So does a server started
-/// later on the same file, with no file of the terms kept before.
+/// those), and indexes them: its first search of two such words is
+/// ranked from them, with the same page as FTS5's, none loaded for it. So
+/// does a server started later on the same file, with no file of the
+/// terms kept before.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_reads_at_start_the_stored_lists_of_the_terms_in_a_quarter_of_the_claims() {
     let (app, url, _) = with_metrics_on_a_file().await;
@@ -778,6 +795,8 @@ async fn a_server_reads_at_start_the_stored_lists_of_the_terms_in_a_quarter_of_t
         for rarer in ["bamako", "gao"] {
             assert!(!kept.contains(&rarer.to_string()), "{server} server does not read {rarer}: {kept:?}");
         }
+        let indexed = lists_indexed(&app.client, &metrics, kept.len() as u64).await;
+        assert_eq!(indexed, kept.len() as u64, "{server} server indexes every list it read: {kept:?}");
         let (searches, bytes) = posting_lists(&app.client, &metrics).await;
         assert_eq!(searches, [Some(0), Some(0), Some(0)], "no search yet");
         assert!(bytes.unwrap_or(0) > 0, "{server} server keeps lists before any search");

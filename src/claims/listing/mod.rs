@@ -284,15 +284,15 @@ pub(crate) struct ListedRow {
     stated_on: Option<PartialDate>,
 }
 
-/// A server's start (SQLite), and the end of its job that stores lists
-/// when it wrote some: has read in the background the posting lists a
-/// server kept on this database before (named in the file beside it, see
-/// [`crate::db::postings::Terms::remember`]), so that the searches made
-/// before are ranked from lists from the first, and the stored lists of
-/// the terms in a quarter of the claims or more (see
+/// A server's start (SQLite), once its job that stores lists has ended
+/// ([`prepare_posting_lists`]): has read in the background the posting
+/// lists a server kept on this database before (named in the file beside
+/// it, see [`crate::db::postings::Terms::remember`]), so that the
+/// searches made before are ranked from lists from the first, and the
+/// stored lists of the terms in a quarter of the claims or more (see
 /// [`top::preload_at_start`]). A failure is logged, not raised: searches
 /// read the lists they need as before.
-pub fn preload_posting_lists(db: &crate::db::Db) {
+fn preload_posting_lists(db: &crate::db::Db) {
     let terms = db.terms();
     let remembered = terms.remembered();
     if remembered.is_empty() && db.stored_lists_min_claims().is_none() {
@@ -308,38 +308,39 @@ pub fn preload_posting_lists(db: &crate::db::Db) {
     }
 }
 
-/// Stores in the database the posting lists of the terms in many claims
-/// that are not stored or are out of date (see [`stored::due`]): which
-/// they are is found here, the lists are written on a thread of their own
-/// (so that a server that stops does not wait for it), and none is when
-/// none is due. A failure is logged.
-pub fn store_posting_lists(db: &crate::db::Db) {
+/// A server's start: stores in the database the posting lists of the
+/// terms in many claims that are not stored or are out of date (see
+/// [`stored::due`]), then reads into memory those it will want
+/// ([`preload_posting_lists`]). Which lists are due is found here, before
+/// the server serves; the rest runs on a thread of its own (so that a
+/// server that stops does not wait for it). The read comes after the
+/// writes, so that their commits do not make it useless (its lists would
+/// be of a snapshot already past), and so that it finds current the lists
+/// just written. A failure is logged.
+pub fn prepare_posting_lists(db: &crate::db::Db) {
     let stocking = match stored::due(db) {
-        Ok(Some(stocking)) => stocking,
-        Ok(None) => return,
+        Ok(stocking) => stocking,
         Err(error) => {
             tracing::warn!(%error, "the posting lists to store could not be told");
-            return;
+            None
         }
     };
-    if stocking.due.is_empty() && stocking.uncommon == 0 {
-        if stocking.current > 0 {
+    let stocking = stocking.filter(|stocking| {
+        let idle = stocking.due.is_empty() && stocking.uncommon == 0;
+        if idle && stocking.current > 0 {
             tracing::info!(written = 0, current = stocking.current, "posting lists stored");
         }
-        return;
-    }
+        !idle
+    });
     let db = db.clone();
     let job = move || {
-        // Lists written now may be of terms common enough to be read at
-        // start; and any commit (a list dropped too) makes a read at start
-        // that was under way useless.
-        let done = stored::store_due(&db, stocking);
-        if done.written > 0 || done.dropped > 0 {
-            preload_posting_lists(&db);
+        if let Some(stocking) = stocking {
+            stored::store_due(&db, stocking);
         }
+        preload_posting_lists(&db);
     };
     if let Err(error) = std::thread::Builder::new().name("stored-lists".into()).spawn(job) {
-        tracing::warn!(%error, "no thread to store posting lists on");
+        tracing::warn!(%error, "no thread to store and read posting lists on");
     }
 }
 

@@ -494,7 +494,7 @@ fn read_best(
         // Read far for before in this epoch, and kept: merged at once.
         if let Some((terms, epoch)) = lists
             && let Some(kept) = terms.cache().kept_if_far(epoch, &distinct)
-            && let Some(merged) = merge(&search, &stats, want, after, &kept)
+            && let Some(merged) = merge(&search, &stats, want, after, &kept, Some(terms))
         {
             return Ok(Some(merged));
         }
@@ -534,7 +534,7 @@ fn read_best(
             load_stored(conn, terms, epoch, &distinct);
             match terms.cache().far(epoch, &distinct) {
                 Plan::Kept(kept) => {
-                    if let Some(merged) = merge(&search, &stats, want, after, &kept) {
+                    if let Some(merged) = merge(&search, &stats, want, after, &kept, Some(terms)) {
                         return Ok(Some(merged));
                     }
                 }
@@ -650,19 +650,21 @@ fn by_postings(
             lists
         }
     };
-    Ok(merge(search, stats, want, after, &term_lists))
+    Ok(merge(search, stats, want, after, &term_lists, kept.map(|(terms, _)| terms)))
 }
 
 /// The best `want` matches of `search` after `after` from its distinct
 /// terms' posting lists (`term_lists`, in the order of
 /// [`Search::distinct_terms`]), merged: see [`by_postings`]. `None` if a
-/// term has no list there.
+/// term has no list there. `kept`: where the lists are kept, whose
+/// counter of lists indexed counts those this search has indexed.
 fn merge(
     search: &Search,
     stats: &Stats,
     want: usize,
     after: Option<(f64, i64)>,
     term_lists: &[List],
+    kept: Option<&postings::Terms>,
 ) -> Option<Vec<(i64, f64)>> {
     let terms = search.distinct_terms();
     let mut lists: Vec<List> = Vec::with_capacity(search.streams.len());
@@ -698,7 +700,7 @@ fn merge(
     if prunable {
         let due: Vec<List> = lists.iter().filter(|list| !list.indexed() && list.want_index()).cloned().collect();
         if !due.is_empty() {
-            pruned::index_in_background(due);
+            pruned::index_in_background(due, kept.map(|terms| terms.cache().indexed_counter()), None);
         }
     }
     Some(best.into_vec())
@@ -1014,8 +1016,9 @@ enum Asked {
     /// search wants them, see [`merge`]).
     BySearch,
     /// No search yet ([`preload`]): they are indexed as soon as they are
-    /// kept, and the read is logged at info when that is done, so that an
-    /// operator (or a benchmark) can tell when a server has them.
+    /// kept ([`pruned::index_in_background`]), and the read is logged at
+    /// info when that is done, so that an operator (or a benchmark) can
+    /// tell when a server has them.
     Before,
 }
 
@@ -1025,7 +1028,8 @@ enum Asked {
 /// `reading` gives them up when it is dropped, so that a later search may
 /// read them. The terms of the lists kept are then written beside the
 /// database ([`postings::Terms::remember`]); lists read [`Asked::Before`]
-/// a search are then indexed, on the same thread.
+/// a search are then indexed, on a thread of their own (the connection
+/// goes back to the pool meanwhile).
 fn read_in_background(handle: &postings::Terms, reading: postings::Reading, asked: Asked) {
     let keeper = handle.clone();
     handle.in_background(move |conn| {
@@ -1067,9 +1071,8 @@ fn read_in_background(handle: &postings::Terms, reading: postings::Reading, aske
                 stored::store(keeper.db(), conn, *seq, whole);
                 match (asked, kept) {
                     (Asked::Before, true) => {
-                        let indexed = lists.iter().flatten().filter(|list| list.classes().is_some()).count();
-                        let (lists, seconds) = (lists.len(), started.elapsed().as_secs_f64());
-                        tracing::info!(lists, indexed, seconds, "posting lists read before a search asks");
+                        let counter = Some(keeper.cache().indexed_counter());
+                        pruned::index_in_background(lists.iter().flatten().cloned().collect(), counter, Some(started));
                     }
                     (_, false) => tracing::debug!("posting lists read not kept: a commit came after their snapshot"),
                     (Asked::BySearch, true) => {}
@@ -1806,7 +1809,7 @@ mod tests {
             .into_iter()
             .map(|(doc, rank)| (doc, f64::from_bits(rank)))
             .collect();
-        let merged = || merge(&search, &stats, 50, None, &lists);
+        let merged = || merge(&search, &stats, 50, None, &lists, None);
         assert_eq!(merged().as_deref(), Some(expected.as_slice()), "the first search");
         assert!(!lists.iter().any(|list| list.indexed()), "one search does not index the lists");
         assert_eq!(merged().as_deref(), Some(expected.as_slice()), "the second");

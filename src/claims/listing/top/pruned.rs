@@ -42,6 +42,7 @@
 use super::{Best, Found, MARGIN, Ranked, Search, Stats};
 use crate::db::bm25::{LengthNorms, scaled_score};
 use crate::db::postings::{Class, List};
+use prometheus::IntCounter;
 
 /// Documents of each phrase's best classes scored first, at least.
 pub(super) const SEED: usize = 1_024;
@@ -54,12 +55,27 @@ const MAX_SHARE: f64 = 0.25;
 /// would be a good share of them.
 pub(super) const MIN_POSTINGS: usize = 64 * SEED;
 
-/// Works out the indexes of `lists` on a thread of its own.
-pub(super) fn index_in_background(lists: Vec<List>) {
+/// Works out the indexes of `lists` on a thread of its own, each counted
+/// in `counted` (`claimtrail_posting_lists_indexed_total`) when given.
+/// `read_before`: when lists read before a search asked began to be read
+/// (`super::Asked::Before`), for the line at info that says they are
+/// ready, counted from then.
+pub(super) fn index_in_background(
+    lists: Vec<List>,
+    counted: Option<IntCounter>,
+    read_before: Option<std::time::Instant>,
+) {
     let spawned = std::thread::Builder::new().name("posting-index".into()).spawn(move || {
-        let started = std::time::Instant::now();
+        let started = read_before.unwrap_or_else(std::time::Instant::now);
         let indexed = lists.iter().filter(|list| list.classes().is_some()).count();
-        tracing::debug!(indexed, seconds = started.elapsed().as_secs_f64(), "posting lists indexed");
+        if let Some(counter) = counted {
+            counter.inc_by(u64::try_from(indexed).unwrap_or(u64::MAX));
+        }
+        let (lists, seconds) = (lists.len(), started.elapsed().as_secs_f64());
+        match read_before {
+            Some(_) => tracing::info!(lists, indexed, seconds, "posting lists read before a search asks"),
+            None => tracing::debug!(indexed, seconds, "posting lists indexed"),
+        }
     });
     if let Err(error) = spawned {
         tracing::warn!(%error, "could not index posting lists");

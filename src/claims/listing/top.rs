@@ -1287,7 +1287,9 @@ fn carry(conn: &mut SqliteConnection, handle: &postings::Terms, epoch: Epoch, te
 /// and put in their places ([`postings::PostingList::patched`]). A list
 /// that cannot be patched (a changed document's counts too large for one)
 /// is left out. With no document changed, the lists are given as they are
-/// (a copy of a list of 830,000 documents costs a few milliseconds).
+/// (a copy of a list of 830,000 documents costs a few milliseconds); with
+/// a few, a list no one else holds is patched in place, its index too
+/// ([`postings::PostingList::patch_in_place`]).
 pub(super) fn patched_all(
     conn: &mut SqliteConnection,
     lists: impl IntoIterator<Item = (String, List)>,
@@ -1299,26 +1301,35 @@ pub(super) fn patched_all(
     }
     let names: Vec<&str> = lists.iter().map(|(term, _)| term.as_str()).collect();
     let rows: Vec<DocTerm> = lookup_sql(changed, &names).cached().for_sqlite().load(conn)?;
-    let mut fresh: HashMap<&str, Vec<Posting>> = HashMap::new();
-    let mut outsized: HashSet<&str> = HashSet::new();
+    // Each list's fresh postings, by its place in `lists`.
+    let mut fresh: Vec<Vec<Posting>> = vec![Vec::new(); lists.len()];
+    let mut outsized: HashSet<usize> = HashSet::new();
     for row in &rows {
-        let Some(term) = names.iter().copied().find(|name| *name == row.term) else { continue };
+        let Some(at) = names.iter().position(|name| *name == row.term) else { continue };
         match Posting::of(row.doc, row.written, row.stemmed, row.length) {
-            Some(posting) => fresh.entry(term).or_default().push(posting),
+            Some(posting) => fresh[at].push(posting),
             None => {
-                outsized.insert(term);
+                outsized.insert(at);
             }
         }
     }
     let mut patched_lists = Vec::with_capacity(lists.len());
-    for (term, list) in &lists {
-        if outsized.contains(term.as_str()) {
+    for (at, ((term, list), mut postings)) in lists.into_iter().zip(fresh).enumerate() {
+        if outsized.contains(&at) {
             continue;
         }
-        let mut postings = fresh.remove(term.as_str()).unwrap_or_default();
         postings.sort_unstable_by_key(|posting| posting.doc);
-        if let Some(patched) = list.patched(changed, &postings) {
-            patched_lists.push((term.clone(), std::sync::Arc::new(patched)));
+        // In place when no one else holds the list (no search that began
+        // before the commit still has it), else a copy.
+        let patched = match std::sync::Arc::try_unwrap(list) {
+            Ok(mut owned) => match owned.patch_in_place(changed, &postings) {
+                true => Some(owned),
+                false => owned.patched(changed, &postings),
+            },
+            Err(shared) => shared.patched(changed, &postings),
+        };
+        if let Some(patched) = patched {
+            patched_lists.push((term, std::sync::Arc::new(patched)));
         }
     }
     Ok(patched_lists)

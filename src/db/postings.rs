@@ -1601,10 +1601,12 @@ mod tests {
         assert_eq!(cache.bytes(), one + list(&[1]).bytes() + 1 + ENTRY_BYTES);
     }
 
+    type IndexSaid = (Vec<(u32, u32, u32, Vec<u32>)>, Vec<Option<usize>>, usize);
+
     /// What a list's index says, to compare two indexes: each class
     /// (sorted) with its documents, where each document is, and the
     /// bitmap's length.
-    fn index_of(list: &PostingList) -> (Vec<(u32, u32, u32, Vec<u32>)>, Vec<Option<usize>>, usize) {
+    fn index_of(list: &PostingList) -> IndexSaid {
         let classes = list.classes().expect("an index").to_vec();
         let mut by_class: Vec<(u32, u32, u32, Vec<u32>)> = (0..classes.len())
             .map(|c| {

@@ -418,9 +418,10 @@ impl PostingList {
     /// and the first search after it ranked every match while the copy's
     /// index was worked out again. Whether it was done: not (and the list
     /// is as it was) for more than [`IN_PLACE_CHANGES`] documents changed,
-    /// an outsized posting among those changed, or fresh postings that are
-    /// not each of a document of `changed`, in order; then
-    /// [`PostingList::patched`] is the way.
+    /// an outsized posting among those changed, fresh postings that are
+    /// not each of a document of `changed`, in order, or more documents
+    /// added than the arrays have room for; then [`PostingList::patched`]
+    /// is the way.
     pub fn patch_in_place(&mut self, changed: &[i64], fresh: &[Posting]) -> bool {
         if changed.len() > IN_PLACE_CHANGES || !changed.windows(2).all(|pair| pair[0] < pair[1]) {
             return false;
@@ -442,8 +443,25 @@ impl PostingList {
         }
         let held_outsized =
             changed.iter().any(|doc| self.docs.binary_search(doc).is_ok_and(|i| self.counts.get(i) == Some(&OUTSIZED)));
-        if held_outsized {
+        // The documents put in must fit the room the arrays have left
+        // (see [`with_room`]): a vector that grew would double, which the
+        // budget does not count; a copy starts again with room.
+        let added = counts_of.iter().filter(|(doc, _)| self.docs.binary_search(doc).is_err()).count();
+        let fits = |len: usize, capacity: usize| len + added <= capacity;
+        let index_fits =
+            self.index.get().and_then(Option::as_ref).is_none_or(|i| fits(i.docs.len(), i.docs.capacity()));
+        if held_outsized
+            || !fits(self.docs.len(), self.docs.capacity())
+            || !fits(self.counts.len(), self.counts.capacity())
+            || !index_fits
+        {
             return false;
+        }
+        // As a copy would (see [`PostingList::patched`]): a list whose
+        // index is not worked out wants it at most once more.
+        if self.index.get().is_none() {
+            let wanted = self.index_wanted.get_mut();
+            *wanted = (*wanted).min(1);
         }
         let (docs, counts) = (&mut self.docs, &mut self.counts);
         // From the last document changed to the first, so that the places
@@ -1692,6 +1710,22 @@ mod tests {
         assert!(!list.patch_in_place(&[1, 2], &[at(2), at(1)]));
         assert!(!list.patch_in_place(&[1], &[at(2)]));
         assert_eq!(list.docs(), [1]);
+        // Room for 16 documents more (and one in 256): then a copy.
+        let mut grown = PostingList::new((0..10i32).map(|doc| at(i64::from(doc)))).expect("a list");
+        assert!(grown.classes().is_some());
+        let added = |from: i64| -> (Vec<i64>, Vec<Posting>) {
+            ((from..from + 16).collect(), (from..from + 16).map(at).collect())
+        };
+        let (changed, fresh) = added(100);
+        assert!(grown.patch_in_place(&changed, &fresh), "room for them");
+        let (changed, fresh) = added(200);
+        assert!(!grown.patch_in_place(&changed, &fresh), "no room left");
+        assert_eq!(grown.docs().len(), 26, "left as it was");
+        // A list wanted twice, never indexed, wants it once more, as a copy.
+        let mut twice = PostingList::new((0..10i32).map(|doc| at(i64::from(doc)))).expect("a list");
+        assert_eq!([twice.want_index(), twice.want_index()], [false, true]);
+        assert!(twice.patch_in_place(&[3], &[]));
+        assert!(twice.want_index(), "the next search to want it has it worked out");
     }
 
     #[test]

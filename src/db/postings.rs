@@ -226,27 +226,33 @@ impl Index {
         }
     }
 
-    /// The bitmap of rows (and the counts before each word) of the list
-    /// whose documents are now `docs`, in `words` words (none: the list
-    /// goes without, see [`PostingList::held_words`]).
+    /// The bitmap of rows of the list whose documents are now `docs`
+    /// ([`bitmap`]).
     fn rehold(&mut self, docs: &[u32], words: usize) {
-        let mut held = vec![0u64; words];
-        if words > 0 {
-            for doc in docs {
-                if let Some(bits) = usize::try_from(doc / 64).ok().and_then(|word| held.get_mut(word)) {
-                    *bits |= 1u64 << (doc % 64);
-                }
+        (self.held, self.before) = bitmap(docs, words);
+    }
+}
+
+/// An [`Index`]'s `held` and `before` for these documents (in order), in
+/// `words` words: none when the list goes without (see
+/// [`PostingList::held_words`], which gives enough words for its last
+/// document).
+fn bitmap(docs: &[u32], words: usize) -> (Box<[u64]>, Box<[u32]>) {
+    let mut held = vec![0u64; words];
+    if words > 0 {
+        for doc in docs {
+            if let Some(bits) = usize::try_from(doc / 64).ok().and_then(|word| held.get_mut(word)) {
+                *bits |= 1u64 << (doc % 64);
             }
         }
-        let mut before = Vec::with_capacity(held.len());
-        let mut count = 0u32;
-        for bits in &held {
-            before.push(count);
-            count += bits.count_ones();
-        }
-        self.held = held.into_boxed_slice();
-        self.before = before.into_boxed_slice();
     }
+    let mut before = Vec::with_capacity(held.len());
+    let mut count = 0u32;
+    for bits in &held {
+        before.push(count);
+        count += bits.count_ones();
+    }
+    (held.into_boxed_slice(), before.into_boxed_slice())
 }
 
 /// An empty vector with room for `len` items and a few more (one in 256,
@@ -683,19 +689,8 @@ impl PostingList {
             *at += 1;
         }
         // Where each document is.
-        let mut held = vec![0u64; self.held_words()];
-        if !held.is_empty() {
-            for doc in self.docs.iter() {
-                *held.get_mut(usize::try_from(doc / 64).ok()?)? |= 1u64 << (doc % 64);
-            }
-        }
-        let mut before = Vec::with_capacity(held.len());
-        let mut count = 0u32;
-        for bits in &held {
-            before.push(count);
-            count += bits.count_ones();
-        }
-        Some(Index { classes: classes.into(), docs, starts: starts.into(), held: held.into(), before: before.into() })
+        let (held, before) = bitmap(&self.docs, self.held_words());
+        Some(Index { classes: classes.into(), docs, starts: starts.into(), held, before })
     }
 
     /// The words of its [`Index`]'s `held` (and of `before`): none when
